@@ -1,0 +1,45 @@
+# Mission Control. `make run` serves the embedded default; `make test` runs the whole suite.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The embedded default is a local, single-machine install: DEBUG on unless you say otherwise.
+export DEBUG ?= 1
+
+.PHONY: run test lint bench worker beat migrate venv clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q '.[dev]'
+	touch $@
+
+migrate: venv
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	$(PY) manage.py demo
+	CELERY_EMBEDDED_WORKER=$${CELERY_EMBEDDED_WORKER:-1} $(VENV)/bin/uvicorn missioncontrol.asgi:application \
+		--host $(HOST) --port $(PORT) --lifespan off --no-server-header
+
+test: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check . || true
+
+bench: venv
+	$(PY) -m bench.run_all $(BENCH_ARGS)
+
+worker: venv
+	$(VENV)/bin/celery -A missioncontrol worker --loglevel=INFO
+
+beat: venv
+	$(VENV)/bin/celery -A missioncontrol beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
+clean:
+	rm -rf $(VENV) var/ staticfiles/ .pytest_cache .ruff_cache

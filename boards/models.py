@@ -1,0 +1,313 @@
+"""Organizations, boards and the work on them. Writes go through boards.services."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", "Viewer"
+    OPERATOR = "operator", "Operator"
+    ADMIN = "admin", "Admin"
+
+
+# Higher number, more rights: a role satisfies every requirement at or below its rank.
+ROLE_RANK = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.ADMIN: 3}
+
+
+class OrganizationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> OrganizationQuerySet:
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(memberships__user=user)
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="membership_unique_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} ({self.role})"
+
+    def has_role(self, required: str) -> bool:
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(required)]
+
+
+class BoardGroup(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="board_groups")
+    name = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="boardgroup_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BoardQuerySet(models.QuerySet):
+    def visible_to(self, user) -> BoardQuerySet:
+        """Boards of the organizations the user belongs to; the base of every board read."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(organization__memberships__user=user)
+
+
+class Board(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="boards")
+    group = models.ForeignKey(
+        BoardGroup, on_delete=models.SET_NULL, null=True, blank=True, related_name="boards"
+    )
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60)
+    description = models.TextField(blank=True)
+    archived = models.BooleanField(default=False)
+    require_approval_for_done = models.BooleanField(default=False)
+    require_comment_for_review = models.BooleanField(default=False)
+    agents_can_create_tasks = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BoardQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"], name="board_unique_slug"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=40)
+    color = models.CharField(max_length=7, default="#6b7280")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="tag_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TaskStatus(models.TextChoices):
+    INBOX = "inbox", "Inbox"
+    IN_PROGRESS = "in_progress", "In progress"
+    REVIEW = "review", "Review"
+    DONE = "done", "Done"
+    BLOCKED = "blocked", "Blocked"
+
+
+class TaskPriority(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class TaskQuerySet(models.QuerySet):
+    def visible_to(self, user) -> TaskQuerySet:
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(board__organization__memberships__user=user)
+
+    def with_card_data(self) -> TaskQuerySet:
+        """Everything a card or a list row shows, in a fixed number of queries."""
+        return self.select_related("assignee_agent", "assignee_user", "board").prefetch_related(
+            "tags", "dependencies"
+        )
+
+
+class Task(models.Model):
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="tasks")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, max_length=20000)
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.INBOX)
+    priority = models.CharField(max_length=8, choices=TaskPriority.choices, default=TaskPriority.MEDIUM)
+    assignee_agent = models.ForeignKey(
+        "agents.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_tasks"
+    )
+    assignee_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="assigned_tasks",
+    )
+    due_date = models.DateField(null=True, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tasks")
+    dependencies = models.ManyToManyField(
+        "self", through="TaskDependency", symmetrical=False, related_name="dependents", blank=True
+    )
+    # Ordering within a column; gaps let a move rewrite one row.
+    position = models.FloatField(default=0)
+    progress_note = models.CharField(max_length=500, blank=True)
+    created_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_by_agent = models.ForeignKey(
+        "agents.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [
+            # The kanban columns and the agent task list: tasks of a board by status, in order.
+            models.Index(fields=["board", "status", "position"], name="task_board_status_pos"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(assignee_agent__isnull=True) | Q(assignee_user__isnull=True),
+                name="task_single_assignee",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class TaskDependency(models.Model):
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="dependency_links")
+    depends_on = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="dependent_links")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "depends_on"], name="taskdependency_unique"),
+            models.CheckConstraint(condition=~Q(task=models.F("depends_on")), name="taskdependency_not_self"),
+        ]
+
+
+class Comment(models.Model):
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="comments")
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    author_agent = models.ForeignKey(
+        "agents.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="comments"
+    )
+    body = models.TextField(max_length=20000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class Approval(models.Model):
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="approvals")
+    status = models.CharField(max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING)
+    requested_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_by_agent = models.ForeignKey(
+        "agents.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # At most one open approval per task: a second "move to done" reuses it.
+            models.UniqueConstraint(
+                fields=["task"], condition=Q(status="pending"), name="approval_one_pending_per_task"
+            ),
+        ]
+
+
+class ActorKind(models.TextChoices):
+    USER = "user", "User"
+    AGENT = "agent", "Agent"
+    WEBHOOK = "webhook", "Webhook"
+    SYSTEM = "system", "System"
+
+
+class ActivityEventQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ActivityEventQuerySet:
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(organization__memberships__user=user)
+
+
+class ActivityEvent(models.Model):
+    """Append-only: the feed, the audit trail and the source of live updates and replay.
+
+    Never updated or deleted by the app; the id orders events and is the replay cursor.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="activity")
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, null=True, blank=True, related_name="activity")
+    actor_kind = models.CharField(max_length=8, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_agent = models.ForeignKey(
+        "agents.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Kept as written so the feed still reads right after the actor is renamed or deleted.
+    actor_label = models.CharField(max_length=150)
+    verb = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=32, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = ActivityEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # Board feed and websocket replay: events of a board after a given id.
+            models.Index(fields=["board", "id"], name="activity_board_id"),
+            # Organization feed and the /ws/activity/ replay.
+            models.Index(fields=["organization", "id"], name="activity_org_id"),
+            models.Index(fields=["verb"], name="activity_verb"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_label} {self.verb} {self.target_type}:{self.target_id}"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MissionControlConfig(AppConfig):
+    name = "missioncontrol"
+    verbose_name = "Mission Control"

@@ -1,0 +1,32 @@
+"""ASGI entry point: HTTP through Django, websockets through Channels.
+
+In the embedded default the Celery worker and beat run as threads of this process
+(missioncontrol.embedded_worker), because the in-memory broker and channel layer are
+per-process.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "missioncontrol.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up)
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from missioncontrol.routing import websocket_urlpatterns  # noqa: E402
+from missioncontrol.websocket_origin import OriginValidator  # noqa: E402
+
+if settings.CELERY_EMBEDDED_WORKER:
+    from missioncontrol.embedded_worker import start_embedded_worker
+
+    start_embedded_worker()
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

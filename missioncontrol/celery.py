@@ -1,0 +1,40 @@
+"""The Celery app. Tasks are thin: load by id, call a service, decide retries."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "missioncontrol.settings")
+
+app = Celery("missioncontrol")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+def _backup_crontab(expression: str) -> crontab:
+    minute, hour, day_of_month, month_of_year, day_of_week = expression.split()
+    return crontab(
+        minute=minute, hour=hour, day_of_month=day_of_month,
+        month_of_year=month_of_year, day_of_week=day_of_week,
+    )
+
+
+@app.on_after_finalize.connect
+def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
+    from django.conf import settings
+
+    sender.conf.beat_schedule = {
+        "beat-tick": {"task": "missioncontrol.tasks.record_beat_tick", "schedule": 30.0},
+        "agent-presence": {"task": "agents.tasks.record_presence_transitions", "schedule": 30.0},
+        "requeue-overdue-deliveries": {
+            "task": "webhooks.tasks.requeue_overdue_deliveries", "schedule": 60.0,
+        },
+        "prune-webhook-payloads": {
+            "task": "webhooks.tasks.prune_webhook_payloads", "schedule": crontab(minute=17, hour=3),
+        },
+        "backup": {
+            "task": "missioncontrol.tasks.run_scheduled_backup",
+            "schedule": _backup_crontab(settings.BACKUP_SCHEDULE),
+        },
+    }

@@ -1,0 +1,14 @@
+"""Template context shared by every page: the navigation."""
+
+from django.http import HttpRequest
+
+NAVIGATION = [
+    ("Boards", "boards:board-list"),
+    ("Agents", "agents:agent-list"),
+    ("Webhooks", "webhooks:webhook-index"),
+    ("Activity", "boards:activity"),
+]
+
+
+def navigation(request: HttpRequest) -> dict:
+    return {"navigation": NAVIGATION}

@@ -1,0 +1,49 @@
+"""The embedded default's Celery worker and beat: threads inside the web process.
+
+With no REDIS_URL the broker is kombu's in-memory transport, which only a consumer in the same
+process can read. So the web process runs a real Celery WorkController (thread pool) and an
+embedded beat scheduler in daemon threads: retries, countdowns, periodic tasks and live pushes
+from tasks (which need the in-memory channel layer of this process) all behave as they do with
+separate processes on Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from celery.beat import EmbeddedService
+from celery.worker import WorkController
+
+from missioncontrol.celery import app
+
+logger = logging.getLogger(__name__)
+
+_started = False
+_lock = threading.Lock()
+
+
+def start_embedded_worker(*, concurrency: int = 4, with_beat: bool = True) -> WorkController | None:
+    """Start the in-process worker (and beat) once per process; later calls do nothing."""
+    global _started
+    with _lock:
+        if _started:
+            return None
+        _started = True
+    worker = WorkController(
+        app=app,
+        pool="threads",
+        concurrency=concurrency,
+        without_heartbeat=True,
+        without_mingle=True,
+        without_gossip=True,
+        hostname=f"embedded@{threading.get_native_id()}",
+        loglevel="WARNING",
+    )
+    threading.Thread(target=worker.start, name="celery-embedded-worker", daemon=True).start()
+    if with_beat:
+        beat = EmbeddedService(app, thread=True)
+        beat.daemon = True
+        beat.start()
+    logger.info("embedded Celery worker started (concurrency=%s, beat=%s)", concurrency, with_beat)
+    return worker

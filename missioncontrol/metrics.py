@@ -1,0 +1,22 @@
+"""Prometheus metrics shared across apps. Every metric Mission Control exports is declared here."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+RATE_LIMIT_REJECTIONS = Counter(
+    "mc_rate_limit_rejections_total", "Requests refused by a rate limit", ["limiter"]
+)
+RATE_LIMIT_BACKEND_ERRORS = Counter(
+    "mc_rate_limit_backend_errors_total",
+    "Rate-limit checks that failed open because the backend was unreachable",
+    ["limiter"],
+)
+HTTP_REQUESTS = Counter(
+    "mc_http_requests_total", "HTTP requests by route template", ["method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "mc_http_request_duration_seconds", "HTTP request latency by route template", ["method", "route"]
+)
+WEBHOOK_INGESTS = Counter("mc_webhook_ingests_total", "Webhook ingests by outcome", ["outcome"])
+DELIVERIES = Counter("mc_deliveries_total", "Outbound delivery attempts by outcome", ["outcome"])
+DELIVERY_LATENCY = Histogram("mc_delivery_duration_seconds", "Outbound delivery attempt latency")
+OPEN_WEBSOCKETS = Gauge("mc_open_websockets", "Open websocket connections", ["stream"])

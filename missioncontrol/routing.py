@@ -1,0 +1,6 @@
+"""Websocket routes of every app."""
+
+from agents.routing import websocket_urlpatterns as agent_routes
+from boards.routing import websocket_urlpatterns as board_routes
+
+websocket_urlpatterns = [*board_routes, *agent_routes]

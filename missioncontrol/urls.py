@@ -1,0 +1,33 @@
+"""Top-level routes. Each app owns its pages (`<app>/urls.py`) and API (`<app>/api/urls.py`)."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from missioncontrol import health
+
+api_v1 = [
+    path("", include("boards.api.urls")),
+    path("", include("agents.api.urls")),
+    path("", include("webhooks.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("api/v1/", include(api_v1)),
+    path("admin/", admin.site.urls),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("agents/", include("agents.urls")),
+    path("webhooks/", include("webhooks.urls")),
+    path("", include("boards.urls")),
+]
+
+handler400 = "missioncontrol.errors.handler400"
+handler403 = "missioncontrol.errors.handler403"
+handler404 = "missioncontrol.errors.handler404"
+handler500 = "missioncontrol.errors.handler500"

@@ -1,0 +1,2 @@
+// Mission Control page behaviour. No inline scripts anywhere: the CSP forbids them.
+"use strict";

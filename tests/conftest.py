@@ -1,0 +1,90 @@
+"""Shared fixtures: three users (owner, teammate, outsider), an organization, a board, clients.
+
+`user` is an admin of `organization`, `teammate` an operator there, `viewer` a viewer, and
+`outsider` an admin of another organization who must never see anything of the first.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.core.cache import caches
+from rest_framework.test import APIClient
+
+from boards.models import Role
+from tests.factories import (
+    BoardFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    UserFactory,
+)
+
+USING_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
+USING_REDIS = bool(os.environ.get("REDIS_URL"))
+
+requires_postgres = pytest.mark.skipif(not USING_POSTGRES, reason="needs DATABASE_URL=postgres://…")
+requires_redis = pytest.mark.skipif(not USING_REDIS, reason="needs REDIS_URL=redis://…")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Rate-limit windows and cached state must not leak from one test into the next."""
+    for alias in ("default", "ratelimit"):
+        caches[alias].clear()
+    yield
+
+
+@pytest.fixture
+def organization(db):
+    return OrganizationFactory(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def other_organization(db):
+    return OrganizationFactory(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def user(organization):
+    member = UserFactory(username="owner")
+    MembershipFactory(organization=organization, user=member, role=Role.ADMIN)
+    return member
+
+
+@pytest.fixture
+def teammate(organization):
+    member = UserFactory(username="teammate")
+    MembershipFactory(organization=organization, user=member, role=Role.OPERATOR)
+    return member
+
+
+@pytest.fixture
+def viewer(organization):
+    member = UserFactory(username="viewer")
+    MembershipFactory(organization=organization, user=member, role=Role.VIEWER)
+    return member
+
+
+@pytest.fixture
+def outsider(other_organization):
+    stranger = UserFactory(username="outsider")
+    MembershipFactory(organization=other_organization, user=stranger, role=Role.ADMIN)
+    return stranger
+
+
+@pytest.fixture
+def board(organization, user):
+    return BoardFactory(organization=organization, name="Launch", slug="launch", created_by=user)
+
+
+@pytest.fixture
+def api_client(user):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def anon_client():
+    return APIClient()

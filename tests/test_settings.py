@@ -1,0 +1,61 @@
+"""Production mode refuses unsafe settings with a one-line message naming the variable."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+STRONG_KEY = "k" * 20 + "9f8e7d6c5b4a3210fedcba98"
+
+
+def start_django(**env_overrides: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    env.update(env_overrides)
+    env["DJANGO_SETTINGS_MODULE"] = "missioncontrol.settings"
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_it_refuses_the_example_secret_key_in_production():
+    result = start_django(DEBUG="0", ALLOWED_HOSTS="mc.example.com")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr.strip().splitlines()[-1]
+
+
+def test_it_refuses_a_short_secret_key_in_production():
+    result = start_django(DEBUG="0", SECRET_KEY="short", ALLOWED_HOSTS="mc.example.com")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_it_refuses_empty_allowed_hosts_in_production():
+    result = start_django(DEBUG="0", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="")
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS" in result.stderr.strip().splitlines()[-1]
+
+
+def test_it_starts_in_production_with_safe_values():
+    result = start_django(DEBUG="0", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="mc.example.com")
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
+
+
+def test_it_accepts_the_example_key_in_debug_mode():
+    result = start_django(DEBUG="1")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("DEBUG", "maybe"), ("REQUEST_LOG_SLOW_MS", "fast"), ("WEBHOOK_INGEST_RATE", "sixty"),
+     ("RATE_LIMIT_BACKEND", "memcached"), ("TRUSTED_PROXY_COUNT", "-1")],
+)
+def test_it_names_the_variable_with_a_malformed_value(variable, value):
+    result = start_django(**{"DEBUG": "1", variable: value})
+    assert result.returncode != 0
+    assert variable in result.stderr
