@@ -23,27 +23,39 @@ _started = False
 _lock = threading.Lock()
 
 
-def start_embedded_worker(*, concurrency: int = 4, with_beat: bool = True) -> WorkController | None:
-    """Start the in-process worker (and beat) once per process; later calls do nothing."""
+def start_embedded_worker(*, concurrency: int = 4, with_beat: bool = True) -> bool:
+    """Start the in-process worker (and beat) once per process; later calls do nothing.
+
+    The WorkController is built inside its own thread: its start-up signals (Django's fixup
+    closes database connections) must not run in the caller's thread, which may hold an
+    event loop or a test transaction.
+    """
     global _started
     with _lock:
         if _started:
-            return None
+            return False
         _started = True
-    worker = WorkController(
-        app=app,
-        pool="threads",
-        concurrency=concurrency,
-        without_heartbeat=True,
-        without_mingle=True,
-        without_gossip=True,
-        hostname=f"embedded@{threading.get_native_id()}",
-        loglevel="WARNING",
-    )
-    threading.Thread(target=worker.start, name="celery-embedded-worker", daemon=True).start()
+    ready = threading.Event()
+
+    def run_worker() -> None:
+        worker = WorkController(
+            app=app,
+            pool="threads",
+            concurrency=concurrency,
+            without_heartbeat=True,
+            without_mingle=True,
+            without_gossip=True,
+            hostname=f"embedded@{threading.get_native_id()}",
+            loglevel="WARNING",
+        )
+        ready.set()
+        worker.start()
+
+    threading.Thread(target=run_worker, name="celery-embedded-worker", daemon=True).start()
+    ready.wait(10)
     if with_beat:
         beat = EmbeddedService(app, thread=True)
         beat.daemon = True
         beat.start()
     logger.info("embedded Celery worker started (concurrency=%s, beat=%s)", concurrency, with_beat)
-    return worker
+    return True

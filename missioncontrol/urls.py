@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("boards.api.urls")),
     path("", include("agents.api.urls")),
     path("", include("webhooks.api.urls")),
+    path("", include("webhooks.api.delivery_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -24,6 +25,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("agents/", include("agents.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("deliveries/", include("webhooks.delivery_urls")),
     path("", include("boards.urls")),
 ]
 

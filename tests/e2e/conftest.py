@@ -1,0 +1,130 @@
+"""Browser tests: the real ASGI server (uvicorn) in a thread of the test process, and Debian's
+Chromium driven by Playwright.
+
+The server runs in-process so it shares the test database (SQLite in-memory shared cache, or
+the Postgres test database) and, in the embedded default, the in-memory channel layer and the
+embedded Celery worker. Tests using it need `transactional_db` so their writes are visible.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+# Playwright's sync API keeps an event loop on the test thread, which Django would mistake for
+# async code calling the ORM; the ORM calls here are the test's own, made synchronously.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "test-results"
+PASSWORD = "correct-horse-battery-staple"  # the factories' password
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ThreadedUvicorn:
+    """uvicorn.Server on a background thread; stop() is graceful, then the thread is joined."""
+
+    def __init__(self, app, port: int) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
+                                ws="websockets")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name=f"uvicorn-{port}", daemon=True)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def start(self) -> ThreadedUvicorn:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture
+def asgi_server(transactional_db) -> Iterator[ThreadedUvicorn]:
+    from missioncontrol.asgi import application
+
+    server = ThreadedUvicorn(application, free_port()).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (see .ci/run)")
+    playwright = sync_playwright().start()
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+        playwright.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.stash.setdefault("failed", False)
+        if report.failed:
+            item.stash["failed"] = True
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh browser context per test; a screenshot under test-results/ when the test fails."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    console_errors: list[str] = []
+    page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
+    page.console_errors = console_errors
+    yield page
+    if request.node.stash.get("failed", False):
+        RESULTS_DIR.mkdir(exist_ok=True)
+        with contextlib.suppress(Exception):
+            page.screenshot(path=str(RESULTS_DIR / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def log_in(page, base_url: str, username: str, password: str = PASSWORD) -> None:
+    page.goto(f"{base_url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")

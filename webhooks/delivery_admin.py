@@ -1,0 +1,1 @@
+"""Admin for subscriptions and deliveries (dead letters, replay)."""
