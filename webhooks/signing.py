@@ -12,7 +12,7 @@ import hashlib
 import hmac
 
 SHA256_PREFIX = "sha256="
-STANDARD_WEBHOOK_SECRET_PREFIX = "whsec_"
+STANDARD_WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105  (a prefix, not a secret)
 
 
 def sha256_signature(secret: str, body: bytes) -> str:
