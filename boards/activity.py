@@ -89,8 +89,13 @@ def record_activity(
         detail=detail or {},
         request_id=current_request_id.get() if current_request_id.get() != "-" else "",
     )
+    agent_ids = list(notify_agent_ids)
+    # Deliveries are rows of the same transaction: an event that commits is never lost to
+    # its subscribers, and one that rolls back is never sent.
+    from webhooks.outbound import create_deliveries_for_event
+
+    create_deliveries_for_event(event, agent_ids)
     if publish:
-        agent_ids = list(notify_agent_ids)
         groups = realtime.groups_for_activity(
             organization_id=event.organization_id, board_id=event.board_id, agent_ids=agent_ids
         )

@@ -1,0 +1,27 @@
+"""Who may do what in an organization. Every service and view asks here."""
+
+from __future__ import annotations
+
+from boards.models import Membership, Organization, Role
+from missioncontrol.exceptions import NotFound, PermissionDenied
+
+
+def membership_for(user, organization: Organization | int) -> Membership | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    organization_id = organization if isinstance(organization, int) else organization.pk
+    return Membership.objects.filter(organization_id=organization_id, user=user).first()
+
+
+def require_role(*, user, organization: Organization | int, role: str = Role.VIEWER) -> Membership:
+    """The user's membership if it carries `role` or more.
+
+    A non-member gets NotFound (404), never PermissionDenied, so that ids of other
+    organizations cannot be probed; a member with too small a role gets PermissionDenied.
+    """
+    membership = membership_for(user, organization)
+    if membership is None:
+        raise NotFound("Not found.")
+    if not membership.has_role(role):
+        raise PermissionDenied(f"This needs the {Role(role).label.lower()} role or higher.")
+    return membership
