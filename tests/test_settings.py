@@ -59,3 +59,13 @@ def test_it_names_the_variable_with_a_malformed_value(variable, value):
     result = start_django(**{"DEBUG": "1", variable: value})
     assert result.returncode != 0
     assert variable in result.stderr
+
+
+def test_every_environment_variable_is_documented_in_env_example():
+    import re
+
+    settings_source = (ROOT / "missioncontrol" / "settings.py").read_text()
+    read = set(re.findall(r'env_(?:str|bool|int|float|list|rate)\(\s*"([A-Z0-9_]+)"', settings_source))
+    documented = set(re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    assert read, "no environment reads found; the pattern is stale"
+    assert read - documented == set(), "add these to .env.example with a comment and safe default"

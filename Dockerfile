@@ -1,0 +1,25 @@
+# Mission Control production image: multi-stage, non-root, with a health check.
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml ./
+RUN python -m venv /venv && /venv/bin/pip install --upgrade pip && /venv/bin/pip install .
+COPY . .
+RUN DEBUG=1 /venv/bin/python manage.py collectstatic --noinput
+
+FROM python:3.11-slim
+ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 DATA_DIR=/data
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 mc && mkdir -p /data && chown mc /data
+COPY --from=build /venv /venv
+COPY --from=build --chown=mc /src /app
+WORKDIR /app
+USER mc
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD curl -fsS http://127.0.0.1:8000/healthz || exit 1
+# Graceful shutdown: uvicorn finishes in-flight requests on SIGTERM.
+CMD ["uvicorn", "missioncontrol.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
+     "--workers", "2", "--lifespan", "off", "--no-server-header", "--proxy-headers", \
+     "--timeout-graceful-shutdown", "20"]
