@@ -5,6 +5,7 @@ In the embedded default the Celery worker and beat run as threads of this proces
 per-process.
 """
 
+import asyncio
 import os
 
 from django.core.asgi import get_asgi_application
@@ -16,6 +17,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from missioncontrol import realtime  # noqa: E402
 from missioncontrol.routing import websocket_urlpatterns  # noqa: E402
 from missioncontrol.websocket_origin import OriginValidator  # noqa: E402
 
@@ -24,9 +26,21 @@ if settings.CELERY_EMBEDDED_WORKER:
 
     start_embedded_worker()
 
-application = ProtocolTypeRouter(
+class BindServerLoop:
+    """Tells missioncontrol.realtime which event loop serves the sockets (see bind_event_loop)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        realtime.bind_event_loop(asyncio.get_running_loop())
+        return await self.app(scope, receive, send)
+
+
+router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+application = BindServerLoop(router)

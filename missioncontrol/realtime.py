@@ -5,7 +5,9 @@ Group names come only from the helpers below so that publishers and consumers ca
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,6 +32,34 @@ def agent_group(agent_id: int) -> str:
     return f"agent.{agent_id}"
 
 
+# The ASGI server's event loop, recorded by missioncontrol.asgi on the first request. The
+# in-memory channel layer keeps asyncio queues that belong to that loop: a publish from a
+# thread with no loop of its own (a Celery worker thread in the embedded default) must run
+# there, or the waiting socket is never woken. The Redis layer does not care.
+_server_loop: asyncio.AbstractEventLoop | None = None
+_SEND_TIMEOUT_SECONDS = 5.0
+
+
+def bind_event_loop(loop: asyncio.AbstractEventLoop) -> None:
+    global _server_loop
+    _server_loop = loop
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+async def _send_to_groups(layer, groups: list[str], message: dict[str, Any]) -> None:
+    for group in groups:
+        try:
+            await layer.group_send(group, message)
+        except Exception as exc:
+            logger.warning("realtime publish to %s failed: %s", group, type(exc).__name__)
+
+
 def publish_event(payload: dict[str, Any], groups: Iterable[str]) -> None:
     """Send one event to each group once. Never raises: a dead layer must not fail a write
     that has already committed (clients catch up from the activity table on reconnect)."""
@@ -37,11 +67,21 @@ def publish_event(payload: dict[str, Any], groups: Iterable[str]) -> None:
     if layer is None:
         return
     message = {"type": ACTIVITY_MESSAGE_TYPE, "event": payload}
-    for group in dict.fromkeys(groups):
-        try:
-            async_to_sync(layer.group_send)(group, message)
-        except Exception as exc:
-            logger.warning("realtime publish to %s failed: %s", group, type(exc).__name__)
+    unique_groups = list(dict.fromkeys(groups))
+    loop = _server_loop
+    try:
+        if (
+            loop is not None
+            and loop.is_running()
+            and _running_loop() is None
+            and threading.current_thread() is not threading.main_thread()
+        ):
+            future = asyncio.run_coroutine_threadsafe(_send_to_groups(layer, unique_groups, message), loop)
+            future.result(timeout=_SEND_TIMEOUT_SECONDS)
+        else:
+            async_to_sync(_send_to_groups)(layer, unique_groups, message)
+    except Exception as exc:
+        logger.warning("realtime publish failed: %s", type(exc).__name__)
 
 
 def groups_for_activity(
@@ -52,3 +92,51 @@ def groups_for_activity(
         groups.append(board_group(board_id))
     groups.extend(agent_group(agent_id) for agent_id in agent_ids)
     return groups
+
+
+# --- Subscribing (consumers and the SSE view) ---------------------------------------------
+
+
+async def join_groups(channel_name: str, groups: Iterable[str]) -> None:
+    layer = get_channel_layer()
+    for group in groups:
+        await layer.group_add(group, channel_name)
+
+
+async def leave_groups(channel_name: str, groups: Iterable[str]) -> None:
+    layer = get_channel_layer()
+    for group in groups:
+        try:
+            await layer.group_discard(group, channel_name)
+        except Exception as exc:  # the socket is going away anyway; the layer expires it later
+            logger.warning("realtime discard from %s failed: %s", group, type(exc).__name__)
+
+
+class GroupListener:
+    """A private channel joined to some groups, for code that is not a consumer (the SSE view).
+
+    async with GroupListener(groups) as listener:
+        payload = await listener.receive(timeout=15)   # None on timeout
+    """
+
+    def __init__(self, groups: Iterable[str]) -> None:
+        self.groups = list(dict.fromkeys(groups))
+        self.layer = get_channel_layer()
+        self.channel_name = ""
+
+    async def __aenter__(self) -> GroupListener:
+        self.channel_name = await self.layer.new_channel()
+        await join_groups(self.channel_name, self.groups)
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await leave_groups(self.channel_name, self.groups)
+
+    async def receive(self, timeout: float) -> dict[str, Any] | None:
+        try:
+            message = await asyncio.wait_for(self.layer.receive(self.channel_name), timeout)
+        except TimeoutError:
+            return None
+        if message.get("type") != ACTIVITY_MESSAGE_TYPE:
+            return None
+        return message["event"]

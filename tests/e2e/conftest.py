@@ -80,8 +80,10 @@ def asgi_server(transactional_db) -> Iterator[ThreadedUvicorn]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    """Per test, not per session: while Playwright's sync API is alive it keeps an event loop
+    running on this thread, which would break every later test that uses asyncio."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
