@@ -5,7 +5,9 @@ WORKDIR /src
 COPY pyproject.toml ./
 RUN python -m venv /venv && /venv/bin/pip install --upgrade pip && /venv/bin/pip install .
 COPY . .
-RUN DEBUG=1 /venv/bin/python manage.py collectstatic --noinput
+# Production mode (DEBUG=0) serves the hashed manifest, so collect in production mode too.
+RUN DEBUG=0 ALLOWED_HOSTS=build SECRET_KEY=collectstatic-only-not-a-runtime-secret-00000000 \
+    /venv/bin/python manage.py collectstatic --noinput
 
 FROM python:3.11-slim
 ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 DATA_DIR=/data
