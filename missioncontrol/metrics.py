@@ -19,4 +19,15 @@ HTTP_LATENCY = Histogram(
 WEBHOOK_INGESTS = Counter("mc_webhook_ingests_total", "Webhook ingests by outcome", ["outcome"])
 DELIVERIES = Counter("mc_deliveries_total", "Outbound delivery attempts by outcome", ["outcome"])
 DELIVERY_LATENCY = Histogram("mc_delivery_duration_seconds", "Outbound delivery attempt latency")
-OPEN_WEBSOCKETS = Gauge("mc_open_websockets", "Open websocket connections", ["stream"])
+# livesum: with PROMETHEUS_MULTIPROC_DIR the value is the sum over live processes.
+OPEN_WEBSOCKETS = Gauge(
+    "mc_open_websockets", "Open websocket connections", ["stream"], multiprocess_mode="livesum"
+)
+BACKUPS = Counter("mc_backups_total", "Backup runs in this process by status", ["status"])
+BACKUP_DURATION = Histogram(
+    "mc_backup_duration_seconds", "Duration of successful backups",
+    buckets=(1, 5, 15, 60, 300, 900, 1800, 3600, float("inf")),
+)
+# Computed at scrape time from the database and the broker (missioncontrol.metrics_view):
+# mc_backup_age_seconds, mc_backup_last_success_timestamp_seconds, mc_backup_last_status,
+# mc_webhook_dead_letters, mc_agents_online, mc_celery_queue_length, mc_ops_collector_up.

@@ -357,6 +357,16 @@ METRICS_TOKEN = env_str("METRICS_TOKEN")
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
 BACKUP_RETENTION_DAYS = env_int("BACKUP_RETENTION_DAYS", 30, minimum=1)
 BACKUP_SCHEDULE = env_str("BACKUP_SCHEDULE", "0 2 * * *")
+# Retention keeps a backup while it is younger than BACKUP_RETENTION_DAYS and among the newest
+# BACKUP_RETENTION_COUNT; the newest successful backup is never pruned.
+BACKUP_RETENTION_COUNT = env_int("BACKUP_RETENTION_COUNT", 60, minimum=1)
+# doctor, /api/v1/status and the alert rules call a backup older than this stale.
+BACKUP_MAX_AGE_HOURS = env_int("BACKUP_MAX_AGE_HOURS", 26, minimum=1)
+# Read-only bearer token for GET /api/v1/status (monitoring); empty: staff sessions only.
+OPS_TOKEN = env_str("OPS_TOKEN")
+# Deployment checks an operator has decided to accept (e.g. security.W008 when the proxy
+# redirects to HTTPS); doctor and `check --deploy` skip them.
+SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
 HEALTH_CHECK_TIMEOUT_SECONDS = env_float("HEALTH_CHECK_TIMEOUT_SECONDS", 2.0)
 
 # --- logging -----------------------------------------------------------------------------------
