@@ -23,6 +23,13 @@ DELIVERY_LATENCY = Histogram("mc_delivery_duration_seconds", "Outbound delivery 
 OPEN_WEBSOCKETS = Gauge(
     "mc_open_websockets", "Open websocket connections", ["stream"], multiprocess_mode="livesum"
 )
+WEBSOCKET_POLICY_CLOSES = Counter(
+    "mc_websocket_policy_closes_total", "Sockets closed by the server for a limit (flood, size, idle)",
+    ["stream", "reason"],
+)
+OPEN_EVENT_STREAMS = Gauge(
+    "mc_open_event_streams", "Open Server-Sent Events streams (agents)", multiprocess_mode="livesum"
+)
 BACKUPS = Counter("mc_backups_total", "Backup runs in this process by status", ["status"])
 BACKUP_DURATION = Histogram(
     "mc_backup_duration_seconds", "Duration of successful backups",

@@ -16,11 +16,19 @@ def allowed_origins() -> list[str]:
 
 
 class OriginValidator(ChannelsOriginValidator):
-    """Refuses the handshake (403) from a foreign origin; a missing Origin (non-browser agents
-    that authenticate with a token) is allowed, since no browser cookie can ride along."""
+    """Refuses the handshake (403) from a foreign origin. A missing Origin (non-browser agents
+    that authenticate with a token) is allowed, but its Cookie header is dropped: every browser
+    sends an Origin on a websocket handshake, so a cookie without one is not a browser's and must
+    not authenticate a session (the browser streams also refuse a handshake without Origin)."""
 
     def __init__(self, application) -> None:
         super().__init__(application, allowed_origins())
+
+    async def __call__(self, scope, receive, send):
+        headers = scope.get("headers") or []
+        if scope.get("type") == "websocket" and not any(name == b"origin" for name, _ in headers):
+            scope = dict(scope, headers=[(name, value) for name, value in headers if name != b"cookie"])
+        return await super().__call__(scope, receive, send)
 
     def valid_origin(self, parsed_origin) -> bool:
         if parsed_origin is None:
