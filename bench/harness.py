@@ -1,0 +1,255 @@
+"""Benchmark plumbing: the production configuration on this machine, servers as subprocesses,
+wrk as the load generator (its own process), and the machine description for results.json.
+
+Only 127.0.0.1 is ever a target; every load loop is bounded by wrk's duration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "bench"
+PYTHON = sys.executable
+VENV_BIN = Path(PYTHON).parent
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE_NAME", "mc_bench")
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
+# What the README recommends: one uvicorn worker per core.
+WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", str(os.cpu_count() or 1)))
+UNLIMITED = "100000000/60s"
+
+
+def production_env(**extra: str) -> dict[str, str]:
+    """The production configuration, with rate limits raised so they do not cap the figures."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
+    env.update(
+        DEBUG="0",
+        SECRET_KEY="bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        DATABASE_URL=PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}",
+        REDIS_URL=REDIS_URL,
+        RATE_LIMIT_BACKEND="redis",
+        WEBHOOK_INGEST_RATE=UNLIMITED,
+        AGENT_RATE=UNLIMITED,
+        AGENT_AUTH_RATE=UNLIMITED,
+        LOG_LEVEL="WARNING",
+        REQUEST_LOG_SLOW_MS="60000",
+        CELERY_EMBEDDED_WORKER="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        DB_POOL_MAX="20",
+        DJANGO_SETTINGS_MODULE="missioncontrol.settings",
+    )
+    env.update(extra)
+    return env
+
+
+def reset_database() -> None:
+    """A fresh benchmark database each run: figures never depend on leftovers."""
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    manage("migrate", "--noinput", "-v", "0")
+    manage("collectstatic", "--noinput", "-v", "0")
+
+
+def manage(*args: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env or production_env(),
+        capture_output=True, text=True, timeout=600,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def seed(command: str, *args: str) -> dict:
+    """Run a bench.seed command (Django set up in production mode) and return its JSON."""
+    result = subprocess.run(
+        [PYTHON, "-m", "bench.seed", command, *args], cwd=ROOT, env=production_env(),
+        capture_output=True, text=True, timeout=900,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"seed {command} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """uvicorn (or celery) as a subprocess; stopped with SIGTERM, then SIGKILL."""
+
+    app: str
+    env: dict[str, str] = field(default_factory=production_env)
+    workers: int = WEB_WORKERS
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Server:
+        log = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False)
+        self.log_path = Path(log.name)
+        self.process = subprocess.Popen(
+            [str(VENV_BIN / "uvicorn"), self.app, "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", str(self.workers), "--lifespan", "off", "--no-access-log",
+             "--log-level", "warning"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        wait_until_up(f"{self.url}/healthz", self.process, self.log_path)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        stop_process(self.process)
+
+
+def wait_until_up(url: str, process: subprocess.Popen, log_path: Path | None, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {log_path.read_text()[-3000:] if log_path else ''}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError as exc:
+            if getattr(exc, "code", None):  # an HTTP error still means it is up
+                return
+            time.sleep(0.1)
+    raise RuntimeError(f"server at {url} did not come up")
+
+
+def stop_process(process: subprocess.Popen | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
+
+
+def wrk_script(method: str, body: bytes = b"", headers: dict[str, str] | None = None) -> Path:
+    """A Lua script fixing method, body and headers, plus the shared JSON report."""
+    lines = [f'wrk.method = "{method}"']
+    if body:
+        lines.append(f"wrk.body = {lua_string(body.decode())}")
+    for name, value in (headers or {}).items():
+        lines.append(f"wrk.headers[{lua_string(name)}] = {lua_string(value)}")
+    lines.append((BENCH_DIR / "wrk_report.lua").read_text())
+    script = Path(tempfile.mkstemp(prefix="bench-", suffix=".lua")[1])
+    script.write_text("\n".join(lines))
+    return script
+
+
+def lua_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def run_wrk(url: str, script: Path, *, connections: int, seconds: int, threads: int = 2) -> dict:
+    if not shutil.which("wrk"):
+        raise RuntimeError("wrk is not installed: apt-get install wrk")
+    result = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+         "-s", str(script), url],
+        capture_output=True, text=True, timeout=seconds + 60,
+    )
+    for line in result.stdout.splitlines():
+        if line.startswith("WRK_JSON "):
+            data = json.loads(line[len("WRK_JSON "):])
+            seconds_run = data["duration_us"] / 1e6
+            data["ok"] = data["requests"] - data["status_errors"]
+            data["rate"] = round(data["ok"] / seconds_run, 1) if seconds_run else 0.0
+            for key in ("p50", "p95", "p99"):
+                data[f"{key}_ms"] = round(data[f"{key}_us"] / 1000, 2)
+            return data
+    raise RuntimeError(f"wrk printed no report:\n{result.stdout}\n{result.stderr}")
+
+
+def exact_post_count(url: str, body: bytes, headers: dict[str, str], *, total: int, concurrency: int) -> dict:
+    """POST `total` requests (every response awaited) and count the 202s: with the row count
+    taken afterwards this proves no 202 is answered for a payload that was not stored."""
+    import asyncio
+
+    import httpx
+
+    async def run() -> dict:
+        statuses: dict[int, int] = {}
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for n in range(total):
+            queue.put_nowait(n)
+
+        async def worker(client: httpx.AsyncClient) -> None:
+            while True:
+                try:
+                    queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                response = await client.post(url, content=body, headers=headers)
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+        limits = httpx.Limits(max_connections=concurrency)
+        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+            await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        return statuses
+
+    statuses = asyncio.run(run())
+    accepted = statuses.get(202, 0)
+    return {"sent": total, "accepted": accepted, "other_statuses": total - accepted,
+            "statuses": {str(k): v for k, v in statuses.items()}}
+
+
+def machine() -> dict:
+    cpu_model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {"python": platform.python_version()}
+    for package in ("django", "channels", "celery", "uvicorn", "psycopg"):
+        try:
+            from importlib.metadata import version
+
+            versions[package] = version(package)
+        except Exception:
+            versions[package] = "?"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    return {
+        "cores": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "platform": platform.platform(),
+        "versions": versions,
+        "commit": commit,
+        "web_workers": WEB_WORKERS,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }

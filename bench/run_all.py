@@ -1,0 +1,167 @@
+"""`make bench`: what Mission Control exists for, measured as ratios against its own stack.
+
+Runs against the production configuration on this machine (PostgreSQL + Redis, uvicorn with one
+worker per core, rate limits raised), prints a table and writes bench/results.json.
+
+    python -m bench.run_all            # full run (several minutes)
+    python -m bench.run_all --quick    # each benchmark in seconds (the smoke test uses this)
+    python -m bench.run_all --only ingest,auth
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench import harness
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    return round(numerator / denominator, 3) if denominator else None
+
+
+def signed_body(secret: str, size: int = 1024) -> tuple[bytes, str]:
+    """A JSON body of exactly `size` bytes and its sha256= signature."""
+    skeleton = b'{"event":"bench","padding":""}'
+    body = skeleton.replace(b'""', b'"' + b"x" * (size - len(skeleton)) + b'"')
+    assert len(body) == size
+    return body, "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def bench_ingest(base: dict, quick: bool) -> dict:
+    """Signed 1 KiB webhooks, 64 connections: ingest vs the stack and server ceilings."""
+    seconds = 3 if quick else 30
+    connections = 64
+    body, signature = signed_body(base["secret"])
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
+    script = harness.wrk_script("POST", body, headers)
+    board, webhook = base["board_id"], base["webhook_id"]
+
+    with harness.Server("bench.asgi_ceiling:app") as server:
+        server_ceiling = harness.run_wrk(f"{server.url}/", script, connections=connections, seconds=seconds)
+    stack_env = harness.production_env(DJANGO_SETTINGS_MODULE="bench.stack_ceiling")
+    with harness.Server("missioncontrol.asgi:application", env=stack_env) as server:
+        stack_ceiling = harness.run_wrk(
+            f"{server.url}/bench/insert/{board}/{webhook}", script, connections=connections, seconds=seconds
+        )
+    ingest_path = f"/api/v1/boards/{board}/webhooks/{webhook}"
+    with harness.Server("missioncontrol.asgi:application") as server:
+        before = harness.seed("payload_count", str(webhook))["payloads"]
+        ingest = harness.run_wrk(
+            f"{server.url}{ingest_path}", script, connections=connections, seconds=seconds
+        )
+        # wrk stops counting at its deadline while up to `connections` requests are still in
+        # flight; those finish server-side, so the load phase can only bound the row count.
+        time.sleep(2)
+        stored = harness.seed("payload_count", str(webhook))["payloads"] - before
+        # The exact check: a fixed number of requests, every response awaited.
+        exact = harness.exact_post_count(f"{server.url}{ingest_path}", body, headers,
+                                         total=200 if quick else 2000, concurrency=16)
+        exact_stored = harness.seed("payload_count", str(webhook))["payloads"] - before - stored
+    return {
+        "seconds": seconds,
+        "connections": connections,
+        "ingest": ingest,
+        "stack_ceiling": stack_ceiling,
+        "server_ceiling": server_ceiling,
+        "rows_stored": stored,
+        "rows_within_in_flight_bound": ingest["ok"] <= stored <= ingest["ok"] + connections,
+        "exact_check": {**exact, "rows_stored": exact_stored,
+                        "rows_match_202s": exact_stored == exact["accepted"]},
+        "ratio_to_stack": ratio(ingest["rate"], stack_ceiling["rate"]),
+        "ratio_to_server": ratio(ingest["rate"], server_ceiling["rate"]),
+        "target": "ingest >= 0.5 x stack ceiling",
+    }
+
+
+def bench_agent_auth(base: dict, quick: bool) -> dict:
+    """GET /api/v1/agent/me with 1, 1,000 and 10,000 agents: the lookup must stay O(1)."""
+    seconds = 2 if quick else 15
+    populations = (1, 1000) if quick else (1, 1000, 10000)
+    runs = {}
+    for population in populations:
+        token = harness.seed("agents", str(population))["token"]
+        script = harness.wrk_script("GET", headers={"Authorization": f"Bearer {token}"})
+        with harness.Server("missioncontrol.asgi:application") as server:
+            runs[str(population)] = harness.run_wrk(
+                f"{server.url}/api/v1/agent/me", script, connections=32, seconds=seconds
+            )
+    first, last = runs[str(populations[0])], runs[str(populations[-1])]
+    return {
+        "seconds": seconds,
+        "runs": runs,
+        "ratio_largest_to_one": ratio(last["rate"], first["rate"]),
+        "target": f"{populations[-1]}-agent rate >= 0.9 x 1-agent rate",
+    }
+
+
+BENCHMARKS: dict[str, Callable[[dict, bool], dict]] = {
+    "ingest": bench_ingest,
+    "auth": bench_agent_auth,
+}
+
+
+def print_table(results: dict) -> None:
+    rows = []
+    if "ingest" in results:
+        r = results["ingest"]
+        for name in ("ingest", "stack_ceiling", "server_ceiling"):
+            run = r[name]
+            rows.append((f"webhook {name}", f"{run['rate']:.0f}/s", run["p50_ms"], run["p95_ms"],
+                         run["p99_ms"], run["status_errors"] + run["timeouts"]))
+        rows.append(("  ingest/stack", r["ratio_to_stack"], "", "", "", ""))
+        rows.append(("  ingest/server", r["ratio_to_server"], "", "", "", ""))
+        exact = r["exact_check"]
+        rows.append((f"  exact: {exact['accepted']} x 202 == rows", exact["rows_match_202s"], "", "", "",
+                     exact["other_statuses"]))
+    if "auth" in results:
+        r = results["auth"]
+        for population, run in r["runs"].items():
+            rows.append((f"agent/me, {population} agents", f"{run['rate']:.0f}/s", run["p50_ms"],
+                         run["p95_ms"], run["p99_ms"], run["status_errors"] + run["timeouts"]))
+        rows.append(("  largest/one", r["ratio_largest_to_one"], "", "", "", ""))
+    for extra in results.get("_extra_rows", []):
+        rows.append(tuple(extra))
+    header = ("benchmark", "rate/ratio", "p50 ms", "p95 ms", "p99 ms", "errors")
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="seconds per benchmark, for smoke tests")
+    parser.add_argument("--only", default="", help="comma-separated subset of: " + ",".join(BENCHMARKS))
+    parser.add_argument("--output", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    selected = [name for name in (args.only.split(",") if args.only else BENCHMARKS) if name]
+    unknown = set(selected) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+
+    started = time.monotonic()
+    harness.reset_database()
+    base = harness.seed("base")
+    results: dict = {"machine": harness.machine(), "quick": args.quick}
+    for name in selected:
+        print(f"-- {name} ...", flush=True)
+        results[name] = BENCHMARKS[name](base, args.quick)
+    results["elapsed_seconds"] = round(time.monotonic() - started, 1)
+    Path(args.output).write_text(json.dumps(results, indent=2))
+    print_table(results)
+    print(f"machine: {results['machine']['cores']} cores, {results['machine']['cpu_model']}; "
+          f"commit {results['machine']['commit']}; results in {args.output}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Data for the benchmarks, made in the benchmark database (production settings from the env).
+
+`python -m bench.seed <command> [args]` prints one JSON line. Bulk inserts stand in for the
+services where the services' per-row activity events are not what is being measured.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import django
+
+
+def _setup() -> None:
+    django.setup()
+
+
+def base() -> dict:
+    """An organization, a user with a session, a board, a signed webhook."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from boards.activity import Actor
+    from boards.models import Membership, Organization, Role
+    from boards.services import create_board
+    from webhooks.services import create_webhook
+
+    user = get_user_model().objects.create_user(username="bench", password="bench-password-1234")
+    organization = Organization.objects.create(name="Bench", slug="bench")
+    Membership.objects.create(organization=organization, user=user, role=Role.ADMIN)
+    actor = Actor.for_user(user)
+    board = create_board(organization=organization, actor=actor, name="Bench board")
+    webhook, secret = create_webhook(board=board, actor=actor, description="bench")
+    session = SessionStore()
+    session["_auth_user_id"] = str(user.pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = user.get_session_auth_hash()
+    session.create()
+    return {
+        "organization_id": organization.pk,
+        "board_id": board.pk,
+        "webhook_id": webhook.pk,
+        "secret": secret,
+        "session_key": session.session_key,
+    }
+
+
+def agents(total: str) -> dict:
+    """Bring the number of agents (each with one token) up to `total`; return one valid token."""
+    from agents.authentication import new_token, token_digest
+    from agents.models import Agent, AgentToken
+    from boards.models import Board, Organization
+
+    organization = Organization.objects.get(slug="bench")
+    board = Board.objects.get(organization=organization)
+    wanted = int(total)
+    existing = Agent.objects.filter(organization=organization).count()
+    raw_token = ""
+    batch = 1000
+    for start in range(existing, wanted, batch):
+        count = min(batch, wanted - start)
+        created = Agent.objects.bulk_create(
+            [Agent(organization=organization, name=f"bench-agent-{start + i}") for i in range(count)]
+        )
+        tokens = []
+        for agent in created:
+            public_id, raw_token = new_token()
+            tokens.append(AgentToken(agent=agent, public_id=public_id, digest=token_digest(raw_token)))
+        AgentToken.objects.bulk_create(tokens)
+        Agent.boards.through.objects.bulk_create(
+            [Agent.boards.through(agent_id=agent.pk, board_id=board.pk) for agent in created]
+        )
+    if not raw_token:  # already enough agents: issue one more token for the newest
+        agent = Agent.objects.filter(organization=organization).order_by("-id").first()
+        public_id, raw_token = new_token()
+        AgentToken.objects.create(agent=agent, public_id=public_id, digest=token_digest(raw_token))
+    return {"agents": Agent.objects.filter(organization=organization).count(), "token": raw_token}
+
+
+def tasks(total: str) -> dict:
+    """Bring the bench board up to `total` tasks."""
+    from boards.models import Board, Task, TaskStatus
+
+    board = Board.objects.get(organization__slug="bench")
+    statuses = list(TaskStatus.values)
+    existing = board.tasks.count()
+    Task.objects.bulk_create(
+        [
+            Task(board=board, title=f"Task {n}", status=statuses[n % len(statuses)], position=float(n))
+            for n in range(existing, int(total))
+        ],
+        batch_size=2000,
+    )
+    return {"tasks": board.tasks.count()}
+
+
+def payload_count(webhook_id: str) -> dict:
+    from webhooks.models import WebhookPayload
+
+    return {"payloads": WebhookPayload.objects.filter(webhook_id=int(webhook_id)).count()}
+
+
+COMMANDS = {"base": base, "agents": agents, "tasks": tasks, "payload_count": payload_count}
+
+if __name__ == "__main__":
+    _setup()
+    command, *arguments = sys.argv[1:]
+    print(json.dumps(COMMANDS[command](*arguments)))
