@@ -5,9 +5,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from agents.streams import agent_event_stream
 from missioncontrol import health
 
 api_v1 = [
+    # The agent SSE stream: a plain async Django view, not DRF (see agents.streams).
+    path("agent/events/stream", agent_event_stream, name="agent-event-stream"),
     path("", include("boards.api.urls")),
     path("", include("agents.api.urls")),
     path("", include("webhooks.api.urls")),
