@@ -405,29 +405,33 @@ def _record_presence_change(*, agent: Agent, new: str, now: datetime) -> bool:
     return True
 
 
-@transaction.atomic
 def record_agent_seen(*, agent: Agent, token: AgentToken | None = None, now: datetime | None = None) -> bool:
     """Note that the agent (and token) was just active; True if this call wrote.
 
     Writes at most once per AGENT_SEEN_WRITE_INTERVAL_SECONDS per agent: the in-memory check
-    spares the query, and the conditional UPDATE keeps concurrent processes to one write.
+    spares every query on the hot path (no transaction either), and the conditional UPDATE keeps
+    concurrent processes to one write.
     """
     now = now or timezone.now()
-    interval = timedelta(seconds=settings.AGENT_SEEN_WRITE_INTERVAL_SECONDS)
-    threshold = now - interval
-    if token is not None and (token.last_used_at is None or token.last_used_at <= threshold):
-        AgentToken.objects.filter(pk=token.pk).filter(
-            Q(last_used_at__isnull=True) | Q(last_used_at__lte=threshold)
-        ).update(last_used_at=now)
-        token.last_used_at = now
-    if agent.last_seen_at is not None and agent.last_seen_at > threshold:
+    threshold = now - timedelta(seconds=settings.AGENT_SEEN_WRITE_INTERVAL_SECONDS)
+    token_stale = token is not None and (token.last_used_at is None or token.last_used_at <= threshold)
+    agent_stale = agent.last_seen_at is None or agent.last_seen_at <= threshold
+    if not token_stale and not agent_stale:
         return False
-    wrote = Agent.objects.filter(pk=agent.pk).filter(
-        Q(last_seen_at__isnull=True) | Q(last_seen_at__lte=threshold)
-    ).update(last_seen_at=now)
-    agent.last_seen_at = now
-    if wrote and agent.presence != presence_rules.ONLINE:
-        _record_presence_change(agent=agent, new=presence_rules.ONLINE, now=now)
+    with transaction.atomic():
+        if token_stale:
+            AgentToken.objects.filter(pk=token.pk).filter(
+                Q(last_used_at__isnull=True) | Q(last_used_at__lte=threshold)
+            ).update(last_used_at=now)
+            token.last_used_at = now
+        if not agent_stale:
+            return False
+        wrote = Agent.objects.filter(pk=agent.pk).filter(
+            Q(last_seen_at__isnull=True) | Q(last_seen_at__lte=threshold)
+        ).update(last_seen_at=now)
+        agent.last_seen_at = now
+        if wrote and agent.presence != presence_rules.ONLINE:
+            _record_presence_change(agent=agent, new=presence_rules.ONLINE, now=now)
     return bool(wrote)
 
 

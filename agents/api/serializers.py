@@ -1,0 +1,197 @@
+"""Serializers for the agent API (token auth) and the human API for managing agents.
+
+Explicit fields everywhere; a token's digest and public id never leave the server, and the raw
+token appears only in the response that created it.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from agents import presence
+from agents.models import Agent, AgentToken
+from agents.services import MAX_CAPABILITIES, MAX_CAPABILITY_LENGTH, MAX_GRACE_SECONDS, MAX_STATUS_TEXT
+from boards.models import Board, Task, TaskPriority, TaskStatus
+
+
+class AgentSerializer(serializers.ModelSerializer):
+    presence = serializers.SerializerMethodField()
+    boards = serializers.PrimaryKeyRelatedField(many=True, queryset=Board.objects.none(), required=False)
+    capabilities = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_CAPABILITY_LENGTH), max_length=MAX_CAPABILITIES,
+        required=False,
+    )
+    organization = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Agent
+        fields = [
+            "id", "organization", "name", "description", "status", "boards", "is_board_lead",
+            "callback_url", "capabilities", "last_seen_at", "presence", "status_text",
+            "current_task", "created_at",
+        ]
+        read_only_fields = ["status", "last_seen_at", "status_text", "current_task", "created_at"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        organization_id = self.context.get("organization_id")
+        if organization_id is not None:
+            # Only boards of the agent's organization can be chosen; others are "does not exist".
+            self.fields["boards"].child_relation.queryset = Board.objects.filter(
+                organization_id=organization_id
+            )
+
+    def get_presence(self, agent: Agent) -> str:
+        return presence.presence_for(agent.last_seen_at)
+
+
+class AgentCreateSerializer(AgentSerializer):
+    organization = serializers.IntegerField(
+        required=False, help_text="Needed only when you belong to several organizations."
+    )
+
+    class Meta(AgentSerializer.Meta):
+        pass
+
+
+class AgentTokenSerializer(serializers.ModelSerializer):
+    active = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AgentToken
+        fields = ["id", "agent", "name", "created_at", "last_used_at", "expires_at", "revoked_at", "active"]
+        read_only_fields = fields
+
+    def get_active(self, token: AgentToken) -> bool:
+        if token.revoked_at is not None:
+            return False
+        return token.expires_at is None or token.expires_at > timezone.now()
+
+
+class AgentTokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=80, required=False, default="default")
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def validate_expires_at(self, value):
+        if value is not None and value <= timezone.now():
+            raise serializers.ValidationError("The expiry must be in the future.")
+        return value
+
+
+class AgentTokenRotateSerializer(serializers.Serializer):
+    grace_seconds = serializers.IntegerField(min_value=0, max_value=MAX_GRACE_SECONDS, default=0)
+
+
+class IssuedTokenSerializer(AgentTokenSerializer):
+    """The one response that carries the raw token."""
+
+    token = serializers.SerializerMethodField()
+
+    class Meta(AgentTokenSerializer.Meta):
+        fields = [*AgentTokenSerializer.Meta.fields, "token"]
+        read_only_fields = fields
+
+    def get_token(self, _token: AgentToken) -> str:
+        return self.context["raw_token"]
+
+
+# --- the agent's own API ---------------------------------------------------------------------------
+
+class AgentMeSerializer(serializers.ModelSerializer):
+    presence = serializers.SerializerMethodField()
+    boards = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Agent
+        fields = [
+            "id", "organization", "name", "description", "status", "boards", "is_board_lead",
+            "callback_url", "capabilities", "last_seen_at", "presence", "status_text", "current_task",
+        ]
+        read_only_fields = fields
+
+    def get_presence(self, agent: Agent) -> str:
+        return presence.presence_for(agent.last_seen_at)
+
+
+class AgentBoardSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Board
+        fields = [
+            "id", "organization", "name", "slug", "description", "archived",
+            "require_approval_for_done", "require_comment_for_review", "agents_can_create_tasks",
+        ]
+        read_only_fields = fields
+
+
+class AgentTaskSerializer(serializers.ModelSerializer):
+    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+
+    class Meta:
+        model = Task
+        fields = [
+            "id", "board", "title", "description", "status", "priority", "assignee_agent",
+            "assignee_user", "due_date", "tags", "position", "progress_note", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class AgentTaskCreateSerializer(serializers.Serializer):
+    board = serializers.IntegerField()
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=20000, required=False, default="", allow_blank=True)
+    priority = serializers.ChoiceField(choices=TaskPriority.choices, default=TaskPriority.MEDIUM)
+    status = serializers.ChoiceField(choices=[TaskStatus.INBOX, TaskStatus.BLOCKED], default=TaskStatus.INBOX)
+    due_date = serializers.DateField(required=False, allow_null=True, default=None)
+    tags = serializers.ListField(child=serializers.CharField(max_length=40), required=False, default=list)
+
+
+class AgentTaskUpdateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
+    progress_note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    note = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default="",
+        help_text="Recorded with a status change.",
+    )
+
+    def validate(self, attrs):
+        if "status" not in attrs and "progress_note" not in attrs:
+            raise serializers.ValidationError("Send a status, a progress_note, or both.")
+        return attrs
+
+
+class AgentCommentSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=20000)
+
+
+class CommentOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    task = serializers.IntegerField(source="task_id")
+    body = serializers.CharField()
+    author_agent = serializers.IntegerField(source="author_agent_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class HeartbeatSerializer(serializers.Serializer):
+    status_text = serializers.CharField(
+        max_length=MAX_STATUS_TEXT, required=False, allow_blank=True, default=""
+    )
+    current_task = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class WebhookPayloadSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    webhook = serializers.IntegerField(source="webhook_id")
+    board = serializers.IntegerField(source="board_id")
+    payload = serializers.JSONField()
+    body = serializers.SerializerMethodField()
+    json_invalid = serializers.BooleanField()
+    content_type = serializers.CharField()
+    headers = serializers.JSONField()
+    delivery_id = serializers.CharField(allow_null=True)
+    received_at = serializers.DateTimeField()
+
+    def get_body(self, payload) -> str:
+        raw = bytes(payload.body or b"")
+        return raw.decode("utf-8", errors="replace")
+

@@ -1,0 +1,346 @@
+"""The agent API (`/api/v1/agent/…`, token only) and the human API for agents and their tokens.
+
+Everything an agent reads is scoped to its organization and the boards it is on; anything else is
+a 404, never a 403, so ids of other organizations cannot be probed.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from agents import services
+from agents.api import serializers as s
+from agents.api.permissions import IsAgent, IsHumanUser
+from agents.authentication import AgentTokenAuthentication
+from agents.models import Agent, AgentToken
+from boards import services as board_services
+from boards.access import require_role
+from boards.activity import Actor
+from boards.models import Board, Membership, Organization, Role, Task, TaskStatus
+from missioncontrol.exceptions import NotFound, PermissionDenied
+from webhooks.models import WebhookPayload
+
+# --- the agent's own API ---------------------------------------------------------------------------
+
+
+def agent_boards(agent: Agent) -> QuerySet[Board]:
+    return Board.objects.filter(agents=agent, organization_id=agent.organization_id)
+
+
+def agent_visible_tasks(agent: Agent) -> QuerySet[Task]:
+    """Every task on the boards the agent is on, in its own organization."""
+    return Task.objects.filter(board__agents=agent, board__organization_id=agent.organization_id)
+
+
+class AgentAPIView(GenericAPIView):
+    authentication_classes = [AgentTokenAuthentication]
+    permission_classes = [IsAgent]
+
+    @property
+    def agent(self) -> Agent:
+        return self.request.user.agent
+
+    def actor(self) -> Actor:
+        return Actor.for_agent(self.agent)
+
+    def get_task(self, task_id: int) -> Task:
+        task = agent_visible_tasks(self.agent).select_related("board").filter(pk=task_id).first()
+        if task is None:
+            raise NotFound("Task not found.")
+        return task
+
+
+class AgentMeView(AgentAPIView):
+    serializer_class = s.AgentMeSerializer
+
+    def get(self, request: Request) -> Response:
+        agent = Agent.objects.prefetch_related("boards").get(pk=self.agent.pk)
+        return Response(s.AgentMeSerializer(agent).data)
+
+
+class AgentBoardListView(AgentAPIView):
+    serializer_class = s.AgentBoardSerializer
+
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(agent_boards(self.agent).order_by("name", "id"))
+        return self.get_paginated_response(s.AgentBoardSerializer(page, many=True).data)
+
+
+class AgentTaskListView(AgentAPIView):
+    """GET: tasks assigned to me or unassigned on my boards (`?assigned=me|unassigned`,
+    `?status=`, `?board=`). POST: a new task on one of my boards, if the board allows it."""
+
+    serializer_class = s.AgentTaskSerializer
+
+    def get(self, request: Request) -> Response:
+        agent = self.agent
+        mine = Q(assignee_agent=agent)
+        unassigned = Q(assignee_agent__isnull=True, assignee_user__isnull=True)
+        scope = request.query_params.get("assigned", "")
+        if scope not in ("", "me", "unassigned"):
+            raise ValidationError({"assigned": ["Use me or unassigned."]})
+        tasks = agent_visible_tasks(agent).filter(
+            mine if scope == "me" else unassigned if scope == "unassigned" else mine | unassigned
+        )
+        status_filter = request.query_params.get("status")
+        if status_filter:
+            statuses = [value for value in status_filter.split(",") if value]
+            unknown = set(statuses) - set(TaskStatus.values)
+            if unknown:
+                raise ValidationError({"status": [f"Unknown status: {', '.join(sorted(unknown))}."]})
+            tasks = tasks.filter(status__in=statuses)
+        board_filter = request.query_params.get("board")
+        if board_filter:
+            if not board_filter.isdigit():
+                raise ValidationError({"board": ["A board id."]})
+            tasks = tasks.filter(board_id=int(board_filter))
+        tasks = tasks.prefetch_related("tags").order_by("board_id", "status", "position", "id")
+        page = self.paginate_queryset(tasks)
+        return self.get_paginated_response(s.AgentTaskSerializer(page, many=True).data)
+
+    @extend_schema(request=s.AgentTaskCreateSerializer, responses=s.AgentTaskSerializer)
+    def post(self, request: Request) -> Response:
+        data = s.AgentTaskCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        board = agent_boards(self.agent).filter(pk=values["board"]).first()
+        if board is None:
+            raise NotFound("Board not found.")
+        task = board_services.create_task(
+            board=board, actor=self.actor(), title=values["title"], description=values["description"],
+            priority=values["priority"], status=values["status"], due_date=values["due_date"],
+            tag_names=values["tags"],
+        )
+        return Response(s.AgentTaskSerializer(task).data, status=status.HTTP_201_CREATED)
+
+
+class AgentTaskDetailView(AgentAPIView):
+    """GET a task on my boards; PATCH its status (the board's transition rules apply) and/or
+    its progress note. Only the assignee, or a board lead, changes a task."""
+
+    serializer_class = s.AgentTaskSerializer
+
+    def get(self, request: Request, task_id: int) -> Response:
+        return Response(s.AgentTaskSerializer(self.get_task(task_id)).data)
+
+    @extend_schema(request=s.AgentTaskUpdateSerializer, responses=s.AgentTaskSerializer)
+    def patch(self, request: Request, task_id: int) -> Response:
+        task = self.get_task(task_id)
+        data = s.AgentTaskUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        agent = self.agent
+        if task.assignee_agent_id != agent.pk and not agent.is_board_lead:
+            raise PermissionDenied("Claim the task before changing it.")
+        with transaction.atomic():
+            if "progress_note" in values:
+                task = board_services.update_task(
+                    task=task, actor=self.actor(), progress_note=values["progress_note"]
+                )
+            if "status" in values and values["status"] != task.status:
+                task = board_services.move_task(
+                    task=task, actor=self.actor(), status=values["status"], note=values.get("note", "")
+                )
+        task = Task.objects.prefetch_related("tags").get(pk=task.pk)
+        return Response(s.AgentTaskSerializer(task).data)
+
+
+class AgentTaskClaimView(AgentAPIView):
+    serializer_class = s.AgentTaskSerializer
+
+    @extend_schema(request=None, responses=s.AgentTaskSerializer)
+    def post(self, request: Request, task_id: int) -> Response:
+        task = services.claim_task(task=self.get_task(task_id), agent=self.agent)
+        return Response(s.AgentTaskSerializer(task).data)
+
+
+class AgentTaskCommentView(AgentAPIView):
+    serializer_class = s.CommentOutSerializer
+
+    @extend_schema(request=s.AgentCommentSerializer, responses=s.CommentOutSerializer)
+    def post(self, request: Request, task_id: int) -> Response:
+        task = self.get_task(task_id)
+        data = s.AgentCommentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        comment = board_services.add_comment(task=task, actor=self.actor(), body=data.validated_data["body"])
+        return Response(s.CommentOutSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class AgentHeartbeatView(AgentAPIView):
+    serializer_class = s.AgentMeSerializer
+
+    @extend_schema(request=s.HeartbeatSerializer, responses=s.AgentMeSerializer)
+    def post(self, request: Request) -> Response:
+        data = s.HeartbeatSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        current_task = None
+        if values["current_task"] is not None:
+            current_task = self.get_task(values["current_task"])
+        agent = services.record_heartbeat(
+            agent=self.agent, status_text=values["status_text"], current_task=current_task
+        )
+        agent = Agent.objects.prefetch_related("boards").get(pk=agent.pk)
+        return Response(s.AgentMeSerializer(agent).data)
+
+
+class AgentWebhookPayloadView(AgentAPIView):
+    """A stored webhook payload addressed to this agent, or on a board it leads. Read-only."""
+
+    serializer_class = s.WebhookPayloadSerializer
+
+    def get(self, request: Request, payload_id: int) -> Response:
+        agent = self.agent
+        addressed = Q(webhook__target_agent=agent)
+        if agent.is_board_lead:
+            addressed |= Q(board__agents=agent)
+        payload = (
+            WebhookPayload.objects.filter(pk=payload_id, board__organization_id=agent.organization_id)
+            .filter(addressed)
+            .first()
+        )
+        if payload is None:
+            raise NotFound("Webhook payload not found.")
+        return Response(s.WebhookPayloadSerializer(payload).data)
+
+
+# --- the human API: agents and their tokens ---------------------------------------------------------
+
+
+def _resolve_organization(user, requested) -> Organization:
+    """The organization a new agent goes into: the one asked for, or the user's only one."""
+    if requested in (None, ""):
+        memberships = list(Membership.objects.filter(user=user).select_related("organization")[:2])
+        if len(memberships) != 1:
+            raise ValidationError({"organization": ["Say which organization the agent belongs to."]})
+        return memberships[0].organization
+    try:
+        organization_id = int(requested)
+    except (TypeError, ValueError):
+        raise ValidationError({"organization": ["An organization id."]}) from None
+    require_role(user=user, organization=organization_id, role=Role.VIEWER)
+    return Organization.objects.get(pk=organization_id)
+
+
+class AgentViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin, viewsets.GenericViewSet,
+):
+    """Agents of the caller's organizations. Members read; admins create, change, suspend,
+    resume and delete (enforced by agents.services)."""
+
+    permission_classes = [IsHumanUser]
+    serializer_class = s.AgentSerializer
+    filterset_fields = ["status", "organization"]
+    ordering_fields = ["name", "created_at", "last_seen_at"]
+
+    def get_queryset(self) -> QuerySet[Agent]:
+        return Agent.objects.visible_to(self.request.user).prefetch_related("boards").order_by("name", "id")
+
+    def actor(self) -> Actor:
+        return Actor.for_user(self.request.user)
+
+    @extend_schema(request=s.AgentCreateSerializer, responses=s.AgentSerializer)
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        organization = _resolve_organization(request.user, request.data.get("organization"))
+        serializer = s.AgentCreateSerializer(
+            data=request.data, context={**self.get_serializer_context(), "organization_id": organization.pk}
+        )
+        serializer.is_valid(raise_exception=True)
+        values = serializer.validated_data
+        agent = services.create_agent(
+            organization=organization, actor=self.actor(), name=values["name"],
+            description=values.get("description", ""), boards=values.get("boards", ()),
+            is_board_lead=values.get("is_board_lead", False), callback_url=values.get("callback_url", ""),
+            capabilities=values.get("capabilities", ()),
+        )
+        agent = self.get_queryset().get(pk=agent.pk)
+        return Response(s.AgentSerializer(agent).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args, **kwargs) -> Response:
+        agent = self.get_object()
+        serializer = s.AgentSerializer(
+            agent, data=request.data, partial=kwargs.get("partial", False),
+            context={**self.get_serializer_context(), "organization_id": agent.organization_id},
+        )
+        serializer.is_valid(raise_exception=True)
+        services.update_agent(agent=agent, actor=self.actor(), **serializer.validated_data)
+        return Response(s.AgentSerializer(self.get_queryset().get(pk=agent.pk)).data)
+
+    def destroy(self, request: Request, *args, **kwargs) -> Response:
+        services.delete_agent(agent=self.get_object(), actor=self.actor())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses=s.AgentSerializer)
+    @action(detail=True, methods=["post"])
+    def suspend(self, request: Request, pk=None) -> Response:
+        agent = services.suspend_agent(agent=self.get_object(), actor=self.actor())
+        return Response(s.AgentSerializer(self.get_queryset().get(pk=agent.pk)).data)
+
+    @extend_schema(request=None, responses=s.AgentSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk=None) -> Response:
+        agent = services.resume_agent(agent=self.get_object(), actor=self.actor())
+        return Response(s.AgentSerializer(self.get_queryset().get(pk=agent.pk)).data)
+
+    @extend_schema(
+        methods=["GET"], responses=s.AgentTokenSerializer(many=True),
+    )
+    @extend_schema(methods=["POST"], request=s.AgentTokenCreateSerializer, responses=s.IssuedTokenSerializer)
+    @action(detail=True, methods=["get", "post"], filterset_fields=[], ordering_fields=[])
+    def tokens(self, request: Request, pk=None) -> Response:
+        """GET lists the agent's tokens (never a digest or token); POST issues one and returns the
+        raw token in this response only."""
+        agent = self.get_object()
+        if request.method == "GET":
+            tokens = AgentToken.objects.filter(agent=agent).order_by("-created_at", "-id")
+            page = self.paginate_queryset(tokens)
+            return self.get_paginated_response(s.AgentTokenSerializer(page, many=True).data)
+        data = s.AgentTokenCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token, raw = services.issue_agent_token(
+            agent=agent, actor=self.actor(), name=data.validated_data["name"],
+            expires_at=data.validated_data["expires_at"],
+        )
+        body = s.IssuedTokenSerializer(token, context={"raw_token": raw}).data
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
+
+
+class AgentTokenViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsHumanUser]
+    serializer_class = s.AgentTokenSerializer
+    filterset_fields: list[str] = []
+    ordering_fields: list[str] = []
+
+    def get_queryset(self) -> QuerySet[AgentToken]:
+        return AgentToken.objects.filter(
+            agent__organization__memberships__user=self.request.user
+        ).select_related("agent")
+
+    @extend_schema(request=s.AgentTokenRotateSerializer, responses=s.IssuedTokenSerializer)
+    @action(detail=True, methods=["post"])
+    def rotate(self, request: Request, pk=None) -> Response:
+        """A new token with the same name; the old one keeps working for `grace_seconds` (default 0)."""
+        data = s.AgentTokenRotateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token, raw = services.rotate_agent_token(
+            token=self.get_object(), actor=Actor.for_user(request.user),
+            grace_seconds=data.validated_data["grace_seconds"],
+        )
+        body = s.IssuedTokenSerializer(token, context={"raw_token": raw}).data
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
+
+    @extend_schema(request=None, responses=s.AgentTokenSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk=None) -> Response:
+        token = services.revoke_agent_token(token=self.get_object(), actor=Actor.for_user(request.user))
+        return Response(s.AgentTokenSerializer(token).data)
+
