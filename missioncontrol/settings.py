@@ -129,6 +129,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "missioncontrol.middleware.RequestIdMiddleware",
+    "missioncontrol.metrics_middleware.MetricsMiddleware",
     "missioncontrol.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

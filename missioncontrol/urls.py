@@ -6,7 +6,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from agents.streams import agent_event_stream
-from missioncontrol import health
+from missioncontrol import health, metrics_view
+from missioncontrol.ops import status as ops_status
 
 api_v1 = [
     # The agent SSE stream: a plain async Django view, not DRF (see agents.streams).
@@ -15,6 +16,7 @@ api_v1 = [
     path("", include("agents.api.urls")),
     path("", include("webhooks.api.urls")),
     path("", include("webhooks.api.delivery_urls")),
+    path("status", ops_status.status_api, name="ops-status-api"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -22,6 +24,8 @@ api_v1 = [
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view.metrics, name="metrics"),
+    path("ops/", ops_status.ops_page, name="ops-status"),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),

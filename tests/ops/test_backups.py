@@ -151,9 +151,11 @@ def test_a_failed_backup_logs_an_error_records_the_reason_and_an_event_and_exits
     not_a_directory = tmp_path / "file"
     not_a_directory.write_text("in the way")
 
-    with caplog.at_level(logging.ERROR, logger="missioncontrol.ops.backups"):
-        with pytest.raises(CommandError, match="backup failed"):
-            call_command("backup", "--dir", str(not_a_directory))
+    with (
+        caplog.at_level(logging.ERROR, logger="missioncontrol.ops.backups"),
+        pytest.raises(CommandError, match="backup failed"),
+    ):
+        call_command("backup", "--dir", str(not_a_directory))
 
     backup = Backup.objects.get()
     assert backup.status == BackupStatus.FAILED

@@ -1,0 +1,151 @@
+"""/metrics access control and contents, the HTTP metrics middleware, /api/v1/status and /ops/."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from missioncontrol.models import Backup, BackupStatus
+from tests.factories import UserFactory
+
+EXPECTED_METRICS = [
+    "mc_http_requests_total",
+    "mc_http_request_duration_seconds",
+    "mc_webhook_ingests_total",
+    "mc_deliveries_total",
+    "mc_delivery_duration_seconds",
+    "mc_rate_limit_rejections_total",
+    "mc_open_websockets",
+    "mc_backups_total",
+    "mc_backup_age_seconds",
+    "mc_backup_last_success_timestamp_seconds",
+    "mc_backup_last_status",
+    "mc_webhook_dead_letters",
+    "mc_agents_online",
+    "mc_celery_queue_length",
+    "mc_ops_collector_up 1.0",
+]
+
+
+@pytest.fixture
+def remote_client():
+    return Client(REMOTE_ADDR="203.0.113.9")
+
+
+@pytest.mark.django_db
+def test_metrics_are_served_to_an_allowed_address_with_every_metric_name(client):
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    body = response.content.decode()
+    for name in EXPECTED_METRICS:
+        assert name in body, name
+
+
+@pytest.mark.django_db
+def test_metrics_are_refused_to_other_addresses_without_a_token(remote_client):
+    response = remote_client.get("/metrics")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+
+
+@pytest.mark.django_db
+def test_metrics_accept_the_bearer_token_from_anywhere_and_refuse_a_wrong_one(remote_client, settings):
+    settings.METRICS_TOKEN = "metrics-token-for-tests-0123456789"
+    ok = remote_client.get("/metrics", HTTP_AUTHORIZATION="Bearer metrics-token-for-tests-0123456789")
+    assert ok.status_code == 200
+    wrong = remote_client.get("/metrics", HTTP_AUTHORIZATION="Bearer metrics-token-for-tests-0123456780")
+    assert wrong.status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_wrong_token_is_refused_even_from_an_allowed_address(client, settings):
+    settings.METRICS_TOKEN = "metrics-token-for-tests-0123456789"
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer nope").status_code == 403
+
+
+@pytest.mark.django_db
+def test_an_empty_metrics_token_never_matches(remote_client, settings):
+    settings.METRICS_TOKEN = ""
+    assert remote_client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 403
+
+
+@pytest.mark.django_db
+def test_allowed_ips_accept_networks(remote_client, settings):
+    settings.METRICS_ALLOWED_IPS = ["203.0.113.0/24"]
+    assert remote_client.get("/metrics").status_code == 200
+    settings.METRICS_ALLOWED_IPS = ["203.0.113.10"]
+    assert remote_client.get("/metrics").status_code == 403
+
+
+@pytest.mark.django_db
+def test_backup_gauges_reflect_the_last_successful_backup(client):
+    assert "mc_backup_age_seconds +Inf" in client.get("/metrics").content.decode()
+    now = timezone.now()
+    Backup.objects.create(started_at=now, finished_at=now, status=BackupStatus.SUCCEEDED, engine="sqlite")
+    body = client.get("/metrics").content.decode()
+    assert 'mc_backup_last_status{status="succeeded"} 1.0' in body
+    age = next(line for line in body.splitlines() if line.startswith("mc_backup_age_seconds "))
+    assert float(age.split()[1]) < 60
+
+
+@pytest.mark.django_db
+def test_http_metrics_are_labelled_by_route_template_not_by_raw_path(client, admin_user):
+    client.force_login(admin_user)
+    client.get("/admin/missioncontrol/backup/987654/change/")
+    client.get("/no-such-page/123456789")
+    body = client.get("/metrics").content.decode()
+    assert "987654" not in body and "123456789" not in body
+    assert 'route="/admin/missioncontrol/backup/<path:object_id>/change/"' in body
+    assert 'route="<unmatched>"' in body
+
+
+@pytest.mark.django_db
+def test_status_api_refuses_anonymous_callers_with_401(client):
+    response = client.get("/api/v1/status")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.django_db
+def test_status_api_refuses_non_staff_users_with_403(client, user):
+    client.force_login(user)
+    assert client.get("/api/v1/status").status_code == 403
+
+
+@pytest.mark.django_db
+def test_status_api_answers_staff_with_the_doctor_facts(client, admin_user):
+    client.force_login(admin_user)
+    response = client.get("/api/v1/status")
+    assert response.status_code == 200
+    body = response.json()
+    assert {"ok", "status", "checks", "backups", "dead_letters", "agents_online", "beat_last_tick_at",
+            "celery_queue_length", "mode"} <= set(body)
+    assert any(check["check"] == "database" for check in body["checks"])
+
+
+@pytest.mark.django_db
+def test_status_api_accepts_the_read_only_ops_token(client, settings):
+    settings.OPS_TOKEN = "ops-token-for-tests-0123456789abcdef"
+    ok = Client(REMOTE_ADDR="203.0.113.9").get(
+        "/api/v1/status", HTTP_AUTHORIZATION="Bearer ops-token-for-tests-0123456789abcdef"
+    )
+    assert ok.status_code == 200
+    wrong = client.get("/api/v1/status", HTTP_AUTHORIZATION="Bearer ops-token-for-tests-0123456789abcdeX")
+    assert wrong.status_code == 401
+    assert "ops-token" not in wrong.content.decode()
+
+
+@pytest.mark.django_db
+def test_ops_page_is_for_staff_only(client, user):
+    client.force_login(user)
+    assert client.get("/ops/").status_code == 302  # to the admin login
+    staff = UserFactory(username="operator", is_staff=True)
+    client.force_login(staff)
+    now = timezone.now()
+    Backup.objects.create(started_at=now, finished_at=now, status=BackupStatus.FAILED, engine="sqlite",
+                          error="pg_dump exited 1: disk full")
+    response = client.get("/ops/")
+    assert response.status_code == 200
+    assert b"disk full" in response.content and b"Checks" in response.content
