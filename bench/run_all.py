@@ -102,9 +102,29 @@ def bench_agent_auth(base: dict, quick: bool) -> dict:
     }
 
 
+def bench_board_scale(base: dict, quick: bool) -> dict:
+    """The board page and the task list API at 100, 1,000 and 10,000 tasks."""
+    import subprocess
+
+    counts = ["100", "1000"] if quick else ["100", "1000", "10000"]
+    result = subprocess.run(
+        [harness.PYTHON, "-m", "bench.board_scale", *counts], cwd=harness.ROOT,
+        env=harness.production_env(), capture_output=True, text=True, timeout=900,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"board scale failed:\n{result.stderr[-3000:]}")
+    runs = json.loads(result.stdout.strip().splitlines()[-1])
+    flat = {
+        view: len({run[view]["queries"] for run in runs.values()}) == 1
+        for view in ("board_page", "task_list_api")
+    }
+    return {"runs": runs, "query_count_flat": flat, "target": "query counts do not grow with tasks"}
+
+
 BENCHMARKS: dict[str, Callable[[dict, bool], dict]] = {
     "ingest": bench_ingest,
     "auth": bench_agent_auth,
+    "board": bench_board_scale,
 }
 
 
@@ -127,8 +147,13 @@ def print_table(results: dict) -> None:
             rows.append((f"agent/me, {population} agents", f"{run['rate']:.0f}/s", run["p50_ms"],
                          run["p95_ms"], run["p99_ms"], run["status_errors"] + run["timeouts"]))
         rows.append(("  largest/one", r["ratio_largest_to_one"], "", "", "", ""))
-    for extra in results.get("_extra_rows", []):
-        rows.append(tuple(extra))
+    if "board" in results:
+        for count, run in results["board"]["runs"].items():
+            for view in ("board_page", "task_list_api"):
+                rows.append((f"{view}, {count} tasks", f"{run[view]['median_ms']} ms",
+                             f"{run[view]['queries']} queries", "", "", run[view]["status"]))
+        rows.append(("  query counts flat", all(results["board"]["query_count_flat"].values()),
+                     "", "", "", ""))
     header = ("benchmark", "rate/ratio", "p50 ms", "p95 ms", "p99 ms", "errors")
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:

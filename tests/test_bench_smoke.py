@@ -1,0 +1,41 @@
+"""The benchmark harness cannot rot: `bench.run_all --quick` runs end to end in production
+configuration (PostgreSQL + Redis, uvicorn subprocesses, wrk) and reports sane figures."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import requires_postgres, requires_redis
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@requires_postgres
+@requires_redis
+@pytest.mark.skipif(not shutil.which("wrk"), reason="wrk is not installed (.ci/run installs it)")
+@pytest.mark.timeout(600)
+def test_quick_benchmarks_run_end_to_end(tmp_path):
+    output = tmp_path / "results.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.run_all", "--quick", "--output", str(output)],
+        cwd=ROOT, capture_output=True, text=True, timeout=540,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(output.read_text())
+    assert results["machine"]["cores"] >= 1
+    ingest = results["ingest"]
+    assert ingest["ingest"]["ok"] > 0 and ingest["ingest"]["status_errors"] == 0
+    assert ingest["exact_check"]["rows_match_202s"] is True
+    assert ingest["rows_within_in_flight_bound"] is True
+    assert ingest["stack_ceiling"]["rate"] > 0 and ingest["server_ceiling"]["rate"] > 0
+    for run in results["auth"]["runs"].values():
+        assert run["ok"] > 0 and run["status_errors"] == 0
+    for run in results["board"]["runs"].values():
+        assert run["board_page"]["status"] == 200
+        assert run["task_list_api"]["status"] == 200
+    assert all(results["board"]["query_count_flat"].values())
+    assert "webhook ingest" in result.stdout
