@@ -60,12 +60,26 @@ POSITION_STEP = 1024.0
 TAG_MAX_LENGTH = 40
 TAGS_PER_TASK_MAX = 20
 BOARD_UPDATABLE_FIELDS = frozenset(
-    {"name", "description", "group", "require_approval_for_done", "require_comment_for_review",
-     "agents_can_create_tasks"}
+    {
+        "name",
+        "description",
+        "group",
+        "require_approval_for_done",
+        "require_comment_for_review",
+        "agents_can_create_tasks",
+    }
 )
 TASK_UPDATABLE_FIELDS = frozenset(
-    {"title", "description", "priority", "due_date", "tag_names", "progress_note",
-     "assignee_agent", "assignee_user"}
+    {
+        "title",
+        "description",
+        "priority",
+        "due_date",
+        "tag_names",
+        "progress_note",
+        "assignee_agent",
+        "assignee_user",
+    }
 )
 
 
@@ -79,7 +93,11 @@ def _organization_id(target: Organization | Board | int) -> int:
 
 
 def authorize(
-    actor: Actor, *, organization: Organization | Board | int, role: str, board: Board | None = None,
+    actor: Actor,
+    *,
+    organization: Organization | Board | int,
+    role: str,
+    board: Board | None = None,
     allow_agent: bool = True,
 ) -> None:
     """Raise unless `actor` may act with `role` in the organization (and, for agents, on `board`)."""
@@ -180,7 +198,11 @@ def create_board(
     except IntegrityError as exc:  # a concurrent create took the slug between check and insert
         raise Conflict(f"A board with the slug “{slug}” already exists.", code="slug_taken") from exc
     record_activity(
-        organization=organization, board=board, verb="board.created", actor=actor, target=board,
+        organization=organization,
+        board=board,
+        verb="board.created",
+        actor=actor,
+        target=board,
         detail={"name": board.name, "slug": board.slug},
     )
     return board
@@ -204,8 +226,12 @@ def update_board(*, board: Board, actor: Actor, **fields: Any) -> Board:
     if changed:
         board.save(update_fields=[*changed, "updated_at"])
         record_activity(
-            organization=board.organization_id, board=board, verb="board.updated", actor=actor,
-            target=board, detail={"fields": changed},
+            organization=board.organization_id,
+            board=board,
+            verb="board.updated",
+            actor=actor,
+            target=board,
+            detail={"fields": changed},
         )
     return board
 
@@ -217,8 +243,12 @@ def archive_board(*, board: Board, actor: Actor) -> Board:
         board.archived = True
         board.save(update_fields=["archived", "updated_at"])
         record_activity(
-            organization=board.organization_id, board=board, verb="board.archived", actor=actor,
-            target=board, detail={"name": board.name},
+            organization=board.organization_id,
+            board=board,
+            verb="board.archived",
+            actor=actor,
+            target=board,
+            detail={"name": board.name},
         )
     return board
 
@@ -257,8 +287,9 @@ def create_tag(*, organization: Organization, actor: Actor, name: str, color: st
     if Tag.objects.filter(organization=organization, name=name).exists():
         raise Conflict(f"The tag “{name}” already exists.", code="tag_exists")
     tag = Tag.objects.create(organization=organization, name=name, color=color)
-    record_activity(organization=organization, verb="tag.created", actor=actor, target=tag,
-                    detail={"name": tag.name})
+    record_activity(
+        organization=organization, verb="tag.created", actor=actor, target=tag, detail={"name": tag.name}
+    )
     return tag
 
 
@@ -278,16 +309,27 @@ def update_tag(*, tag: Tag, actor: Actor, name: str | None = None, color: str | 
         changed.append("color")
     if changed:
         tag.save(update_fields=changed)
-        record_activity(organization=tag.organization_id, verb="tag.updated", actor=actor, target=tag,
-                        detail={"fields": changed, "name": tag.name})
+        record_activity(
+            organization=tag.organization_id,
+            verb="tag.updated",
+            actor=actor,
+            target=tag,
+            detail={"fields": changed, "name": tag.name},
+        )
     return tag
 
 
 @transaction.atomic
 def delete_tag(*, tag: Tag, actor: Actor) -> None:
     authorize(actor, organization=tag.organization_id, role=Role.OPERATOR)
-    record_activity(organization=tag.organization_id, verb="tag.deleted", actor=actor,
-                    target_type="tag", target_id=tag.pk, detail={"name": tag.name})
+    record_activity(
+        organization=tag.organization_id,
+        verb="tag.deleted",
+        actor=actor,
+        target_type="tag",
+        target_id=tag.pk,
+        detail={"name": tag.name},
+    )
     tag.delete()
 
 
@@ -390,8 +432,13 @@ def create_task(
     if dependencies:
         TaskDependency.objects.bulk_create(TaskDependency(task=task, depends_on=d) for d in dependencies)
     record_activity(
-        organization=board.organization_id, board=board, verb="task.created", actor=actor, target=task,
-        detail={**_task_summary(task), "priority": task.priority}, notify_agent_ids=_notify(task),
+        organization=board.organization_id,
+        board=board,
+        verb="task.created",
+        actor=actor,
+        target=task,
+        detail={**_task_summary(task), "priority": task.priority},
+        notify_agent_ids=_notify(task),
     )
     return task
 
@@ -442,11 +489,34 @@ def update_task(*, task: Task, actor: Actor, **fields: Any) -> Task:
             changed.append("tags")
     if changed:
         record_activity(
-            organization=board.organization_id, board=board, verb="task.updated", actor=actor, target=task,
+            organization=board.organization_id,
+            board=board,
+            verb="task.updated",
+            actor=actor,
+            target=task,
             detail={**_task_summary(task), "fields": changed},
             notify_agent_ids=_notify(task, previous_agent_id),
         )
     return task
+
+
+@transaction.atomic
+def delete_task(*, task: Task, actor: Actor) -> None:
+    """Remove a task for good; the event keeps its id and title for the feed and the audit trail."""
+    board = task.board
+    authorize(actor, organization=board, role=Role.OPERATOR, board=board)
+    _require_writable(board)
+    record_activity(
+        organization=board.organization_id,
+        board=board,
+        verb="task.deleted",
+        actor=actor,
+        target_type="task",
+        target_id=task.pk,
+        detail=_task_summary(task),
+        notify_agent_ids=_notify(task),
+    )
+    task.delete()
 
 
 def _comment_since_last_move(task: Task) -> bool:
@@ -517,21 +587,31 @@ def move_task(*, task: Task, actor: Actor, status: str, position: int | None = N
     if status == previous and position is None:
         return task
     task.position = (
-        _end_of_column(board.pk, status) if position is None
+        _end_of_column(board.pk, status)
+        if position is None
         else _position_at(board.pk, status, position, exclude_pk=task.pk)
     )
     task.status = status
     task.save(update_fields=["status", "position", "updated_at"])
     if status != previous:
         record_activity(
-            organization=board.organization_id, board=board, verb="task.status_changed", actor=actor,
-            target=task, detail={**_task_summary(task), "from": previous, "to": status},
+            organization=board.organization_id,
+            board=board,
+            verb="task.status_changed",
+            actor=actor,
+            target=task,
+            detail={**_task_summary(task), "from": previous, "to": status},
             notify_agent_ids=_notify(task),
         )
     else:
         record_activity(
-            organization=board.organization_id, board=board, verb="task.reordered", actor=actor,
-            target=task, detail={**_task_summary(task), "position": position}, notify_agent_ids=_notify(task),
+            organization=board.organization_id,
+            board=board,
+            verb="task.reordered",
+            actor=actor,
+            target=task,
+            detail={**_task_summary(task), "position": position},
+            notify_agent_ids=_notify(task),
         )
     return task
 
@@ -548,7 +628,11 @@ def assign_task(*, task: Task, actor: Actor, agent: Agent | None = None, user=No
     task.assignee_user = user
     task.save(update_fields=["assignee_agent", "assignee_user", "updated_at"])
     record_activity(
-        organization=board.organization_id, board=board, verb="task.assigned", actor=actor, target=task,
+        organization=board.organization_id,
+        board=board,
+        verb="task.assigned",
+        actor=actor,
+        target=task,
         detail={
             **_task_summary(task),
             "agent_id": agent.pk if agent else None,
@@ -605,9 +689,12 @@ def add_dependency(*, task: Task, depends_on: Task, actor: Actor) -> TaskDepende
         raise InvalidTransition(f"This dependency would make a cycle: {loop}.", code="dependency_cycle")
     link = TaskDependency.objects.create(task=task, depends_on=depends_on)
     record_activity(
-        organization=board.organization_id, board=board, verb="task.dependency_added", actor=actor,
-        target=task, detail={**_task_summary(task), "depends_on": depends_on.pk,
-                             "depends_on_title": depends_on.title},
+        organization=board.organization_id,
+        board=board,
+        verb="task.dependency_added",
+        actor=actor,
+        target=task,
+        detail={**_task_summary(task), "depends_on": depends_on.pk, "depends_on_title": depends_on.title},
         notify_agent_ids=_notify(task),
     )
     return link
@@ -622,8 +709,12 @@ def remove_dependency(*, task: Task, depends_on: Task, actor: Actor) -> None:
     if not deleted:
         raise NotFound("This task does not depend on that one.")
     record_activity(
-        organization=board.organization_id, board=board, verb="task.dependency_removed", actor=actor,
-        target=task, detail={**_task_summary(task), "depends_on": depends_on.pk},
+        organization=board.organization_id,
+        board=board,
+        verb="task.dependency_removed",
+        actor=actor,
+        target=task,
+        detail={**_task_summary(task), "depends_on": depends_on.pk},
         notify_agent_ids=_notify(task),
     )
 
@@ -634,8 +725,12 @@ def remove_dependency(*, task: Task, depends_on: Task, actor: Actor) -> None:
 def _create_comment(task: Task, actor: Actor, body: str) -> Comment:
     comment = Comment.objects.create(task=task, author_user=actor.user, author_agent=actor.agent, body=body)
     record_activity(
-        organization=task.board.organization_id, board=task.board_id, verb="comment.added", actor=actor,
-        target=comment, detail={**_task_summary(task), "comment_id": comment.pk, "excerpt": body[:200]},
+        organization=task.board.organization_id,
+        board=task.board_id,
+        verb="comment.added",
+        actor=actor,
+        target=comment,
+        detail={**_task_summary(task), "comment_id": comment.pk, "excerpt": body[:200]},
         notify_agent_ids=_notify(task),
     )
     return comment
@@ -665,8 +760,12 @@ def _request_approval(task: Task, actor: Actor) -> Approval:
         task=task, requested_by_user=actor.user, requested_by_agent=actor.agent
     )
     record_activity(
-        organization=task.board.organization_id, board=task.board_id, verb="approval.requested",
-        actor=actor, target=approval, detail={**_task_summary(task), "approval_id": approval.pk},
+        organization=task.board.organization_id,
+        board=task.board_id,
+        verb="approval.requested",
+        actor=actor,
+        target=approval,
+        detail={**_task_summary(task), "approval_id": approval.pk},
         notify_agent_ids=_notify(task),
     )
     return approval
@@ -692,10 +791,18 @@ def decide_approval(*, approval: Approval, actor: Actor, approve: bool, reason: 
     approval.save(update_fields=["status", "decided_by", "decided_at", "reason"])
     task = Task.objects.select_for_update().select_related("board").get(pk=task.pk)
     record_activity(
-        organization=board.organization_id, board=board, verb="approval.decided", actor=actor,
+        organization=board.organization_id,
+        board=board,
+        verb="approval.decided",
+        actor=actor,
         target=approval,
-        detail={**_task_summary(task), "approval_id": approval.pk, "approved": approve,
-                "status": approval.status, "reason": approval.reason},
+        detail={
+            **_task_summary(task),
+            "approval_id": approval.pk,
+            "approved": approve,
+            "status": approval.status,
+            "reason": approval.reason,
+        },
         notify_agent_ids=_notify(task),
     )
     if approve and task.status != TaskStatus.DONE:
@@ -704,9 +811,17 @@ def decide_approval(*, approval: Approval, actor: Actor, approve: bool, reason: 
         task.position = _end_of_column(board.pk, TaskStatus.DONE)
         task.save(update_fields=["status", "position", "updated_at"])
         record_activity(
-            organization=board.organization_id, board=board, verb="task.status_changed", actor=actor,
-            target=task, detail={**_task_summary(task), "from": previous, "to": TaskStatus.DONE,
-                                 "approval_id": approval.pk},
+            organization=board.organization_id,
+            board=board,
+            verb="task.status_changed",
+            actor=actor,
+            target=task,
+            detail={
+                **_task_summary(task),
+                "from": previous,
+                "to": TaskStatus.DONE,
+                "approval_id": approval.pk,
+            },
             notify_agent_ids=_notify(task),
         )
     approval.task = task

@@ -1,1 +1,17 @@
-urlpatterns: list = []
+"""/api/v1/ routes for boards; kebab-case plural, with or without a trailing slash."""
+
+from rest_framework.routers import SimpleRouter
+
+from boards.api import views
+
+router = SimpleRouter()
+# Set after construction: the constructor only knows "/" or "" and clients send both.
+router.trailing_slash = "/?"
+router.register("organizations", views.OrganizationViewSet, basename="organization")
+router.register("boards", views.BoardViewSet, basename="board")
+router.register("tags", views.TagViewSet, basename="tag")
+router.register("tasks", views.TaskViewSet, basename="task")
+router.register("approvals", views.ApprovalViewSet, basename="approval")
+router.register("activity", views.ActivityViewSet, basename="activity")
+
+urlpatterns = router.urls

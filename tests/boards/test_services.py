@@ -89,7 +89,10 @@ def test_an_archived_board_refuses_new_work(board, owner_actor):
 
 def test_it_creates_a_task_with_tags_and_notifies_the_assigned_agent(board, operator_actor, agent):
     task = services.create_task(
-        board=board, actor=operator_actor, title="Ship it", tag_names=["infra", "infra ", "urgent"],
+        board=board,
+        actor=operator_actor,
+        title="Ship it",
+        tag_names=["infra", "infra ", "urgent"],
         assignee_agent=agent,
     )
     assert sorted(t.name for t in task.tags.all()) == ["infra", "urgent"]
@@ -130,8 +133,9 @@ def test_it_rejects_an_empty_title_a_long_title_and_an_unknown_priority(board, o
 
 def test_it_rejects_both_an_agent_and_a_user_assignee(board, operator_actor, agent, teammate):
     with pytest.raises(DomainError):
-        services.create_task(board=board, actor=operator_actor, title="x", assignee_agent=agent,
-                             assignee_user=teammate)
+        services.create_task(
+            board=board, actor=operator_actor, title="x", assignee_agent=agent, assignee_user=teammate
+        )
 
 
 def test_it_rejects_an_assignee_from_another_organization(
@@ -179,13 +183,22 @@ def test_the_happy_path_moves_through_every_stage(board, operator_actor):
     assert task.status == "done"
     details = [e.detail for e in ActivityEvent.objects.filter(verb="task.status_changed").order_by("id")]
     assert [(d["from"], d["to"]) for d in details] == [
-        ("inbox", "in_progress"), ("in_progress", "review"), ("review", "done")
+        ("inbox", "in_progress"),
+        ("in_progress", "review"),
+        ("review", "done"),
     ]
 
 
-@pytest.mark.parametrize(("start", "target"), [
-    ("inbox", "done"), ("inbox", "review"), ("in_progress", "done"), ("done", "inbox"), ("blocked", "done"),
-])
+@pytest.mark.parametrize(
+    ("start", "target"),
+    [
+        ("inbox", "done"),
+        ("inbox", "review"),
+        ("in_progress", "done"),
+        ("done", "inbox"),
+        ("blocked", "done"),
+    ],
+)
 def test_it_rejects_transitions_that_skip_a_stage(board, operator_actor, start, target):
     task = TaskFactory(board=board, status=start)
     with pytest.raises(InvalidTransition):
@@ -273,8 +286,9 @@ def test_done_on_a_gated_board_files_a_pending_approval_and_stays_in_review(gate
 
 
 def test_approving_completes_the_task(gated_board, operator_actor, owner_actor):
-    task = services.move_task(task=TaskFactory(board=gated_board, status="review"), actor=operator_actor,
-                              status="done")
+    task = services.move_task(
+        task=TaskFactory(board=gated_board, status="review"), actor=operator_actor, status="done"
+    )
     approval = services.decide_approval(approval=task.approval_requested, actor=owner_actor, approve=True)
     task.refresh_from_db()
     assert approval.status == "approved" and approval.decided_by == owner_actor.user
@@ -285,8 +299,9 @@ def test_approving_completes_the_task(gated_board, operator_actor, owner_actor):
 
 
 def test_rejecting_leaves_the_task_in_review(gated_board, operator_actor):
-    task = services.move_task(task=TaskFactory(board=gated_board, status="review"), actor=operator_actor,
-                              status="done")
+    task = services.move_task(
+        task=TaskFactory(board=gated_board, status="review"), actor=operator_actor, status="done"
+    )
     services.decide_approval(
         approval=task.approval_requested, actor=operator_actor, approve=False, reason="No"
     )
@@ -295,8 +310,9 @@ def test_rejecting_leaves_the_task_in_review(gated_board, operator_actor):
 
 
 def test_viewers_and_agents_cannot_decide_an_approval(gated_board, operator_actor, viewer, agent):
-    task = services.move_task(task=TaskFactory(board=gated_board, status="review"), actor=operator_actor,
-                              status="done")
+    task = services.move_task(
+        task=TaskFactory(board=gated_board, status="review"), actor=operator_actor, status="done"
+    )
     with pytest.raises(PermissionDenied):
         services.decide_approval(approval=task.approval_requested, actor=Actor.for_user(viewer), approve=True)
     with pytest.raises(PermissionDenied):
@@ -320,8 +336,9 @@ def test_it_rejects_a_dependency_cycle_naming_the_loop(board, operator_actor):
 def test_it_rejects_a_dependency_on_another_board(board, operator_actor, organization):
     other = BoardFactory(organization=organization)
     with pytest.raises(DomainError):
-        services.add_dependency(task=TaskFactory(board=board), depends_on=TaskFactory(board=other),
-                                actor=operator_actor)
+        services.add_dependency(
+            task=TaskFactory(board=board), depends_on=TaskFactory(board=other), actor=operator_actor
+        )
 
 
 def test_it_removes_a_dependency_and_404s_an_absent_one(board, operator_actor):
@@ -386,8 +403,9 @@ def test_an_agent_cannot_manage_boards(board, agent, organization):
     assert Board.objects.count() == 1
 
 
-def test_events_publish_only_after_commit(board, operator_actor, django_capture_on_commit_callbacks,
-                                          monkeypatch):
+def test_events_publish_only_after_commit(
+    board, operator_actor, django_capture_on_commit_callbacks, monkeypatch
+):
     from missioncontrol import realtime
 
     published = []

@@ -1,0 +1,37 @@
+"""Template helpers for boards pages: safe Markdown, the organization switcher, labels."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.safestring import SafeString
+
+from boards.markdown import render_markdown
+
+register = template.Library()
+
+
+@register.filter(name="markdown")
+def markdown_filter(text: str) -> SafeString:
+    return render_markdown(text)
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if mapping else None
+
+
+@register.inclusion_tag("boards/partials/org_switcher.html", takes_context=True)
+def org_switcher(context) -> dict:
+    """The organizations of the signed-in user and the current one (kept in the session)."""
+    from boards.views import current_organization, organizations_of
+
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return {"organizations": [], "current": None}
+    organizations = organizations_of(request)
+    return {
+        "organizations": organizations,
+        "current": current_organization(request, organizations=organizations),
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+    }
