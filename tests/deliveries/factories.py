@@ -1,0 +1,23 @@
+"""Subscriptions are made through the service (it returns the one-time secret)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from boards.activity import Actor, record_activity
+from boards.models import ActivityEvent
+from webhooks.models import Subscription
+from webhooks.outbound import create_subscription
+
+
+def subscribe(*, user, organization, url: str, board=None, event_types=None) -> tuple[Subscription, str]:
+    return create_subscription(actor=Actor.for_user(user), organization=organization, board=board,
+                               target_url=url, event_types=event_types or [])
+
+
+def emit(*, organization, board=None, verb: str = "task.created", notify_agent_ids=()) -> ActivityEvent:
+    """An event as any service records it: inside a transaction, deliveries enqueued on commit."""
+    with transaction.atomic():
+        return record_activity(organization=organization, board=board, actor=Actor.system(), verb=verb,
+                               target_type="task", target_id=1, detail={"title": "Ship it"},
+                               notify_agent_ids=notify_agent_ids)
