@@ -32,6 +32,8 @@ class AgentSerializer(serializers.ModelSerializer):
             "current_task", "created_at",
         ]
         read_only_fields = ["status", "last_seen_at", "status_text", "current_task", "created_at"]
+        # The (organization, name) uniqueness is the service's: a clash is a 409, not a 400.
+        validators: list = []
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

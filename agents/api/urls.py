@@ -4,7 +4,8 @@ from rest_framework.routers import SimpleRouter
 from agents.api import views
 
 # Optional trailing slash: agents call /api/v1/agent/me and /api/v1/agent/me/ alike.
-router = SimpleRouter(trailing_slash="/?")
+router = SimpleRouter()
+router.trailing_slash = "/?"
 router.register("agents", views.AgentViewSet, basename="agent")
 router.register("agent-tokens", views.AgentTokenViewSet, basename="agent-token")
 
