@@ -1,0 +1,349 @@
+// Live updates for Mission Control pages (board, activity feed, agents list).
+//
+// Connects to the page's stream (body[data-live-url], else /ws/activity/ on pages with an activity
+// feed or agent presence badges), shows the connection state in #live-status, reconnects with
+// exponential backoff and jitter, and resumes from the last event id it saw so the server replays
+// what was missed. Events re-render server-side partials; nothing here builds markup by hand.
+// Wire format: docs/realtime.md. No inline scripts anywhere: the CSP forbids them.
+(function () {
+  "use strict";
+
+  var body = document.body;
+  var feed = document.getElementById("activity-feed");
+  var url = body.dataset.liveUrl;
+  if (!url && (feed || document.querySelector("[data-agent-id][data-presence]"))) {
+    url = "/ws/activity/";
+  }
+  if (!url || !("WebSocket" in window)) {
+    return;
+  }
+
+  var boardId = body.dataset.boardId || null;
+  var indicator = document.getElementById("live-status");
+  var BASE_DELAY_MS = 500;
+  var MAX_DELAY_MS = 30000;
+  // Close codes after which reconnecting cannot help (docs/realtime.md).
+  var FINAL_CODES = { 4401: "signed out", 4403: "no access" };
+
+  var socket = null;
+  var attempt = 0;
+  var everLive = false;
+  var leaving = false;
+  var retryTimer = null;
+  var lastEventId = initialCursor();
+  var seen = new Set();
+  var cardRequests = new Map();
+
+  function initialCursor() {
+    var cursor = parseInt(body.dataset.lastEventId || "", 10);
+    if (isNaN(cursor)) {
+      cursor = null;
+    }
+    if (feed) {
+      feed.querySelectorAll("[data-event-id]").forEach(function (item) {
+        var id = parseInt(item.dataset.eventId, 10);
+        if (!isNaN(id) && (cursor === null || id > cursor)) {
+          cursor = id;
+        }
+      });
+    }
+    return cursor;
+  }
+
+  function setState(state, detail) {
+    if (!indicator) {
+      return;
+    }
+    indicator.dataset.state = state;
+    indicator.textContent = detail ? state + " (" + detail + ")" : state;
+    indicator.title = "Live updates: " + state;
+  }
+
+  function remember(id) {
+    seen.add(id);
+    if (seen.size > 5000) {
+      seen.delete(seen.values().next().value);
+    }
+    if (lastEventId === null || id > lastEventId) {
+      lastEventId = id;
+      if (indicator) {
+        indicator.dataset.lastEventId = String(id);
+      }
+    }
+  }
+
+  function streamUrl() {
+    var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+    var target = scheme + "//" + window.location.host + url;
+    if (lastEventId !== null) {
+      target += (target.indexOf("?") === -1 ? "?" : "&") + "last_event_id=" + lastEventId;
+    }
+    return target;
+  }
+
+  function connect() {
+    retryTimer = null;
+    if (leaving) {
+      return;
+    }
+    setState(everLive ? "reconnecting" : "connecting");
+    try {
+      socket = new WebSocket(streamUrl());
+    } catch (err) {
+      scheduleReconnect();
+      return;
+    }
+    socket.addEventListener("open", function () {
+      attempt = 0;
+      everLive = true;
+      setState("live");
+    });
+    socket.addEventListener("message", function (message) {
+      var data;
+      try {
+        data = JSON.parse(message.data);
+      } catch (err) {
+        return;
+      }
+      handleMessage(data);
+    });
+    socket.addEventListener("close", function (event) {
+      socket = null;
+      if (leaving) {
+        return;
+      }
+      if (FINAL_CODES[event.code]) {
+        setState("offline", FINAL_CODES[event.code]);
+        return;
+      }
+      scheduleReconnect();
+    });
+  }
+
+  function scheduleReconnect() {
+    if (retryTimer !== null || leaving) {
+      return;
+    }
+    // Full jitter over an exponentially growing ceiling: a restarted server is not hit by every
+    // page at the same instant.
+    var ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * Math.pow(2, attempt));
+    var delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    attempt += 1;
+    setState(navigator.onLine === false ? "offline" : "reconnecting");
+    retryTimer = window.setTimeout(connect, delay);
+  }
+
+  function reconnectNow() {
+    if (retryTimer !== null) {
+      window.clearTimeout(retryTimer);
+      retryTimer = null;
+    }
+    attempt = 0;
+    if (socket === null) {
+      connect();
+    }
+  }
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify(message));
+    }
+  }
+
+  function handleMessage(data) {
+    if (data.type === "event" && data.event) {
+      handleEvent(data.event);
+    } else if (data.type === "ping") {
+      send({ type: "pong" });
+    } else if (data.type === "replay.done" && data.truncated) {
+      // More was missed than the server keeps for replay: start over from a fresh page.
+      window.location.reload();
+    }
+  }
+
+  function handleEvent(event) {
+    if (typeof event.id !== "number" || seen.has(event.id)) {
+      return;
+    }
+    remember(event.id);
+    var taskId = taskIdOf(event);
+    if (boardId && taskId !== null && String(event.board_id) === String(boardId)) {
+      refreshCard(taskId);
+    }
+    if (event.verb === "agent.presence_changed" && event.detail) {
+      updatePresence(event.detail.agent_id || event.target.id, event.detail.presence);
+    }
+    if (feed) {
+      addFeedItem(event);
+    }
+  }
+
+  function taskIdOf(event) {
+    if (event.target && event.target.type === "task" && event.target.id) {
+      return String(event.target.id);
+    }
+    if (event.detail && event.detail.task_id) {
+      return String(event.detail.task_id);
+    }
+    return null;
+  }
+
+  function fragment(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html.trim();
+    return template.content.firstElementChild;
+  }
+
+  function activate(element) {
+    if (window.htmx && typeof window.htmx.process === "function") {
+      window.htmx.process(element);
+    }
+  }
+
+  function refreshCard(taskId) {
+    // Only the newest request per card may write, so slow responses cannot undo a later move.
+    var ticket = (cardRequests.get(taskId) || 0) + 1;
+    cardRequests.set(taskId, ticket);
+    var path = "/boards/" + boardId + "/tasks/" + encodeURIComponent(taskId) + "/card/";
+    fetch(path, { credentials: "same-origin", headers: { "X-Requested-With": "live" } })
+      .then(function (response) {
+        if (cardRequests.get(taskId) !== ticket) {
+          return null;
+        }
+        if (response.status === 404) {
+          removeCard(taskId);
+          return null;
+        }
+        return response.ok ? response.text() : null;
+      })
+      .then(function (html) {
+        if (html && cardRequests.get(taskId) === ticket) {
+          placeCard(taskId, fragment(html));
+        }
+      })
+      .catch(function () {
+        // A failed fetch leaves the card as it was; the next event for it will try again.
+      });
+  }
+
+  function removeCard(taskId) {
+    var existing = document.getElementById("task-" + taskId);
+    if (existing) {
+      existing.remove();
+      body.dispatchEvent(new CustomEvent("mc:card-removed", { detail: { taskId: taskId } }));
+    }
+  }
+
+  function placeCard(taskId, card) {
+    if (!card) {
+      return;
+    }
+    var column = document.querySelector('[data-column="' + CSS.escape(card.dataset.status || "") + '"] .cards');
+    var existing = document.getElementById("task-" + taskId);
+    if (!column) {
+      if (existing) {
+        existing.remove();
+      }
+      return;
+    }
+    if (existing && existing.parentElement === column) {
+      existing.replaceWith(card);
+    } else {
+      if (existing) {
+        existing.remove();
+      }
+      insertByPosition(column, card);
+    }
+    activate(card);
+    body.dispatchEvent(new CustomEvent("mc:card-updated", { detail: { taskId: taskId, card: card } }));
+  }
+
+  function insertByPosition(column, card) {
+    var position = parseFloat(card.dataset.position);
+    if (!isNaN(position)) {
+      var cards = column.querySelectorAll(":scope > [data-task-id]");
+      for (var i = 0; i < cards.length; i += 1) {
+        var other = parseFloat(cards[i].dataset.position);
+        if (!isNaN(other) && other > position) {
+          column.insertBefore(card, cards[i]);
+          return;
+        }
+      }
+    }
+    column.appendChild(card);
+  }
+
+  function updatePresence(agentId, presence) {
+    if (!agentId || !presence) {
+      return;
+    }
+    document.querySelectorAll('[data-agent-id="' + CSS.escape(String(agentId)) + '"]').forEach(function (el) {
+      if (el.hasAttribute("data-presence")) {
+        el.dataset.presence = presence;
+      }
+      el.querySelectorAll("[data-presence-text]").forEach(function (label) {
+        label.textContent = presence;
+      });
+    });
+  }
+
+  function feedItemUrl(event) {
+    var template = feed.dataset.itemUrl;
+    if (template) {
+      return template.replace("{id}", String(event.id)).replace("{board_id}", String(event.board_id));
+    }
+    var board = event.board_id || boardId;
+    return board ? "/boards/" + board + "/activity/" + event.id + "/item/" : null;
+  }
+
+  function addFeedItem(event) {
+    var path = feedItemUrl(event);
+    if (!path || feed.querySelector('[data-event-id="' + event.id + '"]')) {
+      return;
+    }
+    fetch(path, { credentials: "same-origin", headers: { "X-Requested-With": "live" } })
+      .then(function (response) {
+        return response.ok ? response.text() : null;
+      })
+      .then(function (html) {
+        var item = html ? fragment(html) : null;
+        if (!item || feed.querySelector('[data-event-id="' + event.id + '"]')) {
+          return;
+        }
+        item.dataset.eventId = String(event.id);
+        // Newest first, whatever order the fetches finish in.
+        var items = feed.querySelectorAll(":scope > [data-event-id]");
+        for (var i = 0; i < items.length; i += 1) {
+          if (parseInt(items[i].dataset.eventId, 10) < event.id) {
+            feed.insertBefore(item, items[i]);
+            activate(item);
+            return;
+          }
+        }
+        feed.appendChild(item);
+        activate(item);
+      })
+      .catch(function () {
+        // The feed is a convenience; the activity page shows everything on reload.
+      });
+  }
+
+  window.addEventListener("online", reconnectNow);
+  window.addEventListener("offline", function () {
+    setState("offline");
+  });
+  window.addEventListener("pagehide", function () {
+    leaving = true;
+    if (socket) {
+      socket.close(1000);
+    }
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) {
+      leaving = false;
+      reconnectNow();
+    }
+  });
+
+  connect();
+})();
