@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from agents.streams import agent_event_stream
 from missioncontrol import health, metrics_view
+from missioncontrol.login_protection import ThrottledLoginView
 from missioncontrol.ops import status as ops_status
 
 api_v1 = [
@@ -28,7 +29,7 @@ urlpatterns = [
     path("ops/", ops_status.ops_page, name="ops-status"),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("agents/", include("agents.urls")),
     path("webhooks/", include("webhooks.urls")),
