@@ -38,7 +38,7 @@ MAX_TASK_TITLE_LENGTH = 200
 MAX_DELIVERY_ID_LENGTH = 200
 # An HTTP header name (RFC 9110 token), as a sender would spell it.
 _HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
-_TEMPLATE_FIELD_RE = re.compile(r"\{([A-Za-z0-9_.-]{1,100})\}")
+_TEMPLATE_FIELD_RE = re.compile(r"\{([A-Za-z0-9_-]{1,100})\}")
 
 # Header names whose values are credentials; stored as "[redacted]".
 REDACTED = "[redacted]"
