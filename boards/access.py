@@ -25,3 +25,27 @@ def require_role(*, user, organization: Organization | int, role: str = Role.VIE
     if not membership.has_role(role):
         raise PermissionDenied(f"This needs the {Role(role).label.lower()} role or higher.")
     return membership
+
+
+CURRENT_ORGANIZATION_SESSION_KEY = "current_organization_id"
+
+
+def organizations_of(request) -> list[Organization]:
+    """The signed-in user's organizations, read once per request."""
+    cached = getattr(request, "_boards_organizations", None)
+    if cached is None:
+        cached = list(Organization.objects.visible_to(request.user).order_by("name", "id"))
+        request._boards_organizations = cached
+    return cached
+
+
+def current_organization(request, *, organizations: list[Organization] | None = None) -> Organization | None:
+    """The organization picked in the switcher (kept in the session), else the first one."""
+    organizations = organizations if organizations is not None else organizations_of(request)
+    if not organizations:
+        return None
+    wanted = request.session.get(CURRENT_ORGANIZATION_SESSION_KEY)
+    for organization in organizations:
+        if organization.pk == wanted:
+            return organization
+    return organizations[0]

@@ -1,18 +1,637 @@
-"""Pages for boards. (Placeholder views until the boards feature lands.)"""
+"""Pages for boards: list, kanban, task detail, activity feeds, and the htmx partials live.js uses.
 
+Every read is scoped by membership (a board you may not see is a 404); every write goes through
+boards.services, whose role checks are the real gate (templates only hide controls). Domain
+errors come back inline: the htmx target is re-rendered with the message, or the page is
+redisplayed with a message, never a raw 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlparse
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from boards.models import Board
+from agents.models import Agent, AgentStatus
+from boards import services
+from boards.access import (
+    CURRENT_ORGANIZATION_SESSION_KEY,
+    current_organization,
+    membership_for,
+    organizations_of,
+)
+from boards.activity import Actor
+from boards.models import (
+    ActivityEvent,
+    ActorKind,
+    Approval,
+    Board,
+    Comment,
+    Role,
+    Tag,
+    Task,
+    TaskPriority,
+    TaskStatus,
+)
+from boards.selectors import boards_with_status_counts, tasks_for_cards
+from missioncontrol.exceptions import DomainError
+
+User = get_user_model()
+FEED_PAGE_SIZE = 50
+BOARD_FEED_SIZE = 20
+COLUMN_ORDER = [
+    TaskStatus.INBOX,
+    TaskStatus.IN_PROGRESS,
+    TaskStatus.REVIEW,
+    TaskStatus.DONE,
+    TaskStatus.BLOCKED,
+]
+
+
+# --- forms ----------------------------------------------------------------------------------------
+
+
+class BoardForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000)
+    require_approval_for_done = forms.BooleanField(required=False, label="Require approval to finish a task")
+    require_comment_for_review = forms.BooleanField(
+        required=False, label="Require a comment when a task goes to review"
+    )
+
+
+class TaskForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}), required=False, max_length=20000, help_text="Markdown."
+    )
+    priority = forms.ChoiceField(choices=TaskPriority.choices, initial=TaskPriority.MEDIUM)
+    due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    tags = forms.CharField(required=False, max_length=900, help_text="Comma-separated.")
+    assignee = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, board: Board, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.board = board
+        self.fields["assignee"].choices = assignee_choices(board)
+
+    def clean_tags(self) -> list[str]:
+        names = [n.strip() for n in self.cleaned_data["tags"].split(",") if n.strip()]
+        if len(names) > services.TAGS_PER_TASK_MAX:
+            raise forms.ValidationError(f"At most {services.TAGS_PER_TASK_MAX} tags.")
+        for name in names:
+            if len(name) > services.TAG_MAX_LENGTH:
+                raise forms.ValidationError(f"A tag is at most {services.TAG_MAX_LENGTH} characters.")
+        return names
+
+    def assignees(self) -> dict[str, Any]:
+        return resolve_assignee(self.board, self.cleaned_data.get("assignee") or "")
+
+
+def assignee_choices(board: Board) -> list[tuple[str, str]]:
+    agents = Agent.objects.filter(organization_id=board.organization_id, status=AgentStatus.ACTIVE)
+    users = User.objects.filter(memberships__organization_id=board.organization_id).order_by("username")
+    return [
+        ("", "Nobody"),
+        *((f"agent:{a.pk}", f"Agent · {a.name}") for a in agents),
+        *((f"user:{u.pk}", f"{u.get_username()}") for u in users),
+    ]
+
+
+def resolve_assignee(board: Board, value: str) -> dict[str, Any]:
+    kind, _, raw_id = value.partition(":")
+    if kind == "agent" and raw_id.isdigit():
+        agent = Agent.objects.filter(organization_id=board.organization_id, pk=int(raw_id)).first()
+        return {"assignee_agent": agent, "assignee_user": None}
+    if kind == "user" and raw_id.isdigit():
+        user = User.objects.filter(memberships__organization_id=board.organization_id, pk=int(raw_id)).first()
+        return {"assignee_agent": None, "assignee_user": user}
+    return {"assignee_agent": None, "assignee_user": None}
+
+
+def assignee_value(task: Task) -> str:
+    if task.assignee_agent_id:
+        return f"agent:{task.assignee_agent_id}"
+    if task.assignee_user_id:
+        return f"user:{task.assignee_user_id}"
+    return ""
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.for_user(request.user)
+
+
+def _board_context(request: HttpRequest, board_id: int) -> tuple[Board, dict[str, Any]]:
+    board = get_object_or_404(
+        Board.objects.visible_to(request.user).select_related("organization"), pk=board_id
+    )
+    membership = membership_for(request.user, board.organization_id)
+    can_edit = membership is not None and membership.has_role(Role.OPERATOR) and not board.archived
+    can_manage = membership is not None and membership.has_role(Role.ADMIN)
+    return board, {"board": board, "membership": membership, "can_edit": can_edit, "can_manage": can_manage}
+
+
+def _decorate(tasks: list[Task]) -> list[Task]:
+    """What a card needs beyond the row: open dependencies (the lock) and a pending approval."""
+    for task in tasks:
+        task.open_dependencies = [d for d in task.dependencies.all() if d.status != TaskStatus.DONE]
+        pending = getattr(task, "pending_approvals", None) or []
+        task.pending_approval = pending[0] if pending else None
+    return tasks
+
+
+def board_filters(params) -> dict[str, str]:
+    return {key: (params.get(key) or "").strip()[:200] for key in ("assignee", "tag", "q")}
+
+
+def filter_tasks(tasks, filters: dict[str, str]):
+    assignee = filters.get("assignee")
+    if assignee == "none":
+        tasks = tasks.filter(assignee_agent__isnull=True, assignee_user__isnull=True)
+    elif assignee:
+        kind, _, raw_id = assignee.partition(":")
+        if raw_id.isdigit() and kind in ("agent", "user"):
+            tasks = tasks.filter(**{f"assignee_{kind}_id": int(raw_id)})
+    if filters.get("tag"):
+        tasks = tasks.filter(tags__name__iexact=filters["tag"])
+    if filters.get("q"):
+        tasks = tasks.filter(Q(title__icontains=filters["q"]) | Q(description__icontains=filters["q"]))
+    return tasks
+
+
+def _columns(board: Board, filters: dict[str, str]) -> list[dict[str, Any]]:
+    tasks = _decorate(
+        list(tasks_for_cards(filter_tasks(board.tasks.all(), filters)).order_by("position", "id"))
+    )
+    by_status: dict[str, list[Task]] = {status: [] for status in COLUMN_ORDER}
+    for task in tasks:
+        by_status.setdefault(task.status, []).append(task)
+    return [
+        {"status": status, "label": TaskStatus(status).label, "tasks": by_status[status]}
+        for status in COLUMN_ORDER
+    ]
+
+
+def _filters_from_htmx(request: HttpRequest) -> dict[str, str]:
+    """The board's filters as shown in the browser's address bar (htmx sends it along)."""
+    current = request.headers.get("HX-Current-URL", "")
+    query = parse_qs(urlparse(current).query)
+    return board_filters({k: v[0] for k, v in query.items() if v})
+
+
+def _board_url(board: Board, filters: dict[str, str] | None = None) -> str:
+    url = reverse("boards:board-detail", args=[board.pk])
+    active = {k: v for k, v in (filters or {}).items() if v}
+    return f"{url}?{urlencode(active)}" if active else url
+
+
+def _render_columns(
+    request: HttpRequest, board: Board, context: dict[str, Any], **extra: Any
+) -> HttpResponse:
+    filters = _filters_from_htmx(request)
+    context = {**context, "columns": _columns(board, filters), "status_choices": _status_choices(), **extra}
+    return render(request, "boards/partials/columns.html", context)
+
+
+def _status_choices() -> list[tuple[str, str]]:
+    return [(status, TaskStatus(status).label) for status in COLUMN_ORDER]
+
+
+# --- organizations and boards ---------------------------------------------------------------------
 
 
 @login_required
+@require_POST
+def switch_organization(request: HttpRequest) -> HttpResponse:
+    wanted = request.POST.get("organization", "")
+    organization = next((o for o in organizations_of(request) if str(o.pk) == wanted), None)
+    if organization is None:
+        messages.error(request, "You are not a member of that organization.")
+    else:
+        request.session[CURRENT_ORGANIZATION_SESSION_KEY] = organization.pk
+    return redirect("boards:board-list")
+
+
+@login_required
+@require_GET
 def board_list(request: HttpRequest) -> HttpResponse:
-    boards = Board.objects.visible_to(request.user).filter(archived=False)
-    return render(request, "boards/board_list.html", {"boards": boards})
+    organization = current_organization(request)
+    boards: list[Board] = []
+    membership = None
+    if organization is not None:
+        membership = membership_for(request.user, organization)
+        boards = list(
+            boards_with_status_counts(
+                Board.objects.filter(organization=organization, archived=False)
+            ).order_by("name", "id")
+        )
+    for board in boards:
+        board.counts = [(TaskStatus(s).label, getattr(board, f"count_{s}")) for s in COLUMN_ORDER]
+    return render(
+        request,
+        "boards/board_list.html",
+        {
+            "organization": organization,
+            "boards": boards,
+            "can_manage": membership is not None and membership.has_role(Role.ADMIN),
+        },
+    )
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def board_create(request: HttpRequest) -> HttpResponse:
+    organization = current_organization(request)
+    if organization is None:
+        return redirect("boards:board-list")
+    membership = membership_for(request.user, organization)
+    can_manage = membership is not None and membership.has_role(Role.ADMIN)
+    form = BoardForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and can_manage:
+        if form.is_valid():
+            try:
+                board = services.create_board(
+                    organization=organization, actor=_actor(request), **form.cleaned_data
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"Board “{board.name}” created. Add its first task below.")
+                return redirect("boards:board-detail", board_id=board.pk)
+        status = 400
+    elif request.method == "POST":
+        status = 403
+    return render(
+        request,
+        "boards/board_form.html",
+        {"form": form, "organization": organization, "can_manage": can_manage, "creating": True},
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def board_settings(request: HttpRequest, board_id: int) -> HttpResponse:
+    board, context = _board_context(request, board_id)
+    initial = {
+        "name": board.name,
+        "description": board.description,
+        "require_approval_for_done": board.require_approval_for_done,
+        "require_comment_for_review": board.require_comment_for_review,
+    }
+    form = BoardForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.update_board(board=board, actor=_actor(request), **form.cleaned_data)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, "Board settings saved.")
+                return redirect("boards:board-detail", board_id=board.pk)
+        status = 400 if form.errors else 403
+    return render(
+        request, "boards/board_form.html", {**context, "form": form, "creating": False}, status=status
+    )
+
+
+@login_required
+@require_POST
+def board_archive(request: HttpRequest, board_id: int) -> HttpResponse:
+    board, _ = _board_context(request, board_id)
+    try:
+        services.archive_board(board=board, actor=_actor(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("boards:board-detail", board_id=board.pk)
+    messages.success(request, f"Board “{board.name}” archived.")
+    return redirect("boards:board-list")
+
+
+@login_required
+@require_GET
+def board_detail(request: HttpRequest, board_id: int) -> HttpResponse:
+    return _render_board(request, board_id)
+
+
+def _render_board(
+    request: HttpRequest, board_id: int, *, task_form: TaskForm | None = None, status: int = 200
+) -> HttpResponse:
+    board, context = _board_context(request, board_id)
+    filters = board_filters(request.GET)
+    columns = _columns(board, filters)
+    events = list(ActivityEvent.objects.filter(board=board).order_by("-id")[:BOARD_FEED_SIZE])
+    context.update(
+        {
+            "columns": columns,
+            "filters": filters,
+            "filtering": any(filters.values()),
+            "task_count": sum(len(c["tasks"]) for c in columns),
+            "status_choices": _status_choices(),
+            "assignee_options": assignee_choices(board)[1:],
+            "tags": Tag.objects.filter(organization_id=board.organization_id).order_by("name"),
+            "events": events,
+            "task_form": task_form or TaskForm(board=board),
+        }
+    )
+    return render(request, "boards/board_detail.html", context, status=status)
+
+
+# --- tasks ----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def task_create(request: HttpRequest, board_id: int) -> HttpResponse:
+    board, _ = _board_context(request, board_id)
+    form = TaskForm(request.POST, board=board)
+    if not form.is_valid():
+        return _render_board(request, board_id, task_form=form, status=400)
+    data = form.cleaned_data
+    try:
+        task = services.create_task(
+            board=board,
+            actor=_actor(request),
+            title=data["title"],
+            description=data["description"],
+            priority=data["priority"],
+            due_date=data["due_date"],
+            tag_names=data["tags"],
+            **form.assignees(),
+        )
+    except DomainError as exc:
+        form.add_error(None, exc.message)
+        return _render_board(request, board_id, task_form=form, status=400)
+    messages.success(request, f"Task “{task.title}” added to the inbox.")
+    return redirect(_board_url(board, board_filters(request.GET)))
+
+
+@login_required
+@require_POST
+def task_move(request: HttpRequest, board_id: int, task_id: int) -> HttpResponse:
+    board, context = _board_context(request, board_id)
+    task = get_object_or_404(board.tasks.select_related("board"), pk=task_id)
+    raw_position = request.POST.get("position", "")
+    position = int(raw_position) if raw_position.isdigit() else None
+    error = ""
+    try:
+        task = services.move_task(
+            task=task,
+            actor=_actor(request),
+            status=request.POST.get("status", ""),
+            position=position,
+            note=request.POST.get("note", "")[:20000],
+        )
+    except DomainError as exc:
+        error = exc.message
+    notice = (
+        "Approval requested: the task stays in review until someone approves it."
+        if (not error and getattr(task, "approval_requested", None))
+        else ""
+    )
+    if request.htmx:
+        return _render_columns(request, board, context, move_error=error, move_notice=notice)
+    if error:
+        messages.error(request, error)
+    elif notice:
+        messages.info(request, notice)
+    next_url = request.POST.get("next", "")
+    if next_url == "task":
+        return redirect("boards:task-detail", board_id=board.pk, task_id=task.pk)
+    return redirect(_board_url(board))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def task_detail(request: HttpRequest, board_id: int, task_id: int) -> HttpResponse:
+    board, context = _board_context(request, board_id)
+    task = get_object_or_404(tasks_for_cards(board.tasks.all()), pk=task_id)
+    _decorate([task])
+    form = None
+    status = 200
+    if request.method == "POST":
+        form = TaskForm(request.POST, board=board)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.update_task(
+                    task=task,
+                    actor=_actor(request),
+                    title=data["title"],
+                    description=data["description"],
+                    priority=data["priority"],
+                    due_date=data["due_date"],
+                    tag_names=data["tags"],
+                    **form.assignees(),
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, "Task saved.")
+                return redirect("boards:task-detail", board_id=board.pk, task_id=task.pk)
+        status = 400
+    if form is None:
+        form = TaskForm(
+            board=board,
+            initial={
+                "title": task.title,
+                "description": task.description,
+                "priority": task.priority,
+                "due_date": task.due_date,
+                "tags": ", ".join(t.name for t in task.tags.all()),
+                "assignee": assignee_value(task),
+            },
+        )
+    return _render_task(request, board, task, context, form=form, status=status)
+
+
+def _render_task(
+    request: HttpRequest,
+    board: Board,
+    task: Task,
+    context: dict[str, Any],
+    *,
+    form: TaskForm | None = None,
+    comment_error: str = "",
+    dependency_error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    comments = Comment.objects.filter(task=task).select_related("author_user", "author_agent")
+    dependencies = list(task.dependencies.all())
+    candidates = (
+        board.tasks.exclude(pk=task.pk).exclude(pk__in=[d.pk for d in dependencies]).only("id", "title")
+        if context["can_edit"]
+        else Task.objects.none()
+    )
+    approvals = Approval.objects.filter(task=task).select_related("decided_by").order_by("-created_at")
+    events = (
+        ActivityEvent.objects.filter(board=board)
+        .filter(Q(target_type="task", target_id=str(task.pk)) | Q(detail__task_id=task.pk))
+        .order_by("-id")[:50]
+    )
+    context.update(
+        {
+            "task": task,
+            "form": form,
+            "comments": comments,
+            "dependencies": dependencies,
+            "dependents": task.dependents.only("id", "title", "status"),
+            "candidates": candidates,
+            "approvals": approvals,
+            "events": events,
+            "status_choices": _status_choices(),
+            "comment_error": comment_error,
+            "dependency_error": dependency_error,
+        }
+    )
+    return render(request, "boards/task_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def task_comment(request: HttpRequest, board_id: int, task_id: int) -> HttpResponse:
+    board, context = _board_context(request, board_id)
+    task = get_object_or_404(tasks_for_cards(board.tasks.all()), pk=task_id)
+    try:
+        services.add_comment(task=task, actor=_actor(request), body=request.POST.get("body", "")[:20001])
+    except DomainError as exc:
+        _decorate([task])
+        return _render_task(request, board, task, context, comment_error=exc.message, status=400)
+    return redirect(reverse("boards:task-detail", args=[board.pk, task.pk]) + "#comments")
+
+
+@login_required
+@require_POST
+def task_dependency(request: HttpRequest, board_id: int, task_id: int) -> HttpResponse:
+    board, context = _board_context(request, board_id)
+    task = get_object_or_404(tasks_for_cards(board.tasks.all()), pk=task_id)
+    other_id = request.POST.get("depends_on", "")
+    other = board.tasks.filter(pk=int(other_id)).first() if other_id.isdigit() else None
+    try:
+        if other is None:
+            raise DomainError("Pick a task of this board.")
+        if request.POST.get("remove"):
+            services.remove_dependency(task=task, depends_on=other, actor=_actor(request))
+        else:
+            services.add_dependency(task=task, depends_on=other, actor=_actor(request))
+    except DomainError as exc:
+        _decorate([task])
+        return _render_task(request, board, task, context, dependency_error=exc.message, status=400)
+    return redirect(reverse("boards:task-detail", args=[board.pk, task.pk]) + "#dependencies")
+
+
+@login_required
+@require_POST
+def approval_decide(request: HttpRequest, board_id: int, approval_id: int) -> HttpResponse:
+    board, _ = _board_context(request, board_id)
+    approval = get_object_or_404(
+        Approval.objects.filter(task__board=board).select_related("task"), pk=approval_id
+    )
+    try:
+        services.decide_approval(
+            approval=approval,
+            actor=_actor(request),
+            approve=request.POST.get("approve") == "1",
+            reason=request.POST.get("reason", "")[:2000],
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("boards:task-detail", board_id=board.pk, task_id=approval.task_id)
+
+
+# --- partials for live updates --------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def task_card(request: HttpRequest, board_id: int, task_id: int) -> HttpResponse:
+    board, context = _board_context(request, board_id)
+    task = get_object_or_404(tasks_for_cards(board.tasks.all()), pk=task_id)
+    _decorate([task])
+    return render(
+        request, "boards/partials/card.html", {**context, "task": task, "status_choices": _status_choices()}
+    )
+
+
+@login_required
+@require_GET
+def activity_item(request: HttpRequest, board_id: int, event_id: int) -> HttpResponse:
+    board, _ = _board_context(request, board_id)
+    event = get_object_or_404(ActivityEvent.objects.filter(board=board), pk=event_id)
+    return render(request, "boards/partials/activity_item.html", {"event": event})
+
+
+# --- activity feeds -------------------------------------------------------------------------------
+
+
+def _feed(request: HttpRequest, events, base_context: dict[str, Any], template: str) -> HttpResponse:
+    verb = (request.GET.get("verb") or "").strip()[:64]
+    actor_kind = request.GET.get("actor") or ""
+    if verb:
+        events = events.filter(verb__startswith=verb) if verb.endswith(".") else events.filter(verb=verb)
+    if actor_kind in ActorKind.values:
+        events = events.filter(actor_kind=actor_kind)
+    page = Paginator(events.select_related("board").order_by("-id"), FEED_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = {
+        k: v
+        for k, v in {"verb": verb, "actor": actor_kind, **base_context.get("extra_query", {})}.items()
+        if v
+    }
+    context = {
+        **base_context,
+        "page": page,
+        "verb": verb,
+        "actor_kind": actor_kind,
+        "actor_kinds": ActorKind.choices,
+        "verbs": ["board.", "task.", "task.created", "task.status_changed", "comment.added", "approval."],
+        "query": urlencode(query),
+    }
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
 def activity_feed(request: HttpRequest) -> HttpResponse:
-    return render(request, "boards/activity.html", {})
+    organization = current_organization(request)
+    if organization is None:
+        return render(request, "boards/activity.html", {"organization": None, "page": None})
+    events = ActivityEvent.objects.filter(organization=organization)
+    boards = list(Board.objects.filter(organization=organization).only("id", "name").order_by("name"))
+    board_id = request.GET.get("board") or ""
+    if board_id.isdigit():
+        events = events.filter(board_id=int(board_id))
+    return _feed(
+        request,
+        events,
+        {
+            "organization": organization,
+            "boards": boards,
+            "board_id": board_id,
+            "extra_query": {"board": board_id},
+        },
+        "boards/activity.html",
+    )
+
+
+@login_required
+@require_GET
+def board_activity(request: HttpRequest, board_id: int) -> HttpResponse:
+    board, context = _board_context(request, board_id)
+    return _feed(request, ActivityEvent.objects.filter(board=board), context, "boards/board_activity.html")
