@@ -1,0 +1,184 @@
+"""Human API for subscriptions and deliveries: scoped to the caller's organizations.
+
+Reads need membership (viewer and up); creating, changing and replaying need the admin role of
+the organization concerned. Lists run a fixed number of queries whatever their length.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from agents.models import Agent
+from boards.access import require_role
+from boards.activity import Actor
+from boards.api.permissions import IsHumanMember
+from boards.models import Membership, Role
+from missioncontrol.exceptions import NotFound
+from webhooks import outbound
+from webhooks.api import delivery_serializers as serializers
+from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription
+
+
+def admin_organization_ids(user) -> QuerySet:
+    return Membership.objects.filter(user=user, role=Role.ADMIN).values("organization_id")
+
+
+class SubscriptionFilter(filters.FilterSet):
+    class Meta:
+        model = Subscription
+        fields = ["organization", "board", "enabled"]
+
+
+class SubscriptionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin, viewsets.GenericViewSet,
+):
+    """Outbound subscriptions. The secret is in the creation and rotation responses only."""
+
+    queryset = Subscription.objects.none()
+    permission_classes = [IsHumanMember]
+    filterset_class = SubscriptionFilter
+    ordering_fields = ["created_at", "id"]
+
+    def get_queryset(self) -> QuerySet[Subscription]:
+        return (
+            Subscription.objects.filter(
+                organization_id__in=Membership.objects.filter(user=self.request.user).values("organization_id")
+            )
+            .order_by("-created_at", "-id")
+        )
+
+    def get_serializer_class(self):
+        if self.action in ("update", "partial_update"):
+            return serializers.SubscriptionUpdateSerializer
+        return serializers.SubscriptionSerializer
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.for_user(self.request.user)
+
+    @extend_schema(responses={201: serializers.SubscriptionCreatedSerializer})
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        organization = data.pop("organization")
+        require_role(user=request.user, organization=organization, role=Role.ADMIN)
+        subscription, secret = outbound.create_subscription(
+            actor=self.actor, organization=organization, **data
+        )
+        subscription.secret = secret
+        return Response(serializers.SubscriptionCreatedSerializer(subscription).data,
+                        status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args, **kwargs) -> Response:
+        subscription = self.get_object()
+        require_role(user=request.user, organization=subscription.organization_id, role=Role.ADMIN)
+        serializer = self.get_serializer(
+            subscription, data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        subscription = outbound.update_subscription(
+            actor=self.actor, subscription=subscription, **serializer.validated_data
+        )
+        return Response(serializers.SubscriptionSerializer(subscription).data)
+
+    def destroy(self, request: Request, *args, **kwargs) -> Response:
+        subscription = self.get_object()
+        require_role(user=request.user, organization=subscription.organization_id, role=Role.ADMIN)
+        outbound.delete_subscription(actor=self.actor, subscription=subscription)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={200: serializers.SubscriptionCreatedSerializer})
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request: Request, pk=None) -> Response:
+        subscription = self.get_object()
+        require_role(user=request.user, organization=subscription.organization_id, role=Role.ADMIN)
+        subscription, secret = outbound.rotate_subscription_secret(
+            actor=self.actor, subscription=subscription
+        )
+        subscription.secret = secret
+        return Response(serializers.SubscriptionCreatedSerializer(subscription).data)
+
+
+class DeliveryFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=DeliveryStatus.choices)
+
+    class Meta:
+        model = Delivery
+        fields = ["status", "board", "subscription", "agent", "organization", "event_type"]
+
+
+class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Deliveries of your organizations; dead letters are `?status=dead&status=failed`."""
+
+    queryset = Delivery.objects.none()
+    permission_classes = [IsHumanMember]
+    filterset_class = DeliveryFilter
+    ordering_fields = ["id", "created_at", "updated_at"]
+
+    def get_queryset(self) -> QuerySet[Delivery]:
+        deliveries = Delivery.objects.filter(
+            organization_id__in=Membership.objects.filter(user=self.request.user).values("organization_id")
+        ).order_by("-id")
+        if self.action == "retrieve":
+            deliveries = deliveries.prefetch_related(
+                Prefetch("attempts", queryset=DeliveryAttempt.objects.order_by("started_at", "id"))
+            )
+        return deliveries
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return serializers.DeliveryDetailSerializer
+        return serializers.DeliverySerializer
+
+    @extend_schema(request=None, responses={200: serializers.DeliveryDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def replay(self, request: Request, pk=None) -> Response:
+        delivery = self.get_object()
+        require_role(user=request.user, organization=delivery.organization_id, role=Role.ADMIN)
+        delivery = outbound.replay_delivery(delivery=delivery, actor=Actor.for_user(request.user))
+        return Response(serializers.DeliveryDetailSerializer(self.get_queryset().get(pk=delivery.pk)).data)
+
+    @extend_schema(request=serializers.BulkReplaySerializer, responses={202: dict})
+    @action(detail=False, methods=["post"], url_path="replay")
+    def bulk_replay(self, request: Request) -> Response:
+        """Replay dead and failed deliveries in the organizations where you are an admin."""
+        body = serializers.BulkReplaySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        criteria = body.validated_data
+        deliveries = Delivery.objects.filter(organization_id__in=admin_organization_ids(request.user))
+        if "ids" in criteria:
+            deliveries = deliveries.filter(pk__in=criteria["ids"])
+        if "status" in criteria:
+            deliveries = deliveries.filter(status=criteria["status"])
+        for field in ("board", "subscription"):
+            if field in criteria:
+                deliveries = deliveries.filter(**{f"{field}_id": criteria[field]})
+        ids = outbound.replay_deliveries(deliveries=deliveries, actor=Actor.for_user(request.user))
+        return Response({"replayed": len(ids), "ids": ids}, status=status.HTTP_202_ACCEPTED)
+
+
+class AgentSigningSecretViewSet(viewsets.GenericViewSet):
+    """The secret that signs pushes to an agent's callback URL (admins; give it to the agent)."""
+
+    queryset = Agent.objects.none()
+    permission_classes = [IsHumanMember]
+    serializer_class = serializers.AgentSigningSecretRequestSerializer
+
+    @extend_schema(responses={200: dict})
+    def create(self, request: Request) -> Response:
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        agent = Agent.objects.filter(pk=body.validated_data["agent"]).only("id", "organization_id").first()
+        if agent is None:
+            raise NotFound("Not found.")
+        require_role(user=request.user, organization=agent.organization_id, role=Role.ADMIN)
+        return Response({"agent": agent.pk, "secret": outbound.agent_signing_secret(agent.pk)},
+                        headers={"Cache-Control": "no-store"})
