@@ -7,7 +7,8 @@
       dialog.dataset.shown = "1";
       // Rendered `open` so it shows without JavaScript; reopen as a modal when we can.
       if (typeof dialog.showModal === "function") {
-        if (dialog.open) { dialog.close(); }
+        // close() would queue a "close" event (and remove the dialog); dropping the attribute does not.
+        dialog.removeAttribute("open");
         dialog.showModal();
       }
       var input = dialog.querySelector(".token-value");

@@ -1,0 +1,45 @@
+"""In Chromium: an admin creates an agent, issues a token, sees it once in a dialog; after a
+reload it is gone from the page for good."""
+
+import pytest
+
+from agents.authentication import authenticate_agent_token
+from agents.models import Agent
+from tests.e2e.conftest import log_in
+
+pytestmark = pytest.mark.e2e
+
+
+def test_admin_creates_an_agent_and_sees_its_token_exactly_once(asgi_server, page, user, board):
+    log_in(page, asgi_server.url, "owner")
+    page.goto(f"{asgi_server.url}/agents/")
+    page.click("text=New agent")
+    page.fill("#id_name", "e2e-bot")
+    page.check(f"input[name=boards][value='{board.pk}']")
+    page.fill("#id_capabilities", "python, review")
+    page.click("button[type=submit]:has-text('Create agent')")
+    page.wait_for_url("**/agents/*/")
+    agent = Agent.objects.get(name="e2e-bot")
+
+    page.fill("#new-token-name", "laptop")
+    page.click("button:has-text('Issue token')")
+    dialog = page.locator("dialog.token-dialog")
+    dialog.wait_for(state="visible")
+    raw = page.input_value("#new-token-value")
+    assert raw.startswith("mca_")
+    assert authenticate_agent_token(raw).agent_id == agent.pk
+    assert page.evaluate("document.querySelector('dialog.token-dialog').matches(':modal')")
+    page.click("dialog.token-dialog button:has-text('I have copied it')")
+    assert page.locator("dialog.token-dialog").count() == 0
+    assert raw not in page.content()
+    assert page.locator(".token-row", has_text="laptop").count() == 1
+
+    page.reload()
+    assert page.locator("dialog").count() == 0
+    html = page.content()
+    assert raw not in html and raw[4:20] not in html
+    assert page.locator(".token-row", has_text="laptop").count() == 1
+    page.goto(f"{asgi_server.url}/agents/")
+    row = page.locator(f".agent-row[data-agent-id='{agent.pk}']")
+    assert row.locator("[data-presence]").get_attribute("data-presence") == "offline"
+    assert page.console_errors == []
