@@ -28,7 +28,7 @@ from boards.activity import Actor, record_activity
 from boards.models import Board, Membership
 from missioncontrol import realtime
 from missioncontrol.metrics import OPEN_WEBSOCKETS, WEBSOCKET_POLICY_CLOSES
-from missioncontrol.replay import missed_events, parse_cursor
+from missioncontrol.replay import latest_event_id, missed_events, parse_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,11 @@ class ActivityStreamConsumer(AsyncWebsocketConsumer):
         # Join before reading the table: an event committed in between is then either in the
         # replay or queued for us (or both, and dropped as a duplicate), never lost.
         await realtime.join_groups(self.channel_name, subscription.groups)
-        await self.send_json({"type": "hello", "stream": self.stream, "board_id": subscription.board_id})
+        # The stream's newest id when it went live: the cursor of a client that had none (a page
+        # whose feed was empty), so that its first reconnect can replay what it missed.
+        latest = await database_sync_to_async(latest_event_id)(scope=subscription.scope)
+        hello = {"type": "hello", "stream": self.stream, "board_id": subscription.board_id}
+        await self.send_json({**hello, "last_event_id": latest})
         if cursor is None:
             return
         replay = await database_sync_to_async(missed_events)(scope=subscription.scope, after_id=cursor)
@@ -160,8 +164,12 @@ class ActivityStreamConsumer(AsyncWebsocketConsumer):
             await self.send_json({"type": "event", "event": payload})
         last = replay.events[-1]["id"] if replay.events else cursor
         await self.send_json(
-            {"type": "replay.done", "count": len(replay.events), "truncated": replay.truncated,
-             "last_event_id": last}
+            {
+                "type": "replay.done",
+                "count": len(replay.events),
+                "truncated": replay.truncated,
+                "last_event_id": last,
+            }
         )
 
     async def disconnect(self, code: int) -> None:
@@ -212,8 +220,9 @@ class ActivityStreamConsumer(AsyncWebsocketConsumer):
         except ValueError:
             message = None
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            await self.send_json({"type": "error", "code": "bad_message",
-                                  "message": "Send JSON objects with a string \"type\"."})
+            await self.send_json(
+                {"type": "error", "code": "bad_message", "message": 'Send JSON objects with a string "type".'}
+            )
             return
         kind = message["type"]
         if kind == "ping":
@@ -221,8 +230,9 @@ class ActivityStreamConsumer(AsyncWebsocketConsumer):
         elif kind == "pong":
             pass
         elif not await self.handle_message(kind, message):
-            await self.send_json({"type": "error", "code": "unknown_type",
-                                  "message": "Unknown message type."})
+            await self.send_json(
+                {"type": "error", "code": "unknown_type", "message": "Unknown message type."}
+            )
 
     def flooding(self) -> bool:
         """More than WS_RATE messages within one second (a sliding window)."""
@@ -273,8 +283,12 @@ def record_flood(*, subscription: Subscription, stream: str) -> None:
         return
     with transaction.atomic():
         record_activity(
-            organization=subscription.organization_id, board=subscription.board_id,
-            verb="stream.flood_closed", actor=actor, target_type="stream", target_id=stream,
+            organization=subscription.organization_id,
+            board=subscription.board_id,
+            verb="stream.flood_closed",
+            actor=actor,
+            target_type="stream",
+            target_id=stream,
             detail={"stream": stream, "limit_per_second": settings.WS_RATE, "close_code": CLOSE_FLOOD},
             publish=False,
         )
@@ -285,8 +299,11 @@ def _board_subscription(user, board_id: int) -> Subscription | None:
     if board is None or membership_for(user, board.organization_id) is None:
         return None
     return Subscription(
-        groups=[realtime.board_group(board.pk)], scope=Q(board_id=board.pk),
-        organization_id=board.organization_id, actor=Actor.for_user(user), board_id=board.pk,
+        groups=[realtime.board_group(board.pk)],
+        scope=Q(board_id=board.pk),
+        organization_id=board.organization_id,
+        actor=Actor.for_user(user),
+        board_id=board.pk,
     )
 
 
@@ -297,7 +314,8 @@ def _organizations_subscription(user) -> Subscription | None:
     return Subscription(
         groups=[realtime.organization_group(pk) for pk in organization_ids],
         scope=Q(organization_id__in=organization_ids),
-        organization_id=organization_ids[0], actor=Actor.for_user(user),
+        organization_id=organization_ids[0],
+        actor=Actor.for_user(user),
     )
 
 

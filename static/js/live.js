@@ -153,6 +153,10 @@
   function handleMessage(data) {
     if (data.type === "event" && data.event) {
       handleEvent(data.event);
+    } else if (data.type === "hello") {
+      if (lastEventId === null && typeof data.last_event_id === "number") {
+        lastEventId = data.last_event_id;
+      }
     } else if (data.type === "ping") {
       send({ type: "pong" });
     } else if (data.type === "replay.done" && data.truncated) {
@@ -230,8 +234,18 @@
     var existing = document.getElementById("task-" + taskId);
     if (existing) {
       existing.remove();
+      refreshCounts();
       body.dispatchEvent(new CustomEvent("mc:card-removed", { detail: { taskId: taskId } }));
     }
+  }
+
+  function refreshCounts() {
+    document.querySelectorAll("[data-column]").forEach(function (column) {
+      var count = column.querySelector(".count");
+      if (count) {
+        count.textContent = String(column.querySelectorAll(".cards > [data-task-id]").length);
+      }
+    });
   }
 
   function placeCard(taskId, card) {
@@ -255,6 +269,7 @@
       insertByPosition(column, card);
     }
     activate(card);
+    refreshCounts();
     body.dispatchEvent(new CustomEvent("mc:card-updated", { detail: { taskId: taskId, card: card } }));
   }
 
@@ -281,7 +296,7 @@
       if (el.hasAttribute("data-presence")) {
         el.dataset.presence = presence;
       }
-      el.querySelectorAll("[data-presence-text]").forEach(function (label) {
+      el.querySelectorAll("[data-presence-text], .presence-label").forEach(function (label) {
         label.textContent = presence;
       });
     });
@@ -311,6 +326,9 @@
           return;
         }
         item.dataset.eventId = String(event.id);
+        feed.querySelectorAll(":scope > .empty-feed").forEach(function (placeholder) {
+          placeholder.remove();
+        });
         // Newest first, whatever order the fetches finish in.
         var items = feed.querySelectorAll(":scope > [data-event-id]");
         for (var i = 0; i < items.length; i += 1) {

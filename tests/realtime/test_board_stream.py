@@ -37,7 +37,9 @@ async def open_board(user, board, query: str = ""):
     connected, code = await communicator.connect()
     assert connected, code
     hello = await receive(communicator)
-    assert hello == {"type": "hello", "stream": "board", "board_id": board.pk}
+    assert {k: hello[k] for k in ("type", "stream", "board_id")} == {
+        "type": "hello", "stream": "board", "board_id": board.pk
+    }
     return communicator
 
 
@@ -137,6 +139,16 @@ async def test_replay_skips_events_older_than_the_age_bound(board, user, organiz
     assert [e["id"] for e in await receive_events(communicator, 1)] == [recent.pk]
     done = await receive(communicator)
     assert done["truncated"] is True and done["count"] == 1
+    await communicator.disconnect()
+
+
+async def test_hello_carries_the_newest_event_id_of_the_stream(board, user, organization):
+    await record(organization=organization, board=board)
+    newest = await record(organization=organization, board=board)
+    await record(organization=organization, verb="agent.presence_changed")  # not this board's
+    communicator = await browser_socket(user, f"/ws/boards/{board.pk}/")
+    await communicator.connect()
+    assert (await receive(communicator))["last_event_id"] == newest.pk
     await communicator.disconnect()
 
 
