@@ -1,0 +1,365 @@
+"""The permission matrix: every route of the URL conf, as every kind of caller, against a table.
+
+Routes come from django.urls.get_resolver() (see tests.security.routes for what is excluded and
+why), not from a hand-written list: a route added without a row in EXPECTED fails the test with
+its name. Each route is requested with GET and with every write method its view declares, as
+anonymous, viewer, operator, admin (of the first organization), the first organization's agent
+(bearer token) and an admin of another organization; path ids are the first organization's.
+
+Outcomes are classified as
+- "allow": anything that shows the caller got past authentication and authorization
+  (2xx/3xx other than a redirect to the login page, 400/409/422 from validation or state rules);
+- "deny": 401, 403, 404 or a redirect to the login page;
+- 405 (the view does not serve that method) matches either;
+- 5xx or 429 always fail.
+Writes run inside a rolled-back transaction so one check cannot change the next one's world.
+Bodies are `{}` unless WRITE_BODIES has a better one: the point is who gets past the checks.
+
+SET EXPECTATIONS (which callers get "allow"; everyone else must get "deny"):
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.apps import apps
+from django.core.cache import caches
+from django.db import transaction
+
+from tests.security.routes import Route, build_path, iter_routes
+from tests.security.world import MARKER, PRINCIPALS, World, build_world
+
+ALL = frozenset(PRINCIPALS)
+HUMANS = frozenset({"viewer", "operator", "admin", "outsider"})  # any signed-in user (own org)
+MEMBERS = frozenset({"viewer", "operator", "admin"})  # members of the first organization
+WRITERS = frozenset({"operator", "admin"})
+ADMINS = frozenset({"admin"})
+AGENT = frozenset({"agent"})
+OUTSIDER = frozenset({"outsider"})  # for creates: an admin of another organization, in their own
+NOBODY = frozenset()
+
+
+@dataclass(frozen=True)
+class Rule:
+    get: frozenset[str]
+    write: frozenset[str] = NOBODY
+    why: str = ""
+
+
+# One row per route name (or unnamed pattern). List endpoints allow an outsider (they see their
+# own organization's rows; the test also checks no first-organization name leaks to them).
+EXPECTED: dict[str, Rule] = {
+    # --- public plumbing -------------------------------------------------------------------
+    "healthz": Rule(ALL, why="liveness probe"),
+    "readyz": Rule(ALL, why="readiness probe"),
+    "metrics": Rule(ALL - AGENT, why="METRICS_ALLOWED_IPS has 127.0.0.1 (the test client); a wrong "
+                                     "bearer token (the agent's) is refused even from there"),
+    "login": Rule(ALL, ALL, why="the login form; POST {} re-renders it"),
+    "logout": Rule(NOBODY, NOBODY, why="POST logs out and redirects to the login page, which reads "
+                                       "as a refusal here; tested in test_login_protection"),
+    # --- ops ---------------------------------------------------------------------------------
+    "ops-status": Rule(NOBODY, why="staff only; no principal here is staff"),
+    "ops-status-api": Rule(NOBODY, why="staff session or OPS_TOKEN only"),
+    # --- API schema and docs -----------------------------------------------------------------
+    "api-schema": Rule(ALL, why="public by drf-spectacular's default (SERVE_PERMISSIONS AllowAny)"),
+    "api-docs": Rule(ALL, why="the Swagger UI shell; the schema above is public too"),
+    # --- human API: organizations, boards, tasks ---------------------------------------------
+    "organization-list": Rule(HUMANS),
+    "organization-detail": Rule(MEMBERS),
+    "board-list": Rule(HUMANS, ADMINS | OUTSIDER, why="an outsider creates in their own organization"),
+    "board-detail": Rule(MEMBERS, ADMINS),
+    "board-archive": Rule(NOBODY, ADMINS),
+    "tag-list": Rule(HUMANS, WRITERS | OUTSIDER),
+    "tag-detail": Rule(MEMBERS, WRITERS),
+    "task-list": Rule(HUMANS, WRITERS | OUTSIDER),
+    "task-detail": Rule(MEMBERS, WRITERS),
+    "task-assign": Rule(NOBODY, WRITERS),
+    "task-comments": Rule(MEMBERS, WRITERS),
+    "task-dependencies": Rule(NOBODY, WRITERS),
+    "task-move": Rule(NOBODY, WRITERS),
+    "task-remove-dependency": Rule(NOBODY, WRITERS),
+    "approval-list": Rule(HUMANS),
+    "approval-detail": Rule(MEMBERS),
+    "approval-decide": Rule(NOBODY, WRITERS, why="operators review (boards.services.decide_approval)"),
+    "activity-list": Rule(HUMANS),
+    "activity-detail": Rule(MEMBERS),
+    # --- human API: agents and tokens (token metadata only; the raw value is never shown) ----
+    "agent-list": Rule(HUMANS, ADMINS | OUTSIDER),
+    "agent-detail": Rule(MEMBERS, ADMINS),
+    "agent-resume": Rule(NOBODY, ADMINS),
+    "agent-suspend": Rule(NOBODY, ADMINS),
+    "agent-tokens": Rule(MEMBERS, ADMINS),
+    "agent-token-detail": Rule(MEMBERS),
+    "agent-token-revoke": Rule(NOBODY, ADMINS),
+    "agent-token-rotate": Rule(NOBODY, ADMINS),
+    "agent-signing-secret-list": Rule(NOBODY, ADMINS | OUTSIDER),
+    # --- agent API (bearer token only; sessions do not authenticate it) ----------------------
+    "agent-event-stream": Rule(AGENT),
+    "agent-api-me": Rule(AGENT),
+    "agent-api-boards": Rule(AGENT),
+    "agent-api-heartbeat": Rule(NOBODY, AGENT),
+    "agent-api-tasks": Rule(AGENT, AGENT),
+    "agent-api-task": Rule(AGENT, AGENT),
+    "agent-api-task-claim": Rule(NOBODY, AGENT),
+    "agent-api-task-comments": Rule(NOBODY, AGENT),
+    "agent-api-webhook-payload": Rule(AGENT),
+    # --- inbound webhooks --------------------------------------------------------------------
+    "webhook-ingest": Rule(NOBODY, NOBODY, why="signature required: no session or bearer replaces it"),
+    "webhook-list": Rule(HUMANS, ADMINS | OUTSIDER),
+    "webhook-detail": Rule(MEMBERS, ADMINS),
+    "webhook-rotate": Rule(NOBODY, ADMINS),
+    "webhook-payload-list": Rule(MEMBERS),
+    "webhook-payload-detail": Rule(MEMBERS),
+    "webhook-payload-replay": Rule(NOBODY, WRITERS),
+    # --- outbound subscriptions and deliveries -----------------------------------------------
+    "subscription-list": Rule(HUMANS, ADMINS | OUTSIDER),
+    "subscription-detail": Rule(MEMBERS, ADMINS),
+    "subscription-rotate-secret": Rule(NOBODY, ADMINS),
+    "delivery-list": Rule(HUMANS),
+    "delivery-bulk-replay": Rule(NOBODY, ADMINS | OUTSIDER),
+    "delivery-detail": Rule(MEMBERS),
+    "delivery-replay": Rule(NOBODY, ADMINS),
+    # --- pages -------------------------------------------------------------------------------
+    "boards:board-list": Rule(HUMANS),
+    "boards:activity": Rule(HUMANS),
+    "boards:switch-organization": Rule(NOBODY, HUMANS),
+    "boards:board-create": Rule(HUMANS, ADMINS | OUTSIDER),
+    "boards:board-detail": Rule(MEMBERS),
+    "boards:board-settings": Rule(MEMBERS, ADMINS),
+    "boards:board-archive": Rule(NOBODY, ADMINS),
+    "boards:board-activity": Rule(MEMBERS),
+    "boards:activity-item": Rule(MEMBERS),
+    "boards:task-create": Rule(NOBODY, WRITERS),
+    "boards:task-detail": Rule(MEMBERS, WRITERS),
+    "boards:task-card": Rule(MEMBERS),
+    "boards:task-move": Rule(NOBODY, WRITERS),
+    "boards:task-comment": Rule(NOBODY, WRITERS),
+    "boards:task-dependency": Rule(NOBODY, WRITERS),
+    "boards:approval-decide": Rule(NOBODY, WRITERS),
+    "agents:agent-list": Rule(HUMANS, ADMINS | OUTSIDER),
+    "agents:agent-create": Rule(ADMINS | OUTSIDER, ADMINS | OUTSIDER),
+    "agents:agent-detail": Rule(MEMBERS, ADMINS),
+    "agents:agent-edit": Rule(ADMINS, ADMINS),
+    "agents:agent-suspend": Rule(NOBODY, ADMINS),
+    "agents:agent-resume": Rule(NOBODY, ADMINS),
+    "agents:agent-delete": Rule(NOBODY, ADMINS),
+    "agents:agent-token-issue": Rule(NOBODY, ADMINS),
+    "agents:agent-token-rotate": Rule(NOBODY, ADMINS),
+    "agents:agent-token-revoke": Rule(NOBODY, ADMINS),
+    "webhooks:webhook-index": Rule(HUMANS, ADMINS | OUTSIDER),
+    "webhooks:board-webhooks": Rule(MEMBERS, ADMINS),
+    "webhooks:webhook-detail": Rule(MEMBERS, ADMINS),
+    "webhooks:webhook-enabled": Rule(NOBODY, ADMINS),
+    "webhooks:webhook-rotate": Rule(NOBODY, ADMINS),
+    "webhooks:webhook-delete": Rule(NOBODY, ADMINS),
+    "webhooks:payload-detail": Rule(MEMBERS, ADMINS),
+    "webhooks:payload-replay": Rule(NOBODY, WRITERS),
+    "deliveries:dead-letters": Rule(HUMANS),
+    "deliveries:bulk-replay": Rule(NOBODY, ADMINS | OUTSIDER),
+    "deliveries:delivery-detail": Rule(MEMBERS),
+    "deliveries:replay": Rule(NOBODY, ADMINS),
+    "deliveries:board-deliveries": Rule(MEMBERS),
+    "deliveries:agent-deliveries": Rule(MEMBERS),
+    "deliveries:subscription-list": Rule(HUMANS, ADMINS | OUTSIDER),
+    "deliveries:subscription-detail": Rule(MEMBERS, ADMINS),
+}
+
+# Unnamed trailing-slash twins: checked under the row of the named route they duplicate.
+ALIASES = {
+    "api/v1/agent/me/": "agent-api-me",
+    "api/v1/agent/boards/": "agent-api-boards",
+    "api/v1/agent/heartbeat/": "agent-api-heartbeat",
+    "api/v1/agent/tasks/": "agent-api-tasks",
+    "api/v1/agent/tasks/<int:task_id>/": "agent-api-task",
+    "api/v1/agent/tasks/<int:task_id>/claim/": "agent-api-task-claim",
+    "api/v1/agent/tasks/<int:task_id>/comments/": "agent-api-task-comments",
+    "api/v1/agent/webhook-payloads/<int:payload_id>/": "agent-api-webhook-payload",
+}
+
+
+# (route, format-suffixed?) pairs with a known server error, each with a strict xfail test.
+KNOWN_BROKEN = {("webhook-rotate", True)}
+
+
+def rule_for(route: Route) -> Rule | None:
+    return EXPECTED.get(ALIASES.get(route.key, route.key))
+
+
+# Which object a `pk` stands for, by the route name's prefix (longest first).
+PK_OBJECTS = (
+    ("webhook-payload", "payload"),
+    ("agent-token", "agent_token"),
+    ("organization", "organization"),
+    ("board", "board"),
+    ("tag", "tag"),
+    ("task", "task"),
+    ("approval", "approval"),
+    ("activity", "event"),
+    ("agent", "agent"),
+    ("webhook", "webhook"),
+    ("subscription", "subscription"),
+    ("delivery-attempt", "attempt"),
+    ("delivery", "delivery"),
+)
+NAMED_PARAMS = {
+    "board_id": "board", "task_id": "task", "webhook_id": "webhook", "webhook_pk": "webhook",
+    "payload_id": "payload", "event_id": "event", "approval_id": "approval",
+    "depends_on_id": "other_task", "agent_id": "agent", "token_id": "agent_token",
+    "subscription_id": "subscription", "subscription_pk": "subscription", "delivery_id": "delivery",
+    "delivery_pk": "delivery", "attempt_id": "attempt", "organization_id": "organization",
+}
+
+
+def _object(world: World, attr: str):
+    return world.extra[attr] if attr in world.extra else getattr(world, attr)
+
+
+def path_values(route: Route, world: World) -> dict[str, object]:
+    values: dict[str, object] = {}
+    bare = route.key.split(":")[-1]
+    for param in route.params:
+        if param == "format":
+            values[param] = "json"
+        elif param == "pk":
+            attr = next((a for prefix, a in PK_OBJECTS if bare.startswith(prefix)), None)
+            if attr is None:
+                raise AssertionError(f"no object for <pk> of route {route.key!r}: add it to PK_OBJECTS")
+            values[param] = _object(world, attr).pk
+        elif param in NAMED_PARAMS:
+            values[param] = _object(world, NAMED_PARAMS[param]).pk
+        else:
+            raise AssertionError(f"no value for <{param}> of route {route.key!r}: add it to NAMED_PARAMS")
+    return values
+
+
+def write_body(route: Route, world: World) -> dict:
+    return {}
+
+
+def classify(response) -> str:
+    status = response.status_code
+    if status >= 500 or status == 429:
+        return f"error {status}"
+    if status == 405:
+        return "n/a"
+    if status in (401, 403, 404):
+        return "deny"
+    if status in (301, 302, 303) and "/login/" in response.get("Location", ""):
+        return "deny"
+    return "allow"
+
+
+def snapshot() -> str:
+    """Every row of the domain tables, hashed: did a refused write change anything anyway?"""
+    digest = hashlib.sha256()
+    for app in ("boards", "agents", "webhooks"):
+        for model in apps.get_app_config(app).get_models():
+            digest.update(model._meta.label.encode())
+            for row in model.objects.order_by("pk").values_list():
+                digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+def request(client, method: str, path: str, body: dict, *, baseline: str | None):
+    """One request in a rolled-back transaction; with a baseline, also whether it changed rows."""
+    for alias in ("default", "ratelimit"):
+        caches[alias].clear()  # the matrix makes hundreds of requests; rate limits are tested elsewhere
+    changed = False
+    with transaction.atomic():
+        if method == "get":
+            response = client.get(path, HTTP_ACCEPT="application/json, text/html")
+        elif not path.startswith("/api/"):
+            # Pages take forms: a non-empty form, so views reading `request.POST or None` bind it.
+            response = client.post(path, {"matrix": "1"})
+        else:
+            response = client.generic(method.upper(), path, json.dumps(body), content_type="application/json")
+        if baseline is not None and classify(response) == "allow":
+            changed = snapshot() != baseline
+        transaction.set_rollback(True)
+    return response, changed
+
+
+def _body_text(response) -> str:
+    if getattr(response, "streaming", False):
+        response.close()
+        return ""
+    return response.content.decode(errors="replace")
+
+
+def test_every_route_has_a_row_in_the_table(db):
+    missing = sorted({route.key for route in iter_routes() if rule_for(route) is None})
+    assert not missing, (
+        "routes without a row in tests/security/test_permission_matrix.py EXPECTED (add one, "
+        f"saying who may GET and who may write): {missing}"
+    )
+
+
+def test_the_table_has_no_rows_for_routes_that_are_gone(db):
+    present = {ALIASES.get(route.key, route.key) for route in iter_routes()}
+    stale = sorted(set(EXPECTED) - present)
+    assert not stale, f"rows for routes that no longer exist: {stale}"
+
+
+@pytest.mark.django_db
+def test_every_route_answers_every_principal_as_the_table_says(django_db_blocker):
+    world = build_world()
+    clients = {principal: world.client(principal) for principal in PRINCIPALS}
+    baseline = snapshot()
+    mismatches: list[str] = []
+    leaks: list[str] = []
+    observed: dict[str, dict[str, str]] = {}
+    for route in iter_routes():
+        rule = rule_for(route)
+        if rule is None:
+            if not os.environ.get("SECURITY_MATRIX_DUMP"):
+                continue  # reported by test_every_route_has_a_row_in_the_table
+            rule = Rule(NOBODY, NOBODY)
+        path = build_path(route, path_values(route, world))
+        if (route.key, path.endswith(".json/")) in KNOWN_BROKEN:
+            continue  # covered by a strict xfail below
+        checks = [("get", rule.get)] + [(m, rule.write) for m in route.write_methods()]
+        for method, allowed in checks:
+            for principal in PRINCIPALS:
+                if route.key == "logout":
+                    clients[principal] = world.client(principal)  # logging out drops the cookie
+                expected = "allow" if principal in allowed else "deny"
+                refused_write = method != "get" and expected == "deny"
+                response, changed = request(clients[principal], method, path, write_body(route, world),
+                                            baseline=baseline if refused_write else None)
+                if route.key == "logout":
+                    clients[principal] = world.client(principal)
+                outcome = classify(response)
+                if refused_write and outcome == "allow" and not changed:
+                    # A 200/302/400 that changed nothing (a form re-rendered with an error, a
+                    # redirect with a message, validation before the role check) is a refusal.
+                    outcome = "deny"
+                observed.setdefault(f"{method.upper()} {path} [{route.key}]", {})[principal] = (
+                    f"{outcome} {response.status_code}"
+                )
+                if outcome != "n/a" and outcome != expected:
+                    mismatches.append(
+                        f"{method.upper()} {path} [{route.key}] as {principal}: expected {expected}, "
+                        f"got {response.status_code}{' and rows changed' if changed else ''}"
+                    )
+                if principal in ("outsider", "anonymous") and MARKER in _body_text(response):
+                    leaks.append(f"{method.upper()} {path} [{route.key}] showed the first organization "
+                                 f"to {principal}")
+    if os.environ.get("SECURITY_MATRIX_DUMP"):
+        print(json.dumps(observed, indent=1))
+    assert not leaks, "\n".join(leaks)
+    assert not mismatches, "\n".join(mismatches)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "webhooks/api/views.py WebhookViewSet.rotate(self, request, pk=None) takes no `format` kwarg, "
+    "but the router also serves /api/v1/webhooks/<id>/rotate.json/ (format suffix): TypeError, 500"
+))
+def test_the_format_suffixed_webhook_rotate_route_does_not_crash(db):
+    world = build_world()
+    response = world.client("admin").post(f"/api/v1/webhooks/{world.webhook.pk}/rotate.json/", {},
+                                           content_type="application/json")
+    assert response.status_code < 500

@@ -1,0 +1,149 @@
+"""A small populated world for the security tests: one of every object in a first organization,
+the six principals of the permission matrix, and the credentials each one uses.
+
+Object names carry MARKER so a test can tell whether a response leaked something of the first
+organization to a member of another one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.test import Client
+
+from agents.models import Agent, AgentToken
+from agents.services import issue_agent_token
+from boards.activity import Actor
+from boards.models import (
+    ActivityEvent,
+    Approval,
+    Comment,
+    Organization,
+    Role,
+    Tag,
+    Task,
+    TaskDependency,
+)
+from tests.factories import (
+    AgentFactory,
+    BoardFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    TagFactory,
+    TaskFactory,
+    UserFactory,
+)
+
+MARKER = "zqxacme"  # in every first-organization name a foreign member must never see
+PRINCIPALS = ("anonymous", "viewer", "operator", "admin", "agent", "outsider")
+
+
+@dataclass
+class World:
+    organization: Organization
+    other_organization: Organization
+    users: dict[str, Any]
+    board: Any
+    task: Task
+    other_task: Task
+    comment: Comment
+    tag: Tag
+    approval: Approval
+    event: ActivityEvent
+    agent: Agent
+    agent_token: AgentToken
+    agent_raw_token: str
+    webhook: Any = None
+    webhook_secret: str | None = None
+    payload: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, principal: str, *, enforce_csrf: bool = False) -> Client:
+        """A Django test client acting as the principal (session login, or the agent's bearer)."""
+        if principal == "agent":
+            bearer = f"Bearer {self.agent_raw_token}"
+            return Client(enforce_csrf_checks=enforce_csrf, HTTP_AUTHORIZATION=bearer)
+        client = Client(enforce_csrf_checks=enforce_csrf)
+        if principal != "anonymous":
+            client.force_login(self.users[principal])
+        return client
+
+
+def build_world() -> World:
+    organization = OrganizationFactory(name=f"Acme {MARKER}", slug="acme")
+    other = OrganizationFactory(name="Globex", slug="globex")
+    users = {}
+    for principal, role, org in (
+        ("admin", Role.ADMIN, organization),
+        ("operator", Role.OPERATOR, organization),
+        ("viewer", Role.VIEWER, organization),
+        ("outsider", Role.ADMIN, other),
+    ):
+        users[principal] = UserFactory(username=principal)
+        MembershipFactory(organization=organization if org is organization else other,
+                          user=users[principal], role=role)
+    admin = users["admin"]
+    board = BoardFactory(organization=organization, name=f"Board {MARKER}", slug="launch", created_by=admin)
+    BoardFactory(organization=other, name="Globex board", slug="globex-board")
+    TagFactory(organization=other, name="globex-tag")
+    tag = TagFactory(organization=organization, name=f"tag{MARKER}")
+    task = TaskFactory(board=board, title=f"Task {MARKER}", description=f"Description {MARKER}")
+    other_task = TaskFactory(board=board, title=f"Other {MARKER}")
+    TaskDependency.objects.create(task=task, depends_on=other_task)
+    comment = Comment.objects.create(task=task, author_user=admin, body=f"Comment {MARKER}")
+    approval = Approval.objects.create(task=task, requested_by_user=admin, reason=f"Reason {MARKER}")
+    agent = AgentFactory(organization=organization, name=f"agent-{MARKER}")
+    agent.boards.add(board)
+    task.assignee_agent = agent
+    task.save(update_fields=["assignee_agent"])
+    token, raw = issue_agent_token(agent=agent, actor=Actor.for_user(admin), name="matrix")
+    event = ActivityEvent.objects.filter(organization=organization).order_by("-id").first()
+    if event is None or event.board_id is None:
+        event = ActivityEvent.objects.create(
+            organization=organization, board=board, actor_kind="system", actor_label="system",
+            verb="task.created", target_type="task", target_id=str(task.pk),
+            detail={"title": task.title},
+        )
+    world = World(
+        organization=organization, other_organization=other, users=users, board=board, task=task,
+        other_task=other_task, comment=comment, tag=tag, approval=approval, event=event, agent=agent,
+        agent_token=token, agent_raw_token=raw,
+    )
+    _add_webhooks(world)
+    return world
+
+
+def _add_webhooks(world: World) -> None:
+    from webhooks.services import create_webhook, ingest_webhook_payload
+
+    webhook, secret = create_webhook(
+        board=world.board, actor=Actor.for_user(world.users["admin"]), description=f"Hook {MARKER}",
+        target_agent=world.agent,
+    )
+    result = ingest_webhook_payload(
+        webhook=webhook, body=f'{{"title": "{MARKER}"}}'.encode(), content_type="application/json",
+        headers={"Content-Type": "application/json"}, source_ip="127.0.0.1",
+    )
+    world.webhook, world.webhook_secret, world.payload = webhook, secret, result.payload
+    _add_deliveries(world)
+
+
+def _add_deliveries(world: World) -> None:
+    """A subscription with one failed delivery and its attempt (rows, not sends)."""
+    from webhooks.models import Delivery, DeliveryAttempt, Subscription
+    from webhooks.secrets import encrypt_secret
+
+    subscription = Subscription.objects.create(
+        organization=world.organization, board=world.board, description=f"Subscription {MARKER}",
+        target_url="https://hooks.example.com/mc", secret_ciphertext=encrypt_secret("whsec_" + "A" * 32),
+        created_by=world.users["admin"],
+    )
+    delivery = Delivery.objects.create(
+        organization=world.organization, board=world.board, subscription=subscription,
+        target_url=subscription.target_url, event_type="task.created", payload={"marker": MARKER},
+        status="dead",
+    )
+    attempt = DeliveryAttempt.objects.create(delivery=delivery, number=1, response_status=500,
+                                             error_message="boom")
+    world.extra.update(subscription=subscription, delivery=delivery, attempt=attempt)
