@@ -173,6 +173,17 @@ def lock_lease() -> timedelta:
     return timedelta(seconds=settings.DELIVERY_TIMEOUT_SECONDS * 2 + 5)
 
 
+def max_countdown() -> float:
+    """Longer retries are left to the sweeper alone (next_attempt_at is in the row).
+
+    Redis hands an unacked message to another worker after the visibility timeout, and a
+    countdown message stays unacked until it runs: a 6-hour countdown would be redelivered
+    every hour. Half the visibility timeout keeps every countdown message single.
+    """
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    return float(options.get("visibility_timeout", 3600)) / 2
+
+
 def claim_delivery(delivery_id: int) -> Delivery | None:
     """Claim a due, pending, unlocked delivery for one attempt; None if someone else has it.
 
@@ -274,7 +285,7 @@ def record_attempt(*, delivery: Delivery, number: int, lease, result: http.SendR
     if not moved:
         logger.warning("delivery %s: claim lost before the outcome was recorded", delivery.pk)
         return delivery
-    if delay is not None:
+    if delay is not None and delay <= max_countdown():
         transaction.on_commit(lambda: enqueue_deliveries([delivery.pk], countdown=delay))
     elif outcome == DeliveryStatus.SUCCEEDED:
         if delivery.subscription_id and delivery.subscription.consecutive_dead:

@@ -287,3 +287,28 @@ def test_an_unsafe_target_is_a_final_failure(subscription, user):
     assert delivery.status == DeliveryStatus.FAILED
     assert delivery.attempts.get().error_class == "UnsafeTarget"
     assert Actor.for_user(user)  # keep the fixture meaningful for the event's organization
+
+
+@override_settings(DELIVERY_RETRY_SCHEDULE=[7200],
+                   CELERY_BROKER_TRANSPORT_OPTIONS={"visibility_timeout": 3600})
+def test_a_retry_longer_than_half_the_visibility_timeout_is_left_to_the_sweeper(
+    subscription, monkeypatch, django_capture_on_commit_callbacks
+):
+    sent = []
+    monkeypatch.setattr("webhooks.outbound.enqueue_deliveries",
+                        lambda ids, countdown=None: sent.append(countdown))
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery = fail_finally(pending(subscription), http.SendResult(500, 5))
+    assert delivery.status == DeliveryStatus.PENDING and sent == []
+
+
+@override_settings(DELIVERY_RETRY_SCHEDULE=[10])
+def test_a_short_retry_is_enqueued_with_a_countdown(
+    subscription, monkeypatch, django_capture_on_commit_callbacks
+):
+    sent = []
+    monkeypatch.setattr("webhooks.outbound.enqueue_deliveries",
+                        lambda ids, countdown=None: sent.append(countdown))
+    with django_capture_on_commit_callbacks(execute=True):
+        fail_finally(pending(subscription), http.SendResult(500, 5))
+    assert len(sent) == 1 and 10 <= sent[0] <= 12
