@@ -1,7 +1,7 @@
-from django.urls import path
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from agents.api import views
+from agents.api import schema, views  # noqa: F401 - schema registers the OpenAPI auth scheme
 
 # Optional trailing slash: agents call /api/v1/agent/me and /api/v1/agent/me/ alike.
 router = SimpleRouter()
@@ -9,28 +9,26 @@ router.trailing_slash = "/?"
 router.register("agents", views.AgentViewSet, basename="agent")
 router.register("agent-tokens", views.AgentTokenViewSet, basename="agent-token")
 
+
+def _route(pattern: str, view, name: str):
+    # One route per endpoint with an optional trailing slash: agents call /agent/me and /agent/me/.
+    return re_path(rf"^{pattern}/?$", view, name=name)
+
+
 urlpatterns = [
-    path("agent/me", views.AgentMeView.as_view(), name="agent-api-me"),
-    path("agent/me/", views.AgentMeView.as_view()),
-    path("agent/boards", views.AgentBoardListView.as_view(), name="agent-api-boards"),
-    path("agent/boards/", views.AgentBoardListView.as_view()),
-    path("agent/heartbeat", views.AgentHeartbeatView.as_view(), name="agent-api-heartbeat"),
-    path("agent/heartbeat/", views.AgentHeartbeatView.as_view()),
-    path("agent/tasks", views.AgentTaskListView.as_view(), name="agent-api-tasks"),
-    path("agent/tasks/", views.AgentTaskListView.as_view()),
-    path("agent/tasks/<int:task_id>", views.AgentTaskDetailView.as_view(), name="agent-api-task"),
-    path("agent/tasks/<int:task_id>/", views.AgentTaskDetailView.as_view()),
-    path("agent/tasks/<int:task_id>/claim", views.AgentTaskClaimView.as_view(), name="agent-api-task-claim"),
-    path("agent/tasks/<int:task_id>/claim/", views.AgentTaskClaimView.as_view()),
-    path(
-        "agent/tasks/<int:task_id>/comments", views.AgentTaskCommentView.as_view(),
-        name="agent-api-task-comments",
+    _route("agent/me", views.AgentMeView.as_view(), "agent-api-me"),
+    _route("agent/boards", views.AgentBoardListView.as_view(), "agent-api-boards"),
+    _route("agent/heartbeat", views.AgentHeartbeatView.as_view(), "agent-api-heartbeat"),
+    _route("agent/tasks", views.AgentTaskListView.as_view(), "agent-api-tasks"),
+    _route(r"agent/tasks/(?P<task_id>\d+)", views.AgentTaskDetailView.as_view(), "agent-api-task"),
+    _route(r"agent/tasks/(?P<task_id>\d+)/claim", views.AgentTaskClaimView.as_view(), "agent-api-task-claim"),
+    _route(
+        r"agent/tasks/(?P<task_id>\d+)/comments", views.AgentTaskCommentView.as_view(),
+        "agent-api-task-comments",
     ),
-    path("agent/tasks/<int:task_id>/comments/", views.AgentTaskCommentView.as_view()),
-    path(
-        "agent/webhook-payloads/<int:payload_id>", views.AgentWebhookPayloadView.as_view(),
-        name="agent-api-webhook-payload",
+    _route(
+        r"agent/webhook-payloads/(?P<payload_id>\d+)", views.AgentWebhookPayloadView.as_view(),
+        "agent-api-webhook-payload",
     ),
-    path("agent/webhook-payloads/<int:payload_id>/", views.AgentWebhookPayloadView.as_view()),
     *router.urls,
 ]

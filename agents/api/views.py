@@ -128,6 +128,7 @@ class AgentTaskDetailView(AgentAPIView):
 
     serializer_class = s.AgentTaskSerializer
 
+    @extend_schema(operation_id="agent_task_retrieve", responses=s.AgentTaskSerializer)
     def get(self, request: Request, task_id: int) -> Response:
         return Response(s.AgentTaskSerializer(self.get_task(task_id)).data)
 
@@ -321,6 +322,8 @@ class AgentTokenViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     ordering_fields: list[str] = []
 
     def get_queryset(self) -> QuerySet[AgentToken]:
+        if not getattr(self.request.user, "is_authenticated", False):
+            return AgentToken.objects.none()
         return AgentToken.objects.filter(
             agent__organization__memberships__user=self.request.user
         ).select_related("agent")
