@@ -129,6 +129,13 @@ class AgentStreamConsumer(ActivityStreamConsumer):
             cursor = await database_sync_to_async(cache.get)(ack_cursor_key(token.agent_id))
         await self.subscribe(subscription, cursor=cursor)
 
+    async def reauthorize(self) -> Subscription | int:
+        if not await database_sync_to_async(token_still_valid)(self.token_id):
+            return CLOSE_UNAUTHENTICATED
+        token = await database_sync_to_async(AgentToken.objects.select_related("agent").get)(pk=self.token_id)
+        subscription = await database_sync_to_async(agent_subscription)(token)
+        return subscription if subscription is not None else CLOSE_FORBIDDEN
+
     async def disconnect(self, code: int) -> None:
         if getattr(self, "auth_timer", None) is not None:
             self.auth_timer.cancel()

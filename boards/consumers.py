@@ -41,8 +41,8 @@ CLOSE_RATE_LIMITED = 4429
 CLOSE_FLOOD = 4008
 CLOSE_TOO_BIG = 1009
 
-# How long a socket may send nothing before the server pings it, and then how long it has to
-# answer before it is closed: WS_IDLE_TIMEOUT_SECONDS each.
+# How often an open socket's access is checked again (and its groups renewed).
+REAUTHORIZE_SECONDS = 300
 # A flood closes the socket every time but is written to the activity log at most this often per
 # actor, so that reconnect-and-flood cannot fill the log.
 FLOOD_ACTIVITY_INTERVAL_SECONDS = 60
@@ -253,10 +253,18 @@ class ActivityStreamConsumer(AsyncWebsocketConsumer):
             await database_sync_to_async(record_flood)(subscription=subscription, stream=self.stream)
 
     async def watch_idle(self) -> None:
+        """Pings a silent socket and closes it if the ping goes unanswered; every
+        REAUTHORIZE_SECONDS re-checks access and re-joins the groups."""
         idle = settings.WS_IDLE_TIMEOUT_SECONDS
+        next_check = time.monotonic() + REAUTHORIZE_SECONDS
         try:
             while not self.closing:
                 now = time.monotonic()
+                if now >= next_check:
+                    next_check = now + REAUTHORIZE_SECONDS
+                    if not await self.recheck():
+                        return
+                    continue
                 if self.ping_sent_at is None:
                     wait = self.last_inbound + idle - now
                     if wait <= 0:
@@ -268,11 +276,29 @@ class ActivityStreamConsumer(AsyncWebsocketConsumer):
                     if wait <= 0:
                         await self.close_for(CLOSE_IDLE, "idle timeout")
                         return
-                await asyncio.sleep(wait)
+                await asyncio.sleep(min(wait, next_check - now))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the socket went away under us; disconnect() cleans up
             logger.debug("idle watchdog stopped: %s", type(exc).__name__)
+
+    async def reauthorize(self) -> Subscription | int:
+        return await self.authorize()
+
+    async def recheck(self) -> bool:
+        """Access can be revoked while a socket is open (membership removed, token revoked, agent
+        taken off a board): apply it. Joining again also renews the groups before the channel
+        layer's group expiry (a day with Redis) would silently drop a long-lived socket."""
+        if self.subscription is None:
+            return True
+        result = await self.reauthorize()
+        if isinstance(result, int):
+            await self.close_for(result, "access revoked")
+            return False
+        await realtime.join_groups(self.channel_name, result.groups)
+        await realtime.leave_groups(self.channel_name, set(self.subscription.groups) - set(result.groups))
+        self.subscription = result
+        return True
 
 
 def record_flood(*, subscription: Subscription, stream: str) -> None:

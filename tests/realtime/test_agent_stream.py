@@ -9,6 +9,7 @@ from channels.testing import WebsocketCommunicator
 from agents import consumers as agent_consumers
 from agents.models import Agent
 from agents.services import issue_agent_token, revoke_agent_token
+from boards import consumers as board_consumers
 from boards.activity import Actor
 from boards.consumers import CLOSE_UNAUTHENTICATED
 from tests.factories import AgentFactory, BoardFactory
@@ -124,3 +125,23 @@ async def test_a_token_revoked_while_connected_ends_the_stream(agent, raw_token,
     await database_sync_to_async(revoke_agent_token)(token=token, actor=Actor.for_user(user))
     await communicator.send_json_to({"type": "heartbeat"})
     assert await closed_with(communicator) == CLOSE_UNAUTHENTICATED
+
+
+async def test_a_browser_origin_must_still_be_allowed(agent, raw_token):
+    headers = [(b"origin", b"https://evil.example"), (b"x-agent-token", raw_token.encode())]
+    communicator = agent_socket(headers)
+    connected, _ = await communicator.connect()
+    assert not connected
+
+
+async def test_a_board_added_to_the_agent_is_joined_at_the_next_recheck(
+    agent, raw_token, organization, monkeypatch
+):
+    monkeypatch.setattr(board_consumers, "REAUTHORIZE_SECONDS", 0.2)
+    new_board = await database_sync_to_async(BoardFactory)(organization=organization)
+    communicator = await open_agent(raw_token)
+    await database_sync_to_async(agent.boards.add)(new_board)
+    await assert_silent(communicator, wait=0.5)
+    event = await record(organization=organization, board=new_board)
+    assert [e["id"] for e in await receive_events(communicator, 1)] == [event.pk]
+    await communicator.disconnect()

@@ -8,6 +8,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
+from boards import consumers as board_consumers
 from boards.activity import activity_payload
 from boards.consumers import (
     CLOSE_FLOOD,
@@ -16,7 +17,7 @@ from boards.consumers import (
     CLOSE_TOO_BIG,
     CLOSE_UNAUTHENTICATED,
 )
-from boards.models import ActivityEvent
+from boards.models import ActivityEvent, Membership
 from missioncontrol import realtime
 from missioncontrol.metrics import OPEN_WEBSOCKETS, WEBSOCKET_POLICY_CLOSES
 from tests.factories import BoardFactory
@@ -245,3 +246,21 @@ async def test_the_activity_stream_carries_the_users_organizations_only(
 async def test_the_activity_stream_refuses_anonymous_users():
     communicator = await browser_socket(None, "/ws/activity/")
     assert await communicator.connect() == (False, CLOSE_UNAUTHENTICATED)
+
+
+async def test_a_member_removed_while_connected_is_cut_off(board, teammate, monkeypatch):
+    monkeypatch.setattr(board_consumers, "REAUTHORIZE_SECONDS", 0.3)
+    communicator = await open_board(teammate, board)
+    await database_sync_to_async(Membership.objects.filter(user=teammate).delete)()
+    assert await closed_with(communicator) == CLOSE_FORBIDDEN
+
+
+async def test_a_member_still_in_place_stays_connected_across_rechecks(
+    board, user, organization, monkeypatch
+):
+    monkeypatch.setattr(board_consumers, "REAUTHORIZE_SECONDS", 0.2)
+    communicator = await open_board(user, board)
+    await assert_silent(communicator, wait=0.6)
+    event = await record(organization=organization, board=board)
+    assert [e["id"] for e in await receive_events(communicator, 1)] == [event.pk]
+    await communicator.disconnect()
