@@ -184,11 +184,15 @@ def verify_agent_credentials(raw: str, *, client_ip: str, path: str) -> AgentTok
 
 
 def _log_failure(reason: str, *, client_ip: str, path: str) -> None:
-    # Never the token, its public id or any slice of it: only where and from whom.
+    # Never the token, its public id or any slice of it: only where and from whom. The request id
+    # is stamped on every record by missioncontrol.logs.RequestIdFilter (and repeated here for
+    # handlers without that filter).
     logger.warning(
-        "agent authentication failed: reason=%s path=%s client_ip=%s request_id=%s",
-        reason, path, client_ip, current_request_id.get(),
-        extra={"reason": reason, "path": path, "client_ip": client_ip},
+        "agent authentication failed: reason=%s path=%s client_ip=%s",
+        reason, path, client_ip,
+        extra={
+            "reason": reason, "path": path, "client_ip": client_ip, "request_id": current_request_id.get(),
+        },
     )
 
 
