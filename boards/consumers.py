@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -57,6 +58,8 @@ class Subscription:
     organization_id: int
     actor: Actor
     board_id: int | None = None
+    # For groups that carry more than the stream wants: True for the events to forward.
+    accepts: Callable[[dict[str, Any]], bool] | None = None
 
 
 class RecentIds:
@@ -197,7 +200,12 @@ class ActivityStreamConsumer(AsyncWebsocketConsumer):
     async def activity_event(self, message: dict[str, Any]) -> None:
         """A published event (realtime.ACTIVITY_MESSAGE_TYPE)."""
         payload = message["event"]
-        if self.subscription is None or self.closing or not self.sent.add(payload["id"]):
+        subscription = self.subscription
+        if subscription is None or self.closing:
+            return
+        if subscription.accepts is not None and not subscription.accepts(payload):
+            return
+        if not self.sent.add(payload["id"]):
             return
         await self.send_json({"type": "event", "event": payload})
 
@@ -320,16 +328,37 @@ def record_flood(*, subscription: Subscription, stream: str) -> None:
         )
 
 
+# Organization-level events about an agent that the boards showing the agent carry as well.
+AGENT_VERBS_ON_BOARDS = ("agent.presence_changed", "agent.status_changed")
+
+
 def _board_subscription(user, board_id: int) -> Subscription | None:
     board = Board.objects.filter(pk=board_id).only("pk", "organization_id").first()
     if board is None or membership_for(user, board.organization_id) is None:
         return None
+    agent_ids = {str(pk) for pk in board.agents.values_list("pk", flat=True)}
+
+    def accepts(payload: dict[str, Any]) -> bool:
+        if payload.get("board_id") == board.pk:
+            return True
+        target = payload.get("target") or {}
+        return (
+            payload.get("verb") in AGENT_VERBS_ON_BOARDS
+            and target.get("type") == "agent"
+            and str(target.get("id")) in agent_ids
+        )
+
+    about_its_agents = Q(
+        organization_id=board.organization_id, board__isnull=True, target_type="agent",
+        target_id__in=sorted(agent_ids), verb__in=AGENT_VERBS_ON_BOARDS,
+    )
     return Subscription(
-        groups=[realtime.board_group(board.pk)],
-        scope=Q(board_id=board.pk),
+        groups=[realtime.board_group(board.pk), realtime.organization_agents_group(board.organization_id)],
+        scope=Q(board_id=board.pk) | about_its_agents if agent_ids else Q(board_id=board.pk),
         organization_id=board.organization_id,
         actor=Actor.for_user(user),
         board_id=board.pk,
+        accepts=accepts,
     )
 
 

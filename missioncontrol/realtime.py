@@ -32,6 +32,19 @@ def agent_group(agent_id: int) -> str:
     return f"agent.{agent_id}"
 
 
+def organization_agents_group(organization_id: int) -> str:
+    """Organization-level events about an agent (presence, status), for the board streams that
+    show the agent: joining the whole organization group would send them every board's events."""
+    return f"org.{organization_id}.agents"
+
+
+def _extra_groups(payload: dict[str, Any]) -> list[str]:
+    target = payload.get("target") or {}
+    if payload.get("board_id") is None and target.get("type") == "agent" and payload.get("organization_id"):
+        return [organization_agents_group(payload["organization_id"])]
+    return []
+
+
 # The ASGI server's event loop, recorded by missioncontrol.asgi on the first request. The
 # in-memory channel layer keeps asyncio queues that belong to that loop: a publish from a
 # thread with no loop of its own (a Celery worker thread in the embedded default) must run
@@ -67,7 +80,7 @@ def publish_event(payload: dict[str, Any], groups: Iterable[str]) -> None:
     if layer is None:
         return
     message = {"type": ACTIVITY_MESSAGE_TYPE, "event": payload}
-    unique_groups = list(dict.fromkeys(groups))
+    unique_groups = list(dict.fromkeys([*groups, *_extra_groups(payload)]))
     loop = _server_loop
     try:
         if (

@@ -20,7 +20,7 @@ from boards.consumers import (
 from boards.models import ActivityEvent, Membership
 from missioncontrol import realtime
 from missioncontrol.metrics import OPEN_WEBSOCKETS, WEBSOCKET_POLICY_CLOSES
-from tests.factories import BoardFactory
+from tests.factories import AgentFactory, BoardFactory
 from tests.realtime.streams import (
     assert_silent,
     browser_socket,
@@ -263,4 +263,26 @@ async def test_a_member_still_in_place_stays_connected_across_rechecks(
     await assert_silent(communicator, wait=0.6)
     event = await record(organization=organization, board=board)
     assert [e["id"] for e in await receive_events(communicator, 1)] == [event.pk]
+    await communicator.disconnect()
+
+
+async def test_the_board_stream_carries_presence_of_the_boards_agents_only(board, user, organization):
+    on_board = await database_sync_to_async(AgentFactory)(organization=organization, name="on-board")
+    await database_sync_to_async(on_board.boards.add)(board)
+    elsewhere = await database_sync_to_async(AgentFactory)(organization=organization, name="elsewhere")
+    before = await record(organization=organization, board=board)
+    missed = await record(organization=organization, verb="agent.presence_changed", target_type="agent",
+                          target_id=on_board.pk, detail={"agent_id": on_board.pk, "presence": "idle"})
+    communicator = await open_board(user, board, f"?last_event_id={before.pk}")
+    assert [e["id"] for e in await receive_events(communicator, 1)] == [missed.pk]
+    assert (await receive(communicator))["type"] == "replay.done"
+    await record(organization=organization, verb="agent.presence_changed", target_type="agent",
+                 target_id=elsewhere.pk)
+    await record(
+        organization=organization, verb="agent.token_issued", target_type="agent", target_id=on_board.pk
+    )
+    live = await record(organization=organization, verb="agent.presence_changed", target_type="agent",
+                        target_id=on_board.pk, detail={"agent_id": on_board.pk, "presence": "online"})
+    assert [e["id"] for e in await receive_events(communicator, 1)] == [live.pk]
+    await assert_silent(communicator)
     await communicator.disconnect()
