@@ -121,10 +121,18 @@ def bench_board_scale(base: dict, quick: bool) -> dict:
     return {"runs": runs, "query_count_flat": flat, "target": "query counts do not grow with tasks"}
 
 
+def bench_outbound(base: dict, quick: bool) -> dict:
+    """Deliveries/s with one and two Celery worker processes; drain time after a recovery."""
+    from bench import outbound
+
+    return outbound.run(quick)
+
+
 BENCHMARKS: dict[str, Callable[[dict, bool], dict]] = {
     "ingest": bench_ingest,
     "auth": bench_agent_auth,
     "board": bench_board_scale,
+    "outbound": bench_outbound,
 }
 
 
@@ -154,6 +162,15 @@ def print_table(results: dict) -> None:
                              f"{run[view]['queries']} queries", "", "", run[view]["status"]))
         rows.append(("  query counts flat", all(results["board"]["query_count_flat"].values()),
                      "", "", "", ""))
+    if "outbound" in results:
+        r = results["outbound"]
+        for key in ("one_worker", "two_workers"):
+            run = r[key]
+            rows.append((f"deliveries, {run['workers']} worker(s)", f"{run['rate']:.0f}/s",
+                         f"{run['received']}/{run['deliveries']}", "", "", ""))
+        rec = r["recovery"]
+        rows.append((f"drain after recovery ({rec['deliveries']})", f"{rec['drain_seconds']} s",
+                     f"{rec['received']}/{rec['deliveries']}", "", "", ""))
     header = ("benchmark", "rate/ratio", "p50 ms", "p95 ms", "p99 ms", "errors")
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:

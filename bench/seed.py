@@ -101,7 +101,35 @@ def payload_count(webhook_id: str) -> dict:
     return {"payloads": WebhookPayload.objects.filter(webhook_id=int(webhook_id)).count()}
 
 
-COMMANDS = {"base": base, "agents": agents, "tasks": tasks, "payload_count": payload_count}
+def events(count: str, target_url: str) -> dict:
+    """`count` activity events in one transaction, each fanned out to one subscription that
+    points at `target_url` (earlier bench subscriptions are switched off)."""
+    import time
+
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from boards.activity import Actor, record_activity
+    from boards.models import Board
+    from webhooks.models import Subscription
+    from webhooks.outbound import create_subscription
+
+    board = Board.objects.get(organization__slug="bench")
+    actor = Actor.for_user(get_user_model().objects.get(username="bench"))
+    Subscription.objects.filter(organization=board.organization).update(enabled=False)
+    create_subscription(actor=actor, organization=board.organization, board=board,
+                        target_url=target_url, event_types=["bench.event"])
+    committed_at: list[float] = []
+    with transaction.atomic():
+        transaction.on_commit(lambda: committed_at.append(time.time()))
+        for n in range(int(count)):
+            record_activity(organization=board.organization, board=board, actor=actor,
+                            verb="bench.event", detail={"n": n}, publish=False)
+    return {"events": int(count), "committed_at": committed_at[0]}
+
+
+COMMANDS = {"base": base, "agents": agents, "tasks": tasks, "payload_count": payload_count,
+            "events": events}
 
 if __name__ == "__main__":
     _setup()

@@ -38,4 +38,6 @@ def test_quick_benchmarks_run_end_to_end(tmp_path):
         assert run["board_page"]["status"] == 200
         assert run["task_list_api"]["status"] == 200
     assert all(results["board"]["query_count_flat"].values())
+    for key in ("one_worker", "two_workers", "recovery"):
+        assert results["outbound"][key]["complete"] is True
     assert "webhook ingest" in result.stdout
