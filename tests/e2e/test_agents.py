@@ -1,13 +1,24 @@
 """In Chromium: an admin creates an agent, issues a token, sees it once in a dialog; after a
 reload it is gone from the page for good."""
 
+import threading
+
 import pytest
+from django.db import connection
+from rest_framework.test import APIClient
 
 from agents.authentication import authenticate_agent_token
 from agents.models import Agent
 from tests.e2e.conftest import log_in
 
 pytestmark = pytest.mark.e2e
+
+
+def _agent_calls_me(raw: str, statuses: list[int]) -> None:
+    try:
+        statuses.append(APIClient().get("/api/v1/agent/me", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code)
+    finally:
+        connection.close()
 
 
 def test_admin_creates_an_agent_and_sees_its_token_exactly_once(asgi_server, page, user, board):
@@ -40,6 +51,16 @@ def test_admin_creates_an_agent_and_sees_its_token_exactly_once(asgi_server, pag
     assert raw not in html and raw[4:20] not in html
     assert page.locator(".token-row", has_text="laptop").count() == 1
     page.goto(f"{asgi_server.url}/agents/")
-    row = page.locator(f".agent-row[data-agent-id='{agent.pk}']")
-    assert row.locator("[data-presence]").get_attribute("data-presence") == "offline"
+    dot = page.locator(f".agent-row[data-agent-id='{agent.pk}'] .presence")
+    assert dot.get_attribute("data-presence") == "offline"
+    page.wait_for_selector("#live-status[data-state='live'], #live-status[data-state='open']")
+    # The agent calls the API: the presence change is published and the dot turns online live.
+    # (From another thread: Playwright's sync API keeps an event loop on this one.)
+    statuses: list[int] = []
+    caller = threading.Thread(target=_agent_calls_me, args=(raw, statuses))
+    caller.start()
+    caller.join(15)
+    assert statuses == [200]
+    page.wait_for_selector(f".agent-row[data-agent-id='{agent.pk}'] .presence[data-presence='online']")
+    assert dot.locator(".presence-label").inner_text() == "online"
     assert page.console_errors == []
