@@ -26,6 +26,7 @@ from boards.models import (
     Comment,
     Membership,
     Organization,
+    PersonalToken,
     Tag,
     Task,
     TaskDependency,
@@ -236,3 +237,28 @@ class ActivityEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+@admin.register(PersonalToken)
+class PersonalTokenAdmin(admin.ModelAdmin):
+    """Tokens are issued on the Tokens page (shown once); here staff can only look and revoke."""
+
+    list_display = ["name", "user", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "user__username"]
+    list_select_related = ["user"]
+    fields = ["user", "name", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    readonly_fields = fields
+    actions = ["revoke_tokens"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected tokens", permissions=["delete"])
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[PersonalToken]) -> None:
+        for token in queryset.select_related("user"):
+            services.revoke_personal_token(token=token, user=token.user)
+        self.message_user(request, "Revoked.", messages.SUCCESS)

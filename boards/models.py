@@ -311,3 +311,27 @@ class ActivityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_label} {self.verb} {self.target_type}:{self.target_id}"
+
+
+class PersonalToken(models.Model):
+    """A person's API token for scripts: `mcp_<public_id>_<secret>`, sent as `Authorization: Token …`.
+
+    Only the SHA-256 of the whole token is stored; `public_id` is unique and indexed, so
+    authenticating is one indexed lookup and one constant-time compare. The token acts with its
+    owner's memberships and roles, nothing more.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_tokens")
+    name = models.CharField(max_length=80)
+    public_id = models.CharField(max_length=16, unique=True)
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} / {self.name}"

@@ -37,6 +37,7 @@ from boards.models import (
     Approval,
     Board,
     Comment,
+    PersonalToken,
     Role,
     Tag,
     Task,
@@ -635,3 +636,53 @@ def activity_feed(request: HttpRequest) -> HttpResponse:
 def board_activity(request: HttpRequest, board_id: int) -> HttpResponse:
     board, context = _board_context(request, board_id)
     return _feed(request, ActivityEvent.objects.filter(board=board), context, "boards/board_activity.html")
+
+
+# --- personal API tokens --------------------------------------------------------------------------
+
+
+class PersonalTokenForm(forms.Form):
+    name = forms.CharField(max_length=80, help_text="Where the token is used, e.g. “release script”.")
+    expires_in_days = forms.IntegerField(
+        min_value=1,
+        max_value=services.PERSONAL_TOKEN_MAX_DAYS,
+        required=False,
+        label="Expires in (days)",
+        help_text="Empty: never expires (revoke it here when done).",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def personal_tokens(request: HttpRequest) -> HttpResponse:
+    """Create, list and revoke your API tokens. A new token is shown in this response only."""
+    form = PersonalTokenForm(request.POST if request.POST.get("action") == "create" else None)
+    created_raw = ""
+    status = 200
+    if request.method == "POST" and request.POST.get("action") == "revoke":
+        token = get_object_or_404(
+            PersonalToken.objects.filter(user=request.user), pk=request.POST.get("token")
+        )
+        services.revoke_personal_token(token=token, user=request.user)
+        messages.success(request, f"Token “{token.name}” revoked.")
+        return redirect("boards:personal-tokens")
+    if request.method == "POST" and form.is_valid():
+        try:
+            _, created_raw = services.create_personal_token(user=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            status = 400
+        else:
+            form = PersonalTokenForm()
+    elif request.method == "POST":
+        status = 400
+    tokens = PersonalToken.objects.filter(user=request.user).order_by("-created_at", "-id")
+    response = render(
+        request,
+        "boards/personal_tokens.html",
+        {"form": form, "tokens": tokens, "created_raw": created_raw},
+        status=status,
+    )
+    if created_raw:
+        response["Cache-Control"] = "no-store"  # the one response that carries the token
+    return response

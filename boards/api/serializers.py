@@ -17,6 +17,7 @@ from boards.models import (
     Comment,
     Membership,
     Organization,
+    PersonalToken,
     Tag,
     Task,
     TaskPriority,
@@ -383,3 +384,23 @@ class ActivityEventSerializer(serializers.ModelSerializer):
 
 def membership_roles(user) -> dict[int, str]:
     return dict(Membership.objects.filter(user=user).values_list("organization_id", "role"))
+
+
+class PersonalTokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PersonalToken
+        fields = ["id", "name", "created_at", "last_used_at", "expires_at", "revoked_at"]
+        read_only_fields = fields
+
+
+class PersonalTokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=80)
+    expires_in_days = serializers.IntegerField(min_value=1, max_value=365, required=False, allow_null=True)
+
+
+class PersonalTokenCreatedSerializer(PersonalTokenSerializer):
+    token = serializers.CharField(read_only=True, help_text="Shown once; store it now.")
+
+    class Meta(PersonalTokenSerializer.Meta):
+        fields = [*PersonalTokenSerializer.Meta.fields, "token"]
+        read_only_fields = fields

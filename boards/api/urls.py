@@ -13,5 +13,6 @@ router.register("tags", views.TagViewSet, basename="tag")
 router.register("tasks", views.TaskViewSet, basename="task")
 router.register("approvals", views.ApprovalViewSet, basename="approval")
 router.register("activity", views.ActivityViewSet, basename="activity")
+router.register("personal-tokens", views.PersonalTokenViewSet, basename="personal-token")
 
 urlpatterns = router.urls

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,12 +15,15 @@ from rest_framework.response import Response
 from boards import services
 from boards.activity import Actor
 from boards.api import filters, serializers
+from boards.api.authentication import PersonalTokenAuthentication
 from boards.api.permissions import IsHumanMember
-from boards.models import ActivityEvent, Approval, Board, Comment, Organization, Tag, Task
+from boards.models import ActivityEvent, Approval, Board, Comment, Organization, PersonalToken, Tag, Task
 from boards.selectors import boards_with_status_counts, tasks_for_cards
 
 
 class HumanViewSet(viewsets.GenericViewSet):
+    # A personal token first (scripts, no CSRF: no cookie is involved), else the session (CSRF on).
+    authentication_classes = [PersonalTokenAuthentication, SessionAuthentication]
     permission_classes = [IsHumanMember]
 
     @property
@@ -329,3 +333,39 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HumanVie
 
     def get_queryset(self) -> QuerySet[ActivityEvent]:
         return ActivityEvent.objects.visible_to(self.request.user).order_by("-id")
+
+
+class PersonalTokenViewSet(
+    mixins.ListModelMixin, mixins.DestroyModelMixin, mixins.CreateModelMixin, HumanViewSet
+):
+    """Your personal API tokens. The token itself is returned once, by the create call; DELETE revokes."""
+
+    queryset = PersonalToken.objects.none()  # the schema generator's model; get_queryset scopes
+    serializer_class = serializers.PersonalTokenSerializer
+    filter_backends: list = []
+
+    def get_queryset(self) -> QuerySet[PersonalToken]:
+        return PersonalToken.objects.filter(user=self.request.user).order_by("-created_at", "-id")
+
+    def get_serializer_class(self):
+        return (
+            serializers.PersonalTokenCreateSerializer
+            if self.action == "create"
+            else super().get_serializer_class()
+        )
+
+    @extend_schema(
+        request=serializers.PersonalTokenCreateSerializer,
+        responses={201: serializers.PersonalTokenCreatedSerializer},
+    )
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token, raw = services.create_personal_token(user=request.user, **serializer.validated_data)
+        token.token = raw
+        return Response(
+            serializers.PersonalTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED
+        )
+
+    def perform_destroy(self, instance: PersonalToken) -> None:
+        services.revoke_personal_token(token=instance, user=self.request.user)

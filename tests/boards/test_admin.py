@@ -21,6 +21,7 @@ from tests.factories import AgentFactory, TaskFactory
         "comment",
         "approval",
         "activityevent",
+        "personaltoken",
     ],
 )
 def test_every_boards_model_has_a_working_changelist(admin_client, board, model):

@@ -35,7 +35,7 @@ def outsider_client(outsider):
 
 def test_it_requires_a_login(anon_client, board):
     response = anon_client.get("/api/v1/boards/")
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
 
 
