@@ -85,6 +85,8 @@ EXPECTED: dict[str, Rule] = {
     "approval-list": Rule(HUMANS),
     "approval-detail": Rule(MEMBERS),
     "approval-decide": Rule(NOBODY, WRITERS, why="operators review (boards.services.decide_approval)"),
+    "personal-token-list": Rule(HUMANS, HUMANS, why="each user's own tokens"),
+    "personal-token-detail": Rule(ADMINS, ADMINS, why="the admin's token: only its owner sees it"),
     "activity-list": Rule(HUMANS),
     "activity-detail": Rule(MEMBERS),
     # --- human API: agents and tokens (token metadata only; the raw value is never shown) ----
@@ -125,6 +127,7 @@ EXPECTED: dict[str, Rule] = {
     "delivery-replay": Rule(NOBODY, ADMINS),
     # --- pages -------------------------------------------------------------------------------
     "boards:board-list": Rule(HUMANS),
+    "boards:personal-tokens": Rule(HUMANS, HUMANS, why="each user's own tokens page"),
     "boards:activity": Rule(HUMANS),
     "boards:switch-organization": Rule(NOBODY, HUMANS),
     "boards:board-create": Rule(HUMANS, ADMINS | OUTSIDER),
@@ -191,6 +194,7 @@ def rule_for(route: Route) -> Rule | None:
 
 # Which object a `pk` stands for, by the route name's prefix (longest first).
 PK_OBJECTS = (
+    ("personal-token", "personal_token"),
     ("webhook-payload", "payload"),
     ("agent-token", "agent_token"),
     ("organization", "organization"),

@@ -54,6 +54,8 @@ class World:
     agent: Agent
     agent_token: AgentToken
     agent_raw_token: str
+    personal_token: Any = None
+    personal_raw_token: str = ""
     webhook: Any = None
     webhook_secret: str | None = None
     payload: Any = None
@@ -110,8 +112,20 @@ def build_world() -> World:
         other_task=other_task, comment=comment, tag=tag, approval=approval, event=event, agent=agent,
         agent_token=token, agent_raw_token=raw,
     )
+    _add_personal_token(world)
     _add_webhooks(world)
     return world
+
+
+def _add_personal_token(world: World) -> None:
+    """The admin's personal API token (`Authorization: Token mcp_…`), when that feature exists."""
+    try:
+        from boards.services import create_personal_token
+    except ImportError:  # pragma: no cover - before the boards engineer's tokens landed
+        return
+    world.personal_token, world.personal_raw_token = create_personal_token(
+        user=world.users["admin"], name=f"script {MARKER}"
+    )
 
 
 def _add_webhooks(world: World) -> None:
