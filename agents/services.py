@@ -355,6 +355,8 @@ def claim_task(*, task: Task, agent: Agent) -> Task:
     if agent.status != AgentStatus.ACTIVE:
         raise Conflict("A suspended agent cannot claim tasks.", code="agent_suspended")
     _require_task_on_agent_boards(task=task, agent=agent)
+    if Board.objects.filter(pk=task.board_id, archived=True).exists():
+        raise Conflict("This board is archived.", code="board_archived")
     now = timezone.now()
     claimed = (
         Task.objects.filter(pk=task.pk, assignee_agent__isnull=True, assignee_user__isnull=True)

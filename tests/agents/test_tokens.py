@@ -163,8 +163,12 @@ def test_create_agent_validates_boards_and_records_the_event(organization, board
     with pytest.raises(NotFound):
         services.create_agent(organization=organization, actor=admin_actor, name="a", boards=[foreign_board])
     agent = services.create_agent(
-        organization=organization, actor=admin_actor, name="scout", boards=[board],
-        capabilities=["python", "python", " sql "], callback_url="https://example.com/hook",
+        organization=organization,
+        actor=admin_actor,
+        name="scout",
+        boards=[board],
+        capabilities=["python", "python", " sql "],
+        callback_url="https://example.com/hook",
     )
     assert list(agent.boards.all()) == [board]
     assert agent.capabilities == ["python", "sql"]
@@ -178,7 +182,9 @@ def test_update_and_delete_agent(agent, admin_actor):
     agent.refresh_from_db()
     assert agent.description == "new" and agent.is_board_lead and not agent.boards.exists()
     assert ActivityEvent.objects.get(verb="agent.updated").detail["changed"] == [
-        "description", "is_board_lead", "boards"
+        "description",
+        "is_board_lead",
+        "boards",
     ]
     services.delete_agent(agent=agent, actor=admin_actor)
     assert not Agent.objects.filter(pk=agent.pk).exists()
@@ -200,3 +206,29 @@ def test_authentication_is_one_query_whatever_the_number_of_agents(organization)
     assert len(queries.captured_queries) == 1
     sql = queries.captured_queries[0]["sql"]
     assert "public_id" in sql and "agents_agenttoken" in sql
+
+
+def test_capabilities_are_capped_at_their_boundaries(organization, admin_actor):
+    at_limit = [f"c{i}" for i in range(services.MAX_CAPABILITIES)]
+    agent = services.create_agent(
+        organization=organization, actor=admin_actor, name="a", capabilities=at_limit
+    )
+    assert len(agent.capabilities) == services.MAX_CAPABILITIES
+    with pytest.raises(DomainError):
+        services.update_agent(agent=agent, actor=admin_actor, capabilities=[*at_limit, "one-more"])
+    longest = "x" * services.MAX_CAPABILITY_LENGTH
+    assert services.update_agent(agent=agent, actor=admin_actor, capabilities=[longest]).capabilities == [
+        longest
+    ]
+    with pytest.raises(DomainError):
+        services.update_agent(agent=agent, actor=admin_actor, capabilities=[longest + "x"])
+
+
+def test_claiming_on_an_archived_board_is_refused(agent, board):
+    from tests.factories import TaskFactory
+
+    task = TaskFactory(board=board)
+    board.archived = True
+    board.save()
+    with pytest.raises(Conflict):
+        services.claim_task(task=task, agent=agent)
