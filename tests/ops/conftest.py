@@ -42,4 +42,7 @@ def healthy(settings, tmp_path, monkeypatch, db):
     )
     cache.set(BEAT_TICK_CACHE_KEY, now.isoformat(), timeout=None)
     monkeypatch.setattr(doctor, "ping_workers", lambda timeout=1.0: ["celery@worker-1"])
+    # Set by the browser tests' fixtures (Playwright's sync API in a test process); a
+    # deployment must not have it, and check --deploy says so (async.E001).
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
     return settings
