@@ -7,6 +7,7 @@ API). Replays and subscription changes go through webhooks.outbound so they are 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 
 from boards.activity import Actor
 from missioncontrol.exceptions import DomainError
@@ -29,6 +30,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
     readonly_fields = ["organization", "board", "consecutive_dead", "disabled_reason", "created_by",
                        "created_at"]
     actions = ["enable"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request) -> bool:
         return False  # created on the pages or the API, which show the secret once

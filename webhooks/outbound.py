@@ -201,7 +201,7 @@ def claim_delivery(delivery_id: int) -> Delivery | None:
     )
     if not claimed:
         return None
-    return Delivery.objects.select_related("subscription").get(pk=delivery_id)
+    return Delivery.objects.select_related("subscription", "agent").get(pk=delivery_id)
 
 
 def retry_delay(attempt_number: int, retry_after: float | None) -> float | None:
@@ -234,9 +234,9 @@ def attempt_delivery(*, delivery_id: int) -> Delivery | None:
         return None
     number = delivery.attempt_count
     lease = delivery.locked_until
-    if delivery.subscription_id is not None and not delivery.subscription.enabled:
-        result = http.SendResult(None, 0, error_class="SubscriptionDisabled",
-                                 error_message="The subscription is disabled.", refused=True)
+    refusal = _current_target(delivery)
+    if refusal:
+        result = http.SendResult(None, 0, error_class=refusal[0], error_message=refusal[1], refused=True)
     else:
         body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
         try:
@@ -247,6 +247,29 @@ def attempt_delivery(*, delivery_id: int) -> Delivery | None:
         else:
             result = http.post(delivery.target_url, body, headers)
     return record_attempt(delivery=delivery, number=number, lease=lease, result=result)
+
+
+def _current_target(delivery: Delivery) -> tuple[str, str] | None:
+    """Point the delivery at its target's URL as it is now, or say why it cannot be sent.
+
+    A replay after the receiver moved must go to the new URL, so the subscription's (or the
+    agent's) current URL wins over the one recorded when the delivery was created.
+    """
+    from agents.models import AgentStatus
+
+    if delivery.subscription_id is not None:
+        if not delivery.subscription.enabled:
+            return "SubscriptionDisabled", "The subscription is disabled."
+        url = delivery.subscription.target_url
+    else:
+        agent = delivery.agent
+        if agent is None or agent.status != AgentStatus.ACTIVE or not agent.callback_url:
+            return "AgentUnreachable", "The agent is not active or has no callback URL any more."
+        url = agent.callback_url
+    if url != delivery.target_url:
+        Delivery.objects.filter(pk=delivery.pk).update(target_url=url)
+        delivery.target_url = url
+    return None
 
 
 @transaction.atomic

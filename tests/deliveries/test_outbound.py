@@ -12,7 +12,6 @@ from django.test import override_settings
 from django.utils import timezone
 
 from agents.models import AgentStatus
-from boards.activity import Actor
 from boards.models import ActivityEvent
 from tests.deliveries.factories import emit, subscribe
 from tests.deliveries.receiver import Answer
@@ -227,6 +226,30 @@ def test_it_does_not_follow_redirects(subscription, receiver):
     assert len(receiver.requests) == 1
 
 
+def test_a_send_goes_to_the_subscriptions_current_url(subscription, receiver):
+    delivery = pending(subscription, target_url="https://old.example/hook")
+    Subscription.objects.filter(pk=subscription.pk).update(target_url=receiver.url)
+
+    with ALLOWED:
+        delivery = attempt_delivery(delivery_id=delivery.pk)
+
+    assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.target_url == receiver.url
+    assert len(receiver.requests) == 1
+
+
+def test_a_push_to_a_suspended_agent_fails_without_a_request(organization, board, receiver):
+    agent = AgentFactory(organization=organization, callback_url=receiver.url)
+    emit(organization=organization, board=board, notify_agent_ids=[agent.pk])
+    agent.status = AgentStatus.SUSPENDED
+    agent.save()
+
+    with ALLOWED:
+        delivery = attempt_delivery(delivery_id=Delivery.objects.get().pk)
+
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.attempts.get().error_class == "AgentUnreachable" and receiver.requests == []
+
+
 # --- SSRF guard ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("url", [
@@ -281,12 +304,12 @@ def test_the_send_refuses_internal_targets_without_the_allowlist(url):
     assert result.refused and result.status_code is None
 
 
-def test_an_unsafe_target_is_a_final_failure(subscription, user):
-    delivery = pending(subscription, target_url="http://169.254.169.254/latest/meta-data")
-    delivery = attempt_delivery(delivery_id=delivery.pk)
+def test_an_unsafe_target_is_a_final_failure(subscription):
+    # e.g. saved while the name resolved publicly, or written around the services
+    Subscription.objects.filter(pk=subscription.pk).update(target_url="http://169.254.169.254/latest/meta-data")
+    delivery = attempt_delivery(delivery_id=pending(subscription).pk)
     assert delivery.status == DeliveryStatus.FAILED
     assert delivery.attempts.get().error_class == "UnsafeTarget"
-    assert Actor.for_user(user)  # keep the fixture meaningful for the event's organization
 
 
 @override_settings(DELIVERY_RETRY_SCHEDULE=[7200],
