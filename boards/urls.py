@@ -7,6 +7,7 @@ app_name = "boards"
 urlpatterns = [
     path("", views.board_list, name="board-list"),
     path("activity/", views.activity_feed, name="activity"),
+    path("activity/<int:event_id>/item/", views.org_activity_item, name="activity-item-org"),
     path("tokens/", views.personal_tokens, name="personal-tokens"),
     path("organizations/switch/", views.switch_organization, name="switch-organization"),
     path("boards/new/", views.board_create, name="board-create"),

@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -577,6 +577,19 @@ def activity_item(request: HttpRequest, board_id: int, event_id: int) -> HttpRes
     return render(request, "boards/partials/activity_item.html", {"event": event})
 
 
+@login_required
+@require_GET
+def org_activity_item(request: HttpRequest, event_id: int) -> HttpResponse:
+    """One feed entry of the current organization (the organization feed's live partial)."""
+    organization = current_organization(request)
+    if organization is None:
+        raise Http404
+    event = get_object_or_404(
+        ActivityEvent.objects.filter(organization=organization).select_related("board"), pk=event_id
+    )
+    return render(request, "boards/partials/activity_item.html", {"event": event, "show_board": True})
+
+
 # --- activity feeds -------------------------------------------------------------------------------
 
 
@@ -596,7 +609,10 @@ def _feed(request: HttpRequest, events, base_context: dict[str, Any], template: 
         if v
     }
     context = {
+        "item_url": reverse("boards:activity-item-org", args=[0]).replace("/0/", "/{id}/"),
         **base_context,
+        "live_feed": page.number == 1
+        and not (verb or actor_kind or base_context.get("extra_query", {}).get("board")),
         "page": page,
         "verb": verb,
         "actor_kind": actor_kind,
@@ -635,7 +651,13 @@ def activity_feed(request: HttpRequest) -> HttpResponse:
 @require_GET
 def board_activity(request: HttpRequest, board_id: int) -> HttpResponse:
     board, context = _board_context(request, board_id)
-    return _feed(request, ActivityEvent.objects.filter(board=board), context, "boards/board_activity.html")
+    # No item URL: live.js fetches board entries from the board's own partial endpoint.
+    return _feed(
+        request,
+        ActivityEvent.objects.filter(board=board),
+        {**context, "item_url": ""},
+        "boards/board_activity.html",
+    )
 
 
 # --- personal API tokens --------------------------------------------------------------------------

@@ -295,3 +295,15 @@ def test_a_board_renders_in_the_same_number_of_queries_at_10_and_1000_tasks(
     assert Task.objects.filter(board=board).count() == 1000
     large = _board_queries(owner_client, board)
     assert small == large, (small, large)
+
+
+def test_the_organization_feed_takes_live_items_only_unfiltered(owner_client, board, user, outsider, client):
+    task = services.create_task(board=board, actor=Actor.for_user(user), title="Live one")
+    event = ActivityEvent.objects.get(verb="task.created")
+    html = owner_client.get("/activity/").content.decode()
+    assert 'id="activity-feed" data-item-url="/activity/{id}/item/"' in html
+    assert 'id="activity-feed"' not in owner_client.get("/activity/?verb=task.").content.decode()
+    item = owner_client.get(f"/activity/{event.pk}/item/").content.decode()
+    assert item.startswith(f'<li id="event-{event.pk}"') and "Launch" in item and task.title in item
+    client.force_login(outsider)
+    assert client.get(f"/activity/{event.pk}/item/").status_code == 404
