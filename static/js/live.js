@@ -19,6 +19,9 @@
   }
 
   var boardId = body.dataset.boardId || null;
+  // A filtered board shows a subset: cards already shown are updated, moved or removed, but a
+  // card the page does not show is not added (it may not match the filter).
+  var filtering = /[?&](q|assignee|tag)=[^&]/.test(window.location.search);
   var indicator = document.getElementById("live-status");
   var BASE_DELAY_MS = 500;
   var MAX_DELAY_MS = 30000;
@@ -258,6 +261,9 @@
       if (existing) {
         existing.remove();
       }
+      return;
+    }
+    if (!existing && filtering) {
       return;
     }
     if (existing && existing.parentElement === column) {

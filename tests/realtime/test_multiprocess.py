@@ -126,21 +126,25 @@ def browser_headers(user, port: int) -> dict[str, str]:
     return {"Origin": f"http://127.0.0.1:{port}", "Cookie": f"sessionid={client.cookies['sessionid'].value}"}
 
 
+def create_task_on(port: int, user, board, title: str) -> httpx.Response:
+    """A session-authenticated API write (CSRF cookie + header) on the server at `port`."""
+    csrf = secrets.token_hex(16)
+    headers = browser_headers(user, port)
+    headers.pop("Origin")
+    headers["Cookie"] += f"; csrftoken={csrf}"
+    headers["X-CSRFToken"] = csrf
+    response = httpx.post(f"http://127.0.0.1:{port}/api/v1/tasks/", json={"board": board.pk, "title": title},
+                          headers=headers, timeout=10)
+    assert response.status_code == 201, response.text
+    return response
+
+
 def test_a_write_on_one_process_reaches_a_socket_on_another(cluster, user, board):
     port_a, port_b = cluster
     url = f"ws://127.0.0.1:{port_b}/ws/boards/{board.pk}/"
     with connect(url, additional_headers=browser_headers(user, port_b), open_timeout=10) as ws:
         assert json.loads(ws.recv(timeout=5))["type"] == "hello"
-        csrf = secrets.token_hex(16)
-        headers = browser_headers(user, port_a)
-        headers["Cookie"] += f"; csrftoken={csrf}"
-        headers["X-CSRFToken"] = csrf
-        headers.pop("Origin")
-        response = httpx.post(
-            f"http://127.0.0.1:{port_a}/api/v1/tasks/",
-            json={"board": board.pk, "title": "Made on process A"}, headers=headers, timeout=10,
-        )
-        assert response.status_code == 201, response.text
+        response = create_task_on(port_a, user, board, "Made on process A")
         event = receive_event(ws, "task.created")
         assert event["board_id"] == board.pk
         assert event["target"] == {"type": "task", "id": str(response.json()["id"])}
@@ -160,3 +164,27 @@ def test_a_write_by_a_celery_worker_reaches_a_socket_on_a_web_process(cluster, u
         event = receive_event(ws, "agent.presence_changed", timeout=20)
         assert event["target"] == {"type": "agent", "id": str(agent.pk)}
         assert event["detail"]["presence"] == "online"
+
+
+def test_an_agent_reading_sse_on_one_process_gets_a_write_made_on_another(cluster, user, board):
+    from agents.services import issue_agent_token
+    from boards.activity import Actor
+
+    agent = AgentFactory(organization=board.organization, name="listener")
+    agent.boards.add(board)
+    raw = issue_agent_token(agent=agent, actor=Actor.for_user(user))[1]
+    port_a, port_b = cluster
+    url = f"http://127.0.0.1:{port_b}/api/v1/agent/events/stream"
+    with httpx.stream("GET", url, headers={"Authorization": f"Bearer {raw}"}, timeout=10) as stream:
+        assert stream.status_code == 200
+        lines = stream.iter_lines()
+        assert next(lines).startswith("retry:")  # subscribed: the first chunk comes after joining
+        created = create_task_on(port_a, user, board, "For the listener")
+        deadline = time.monotonic() + 10
+        for line in lines:
+            assert time.monotonic() < deadline
+            if line.startswith("data: ") and '"task.created"' in line:
+                assert json.loads(line[6:])["target"]["id"] == str(created.json()["id"])
+                break
+        else:
+            pytest.fail("the stream ended without the event")
