@@ -33,6 +33,8 @@ OK, ERROR, WARN, SKIPPED = "ok", "error", "warning", "skipped"
 BEAT_STALE_SECONDS = 120
 WORKER_PING_TIMEOUT_SECONDS = 1.0
 MIN_SECRET_KEY_LENGTH = 32
+# A dump that has not finished after this long was killed (OOM, restart), not slow.
+STUCK_BACKUP_HOURS = 6
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,12 @@ def check_worker(context: str) -> list[Finding]:
             "embedded mode: the worker is a thread of the web process and cannot be pinged from "
             "here; GET /api/v1/status on the server reports it",
         )]
-    names = ping_workers()
+    try:
+        # Bounded here too: with a dead broker a control ping can block on reconnects.
+        names = health._probe_pool.submit(ping_workers).result(timeout=WORKER_PING_TIMEOUT_SECONDS + 2)
+    except Exception as exc:
+        return [Finding("worker", ERROR, f"could not ping workers ({type(exc).__name__})",
+                        "check the broker (REDIS_URL), then start: celery -A missioncontrol worker")]
     if not names:
         return [Finding("worker", ERROR, f"no Celery worker answered a ping within "
                         f"{WORKER_PING_TIMEOUT_SECONDS:g}s",
@@ -295,6 +302,14 @@ def check_backups(now: datetime) -> list[Finding]:
         findings.append(
             Finding("backup_age", OK, f"last successful backup {hours:.1f}h ago ({last.file_name})")
         )
+    if (latest is not None and latest.status == BackupStatus.RUNNING
+            and now - latest.started_at > timedelta(hours=STUCK_BACKUP_HOURS)):
+        findings.append(Finding(
+            "backup_last_run", WARN,
+            f"a backup started {latest.started_at:%Y-%m-%d %H:%M} UTC is still marked running "
+            "(the process was probably killed)",
+            "run: python manage.py backup; check the worker's memory and disk",
+        ))
     if latest is not None and latest.status == BackupStatus.FAILED:
         findings.append(Finding("backup_last_run", ERROR, f"the last backup run failed: {latest.error[:200]}",
                                 "fix the cause, then run: python manage.py backup"))
@@ -333,10 +348,13 @@ def run_doctor(*, context: str = "command", strict: bool = False) -> DoctorRepor
         ("agents", lambda: check_agents(now)),
     ]
     findings: list[Finding] = []
-    database_down = False
+    database_down = broker_down = False
     for name, step in steps:
         if database_down and name in {"backups", "dead_letters", "agents"}:
             findings.append(Finding(name, ERROR, "not checked: the database is unreachable or not migrated"))
+            continue
+        if broker_down and name == "worker":
+            findings.append(Finding(name, ERROR, "not checked: the broker is unreachable"))
             continue
         try:
             found = step()
@@ -345,5 +363,7 @@ def run_doctor(*, context: str = "command", strict: bool = False) -> DoctorRepor
             found = [Finding(name, ERROR, f"check crashed ({type(exc).__name__})")]
         if name == "database" and any(f.status == ERROR for f in found):
             database_down = True
+        if name == "services" and any(f.check == "broker" and f.status == ERROR for f in found):
+            broker_down = True
         findings.extend(found)
     return DoctorReport(findings, strict=strict)

@@ -199,3 +199,23 @@ def test_api_schema_warnings_are_one_non_failing_warning(healthy, monkeypatch):
     assert report.ok
     schema = next(f for f in report.findings if f.check == "check_deploy drf_spectacular")
     assert schema.status == "warning" and "2 API schema warning(s)" in schema.message
+
+
+def test_a_backup_run_stuck_in_running_warns(healthy):
+    started = timezone.now() - timedelta(hours=doctor.STUCK_BACKUP_HOURS + 1)
+    Backup.objects.create(started_at=started, status=BackupStatus.RUNNING, engine="sqlite")
+    Backup.objects.filter(status=BackupStatus.SUCCEEDED).update(started_at=started - timedelta(minutes=1))
+    stuck = next(f for f in run_doctor().findings if f.check == "backup_last_run")
+    assert stuck.status == "warning" and "still marked running" in stuck.message
+
+
+def test_with_the_broker_down_the_worker_is_not_pinged(healthy, monkeypatch):
+    from missioncontrol.ops.doctor import ERROR, Finding
+
+    def no_ping(timeout=1.0):
+        raise AssertionError("must not ping through a dead broker")
+
+    monkeypatch.setattr(doctor, "check_services", lambda: [Finding("broker", ERROR, "unreachable")])
+    monkeypatch.setattr(doctor, "ping_workers", no_ping)
+    worker = next(f for f in run_doctor().findings if f.check == "worker")
+    assert worker.status == "error" and "broker is unreachable" in worker.message
