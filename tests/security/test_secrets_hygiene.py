@@ -99,7 +99,7 @@ def test_no_secret_appears_anywhere_after_its_creation_response(db, caplog):
 
     # Outbound subscription + secret, then rotation; the agent's signing secret.
     subscription = admin.post("/api/v1/subscriptions/", {
-        "organization": world.organization.pk, "target_url": "https://hooks.example.com/hygiene",
+        "organization": world.organization.pk, "target_url": "https://93.184.216.34/hygiene",
         "description": "hygiene",
     }, content_type="application/json")
     if subscription.status_code == 201:
