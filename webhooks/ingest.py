@@ -213,6 +213,8 @@ class IngestBodyLimit:
         limit = settings.WEBHOOK_MAX_PAYLOAD_BYTES
         received = 0
         truncated = False
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+        declared_too_large = declared.isdigit() and int(declared) > limit
 
         async def limited_receive():
             nonlocal received, truncated
@@ -220,6 +222,10 @@ class IngestBodyLimit:
                 # Django only listens for a disconnect now; reading on would pull in the
                 # rest of the oversized body, so wait until the response is done instead.
                 await asyncio.Future()
+            if declared_too_large:
+                # The view refuses it from the header alone; read none of it.
+                truncated = True
+                return {"type": "http.request", "body": b"", "more_body": False}
             message = await receive()
             if message["type"] != "http.request":
                 return message

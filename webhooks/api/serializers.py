@@ -48,7 +48,7 @@ class WebhookSerializer(serializers.ModelSerializer):
     def get_signed(self, webhook: BoardWebhook) -> bool:
         return bool(webhook.secret_ciphertext)
 
-    def get_grace_until(self, webhook: BoardWebhook):
+    def get_grace_until(self, webhook: BoardWebhook) -> str | None:
         """When the previous secret stops verifying (null when there is none)."""
         expires = webhook.previous_secret_expires_at
         return expires.isoformat() if expires and webhook.previous_secret_ciphertext else None
