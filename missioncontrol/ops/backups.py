@@ -137,13 +137,23 @@ def write_checksum(path: Path) -> str:
     return digest
 
 
+def backup_stem_and_suffix(started: datetime, engine: str) -> tuple[str, str]:
+    stamp = started.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{FILE_PREFIX}{stamp}", POSTGRES_SUFFIX if engine == "postgresql" else SQLITE_SUFFIX
+
+
+def is_file_of_run(name: str, started: datetime, engine: str) -> bool:
+    """Was `name` written by the run that started at `started` (allowing the "-2" suffix)?"""
+    stem, suffix = backup_stem_and_suffix(started, engine)
+    return re.fullmatch(re.escape(stem) + r"(?:-\d+)?" + re.escape(suffix), name) is not None
+
+
 def backup_file_name(now: datetime, engine: str, directory: Path) -> Path:
-    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    suffix = POSTGRES_SUFFIX if engine == "postgresql" else SQLITE_SUFFIX
-    candidate = directory / f"{FILE_PREFIX}{stamp}{suffix}"
+    stem, suffix = backup_stem_and_suffix(now, engine)
+    candidate = directory / f"{stem}{suffix}"
     counter = 2
     while candidate.exists() or candidate.with_name(candidate.name + ".partial").exists():
-        candidate = directory / f"{FILE_PREFIX}{stamp}-{counter}{suffix}"
+        candidate = directory / f"{stem}-{counter}{suffix}"
         counter += 1
     return candidate
 

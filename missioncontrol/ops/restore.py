@@ -26,6 +26,7 @@ from missioncontrol.ops.backups import (
     checksum_path,
     create_backup,
     database_engine,
+    is_file_of_run,
     scrub,
     sha256_of,
 )
@@ -219,7 +220,32 @@ def restore_backup(
     *, path: Path, into: str | None = None, force: bool = False, progress: Progress | None = None
 ) -> RestoreResult:
     """Verify, then restore into the app's database or `into`; refuse a non-empty target unless forced."""
-    return restore_into_target(path=path, target=resolve_target(into), force=force, progress=progress)
+    result = restore_into_target(path=path, target=resolve_target(into), force=force, progress=progress)
+    if into is None:
+        settle_restored_backup_rows(path)
+    return result
+
+
+def settle_restored_backup_rows(path: Path) -> None:
+    """The dump was taken while its own Backup row said "running": after restoring it into the
+    app's database, record that run as the success it was (and any other run caught mid-way
+    as interrupted), so doctor and /ops/ tell the truth."""
+    from django.db import connections
+
+    from missioncontrol.models import Backup, BackupStatus
+
+    connections["default"].close()  # the database was replaced under this connection
+    for row in Backup.objects.filter(status=BackupStatus.RUNNING):
+        if is_file_of_run(path.name, row.started_at, row.engine):
+            Backup.objects.filter(pk=row.pk).update(
+                status=BackupStatus.SUCCEEDED, finished_at=row.started_at, file_name=path.name,
+                size_bytes=path.stat().st_size, sha256=sha256_of(path),
+            )
+        else:
+            Backup.objects.filter(pk=row.pk).update(
+                status=BackupStatus.FAILED,
+                error="interrupted: still running when the restored backup was taken",
+            )
 
 
 def restore_into_target(

@@ -229,6 +229,10 @@ def test_postgres_backup_restores_into_a_second_database_with_equal_row_counts(t
         # A second restore into the now non-empty database is refused without --force.
         with pytest.raises(CommandError, match="not empty"):
             call_command("restore", str(path), "--into", into)
+        # With --force it replaces every object (pg_restore --clean) in one transaction.
+        TaskFactory(board=board)
+        call_command("restore", str(path), "--into", into, "--force")
+        assert postgres_table_counts(second)["boards_task"] == 4
     finally:
         drop_postgres_database(second)
 
@@ -241,3 +245,23 @@ def test_restore_drill_passes_and_reports_row_counts(tmp_path, settings, board, 
     out = capsys.readouterr().out
     assert "restore drill PASSED" in out
     assert Backup.objects.get().trigger == BackupTrigger.DRILL
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_restore_the_run_that_made_the_file_is_recorded_as_succeeded(tmp_path):
+    from missioncontrol.ops.backups import backup_file_name
+    from missioncontrol.ops.restore import settle_restored_backup_rows
+
+    started = timezone.now() - timedelta(hours=8)
+    producer = Backup.objects.create(started_at=started, engine="sqlite")  # "running" inside the dump
+    other = Backup.objects.create(started_at=started - timedelta(days=1), engine="sqlite")
+    path = backup_file_name(started, "sqlite", tmp_path)
+    path.write_bytes(b"SQLite format 3\x00")
+
+    settle_restored_backup_rows(path)
+
+    producer.refresh_from_db()
+    other.refresh_from_db()
+    assert producer.status == BackupStatus.SUCCEEDED and producer.file_name == path.name
+    assert producer.size_bytes == 16 and len(producer.sha256) == 64
+    assert other.status == BackupStatus.FAILED and "interrupted" in other.error
