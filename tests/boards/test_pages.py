@@ -307,3 +307,17 @@ def test_the_organization_feed_takes_live_items_only_unfiltered(owner_client, bo
     assert item.startswith(f'<li id="event-{event.pk}"') and "Launch" in item and task.title in item
     client.force_login(outsider)
     assert client.get(f"/activity/{event.pk}/item/").status_code == 404
+
+
+def test_a_long_column_shows_its_first_cards_and_a_show_all_link(owner_client, board):
+    from boards.views import COLUMN_CARD_LIMIT
+
+    Task.objects.bulk_create(
+        Task(board=board, title=f"Bulk {i:03}", position=i) for i in range(COLUMN_CARD_LIMIT + 3)
+    )
+    html = owner_client.get(f"/boards/{board.pk}/").content.decode()
+    assert html.count('class="card task-card') == COLUMN_CARD_LIMIT
+    assert f"Bulk {COLUMN_CARD_LIMIT - 1:03}" in html and f"Bulk {COLUMN_CARD_LIMIT:03}" not in html
+    assert f'<span class="count">{COLUMN_CARD_LIMIT + 3}</span>' in html and "Show 3 more" in html
+    html = owner_client.get(f"/boards/{board.pk}/?all=1").content.decode()
+    assert html.count('class="card task-card') == COLUMN_CARD_LIMIT + 3 and "Show 3 more" not in html
