@@ -227,3 +227,28 @@ def test_an_admin_gets_an_agents_signing_secret_and_others_do_not(api_client, or
     api_client.force_login(outsider)
     response = api_client.post("/api/v1/agent-signing-secrets/", {"agent": agent.pk}, format="json")
     assert response.status_code == 404
+
+
+@ALLOWED
+def test_it_accepts_50_event_types_and_refuses_51(api_client, board):
+    verbs = [f"task.kind{n}" for n in range(51)]
+    at_limit = api_client.post("/api/v1/subscriptions/", {"board": board.pk, "target_url": URL,
+                                                          "event_types": verbs[:50]}, format="json")
+    over = api_client.post("/api/v1/subscriptions/", {"board": board.pk, "target_url": URL,
+                                                      "event_types": verbs}, format="json")
+    assert at_limit.status_code == 201
+    assert over.status_code == 400 and "event_types" in over.json()["error"]["fields"]
+
+
+@ALLOWED
+def test_it_refuses_to_subscribe_to_delivery_events(api_client, board):
+    response = api_client.post("/api/v1/subscriptions/", {"board": board.pk, "target_url": URL,
+                                                          "event_types": ["delivery.dead"]}, format="json")
+    assert response.status_code == 400 and "event_types" in response.json()["error"]["fields"]
+
+
+def test_bulk_replay_takes_at_most_1000_ids(api_client):
+    at_limit = api_client.post("/api/v1/deliveries/replay/", {"ids": list(range(1, 1001))}, format="json")
+    over = api_client.post("/api/v1/deliveries/replay/", {"ids": list(range(1, 1002))}, format="json")
+    assert at_limit.status_code == 202 and at_limit.json()["replayed"] == 0
+    assert over.status_code == 400

@@ -335,3 +335,13 @@ def test_a_short_retry_is_enqueued_with_a_countdown(
     with django_capture_on_commit_callbacks(execute=True):
         fail_finally(pending(subscription), http.SendResult(500, 5))
     assert len(sent) == 1 and 10 <= sent[0] <= 12
+
+
+@ALLOWED
+def test_it_keeps_1000_bytes_of_the_response(subscription, receiver):
+    Subscription.objects.filter(pk=subscription.pk).update(target_url=receiver.url)
+    receiver.script(Answer(status=400, body=b"x" * 999 + b"yz" + b"z" * 5000))
+
+    delivery = attempt_delivery(delivery_id=pending(subscription).pk)
+
+    assert delivery.attempts.get().response_excerpt == "x" * 999 + "y"
