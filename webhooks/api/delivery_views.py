@@ -146,7 +146,8 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         delivery = outbound.replay_delivery(delivery=delivery, actor=Actor.for_user(request.user))
         return Response(serializers.DeliveryDetailSerializer(self.get_queryset().get(pk=delivery.pk)).data)
 
-    @extend_schema(request=serializers.BulkReplaySerializer, responses={202: dict})
+    @extend_schema(request=serializers.BulkReplaySerializer, responses={202: dict},
+                   operation_id="deliveries_bulk_replay")
     @action(detail=False, methods=["post"], url_path="replay")
     def bulk_replay(self, request: Request) -> Response:
         """Replay dead and failed deliveries in the organizations where you are an admin."""
