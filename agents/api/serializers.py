@@ -14,6 +14,8 @@ from agents.models import Agent, AgentToken
 from agents.services import MAX_CAPABILITIES, MAX_CAPABILITY_LENGTH, MAX_GRACE_SECONDS, MAX_STATUS_TEXT
 from boards.models import Board, Task, TaskPriority, TaskStatus
 
+MAX_ID = 2**63 - 1  # ids beyond a bigint are not ids: answer 400/404, never a database error
+
 
 class AgentSerializer(serializers.ModelSerializer):
     presence = serializers.SerializerMethodField()
@@ -50,7 +52,8 @@ class AgentSerializer(serializers.ModelSerializer):
 
 class AgentCreateSerializer(AgentSerializer):
     organization = serializers.IntegerField(
-        required=False, help_text="Needed only when you belong to several organizations."
+        required=False, min_value=1, max_value=MAX_ID,
+        help_text="Needed only when you belong to several organizations.",
     )
 
     class Meta(AgentSerializer.Meta):
@@ -139,7 +142,7 @@ class AgentTaskSerializer(serializers.ModelSerializer):
 
 
 class AgentTaskCreateSerializer(serializers.Serializer):
-    board = serializers.IntegerField()
+    board = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=20000, required=False, default="", allow_blank=True)
     priority = serializers.ChoiceField(choices=TaskPriority.choices, default=TaskPriority.MEDIUM)
@@ -178,7 +181,9 @@ class HeartbeatSerializer(serializers.Serializer):
     status_text = serializers.CharField(
         max_length=MAX_STATUS_TEXT, required=False, allow_blank=True, default=""
     )
-    current_task = serializers.IntegerField(required=False, allow_null=True, default=None)
+    current_task = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID
+    )
 
 
 class WebhookPayloadSerializer(serializers.Serializer):

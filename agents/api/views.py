@@ -30,6 +30,13 @@ from webhooks.models import WebhookPayload
 
 # --- the agent's own API ---------------------------------------------------------------------------
 
+def _id_or_none(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number <= s.MAX_ID else None
+
 
 def agent_boards(agent: Agent) -> QuerySet[Board]:
     return Board.objects.filter(agents=agent, organization_id=agent.organization_id)
@@ -51,7 +58,10 @@ class AgentAPIView(GenericAPIView):
     def actor(self) -> Actor:
         return Actor.for_agent(self.agent)
 
-    def get_task(self, task_id: int) -> Task:
+    def get_task(self, task_id: int | str) -> Task:
+        task_id = _id_or_none(task_id)
+        if task_id is None:
+            raise NotFound("Task not found.")
         task = agent_visible_tasks(self.agent).select_related("board").filter(pk=task_id).first()
         if task is None:
             raise NotFound("Task not found.")
@@ -99,9 +109,10 @@ class AgentTaskListView(AgentAPIView):
             tasks = tasks.filter(status__in=statuses)
         board_filter = request.query_params.get("board")
         if board_filter:
-            if not board_filter.isdigit():
+            board_id = _id_or_none(board_filter)
+            if board_id is None:
                 raise ValidationError({"board": ["A board id."]})
-            tasks = tasks.filter(board_id=int(board_filter))
+            tasks = tasks.filter(board_id=board_id)
         tasks = tasks.prefetch_related("tags").order_by("board_id", "status", "position", "id")
         page = self.paginate_queryset(tasks)
         return self.get_paginated_response(s.AgentTaskSerializer(page, many=True).data)
@@ -198,8 +209,10 @@ class AgentWebhookPayloadView(AgentAPIView):
 
     serializer_class = s.WebhookPayloadSerializer
 
-    def get(self, request: Request, payload_id: int) -> Response:
+    def get(self, request: Request, payload_id: str) -> Response:
         agent = self.agent
+        if _id_or_none(payload_id) is None:
+            raise NotFound("Webhook payload not found.")
         addressed = Q(webhook__target_agent=agent)
         if agent.is_board_lead:
             addressed |= Q(board__agents=agent)
@@ -223,10 +236,9 @@ def _resolve_organization(user, requested) -> Organization:
         if len(memberships) != 1:
             raise ValidationError({"organization": ["Say which organization the agent belongs to."]})
         return memberships[0].organization
-    try:
-        organization_id = int(requested)
-    except (TypeError, ValueError):
-        raise ValidationError({"organization": ["An organization id."]}) from None
+    organization_id = _id_or_none(requested)
+    if organization_id is None:
+        raise ValidationError({"organization": ["An organization id."]})
     require_role(user=user, organization=organization_id, role=Role.VIEWER)
     return Organization.objects.get(pk=organization_id)
 

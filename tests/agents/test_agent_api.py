@@ -194,3 +194,16 @@ def test_webhook_payloads_addressed_to_the_agent_are_readable(setup, organizatio
 def test_a_suspended_agent_is_locked_out(setup):
     services.suspend_agent(agent=setup["agent"], actor=Actor.system())
     assert setup["client"].get("/api/v1/agent/me").status_code == 401
+
+
+@pytest.mark.parametrize("huge", ["99999999999999999999", "9223372036854775808"])
+def test_out_of_range_ids_are_404_or_400_never_500(setup, huge):
+    client = setup["client"]
+    assert client.get(f"/api/v1/agent/tasks/{huge}").status_code == 404
+    assert client.post(f"/api/v1/agent/tasks/{huge}/claim").status_code == 404
+    assert client.get(f"/api/v1/agent/webhook-payloads/{huge}").status_code == 404
+    assert client.get(f"/api/v1/agent/tasks?board={huge}").status_code in (200, 400)
+    heartbeat = client.post("/api/v1/agent/heartbeat", {"current_task": int(huge)}, format="json")
+    assert heartbeat.status_code in (400, 404)
+    created = client.post("/api/v1/agent/tasks", {"board": int(huge), "title": "x"}, format="json")
+    assert created.status_code in (400, 404)

@@ -152,3 +152,12 @@ def test_token_list_never_exposes_digests(owner_client, agent):
     digests = list(AgentToken.objects.values_list("digest", flat=True))
     text = owner_client.get(f"/api/v1/agents/{agent.pk}/tokens/").content.decode()
     assert all(d not in text for d in digests)
+
+
+@pytest.mark.parametrize("huge", ["99999999999999999999", "abc"])
+def test_out_of_range_or_bad_ids_are_404_never_500(owner_client, user, huge):
+    assert owner_client.get(f"/api/v1/agents/{huge}/").status_code == 404
+    assert owner_client.post(f"/api/v1/agents/{huge}/suspend").status_code == 404
+    assert owner_client.post(f"/api/v1/agent-tokens/{huge}/revoke").status_code == 404
+    assert owner_client.get(f"/agents/{huge}/").status_code == 404
+    assert owner_client.post(f"/agents/tokens/{huge}/revoke/").status_code == 404
