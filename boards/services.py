@@ -824,6 +824,10 @@ def decide_approval(*, approval: Approval, actor: Actor, approve: bool, reason: 
     approval = Approval.objects.select_for_update().get(pk=approval.pk)
     if approval.status != ApprovalStatus.PENDING:
         raise Conflict("This approval has already been decided.", code="already_decided")
+    current_status = Task.objects.filter(pk=task.pk).values_list("status", flat=True).first()
+    if approve and current_status != TaskStatus.REVIEW:
+        # Approving finishes the task; if it went back to work since, it is not ready to finish.
+        raise Conflict("The task is no longer in review; move it back to review first.", code="not_in_review")
     approval.status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
     approval.decided_by = actor.user
     approval.decided_at = timezone.now()

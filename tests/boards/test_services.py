@@ -426,3 +426,15 @@ def test_tag_services_enforce_unique_names_and_length(organization, operator_act
         services.create_tag(organization=organization, actor=operator_actor, name="x" * 41)
     services.update_tag(tag=tag, actor=operator_actor, name="ops2")
     services.delete_tag(tag=tag, actor=operator_actor)
+
+
+def test_an_approval_cannot_finish_a_task_that_left_review(gated_board, operator_actor, owner_actor):
+    task = services.move_task(
+        task=TaskFactory(board=gated_board, status="review"), actor=operator_actor, status="done"
+    )
+    approval = task.approval_requested
+    services.move_task(task=task, actor=operator_actor, status="in_progress")
+    with pytest.raises(Conflict):
+        services.decide_approval(approval=approval, actor=owner_actor, approve=True)
+    rejected = services.decide_approval(approval=approval, actor=owner_actor, approve=False)
+    assert rejected.status == "rejected"
