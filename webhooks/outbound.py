@@ -235,7 +235,12 @@ def attempt_delivery(*, delivery_id: int) -> Delivery | None:
     number = delivery.attempt_count
     lease = delivery.locked_until
     refusal = _current_target(delivery)
-    if refusal:
+    if number > len(settings.DELIVERY_RETRY_SCHEDULE) + 1:
+        # Earlier claims never finished (the worker died each time, e.g. killed for memory):
+        # stop here instead of crashing workers forever; a replay starts a fresh series.
+        result = http.SendResult(None, 0, error_class="AttemptsExhausted",
+                                 error_message="Earlier attempts were interrupted; no attempts left.")
+    elif refusal:
         result = http.SendResult(None, 0, error_class=refusal[0], error_message=refusal[1], refused=True)
     else:
         body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()

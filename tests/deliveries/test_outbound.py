@@ -345,3 +345,14 @@ def test_it_keeps_1000_bytes_of_the_response(subscription, receiver):
     delivery = attempt_delivery(delivery_id=pending(subscription).pk)
 
     assert delivery.attempts.get().response_excerpt == "x" * 999 + "y"
+
+
+@override_settings(DELIVERY_RETRY_SCHEDULE=[1, 1])
+def test_a_delivery_whose_attempts_were_all_interrupted_goes_dead_without_a_request(subscription, receiver):
+    # Three claims were taken by workers that died mid-send (the lease expired each time).
+    delivery = pending(subscription, attempt_count=3, locked_until=timezone.now() - timedelta(seconds=1))
+
+    delivery = attempt_delivery(delivery_id=delivery.pk)
+
+    assert delivery.status == DeliveryStatus.DEAD and receiver.requests == []
+    assert delivery.attempts.get().error_class == "AttemptsExhausted"
