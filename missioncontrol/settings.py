@@ -327,6 +327,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several resources have a "status"; name each choice set after its model's enum.
+    "ENUM_NAME_OVERRIDES": {
+        "TaskStatusEnum": "boards.models.TaskStatus",
+        "ApprovalStatusEnum": "boards.models.ApprovalStatus",
+        "AgentStatusEnum": "agents.models.AgentStatus",
+        "DeliveryStatusEnum": "webhooks.models.DeliveryStatus",
+    },
 }
 
 # --- product limits and rates ------------------------------------------------------------------

@@ -137,7 +137,9 @@ class AssigneeSerializer(serializers.Serializer):
 
 class TaskSerializer(serializers.ModelSerializer):
     board = ScopedPrimaryKeyRelatedField(scope=lambda user: Board.objects.visible_to(user))
-    status = serializers.ChoiceField(choices=[TaskStatus.INBOX, TaskStatus.BLOCKED], required=False)
+    status = serializers.ChoiceField(
+        choices=TaskStatus.choices, required=False, help_text="New tasks start in inbox (default) or blocked."
+    )
     priority = serializers.ChoiceField(choices=TaskPriority.choices, required=False)
     assignee_agent = ScopedPrimaryKeyRelatedField(
         scope=lambda user: Agent.objects.visible_to(user), required=False, allow_null=True
@@ -215,6 +217,11 @@ class TaskSerializer(serializers.ModelSerializer):
         from boards.markdown import render_markdown
 
         return str(render_markdown(task.description))
+
+    def validate_status(self, value: str) -> str:
+        if value not in (TaskStatus.INBOX, TaskStatus.BLOCKED):
+            raise serializers.ValidationError("A new task starts in inbox or blocked; move it afterwards.")
+        return value
 
     def validate_title(self, value: str) -> str:
         if not value.strip():
