@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 _WARN_EVERY_SECONDS = 60.0
 _last_warning_at = 0.0
 _warning_lock = threading.Lock()
+# After a backend failure, skip the backend for this long: while Redis is down every request
+# would otherwise wait for its socket timeouts before failing open.
+BACKEND_RETRY_SECONDS = 5.0
+_backend_down_until = 0.0
 
 
 @dataclass(frozen=True)
@@ -42,13 +46,25 @@ def _warn_backend_down(limiter: str, exc: Exception) -> None:
     )
 
 
+def reset_backend_state() -> None:
+    """Forget a recorded outage (tests, and after the cache configuration changes)."""
+    global _backend_down_until, _last_warning_at
+    _backend_down_until = 0.0
+    _last_warning_at = 0.0
+
+
 def hit(limiter: str, key: str, rate: str) -> RateDecision:
     """Count one request for `key` against `rate` ("60/60s"); say whether it may proceed."""
+    global _backend_down_until
+    if time.monotonic() < _backend_down_until:
+        RATE_LIMIT_BACKEND_ERRORS.labels(limiter=limiter).inc()
+        return RateDecision(allowed=True)
     try:
         usage = get_usage(
             None, group=f"mc:{limiter}", key=lambda _group, _request: key, rate=rate, increment=True
         )
     except Exception as exc:  # any backend failure fails open, by design
+        _backend_down_until = time.monotonic() + BACKEND_RETRY_SECONDS
         RATE_LIMIT_BACKEND_ERRORS.labels(limiter=limiter).inc()
         _warn_backend_down(limiter, exc)
         return RateDecision(allowed=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -81,16 +80,19 @@ def publish_event(payload: dict[str, Any], groups: Iterable[str]) -> None:
         return
     message = {"type": ACTIVITY_MESSAGE_TYPE, "event": payload}
     unique_groups = list(dict.fromkeys([*groups, *_extra_groups(payload)]))
-    loop = _server_loop
+    server_loop = _server_loop
+    current_loop = _running_loop()
     try:
-        if (
-            loop is not None
-            and loop.is_running()
-            and _running_loop() is None
-            and threading.current_thread() is not threading.main_thread()
-        ):
-            future = asyncio.run_coroutine_threadsafe(_send_to_groups(layer, unique_groups, message), loop)
+        if server_loop is not None and server_loop.is_running() and current_loop is not server_loop:
+            # From a thread that is not the server's (a worker thread, or one whose own loop
+            # belongs to something else): hand the sends to the server's loop and wait.
+            future = asyncio.run_coroutine_threadsafe(
+                _send_to_groups(layer, unique_groups, message), server_loop
+            )
             future.result(timeout=_SEND_TIMEOUT_SECONDS)
+        elif current_loop is not None:
+            # Called synchronously on a running loop: blocking would deadlock it, so schedule.
+            current_loop.create_task(_send_to_groups(layer, unique_groups, message))
         else:
             async_to_sync(_send_to_groups)(layer, unique_groups, message)
     except Exception as exc:

@@ -30,9 +30,13 @@ requires_redis = pytest.mark.skipif(not USING_REDIS, reason="needs REDIS_URL=red
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     """Rate-limit windows and cached state must not leak from one test into the next."""
+    from missioncontrol import ratelimits
+
+    ratelimits.reset_backend_state()
     for alias in ("default", "ratelimit"):
         caches[alias].clear()
     yield
+    ratelimits.reset_backend_state()
 
 
 @pytest.fixture
