@@ -23,6 +23,12 @@ SECRET = "whsec_ZTJlLXRlc3Qtc2VjcmV0LXZhbHVlLTAxMjM0NTY3"
 LIMIT = 1_048_576
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 costs most of a second per user on a busy CI machine; these tests are not about it."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def webhook(board, user):
     created, _ = services.create_webhook(

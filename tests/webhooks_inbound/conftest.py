@@ -12,6 +12,12 @@ from webhooks.signing import sha256_signature
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 costs most of a second per user on a busy CI machine; these tests are not about it."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def webhook(board, user):
     created, _ = services.create_webhook(
