@@ -139,7 +139,12 @@ def check_database() -> list[Finding]:
 
 def check_services() -> list[Finding]:
     checks = {name: fn for name, fn in health.readiness_checks().items() if name != "database"}
-    results = health.run_checks(checks, settings.HEALTH_CHECK_TIMEOUT_SECONDS)
+    # One at a time, each still bounded: run together in a fresh process, the probes' first
+    # imports (kombu's Redis transport, channels_redis) can collide on Python's import locks
+    # (_DeadlockError) and report a healthy broker as down.
+    results: dict[str, dict] = {}
+    for name, check in checks.items():
+        results.update(health.run_checks({name: check}, settings.HEALTH_CHECK_TIMEOUT_SECONDS))
     fixes = {
         "cache": "check REDIS_URL and that Redis answers: redis-cli -u $REDIS_URL ping",
         "channel_layer": "check REDIS_URL and that Redis answers: redis-cli -u $REDIS_URL ping",
