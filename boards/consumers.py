@@ -14,6 +14,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -24,9 +26,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 
-from boards.access import membership_for
+from boards.access import current_organization, membership_for
 from boards.activity import Actor, record_activity
-from boards.models import Board, Membership
+from boards.models import Board
 from missioncontrol import realtime
 from missioncontrol.metrics import OPEN_WEBSOCKETS, WEBSOCKET_POLICY_CLOSES
 from missioncontrol.replay import latest_event_id, missed_events, parse_cursor
@@ -362,14 +364,18 @@ def _board_subscription(user, board_id: int) -> Subscription | None:
     )
 
 
-def _organizations_subscription(user) -> Subscription | None:
-    organization_ids = sorted(Membership.objects.filter(user=user).values_list("organization_id", flat=True))
-    if not organization_ids:
+def _organization_subscription(user, session_key: str | None) -> Subscription | None:
+    """The user's current organization, as the pages pick it (boards.access.current_organization:
+    the switcher's choice kept in the session, else the first). The session is read afresh on
+    every call, so a switch in another tab is followed at the next recheck or reconnect."""
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    organization = current_organization(SimpleNamespace(user=user, session=session))
+    if organization is None:
         return None
     return Subscription(
-        groups=[realtime.organization_group(pk) for pk in organization_ids],
-        scope=Q(organization_id__in=organization_ids),
-        organization_id=organization_ids[0],
+        groups=[realtime.organization_group(organization.pk)],
+        scope=Q(organization_id=organization.pk),
+        organization_id=organization.pk,
         actor=Actor.for_user(user),
     )
 
@@ -390,7 +396,7 @@ class BoardConsumer(ActivityStreamConsumer):
 
 
 class OrganizationActivityConsumer(ActivityStreamConsumer):
-    """/ws/activity/: the events of every organization the user belongs to (feed, agents list)."""
+    """/ws/activity/: the events of the user's current organization (activity feed, agents pages)."""
 
     stream = "activity"
 
@@ -398,5 +404,7 @@ class OrganizationActivityConsumer(ActivityStreamConsumer):
         user = self.scope.get("user")
         if not getattr(user, "is_authenticated", False):
             return CLOSE_UNAUTHENTICATED
-        subscription = await database_sync_to_async(_organizations_subscription)(user)
+        session = self.scope.get("session")
+        session_key = getattr(session, "session_key", None) if session is not None else None
+        subscription = await database_sync_to_async(_organization_subscription)(user, session_key)
         return subscription if subscription is not None else CLOSE_FORBIDDEN

@@ -13,9 +13,13 @@ from django.test import Client
 from boards.activity import Actor, record_activity
 
 
-def session_cookie(user) -> str:
+def session_cookie(user, **session_values) -> str:
     client = Client()
     client.force_login(user)
+    if session_values:
+        session = client.session
+        session.update(session_values)
+        session.save()
     return client.cookies["sessionid"].value
 
 
@@ -26,13 +30,13 @@ def application():
 
 
 async def browser_socket(
-    user, path: str, *, origin: bytes | None = b"http://localhost"
+    user, path: str, *, origin: bytes | None = b"http://localhost", session: dict | None = None
 ) -> WebsocketCommunicator:
     headers = []
     if origin is not None:
         headers.append((b"origin", origin))
     if user is not None:
-        cookie = await database_sync_to_async(session_cookie)(user)
+        cookie = await database_sync_to_async(session_cookie)(user, **(session or {}))
         headers.append((b"cookie", f"sessionid={cookie}".encode()))
     return WebsocketCommunicator(application(), path, headers=headers)
 

@@ -20,7 +20,7 @@ from boards.consumers import (
 from boards.models import ActivityEvent, Membership
 from missioncontrol import realtime
 from missioncontrol.metrics import OPEN_WEBSOCKETS, WEBSOCKET_POLICY_CLOSES
-from tests.factories import AgentFactory, BoardFactory
+from tests.factories import AgentFactory, BoardFactory, MembershipFactory
 from tests.realtime.streams import (
     assert_silent,
     browser_socket,
@@ -225,7 +225,7 @@ async def test_the_open_socket_gauge_follows_connections(board, user):
     assert gauge._value.get() == before
 
 
-async def test_the_activity_stream_carries_the_users_organizations_only(
+async def test_the_activity_stream_carries_the_current_organization_only(
     user, organization, other_organization, board
 ):
     communicator = await browser_socket(user, "/ws/activity/")
@@ -284,5 +284,22 @@ async def test_the_board_stream_carries_presence_of_the_boards_agents_only(board
     live = await record(organization=organization, verb="agent.presence_changed", target_type="agent",
                         target_id=on_board.pk, detail={"agent_id": on_board.pk, "presence": "online"})
     assert [e["id"] for e in await receive_events(communicator, 1)] == [live.pk]
+    await assert_silent(communicator)
+    await communicator.disconnect()
+
+
+async def test_the_activity_stream_follows_the_organization_picked_in_the_switcher(
+    user, organization, other_organization
+):
+    await database_sync_to_async(MembershipFactory)(organization=other_organization, user=user)
+    communicator = await browser_socket(
+        user, "/ws/activity/", session={"current_organization_id": other_organization.pk}
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    assert (await receive(communicator))["stream"] == "activity"
+    await record(organization=organization, verb="agent.presence_changed")
+    picked = await record(organization=other_organization, verb="agent.presence_changed")
+    assert [e["id"] for e in await receive_events(communicator, 1)] == [picked.pk]
     await assert_silent(communicator)
     await communicator.disconnect()
