@@ -1,0 +1,36 @@
+"""In Chromium, against the real ASGI server: the dead-letter page's htmx replay button swaps
+its row, under the strict CSP (no inline script), without console errors."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from tests.deliveries.factories import subscribe
+from tests.deliveries.test_delivery_api import make_delivery
+from tests.e2e.conftest import asgi_server, browser, log_in, page  # noqa: F401  (fixtures)
+from webhooks.models import Delivery, DeliveryStatus
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def test_replaying_a_dead_letter_from_the_page(asgi_server, page, user, organization, board):  # noqa: F811
+    with override_settings(DELIVERY_ALLOWED_HOSTS=["hooks.internal.test"]):
+        subscription, _ = subscribe(user=user, organization=organization, board=board,
+                                    url="https://hooks.internal.test/in")
+    delivery = make_delivery(subscription, attempts=2)
+
+    log_in(page, asgi_server.url, "owner")
+    page.goto(f"{asgi_server.url}/deliveries/")
+    row = page.locator(f"#delivery-{delivery.pk}")
+    row.get_by_role("button", name="Replay").click()
+    page.locator(f"#delivery-{delivery.pk} .delivery-pending").wait_for(state="visible")
+
+    assert Delivery.objects.get(pk=delivery.pk).status == DeliveryStatus.PENDING
+    assert page.locator(f"#delivery-{delivery.pk} button").count() == 0
+    assert page.console_errors == []
