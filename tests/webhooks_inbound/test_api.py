@@ -187,3 +187,17 @@ def test_replay_needs_an_agent_and_an_operator(webhook, viewer, user):
     response = _client_for(user).post(url)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "no_agent"
+
+
+def test_out_of_range_ids_are_a_4xx_not_a_500(webhook, user):
+    client = _client_for(user)
+    big = "99999999999999999999999"
+    assert client.get(f"/api/v1/webhooks/?board={big}").status_code == 400
+    assert client.get(f"/api/v1/webhooks/{big}/").status_code == 404
+    assert client.get(f"/api/v1/webhooks/{webhook.pk}/payloads/{big}/").status_code == 404
+
+
+def test_the_format_suffixed_rotate_route_works(webhook, user):
+    response = _client_for(user).post(f"/api/v1/webhooks/{webhook.pk}/rotate.json/", {}, format="json")
+    assert response.status_code == 200
+    assert response.json()["secret"].startswith("whsec_")

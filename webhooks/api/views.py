@@ -39,7 +39,8 @@ class IsPerson(BasePermission):
 
 
 class WebhookFilter(filters.FilterSet):
-    board = filters.NumberFilter(field_name="board_id")
+    # Bounded: a number past 64 bits would reach SQLite as an OverflowError (a 500), not a 400.
+    board = filters.NumberFilter(field_name="board_id", min_value=1, max_value=2**63 - 1)
 
     class Meta:
         model = BoardWebhook
@@ -84,7 +85,7 @@ class WebhookViewSet(viewsets.ModelViewSet):
         services.delete_webhook(webhook=instance, actor=Actor.for_user(self.request.user))
 
     @action(detail=True, methods=["post"], serializer_class=RotateSecretSerializer)
-    def rotate(self, request: Request, pk=None) -> Response:
+    def rotate(self, request: Request, pk=None, **kwargs) -> Response:  # kwargs: the router's `format`
         """Replace the secret; the previous one keeps verifying for `grace_seconds`."""
         webhook = self.get_object()
         serializer = RotateSecretSerializer(data=request.data)
