@@ -12,11 +12,12 @@ import time
 import httpx
 import pytest
 
+from agents.services import issue_agent_token
 from boards.activity import Actor
 from boards.models import ActivityEvent, TaskStatus
 from boards.services import create_task
 from tests.e2e.conftest import ThreadedUvicorn, log_in
-from tests.factories import TaskFactory
+from tests.factories import AgentFactory, TaskFactory
 from webhooks.services import create_webhook
 from webhooks.signing import sha256_signature
 
@@ -101,3 +102,23 @@ def test_the_page_reconnects_after_a_restart_and_catches_up(asgi_server, page, u
         assert all("WebSocket" in error or "ERR_CONNECTION_REFUSED" in error for error in page.console_errors)
     finally:
         restarted.stop()
+
+
+def test_the_agents_list_shows_presence_changes_live(asgi_server, page, user, organization):
+    agent = AgentFactory(organization=organization, name="night-shift")
+    raw = issue_agent_token(agent=agent, actor=Actor.for_user(user))[1]
+    log_in(page, asgi_server.url, "owner")
+    with page.expect_websocket() as socket_info:
+        page.goto(f"{asgi_server.url}/agents/")
+    socket = socket_info.value
+    assert socket.url.endswith("/ws/activity/")
+    socket.wait_for_event("framereceived")  # the stream's hello: subscribed
+    badge = f'.presence[data-agent-id="{agent.pk}"]'
+    assert page.locator(f'{badge}[data-presence="offline"]').count() == 1
+
+    response = httpx.get(f"{asgi_server.url}/api/v1/agent/me", headers={"Authorization": f"Bearer {raw}"})
+    assert response.status_code == 200
+
+    page.wait_for_selector(f'{badge}[data-presence="online"]', timeout=3000)
+    assert page.locator(f"{badge} .presence-label").inner_text() == "online"
+    assert page.console_errors == []
