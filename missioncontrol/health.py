@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import functools
 import logging
 import uuid
 from collections.abc import Callable
@@ -62,7 +64,20 @@ def check_broker() -> None:
         conn.ensure_connection(max_retries=1, timeout=settings.HEALTH_CHECK_TIMEOUT_SECONDS)
 
 
+@functools.cache
+def _import_probe_modules() -> None:
+    """Import what the probes import lazily, once, on one thread: run concurrently in a fresh
+    process, those first imports can collide on Python's import locks (_DeadlockError) and a
+    healthy dependency would be reported down."""
+    import importlib
+
+    for module in ("kombu.transport.redis", "channels_redis.core", "django_redis.cache"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
+
+
 def readiness_checks() -> dict[str, Callable[[], None]]:
+    _import_probe_modules()
     checks: dict[str, Callable[[], None]] = {
         "database": check_database,
         "cache": check_cache,
