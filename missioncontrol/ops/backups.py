@@ -84,8 +84,8 @@ class PgConnection:
 
     def env(self) -> dict[str, str]:
         # The password travels in the child's environment only: never argv (visible in `ps`)
-        # and never a log line.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        # and never a log line. Other PG* variables (PGSSLROOTCERT, ...) are inherited.
+        env = dict(os.environ)
         if self.password:
             env["PGPASSWORD"] = self.password
         if self.sslmode:

@@ -54,7 +54,6 @@ def status_facts(*, context: str = "web") -> dict[str, Any]:
         "mode": "production" if settings.REDIS_URL else "embedded",
         **report.as_dict(),
     }
-    tick = None
     for name, read in (
         ("backups", lambda: _backup_facts(now)),
         ("dead_letters", doctor.dead_letter_count),

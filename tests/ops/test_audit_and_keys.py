@@ -162,3 +162,18 @@ def test_rotation_dry_run_writes_nothing(settings, secrets_under_old_key, capsys
     call_command("rotate_secret_encryption", "--dry-run")
     assert BoardWebhook.objects.get(pk=hook.pk).secret_ciphertext == before
     assert "nothing changed" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_rotation_also_moves_secrets_off_a_retired_django_secret_key(settings, board):
+    settings.SECRET_ENCRYPTION_KEYS = []
+    settings.SECRET_KEY = "old-django-secret-key-0123456789-abcdefghijklmnop"
+    hook = BoardWebhook.objects.create(board=board, secret_ciphertext=encrypt_secret("whsec-x"))
+    settings.SECRET_KEY = "new-django-secret-key-0123456789-abcdefghijklmnop"
+    settings.SECRET_KEY_FALLBACKS = ["old-django-secret-key-0123456789-abcdefghijklmnop"]
+
+    call_command("rotate_secret_encryption")
+
+    settings.SECRET_KEY_FALLBACKS = []
+    hook.refresh_from_db()
+    assert decrypt_secret(hook.secret_ciphertext) == "whsec-x"
