@@ -191,7 +191,7 @@ ALIASES = {
 STREAMS = {"agent-event-stream"}
 
 # (route, format-suffixed?) pairs with a known server error, each with a strict xfail test.
-KNOWN_BROKEN = {("webhook-rotate", True)}
+KNOWN_BROKEN: set[tuple[str, bool]] = set()
 
 
 def rule_for(route: Route) -> Rule | None:
@@ -364,11 +364,8 @@ def test_every_route_answers_every_principal_as_the_table_says(django_db_blocker
     assert not mismatches, "\n".join(mismatches)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "webhooks/api/views.py WebhookViewSet.rotate(self, request, pk=None) takes no `format` kwarg, "
-    "but the router also serves /api/v1/webhooks/<id>/rotate.json/ (format suffix): TypeError, 500"
-))
 def test_the_format_suffixed_webhook_rotate_route_does_not_crash(db):
+    """Regression: WebhookViewSet.rotate took no `format` kwarg, so rotate.json/ was a 500 (fixed)."""
     world = build_world()
     response = world.client("admin").post(f"/api/v1/webhooks/{world.webhook.pk}/rotate.json/", {},
                                            content_type="application/json")
