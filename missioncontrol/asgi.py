@@ -20,11 +20,13 @@ from django.conf import settings  # noqa: E402
 from missioncontrol import realtime  # noqa: E402
 from missioncontrol.routing import websocket_urlpatterns  # noqa: E402
 from missioncontrol.websocket_origin import OriginValidator  # noqa: E402
+from webhooks.ingest import IngestBodyLimit  # noqa: E402
 
 if settings.CELERY_EMBEDDED_WORKER:
     from missioncontrol.embedded_worker import start_embedded_worker
 
     start_embedded_worker()
+
 
 class BindServerLoop:
     """Tells missioncontrol.realtime which event loop serves the sockets (see bind_event_loop)."""
@@ -39,7 +41,9 @@ class BindServerLoop:
 
 router = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Ingest bodies are cut one byte past WEBHOOK_MAX_PAYLOAD_BYTES while streaming in,
+        # before Django would buffer them whole.
+        "http": IngestBodyLimit(django_asgi_app),
         "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -27,6 +27,14 @@ requires_postgres = pytest.mark.skipif(not USING_POSTGRES, reason="needs DATABAS
 requires_redis = pytest.mark.skipif(not USING_REDIS, reason="needs REDIS_URL=redis://…")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """PBKDF2's deliberate slowness is for attackers, not for the factories of every test."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     """Rate-limit windows and cached state must not leak from one test into the next."""
