@@ -52,6 +52,8 @@ def production_env(**extra: str) -> dict[str, str]:
         CSRF_COOKIE_SECURE="0",
         DB_POOL_MAX="20",
         DJANGO_SETTINGS_MODULE="missioncontrol.settings",
+        # Its own static root, so a benchmark never touches the tree the tests serve from.
+        STATIC_ROOT=str(Path(tempfile.gettempdir()) / "mc-bench-static"),
     )
     env.update(extra)
     return env
