@@ -6,6 +6,7 @@ NAVIGATION = [
     ("Boards", "boards:board-list"),
     ("Agents", "agents:agent-list"),
     ("Webhooks", "webhooks:webhook-index"),
+    ("Deliveries", "deliveries:dead-letters"),
     ("Activity", "boards:activity"),
 ]
 
