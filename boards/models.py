@@ -321,7 +321,9 @@ class PersonalToken(models.Model):
     owner's memberships and roles, nothing more.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_tokens"
+    )
     name = models.CharField(max_length=80)
     public_id = models.CharField(max_length=16, unique=True)
     digest = models.CharField(max_length=64)

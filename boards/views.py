@@ -100,6 +100,17 @@ class TaskForm(forms.Form):
         return resolve_assignee(self.board, self.cleaned_data.get("assignee") or "")
 
 
+MAX_ID = 2**63 - 1
+
+
+def parse_id(value: str | None) -> int | None:
+    """A database id from user input, or None; past 64 bits SQLite would raise (a 500)."""
+    value = (value or "").strip()
+    if not value.isdigit() or len(value) > 19 or int(value) > MAX_ID:
+        return None
+    return int(value)
+
+
 def assignee_choices(board: Board) -> list[tuple[str, str]]:
     agents = Agent.objects.filter(organization_id=board.organization_id, status=AgentStatus.ACTIVE)
     users = User.objects.filter(memberships__organization_id=board.organization_id).order_by("username")
@@ -112,11 +123,12 @@ def assignee_choices(board: Board) -> list[tuple[str, str]]:
 
 def resolve_assignee(board: Board, value: str) -> dict[str, Any]:
     kind, _, raw_id = value.partition(":")
-    if kind == "agent" and raw_id.isdigit():
-        agent = Agent.objects.filter(organization_id=board.organization_id, pk=int(raw_id)).first()
+    pk = parse_id(raw_id)
+    if kind == "agent" and pk is not None:
+        agent = Agent.objects.filter(organization_id=board.organization_id, pk=pk).first()
         return {"assignee_agent": agent, "assignee_user": None}
-    if kind == "user" and raw_id.isdigit():
-        user = User.objects.filter(memberships__organization_id=board.organization_id, pk=int(raw_id)).first()
+    if kind == "user" and pk is not None:
+        user = User.objects.filter(memberships__organization_id=board.organization_id, pk=pk).first()
         return {"assignee_agent": None, "assignee_user": user}
     return {"assignee_agent": None, "assignee_user": None}
 
@@ -180,8 +192,9 @@ def filter_tasks(tasks, filters: dict[str, str]):
         tasks = tasks.filter(assignee_agent__isnull=True, assignee_user__isnull=True)
     elif assignee:
         kind, _, raw_id = assignee.partition(":")
-        if raw_id.isdigit() and kind in ("agent", "user"):
-            tasks = tasks.filter(**{f"assignee_{kind}_id": int(raw_id)})
+        pk = parse_id(raw_id)
+        if pk is not None and kind in ("agent", "user"):
+            tasks = tasks.filter(**{f"assignee_{kind}_id": pk})
     if filters.get("tag"):
         tasks = tasks.filter(tags__name__iexact=filters["tag"])
     if filters.get("q"):
@@ -429,7 +442,7 @@ def task_move(request: HttpRequest, board_id: int, task_id: int) -> HttpResponse
     board, context = _board_context(request, board_id)
     task = get_object_or_404(board.tasks.select_related("board"), pk=task_id)
     raw_position = request.POST.get("position", "")
-    position = int(raw_position) if raw_position.isdigit() else None
+    position = int(raw_position) if raw_position.isdigit() and len(raw_position) <= 9 else None
     error = ""
     try:
         task = services.move_task(
@@ -562,8 +575,8 @@ def task_comment(request: HttpRequest, board_id: int, task_id: int) -> HttpRespo
 def task_dependency(request: HttpRequest, board_id: int, task_id: int) -> HttpResponse:
     board, context = _board_context(request, board_id)
     task = get_object_or_404(tasks_for_cards(board.tasks.all()), pk=task_id)
-    other_id = request.POST.get("depends_on", "")
-    other = board.tasks.filter(pk=int(other_id)).first() if other_id.isdigit() else None
+    other_id = parse_id(request.POST.get("depends_on"))
+    other = board.tasks.filter(pk=other_id).first() if other_id is not None else None
     try:
         if other is None:
             raise DomainError("Pick a task of this board.")
@@ -673,8 +686,8 @@ def activity_feed(request: HttpRequest) -> HttpResponse:
     events = ActivityEvent.objects.filter(organization=organization)
     boards = list(Board.objects.filter(organization=organization).only("id", "name").order_by("name"))
     board_id = request.GET.get("board") or ""
-    if board_id.isdigit():
-        events = events.filter(board_id=int(board_id))
+    if parse_id(board_id) is not None:
+        events = events.filter(board_id=parse_id(board_id))
     return _feed(
         request,
         events,

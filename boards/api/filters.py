@@ -17,10 +17,21 @@ from boards.models import (
     TaskStatus,
 )
 
+# Ids beyond 64 bits are refused (400) before they reach the database: SQLite raises
+# OverflowError on them, which would be a 500.
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(django_filters.NumberFilter):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
 
 class BoardFilter(django_filters.FilterSet):
-    organization = django_filters.NumberFilter(field_name="organization_id")
-    group = django_filters.NumberFilter(field_name="group_id")
+    organization = IdFilter(field_name="organization_id")
+    group = IdFilter(field_name="group_id")
     archived = django_filters.BooleanFilter()
     search = django_filters.CharFilter(method="filter_search", max_length=200)
 
@@ -33,11 +44,11 @@ class BoardFilter(django_filters.FilterSet):
 
 
 class TaskFilter(django_filters.FilterSet):
-    board = django_filters.NumberFilter(field_name="board_id")
+    board = IdFilter(field_name="board_id")
     status = django_filters.MultipleChoiceFilter(choices=TaskStatus.choices)
     priority = django_filters.MultipleChoiceFilter(choices=TaskPriority.choices)
-    assignee_agent = django_filters.NumberFilter(field_name="assignee_agent_id")
-    assignee_user = django_filters.NumberFilter(field_name="assignee_user_id")
+    assignee_agent = IdFilter(field_name="assignee_agent_id")
+    assignee_user = IdFilter(field_name="assignee_user_id")
     unassigned = django_filters.BooleanFilter(method="filter_unassigned")
     tag = django_filters.CharFilter(method="filter_tag", max_length=40, help_text="A tag name or id.")
     search = django_filters.CharFilter(
@@ -53,7 +64,7 @@ class TaskFilter(django_filters.FilterSet):
         return queryset.filter(unassigned) if value else queryset.exclude(unassigned)
 
     def filter_tag(self, queryset, name, value):
-        if value.isdigit():
+        if value.isdigit() and int(value) <= MAX_ID:
             return queryset.filter(tags__id=int(value))
         return queryset.filter(tags__name__iexact=value)
 
@@ -62,7 +73,7 @@ class TaskFilter(django_filters.FilterSet):
 
 
 class TagFilter(django_filters.FilterSet):
-    organization = django_filters.NumberFilter(field_name="organization_id")
+    organization = IdFilter(field_name="organization_id")
 
     class Meta:
         model = Tag
@@ -71,8 +82,8 @@ class TagFilter(django_filters.FilterSet):
 
 class ApprovalFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=ApprovalStatus.choices)
-    board = django_filters.NumberFilter(field_name="task__board_id")
-    task = django_filters.NumberFilter(field_name="task_id")
+    board = IdFilter(field_name="task__board_id")
+    task = IdFilter(field_name="task_id")
 
     class Meta:
         model = Approval
@@ -80,11 +91,11 @@ class ApprovalFilter(django_filters.FilterSet):
 
 
 class ActivityFilter(django_filters.FilterSet):
-    organization = django_filters.NumberFilter(field_name="organization_id")
-    board = django_filters.NumberFilter(field_name="board_id")
+    organization = IdFilter(field_name="organization_id")
+    board = IdFilter(field_name="board_id")
     actor_kind = django_filters.ChoiceFilter(choices=ActorKind.choices)
-    actor_user = django_filters.NumberFilter(field_name="actor_user_id")
-    actor_agent = django_filters.NumberFilter(field_name="actor_agent_id")
+    actor_user = IdFilter(field_name="actor_user_id")
+    actor_agent = IdFilter(field_name="actor_agent_id")
     verb = django_filters.CharFilter(
         method="filter_verb", max_length=64, help_text="Exact verb, or a prefix ending in '.' (task.)."
     )
@@ -92,7 +103,7 @@ class ActivityFilter(django_filters.FilterSet):
     target_id = django_filters.CharFilter(max_length=64)
     since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    after_id = django_filters.NumberFilter(field_name="id", lookup_expr="gt")
+    after_id = IdFilter(field_name="id", lookup_expr="gt")
 
     class Meta:
         model = ActivityEvent

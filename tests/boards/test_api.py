@@ -400,3 +400,25 @@ def test_list_endpoints_run_a_constant_number_of_queries(
             response = operator_client.get(url)
         assert response.status_code == 200
     assert Board.objects.count() > 1
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/boards/", "group"),
+        ("/api/v1/boards/", "organization"),
+        ("/api/v1/tasks/", "board"),
+        ("/api/v1/tasks/", "assignee_agent"),
+        ("/api/v1/activity/", "after_id"),
+        ("/api/v1/approvals/", "task"),
+        ("/api/v1/tags/", "organization"),
+    ],
+)
+def test_ids_past_64_bits_are_a_400_not_a_500(operator_client, path, name):
+    response = operator_client.get(path, {name: "9" * 23})
+    assert response.status_code == 400 and name in response.json()["error"]["fields"]
+    assert operator_client.get(path, {name: str(2**63 - 1)}).status_code == 200
+
+
+def test_a_huge_tag_id_is_treated_as_a_name(operator_client):
+    assert operator_client.get("/api/v1/tasks/", {"tag": "9" * 23}).status_code == 200

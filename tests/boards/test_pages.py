@@ -321,3 +321,14 @@ def test_a_long_column_shows_its_first_cards_and_a_show_all_link(owner_client, b
     assert f'<span class="count">{COLUMN_CARD_LIMIT + 3}</span>' in html and "Show 3 more" in html
     html = owner_client.get(f"/boards/{board.pk}/?all=1").content.decode()
     assert html.count('class="card task-card') == COLUMN_CARD_LIMIT + 3 and "Show 3 more" not in html
+
+
+def test_huge_ids_in_page_inputs_are_ignored_not_a_500(owner_client, board):
+    task = TaskFactory(board=board)
+    huge = "9" * 23
+    assert owner_client.get(f"/boards/{board.pk}/?assignee=agent:{huge}").status_code == 200
+    assert owner_client.get(f"/activity/?board={huge}").status_code == 200
+    url = f"/boards/{board.pk}/tasks/{task.pk}/"
+    assert owner_client.post(url + "dependencies/", {"depends_on": huge}).status_code == 400
+    response = owner_client.post(url + "move/", {"status": "in_progress", "position": "9" * 5000})
+    assert response.status_code == 302
