@@ -215,6 +215,8 @@ PK_OBJECTS = (
     ("delivery-attempt", "attempt"),
     ("delivery", "delivery"),
 )
+# Routes whose <pk> the prefix rule would get wrong.
+PK_BY_ROUTE = {"agents:agent-token-issue": "agent"}
 NAMED_PARAMS = {
     "board_id": "board", "task_id": "task", "webhook_id": "webhook", "webhook_pk": "webhook",
     "payload_id": "payload", "event_id": "event", "approval_id": "approval",
@@ -235,7 +237,10 @@ def path_values(route: Route, world: World) -> dict[str, object]:
         if param == "format":
             values[param] = "json"
         elif param == "pk":
-            attr = next((a for prefix, a in PK_OBJECTS if bare.startswith(prefix)), None)
+            # "<prefix>-…" or exactly "<prefix>": "agent-tokens" (an agent's tokens) is not "agent-token-…".
+            attr = PK_BY_ROUTE.get(route.key) or next(
+                (a for prefix, a in PK_OBJECTS if bare == prefix or bare.startswith(prefix + "-")), None
+            )
             if attr is None:
                 raise AssertionError(f"no object for <pk> of route {route.key!r}: add it to PK_OBJECTS")
             values[param] = _object(world, attr).pk

@@ -95,6 +95,10 @@ def build_world() -> World:
     TaskDependency.objects.create(task=task, depends_on=other_task)
     comment = Comment.objects.create(task=task, author_user=admin, body=f"Comment {MARKER}")
     approval = Approval.objects.create(task=task, requested_by_user=admin, reason=f"Reason {MARKER}")
+    # Other organization's agents first, so the agent's id differs from its token's (a mix-up of
+    # the two in a test must not pass by coincidence).
+    for n in range(3):
+        AgentFactory(organization=other, name=f"globex-agent-{n}")
     agent = AgentFactory(organization=organization, name=f"agent-{MARKER}")
     agent.boards.add(board)
     task.assignee_agent = agent
