@@ -17,8 +17,9 @@ import logging
 import re
 import time
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -192,6 +193,28 @@ def ingest_webhook(request: HttpRequest, board_id: int, webhook_id: int) -> Http
                        headers={"Retry-After": DATABASE_RETRY_AFTER_SECONDS})
     WEBHOOK_INGESTS.labels(outcome="duplicate" if result.duplicate else "stored").inc()
     return JsonResponse({"id": str(result.payload.pk), "duplicate": result.duplicate}, status=202)
+
+
+@csrf_exempt
+async def ingest_webhook_concurrently(request: HttpRequest, board_id: int, webhook_id: int) -> HttpResponse:
+    """The route's view. Django runs every sync view of a process on one shared thread, one
+    request at a time; ingest is mostly waiting on the database, so with
+    WEBHOOK_INGEST_CONCURRENT it runs on the thread pool instead, several at once, each
+    thread with its own (pooled) database connection."""
+    if not settings.WEBHOOK_INGEST_CONCURRENT:
+        return await sync_to_async(ingest_webhook, thread_sensitive=True)(request, board_id, webhook_id)
+    return await sync_to_async(_ingest_off_the_request_thread, thread_sensitive=False)(
+        request, board_id, webhook_id
+    )
+
+
+def _ingest_off_the_request_thread(request: HttpRequest, board_id: int, webhook_id: int) -> HttpResponse:
+    try:
+        return ingest_webhook(request, board_id, webhook_id)
+    finally:
+        # This pool thread is outside Django's request cycle, which would otherwise return
+        # the connection (to the pool, or close it) at request_finished.
+        connections.close_all()
 
 
 class IngestBodyLimit:

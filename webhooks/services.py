@@ -314,30 +314,33 @@ def ingest_webhook_payload(
     parsed, invalid = (None, False)
     if is_json_content_type(content_type):
         parsed, invalid = parse_json_body(body)
+    fields = {
+        "webhook": webhook,
+        "board_id": webhook.board_id,
+        "body": body,
+        "payload": parsed,
+        "json_invalid": invalid,
+        "content_type": content_type[:200],
+        "headers": redact_headers(headers or {}, signature_header=webhook.signature_header),
+        "source_ip": source_ip,
+        "delivery_id": delivery_id or None,
+    }
     with transaction.atomic():
-        try:
-            # The savepoint lets the outer transaction survive the unique violation of a
-            # concurrent or replayed delivery; the constraint, not a prior SELECT, decides.
-            with transaction.atomic():
-                payload = WebhookPayload.objects.create(
-                    webhook=webhook,
-                    board_id=webhook.board_id,
-                    body=body,
-                    payload=parsed,
-                    json_invalid=invalid,
-                    content_type=content_type[:200],
-                    headers=redact_headers(headers or {}, signature_header=webhook.signature_header),
-                    source_ip=source_ip,
-                    delivery_id=delivery_id or None,
-                )
-        except IntegrityError:
-            if not delivery_id:
-                raise
-            first = WebhookPayload.objects.filter(webhook=webhook, delivery_id=delivery_id).first()
-            if first is None:  # not a duplicate after all: some other constraint failed
-                raise
-            return IngestResult(payload=first, duplicate=True)
-        transaction.on_commit(lambda: after_payload_stored(payload.pk), robust=True)
+        if delivery_id:
+            try:
+                # The savepoint lets the outer transaction survive the unique violation of a
+                # concurrent or replayed delivery; the constraint, not a prior SELECT, decides.
+                with transaction.atomic():
+                    payload = WebhookPayload.objects.create(**fields)
+            except IntegrityError:
+                first = WebhookPayload.objects.filter(webhook=webhook, delivery_id=delivery_id).first()
+                if first is None:  # not a duplicate after all: some other constraint failed
+                    raise
+                return IngestResult(payload=first, duplicate=True)
+        else:
+            # No delivery id, no constraint to trip: no savepoint round trips on the hot path.
+            payload = WebhookPayload.objects.create(**fields)
+        transaction.on_commit(lambda: after_payload_stored(payload), robust=True)
     return IngestResult(payload=payload, duplicate=False)
 
 
@@ -368,13 +371,15 @@ def _payload_detail(payload: WebhookPayload) -> dict[str, Any]:
     return detail
 
 
-def after_payload_stored(payload_id: int) -> None:
+def after_payload_stored(payload: WebhookPayload | int) -> None:
     """Runs after the payload's commit: activity (live), inbox task, agent notification.
 
     Each step in its own transaction and try block: the payload is already safe, and a failing
-    side effect must not undo another or reach the sender.
+    side effect must not undo another or reach the sender. Ingest passes the payload it just
+    stored (webhook and board already loaded), saving a read on the hot path.
     """
-    payload = WebhookPayload.objects.select_related("webhook__board").get(pk=payload_id)
+    if isinstance(payload, int):
+        payload = WebhookPayload.objects.select_related("webhook__board").get(pk=payload)
     webhook = payload.webhook
     task_id = None
     if webhook.creates_task:
