@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -18,8 +19,10 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.core.checks import WARNING, run_checks
+from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -338,6 +341,24 @@ def check_agents(now: datetime) -> list[Finding]:
     return [Finding("agents", OK, f"{agents_online(now)} agent(s) online")]
 
 
+# check --deploy builds the whole API schema (about a second of CPU); settings do not change
+# while a process runs, so the web context (polled by monitoring) reuses it for a while.
+DEPLOY_CHECK_CACHE_SECONDS = 300.0
+_deploy_cache: dict[str, Any] = {}
+
+
+@receiver(setting_changed)
+def _forget_deploy_checks(**kwargs) -> None:
+    _deploy_cache.clear()
+
+
+def cached_deploy_checks() -> list[Finding]:
+    now = time.monotonic()
+    if not _deploy_cache or now - _deploy_cache["at"] > DEPLOY_CHECK_CACHE_SECONDS:
+        _deploy_cache.update(at=now, findings=check_deploy_checks())
+    return list(_deploy_cache["findings"])
+
+
 def run_doctor(*, context: str = "command", strict: bool = False) -> DoctorReport:
     """All checks; `context` is "command" (manage.py) or "web" (GET /api/v1/status)."""
     now = timezone.now()
@@ -347,7 +368,7 @@ def run_doctor(*, context: str = "command", strict: bool = False) -> DoctorRepor
         ("worker", lambda: check_worker(context)),
         ("beat", lambda: check_beat(context, now)),
         ("settings", check_security_settings),
-        ("check_deploy", check_deploy_checks),
+        ("check_deploy", cached_deploy_checks if context == "web" else check_deploy_checks),
         ("backups", lambda: check_backups(now)),
         ("dead_letters", check_dead_letters),
         ("agents", lambda: check_agents(now)),

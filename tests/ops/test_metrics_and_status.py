@@ -149,3 +149,19 @@ def test_ops_page_is_for_staff_only(client, user):
     response = client.get("/ops/")
     assert response.status_code == 200
     assert b"disk full" in response.content and b"Checks" in response.content
+
+
+@pytest.mark.django_db
+def test_the_status_api_reuses_the_deploy_checks_for_a_while(client, admin_user, monkeypatch):
+    from missioncontrol.ops import doctor
+
+    doctor._deploy_cache.clear()
+    calls = []
+    monkeypatch.setattr(doctor, "check_deploy_checks", lambda: calls.append(1) or [])
+    client.force_login(admin_user)
+    client.get("/api/v1/status")
+    client.get("/api/v1/status")
+    assert calls == [1]
+    monkeypatch.setattr(doctor, "DEPLOY_CHECK_CACHE_SECONDS", -1.0)
+    client.get("/api/v1/status")
+    assert calls == [1, 1]
