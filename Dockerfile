@@ -13,7 +13,7 @@ FROM python:3.11-slim
 ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 DATA_DIR=/data
 RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --create-home --uid 10001 mc && mkdir -p /data && chown mc /data
+    && useradd --create-home --uid 10001 mc && mkdir -p /data/backups /data/beat && chown -R mc /data
 COPY --from=build /venv /venv
 COPY --from=build --chown=mc /src /app
 WORKDIR /app
