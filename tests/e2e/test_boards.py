@@ -58,6 +58,11 @@ def test_an_admin_creates_a_board_adds_tasks_moves_cards_and_comments(asgi_serve
     assert Task.objects.get(title="Weld the hull").status == "blocked"
     assert Task.objects.get(title="Design the fins").status == "in_progress"
 
+    # Let the live update of that move land first: it re-renders the card, which would reset
+    # a select chosen before it arrives.
+    expect(page.locator("#activity-feed")).to_contain_text("moved “Weld the hull” from Inbox to Blocked")
+    page.wait_for_load_state("networkidle")
+
     # A refused move shows its reason inline, not an error page.
     select = card(page, "Weld the hull").locator("select.move-select")
     select.select_option("done")
