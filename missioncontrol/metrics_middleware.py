@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from missioncontrol.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from missioncontrol.middleware import AroundMiddleware
 
 _ANCHORS = re.compile(r"(?:(?<=^)|(?<=/))\^|\$$|\$(?=/)")
 UNMATCHED = "<unmatched>"
@@ -31,33 +30,16 @@ def route_label(request: HttpRequest) -> str:
     return UNMATCHED
 
 
-class MetricsMiddleware:
-    sync_capable = True
-    async_capable = True
+class MetricsMiddleware(AroundMiddleware):
+    def before(self, request: HttpRequest) -> float:
+        return time.perf_counter()
 
-    def __init__(self, get_response: Callable) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    @staticmethod
-    def _observe(request: HttpRequest, response: HttpResponse, started: float) -> HttpResponse:
+    def after(self, request: HttpRequest, response: HttpResponse, started: float) -> HttpResponse:
         route = route_label(request)
         method = request.method if request.method in _METHODS else "OTHER"
         HTTP_REQUESTS.labels(method=method, route=route, status=str(response.status_code)).inc()
         HTTP_LATENCY.labels(method=method, route=route).observe(time.perf_counter() - started)
         return response
-
-    def __call__(self, request: HttpRequest):
-        if self.is_async:
-            return self.__acall__(request)
-        started = time.perf_counter()
-        return self._observe(request, self.get_response(request), started)
-
-    async def __acall__(self, request: HttpRequest):
-        started = time.perf_counter()
-        return self._observe(request, await self.get_response(request), started)
 
 
 # Anything else is folded into OTHER: a client must not be able to mint label values.

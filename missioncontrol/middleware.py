@@ -7,6 +7,8 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from contextvars import Token
+from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
@@ -33,8 +35,12 @@ def incoming_request_id(header_value: str | None) -> str:
     return uuid.uuid4().hex
 
 
-class RequestIdMiddleware:
-    """Gives every request an id (kept from X-Request-ID when well-formed), echoes it, logs slow ones."""
+class AroundMiddleware:
+    """Base for middleware that runs code before and after the view in sync and async stacks
+    alike, without the thread hop Django adds for sync-only middleware under ASGI.
+
+    Subclasses implement `before(request) -> state` and `after(request, response, state)`.
+    """
 
     sync_capable = True
     async_capable = True
@@ -45,13 +51,34 @@ class RequestIdMiddleware:
         if self.is_async:
             markcoroutinefunction(self)
 
-    def _begin(self, request: HttpRequest):
+    def before(self, request: HttpRequest) -> Any:
+        return None
+
+    def after(self, request: HttpRequest, response: HttpResponse, state: Any) -> HttpResponse:
+        return response
+
+    def __call__(self, request: HttpRequest):
+        if self.is_async:
+            return self.__acall__(request)
+        state = self.before(request)
+        return self.after(request, self.get_response(request), state)
+
+    async def __acall__(self, request: HttpRequest):
+        state = self.before(request)
+        return self.after(request, await self.get_response(request), state)
+
+
+class RequestIdMiddleware(AroundMiddleware):
+    """Gives every request an id (kept from X-Request-ID when well-formed), echoes it, logs slow ones."""
+
+    def before(self, request: HttpRequest) -> tuple[Token, float]:
         request_id = incoming_request_id(request.META.get("HTTP_X_REQUEST_ID"))
         request.request_id = request_id
-        return request_id, current_request_id.set(request_id), time.perf_counter()
+        return current_request_id.set(request_id), time.perf_counter()
 
-    def _finish(self, request: HttpRequest, response: HttpResponse, request_id: str, token, started: float):
-        response["X-Request-ID"] = request_id
+    def after(self, request: HttpRequest, response: HttpResponse, state: tuple[Token, float]) -> HttpResponse:
+        token, started = state
+        response["X-Request-ID"] = request.request_id
         duration_ms = (time.perf_counter() - started) * 1000
         if duration_ms >= settings.REQUEST_LOG_SLOW_MS:
             # The path only: query strings can carry tokens.
@@ -68,46 +95,16 @@ class RequestIdMiddleware:
         current_request_id.reset(token)
         return response
 
-    def __call__(self, request: HttpRequest):
-        if self.is_async:
-            return self.__acall__(request)
-        request_id, token, started = self._begin(request)
-        response = self.get_response(request)
-        return self._finish(request, response, request_id, token, started)
 
-    async def __acall__(self, request: HttpRequest):
-        request_id, token, started = self._begin(request)
-        response = await self.get_response(request)
-        return self._finish(request, response, request_id, token, started)
-
-
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(AroundMiddleware):
     """The Content-Security-Policy (no inline script anywhere) on every response.
 
     X-Frame-Options, Referrer-Policy, nosniff and HSTS come from Django's own middleware,
     configured in settings.
     """
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable) -> None:
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    @staticmethod
-    def _decorate(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def after(self, request: HttpRequest, response: HttpResponse, state: None) -> HttpResponse:
         policy = _DOCS_CSP if request.path.startswith("/api/v1/docs") else CONTENT_SECURITY_POLICY
         response.setdefault("Content-Security-Policy", policy)
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response
-
-    def __call__(self, request: HttpRequest):
-        if self.is_async:
-            return self.__acall__(request)
-        return self._decorate(request, self.get_response(request))
-
-    async def __acall__(self, request: HttpRequest):
-        return self._decorate(request, await self.get_response(request))
