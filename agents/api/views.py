@@ -78,7 +78,9 @@ class AgentMeView(AgentAPIView):
 
 class AgentBoardListView(AgentAPIView):
     serializer_class = s.AgentBoardSerializer
+    queryset = Board.objects.none()  # the schema generator's model; get() scopes to the agent
 
+    @extend_schema(responses=s.AgentBoardSerializer(many=True))  # documented with the page envelope
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(agent_boards(self.agent).order_by("name", "id"))
         return self.get_paginated_response(s.AgentBoardSerializer(page, many=True).data)
@@ -89,7 +91,9 @@ class AgentTaskListView(AgentAPIView):
     `?status=`, `?board=`). POST: a new task on one of my boards, if the board allows it."""
 
     serializer_class = s.AgentTaskSerializer
+    queryset = Task.objects.none()  # the schema generator's model; get() scopes to the agent
 
+    @extend_schema(responses=s.AgentTaskSerializer(many=True))  # documented with the page envelope
     def get(self, request: Request) -> Response:
         agent = self.agent
         mine = Q(assignee_agent=agent)
