@@ -106,6 +106,8 @@ class IssuedTokenSerializer(AgentTokenSerializer):
 class AgentMeSerializer(serializers.ModelSerializer):
     presence = serializers.SerializerMethodField()
     boards = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    # A plain string in the schema: "" (the agent pulls) is not a URI.
+    callback_url = serializers.CharField(read_only=True, help_text="Push URL; empty when the agent pulls.")
 
     class Meta:
         model = Agent
