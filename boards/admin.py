@@ -44,12 +44,39 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+def _save_membership(request: HttpRequest, membership: Membership, *, created: bool) -> None:
+    """Member changes made in admin go through the services, so each is an audit event."""
+    try:
+        if created:
+            saved = services.add_member(organization=membership.organization, actor=staff_actor(request),
+                                        user=membership.user, role=membership.role)
+            membership.pk = saved.pk
+        else:
+            services.change_member_role(membership=membership, actor=staff_actor(request),
+                                        role=membership.role)
+    except DomainError as exc:  # e.g. demoting the last admin: nothing changed, say why
+        messages.error(request, exc.message)
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        memberships = formset.save(commit=False)
+        for membership in formset.deleted_objects:
+            try:
+                services.remove_member(membership=membership, actor=staff_actor(request))
+            except DomainError as exc:
+                messages.error(request, exc.message)
+        for membership in memberships:
+            _save_membership(request, membership, created=membership.pk is None)
+        return None
 
 
 @admin.register(Membership)
@@ -59,6 +86,19 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__email", "organization__name"]
     autocomplete_fields = ["user", "organization"]
     list_select_related = ["user", "organization"]
+
+    def save_model(self, request, obj, form, change):
+        _save_membership(request, obj, created=not change)
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, [obj])
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset:
+            try:
+                services.remove_member(membership=membership, actor=staff_actor(request))
+            except DomainError as exc:
+                messages.error(request, exc.message)
 
 
 @admin.register(BoardGroup)
