@@ -128,9 +128,17 @@ def bench_outbound(base: dict, quick: bool) -> dict:
     return outbound.run(quick)
 
 
+def bench_live(base: dict, quick: bool) -> dict:
+    """Commit-to-socket latency while webhooks arrive at 50/s and at the maximum rate."""
+    from bench import live_webhooks
+
+    return live_webhooks.run(base, quick)
+
+
 BENCHMARKS: dict[str, Callable[[dict, bool], dict]] = {
     "ingest": bench_ingest,
     "auth": bench_agent_auth,
+    "live": bench_live,
     "board": bench_board_scale,
     "outbound": bench_outbound,
 }
@@ -155,6 +163,10 @@ def print_table(results: dict) -> None:
             rows.append((f"agent/me, {population} agents", f"{run['rate']:.0f}/s", run["p50_ms"],
                          run["p95_ms"], run["p99_ms"], run["status_errors"] + run["timeouts"]))
         rows.append(("  largest/one", r["ratio_largest_to_one"], "", "", "", ""))
+    if "live" in results:
+        for run in results["live"].values():
+            rows.append((f"live, webhooks {run['target_rate']}/s", f"{run['accepted_per_second']}/s",
+                         run.get("median_ms", ""), "", run.get("p99_ms", ""), f"lost {run['lost']}"))
     if "board" in results:
         for count, run in results["board"]["runs"].items():
             for view in ("board_page", "task_list_api"):

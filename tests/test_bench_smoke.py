@@ -38,6 +38,8 @@ def test_quick_benchmarks_run_end_to_end(tmp_path):
         assert run["board_page"]["status"] == 200
         assert run["task_list_api"]["status"] == 200
     assert all(results["board"]["query_count_flat"].values())
+    for run in results["live"].values():
+        assert run["accepted"] > 0 and run["lost"] == 0
     for key in ("one_worker", "two_workers", "recovery"):
         assert results["outbound"][key]["complete"] is True
     assert "webhook ingest" in result.stdout
