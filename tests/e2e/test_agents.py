@@ -5,6 +5,7 @@ import threading
 
 import pytest
 from django.db import connection
+from playwright.sync_api import expect
 from rest_framework.test import APIClient
 
 from agents.authentication import authenticate_agent_token
@@ -41,7 +42,8 @@ def test_admin_creates_an_agent_and_sees_its_token_exactly_once(asgi_server, pag
     assert authenticate_agent_token(raw).agent_id == agent.pk
     assert page.evaluate("document.querySelector('dialog.token-dialog').matches(':modal')")
     page.click("dialog.token-dialog button:has-text('I have copied it')")
-    assert page.locator("dialog.token-dialog").count() == 0
+    # The close handler removes the dialog from the page; wait for it rather than race it.
+    expect(page.locator("dialog.token-dialog")).to_have_count(0)
     assert raw not in page.content()
     assert page.locator(".token-row", has_text="laptop").count() == 1
 
