@@ -19,6 +19,7 @@ $(VENV)/.installed: pyproject.toml
 migrate: venv
 	$(PY) manage.py migrate --noinput
 
+run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: migrate
 	$(PY) manage.py demo
 	CELERY_EMBEDDED_WORKER=$${CELERY_EMBEDDED_WORKER:-1} $(VENV)/bin/uvicorn missioncontrol.asgi:application \

@@ -313,8 +313,12 @@
     if (template) {
       return template.replace("{id}", String(event.id)).replace("{board_id}", String(event.board_id));
     }
-    var board = event.board_id || boardId;
-    return board ? "/boards/" + board + "/activity/" + event.id + "/item/" : null;
+    // Organization-level events (agent presence) have no board: their item lives at the
+    // organization feed's URL, not under this board.
+    if (event.board_id) {
+      return "/boards/" + event.board_id + "/activity/" + event.id + "/item/";
+    }
+    return "/activity/" + event.id + "/item/";
   }
 
   function addFeedItem(event) {
