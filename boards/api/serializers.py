@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -31,6 +32,17 @@ User = get_user_model()
 def _request_user(serializer: serializers.Serializer):
     request = serializer.context.get("request")
     return getattr(request, "user", None)
+
+
+def assignable_agents(user) -> QuerySet:
+    return Agent.objects.visible_to(user)
+
+
+def colleagues_of(user) -> QuerySet:
+    """Users who share an organization with `user`: the people a task may be assigned to."""
+    if user is None:
+        return User.objects.none()
+    return User.objects.filter(memberships__organization__memberships__user=user).distinct()
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -142,14 +154,10 @@ class TaskSerializer(serializers.ModelSerializer):
     )
     priority = serializers.ChoiceField(choices=TaskPriority.choices, required=False)
     assignee_agent = ScopedPrimaryKeyRelatedField(
-        scope=lambda user: Agent.objects.visible_to(user), required=False, allow_null=True
+        scope=assignable_agents, required=False, allow_null=True
     )
     assignee_user = ScopedPrimaryKeyRelatedField(
-        scope=lambda user: (
-            User.objects.filter(memberships__organization__memberships__user=user).distinct()
-            if user is not None
-            else User.objects.none()
-        ),
+        scope=colleagues_of,
         required=False,
         allow_null=True,
     )
@@ -271,14 +279,10 @@ class MoveSerializer(serializers.Serializer):
 
 class AssignSerializer(serializers.Serializer):
     agent = ScopedPrimaryKeyRelatedField(
-        scope=lambda user: Agent.objects.visible_to(user), required=False, allow_null=True
+        scope=assignable_agents, required=False, allow_null=True
     )
     user = ScopedPrimaryKeyRelatedField(
-        scope=lambda user: (
-            User.objects.filter(memberships__organization__memberships__user=user).distinct()
-            if user is not None
-            else User.objects.none()
-        ),
+        scope=colleagues_of,
         required=False,
         allow_null=True,
     )
