@@ -99,6 +99,18 @@ class TaskForm(forms.Form):
     def assignees(self) -> dict[str, Any]:
         return resolve_assignee(self.board, self.cleaned_data.get("assignee") or "")
 
+    def task_fields(self) -> dict[str, Any]:
+        """The service keyword arguments, the same for create_task and update_task."""
+        data = self.cleaned_data
+        return {
+            "title": data["title"],
+            "description": data["description"],
+            "priority": data["priority"],
+            "due_date": data["due_date"],
+            "tag_names": data["tags"],
+            **self.assignees(),
+        }
+
 
 MAX_ID = 2**63 - 1
 
@@ -417,18 +429,8 @@ def task_create(request: HttpRequest, board_id: int) -> HttpResponse:
     form = TaskForm(request.POST, board=board)
     if not form.is_valid():
         return _render_board(request, board_id, task_form=form, status=400)
-    data = form.cleaned_data
     try:
-        task = services.create_task(
-            board=board,
-            actor=_actor(request),
-            title=data["title"],
-            description=data["description"],
-            priority=data["priority"],
-            due_date=data["due_date"],
-            tag_names=data["tags"],
-            **form.assignees(),
-        )
+        task = services.create_task(board=board, actor=_actor(request), **form.task_fields())
     except DomainError as exc:
         form.add_error(None, exc.message)
         return _render_board(request, board_id, task_form=form, status=400)
@@ -482,18 +484,8 @@ def task_detail(request: HttpRequest, board_id: int, task_id: int) -> HttpRespon
     if request.method == "POST":
         form = TaskForm(request.POST, board=board)
         if form.is_valid():
-            data = form.cleaned_data
             try:
-                services.update_task(
-                    task=task,
-                    actor=_actor(request),
-                    title=data["title"],
-                    description=data["description"],
-                    priority=data["priority"],
-                    due_date=data["due_date"],
-                    tag_names=data["tags"],
-                    **form.assignees(),
-                )
+                services.update_task(task=task, actor=_actor(request), **form.task_fields())
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
