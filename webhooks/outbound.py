@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -323,13 +324,23 @@ def record_attempt(*, delivery: Delivery, number: int, lease, result: http.SendR
     return delivery
 
 
+def _delivery_target_name(delivery: Delivery) -> str:
+    """What the feed calls the receiver: the subscription's description, the agent, or the host."""
+    if delivery.subscription_id and delivery.subscription.description:
+        return delivery.subscription.description
+    if delivery.agent_id:
+        return delivery.agent.name
+    return urlsplit(delivery.target_url).hostname or delivery.target_url
+
+
 def _record_dead_letter(delivery: Delivery, result: http.SendResult) -> None:
     record_activity(
         organization=delivery.organization_id, board=delivery.board_id, actor=Actor.system(),
         verb=f"delivery.{delivery.status}", target=delivery,
         detail={"event_type": delivery.event_type, "attempts": delivery.attempt_count,
                 "last_status_code": result.status_code, "error_class": result.error_class,
-                "subscription_id": delivery.subscription_id, "agent_id": delivery.agent_id},
+                "subscription_id": delivery.subscription_id, "agent_id": delivery.agent_id,
+                "target": _delivery_target_name(delivery)},
     )
     if delivery.status == DeliveryStatus.DEAD and delivery.subscription_id:
         # Row lock: two deliveries dying at once must both count, and disable it once.

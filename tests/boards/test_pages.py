@@ -222,7 +222,7 @@ def test_the_task_page_edits_comments_dependencies_and_approvals(owner_client, b
     task.refresh_from_db()
     assert task.status == "done"
     html = owner_client.get(url).content.decode()
-    assert "approved" in html and "moved “Main v2” from Review to Done" in html
+    assert "approved" in html and "\u2018Main v2\u2019</a> after approval" in html
 
 
 def test_the_card_and_feed_item_partials(owner_client, board, user):
@@ -231,7 +231,7 @@ def test_the_card_and_feed_item_partials(owner_client, board, user):
     card = owner_client.get(f"/boards/{board.pk}/tasks/{task.pk}/card/").content.decode()
     assert card.startswith(f'<article id="task-{task.pk}"')
     item = owner_client.get(f"/boards/{board.pk}/activity/{event.pk}/item/").content.decode()
-    assert item.startswith(f'<li id="event-{event.pk}"') and "created “Card me”" in item
+    assert item.startswith(f'<li id="event-{event.pk}"') and "created <a href=" in item and "\u2018Card me\u2019" in item
     task.delete()
     assert owner_client.get(f"/boards/{board.pk}/tasks/{task.pk}/card/").status_code == 404
 
@@ -242,9 +242,9 @@ def test_the_activity_feeds_are_filterable_and_paginated(owner_client, board, us
         services.create_task(board=board, actor=actor, title=f"T{i}")
     services.create_board(organization=organization, actor=actor, name="Second")
     html = owner_client.get("/activity/").content.decode()
-    assert "Page 1 of 2" in html and "created the board “Second”" in html
+    assert "Page 1 of 2" in html and "created the board <a href=" in html and "\u2018Second\u2019" in html
     html = owner_client.get("/activity/?verb=board.").content.decode()
-    assert "created the board" in html and "created “T1”" not in html
+    assert "created the board" in html and "\u2018T1\u2019" not in html
     html = owner_client.get(f"/activity/?board={board.pk}&page=2").content.decode()
     assert "Page 2 of 2" in html
     html = owner_client.get(f"/boards/{board.pk}/activity/?actor=agent").content.decode()
