@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,22 @@ from django.db import models, transaction
 from boards.models import ActivityEvent, ActorKind, Board, Organization
 from missioncontrol import realtime
 from missioncontrol.logs import current_request_id
+
+logger = logging.getLogger(__name__)
+
+# The seam through which higher apps react to events without this module importing them
+# (DESIGN.md: every arrow points down). An app appends a callable in its AppConfig.ready();
+# record_activity calls each one with the new event inside the writing transaction. A listener
+# must be cheap and must not write: it decides whether the event concerns it and defers any
+# work to transaction.on_commit (alerts.triggers.on_activity is the example).
+ActivityListener = Callable[[ActivityEvent], None]
+ACTIVITY_LISTENERS: list[ActivityListener] = []
+
+
+def register_activity_listener(listener: ActivityListener) -> None:
+    """Called from a higher app's AppConfig.ready(); registering twice is harmless."""
+    if listener not in ACTIVITY_LISTENERS:
+        ACTIVITY_LISTENERS.append(listener)
 
 
 @dataclass(frozen=True)
@@ -95,6 +112,13 @@ def record_activity(
     from webhooks.outbound import create_deliveries_for_event
 
     create_deliveries_for_event(event, agent_ids)
+    for listener in ACTIVITY_LISTENERS:
+        # A listener's failure must not undo the write that the event records.
+        try:
+            listener(event)
+        except Exception:
+            logger.exception("activity listener %s failed on %s", getattr(listener, "__name__", listener),
+                             event.verb)
     if publish:
         groups = realtime.groups_for_activity(
             organization_id=event.organization_id, board_id=event.board_id, agent_ids=agent_ids

@@ -28,7 +28,7 @@ from missioncontrol.errors import json_error
 from missioncontrol.exceptions import DomainError, NotFound
 from missioncontrol.metrics import WEBHOOK_INGESTS
 from missioncontrol.ratelimits import hit
-from webhooks import services
+from webhooks import refusals, services
 from webhooks.models import BoardWebhook
 from webhooks.secrets import SecretUnreadable
 from webhooks.signing import verify_sha256_signature, verify_standard_webhook_signature
@@ -85,8 +85,11 @@ def _source_ip(request: HttpRequest) -> str | None:
         return None
 
 
-def _reject(outcome: str, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+def _reject(outcome: str, status: int, code: str, message: str, headers: dict[str, str] | None = None,
+            *, webhook_id: int | None = None, require_known: bool = False):
     WEBHOOK_INGESTS.labels(outcome=outcome).inc()
+    if webhook_id is not None:
+        refusals.record_refusal(webhook_id, status, require_known=require_known)
     return json_error(status, code, message, headers=headers)
 
 
@@ -147,7 +150,8 @@ def ingest_webhook(request: HttpRequest, board_id: int, webhook_id: int) -> Http
     decision = hit("webhook_ingest", source_ip or "unknown", settings.WEBHOOK_INGEST_RATE)
     if not decision.allowed:
         return _reject("rate_limited", 429, "rate_limited", "Too many webhook requests from this address.",
-                       headers={"Retry-After": str(decision.retry_after)})
+                       headers={"Retry-After": str(decision.retry_after)}, webhook_id=webhook_id,
+                       require_known=True)
     if request.method != "POST":
         return _reject("method_not_allowed", 405, "method_not_allowed", "Webhooks accept POST only.",
                        headers={"Allow": "POST"})
@@ -159,13 +163,15 @@ def ingest_webhook(request: HttpRequest, board_id: int, webhook_id: int) -> Http
         logger.warning("webhook ingest: database unavailable while looking up webhook %s", webhook_id)
         return _reject("unavailable", 503, "unavailable", "Storage is unavailable; retry later.",
                        headers={"Retry-After": DATABASE_RETRY_AFTER_SECONDS})
+    refusals.mark_webhook_known(webhook.pk)
     if not webhook.enabled:
         return _reject("disabled", 410, "gone", "This webhook is disabled.")
     limit = settings.WEBHOOK_MAX_PAYLOAD_BYTES
     try:
         body = read_body_limited(request, limit)
     except PayloadTooLarge:
-        return _reject("too_large", 413, "payload_too_large", f"The payload is larger than {limit} bytes.")
+        return _reject("too_large", 413, "payload_too_large", f"The payload is larger than {limit} bytes.",
+                       webhook_id=webhook.pk)
     headers = request_headers(request)
     try:
         rejection = check_signature(webhook, headers, body)
@@ -174,6 +180,7 @@ def ingest_webhook(request: HttpRequest, board_id: int, webhook_id: int) -> Http
         return _reject("secret_unreadable", 503, "unavailable", "This webhook cannot verify payloads now.",
                        headers={"Retry-After": DATABASE_RETRY_AFTER_SECONDS})
     if rejection is not None:
+        refusals.record_refusal(webhook.pk, rejection.status_code)
         return rejection
     try:
         result = services.ingest_webhook_payload(

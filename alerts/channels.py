@@ -1,0 +1,141 @@
+"""Where an incident is announced: in the app, by email, and by signed webhook.
+
+- In-app: the incident itself (the alerts page, the badge in the header, live through the
+  activity stream). When a notifications app is installed and offers
+  `notifications.services.notify(...)`, each organization admin is also notified through it
+  (`IN_APP_NOTIFIER` below is the one seam to adapt when that lands).
+- Email: Django's email backend (EMAIL_* settings), sent by a Celery task after commit.
+- Webhook: the rule's subscription gets the `alert.*` event through the deliveries outbox,
+  Standard Webhooks–signed, with retries and dead letters (webhooks.outbound).
+
+Each send leaves a line on the incident's timeline.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.apps import apps
+from django.db import transaction
+
+from boards.models import ActivityEvent, Membership, Role
+from missioncontrol.exceptions import DomainError
+from webhooks.outbound import deliver_event_to_subscription
+
+if TYPE_CHECKING:
+    from alerts.models import AlertRule, Incident
+
+logger = logging.getLogger(__name__)
+
+CHANNELS = ("in_app", "email", "webhook")
+
+
+def _notifications_notify() -> Callable[..., Any] | None:
+    """notifications.services.notify when the notifications app is installed, else None."""
+    if not apps.is_installed("notifications"):
+        return None
+    from notifications import services  # a sibling feature app, present only when installed
+
+    return getattr(services, "notify", None)
+
+
+def _admins(organization_id: int):
+    return [m.user for m in Membership.objects.filter(organization_id=organization_id, role=Role.ADMIN)
+            .select_related("user")]
+
+
+def IN_APP_NOTIFIER(*, rule: AlertRule, event: ActivityEvent, title: str) -> int:  # noqa: N802
+    """Notify the organization's admins in the app; returns how many were notified."""
+    notify = _notifications_notify()
+    if notify is None:
+        return 0
+    admins = _admins(rule.organization_id)
+    for admin in admins:
+        notify(user=admin, event=event, title=title)
+    return len(admins)
+
+
+def _title(incident: Incident, kind: str) -> str:
+    prefix = "Resolved" if kind == "resolved" else "Firing"
+    return f"[{prefix}] {incident.rule.name}: {incident.subject_label}"
+
+
+def notify(*, incident: Incident, event: ActivityEvent, kind: str) -> None:
+    """Announce a fired or resolved incident on every channel of its rule (inside the transaction).
+
+    Acknowledged incidents still announce their resolution; snoozed ones announce nothing until
+    the snooze runs out.
+    """
+    from alerts.models import EntryKind, IncidentEntry
+
+    rule = incident.rule
+    title = _title(incident, kind)
+    entries = []
+    if rule.notify_in_app:
+        try:
+            count = IN_APP_NOTIFIER(rule=rule, event=event, title=title)
+            if count:
+                entries.append(("in_app", {"recipients": count}))
+        except Exception as exc:
+            logger.warning("alert %s: in-app notification failed: %s", incident.pk, type(exc).__name__)
+    if rule.email_recipients:
+        transaction.on_commit(lambda: _enqueue_email(incident.pk, kind))
+        entries.append(("email", {"recipients": len(rule.email_recipients)}))
+    if rule.subscription_id:
+        delivery = deliver_event_to_subscription(event, rule.subscription)
+        entries.append(("webhook", {"delivery_id": delivery.pk if delivery else None,
+                                    "subscription_id": rule.subscription_id}))
+    IncidentEntry.objects.bulk_create([
+        IncidentEntry(incident=incident, kind=EntryKind.NOTIFIED, actor_label="Mission Control",
+                      reason=f"{kind} via {channel}", detail={"channel": channel, **detail})
+        for channel, detail in entries
+    ])
+
+
+def _enqueue_email(incident_id: int, kind: str) -> None:
+    from alerts.tasks import send_incident_email
+
+    try:
+        send_incident_email.delay(incident_id, kind)
+    except Exception:
+        logger.warning("alert %s: could not enqueue the email", incident_id, exc_info=True)
+
+
+def email_body(incident: Incident, kind: str) -> tuple[str, str]:
+    subject = _title(incident, kind)
+    lines = [incident.summary, "", f"Rule: {incident.rule.name}", f"State: {incident.state}",
+             f"Opened: {incident.opened_at:%Y-%m-%d %H:%M} UTC"]
+    if incident.resolved_at:
+        lines.append(f"Resolved: {incident.resolved_at:%Y-%m-%d %H:%M} UTC")
+    return subject, "\n".join(lines)
+
+
+def check_channel(rule: AlertRule, channel: str) -> None:
+    if channel not in CHANNELS:
+        raise DomainError(f"Unknown channel {channel!r}; one of {', '.join(CHANNELS)}.", code="unknown_channel")
+    if channel == "email" and not rule.email_recipients:
+        raise DomainError("This rule has no email recipients.", code="channel_not_configured")
+    if channel == "webhook" and not rule.subscription_id:
+        raise DomainError("This rule has no webhook subscription.", code="channel_not_configured")
+
+
+def send_test(*, rule: AlertRule, channel: str, event: ActivityEvent) -> None:
+    title = f"[Test] {rule.name}"
+    if channel == "in_app":
+        IN_APP_NOTIFIER(rule=rule, event=event, title=title)
+    elif channel == "email":
+        rule_id = rule.pk
+        transaction.on_commit(lambda: _enqueue_test_email(rule_id))
+    elif channel == "webhook":
+        deliver_event_to_subscription(event, rule.subscription)
+
+
+def _enqueue_test_email(rule_id: int) -> None:
+    from alerts.tasks import send_test_email
+
+    try:
+        send_test_email.delay(rule_id)
+    except Exception:
+        logger.warning("alert rule %s: could not enqueue the test email", rule_id, exc_info=True)
