@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.cache import caches
 from django.utils import timezone
@@ -82,7 +82,7 @@ def refusal_counts(
         per_webhook[bucket] = per_webhook.get(bucket, 0) + int(count)
     return {
         webhook_id: [
-            (datetime.fromtimestamp(bucket * BUCKET_SECONDS, tz=timezone.utc), count)
+            (datetime.fromtimestamp(bucket * BUCKET_SECONDS, tz=UTC), count)
             for bucket, count in sorted(buckets.items())
         ]
         for webhook_id, buckets in totals.items()
