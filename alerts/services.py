@@ -25,7 +25,7 @@ from alerts.models import OPEN_STATES, AlertRule, EntryKind, Incident, IncidentE
 from boards.access import require_role
 from boards.activity import Actor, record_activity
 from boards.models import Board, Organization, Role
-from missioncontrol.exceptions import DomainError, InvalidTransition
+from missioncontrol.exceptions import DomainError, InvalidTransition, NotFound
 from missioncontrol.metrics import ALERT_INCIDENTS
 from webhooks.models import Subscription
 
@@ -65,9 +65,9 @@ def _clean_recipients(recipients: Any) -> list[str]:
 def _check_scope(organization_id: int, board: Board | None, subscription: Subscription | None) -> None:
     # 404, not 400: another organization's ids must not be confirmed.
     if board is not None and board.organization_id != organization_id:
-        raise DomainError("No such board in this organization.", code="not_found")
+        raise NotFound("No such board in this organization.")
     if subscription is not None and subscription.organization_id != organization_id:
-        raise DomainError("No such subscription in this organization.", code="not_found")
+        raise NotFound("No such subscription in this organization.")
 
 
 def _rule_detail(rule: AlertRule) -> dict[str, Any]:
@@ -98,6 +98,18 @@ def create_rule(
                     target=rule, target_type="alertrule", detail=_rule_detail(rule))
     forget_triggers(organization.pk)
     return rule
+
+
+def unsaved_rule(
+    *, user, organization: Organization, condition: str, params: dict[str, Any] | None = None,
+    board: Board | None = None, name: str = "preview", cooldown_minutes: int = 60,
+) -> AlertRule:
+    """A rule as the editor has it, validated but not saved: what the preview runs."""
+    require_role(user=user, organization=organization, role=Role.VIEWER)
+    _check_scope(organization.pk, board, None)
+    return AlertRule(organization=organization, board=board, name=name, condition=condition,
+                     params=validate_params(get_condition(condition), params, organization_id=organization.pk),
+                     cooldown_minutes=cooldown_minutes)
 
 
 RULE_FIELDS = {"name", "condition", "params", "board", "cooldown_minutes", "enabled", "notify_in_app",

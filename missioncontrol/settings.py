@@ -334,6 +334,7 @@ SPECTACULAR_SETTINGS = {
         "ApprovalStatusEnum": "boards.models.ApprovalStatus",
         "AgentStatusEnum": "agents.models.AgentStatus",
         "DeliveryStatusEnum": "webhooks.models.DeliveryStatus",
+        "IncidentStateEnum": "alerts.models.IncidentState",
     },
 }
 

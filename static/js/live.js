@@ -173,6 +173,8 @@
       return;
     }
     remember(event.id);
+    // Pages with their own reactions (alerts.js) listen for every event here.
+    body.dispatchEvent(new CustomEvent("mc:event", { detail: event }));
     var taskId = taskIdOf(event);
     if (boardId && taskId !== null && String(event.board_id) === String(boardId)) {
       refreshCard(taskId);
