@@ -31,10 +31,13 @@ def _member_organizations(user) -> QuerySet:
 class AlertConditionViewSet(viewsets.GenericViewSet):
     """The catalogue of conditions a rule can use, with their parameters and limits."""
 
+    queryset = AlertRule.objects.none()
     permission_classes = [IsHumanMember]
     serializer_class = serializers.ConditionSerializer
     pagination_class = None
+    filter_backends: list = []
 
+    @extend_schema(responses=serializers.ConditionSerializer(many=True))
     def list(self, request: Request) -> Response:
         return Response(self.get_serializer(list(conditions.CATALOGUE.values()), many=True).data)
 
@@ -97,6 +100,7 @@ class AlertRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
     def test(self, request: Request, pk=None) -> Response:
         """Send a test notification through one channel of the rule."""
         rule = self.get_object()
+        require_role(user=request.user, organization=rule.organization_id, role=Role.ADMIN)
         body = serializers.TestChannelSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.send_test_notification(actor=self.actor, rule=rule, channel=body.validated_data["channel"])

@@ -125,6 +125,29 @@ EXPECTED: dict[str, Rule] = {
     "delivery-bulk-replay": Rule(NOBODY, ADMINS | OUTSIDER),
     "delivery-detail": Rule(MEMBERS),
     "delivery-replay": Rule(NOBODY, ADMINS),
+    # --- alerts ------------------------------------------------------------------------------
+    "alert-condition-list": Rule(HUMANS, why="the catalogue of conditions, the same for everyone"),
+    "alert-rule-list": Rule(HUMANS, ADMINS | OUTSIDER),
+    "alert-rule-detail": Rule(MEMBERS, ADMINS),
+    "alert-rule-preview": Rule(NOBODY, HUMANS, why="reads history; the body names an organization the "
+                                                   "caller must belong to"),
+    "alert-rule-test": Rule(NOBODY, ADMINS),
+    "incident-list": Rule(HUMANS),
+    "incident-detail": Rule(MEMBERS),
+    "incident-acknowledge": Rule(NOBODY, WRITERS, why="operators handle incidents"),
+    "incident-snooze": Rule(NOBODY, WRITERS),
+    "alerts:incident-list": Rule(HUMANS),
+    "alerts:incident-rows": Rule(HUMANS),
+    "alerts:incident-detail": Rule(MEMBERS),
+    "alerts:incident-acknowledge": Rule(NOBODY, WRITERS),
+    "alerts:incident-snooze": Rule(NOBODY, WRITERS),
+    "alerts:badge": Rule(HUMANS),
+    "alerts:rule-list": Rule(HUMANS),
+    "alerts:rule-create": Rule(ADMINS | OUTSIDER, ADMINS | OUTSIDER, why="in the current organization"),
+    "alerts:rule-preview": Rule(NOBODY, HUMANS, why="in the current organization"),
+    "alerts:rule-edit": Rule(MEMBERS, ADMINS),
+    "alerts:rule-delete": Rule(NOBODY, ADMINS),
+    "alerts:rule-test": Rule(NOBODY, ADMINS),
     # --- pages -------------------------------------------------------------------------------
     "boards:board-list": Rule(HUMANS),
     "boards:personal-tokens": Rule(HUMANS, HUMANS, why="each user's own tokens page"),
@@ -213,6 +236,9 @@ PK_OBJECTS = (
     ("webhook", "webhook"),
     ("subscription", "subscription"),
     ("delivery-attempt", "attempt"),
+    ("alert-rule", "alert_rule"),
+    ("rule", "alert_rule"),
+    ("incident", "incident"),
     ("delivery", "delivery"),
 )
 # Routes whose <pk> the prefix rule would get wrong.
@@ -271,7 +297,7 @@ def classify(response) -> str:
 def snapshot() -> str:
     """Every row of the domain tables, hashed: did a refused write change anything anyway?"""
     digest = hashlib.sha256()
-    for app in ("boards", "agents", "webhooks"):
+    for app in ("boards", "agents", "webhooks", "alerts"):
         for model in apps.get_app_config(app).get_models():
             digest.update(model._meta.label.encode())
             for row in model.objects.order_by("pk").values_list():
