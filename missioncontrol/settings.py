@@ -383,7 +383,7 @@ OPS_TOKEN = env_str("OPS_TOKEN")
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
 HEALTH_CHECK_TIMEOUT_SECONDS = env_float("HEALTH_CHECK_TIMEOUT_SECONDS", 2.0)
 # How often beat evaluates every alert rule (time conditions, sliding windows, ending snoozes).
-ALERTS_SWEEP_SECONDS = env_int("ALERTS_SWEEP_SECONDS", 60, minimum=5)
+ALERTS_SWEEP_SECONDS = env_int("ALERTS_SWEEP_SECONDS", 60, minimum=1)
 
 # --- email (alert notifications) ----------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
