@@ -6,7 +6,7 @@
   (`IN_APP_NOTIFIER` below is the one seam to adapt when that lands).
 - Email: Django's email backend (EMAIL_* settings), sent by a Celery task after commit.
 - Webhook: the rule's subscription gets the `alert.*` event through the deliveries outbox,
-  Standard Webhooks–signed, with retries and dead letters (webhooks.outbound).
+  Standard Webhooks-signed, with retries and dead letters (webhooks.outbound).
 
 Each send leaves a line on the incident's timeline.
 """
@@ -42,11 +42,15 @@ def _notifications_notify() -> Callable[..., Any] | None:
 
 
 def _admins(organization_id: int):
-    return [m.user for m in Membership.objects.filter(organization_id=organization_id, role=Role.ADMIN)
-            .select_related("user")]
+    return [
+        m.user
+        for m in Membership.objects.filter(organization_id=organization_id, role=Role.ADMIN).select_related(
+            "user"
+        )
+    ]
 
 
-def IN_APP_NOTIFIER(*, rule: AlertRule, event: ActivityEvent, title: str) -> int:  # noqa: N802
+def IN_APP_NOTIFIER(*, rule: AlertRule, event: ActivityEvent, title: str) -> int:
     """Notify the organization's admins in the app; returns how many were notified."""
     notify = _notifications_notify()
     if notify is None:
@@ -85,13 +89,24 @@ def notify(*, incident: Incident, event: ActivityEvent, kind: str) -> None:
         entries.append(("email", {"recipients": len(rule.email_recipients)}))
     if rule.subscription_id:
         delivery = deliver_event_to_subscription(event, rule.subscription)
-        entries.append(("webhook", {"delivery_id": delivery.pk if delivery else None,
-                                    "subscription_id": rule.subscription_id}))
-    IncidentEntry.objects.bulk_create([
-        IncidentEntry(incident=incident, kind=EntryKind.NOTIFIED, actor_label="Mission Control",
-                      reason=f"{kind} via {channel}", detail={"channel": channel, **detail})
-        for channel, detail in entries
-    ])
+        entries.append(
+            (
+                "webhook",
+                {"delivery_id": delivery.pk if delivery else None, "subscription_id": rule.subscription_id},
+            )
+        )
+    IncidentEntry.objects.bulk_create(
+        [
+            IncidentEntry(
+                incident=incident,
+                kind=EntryKind.NOTIFIED,
+                actor_label="Mission Control",
+                reason=f"{kind} via {channel}",
+                detail={"channel": channel, **detail},
+            )
+            for channel, detail in entries
+        ]
+    )
 
 
 def _enqueue_email(incident_id: int, kind: str) -> None:
@@ -105,8 +120,13 @@ def _enqueue_email(incident_id: int, kind: str) -> None:
 
 def email_body(incident: Incident, kind: str) -> tuple[str, str]:
     subject = _title(incident, kind)
-    lines = [incident.summary, "", f"Rule: {incident.rule.name}", f"State: {incident.state}",
-             f"Opened: {incident.opened_at:%Y-%m-%d %H:%M} UTC"]
+    lines = [
+        incident.summary,
+        "",
+        f"Rule: {incident.rule.name}",
+        f"State: {incident.state}",
+        f"Opened: {incident.opened_at:%Y-%m-%d %H:%M} UTC",
+    ]
     if incident.resolved_at:
         lines.append(f"Resolved: {incident.resolved_at:%Y-%m-%d %H:%M} UTC")
     return subject, "\n".join(lines)
@@ -114,7 +134,9 @@ def email_body(incident: Incident, kind: str) -> tuple[str, str]:
 
 def check_channel(rule: AlertRule, channel: str) -> None:
     if channel not in CHANNELS:
-        raise DomainError(f"Unknown channel {channel!r}; one of {', '.join(CHANNELS)}.", code="unknown_channel")
+        raise DomainError(
+            f"Unknown channel {channel!r}; one of {', '.join(CHANNELS)}.", code="unknown_channel"
+        )
     if channel == "email" and not rule.email_recipients:
         raise DomainError("This rule has no email recipients.", code="channel_not_configured")
     if channel == "webhook" and not rule.subscription_id:

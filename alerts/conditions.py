@@ -145,8 +145,9 @@ def _clean_param(param: Param, value: Any, organization_id: int) -> Any:
     allowed = [choice for choice, _ in param.choices]
     if param.kind == "choice":
         if value not in allowed:
-            raise DomainError(f"{param.label} must be one of {', '.join(map(str, allowed))}.",
-                              code="invalid_params")
+            raise DomainError(
+                f"{param.label} must be one of {', '.join(map(str, allowed))}.", code="invalid_params"
+            )
         return value
     if param.kind == "choices":
         values = value if isinstance(value, list) else [value]
@@ -154,8 +155,10 @@ def _clean_param(param: Param, value: Any, organization_id: int) -> Any:
         for item in values:
             item = int(item) if isinstance(item, str) and item.isdigit() else item
             if item not in allowed:
-                raise DomainError(f"{param.label}: {item!r} is not one of {', '.join(map(str, allowed))}.",
-                                  code="invalid_params")
+                raise DomainError(
+                    f"{param.label}: {item!r} is not one of {', '.join(map(str, allowed))}.",
+                    code="invalid_params",
+                )
             cleaned.append(item)
         if not cleaned:
             raise DomainError(f"{param.label}: choose at least one.", code="invalid_params")
@@ -169,11 +172,14 @@ def _clean_param(param: Param, value: Any, organization_id: int) -> Any:
             raise DomainError(f"{param.label}: at most 20 event types.", code="invalid_params")
         for verb in values:
             if not isinstance(verb, str) or not EVENT_TYPE_RE.match(verb) or len(verb) > 64:
-                raise DomainError(f"{param.label}: {verb!r} is not an event type such as task.created.",
-                                  code="invalid_params")
+                raise DomainError(
+                    f"{param.label}: {verb!r} is not an event type such as task.created.",
+                    code="invalid_params",
+                )
             if verb.startswith(OWN_VERB_PREFIX):
-                raise DomainError(f"{param.label}: alert events cannot trigger alert rules.",
-                                  code="invalid_params")
+                raise DomainError(
+                    f"{param.label}: alert events cannot trigger alert rules.", code="invalid_params"
+                )
         known = known_event_types()
         unknown = [verb for verb in values if verb not in known]
         if unknown:
@@ -182,22 +188,27 @@ def _clean_param(param: Param, value: Any, organization_id: int) -> Any:
     if param.kind == "object":
         number = _clean_int(Param(param.name, param.label, "int", minimum=1), value)
         if not _object_queryset(param.model, organization_id).filter(pk=number).exists():
-            raise DomainError(f"{param.label}: no such {param.model} in this organization.",
-                              code="invalid_params")
+            raise DomainError(
+                f"{param.label}: no such {param.model} in this organization.", code="invalid_params"
+            )
         return number
     raise ValueError(param.kind)
 
 
-def validate_params(condition: Condition, raw: dict[str, Any] | None, *, organization_id: int) -> dict[str, Any]:
+def validate_params(
+    condition: Condition, raw: dict[str, Any] | None, *, organization_id: int
+) -> dict[str, Any]:
     """The rule's parameters, complete and typed; DomainError (400) naming the first bad one."""
     if not condition.active:
-        raise DomainError(f"{condition.label} is not available yet: {condition.inactive_reason}",
-                          code="condition_inactive")
+        raise DomainError(
+            f"{condition.label} is not available yet: {condition.inactive_reason}", code="condition_inactive"
+        )
     raw = dict(raw or {})
     unknown = set(raw) - {param.name for param in condition.params}
     if unknown:
-        raise DomainError(f"Unknown parameters for {condition.key}: {', '.join(sorted(unknown))}.",
-                          code="invalid_params")
+        raise DomainError(
+            f"Unknown parameters for {condition.key}: {', '.join(sorted(unknown))}.", code="invalid_params"
+        )
     cleaned: dict[str, Any] = {}
     for param in condition.params:
         value = raw.get(param.name)
@@ -224,8 +235,9 @@ def known_event_types() -> set[str]:
 
 
 def _events(rule: AlertRule, verbs: Iterable[str], since: datetime, until: datetime | None = None):
-    events = ActivityEvent.objects.filter(organization_id=rule.organization_id, verb__in=list(verbs),
-                                          created_at__gte=since)
+    events = ActivityEvent.objects.filter(
+        organization_id=rule.organization_id, verb__in=list(verbs), created_at__gte=since
+    )
     if until is not None:
         events = events.filter(created_at__lte=until)
     if rule.board_id:
@@ -250,8 +262,8 @@ def threshold_crossings(times: list[datetime], threshold: int, window: timedelta
     return crossings
 
 
-def _held_tasks_filter() -> Q:
-    return ~Q(assigned_tasks__status=TaskStatus.DONE)
+def _hours_since(moment: datetime, now: datetime) -> int:
+    return int((now - moment).total_seconds() // 3600)
 
 
 # --- the conditions ----------------------------------------------------------------------------
@@ -267,20 +279,34 @@ class AgentOffline(Condition):
     label = "Agent offline"
     description = "An active agent has sent no heartbeat (or request) for N minutes."
     params = (
-        Param("minutes", "Minutes without a heartbeat", "int", default=10, minimum=MINUTES[0], maximum=MINUTES[1]),
+        Param(
+            "minutes",
+            "Minutes without a heartbeat",
+            "int",
+            default=10,
+            minimum=MINUTES[0],
+            maximum=MINUTES[1],
+        ),
         Param("only_while_holding_tasks", "Only while it holds unfinished tasks", "bool", default=False),
         Param("agent", "Agent (empty: every agent)", "object", model="agent", required=False),
     )
-    trigger_verbs = frozenset({"agent.presence_changed", "agent.status_changed", "agent.suspended",
-                               "agent.resumed"})
+    trigger_verbs = frozenset(
+        {"agent.presence_changed", "agent.status_changed", "agent.suspended", "agent.resumed"}
+    )
     history_note = "Replays the agents' recorded presence changes; the holding-tasks filter is not replayed."
 
     def evaluate(self, rule: AlertRule, now: datetime) -> list[Breach]:
         minutes = rule.params["minutes"]
-        agents = Agent.objects.filter(organization_id=rule.organization_id, status=AgentStatus.ACTIVE).annotate(
-            seen=Coalesce("last_seen_at", "created_at"),
-            held=Count("assigned_tasks", filter=~Q(assigned_tasks__status=TaskStatus.DONE), distinct=True),
-        ).filter(seen__lt=now - timedelta(minutes=minutes))
+        agents = (
+            Agent.objects.filter(organization_id=rule.organization_id, status=AgentStatus.ACTIVE)
+            .annotate(
+                seen=Coalesce("last_seen_at", "created_at"),
+                held=Count(
+                    "assigned_tasks", filter=~Q(assigned_tasks__status=TaskStatus.DONE), distinct=True
+                ),
+            )
+            .filter(seen__lt=now - timedelta(minutes=minutes))
+        )
         if rule.params.get("agent"):
             agents = agents.filter(pk=rule.params["agent"])
         if rule.board_id:
@@ -290,26 +316,41 @@ class AgentOffline(Condition):
         breaches = []
         for agent in agents.only("id", "name", "last_seen_at", "created_at"):
             silent = int((now - agent.seen).total_seconds() // 60)
-            holding = f", holding {agent.held} unfinished task{'s' if agent.held != 1 else ''}" if agent.held else ""
-            breaches.append(Breach(
-                f"agent:{agent.pk}", agent.name, f"{agent.name} has sent no heartbeat for {silent} minutes{holding}.",
-                board_id=rule.board_id,
-                detail={"agent_id": agent.pk, "last_seen_at": agent.last_seen_at.isoformat()
-                        if agent.last_seen_at else None, "held_tasks": agent.held},
-            ))
+            holding = (
+                f", holding {agent.held} unfinished task{'s' if agent.held != 1 else ''}"
+                if agent.held
+                else ""
+            )
+            breaches.append(
+                Breach(
+                    f"agent:{agent.pk}",
+                    agent.name,
+                    f"{agent.name} has sent no heartbeat for {silent} minutes{holding}.",
+                    board_id=rule.board_id,
+                    detail={
+                        "agent_id": agent.pk,
+                        "last_seen_at": agent.last_seen_at.isoformat() if agent.last_seen_at else None,
+                        "held_tasks": agent.held,
+                    },
+                )
+            )
         return breaches
 
     def episodes(self, rule: AlertRule, since: datetime, until: datetime) -> list[tuple[str, datetime]]:
         delay = timedelta(minutes=rule.params["minutes"]) - timedelta(seconds=settings.AGENT_OFFLINE_SECONDS)
         events = ActivityEvent.objects.filter(
-            organization_id=rule.organization_id, verb="agent.presence_changed",
-            created_at__gte=since - max(delay, timedelta(0)), created_at__lte=until,
+            organization_id=rule.organization_id,
+            verb="agent.presence_changed",
+            created_at__gte=since - max(delay, timedelta(0)),
+            created_at__lte=until,
         ).order_by("created_at", "id")
         if rule.params.get("agent"):
             events = events.filter(target_id=str(rule.params["agent"]))
         offline_since: dict[str, datetime] = {}
         found = []
-        for target_id, detail, moment in events.values_list("target_id", "detail", "created_at")[:PREVIEW_MAX_EVENTS]:
+        for target_id, detail, moment in events.values_list("target_id", "detail", "created_at")[
+            :PREVIEW_MAX_EVENTS
+        ]:
             presence = (detail or {}).get("presence")
             if presence == "offline":
                 offline_since[target_id] = moment
@@ -317,8 +358,11 @@ class AgentOffline(Condition):
                 start = offline_since.pop(target_id)
                 if start + delay < moment:
                     found.append((f"agent:{target_id}", max(start + delay, start)))
-        found += [(f"agent:{agent}", max(start + delay, start)) for agent, start in offline_since.items()
-                  if start + delay <= until]
+        found += [
+            (f"agent:{agent}", max(start + delay, start))
+            for agent, start in offline_since.items()
+            if start + delay <= until
+        ]
         return [(key, moment) for key, moment in found if since <= moment <= until]
 
 
@@ -327,9 +371,17 @@ class TaskInColumn(Condition):
     label = "Task stuck in a column"
     description = "A task has stayed in one column (blocked, review, in progress) longer than N hours."
     params = (
-        Param("column", "Column", "choice", default=TaskStatus.BLOCKED.value,
-              choices=((TaskStatus.BLOCKED.value, "Blocked"), (TaskStatus.REVIEW.value, "Review"),
-                       (TaskStatus.IN_PROGRESS.value, "In progress"))),
+        Param(
+            "column",
+            "Column",
+            "choice",
+            default=TaskStatus.BLOCKED.value,
+            choices=(
+                (TaskStatus.BLOCKED.value, "Blocked"),
+                (TaskStatus.REVIEW.value, "Review"),
+                (TaskStatus.IN_PROGRESS.value, "In progress"),
+            ),
+        ),
         Param("hours", "Hours in the column", "int", default=24, minimum=HOURS[0], maximum=HOURS[1]),
     )
     trigger_verbs = frozenset({"task.status_changed", "task.deleted"})
@@ -337,10 +389,16 @@ class TaskInColumn(Condition):
 
     def evaluate(self, rule: AlertRule, now: datetime) -> list[Breach]:
         column, hours = rule.params["column"], rule.params["hours"]
-        entered = ActivityEvent.objects.filter(
-            board_id=OuterRef("board_id"), target_type="task",
-            target_id=Cast(OuterRef("pk"), output_field=CharField()), verb="task.status_changed",
-        ).order_by("-id").values("created_at")[:1]
+        entered = (
+            ActivityEvent.objects.filter(
+                board_id=OuterRef("board_id"),
+                target_type="task",
+                target_id=Cast(OuterRef("pk"), output_field=CharField()),
+                verb="task.status_changed",
+            )
+            .order_by("-id")
+            .values("created_at")[:1]
+        )
         tasks = Task.objects.filter(board__organization_id=rule.organization_id, status=column)
         if rule.board_id:
             tasks = tasks.filter(board_id=rule.board_id)
@@ -349,9 +407,14 @@ class TaskInColumn(Condition):
         )
         label = TaskStatus(column).label.lower()
         return [
-            Breach(f"task:{task.pk}", task.title,
-                   f"‘{task.title}’ has been in {label} for {int((now - task.entered_at).total_seconds() // 3600)} hours.",
-                   board_id=task.board_id, detail={"task_id": task.pk, "entered_at": task.entered_at.isoformat()})
+            Breach(
+                f"task:{task.pk}",
+                task.title,
+                f"\u2018{task.title}\u2019 has been in {label} for "
+                f"{_hours_since(task.entered_at, now)} hours.",
+                board_id=task.board_id,
+                detail={"task_id": task.pk, "entered_at": task.entered_at.isoformat()},
+            )
             for task in tasks.only("id", "title", "board_id", "created_at")
         ]
 
@@ -360,7 +423,8 @@ class TaskInColumn(Condition):
         entered: dict[str, datetime] = {}
         found = []
         rows = _events(rule, ["task.status_changed", "task.deleted"], since - limit, until).values_list(
-            "target_id", "verb", "detail", "created_at")
+            "target_id", "verb", "detail", "created_at"
+        )
         for target_id, verb, detail, moment in rows[:PREVIEW_MAX_EVENTS]:
             start = entered.pop(target_id, None)
             if start is not None and start + limit < moment:
@@ -386,14 +450,20 @@ class ApprovalWaiting(Condition):
 
     def evaluate(self, rule: AlertRule, now: datetime) -> list[Breach]:
         hours = rule.params["hours"]
-        waiting = self._approvals(rule).filter(
-            status=ApprovalStatus.PENDING, created_at__lt=now - timedelta(hours=hours)
-        ).select_related("task")
+        waiting = (
+            self._approvals(rule)
+            .filter(status=ApprovalStatus.PENDING, created_at__lt=now - timedelta(hours=hours))
+            .select_related("task")
+        )
         return [
-            Breach(f"approval:{approval.pk}", approval.task.title,
-                   f"The approval for ‘{approval.task.title}’ has waited "
-                   f"{int((now - approval.created_at).total_seconds() // 3600)} hours.",
-                   board_id=approval.task.board_id, detail={"approval_id": approval.pk, "task_id": approval.task_id})
+            Breach(
+                f"approval:{approval.pk}",
+                approval.task.title,
+                f"The approval for \u2018{approval.task.title}\u2019 has waited "
+                f"{int((now - approval.created_at).total_seconds() // 3600)} hours.",
+                board_id=approval.task.board_id,
+                detail={"approval_id": approval.pk, "task_id": approval.task_id},
+            )
             for approval in waiting
         ]
 
@@ -411,17 +481,27 @@ class ApprovalWaiting(Condition):
 class DeadLetters(Condition):
     key = "dead_letters"
     label = "Dead letters"
-    description = "At least N outbound deliveries to one subscription or agent died (or failed) within the window."
+    description = (
+        "At least N outbound deliveries to one subscription or agent died (or failed) within the window."
+    )
     params = (
         Param("threshold", "Dead letters", "int", default=3, minimum=THRESHOLD[0], maximum=THRESHOLD[1]),
-        Param("window_minutes", "Window (minutes)", "int", default=60, minimum=WINDOW_MINUTES[0],
-              maximum=WINDOW_MINUTES[1]),
+        Param(
+            "window_minutes",
+            "Window (minutes)",
+            "int",
+            default=60,
+            minimum=WINDOW_MINUTES[0],
+            maximum=WINDOW_MINUTES[1],
+        ),
         Param("subscription", "Subscription (empty: any)", "object", model="subscription", required=False),
         Param("agent", "Agent (empty: any)", "object", model="agent", required=False),
     )
     trigger_verbs = frozenset({"delivery.dead", "delivery.failed"})
 
-    def _times_by_subject(self, rule: AlertRule, since: datetime, until: datetime | None) -> dict[str, list[datetime]]:
+    def _times_by_subject(
+        self, rule: AlertRule, since: datetime, until: datetime | None
+    ) -> dict[str, list[datetime]]:
         wanted_subscription, wanted_agent = rule.params.get("subscription"), rule.params.get("agent")
         times: dict[str, list[datetime]] = defaultdict(list)
         rows = _events(rule, self.trigger_verbs, since, until).values_list("detail", "created_at")
@@ -444,17 +524,26 @@ class DeadLetters(Condition):
         for subject, times in self._times_by_subject(rule, now - timedelta(minutes=window), None).items():
             if len(times) >= threshold:
                 kind, _, pk = subject.partition(":")
-                breaches.append(Breach(subject, f"{kind} {pk}",
-                                       f"{len(times)} dead letters for {kind} {pk} in the last {window} minutes.",
-                                       board_id=rule.board_id, detail={"count": len(times), kind + "_id": int(pk)}))
+                breaches.append(
+                    Breach(
+                        subject,
+                        f"{kind} {pk}",
+                        f"{len(times)} dead letters for {kind} {pk} in the last {window} minutes.",
+                        board_id=rule.board_id,
+                        detail={"count": len(times), kind + "_id": int(pk)},
+                    )
+                )
         return breaches
 
     def episodes(self, rule: AlertRule, since: datetime, until: datetime) -> list[tuple[str, datetime]]:
         window = timedelta(minutes=rule.params["window_minutes"])
         found = []
         for subject, times in self._times_by_subject(rule, since - window, until).items():
-            found += [(subject, moment) for moment in threshold_crossings(times, rule.params["threshold"], window)
-                      if moment >= since]
+            found += [
+                (subject, moment)
+                for moment in threshold_crossings(times, rule.params["threshold"], window)
+                if moment >= since
+            ]
         return found
 
 
@@ -462,28 +551,42 @@ class SubscriptionDisabled(Condition):
     key = "subscription_disabled"
     label = "Subscription auto-disabled"
     description = "A subscription was disabled automatically after consecutive dead deliveries."
-    params = (Param("subscription", "Subscription (empty: any)", "object", model="subscription", required=False),)
+    params = (
+        Param("subscription", "Subscription (empty: any)", "object", model="subscription", required=False),
+    )
     trigger_verbs = frozenset({"subscription.auto_disabled", "subscription.updated", "subscription.deleted"})
 
     def evaluate(self, rule: AlertRule, now: datetime) -> list[Breach]:
-        disabled = Subscription.objects.filter(organization_id=rule.organization_id, enabled=False,
-                                               disabled_reason__startswith="Disabled automatically")
+        disabled = Subscription.objects.filter(
+            organization_id=rule.organization_id,
+            enabled=False,
+            disabled_reason__startswith="Disabled automatically",
+        )
         if rule.board_id:
             disabled = disabled.filter(board_id=rule.board_id)
         if rule.params.get("subscription"):
             disabled = disabled.filter(pk=rule.params["subscription"])
         return [
-            Breach(f"subscription:{sub.pk}", sub.description or sub.target_url,
-                   f"Subscription {sub.description or sub.target_url} was disabled: {sub.disabled_reason}",
-                   board_id=sub.board_id, detail={"subscription_id": sub.pk})
+            Breach(
+                f"subscription:{sub.pk}",
+                sub.description or sub.target_url,
+                f"Subscription {sub.description or sub.target_url} was disabled: {sub.disabled_reason}",
+                board_id=sub.board_id,
+                detail={"subscription_id": sub.pk},
+            )
             for sub in disabled
         ]
 
     def episodes(self, rule: AlertRule, since: datetime, until: datetime) -> list[tuple[str, datetime]]:
-        rows = _events(rule, ["subscription.auto_disabled"], since, until).values_list("target_id", "created_at")
+        rows = _events(rule, ["subscription.auto_disabled"], since, until).values_list(
+            "target_id", "created_at"
+        )
         wanted = rule.params.get("subscription")
-        return [(f"subscription:{target}", moment) for target, moment in rows[:PREVIEW_MAX_EVENTS]
-                if not wanted or target == str(wanted)]
+        return [
+            (f"subscription:{target}", moment)
+            for target, moment in rows[:PREVIEW_MAX_EVENTS]
+            if not wanted or target == str(wanted)
+        ]
 
 
 class WebhookRefusals(Condition):
@@ -492,15 +595,28 @@ class WebhookRefusals(Condition):
     description = "At least N requests to one inbound webhook were refused (403, 413, 429) within the window."
     params = (
         Param("threshold", "Refusals", "int", default=10, minimum=THRESHOLD[0], maximum=THRESHOLD[1]),
-        Param("window_minutes", "Window (minutes)", "int", default=15, minimum=1,
-              maximum=refusals.RETENTION_SECONDS // 60 - 60),
-        Param("statuses", "Refusal statuses", "choices", default=list(refusals.REFUSAL_STATUSES),
-              choices=((403, "403 bad signature"), (413, "413 too large"), (429, "429 rate limited"))),
+        Param(
+            "window_minutes",
+            "Window (minutes)",
+            "int",
+            default=15,
+            minimum=1,
+            maximum=refusals.RETENTION_SECONDS // 60 - 60,
+        ),
+        Param(
+            "statuses",
+            "Refusal statuses",
+            "choices",
+            default=list(refusals.REFUSAL_STATUSES),
+            choices=((403, "403 bad signature"), (413, "413 too large"), (429, "429 rate limited")),
+        ),
         Param("webhook", "Webhook (empty: every webhook)", "object", model="webhook", required=False),
     )
     history_note = "Refusals are counted for the last 24 hours only."
 
-    def _minutes(self, rule: AlertRule, since: datetime, until: datetime) -> dict[int, list[tuple[datetime, int]]]:
+    def _minutes(
+        self, rule: AlertRule, since: datetime, until: datetime
+    ) -> dict[int, list[tuple[datetime, int]]]:
         webhooks = BoardWebhook.objects.filter(board__organization_id=rule.organization_id)
         if rule.board_id:
             webhooks = webhooks.filter(board_id=rule.board_id)
@@ -517,9 +633,15 @@ class WebhookRefusals(Condition):
         for webhook_id, minutes in self._minutes(rule, since, now).items():
             total = sum(count for _, count in minutes)
             if total >= rule.params["threshold"]:
-                breaches.append(Breach(f"webhook:{webhook_id}", f"webhook {webhook_id}",
-                                       f"Webhook {webhook_id} refused {total} requests in the last {window} minutes.",
-                                       board_id=rule.board_id, detail={"webhook_id": webhook_id, "count": total}))
+                breaches.append(
+                    Breach(
+                        f"webhook:{webhook_id}",
+                        f"webhook {webhook_id}",
+                        f"Webhook {webhook_id} refused {total} requests in the last {window} minutes.",
+                        board_id=rule.board_id,
+                        detail={"webhook_id": webhook_id, "count": total},
+                    )
+                )
         return breaches
 
     def episodes(self, rule: AlertRule, since: datetime, until: datetime) -> list[tuple[str, datetime]]:
@@ -529,20 +651,31 @@ class WebhookRefusals(Condition):
         for webhook_id, minutes in self._minutes(rule, max(since, oldest) - window, until).items():
             # Expand the per-minute counts into one moment per refusal, capped for the preview.
             times = [moment for moment, count in minutes for _ in range(min(count, rule.params["threshold"]))]
-            found += [(f"webhook:{webhook_id}", moment)
-                      for moment in threshold_crossings(times, rule.params["threshold"], window) if moment >= since]
+            found += [
+                (f"webhook:{webhook_id}", moment)
+                for moment in threshold_crossings(times, rule.params["threshold"], window)
+                if moment >= since
+            ]
         return found
 
 
 class WebhookSilence(Condition):
     key = "webhook_silence"
     label = "Webhook silent"
-    description = ("A webhook that usually gets traffic (at least M payloads in the week before) has "
-                   "received nothing for N hours.")
+    description = (
+        "A webhook that usually gets traffic (at least M payloads in the week before) has "
+        "received nothing for N hours."
+    )
     params = (
         Param("hours", "Hours of silence", "int", default=6, minimum=HOURS[0], maximum=7 * 24),
-        Param("usual_per_week", "Usual traffic: payloads in the week before", "int", default=10, minimum=1,
-              maximum=THRESHOLD[1]),
+        Param(
+            "usual_per_week",
+            "Usual traffic: payloads in the week before",
+            "int",
+            default=10,
+            minimum=1,
+            maximum=THRESHOLD[1],
+        ),
         Param("webhook", "Webhook (empty: every webhook)", "object", model="webhook", required=False),
     )
     trigger_verbs = frozenset({"webhook.received"})
@@ -558,24 +691,37 @@ class WebhookSilence(Condition):
 
     def evaluate(self, rule: AlertRule, now: datetime) -> list[Breach]:
         quiet_since = now - timedelta(hours=rule.params["hours"])
-        webhooks = self._webhooks(rule).annotate(
-            last_payload=Max("payloads__received_at"),
-            usual=Count("payloads", filter=Q(payloads__received_at__gte=quiet_since - timedelta(days=7),
-                                             payloads__received_at__lt=quiet_since)),
-        ).filter(usual__gte=rule.params["usual_per_week"], last_payload__lt=quiet_since)
+        webhooks = (
+            self._webhooks(rule)
+            .annotate(
+                last_payload=Max("payloads__received_at"),
+                usual=Count(
+                    "payloads",
+                    filter=Q(
+                        payloads__received_at__gte=quiet_since - timedelta(days=7),
+                        payloads__received_at__lt=quiet_since,
+                    ),
+                ),
+            )
+            .filter(usual__gte=rule.params["usual_per_week"], last_payload__lt=quiet_since)
+        )
         return [
-            Breach(f"webhook:{webhook.pk}", str(webhook),
-                   f"Webhook {webhook} has received nothing for {rule.params['hours']} hours "
-                   f"(usually {webhook.usual} a week).",
-                   board_id=webhook.board_id, detail={"webhook_id": webhook.pk,
-                                                      "last_payload_at": webhook.last_payload.isoformat()})
+            Breach(
+                f"webhook:{webhook.pk}",
+                str(webhook),
+                f"Webhook {webhook} has received nothing for {rule.params['hours']} hours "
+                f"(usually {webhook.usual} a week).",
+                board_id=webhook.board_id,
+                detail={"webhook_id": webhook.pk, "last_payload_at": webhook.last_payload.isoformat()},
+            )
             for webhook in webhooks
         ]
 
     def episodes(self, rule: AlertRule, since: datetime, until: datetime) -> list[tuple[str, datetime]]:
         gap = timedelta(hours=rule.params["hours"])
-        rows = WebhookPayload.objects.filter(webhook__in=self._webhooks(rule), received_at__gte=since - gap,
-                                             received_at__lte=until).order_by("received_at")
+        rows = WebhookPayload.objects.filter(
+            webhook__in=self._webhooks(rule), received_at__gte=since - gap, received_at__lte=until
+        ).order_by("received_at")
         last: dict[int, datetime] = {}
         found = []
         for webhook_id, moment in rows.values_list("webhook_id", "received_at")[:PREVIEW_MAX_EVENTS]:
@@ -611,10 +757,22 @@ class EventsMatching(Condition):
     params = (
         Param("event_types", "Event types", "event_types", help="e.g. task.status_changed, comment.added"),
         Param("threshold", "Events", "int", default=5, minimum=THRESHOLD[0], maximum=THRESHOLD[1]),
-        Param("window_minutes", "Window (minutes)", "int", default=60, minimum=WINDOW_MINUTES[0],
-              maximum=WINDOW_MINUTES[1]),
-        Param("agent", "Agent (empty: any)", "object", model="agent", required=False,
-              help="Events the agent did or that are about it."),
+        Param(
+            "window_minutes",
+            "Window (minutes)",
+            "int",
+            default=60,
+            minimum=WINDOW_MINUTES[0],
+            maximum=WINDOW_MINUTES[1],
+        ),
+        Param(
+            "agent",
+            "Agent (empty: any)",
+            "object",
+            model="agent",
+            required=False,
+            help="Events the agent did or that are about it.",
+        ),
     )
 
     def triggers(self, params: dict[str, Any]) -> frozenset[str]:
@@ -633,22 +791,42 @@ class EventsMatching(Condition):
         if count < rule.params["threshold"]:
             return []
         types = ", ".join(rule.params["event_types"])
-        return [Breach("events", rule.name, f"{count} events ({types}) in the last {window} minutes.",
-                       board_id=rule.board_id, detail={"count": count})]
+        return [
+            Breach(
+                "events",
+                rule.name,
+                f"{count} events ({types}) in the last {window} minutes.",
+                board_id=rule.board_id,
+                detail={"count": count},
+            )
+        ]
 
     def episodes(self, rule: AlertRule, since: datetime, until: datetime) -> list[tuple[str, datetime]]:
         window = timedelta(minutes=rule.params["window_minutes"])
         times = self._times(rule, since - window, until)
-        return [("events", moment) for moment in threshold_crossings(times, rule.params["threshold"], window)
-                if moment >= since]
+        return [
+            ("events", moment)
+            for moment in threshold_crossings(times, rule.params["threshold"], window)
+            if moment >= since
+        ]
 
 
-for _condition in (AgentOffline(), TaskInColumn(), ApprovalWaiting(), DeadLetters(), SubscriptionDisabled(),
-                   WebhookRefusals(), WebhookSilence(), UsageOverBudget(), EventsMatching()):
+for _condition in (
+    AgentOffline(),
+    TaskInColumn(),
+    ApprovalWaiting(),
+    DeadLetters(),
+    SubscriptionDisabled(),
+    WebhookRefusals(),
+    WebhookSilence(),
+    UsageOverBudget(),
+    EventsMatching(),
+):
     register_condition(_condition)
 
 
 # --- preview -------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Preview:
@@ -678,10 +856,14 @@ def preview(rule: AlertRule, now: datetime, *, days: int = 7) -> Preview:
     condition = get_condition(rule.condition)
     episodes = condition.episodes(rule, now - timedelta(days=days), now)
     fired, suppressed = apply_cooldown(episodes, timedelta(minutes=rule.cooldown_minutes))
-    return Preview(fired=fired, suppressed=suppressed, subjects=len({s for s, _ in episodes}), days=days,
-                   note=condition.history_note)
+    return Preview(
+        fired=fired,
+        suppressed=suppressed,
+        subjects=len({s for s, _ in episodes}),
+        days=days,
+        note=condition.history_note,
+    )
 
 
 def boards_for(organization_id: int):
     return Board.objects.filter(organization_id=organization_id, archived=False)
-

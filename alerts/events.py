@@ -16,7 +16,11 @@ def _rule(event):
 
 def _incident(event):
     d = detail(event)
-    url = url_or_none("alerts:incident-detail", int(event.target_id)) if str(event.target_id or "").isdigit() else None
+    url = (
+        url_or_none("alerts:incident-detail", int(event.target_id))
+        if str(event.target_id or "").isdigit()
+        else None
+    )
     return link(url, d.get("subject_label") or "an incident")
 
 
@@ -29,8 +33,9 @@ def _rule_change(phrase: str):
 
 def _fired(event):
     again = " again after a snooze" if detail(event).get("refired") else ""
-    return format_html("Alert {} fired{} for {}: {}", _rule(event), again, _incident(event),
-                       detail(event).get("summary", ""))
+    return format_html(
+        "Alert {} fired{} for {}: {}", _rule(event), again, _incident(event), detail(event).get("summary", "")
+    )
 
 
 def _resolved(event):
@@ -42,13 +47,22 @@ def _acknowledged(event):
 
 
 def _snoozed(event):
-    return format_html("{} snoozed the alert {} for {} ({} minutes)", actor(event), _rule(event),
-                       _incident(event), detail(event).get("minutes", "?"))
+    return format_html(
+        "{} snoozed the alert {} for {} ({} minutes)",
+        actor(event),
+        _rule(event),
+        _incident(event),
+        detail(event).get("minutes", "?"),
+    )
 
 
 def _test_sent(event):
-    return format_html("{} sent a test notification of {} by {}", actor(event), _rule(event),
-                       detail(event).get("channel", "a channel"))
+    return format_html(
+        "{} sent a test notification of {} by {}",
+        actor(event),
+        _rule(event),
+        detail(event).get("channel", "a channel"),
+    )
 
 
 def register() -> None:

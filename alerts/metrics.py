@@ -17,7 +17,8 @@ class AlertsCollector:
         try:
             firing = list(
                 Incident.objects.filter(state=IncidentState.FIRING)
-                .values("rule_id", "organization__slug").annotate(count=Count("id"))
+                .values("rule_id", "organization__slug")
+                .annotate(count=Count("id"))
                 .order_by("rule_id")
             )
             by_state = dict(
@@ -28,8 +29,11 @@ class AlertsCollector:
             return
         # The rule's id, not its name: a scrape must not show one organization's words to whoever
         # monitors the whole installation (the alert rule's page has the name).
-        gauge = GaugeMetricFamily("mc_alerts_firing", "Incidents firing (not acknowledged or snoozed) per rule id",
-                                  labels=["rule", "organization"])
+        gauge = GaugeMetricFamily(
+            "mc_alerts_firing",
+            "Incidents firing (not acknowledged or snoozed) per rule id",
+            labels=["rule", "organization"],
+        )
         for row in firing:
             gauge.add_metric([str(row["rule_id"]), row["organization__slug"]], row["count"])
         yield gauge

@@ -20,7 +20,9 @@ class AlertRule(models.Model):
     `params` is validated by the condition (alerts.conditions.validate_params) before any save.
     """
 
-    organization = models.ForeignKey("boards.Organization", on_delete=models.CASCADE, related_name="alert_rules")
+    organization = models.ForeignKey(
+        "boards.Organization", on_delete=models.CASCADE, related_name="alert_rules"
+    )
     # Optional: limits the condition to one board's tasks, agents, webhooks and events.
     board = models.ForeignKey(
         "boards.Board", on_delete=models.CASCADE, null=True, blank=True, related_name="alert_rules"
@@ -82,7 +84,9 @@ class Incident(models.Model):
     """One breach of a rule by one subject (an agent, a task, a webhook …), until it clears."""
 
     rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="incidents")
-    organization = models.ForeignKey("boards.Organization", on_delete=models.CASCADE, related_name="incidents")
+    organization = models.ForeignKey(
+        "boards.Organization", on_delete=models.CASCADE, related_name="incidents"
+    )
     board = models.ForeignKey(
         "boards.Board", on_delete=models.SET_NULL, null=True, blank=True, related_name="incidents"
     )
@@ -108,7 +112,8 @@ class Incident(models.Model):
             # Idempotency: two evaluations racing (two beat processes, a sweep and an event) can
             # never open two incidents for the same rule and subject; the loser's INSERT fails.
             models.UniqueConstraint(
-                fields=["rule", "subject_key"], condition=~Q(state="resolved"),
+                fields=["rule", "subject_key"],
+                condition=~Q(state="resolved"),
                 name="incident_one_open_per_subject",
             ),
         ]

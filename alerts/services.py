@@ -76,9 +76,18 @@ def _rule_detail(rule: AlertRule) -> dict[str, Any]:
 
 @transaction.atomic
 def create_rule(
-    *, actor: Actor, organization: Organization, name: str, condition: str, params: dict[str, Any] | None = None,
-    board: Board | None = None, cooldown_minutes: int = 60, enabled: bool = True, notify_in_app: bool = True,
-    email_recipients: list[str] | str | None = None, subscription: Subscription | None = None,
+    *,
+    actor: Actor,
+    organization: Organization,
+    name: str,
+    condition: str,
+    params: dict[str, Any] | None = None,
+    board: Board | None = None,
+    cooldown_minutes: int = 60,
+    enabled: bool = True,
+    notify_in_app: bool = True,
+    email_recipients: list[str] | str | None = None,
+    subscription: Subscription | None = None,
 ) -> AlertRule:
     require_role(user=actor.user, organization=organization, role=Role.ADMIN)
     _check_scope(organization.pk, board, subscription)
@@ -89,31 +98,65 @@ def create_rule(
         raise DomainError(f"A rule named {name!r} exists already.", code="duplicate_name")
     spec = get_condition(condition)
     rule = AlertRule.objects.create(
-        organization=organization, board=board, name=name[:120], condition=condition,
-        params=validate_params(spec, params, organization_id=organization.pk), cooldown_minutes=cooldown_minutes,
-        enabled=enabled, notify_in_app=notify_in_app, email_recipients=_clean_recipients(email_recipients),
-        subscription=subscription, created_by=actor.user,
+        organization=organization,
+        board=board,
+        name=name[:120],
+        condition=condition,
+        params=validate_params(spec, params, organization_id=organization.pk),
+        cooldown_minutes=cooldown_minutes,
+        enabled=enabled,
+        notify_in_app=notify_in_app,
+        email_recipients=_clean_recipients(email_recipients),
+        subscription=subscription,
+        created_by=actor.user,
     )
-    record_activity(organization=organization, board=board, actor=actor, verb="alert.rule_created",
-                    target=rule, target_type="alertrule", detail=_rule_detail(rule))
+    record_activity(
+        organization=organization,
+        board=board,
+        actor=actor,
+        verb="alert.rule_created",
+        target=rule,
+        target_type="alertrule",
+        detail=_rule_detail(rule),
+    )
     forget_triggers(organization.pk)
     return rule
 
 
 def unsaved_rule(
-    *, user, organization: Organization, condition: str, params: dict[str, Any] | None = None,
-    board: Board | None = None, name: str = "preview", cooldown_minutes: int = 60,
+    *,
+    user,
+    organization: Organization,
+    condition: str,
+    params: dict[str, Any] | None = None,
+    board: Board | None = None,
+    name: str = "preview",
+    cooldown_minutes: int = 60,
 ) -> AlertRule:
     """A rule as the editor has it, validated but not saved: what the preview runs."""
     require_role(user=user, organization=organization, role=Role.VIEWER)
     _check_scope(organization.pk, board, None)
-    return AlertRule(organization=organization, board=board, name=name, condition=condition,
-                     params=validate_params(get_condition(condition), params, organization_id=organization.pk),
-                     cooldown_minutes=cooldown_minutes)
+    return AlertRule(
+        organization=organization,
+        board=board,
+        name=name,
+        condition=condition,
+        params=validate_params(get_condition(condition), params, organization_id=organization.pk),
+        cooldown_minutes=cooldown_minutes,
+    )
 
 
-RULE_FIELDS = {"name", "condition", "params", "board", "cooldown_minutes", "enabled", "notify_in_app",
-               "email_recipients", "subscription"}
+RULE_FIELDS = {
+    "name",
+    "condition",
+    "params",
+    "board",
+    "cooldown_minutes",
+    "enabled",
+    "notify_in_app",
+    "email_recipients",
+    "subscription",
+}
 
 
 @transaction.atomic
@@ -127,20 +170,32 @@ def update_rule(*, actor: Actor, rule: AlertRule, **changes: Any) -> AlertRule:
         changes["name"] = (changes["name"] or "").strip()[:120]
         if not changes["name"]:
             raise DomainError("A rule needs a name.", code="invalid_name")
-        if AlertRule.objects.filter(organization_id=rule.organization_id, name=changes["name"]).exclude(
-                pk=rule.pk).exists():
+        if (
+            AlertRule.objects.filter(organization_id=rule.organization_id, name=changes["name"])
+            .exclude(pk=rule.pk)
+            .exists()
+        ):
             raise DomainError(f"A rule named {changes['name']!r} exists already.", code="duplicate_name")
     if "condition" in changes or "params" in changes:
         condition = changes.get("condition", rule.condition)
         params = changes.get("params", rule.params if condition == rule.condition else {})
-        changes["params"] = validate_params(get_condition(condition), params, organization_id=rule.organization_id)
+        changes["params"] = validate_params(
+            get_condition(condition), params, organization_id=rule.organization_id
+        )
     if "email_recipients" in changes:
         changes["email_recipients"] = _clean_recipients(changes["email_recipients"])
     for name, value in changes.items():
         setattr(rule, name, value)
     rule.save()
-    record_activity(organization=rule.organization_id, board=rule.board_id, actor=actor, verb="alert.rule_updated",
-                    target=rule, target_type="alertrule", detail={**_rule_detail(rule), "fields": sorted(changes)})
+    record_activity(
+        organization=rule.organization_id,
+        board=rule.board_id,
+        actor=actor,
+        verb="alert.rule_updated",
+        target=rule,
+        target_type="alertrule",
+        detail={**_rule_detail(rule), "fields": sorted(changes)},
+    )
     forget_triggers(rule.organization_id)
     return rule
 
@@ -148,8 +203,15 @@ def update_rule(*, actor: Actor, rule: AlertRule, **changes: Any) -> AlertRule:
 @transaction.atomic
 def delete_rule(*, actor: Actor, rule: AlertRule) -> None:
     require_role(user=actor.user, organization=rule.organization_id, role=Role.ADMIN)
-    record_activity(organization=rule.organization_id, board=rule.board_id, actor=actor, verb="alert.rule_deleted",
-                    target_type="alertrule", target_id=rule.pk, detail=_rule_detail(rule))
+    record_activity(
+        organization=rule.organization_id,
+        board=rule.board_id,
+        actor=actor,
+        verb="alert.rule_deleted",
+        target_type="alertrule",
+        target_id=rule.pk,
+        detail=_rule_detail(rule),
+    )
     forget_triggers(rule.organization_id)
     rule.delete()
 
@@ -167,28 +229,48 @@ class Evaluation:
 
 def in_cooldown(rule: AlertRule, subject_key: str, now: datetime) -> bool:
     latest = (
-        Incident.objects.filter(rule=rule, subject_key=subject_key).order_by("-opened_at")
-        .values_list("opened_at", flat=True).first()
+        Incident.objects.filter(rule=rule, subject_key=subject_key)
+        .order_by("-opened_at")
+        .values_list("opened_at", flat=True)
+        .first()
     )
     return latest is not None and latest > now - timedelta(minutes=rule.cooldown_minutes)
 
 
 def _incident_detail(incident: Incident, **extra: Any) -> dict[str, Any]:
     return {
-        "incident_id": incident.pk, "rule_id": incident.rule_id, "rule_name": incident.rule.name,
-        "condition": incident.rule.condition, "subject_key": incident.subject_key,
-        "subject_label": incident.subject_label, "summary": incident.summary, "state": incident.state, **extra,
+        "incident_id": incident.pk,
+        "rule_id": incident.rule_id,
+        "rule_name": incident.rule.name,
+        "condition": incident.rule.condition,
+        "subject_key": incident.subject_key,
+        "subject_label": incident.subject_label,
+        "summary": incident.summary,
+        "state": incident.state,
+        **extra,
     }
 
 
 def _record(incident: Incident, verb: str, actor: Actor, **extra: Any):
-    return record_activity(organization=incident.organization_id, board=incident.board_id, actor=actor, verb=verb,
-                           target=incident, detail=_incident_detail(incident, **extra))
+    return record_activity(
+        organization=incident.organization_id,
+        board=incident.board_id,
+        actor=actor,
+        verb=verb,
+        target=incident,
+        detail=_incident_detail(incident, **extra),
+    )
 
 
 def _entry(incident: Incident, kind: str, actor: Actor, *, reason: str = "", **detail: Any) -> IncidentEntry:
-    return IncidentEntry.objects.create(incident=incident, kind=kind, actor_label=actor.label[:150],
-                                        actor_user=actor.user, reason=reason[:1000], detail=detail)
+    return IncidentEntry.objects.create(
+        incident=incident,
+        kind=kind,
+        actor_label=actor.label[:150],
+        actor_user=actor.user,
+        reason=reason[:1000],
+        detail=detail,
+    )
 
 
 def _open_incident(rule: AlertRule, breach: Breach, now: datetime) -> Incident | None:
@@ -196,9 +278,14 @@ def _open_incident(rule: AlertRule, breach: Breach, now: datetime) -> Incident |
         # A savepoint, so that losing the race to the unique index leaves the evaluation usable.
         with transaction.atomic():
             incident = Incident.objects.create(
-                rule=rule, organization_id=rule.organization_id, board_id=breach.board_id or rule.board_id,
-                subject_key=breach.subject_key, subject_label=breach.subject_label[:200],
-                summary=breach.summary[:300], detail=breach.detail, opened_at=now,
+                rule=rule,
+                organization_id=rule.organization_id,
+                board_id=breach.board_id or rule.board_id,
+                subject_key=breach.subject_key,
+                subject_label=breach.subject_label[:200],
+                summary=breach.summary[:300],
+                detail=breach.detail,
+                opened_at=now,
             )
     except IntegrityError:
         logger.info("rule %s: an incident for %s is open already", rule.pk, breach.subject_key)
@@ -262,7 +349,11 @@ def evaluate_rule(*, rule_id: int, now: datetime | None = None) -> Evaluation:
             opened = _open_incident(rule, breach, now)
             if opened is not None:
                 result.opened.append(opened)
-        elif incident.state == IncidentState.SNOOZED and incident.snoozed_until and incident.snoozed_until <= now:
+        elif (
+            incident.state == IncidentState.SNOOZED
+            and incident.snoozed_until
+            and incident.snoozed_until <= now
+        ):
             _refire(incident, breach, now)
             result.refired.append(incident)
     for key, incident in open_incidents.items():
@@ -334,8 +425,14 @@ def snooze_incident(*, actor: Actor, incident: Incident, minutes: int, reason: s
     incident.state = IncidentState.SNOOZED
     incident.snoozed_until = timezone.now() + timedelta(minutes=minutes)
     incident.save(update_fields=["state", "snoozed_until"])
-    _entry(incident, EntryKind.SNOOZED, actor, reason=reason, minutes=minutes,
-           until=incident.snoozed_until.isoformat())
+    _entry(
+        incident,
+        EntryKind.SNOOZED,
+        actor,
+        reason=reason,
+        minutes=minutes,
+        until=incident.snoozed_until.isoformat(),
+    )
     _record(incident, "alert.snoozed", actor, reason=reason[:1000], minutes=minutes)
     ALERT_INCIDENTS.labels(event="snoozed").inc()
     return incident
@@ -346,7 +443,13 @@ def send_test_notification(*, actor: Actor, rule: AlertRule, channel: str) -> No
     """The editor's "send test" button: one made-up notification through one channel."""
     require_role(user=actor.user, organization=rule.organization_id, role=Role.ADMIN)
     channels.check_channel(rule, channel)
-    event = record_activity(organization=rule.organization_id, board=rule.board_id, actor=actor,
-                            verb="alert.test_sent", target=rule, target_type="alertrule",
-                            detail={**_rule_detail(rule), "channel": channel})
+    event = record_activity(
+        organization=rule.organization_id,
+        board=rule.board_id,
+        actor=actor,
+        verb="alert.test_sent",
+        target=rule,
+        target_type="alertrule",
+        detail={**_rule_detail(rule), "channel": channel},
+    )
     channels.send_test(rule=rule, channel=channel, event=event)

@@ -23,8 +23,13 @@ def evaluate_alert_rules(rule_ids: list[int]) -> int:
     return evaluate_rules(rule_ids)
 
 
-@shared_task(name="alerts.tasks.send_incident_email", ignore_result=True, autoretry_for=(OSError,),
-             retry_backoff=5, max_retries=5)
+@shared_task(
+    name="alerts.tasks.send_incident_email",
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=5,
+    max_retries=5,
+)
 def send_incident_email(incident_id: int, kind: str) -> None:
     from alerts.channels import email_body
     from alerts.models import Incident
@@ -43,5 +48,9 @@ def send_test_email(rule_id: int) -> None:
     rule = AlertRule.objects.filter(pk=rule_id).first()
     if rule is None or not rule.email_recipients:
         return
-    send_mail(f"[Test] {rule.name}", "A test notification from Mission Control for this alert rule.",
-              settings.DEFAULT_FROM_EMAIL, rule.email_recipients)
+    send_mail(
+        f"[Test] {rule.name}",
+        "A test notification from Mission Control for this alert rule.",
+        settings.DEFAULT_FROM_EMAIL,
+        rule.email_recipients,
+    )

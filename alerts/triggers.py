@@ -51,5 +51,6 @@ def _enqueue(rule_ids: list[int]) -> None:
     try:
         evaluate_alert_rules.delay(list(rule_ids))
     except Exception:
-        logger.warning("could not enqueue alert evaluation of %s; the sweep will evaluate", rule_ids,
-                       exc_info=True)
+        logger.warning(
+            "could not enqueue alert evaluation of %s; the sweep will evaluate", rule_ids, exc_info=True
+        )

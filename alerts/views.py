@@ -81,10 +81,17 @@ def _state(request: HttpRequest) -> str:
 def incident_list(request: HttpRequest) -> HttpResponse:
     organization = _organization(request)
     state = _state(request)
-    return render(request, "alerts/incident_list.html", {
-        "organization": organization, "incidents": _incidents(organization, state), "state": state,
-        "state_filters": STATE_FILTERS, "can_manage_rules": _role(request.user, organization.pk, Role.ADMIN),
-    })
+    return render(
+        request,
+        "alerts/incident_list.html",
+        {
+            "organization": organization,
+            "incidents": _incidents(organization, state),
+            "state": state,
+            "state_filters": STATE_FILTERS,
+            "can_manage_rules": _role(request.user, organization.pk, Role.ADMIN),
+        },
+    )
 
 
 @login_required
@@ -92,19 +99,27 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 def incident_rows(request: HttpRequest) -> HttpResponse:
     """The list's rows, re-fetched by static/js/alerts.js when an alert event arrives live."""
     organization = _organization(request)
-    return render(request, "alerts/partials/incident_rows.html",
-                  {"incidents": _incidents(organization, _state(request))})
+    return render(
+        request,
+        "alerts/partials/incident_rows.html",
+        {"incidents": _incidents(organization, _state(request))},
+    )
 
 
 @login_required
 @require_GET
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     incident = _visible_incident(request.user, pk)
-    return render(request, "alerts/incident_detail.html", {
-        "incident": incident, "entries": list(incident.entries.select_related("actor_user")),
-        "can_act": incident.is_open and _role(request.user, incident.organization_id, Role.OPERATOR),
-        "snooze_choices": [(15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "1 day")],
-    })
+    return render(
+        request,
+        "alerts/incident_detail.html",
+        {
+            "incident": incident,
+            "entries": list(incident.entries.select_related("actor_user")),
+            "can_act": incident.is_open and _role(request.user, incident.organization_id, Role.OPERATOR),
+            "snooze_choices": [(15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "1 day")],
+        },
+    )
 
 
 def _act(request: HttpRequest, pk: int, act) -> HttpResponse:
@@ -122,8 +137,13 @@ def _act(request: HttpRequest, pk: int, act) -> HttpResponse:
 @require_POST
 def incident_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     reason = request.POST.get("reason", "")[:1000]
-    return _act(request, pk, lambda incident: services.acknowledge_incident(
-        actor=Actor.for_user(request.user), incident=incident, reason=reason))
+    return _act(
+        request,
+        pk,
+        lambda incident: services.acknowledge_incident(
+            actor=Actor.for_user(request.user), incident=incident, reason=reason
+        ),
+    )
 
 
 @login_required
@@ -132,8 +152,13 @@ def incident_snooze(request: HttpRequest, pk: int) -> HttpResponse:
     reason = request.POST.get("reason", "")[:1000]
     raw = request.POST.get("minutes", "")
     minutes = int(raw) if raw.isdigit() else 0
-    return _act(request, pk, lambda incident: services.snooze_incident(
-        actor=Actor.for_user(request.user), incident=incident, minutes=minutes, reason=reason))
+    return _act(
+        request,
+        pk,
+        lambda incident: services.snooze_incident(
+            actor=Actor.for_user(request.user), incident=incident, minutes=minutes, reason=reason
+        ),
+    )
 
 
 @login_required
@@ -155,29 +180,47 @@ def badge(request: HttpRequest) -> HttpResponse:
 def rule_list(request: HttpRequest) -> HttpResponse:
     organization = _organization(request)
     rules = (
-        AlertRule.objects.filter(organization=organization).select_related("board")
+        AlertRule.objects.filter(organization=organization)
+        .select_related("board")
         .annotate(open_incidents=Count("incidents", filter=Q(incidents__state__in=OPEN_STATES)))
         .order_by("name", "id")
     )
-    return render(request, "alerts/rule_list.html", {
-        "organization": organization, "rules": rules, "catalogue": conditions.CATALOGUE,
-        "can_manage_rules": _role(request.user, organization.pk, Role.ADMIN),
-    })
+    return render(
+        request,
+        "alerts/rule_list.html",
+        {
+            "organization": organization,
+            "rules": rules,
+            "catalogue": conditions.CATALOGUE,
+            "can_manage_rules": _role(request.user, organization.pk, Role.ADMIN),
+        },
+    )
 
 
 def _object_choices(organization_id: int) -> dict[str, list[tuple[int, str]]]:
     return {
-        "agent": [(a.pk, a.name) for a in Agent.objects.filter(organization_id=organization_id).only("id", "name")],
-        "subscription": [(s.pk, s.description or s.target_url)
-                         for s in Subscription.objects.filter(organization_id=organization_id)],
-        "webhook": [(w.pk, f"{w} ({w.board.name})") for w in
-                    BoardWebhook.objects.filter(board__organization_id=organization_id).select_related("board")],
+        "agent": [
+            (a.pk, a.name) for a in Agent.objects.filter(organization_id=organization_id).only("id", "name")
+        ],
+        "subscription": [
+            (s.pk, s.description or s.target_url)
+            for s in Subscription.objects.filter(organization_id=organization_id)
+        ],
+        "webhook": [
+            (w.pk, f"{w} ({w.board.name})")
+            for w in BoardWebhook.objects.filter(board__organization_id=organization_id).select_related(
+                "board"
+            )
+        ],
     }
 
 
 def _event_type_choices() -> list[tuple[str, list[tuple[str, str]]]]:
-    return [(group, [(name, label) for name, label in items if not name.startswith(OWN_VERB_PREFIX)])
-            for group, items in registry.choices() if group != registry.category_label("alert")]
+    return [
+        (group, [(name, label) for name, label in items if not name.startswith(OWN_VERB_PREFIX)])
+        for group, items in registry.choices()
+        if group != registry.category_label("alert")
+    ]
 
 
 def _param_fields(organization_id: int, condition_key: str, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -192,11 +235,16 @@ def _param_fields(organization_id: int, condition_key: str, params: dict[str, An
         fields = []
         for param in condition.params:
             value = current.get(param.name, param.default)
-            fields.append({
-                "param": param, "input_name": f"{condition.key}__{param.name}", "value": value,
-                "values": [str(v) for v in value] if isinstance(value, list) else [],
-                "objects": objects.get(param.model, []), "event_types": event_types,
-            })
+            fields.append(
+                {
+                    "param": param,
+                    "input_name": f"{condition.key}__{param.name}",
+                    "value": value,
+                    "values": [str(v) for v in value] if isinstance(value, list) else [],
+                    "objects": objects.get(param.model, []),
+                    "event_types": event_types,
+                }
+            )
         groups.append({"condition": condition, "fields": fields, "selected": condition.key == condition_key})
     return groups
 
@@ -226,34 +274,69 @@ def _posted_rule(request: HttpRequest, organization_id: int) -> dict[str, Any]:
     cooldown = post.get("cooldown_minutes", "")
     if not cooldown.isdigit() or int(cooldown) > 7 * 24 * 60:
         raise DomainError("Cooldown: a whole number of minutes, at most 10080.", code="invalid_cooldown")
-    board = Board.objects.filter(organization_id=organization_id, pk=board_id).first() if board_id.isdigit() else None
-    subscription = (Subscription.objects.filter(organization_id=organization_id, pk=subscription_id).first()
-                    if subscription_id.isdigit() else None)
+    board = (
+        Board.objects.filter(organization_id=organization_id, pk=board_id).first()
+        if board_id.isdigit()
+        else None
+    )
+    subscription = (
+        Subscription.objects.filter(organization_id=organization_id, pk=subscription_id).first()
+        if subscription_id.isdigit()
+        else None
+    )
     return {
-        "name": post.get("name", ""), "condition": condition_key, "params": _posted_params(post, condition_key),
-        "board": board, "subscription": subscription, "cooldown_minutes": int(cooldown),
-        "enabled": "enabled" in post, "notify_in_app": "notify_in_app" in post,
+        "name": post.get("name", ""),
+        "condition": condition_key,
+        "params": _posted_params(post, condition_key),
+        "board": board,
+        "subscription": subscription,
+        "cooldown_minutes": int(cooldown),
+        "enabled": "enabled" in post,
+        "notify_in_app": "notify_in_app" in post,
         "email_recipients": post.get("email_recipients", ""),
     }
 
 
-def _editor(request: HttpRequest, organization, rule: AlertRule | None, values: dict[str, Any], *,
-            error: str = "", status: int = 200) -> HttpResponse:
+def _editor(
+    request: HttpRequest,
+    organization,
+    rule: AlertRule | None,
+    values: dict[str, Any],
+    *,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
     condition_key = values.get("condition") or "agent_offline"
-    return render(request, "alerts/rule_form.html", {
-        "organization": organization, "rule": rule, "values": values, "error": error,
-        "catalogue": [c for c in conditions.CATALOGUE.values()],
-        "param_groups": _param_fields(organization.pk, condition_key, values.get("params") or {}),
-        "boards": Board.objects.filter(organization=organization, archived=False).order_by("name"),
-        "subscriptions": Subscription.objects.filter(organization=organization),
-        "can_manage": _role(request.user, organization.pk, Role.ADMIN),
-    }, status=status)
+    return render(
+        request,
+        "alerts/rule_form.html",
+        {
+            "organization": organization,
+            "rule": rule,
+            "values": values,
+            "error": error,
+            "catalogue": [c for c in conditions.CATALOGUE.values()],
+            "param_groups": _param_fields(organization.pk, condition_key, values.get("params") or {}),
+            "boards": Board.objects.filter(organization=organization, archived=False).order_by("name"),
+            "subscriptions": Subscription.objects.filter(organization=organization),
+            "can_manage": _role(request.user, organization.pk, Role.ADMIN),
+        },
+        status=status,
+    )
 
 
 def _rule_values(rule: AlertRule) -> dict[str, Any]:
-    return {"name": rule.name, "condition": rule.condition, "params": rule.params, "board": rule.board,
-            "subscription": rule.subscription, "cooldown_minutes": rule.cooldown_minutes, "enabled": rule.enabled,
-            "notify_in_app": rule.notify_in_app, "email_recipients": ", ".join(rule.email_recipients)}
+    return {
+        "name": rule.name,
+        "condition": rule.condition,
+        "params": rule.params,
+        "board": rule.board,
+        "subscription": rule.subscription,
+        "cooldown_minutes": rule.cooldown_minutes,
+        "enabled": rule.enabled,
+        "notify_in_app": rule.notify_in_app,
+        "email_recipients": ", ".join(rule.email_recipients),
+    }
 
 
 @login_required
@@ -265,7 +348,9 @@ def rule_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             values = _posted_rule(request, organization.pk)
-            rule = services.create_rule(actor=Actor.for_user(request.user), organization=organization, **values)
+            rule = services.create_rule(
+                actor=Actor.for_user(request.user), organization=organization, **values
+            )
         except DomainError as exc:
             return _editor(request, organization, None, values, error=exc.message, status=400)
         messages.success(request, f"Alert rule “{rule.name}” created.")
@@ -285,7 +370,9 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
             values = _posted_rule(request, organization.pk)
             services.update_rule(actor=Actor.for_user(request.user), rule=rule, **values)
         except DomainError as exc:
-            return _editor(request, organization, rule, values or _rule_values(rule), error=exc.message, status=400)
+            return _editor(
+                request, organization, rule, values or _rule_values(rule), error=exc.message, status=400
+            )
         messages.success(request, "Saved.")
         return redirect("alerts:rule-edit", pk=rule.pk)
     return _editor(request, organization, rule, _rule_values(rule))
@@ -310,9 +397,14 @@ def rule_preview(request: HttpRequest) -> HttpResponse:
     organization = _organization(request)
     try:
         values = _posted_rule(request, organization.pk)
-        rule = services.unsaved_rule(user=request.user, organization=organization, condition=values["condition"],
-                                     params=values["params"], board=values["board"],
-                                     cooldown_minutes=values["cooldown_minutes"])
+        rule = services.unsaved_rule(
+            user=request.user,
+            organization=organization,
+            condition=values["condition"],
+            params=values["params"],
+            board=values["board"],
+            cooldown_minutes=values["cooldown_minutes"],
+        )
         result = conditions.preview(rule, timezone.now())
     except DomainError as exc:
         return render(request, "alerts/partials/preview.html", {"error": exc.message}, status=400)
@@ -333,5 +425,3 @@ def rule_test(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Test notification sent by {channel.replace('_', '-')}.")
     return redirect("alerts:rule-edit", pk=rule.pk)
-
-

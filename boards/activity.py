@@ -117,8 +117,9 @@ def record_activity(
         try:
             listener(event)
         except Exception:
-            logger.exception("activity listener %s failed on %s", getattr(listener, "__name__", listener),
-                             event.verb)
+            logger.exception(
+                "activity listener %s failed on %s", getattr(listener, "__name__", listener), event.verb
+            )
     if publish:
         groups = realtime.groups_for_activity(
             organization_id=event.organization_id, board_id=event.board_id, agent_ids=agent_ids

@@ -37,7 +37,8 @@ BACKUP_DURATION = Histogram(
 )
 ALERT_INCIDENTS = Counter(
     "mc_alert_incidents_total",
-    "Alert incident transitions in this process (opened, refired, resolved, acknowledged, snoozed, suppressed)",
+    "Alert incident transitions in this process "
+    "(opened, refired, resolved, acknowledged, snoozed, suppressed)",
     ["event"],
 )
 # Computed at scrape time from the database and the broker (missioncontrol.metrics_view):

@@ -45,8 +45,9 @@ def mark_webhook_known(webhook_id: int) -> None:
         logger.warning("webhook refusal counter unavailable: %s", type(exc).__name__)
 
 
-def record_refusal(webhook_id: int, status: int, *, now: datetime | None = None,
-                   require_known: bool = False) -> None:
+def record_refusal(
+    webhook_id: int, status: int, *, now: datetime | None = None, require_known: bool = False
+) -> None:
     if status not in REFUSAL_STATUSES:
         return
     cache = caches["default"]
@@ -70,7 +71,9 @@ def refusal_counts(
     first, last = _bucket(since), _bucket(until)
     keys = {
         _count_key(webhook_id, status, bucket): (webhook_id, bucket)
-        for webhook_id in webhook_ids for status in statuses for bucket in range(first, last + 1)
+        for webhook_id in webhook_ids
+        for status in statuses
+        for bucket in range(first, last + 1)
     }
     if not keys:
         return {}

@@ -40,17 +40,32 @@ class ConditionSerializer(serializers.Serializer):
 class AlertRuleSerializer(serializers.ModelSerializer):
     organization = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.all())
     board = serializers.PrimaryKeyRelatedField(queryset=Board.objects.all(), required=False, allow_null=True)
-    subscription = serializers.PrimaryKeyRelatedField(queryset=Subscription.objects.all(), required=False,
-                                                      allow_null=True)
+    subscription = serializers.PrimaryKeyRelatedField(
+        queryset=Subscription.objects.all(), required=False, allow_null=True
+    )
     params = serializers.DictField(required=False)
-    email_recipients = serializers.ListField(child=serializers.CharField(max_length=254), required=False,
-                                             max_length=MAX_EMAIL_RECIPIENTS)
+    email_recipients = serializers.ListField(
+        child=serializers.CharField(max_length=254), required=False, max_length=MAX_EMAIL_RECIPIENTS
+    )
     cooldown_minutes = serializers.IntegerField(min_value=0, max_value=7 * 24 * 60, required=False)
 
     class Meta:
         model = AlertRule
-        fields = ["id", "organization", "board", "name", "condition", "params", "cooldown_minutes", "enabled",
-                  "notify_in_app", "email_recipients", "subscription", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "organization",
+            "board",
+            "name",
+            "condition",
+            "params",
+            "cooldown_minutes",
+            "enabled",
+            "notify_in_app",
+            "email_recipients",
+            "subscription",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["created_at", "updated_at"]
 
 
@@ -92,9 +107,23 @@ class IncidentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Incident
-        fields = ["id", "rule", "rule_name", "organization", "board", "subject_key", "subject_label", "state",
-                  "summary", "detail", "opened_at", "acknowledged_at", "acknowledged_by", "snoozed_until",
-                  "resolved_at"]
+        fields = [
+            "id",
+            "rule",
+            "rule_name",
+            "organization",
+            "board",
+            "subject_key",
+            "subject_label",
+            "state",
+            "summary",
+            "detail",
+            "opened_at",
+            "acknowledged_at",
+            "acknowledged_by",
+            "snoozed_until",
+            "resolved_at",
+        ]
         read_only_fields = fields
 
 

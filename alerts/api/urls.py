@@ -1,4 +1,5 @@
-"""/api/v1/alert-conditions/, /api/v1/alert-rules/ (+ preview, test), /api/v1/incidents/ (+ acknowledge, snooze)."""
+"""/api/v1/alert-conditions/, /api/v1/alert-rules/ (+ preview, test), /api/v1/incidents/ (+ acknowledge,
+snooze)."""
 
 from rest_framework.routers import SimpleRouter
 

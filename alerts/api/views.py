@@ -48,16 +48,23 @@ class AlertRuleFilter(filters.FilterSet):
         fields = ["organization", "board", "condition", "enabled"]
 
 
-class AlertRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                       mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class AlertRuleViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     queryset = AlertRule.objects.none()
     permission_classes = [IsHumanMember]
     filterset_class = AlertRuleFilter
     ordering_fields = ["name", "created_at", "id"]
 
     def get_queryset(self) -> QuerySet[AlertRule]:
-        return AlertRule.objects.filter(organization_id__in=_member_organizations(self.request.user)).order_by(
-            "name", "id")
+        return AlertRule.objects.filter(
+            organization_id__in=_member_organizations(self.request.user)
+        ).order_by("name", "id")
 
     def get_serializer_class(self):
         if self.action in ("update", "partial_update"):
@@ -86,7 +93,9 @@ class AlertRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
         services.delete_rule(actor=self.actor, rule=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=serializers.PreviewRequestSerializer, responses={200: serializers.PreviewSerializer})
+    @extend_schema(
+        request=serializers.PreviewRequestSerializer, responses={200: serializers.PreviewSerializer}
+    )
     @action(detail=False, methods=["post"])
     def preview(self, request: Request) -> Response:
         """How many times a rule (saved or not) would have fired in the last 7 days, from history."""
@@ -124,35 +133,50 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     ordering_fields = ["opened_at", "id"]
 
     def get_queryset(self) -> QuerySet[Incident]:
-        incidents = Incident.objects.filter(
-            organization_id__in=_member_organizations(self.request.user)
-        ).for_list().order_by("-opened_at", "-id")
+        incidents = (
+            Incident.objects.filter(organization_id__in=_member_organizations(self.request.user))
+            .for_list()
+            .order_by("-opened_at", "-id")
+        )
         if self.action != "list":
             incidents = incidents.prefetch_related(
-                Prefetch("entries", queryset=IncidentEntry.objects.order_by("created_at", "id")))
+                Prefetch("entries", queryset=IncidentEntry.objects.order_by("created_at", "id"))
+            )
         return incidents
 
     def get_serializer_class(self):
-        return serializers.IncidentDetailSerializer if self.action != "list" else serializers.IncidentSerializer
+        return (
+            serializers.IncidentDetailSerializer if self.action != "list" else serializers.IncidentSerializer
+        )
 
     def _detail(self, incident: Incident) -> Response:
         return Response(serializers.IncidentDetailSerializer(self.get_queryset().get(pk=incident.pk)).data)
 
-    @extend_schema(request=serializers.AcknowledgeSerializer, responses={200: serializers.IncidentDetailSerializer})
+    @extend_schema(
+        request=serializers.AcknowledgeSerializer, responses={200: serializers.IncidentDetailSerializer}
+    )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk=None) -> Response:
         body = serializers.AcknowledgeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        incident = services.acknowledge_incident(actor=Actor.for_user(request.user), incident=self.get_object(),
-                                                 reason=body.validated_data["reason"])
+        incident = services.acknowledge_incident(
+            actor=Actor.for_user(request.user),
+            incident=self.get_object(),
+            reason=body.validated_data["reason"],
+        )
         return self._detail(incident)
 
-    @extend_schema(request=serializers.SnoozeSerializer, responses={200: serializers.IncidentDetailSerializer})
+    @extend_schema(
+        request=serializers.SnoozeSerializer, responses={200: serializers.IncidentDetailSerializer}
+    )
     @action(detail=True, methods=["post"])
     def snooze(self, request: Request, pk=None) -> Response:
         body = serializers.SnoozeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        incident = services.snooze_incident(actor=Actor.for_user(request.user), incident=self.get_object(),
-                                            minutes=body.validated_data["minutes"],
-                                            reason=body.validated_data["reason"])
+        incident = services.snooze_incident(
+            actor=Actor.for_user(request.user),
+            incident=self.get_object(),
+            minutes=body.validated_data["minutes"],
+            reason=body.validated_data["reason"],
+        )
         return self._detail(incident)

@@ -12,35 +12,46 @@ from django.utils import timezone
 from alerts import services
 from boards.activity import Actor, record_activity
 from boards.models import ActivityEvent
-
-
-@pytest.fixture
-def eager_tasks():
-    """Celery tasks run in the caller (alert emails, event-triggered evaluation)."""
-    from missioncontrol.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
+from tests.deliveries.conftest import fast_delivery_settings, receiver  # noqa: F401  (fixtures used here)
 
 
 @pytest.fixture
 def make_rule(user, organization):
     def make(condition: str, params: dict | None = None, **kwargs):
         kwargs.setdefault("name", f"{condition} rule")
-        return services.create_rule(actor=Actor.for_user(user), organization=organization, condition=condition,
-                                    params=params or {}, **kwargs)
+        return services.create_rule(
+            actor=Actor.for_user(user),
+            organization=organization,
+            condition=condition,
+            params=params or {},
+            **kwargs,
+        )
 
     return make
 
 
-def event_at(moment: datetime, *, organization, verb: str, board=None, detail=None, target_type="",
-             target_id="", actor=None) -> ActivityEvent:
+def event_at(
+    moment: datetime,
+    *,
+    organization,
+    verb: str,
+    board=None,
+    detail=None,
+    target_type="",
+    target_id="",
+    actor=None,
+) -> ActivityEvent:
     """An activity event as a service records it, dated `moment` (created_at is auto_now_add)."""
     with mock.patch("django.utils.timezone.now", return_value=moment), transaction.atomic():
-        return record_activity(organization=organization, board=board, actor=actor or Actor.system(), verb=verb,
-                               target_type=target_type, target_id=target_id, detail=detail or {})
+        return record_activity(
+            organization=organization,
+            board=board,
+            actor=actor or Actor.system(),
+            verb=verb,
+            target_type=target_type,
+            target_id=target_id,
+            detail=detail or {},
+        )
 
 
 def evaluate(rule, now: datetime | None = None):

@@ -62,9 +62,17 @@ original_evaluate = AgentOffline.evaluate
 @pytest.fixture
 def silent_agent_rule(transactional_db, user, organization):
     agent = AgentFactory(organization=organization, name="silent")
-    AgentFactory._meta.model.objects.filter(pk=agent.pk).update(last_seen_at=timezone.now() - timedelta(hours=1))
-    return services.create_rule(actor=Actor.for_user(user), organization=organization, name="offline",
-                                condition="agent_offline", params={"minutes": 5}, cooldown_minutes=0)
+    AgentFactory._meta.model.objects.filter(pk=agent.pk).update(
+        last_seen_at=timezone.now() - timedelta(hours=1)
+    )
+    return services.create_rule(
+        actor=Actor.for_user(user),
+        organization=organization,
+        name="offline",
+        condition="agent_offline",
+        params={"minutes": 5},
+        cooldown_minutes=0,
+    )
 
 
 def test_two_evaluations_at_once_open_one_incident(silent_agent_rule):
@@ -79,8 +87,10 @@ def test_two_evaluations_at_once_open_one_incident(silent_agent_rule):
 
 def test_without_the_row_lock_the_unique_index_still_allows_one_open_incident(silent_agent_rule):
     unlocked = AlertRule.objects.all()
-    with mock.patch.object(AgentOffline, "evaluate", _slow_evaluate), \
-            mock.patch.object(AlertRule.objects, "select_for_update", return_value=unlocked):
+    with (
+        mock.patch.object(AgentOffline, "evaluate", _slow_evaluate),
+        mock.patch.object(AlertRule.objects, "select_for_update", return_value=unlocked),
+    ):
         outcomes = _race(silent_agent_rule)
     assert sorted(outcomes) == [0, 1], outcomes
     assert Incident.objects.count() == 1

@@ -33,10 +33,14 @@ def states(rule) -> list[str]:
 def test_events_matching_fires_at_the_nth_event_in_the_window_and_resolves_when_it_slides(
     make_rule, organization, board
 ):
-    rule = make_rule("events_matching", {"event_types": ["comment.added"], "threshold": 3, "window_minutes": 10})
+    rule = make_rule(
+        "events_matching", {"event_types": ["comment.added"], "threshold": 3, "window_minutes": 10}
+    )
     start = timezone.now() - timedelta(minutes=5)
     for offset in (0, 1):
-        event_at(start + timedelta(minutes=offset), organization=organization, board=board, verb="comment.added")
+        event_at(
+            start + timedelta(minutes=offset), organization=organization, board=board, verb="comment.added"
+        )
     event_at(start + timedelta(minutes=2), organization=organization, board=board, verb="task.created")
 
     assert evaluate(rule).opened == []
@@ -54,10 +58,15 @@ def test_events_matching_counts_only_the_chosen_board_and_agent(make_rule, organ
 
     other_board = BoardFactory(organization=organization, slug="other")
     agent = AgentFactory(organization=organization)
-    rule = make_rule("events_matching", {"event_types": ["comment.added"], "threshold": 2, "window_minutes": 10,
-                                         "agent": agent.pk}, board=board)
+    rule = make_rule(
+        "events_matching",
+        {"event_types": ["comment.added"], "threshold": 2, "window_minutes": 10, "agent": agent.pk},
+        board=board,
+    )
     now = timezone.now()
-    event_at(now, organization=organization, board=other_board, verb="comment.added", actor=Actor.for_agent(agent))
+    event_at(
+        now, organization=organization, board=other_board, verb="comment.added", actor=Actor.for_agent(agent)
+    )
     event_at(now, organization=organization, board=board, verb="comment.added")
     event_at(now, organization=organization, board=board, verb="comment.added", actor=Actor.for_agent(agent))
     assert evaluate(rule).opened == []
@@ -72,14 +81,17 @@ def test_it_rejects_unknown_and_alert_event_types(make_rule):
         make_rule("events_matching", {"event_types": ["alert.fired"], "threshold": 1, "window_minutes": 5})
 
 
-@pytest.mark.parametrize(("params", "message"), [
-    ({"threshold": 0}, "at least 1"),
-    ({"threshold": 100_001}, "at most 100000"),
-    ({"window_minutes": 0}, "at least 1"),
-    ({"window_minutes": 7 * 24 * 60 + 1}, "at most 10080"),
-    ({"threshold": "many"}, "whole number"),
-    ({"colour": "red"}, "Unknown parameters"),
-])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"threshold": 0}, "at least 1"),
+        ({"threshold": 100_001}, "at most 100000"),
+        ({"window_minutes": 0}, "at least 1"),
+        ({"window_minutes": 7 * 24 * 60 + 1}, "at most 10080"),
+        ({"threshold": "many"}, "whole number"),
+        ({"colour": "red"}, "Unknown parameters"),
+    ],
+)
 def test_it_rejects_parameters_outside_their_limits(make_rule, params, message):
     base = {"event_types": ["comment.added"], "threshold": 1, "window_minutes": 5}
     with pytest.raises(DomainError, match=message):
@@ -87,10 +99,16 @@ def test_it_rejects_parameters_outside_their_limits(make_rule, params, message):
 
 
 def test_it_accepts_parameters_at_their_limits(make_rule):
-    make_rule("events_matching", {"event_types": ["comment.added"], "threshold": 100_000,
-                                  "window_minutes": 7 * 24 * 60}, name="upper")
-    make_rule("events_matching", {"event_types": ["comment.added"], "threshold": 1, "window_minutes": 1},
-              name="lower")
+    make_rule(
+        "events_matching",
+        {"event_types": ["comment.added"], "threshold": 100_000, "window_minutes": 7 * 24 * 60},
+        name="upper",
+    )
+    make_rule(
+        "events_matching",
+        {"event_types": ["comment.added"], "threshold": 1, "window_minutes": 1},
+        name="lower",
+    )
 
 
 def test_it_rejects_an_agent_of_another_organization(make_rule, other_organization):
@@ -116,17 +134,24 @@ def test_dead_letters_fire_per_subscription_at_the_threshold(make_rule, organiza
     assert len(evaluate(rule, now + timedelta(minutes=31)).resolved) == 1
 
 
-def test_a_dead_letter_event_evaluates_the_rule_at_once(make_rule, organization, board, eager_tasks,
-                                                        django_capture_on_commit_callbacks):
+def test_a_dead_letter_event_evaluates_the_rule_at_once(
+    make_rule, organization, board, eager_tasks, django_capture_on_commit_callbacks
+):
     make_rule("dead_letters", {"threshold": 1, "window_minutes": 30})
     with django_capture_on_commit_callbacks(execute=True):
-        event_at(timezone.now(), organization=organization, board=board, verb="delivery.dead",
-                 detail={"agent_id": 4})
+        event_at(
+            timezone.now(),
+            organization=organization,
+            board=board,
+            verb="delivery.dead",
+            detail={"agent_id": 4},
+        )
     assert Incident.objects.get().subject_key == "agent:4"
 
 
-def test_only_the_trigger_events_enqueue_an_evaluation(make_rule, organization, board,
-                                                       django_capture_on_commit_callbacks):
+def test_only_the_trigger_events_enqueue_an_evaluation(
+    make_rule, organization, board, django_capture_on_commit_callbacks
+):
     rule = make_rule("dead_letters", {"threshold": 1, "window_minutes": 30})
     with mock.patch("alerts.tasks.evaluate_alert_rules.delay") as delay:
         with django_capture_on_commit_callbacks(execute=True):
@@ -138,13 +163,15 @@ def test_only_the_trigger_events_enqueue_an_evaluation(make_rule, organization, 
 
 
 def test_an_auto_disabled_subscription_fires_and_resolves_when_enabled_again(make_rule, organization, user):
-    subscription = Subscription.objects.create(organization=organization, target_url="https://example.com/h",
-                                               enabled=True)
+    subscription = Subscription.objects.create(
+        organization=organization, target_url="https://example.com/h", enabled=True
+    )
     rule = make_rule("subscription_disabled", {})
     assert evaluate(rule).opened == []
 
     Subscription.objects.filter(pk=subscription.pk).update(
-        enabled=False, disabled_reason="Disabled automatically after 5 consecutive dead deliveries.")
+        enabled=False, disabled_reason="Disabled automatically after 5 consecutive dead deliveries."
+    )
     [incident] = evaluate(rule).opened
     assert incident.subject_key == f"subscription:{subscription.pk}"
 
@@ -188,8 +215,12 @@ def test_a_429_for_a_webhook_never_looked_up_is_not_counted(webhook):
 
 
 def test_a_bad_signature_at_the_ingest_endpoint_is_counted(client, webhook, board):
-    response = client.post(f"/api/v1/boards/{board.pk}/webhooks/{webhook.pk}", data=b"{}",
-                           content_type="application/json", HTTP_X_HUB_SIGNATURE_256="sha256=00")
+    response = client.post(
+        f"/api/v1/boards/{board.pk}/webhooks/{webhook.pk}",
+        data=b"{}",
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256="sha256=00",
+    )
     assert response.status_code == 403
     now = timezone.now()
     [(_, count)] = refusals.refusal_counts([webhook.pk], statuses=[403], since=now, until=now)[webhook.pk]
@@ -227,8 +258,15 @@ def test_a_task_in_a_column_too_long_fires_and_resolves_when_it_moves(make_rule,
     task = TaskFactory(board=board, title="Run load test", status=TaskStatus.INBOX)
     rule = make_rule("task_in_column", {"column": "blocked", "hours": 4})
     moved_at = timezone.now() - timedelta(hours=5)
-    event_at(moved_at, organization=organization, board=board, verb="task.status_changed", target_type="task",
-             target_id=task.pk, detail={"from": "inbox", "to": "blocked"})
+    event_at(
+        moved_at,
+        organization=organization,
+        board=board,
+        verb="task.status_changed",
+        target_type="task",
+        target_id=task.pk,
+        detail={"from": "inbox", "to": "blocked"},
+    )
     task.status = TaskStatus.BLOCKED
     task.save(update_fields=["status"])
 

@@ -45,26 +45,31 @@ def test_it_opens_one_incident_at_the_threshold_and_not_before(make_rule, agent)
     assert ActivityEvent.objects.filter(verb="alert.fired").count() == 1
 
 
-def test_it_resolves_when_the_agent_is_back_and_notifies_resolved(make_rule, agent, user, organization, eager_tasks,
-                                                                  settings, django_capture_on_commit_callbacks):
+def test_it_resolves_when_the_agent_is_back_and_notifies_resolved(
+    make_rule, agent, user, organization, eager_tasks, settings, django_capture_on_commit_callbacks
+):
     settings.DELIVERY_ALLOWED_HOSTS = ["127.0.0.1"]
-    subscription, _ = subscribe(user=user, organization=organization, url="http://127.0.0.1:9/pager",
-                                event_types=["task.created"])
-    rule = make_rule("agent_offline", {"minutes": 10}, email_recipients=["ops@example.com"],
-                     subscription=subscription)
+    subscription, _ = subscribe(
+        user=user, organization=organization, url="http://127.0.0.1:9/pager", event_types=["task.created"]
+    )
+    rule = make_rule(
+        "agent_offline", {"minutes": 10}, email_recipients=["ops@example.com"], subscription=subscription
+    )
     with django_capture_on_commit_callbacks(execute=True):
         [incident] = evaluate(rule, agent.last_seen_at + timedelta(minutes=11)).opened
     agent.last_seen_at = timezone.now() + timedelta(minutes=12)
     agent.save(update_fields=["last_seen_at"])
 
     with django_capture_on_commit_callbacks(execute=True):
-        [resolved] = evaluate(rule, agent.last_seen_at + timedelta(seconds=5)).resolved
+        assert len(evaluate(rule, agent.last_seen_at + timedelta(seconds=5)).resolved) == 1
 
     incident.refresh_from_db()
     assert incident.state == IncidentState.RESOLVED and incident.resolved_at is not None
     assert [d.event_type for d in Delivery.objects.order_by("id")] == ["alert.fired", "alert.resolved"]
-    assert [m.subject for m in mail.outbox] == ["[Firing] agent_offline rule: release-bot",
-                                                "[Resolved] agent_offline rule: release-bot"]
+    assert [m.subject for m in mail.outbox] == [
+        "[Firing] agent_offline rule: release-bot",
+        "[Resolved] agent_offline rule: release-bot",
+    ]
     kinds = list(incident.entries.values_list("kind", flat=True))
     assert kinds[0] == EntryKind.FIRED and EntryKind.RESOLVED in kinds
     assert kinds.count(EntryKind.NOTIFIED) == 4  # fired and resolved, by email and by webhook
@@ -98,12 +103,15 @@ def test_it_only_counts_agents_holding_tasks_when_asked(make_rule, agent, board)
     assert "holding 1 unfinished task" in incident.summary
 
 
-def test_acknowledge_is_recorded_with_who_and_why_and_stops_nothing_but_notifications(make_rule, agent, teammate):
+def test_acknowledge_is_recorded_with_who_and_why_and_stops_nothing_but_notifications(
+    make_rule, agent, teammate
+):
     rule = make_rule("agent_offline", {"minutes": 10})
     [incident] = evaluate(rule, agent.last_seen_at + timedelta(minutes=11)).opened
 
-    incident = services.acknowledge_incident(actor=Actor.for_user(teammate), incident=incident,
-                                             reason="restarting the runner")
+    incident = services.acknowledge_incident(
+        actor=Actor.for_user(teammate), incident=incident, reason="restarting the runner"
+    )
 
     assert incident.state == IncidentState.ACKNOWLEDGED and incident.acknowledged_by == teammate
     entry = incident.entries.get(kind=EntryKind.ACKNOWLEDGED)
@@ -126,8 +134,9 @@ def test_a_snooze_quiets_the_incident_and_it_fires_again_when_the_snooze_ends(ma
     rule = make_rule("agent_offline", {"minutes": 10})
     [incident] = evaluate(rule, agent.last_seen_at + timedelta(minutes=11)).opened
 
-    incident = services.snooze_incident(actor=Actor.for_user(teammate), incident=incident, minutes=30,
-                                        reason="deploy window")
+    incident = services.snooze_incident(
+        actor=Actor.for_user(teammate), incident=incident, minutes=30, reason="deploy window"
+    )
     during = evaluate(rule, timezone.now() + timedelta(minutes=29))
     after = evaluate(rule, timezone.now() + timedelta(minutes=31))
 

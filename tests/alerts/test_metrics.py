@@ -15,11 +15,14 @@ from tests.factories import AgentFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_the_metrics_show_firing_incidents_per_rule_and_open_ones_per_state(client, make_rule, organization,
-                                                                            teammate):
+def test_the_metrics_show_firing_incidents_per_rule_and_open_ones_per_state(
+    client, make_rule, organization, teammate
+):
     rule = make_rule("agent_offline", {"minutes": 5})
     for n in range(2):
-        AgentFactory(organization=organization, name=f"bot-{n}", last_seen_at=timezone.now() - timedelta(hours=1))
+        AgentFactory(
+            organization=organization, name=f"bot-{n}", last_seen_at=timezone.now() - timedelta(hours=1)
+        )
     first, _ = evaluate(rule).opened
     services.acknowledge_incident(actor=Actor.for_user(teammate), incident=first)
 

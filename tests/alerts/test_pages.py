@@ -20,12 +20,16 @@ pytestmark = pytest.mark.django_db
 def firing(make_rule, organization):
     rule = make_rule("agent_offline", {"minutes": 5})
     for n in range(3):
-        AgentFactory(organization=organization, name=f"bot-{n}", last_seen_at=timezone.now() - timedelta(hours=1))
+        AgentFactory(
+            organization=organization, name=f"bot-{n}", last_seen_at=timezone.now() - timedelta(hours=1)
+        )
     evaluate(rule)
     return rule
 
 
-def test_the_incidents_page_lists_open_incidents_in_few_queries(client, user, firing, django_assert_max_num_queries):
+def test_the_incidents_page_lists_open_incidents_in_few_queries(
+    client, user, firing, django_assert_max_num_queries
+):
     client.force_login(user)
     with django_assert_max_num_queries(8):
         response = client.get("/alerts/")
@@ -38,7 +42,9 @@ def test_the_incidents_page_lists_open_incidents_in_few_queries(client, user, fi
 def test_the_rows_partial_filters_by_state(client, user, firing):
     client.force_login(user)
     Incident.objects.filter(subject_label="bot-0").update(state=IncidentState.RESOLVED)
-    assert client.get("/alerts/incidents/rows/?state=resolved").content.decode().count("data-incident-id") == 1
+    assert (
+        client.get("/alerts/incidents/rows/?state=resolved").content.decode().count("data-incident-id") == 1
+    )
     assert client.get("/alerts/incidents/rows/?state=open").content.decode().count("data-incident-id") == 2
 
 
@@ -79,25 +85,47 @@ def test_the_badge_counts_firing_incidents_of_the_current_organization(client, u
 def test_an_admin_creates_a_rule_from_the_editor(client, user, board):
     client.force_login(user)
     assert client.get("/alerts/rules/new/").status_code == 200
-    response = client.post("/alerts/rules/new/", {
-        "name": "Busy comments", "condition": "events_matching",
-        "events_matching__event_types": ["comment.added", "task.created"], "events_matching__threshold": "4",
-        "events_matching__window_minutes": "30", "board": str(board.pk), "cooldown_minutes": "15",
-        "enabled": "on", "notify_in_app": "on", "email_recipients": "ops@example.com, lead@example.com",
-    })
+    response = client.post(
+        "/alerts/rules/new/",
+        {
+            "name": "Busy comments",
+            "condition": "events_matching",
+            "events_matching__event_types": ["comment.added", "task.created"],
+            "events_matching__threshold": "4",
+            "events_matching__window_minutes": "30",
+            "board": str(board.pk),
+            "cooldown_minutes": "15",
+            "enabled": "on",
+            "notify_in_app": "on",
+            "email_recipients": "ops@example.com, lead@example.com",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:500]
     rule = AlertRule.objects.get()
-    assert rule.params == {"event_types": ["comment.added", "task.created"], "threshold": 4,
-                           "window_minutes": 30, "agent": None}
-    assert (rule.board, rule.cooldown_minutes, rule.email_recipients) == (board, 15,
-                                                                         ["lead@example.com", "ops@example.com"])
+    assert rule.params == {
+        "event_types": ["comment.added", "task.created"],
+        "threshold": 4,
+        "window_minutes": 30,
+        "agent": None,
+    }
+    assert (rule.board, rule.cooldown_minutes, rule.email_recipients) == (
+        board,
+        15,
+        ["lead@example.com", "ops@example.com"],
+    )
 
 
 def test_the_editor_shows_a_bad_parameter_as_an_error(client, user):
     client.force_login(user)
-    response = client.post("/alerts/rules/new/", {
-        "name": "Silent", "condition": "agent_offline", "agent_offline__minutes": "0", "cooldown_minutes": "5",
-    })
+    response = client.post(
+        "/alerts/rules/new/",
+        {
+            "name": "Silent",
+            "condition": "agent_offline",
+            "agent_offline__minutes": "0",
+            "cooldown_minutes": "5",
+        },
+    )
     assert response.status_code == 400
     assert "Minutes without a heartbeat must be at least 1." in response.content.decode()
     assert not AlertRule.objects.exists()
@@ -113,13 +141,23 @@ def test_the_preview_counts_what_would_have_fired_in_the_last_7_days(client, use
     # Three bursts of 2 comments, a day apart, and one lone comment: 3 crossings of "2 in 10 minutes".
     for day in (1, 2, 3):
         for minute in (0, 1):
-            event_at(now - timedelta(days=day, minutes=minute), organization=organization, board=board,
-                     verb="comment.added")
+            event_at(
+                now - timedelta(days=day, minutes=minute),
+                organization=organization,
+                board=board,
+                verb="comment.added",
+            )
     event_at(now - timedelta(days=5), organization=organization, board=board, verb="comment.added")
     event_at(now - timedelta(days=9), organization=organization, board=board, verb="comment.added")
     client.force_login(user)
-    form = {"name": "x", "condition": "events_matching", "events_matching__event_types": ["comment.added"],
-            "events_matching__threshold": "2", "events_matching__window_minutes": "10", "cooldown_minutes": "0"}
+    form = {
+        "name": "x",
+        "condition": "events_matching",
+        "events_matching__event_types": ["comment.added"],
+        "events_matching__threshold": "2",
+        "events_matching__window_minutes": "10",
+        "cooldown_minutes": "0",
+    }
 
     response = client.post("/alerts/rules/preview/", form)
     assert "Would have fired <strong data-preview-fired>3</strong> times" in response.content.decode()
@@ -134,19 +172,31 @@ def test_the_preview_replays_agent_presence_changes(client, user, organization):
     agent = AgentFactory(organization=organization, name="night-bot")
     now = timezone.now()
     # Offline for 2 hours, then back; offline for 5 minutes, then back.
-    for moment, presence in ((now - timedelta(days=2), "offline"), (now - timedelta(days=2) + timedelta(hours=2),
-                             "online"), (now - timedelta(days=1), "offline"),
-                             (now - timedelta(days=1) + timedelta(minutes=5), "online")):
-        event_at(moment, organization=organization, verb="agent.presence_changed", target_type="agent",
-                 target_id=agent.pk, detail={"agent_id": agent.pk, "presence": presence})
+    for moment, presence in (
+        (now - timedelta(days=2), "offline"),
+        (now - timedelta(days=2) + timedelta(hours=2), "online"),
+        (now - timedelta(days=1), "offline"),
+        (now - timedelta(days=1) + timedelta(minutes=5), "online"),
+    ):
+        event_at(
+            moment,
+            organization=organization,
+            verb="agent.presence_changed",
+            target_type="agent",
+            target_id=agent.pk,
+            detail={"agent_id": agent.pk, "presence": presence},
+        )
     client.force_login(user)
-    response = client.post("/alerts/rules/preview/", {"condition": "agent_offline", "agent_offline__minutes": "30",
-                                                      "cooldown_minutes": "60"})
+    response = client.post(
+        "/alerts/rules/preview/",
+        {"condition": "agent_offline", "agent_offline__minutes": "30", "cooldown_minutes": "60"},
+    )
     assert "<strong data-preview-fired>1</strong>" in response.content.decode()
 
 
-def test_the_test_button_sends_a_test_email(client, user, make_rule, eager_tasks, mailoutbox,
-                                            django_capture_on_commit_callbacks):
+def test_the_test_button_sends_a_test_email(
+    client, user, make_rule, eager_tasks, mailoutbox, django_capture_on_commit_callbacks
+):
     rule = make_rule("approval_waiting", {"hours": 2}, email_recipients=["ops@example.com"])
     client.force_login(user)
     with django_capture_on_commit_callbacks(execute=True):

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from alerts.models import AlertRule, Incident, IncidentState
 from boards.activity import Actor, record_activity
-from tests.alerts.conftest import eager_tasks, event_at  # noqa: F401  (fixture)
+from tests.alerts.conftest import event_at
 from tests.e2e.conftest import log_in
 
 pytestmark = pytest.mark.e2e
@@ -21,11 +21,23 @@ LIVE = '#live-status[data-state="live"]'
 
 
 def test_create_a_rule_with_the_preview_see_an_incident_live_and_acknowledge_it(
-    asgi_server, page, user, organization, board, eager_tasks  # noqa: F811
+    asgi_server,
+    page,
+    user,
+    organization,
+    board,
+    eager_tasks,
 ):
     for days_ago in (2, 4):
-        event_at(timezone.now() - timedelta(days=days_ago), organization=organization, board=board,
-                 verb="comment.added", target_type="task", target_id=1, detail={"title": "Old"})
+        event_at(
+            timezone.now() - timedelta(days=days_ago),
+            organization=organization,
+            board=board,
+            verb="comment.added",
+            target_type="task",
+            target_id=1,
+            detail={"title": "Old"},
+        )
     base = asgi_server.url
     log_in(page, base, "owner")
 
@@ -50,8 +62,15 @@ def test_create_a_rule_with_the_preview_see_an_incident_live_and_acknowledge_it(
     page.wait_for_selector(LIVE)
     assert page.locator("[data-incident-id]").count() == 0
     with transaction.atomic():
-        record_activity(organization=organization, board=board, actor=Actor.for_user(user), verb="comment.added",
-                        target_type="task", target_id=1, detail={"title": "New"})
+        record_activity(
+            organization=organization,
+            board=board,
+            actor=Actor.for_user(user),
+            verb="comment.added",
+            target_type="task",
+            target_id=1,
+            detail={"title": "New"},
+        )
     incident = Incident.objects.get(rule=rule)
     page.wait_for_selector(f'[data-incident-id="{incident.pk}"][data-state="firing"]')
     page.wait_for_selector("#alerts-badge .incident-firing")
