@@ -3,7 +3,7 @@
 - In-app: the incident itself (the alerts page, the badge in the header, live through the
   activity stream). When a notifications app is installed and offers
   `notifications.services.notify(...)`, each organization admin is also notified through it
-  (`IN_APP_NOTIFIER` below is the one seam to adapt when that lands).
+  (`notify_bell` below is the one place that calls it).
 - Email: Django's email backend (EMAIL_* settings), sent by a Celery task after commit.
 - Webhook: the rule's subscription gets the `alert.*` event through the deliveries outbox,
   Standard Webhooks-signed, with retries and dead letters (webhooks.outbound).
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.db import transaction
+from django.urls import reverse
 
 from boards.models import ActivityEvent, Membership, Role
 from missioncontrol.exceptions import DomainError
@@ -41,24 +42,42 @@ def _notifications_notify() -> Callable[..., Any] | None:
     return getattr(services, "notify", None)
 
 
-def _admins(organization_id: int):
-    return [
-        m.user
-        for m in Membership.objects.filter(organization_id=organization_id, role=Role.ADMIN).select_related(
-            "user"
-        )
-    ]
+def notify_bell(
+    *,
+    organization_id: int,
+    board_id: int | None,
+    title: str,
+    excerpt: str,
+    url: str,
+    target_type: str,
+    target_id: int,
+) -> int:
+    """Notify the organization's operators and admins in the app (the bell); how many were asked.
 
-
-def IN_APP_NOTIFIER(*, rule: AlertRule, event: ActivityEvent, title: str) -> int:
-    """Notify the organization's admins in the app; returns how many were notified."""
+    notifications.services.notify(recipients, kind="alert", ...) drops non-members and people
+    who muted the board itself.
+    """
     notify = _notifications_notify()
     if notify is None:
         return 0
-    admins = _admins(rule.organization_id)
-    for admin in admins:
-        notify(user=admin, event=event, title=title)
-    return len(admins)
+    recipients = list(
+        Membership.objects.filter(
+            organization_id=organization_id, role__in=[Role.OPERATOR, Role.ADMIN]
+        ).values_list("user_id", flat=True)
+    )
+    rows = notify(
+        recipients=recipients,
+        kind="alert",
+        title=title,
+        organization=organization_id,
+        board=board_id,
+        excerpt=excerpt,
+        url=url,
+        actor_label="Mission Control",
+        target_type=target_type,
+        target_id=target_id,
+    )
+    return len(rows or [])
 
 
 def _title(incident: Incident, kind: str) -> str:
@@ -79,7 +98,15 @@ def notify(*, incident: Incident, event: ActivityEvent, kind: str) -> None:
     entries = []
     if rule.notify_in_app:
         try:
-            count = IN_APP_NOTIFIER(rule=rule, event=event, title=title)
+            count = notify_bell(
+                organization_id=incident.organization_id,
+                board_id=incident.board_id,
+                title=title,
+                excerpt=incident.summary,
+                url=reverse("alerts:incident-detail", args=[incident.pk]),
+                target_type="incident",
+                target_id=incident.pk,
+            )
             if count:
                 entries.append(("in_app", {"recipients": count}))
         except Exception as exc:
@@ -146,7 +173,15 @@ def check_channel(rule: AlertRule, channel: str) -> None:
 def send_test(*, rule: AlertRule, channel: str, event: ActivityEvent) -> None:
     title = f"[Test] {rule.name}"
     if channel == "in_app":
-        IN_APP_NOTIFIER(rule=rule, event=event, title=title)
+        notify_bell(
+            organization_id=rule.organization_id,
+            board_id=rule.board_id,
+            title=title,
+            excerpt="A test notification for this alert rule.",
+            url=reverse("alerts:rule-edit", args=[rule.pk]),
+            target_type="alertrule",
+            target_id=rule.pk,
+        )
     elif channel == "email":
         rule_id = rule.pk
         transaction.on_commit(lambda: _enqueue_test_email(rule_id))

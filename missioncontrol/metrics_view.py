@@ -107,8 +107,8 @@ _ops_registry = CollectorRegistry(auto_describe=False)
 _ops_registry.register(OpsCollector())
 
 
-def register_scrape_collector(collector) -> None:
-    """The seam for apps with scrape-time gauges (alerts): called from their AppConfig.ready()."""
+def register_scrape_time_collector(collector) -> None:
+    """The seam for apps above this one to add gauges read at scrape time (from AppConfig.ready)."""
     _ops_registry.register(collector)
 
 

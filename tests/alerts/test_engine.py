@@ -4,6 +4,7 @@ notify, acknowledge and snooze, recorded with who and why."""
 from __future__ import annotations
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -165,3 +166,23 @@ def test_disabling_the_rule_resolves_its_incidents(make_rule, agent, user):
 
     [resolved] = evaluate(rule, agent.last_seen_at + timedelta(minutes=12)).resolved
     assert resolved.entries.get(kind=EntryKind.RESOLVED).reason == "The rule is disabled."
+
+
+def test_it_notifies_operators_and_admins_in_the_app_through_the_notifications_hook(
+    make_rule, agent, user, teammate, viewer
+):
+    calls = []
+
+    def notify(**kwargs):
+        calls.append(kwargs)
+        return [object()] * len(kwargs["recipients"])
+
+    rule = make_rule("agent_offline", {"minutes": 10})
+    with mock.patch("alerts.channels._notifications_notify", return_value=notify):
+        [incident] = evaluate(rule, agent.last_seen_at + timedelta(minutes=11)).opened
+
+    [call] = calls
+    assert sorted(call["recipients"]) == sorted([user.pk, teammate.pk])
+    assert call["kind"] == "alert" and call["title"] == "[Firing] agent_offline rule: release-bot"
+    assert call["url"] == f"/alerts/incidents/{incident.pk}/"
+    assert incident.entries.get(kind=EntryKind.NOTIFIED).detail == {"channel": "in_app", "recipients": 2}
