@@ -2,7 +2,7 @@
 
 - In-app: the incident itself (the alerts page, the badge in the header, live through the
   activity stream). When a notifications app is installed and offers
-  `notifications.services.notify(...)`, each organization admin is also notified through it
+  `notifications.services.notify(...)`, its operators and admins are also notified through it
   (`notify_bell` below is the one place that calls it).
 - Email: Django's email backend (EMAIL_* settings), sent by a Celery task after commit.
 - Webhook: the rule's subscription gets the `alert.*` event through the deliveries outbox,

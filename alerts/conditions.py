@@ -262,6 +262,21 @@ def threshold_crossings(times: list[datetime], threshold: int, window: timedelta
     return crossings
 
 
+def _within(
+    found: list[tuple[str, datetime]], since: datetime, until: datetime
+) -> list[tuple[str, datetime]]:
+    return [(key, moment) for key, moment in found if since <= moment <= until]
+
+
+def _threshold(label: str, default: int) -> Param:
+    return Param("threshold", label, "int", default=default, minimum=THRESHOLD[0], maximum=THRESHOLD[1])
+
+
+def _optional(model: str, label: str) -> Param:
+    """An optional agent, subscription or webhook of the rule's organization to narrow the rule to."""
+    return Param(model, label, "object", model=model, required=False)
+
+
 def _hours_since(moment: datetime, now: datetime) -> int:
     return int((now - moment).total_seconds() // 3600)
 
@@ -288,7 +303,7 @@ class AgentOffline(Condition):
             maximum=MINUTES[1],
         ),
         Param("only_while_holding_tasks", "Only while it holds unfinished tasks", "bool", default=False),
-        Param("agent", "Agent (empty: every agent)", "object", model="agent", required=False),
+        _optional("agent", "Agent (empty: every agent)"),
     )
     trigger_verbs = frozenset(
         {"agent.presence_changed", "agent.status_changed", "agent.suspended", "agent.resumed"}
@@ -363,7 +378,7 @@ class AgentOffline(Condition):
             for agent, start in offline_since.items()
             if start + delay <= until
         ]
-        return [(key, moment) for key, moment in found if since <= moment <= until]
+        return _within(found, since, until)
 
 
 class TaskInColumn(Condition):
@@ -432,7 +447,7 @@ class TaskInColumn(Condition):
             if verb == "task.status_changed" and (detail or {}).get("to") == column:
                 entered[target_id] = moment
         found += [(f"task:{task}", start + limit) for task, start in entered.items()]
-        return [(key, moment) for key, moment in found if since <= moment <= until]
+        return _within(found, since, until)
 
 
 class ApprovalWaiting(Condition):
@@ -485,7 +500,7 @@ class DeadLetters(Condition):
         "At least N outbound deliveries to one subscription or agent died (or failed) within the window."
     )
     params = (
-        Param("threshold", "Dead letters", "int", default=3, minimum=THRESHOLD[0], maximum=THRESHOLD[1]),
+        _threshold("Dead letters", 3),
         Param(
             "window_minutes",
             "Window (minutes)",
@@ -494,8 +509,8 @@ class DeadLetters(Condition):
             minimum=WINDOW_MINUTES[0],
             maximum=WINDOW_MINUTES[1],
         ),
-        Param("subscription", "Subscription (empty: any)", "object", model="subscription", required=False),
-        Param("agent", "Agent (empty: any)", "object", model="agent", required=False),
+        _optional("subscription", "Subscription (empty: any)"),
+        _optional("agent", "Agent (empty: any)"),
     )
     trigger_verbs = frozenset({"delivery.dead", "delivery.failed"})
 
@@ -551,9 +566,7 @@ class SubscriptionDisabled(Condition):
     key = "subscription_disabled"
     label = "Subscription auto-disabled"
     description = "A subscription was disabled automatically after consecutive dead deliveries."
-    params = (
-        Param("subscription", "Subscription (empty: any)", "object", model="subscription", required=False),
-    )
+    params = (_optional("subscription", "Subscription (empty: any)"),)
     trigger_verbs = frozenset({"subscription.auto_disabled", "subscription.updated", "subscription.deleted"})
 
     def evaluate(self, rule: AlertRule, now: datetime) -> list[Breach]:
@@ -594,7 +607,7 @@ class WebhookRefusals(Condition):
     label = "Inbound webhook refusals"
     description = "At least N requests to one inbound webhook were refused (403, 413, 429) within the window."
     params = (
-        Param("threshold", "Refusals", "int", default=10, minimum=THRESHOLD[0], maximum=THRESHOLD[1]),
+        _threshold("Refusals", 10),
         Param(
             "window_minutes",
             "Window (minutes)",
@@ -610,7 +623,7 @@ class WebhookRefusals(Condition):
             default=list(refusals.REFUSAL_STATUSES),
             choices=((403, "403 bad signature"), (413, "413 too large"), (429, "429 rate limited")),
         ),
-        Param("webhook", "Webhook (empty: every webhook)", "object", model="webhook", required=False),
+        _optional("webhook", "Webhook (empty: every webhook)"),
     )
     history_note = "Refusals are counted for the last 24 hours only."
 
@@ -676,7 +689,7 @@ class WebhookSilence(Condition):
             minimum=1,
             maximum=THRESHOLD[1],
         ),
-        Param("webhook", "Webhook (empty: every webhook)", "object", model="webhook", required=False),
+        _optional("webhook", "Webhook (empty: every webhook)"),
     )
     trigger_verbs = frozenset({"webhook.received"})
     history_note = "Replays stored payloads; the usual-traffic test is not replayed."
@@ -730,7 +743,7 @@ class WebhookSilence(Condition):
                 found.append((f"webhook:{webhook_id}", previous + gap))
             last[webhook_id] = moment
         found += [(f"webhook:{webhook_id}", previous + gap) for webhook_id, previous in last.items()]
-        return [(key, moment) for key, moment in found if since <= moment <= until]
+        return _within(found, since, until)
 
 
 class UsageOverBudget(Condition):
@@ -756,7 +769,7 @@ class EventsMatching(Condition):
     description = "At least N events of the chosen types within the window (optionally one board, one agent)."
     params = (
         Param("event_types", "Event types", "event_types", help="e.g. task.status_changed, comment.added"),
-        Param("threshold", "Events", "int", default=5, minimum=THRESHOLD[0], maximum=THRESHOLD[1]),
+        _threshold("Events", 5),
         Param(
             "window_minutes",
             "Window (minutes)",

@@ -149,7 +149,13 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             serializers.IncidentDetailSerializer if self.action != "list" else serializers.IncidentSerializer
         )
 
-    def _detail(self, incident: Incident) -> Response:
+    def _act(self, body_serializer, act) -> Response:
+        """Validate the body, call the service with it, answer with the incident and its timeline."""
+        body = body_serializer(data=self.request.data)
+        body.is_valid(raise_exception=True)
+        incident = act(
+            actor=Actor.for_user(self.request.user), incident=self.get_object(), **body.validated_data
+        )
         return Response(serializers.IncidentDetailSerializer(self.get_queryset().get(pk=incident.pk)).data)
 
     @extend_schema(
@@ -157,26 +163,11 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk=None) -> Response:
-        body = serializers.AcknowledgeSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        incident = services.acknowledge_incident(
-            actor=Actor.for_user(request.user),
-            incident=self.get_object(),
-            reason=body.validated_data["reason"],
-        )
-        return self._detail(incident)
+        return self._act(serializers.AcknowledgeSerializer, services.acknowledge_incident)
 
     @extend_schema(
         request=serializers.SnoozeSerializer, responses={200: serializers.IncidentDetailSerializer}
     )
     @action(detail=True, methods=["post"])
     def snooze(self, request: Request, pk=None) -> Response:
-        body = serializers.SnoozeSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        incident = services.snooze_incident(
-            actor=Actor.for_user(request.user),
-            incident=self.get_object(),
-            minutes=body.validated_data["minutes"],
-            reason=body.validated_data["reason"],
-        )
-        return self._detail(incident)
+        return self._act(serializers.SnoozeSerializer, services.snooze_incident)

@@ -9,16 +9,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from alerts.models import AlertRule, Incident, IncidentState
+from tests.agents.test_human_api import client_for
 from tests.alerts.conftest import evaluate
 from tests.factories import AgentFactory, BoardFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
