@@ -97,7 +97,7 @@ def test_an_admin_creates_a_board_from_the_form(owner_client, organization):
 def test_the_board_form_shows_errors_inline(owner_client):
     response = owner_client.post("/boards/new/", {"name": ""})
     assert response.status_code == 400
-    assert 'class="error" role="alert"' in response.content.decode()
+    assert 'class="field-error" role="alert"' in response.content.decode()
 
 
 def test_an_operator_cannot_create_a_board_from_the_form(client, teammate, organization):
@@ -231,7 +231,8 @@ def test_the_card_and_feed_item_partials(owner_client, board, user):
     card = owner_client.get(f"/boards/{board.pk}/tasks/{task.pk}/card/").content.decode()
     assert card.startswith(f'<article id="task-{task.pk}"')
     item = owner_client.get(f"/boards/{board.pk}/activity/{event.pk}/item/").content.decode()
-    assert item.startswith(f'<li id="event-{event.pk}"') and "created <a href=" in item and "\u2018Card me\u2019" in item
+    assert item.startswith(f'<li id="event-{event.pk}"')
+    assert "created <a href=" in item and "\u2018Card me\u2019" in item
     task.delete()
     assert owner_client.get(f"/boards/{board.pk}/tasks/{task.pk}/card/").status_code == 404
 
