@@ -513,6 +513,20 @@ def task_detail(request: HttpRequest, board_id: int, task_id: int) -> HttpRespon
     return _render_task(request, board, task, context, form=form, status=status)
 
 
+def _mentions(board: Board) -> dict[str, str]:
+    """Names that @mentions in this board's comments link to: its organization's agents and members."""
+    names: dict[str, str] = {
+        username.lower(): ""
+        for username in get_user_model()
+        .objects.filter(memberships__organization_id=board.organization_id)
+        .values_list("username", flat=True)
+    }
+    agents = Agent.objects.filter(organization_id=board.organization_id).values_list("id", "name")
+    for agent_id, name in agents:
+        names[name.lower()] = reverse("agents:agent-detail", args=[agent_id])
+    return names
+
+
 def _render_task(
     request: HttpRequest,
     board: Board,
@@ -547,6 +561,7 @@ def _render_task(
             "candidates": candidates,
             "approvals": approvals,
             "events": events,
+            "mentions": _mentions(board),
             "status_choices": _status_choices(),
             "comment_error": comment_error,
             "dependency_error": dependency_error,

@@ -333,3 +333,21 @@ def test_huge_ids_in_page_inputs_are_ignored_not_a_500(owner_client, board):
     assert owner_client.post(url + "dependencies/", {"depends_on": huge}).status_code == 400
     response = owner_client.post(url + "move/", {"status": "in_progress", "position": "9" * 5000})
     assert response.status_code == 302
+
+
+def test_mentions_link_agents_and_highlight_members_but_not_inside_code():
+    from boards.markdown import render_markdown
+
+    html = render_markdown(
+        "@release-bot and @maria, see `@release-bot` and @nobody.", {"release-bot": "/agents/3/", "maria": ""}
+    )
+    assert '<a class="mention" href="/agents/3/">@release-bot</a>' in html
+    assert '<span class="mention">@maria</span>,' in html
+    assert "<code>@release-bot</code>" in html and "@nobody." in html
+
+
+def test_mentions_cannot_inject_markup():
+    from boards.markdown import render_markdown
+
+    html = render_markdown('@x"><script>', {'x"><script>': "/agents/1/"})
+    assert "<script>" not in html
