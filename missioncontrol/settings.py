@@ -8,6 +8,11 @@ Two ways to run from one code base:
 
 Every variable is listed in `.env.example`. With DEBUG off (production mode) the process
 refuses to start on an unsafe value, naming the variable to set.
+
+Values come from the process environment first, then from the `.env` file beside manage.py
+(`make run` writes one with a random SECRET_KEY on first run), so every `manage.py` command in
+the same shell sees the same settings with nothing exported. ENV_FILE names another file;
+ENV_FILE= (empty) reads none (the test suite does this).
 """
 
 from __future__ import annotations
@@ -17,8 +22,14 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+ENV_FILE = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE:
+    # override=False: a variable set in the environment always wins over the file.
+    load_dotenv(ENV_FILE, override=False)
 
 # The value shipped in .env.example; accepted only with DEBUG=1.
 EXAMPLE_SECRET_KEY = "insecure-change-me-mission-control-example-key"  # noqa: S105
@@ -92,6 +103,9 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 REQUEST_LOG_SLOW_MS = env_int("REQUEST_LOG_SLOW_MS", 1000)
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 ENABLE_HSTS = env_bool("ENABLE_HSTS", False)
+# A single-machine install on plain HTTP (`make run` writes LOCAL_INSTALL=1 into .env): the
+# /ops/ page then shows the HTTPS and DEBUG findings as expected here rather than as problems.
+LOCAL_INSTALL = env_bool("LOCAL_INSTALL", False)
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var")))
 BACKUP_DIR = Path(env_str("BACKUP_DIR", str(DATA_DIR / "backups")))
 
@@ -121,6 +135,7 @@ INSTALLED_APPS = [
     "django_filters",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "missioncontrol",
     "boards",
     "agents",
@@ -327,6 +342,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Boards, tasks, agents and webhooks for fleets of AI agents.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc from the installed sidecar package: no CDN (the CSP allows only 'self').
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Several resources have a "status"; name each choice set after its model's enum.
     "ENUM_NAME_OVERRIDES": {

@@ -3,8 +3,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from activity import api as activity_api
 from agents.streams import agent_event_stream
 from missioncontrol import health, metrics_view
 from missioncontrol.login_protection import ThrottledLoginView
@@ -19,8 +20,10 @@ api_v1 = [
     path("", include("webhooks.api.delivery_urls")),
     path("", include("alerts.api.urls")),
     path("status", ops_status.status_api, name="ops-status-api"),
+    path("event-types/", activity_api.event_types, name="event-types"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]
 
 urlpatterns = [

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from activity import registry
 from boards.activity import Actor, activity_payload, record_activity
 from boards.models import ActivityEvent, Board, Organization
 from missioncontrol.exceptions import Conflict, DomainError
@@ -103,6 +104,20 @@ def signed_headers(delivery: Delivery, body: bytes, *, timestamp: int | None = N
 
 def event_is_deliverable(verb: str) -> bool:
     return not verb.startswith(NON_DELIVERABLE_PREFIXES)
+
+
+def event_is_subscribable(verb: str) -> bool:
+    """A subscription names registered, deliverable types: a typo would silently never fire."""
+    return registry.is_registered(verb) and event_is_deliverable(verb)
+
+
+def subscribable_event_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Registry choices grouped by category, for the subscription forms."""
+    return [
+        (category, [(name, f"{label} ({name})") for name, label in types if event_is_deliverable(name)])
+        for category, types in registry.choices()
+        if any(event_is_deliverable(name) for name, _ in types)
+    ]
 
 
 def delivery_payload(event: ActivityEvent) -> dict[str, Any]:

@@ -14,8 +14,9 @@ register = template.Library()
 
 
 @register.filter(name="markdown")
-def markdown_filter(text: str) -> SafeString:
-    return render_markdown(text)
+def markdown_filter(text: str, mentions: dict[str, str] | None = None) -> SafeString:
+    """`{{ body|markdown }}`, or `{{ body|markdown:mentions }}` to link @names (see link_mentions)."""
+    return render_markdown(text, mentions)
 
 
 @register.filter

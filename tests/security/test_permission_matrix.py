@@ -67,6 +67,8 @@ EXPECTED: dict[str, Rule] = {
     # --- API schema and docs -----------------------------------------------------------------
     "api-schema": Rule(ALL, why="public by drf-spectacular's default (SERVE_PERMISSIONS AllowAny)"),
     "api-docs": Rule(ALL, why="the Swagger UI shell; the schema above is public too"),
+    "api-redoc": Rule(ALL, why="the ReDoc shell; the schema above is public too"),
+    "event-types": Rule(HUMANS, why="the event-type registry (names, labels; no data), signed-in users"),
     # --- human API: organizations, boards, tasks ---------------------------------------------
     "organization-list": Rule(HUMANS),
     "organization-detail": Rule(MEMBERS),
