@@ -6,7 +6,6 @@ app_name = "alerts"
 
 urlpatterns = [
     path("", views.incident_list, name="incident-list"),
-    path("incidents/rows/", views.incident_rows, name="incident-rows"),
     path("incidents/<int:pk>/", views.incident_detail, name="incident-detail"),
     path("incidents/<int:pk>/acknowledge/", views.incident_acknowledge, name="incident-acknowledge"),
     path("incidents/<int:pk>/snooze/", views.incident_snooze, name="incident-snooze"),

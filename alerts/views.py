@@ -96,18 +96,6 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def incident_rows(request: HttpRequest) -> HttpResponse:
-    """The list's rows, re-fetched by static/js/alerts.js when an alert event arrives live."""
-    organization = _organization(request)
-    return render(
-        request,
-        "alerts/partials/incident_rows.html",
-        {"incidents": _incidents(organization, _state(request))},
-    )
-
-
-@login_required
-@require_GET
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     incident = _visible_incident(request.user, pk)
     return render(
@@ -179,19 +167,21 @@ def badge(request: HttpRequest) -> HttpResponse:
 @require_GET
 def rule_list(request: HttpRequest) -> HttpResponse:
     organization = _organization(request)
-    rules = (
+    rules = list(
         AlertRule.objects.filter(organization=organization)
         .select_related("board")
         .annotate(open_incidents=Count("incidents", filter=Q(incidents__state__in=OPEN_STATES)))
         .order_by("name", "id")
     )
+    for rule in rules:
+        condition = conditions.CATALOGUE.get(rule.condition)
+        rule.condition_label = condition.label if condition else rule.condition
     return render(
         request,
         "alerts/rule_list.html",
         {
             "organization": organization,
             "rules": rules,
-            "catalogue": conditions.CATALOGUE,
             "can_manage_rules": _role(request.user, organization.pk, Role.ADMIN),
         },
     )

@@ -53,7 +53,7 @@ def test_create_a_rule_with_the_preview_see_an_incident_live_and_acknowledge_it(
     page.wait_for_selector("#preview [data-preview-fired]")
     assert page.locator("#preview [data-preview-fired]").inner_text() == "2"
     assert "Would have fired 2 times in the last 7 days" in page.locator("#preview").inner_text()
-    page.click("button[type=submit].primary")
+    page.click("#rule-form button[type=submit]")
     page.wait_for_url(f"{base}/alerts/rules/*/")
     rule = AlertRule.objects.get(name="Any comment")
     assert rule.params["event_types"] == ["comment.added"] and rule.cooldown_minutes == 0
@@ -73,12 +73,12 @@ def test_create_a_rule_with_the_preview_see_an_incident_live_and_acknowledge_it(
         )
     incident = Incident.objects.get(rule=rule)
     page.wait_for_selector(f'[data-incident-id="{incident.pk}"][data-state="firing"]')
-    page.wait_for_selector("#alerts-badge .incident-firing")
-    assert page.locator("#alerts-badge .incident-firing").inner_text() == "1"
+    page.wait_for_selector("#alerts-badge [data-firing]")
+    assert page.locator("#alerts-badge [data-firing]").inner_text() == "1"
 
     page.click(f'[data-incident-id="{incident.pk}"] a')
     page.fill("#ack-reason", "looking into the comments")
-    page.click("text=Acknowledge")
+    page.click("button:has-text('Acknowledge')")
     page.wait_for_selector('#incident-state:has-text("Acknowledged")')
     assert "looking into the comments" in page.locator(".alerts-timeline").inner_text()
     incident.refresh_from_db()

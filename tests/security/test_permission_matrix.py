@@ -139,7 +139,6 @@ EXPECTED: dict[str, Rule] = {
     "incident-acknowledge": Rule(NOBODY, WRITERS, why="operators handle incidents"),
     "incident-snooze": Rule(NOBODY, WRITERS),
     "alerts:incident-list": Rule(HUMANS),
-    "alerts:incident-rows": Rule(HUMANS),
     "alerts:incident-detail": Rule(MEMBERS),
     "alerts:incident-acknowledge": Rule(NOBODY, WRITERS),
     "alerts:incident-snooze": Rule(NOBODY, WRITERS),
