@@ -212,3 +212,12 @@ def test_the_rules_page_lists_rules_in_few_queries(client, user, make_rule, djan
     with django_assert_max_num_queries(6):
         response = client.get("/alerts/rules/")
     assert response.content.decode().count("/alerts/rules/") >= 5
+
+
+@pytest.mark.parametrize("model", ["alertrule", "incident"])
+def test_the_admin_lists_rules_and_incidents_read_only(admin_client, firing, model):
+    assert admin_client.get(f"/admin/alerts/{model}/").status_code == 200
+    incident = Incident.objects.first()
+    pk = incident.pk if model == "incident" else incident.rule_id
+    assert admin_client.get(f"/admin/alerts/{model}/{pk}/change/").status_code == 200
+    assert admin_client.get(f"/admin/alerts/{model}/add/").status_code == 403
