@@ -5,21 +5,13 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
-from boards.models import (
-    ActivityEvent,
-    ActorKind,
-    Approval,
-    ApprovalStatus,
-    Board,
-    Tag,
-    Task,
-    TaskPriority,
-    TaskStatus,
-)
+from activity.models import ActivityEvent
+from boards.models import Approval, ApprovalStatus, Board, Tag, Task, TaskPriority, TaskStatus
+from core.actors import ActorKind
+from core.ids import MAX_ID
 
 # Ids beyond 64 bits are refused (400) before they reach the database: SQLite raises
 # OverflowError on them, which would be a 500.
-MAX_ID = 2**63 - 1
 
 
 class IdFilter(django_filters.NumberFilter):
