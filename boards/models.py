@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.ids import MAX_ID
 from core.models import Organization
 
 
@@ -96,6 +97,22 @@ class TaskQuerySet(models.QuerySet):
         if not getattr(user, "is_authenticated", False):
             return self.none()
         return self.filter(board__organization__memberships__user=user)
+
+    # The task filters, shared by the board page, the human API's TaskFilter and the agent API.
+    def unassigned(self) -> TaskQuerySet:
+        return self.filter(assignee_agent__isnull=True, assignee_user__isnull=True)
+
+    def assigned_elsewhere(self) -> TaskQuerySet:
+        return self.exclude(assignee_agent__isnull=True, assignee_user__isnull=True)
+
+    def with_tag(self, tag: str) -> TaskQuerySet:
+        """By tag id (digits) or by name, case-insensitively."""
+        if tag.isdigit() and len(tag) <= 19 and int(tag) <= MAX_ID:
+            return self.filter(tags__id=int(tag))
+        return self.filter(tags__name__iexact=tag)
+
+    def matching_text(self, text: str) -> TaskQuerySet:
+        return self.filter(Q(title__icontains=text) | Q(description__icontains=text))
 
     def with_card_data(self) -> TaskQuerySet:
         """Everything a card or a list row shows, in a fixed number of queries."""

@@ -182,16 +182,16 @@ def board_filters(params) -> dict[str, str]:
 def filter_tasks(tasks, filters: dict[str, str]):
     assignee = filters.get("assignee")
     if assignee == "none":
-        tasks = tasks.filter(assignee_agent__isnull=True, assignee_user__isnull=True)
+        tasks = tasks.unassigned()
     elif assignee:
         kind, _, raw_id = assignee.partition(":")
         pk = parse_id(raw_id)
         if pk is not None and kind in ("agent", "user"):
             tasks = tasks.filter(**{f"assignee_{kind}_id": pk})
     if filters.get("tag"):
-        tasks = tasks.filter(tags__name__iexact=filters["tag"])
+        tasks = tasks.with_tag(filters["tag"])
     if filters.get("q"):
-        tasks = tasks.filter(Q(title__icontains=filters["q"]) | Q(description__icontains=filters["q"]))
+        tasks = tasks.matching_text(filters["q"])
     return tasks
 
 

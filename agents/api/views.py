@@ -92,14 +92,12 @@ class AgentTaskListView(AgentAPIView):
     @extend_schema(responses=s.AgentTaskSerializer(many=True))  # documented with the page envelope
     def get(self, request: Request) -> Response:
         agent = self.agent
-        mine = Q(assignee_agent=agent)
-        unassigned = Q(assignee_agent__isnull=True, assignee_user__isnull=True)
         scope = request.query_params.get("assigned", "")
         if scope not in ("", "me", "unassigned"):
             raise ValidationError({"assigned": ["Use me or unassigned."]})
-        tasks = agent_visible_tasks(agent).filter(
-            mine if scope == "me" else unassigned if scope == "unassigned" else mine | unassigned
-        )
+        visible = agent_visible_tasks(agent)
+        mine, unassigned = visible.filter(assignee_agent=agent), visible.unassigned()
+        tasks = mine if scope == "me" else unassigned if scope == "unassigned" else mine | unassigned
         status_filter = request.query_params.get("status")
         if status_filter:
             statuses = [value for value in status_filter.split(",") if value]

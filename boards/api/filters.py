@@ -52,16 +52,13 @@ class TaskFilter(django_filters.FilterSet):
         fields = ["board", "status", "priority", "assignee_agent", "assignee_user"]
 
     def filter_unassigned(self, queryset, name, value):
-        unassigned = Q(assignee_agent__isnull=True, assignee_user__isnull=True)
-        return queryset.filter(unassigned) if value else queryset.exclude(unassigned)
+        return queryset.unassigned() if value else queryset.assigned_elsewhere()
 
     def filter_tag(self, queryset, name, value):
-        if value.isdigit() and int(value) <= MAX_ID:
-            return queryset.filter(tags__id=int(value))
-        return queryset.filter(tags__name__iexact=value)
+        return queryset.with_tag(value)
 
     def filter_search(self, queryset, name, value):
-        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
+        return queryset.matching_text(value)
 
 
 class TagFilter(django_filters.FilterSet):
