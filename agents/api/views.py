@@ -28,7 +28,7 @@ from core.actors import Actor
 from core.api.views import HumanViewSet
 from core.ids import parse_id
 from core.models import Membership, Organization, Role
-from missioncontrol.exceptions import NotFound, PermissionDenied
+from missioncontrol.exceptions import NotFound
 from webhooks.models import WebhookPayload
 
 # --- the agent's own API ---------------------------------------------------------------------------
@@ -133,7 +133,8 @@ class AgentTaskListView(AgentAPIView):
 
 class AgentTaskDetailView(AgentAPIView):
     """GET a task on my boards; PATCH its status (the board's transition rules apply) and/or
-    its progress note. Only the assignee, or a board lead, changes a task."""
+    its progress note. Only the assignee, the agent that filed it, or a board lead changes a
+    task (boards.services enforces it for every caller)."""
 
     serializer_class = s.AgentTaskSerializer
 
@@ -147,9 +148,7 @@ class AgentTaskDetailView(AgentAPIView):
         data = s.AgentTaskUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        agent = self.agent
-        if task.assignee_agent_id != agent.pk and not agent.is_board_lead:
-            raise PermissionDenied("Claim the task before changing it.")
+        # Only the assignee or a board lead may change it: boards.services enforces that.
         with transaction.atomic():
             if "progress_note" in values:
                 task = board_services.update_task(
