@@ -21,9 +21,10 @@ from django.apps import apps
 from django.db import transaction
 from django.urls import reverse
 
-from boards.models import ActivityEvent, Membership, Role
+from activity.models import ActivityEvent
+from core.models import Membership, Role
+from deliveries.outbound import deliver_event_to_subscription
 from missioncontrol.exceptions import DomainError
-from webhooks.outbound import deliver_event_to_subscription
 
 if TYPE_CHECKING:
     from alerts.models import AlertRule, Incident

@@ -25,11 +25,13 @@ from django.db.models import CharField, Count, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Cast, Coalesce
 
 from activity import registry
+from activity.models import ActivityEvent
 from agents.models import Agent, AgentStatus
-from boards.models import ActivityEvent, Approval, ApprovalStatus, Board, Task, TaskStatus
+from boards.models import Approval, ApprovalStatus, Board, Task, TaskStatus
+from deliveries.models import Subscription
 from missioncontrol.exceptions import DomainError
 from webhooks import refusals
-from webhooks.models import BoardWebhook, Subscription, WebhookPayload
+from webhooks.models import BoardWebhook, WebhookPayload
 
 if TYPE_CHECKING:
     from alerts.models import AlertRule

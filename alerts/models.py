@@ -21,7 +21,7 @@ class AlertRule(models.Model):
     """
 
     organization = models.ForeignKey(
-        "boards.Organization", on_delete=models.CASCADE, related_name="alert_rules"
+        "core.Organization", on_delete=models.CASCADE, related_name="alert_rules"
     )
     # Optional: limits the condition to one board's tasks, agents, webhooks and events.
     board = models.ForeignKey(
@@ -37,7 +37,11 @@ class AlertRule(models.Model):
     email_recipients = models.JSONField(default=list, blank=True)
     # Outbound signed webhook through the deliveries outbox (retries, dead letters).
     subscription = models.ForeignKey(
-        "webhooks.Subscription", on_delete=models.SET_NULL, null=True, blank=True, related_name="alert_rules"
+        "deliveries.Subscription",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="alert_rules",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -84,9 +88,7 @@ class Incident(models.Model):
     """One breach of a rule by one subject (an agent, a task, a webhook …), until it clears."""
 
     rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="incidents")
-    organization = models.ForeignKey(
-        "boards.Organization", on_delete=models.CASCADE, related_name="incidents"
-    )
+    organization = models.ForeignKey("core.Organization", on_delete=models.CASCADE, related_name="incidents")
     board = models.ForeignKey(
         "boards.Board", on_delete=models.SET_NULL, null=True, blank=True, related_name="incidents"
     )

@@ -19,15 +19,17 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from activity.services import record_activity
 from alerts import channels
 from alerts.conditions import Breach, get_condition, validate_params
 from alerts.models import OPEN_STATES, AlertRule, EntryKind, Incident, IncidentEntry, IncidentState
-from boards.access import require_role
-from boards.activity import Actor, record_activity
-from boards.models import Board, Organization, Role
+from boards.models import Board
+from core.access import require_role
+from core.actors import Actor
+from core.models import Organization, Role
+from deliveries.models import Subscription
 from missioncontrol.exceptions import DomainError, InvalidTransition, NotFound
 from missioncontrol.metrics import ALERT_INCIDENTS
-from webhooks.models import Subscription
 
 logger = logging.getLogger(__name__)
 

@@ -23,11 +23,13 @@ from agents.models import Agent
 from alerts import conditions, services
 from alerts.conditions import OWN_VERB_PREFIX
 from alerts.models import OPEN_STATES, AlertRule, Incident, IncidentState
-from boards.access import current_organization, membership_for
-from boards.activity import Actor
-from boards.models import Board, Role
+from boards.models import Board
+from core.access import current_organization, membership_for
+from core.actors import Actor
+from core.models import Role
+from deliveries.models import Subscription
 from missioncontrol.exceptions import DomainError
-from webhooks.models import BoardWebhook, Subscription
+from webhooks.models import BoardWebhook
 
 INCIDENTS_SHOWN = 100
 STATE_FILTERS = [("open", "Open"), *IncidentState.choices, ("all", "All")]

@@ -25,10 +25,13 @@ django.setup()
 from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from activity import listeners  # noqa: E402
+from activity.services import record_activity  # noqa: E402
 from agents.models import Agent  # noqa: E402
 from alerts import services, triggers  # noqa: E402
-from boards import activity  # noqa: E402
-from boards.models import Board, Membership, Organization, Role, Task  # noqa: E402
+from boards.models import Board, Task  # noqa: E402
+from core.actors import Actor  # noqa: E402
+from core.models import Membership, Organization, Role  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "2000"))
 RULES = int(os.environ.get("BENCH_RULES", "100"))
@@ -41,10 +44,10 @@ def record_events(organization, board, count: int) -> list[float]:
     for _ in range(count):
         started = time.perf_counter()
         with transaction.atomic():
-            activity.record_activity(
+            record_activity(
                 organization=organization,
                 board=board,
-                actor=activity.Actor.system(),
+                actor=Actor.system(),
                 verb="comment.added",
                 target_type="task",
                 target_id=1,
@@ -70,7 +73,7 @@ def main() -> None:
     Membership.objects.create(organization=organization, user=admin, role=Role.ADMIN)
     board = Board.objects.create(organization=organization, name="bench", slug="bench")
     try:
-        actor = activity.Actor.for_user(admin)
+        actor = Actor.for_user(admin)
         services.create_rule(
             actor=actor,
             organization=organization,
@@ -79,9 +82,9 @@ def main() -> None:
             params={"threshold": 5, "window_minutes": 60},
         )
         record_events(organization, board, 100)  # warm up connections and the trigger cache
-        activity.ACTIVITY_LISTENERS.remove(triggers.on_activity)
+        listeners._listeners.remove(triggers.on_activity)
         without = record_events(organization, board, EVENTS)
-        activity.ACTIVITY_LISTENERS.append(triggers.on_activity)
+        listeners.register_event_listener(triggers.on_activity)
         with_listener = record_events(organization, board, EVENTS)
         print(f"record_activity x{EVENTS} without the alerts listener: {summary(without)}")
         print(f"record_activity x{EVENTS} with the alerts listener:    {summary(with_listener)}")

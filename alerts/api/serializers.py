@@ -6,8 +6,9 @@ from rest_framework import serializers
 
 from alerts.models import AlertRule, Incident, IncidentEntry
 from alerts.services import MAX_EMAIL_RECIPIENTS, MAX_SNOOZE_MINUTES
-from boards.models import Board, Organization
-from webhooks.models import Subscription
+from boards.models import Board
+from core.models import Organization
+from deliveries.models import Subscription
 
 
 class ConditionParamSerializer(serializers.Serializer):

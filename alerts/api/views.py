@@ -10,7 +10,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,21 +18,20 @@ from rest_framework.response import Response
 from alerts import conditions, services
 from alerts.api import serializers
 from alerts.models import AlertRule, Incident, IncidentEntry, IncidentState
-from boards.access import require_role
-from boards.activity import Actor
-from boards.api.permissions import IsHumanMember
-from boards.models import Membership, Role
+from core.access import require_role
+from core.actors import Actor
+from core.api.views import HumanViewSet
+from core.models import Membership, Role
 
 
 def _member_organizations(user) -> QuerySet:
     return Membership.objects.filter(user=user).values("organization_id")
 
 
-class AlertConditionViewSet(viewsets.GenericViewSet):
+class AlertConditionViewSet(HumanViewSet):
     """The catalogue of conditions a rule can use, with their parameters and limits."""
 
     queryset = AlertRule.objects.none()
-    permission_classes = [IsHumanMember]
     serializer_class = serializers.ConditionSerializer
     pagination_class = None
     filter_backends: list = []
@@ -54,10 +53,9 @@ class AlertRuleViewSet(
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    HumanViewSet,
 ):
     queryset = AlertRule.objects.none()
-    permission_classes = [IsHumanMember]
     filterset_class = AlertRuleFilter
     ordering_fields = ["name", "created_at", "id"]
 
@@ -70,10 +68,6 @@ class AlertRuleViewSet(
         if self.action in ("update", "partial_update"):
             return serializers.AlertRuleUpdateSerializer
         return serializers.AlertRuleSerializer
-
-    @property
-    def actor(self) -> Actor:
-        return Actor.for_user(self.request.user)
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -124,11 +118,10 @@ class IncidentFilter(filters.FilterSet):
         fields = ["state", "rule", "board", "organization"]
 
 
-class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HumanViewSet):
     """Incidents of your organizations, newest first; `?state=firing&state=acknowledged` for the open ones."""
 
     queryset = Incident.objects.none()
-    permission_classes = [IsHumanMember]
     filterset_class = IncidentFilter
     ordering_fields = ["opened_at", "id"]
 

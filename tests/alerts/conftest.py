@@ -9,9 +9,10 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from activity.models import ActivityEvent
+from activity.services import record_activity
 from alerts import services
-from boards.activity import Actor, record_activity
-from boards.models import ActivityEvent
+from core.actors import Actor
 from tests.deliveries.conftest import fast_delivery_settings, receiver  # noqa: F401  (fixtures used here)
 
 

@@ -14,11 +14,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from activity.models import ActivityEvent
 from alerts import services
 from alerts.conditions import AgentOffline
 from alerts.models import AlertRule, Incident
-from boards.activity import Actor
-from boards.models import ActivityEvent
+from core.actors import Actor
 from tests.conftest import requires_postgres
 from tests.factories import AgentFactory
 

@@ -11,13 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.models import Incident, IncidentState
-from boards.activity import Actor
 from boards.models import Approval, TaskStatus
+from core.actors import Actor
+from deliveries.models import Subscription
 from missioncontrol.exceptions import DomainError
 from tests.alerts.conftest import evaluate, event_at
 from tests.factories import AgentFactory, TaskFactory
 from webhooks import refusals
-from webhooks.models import Subscription, WebhookPayload
+from webhooks.models import WebhookPayload
 from webhooks.services import create_webhook
 
 pytestmark = pytest.mark.django_db

@@ -22,12 +22,12 @@ from agents.models import Agent
 from agents.services import issue_agent_token
 from alerts import services
 from alerts.models import Incident, IncidentState
-from boards.activity import Actor
+from core.actors import Actor
+from core.signing import verify_standard_webhook_signature
 from tests.conftest import requires_postgres, requires_redis
 from tests.deliveries.conftest import worker_env
 from tests.deliveries.factories import subscribe
 from tests.factories import AgentFactory
-from webhooks.signing import verify_standard_webhook_signature
 
 pytestmark = [
     requires_postgres,

@@ -10,15 +10,15 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from activity.models import ActivityEvent
 from alerts import services
 from alerts.models import EntryKind, Incident, IncidentState
-from boards.activity import Actor
-from boards.models import ActivityEvent
+from core.actors import Actor
+from deliveries.models import Delivery
 from missioncontrol.exceptions import InvalidTransition, NotFound, PermissionDenied
 from tests.alerts.conftest import evaluate
 from tests.deliveries.factories import subscribe
 from tests.factories import AgentFactory
-from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db
 

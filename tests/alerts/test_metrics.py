@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from alerts import services
-from boards.activity import Actor
+from core.actors import Actor
 from tests.alerts.conftest import evaluate
 from tests.factories import AgentFactory
 

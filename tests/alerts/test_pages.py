@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from activity.models import ActivityEvent
 from alerts.models import AlertRule, EntryKind, Incident, IncidentState
-from boards.models import ActivityEvent
 from tests.alerts.conftest import evaluate, event_at
 from tests.factories import AgentFactory
 

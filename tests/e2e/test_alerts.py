@@ -10,8 +10,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from activity.services import record_activity
 from alerts.models import AlertRule, Incident, IncidentState
-from boards.activity import Actor, record_activity
+from core.actors import Actor
 from tests.alerts.conftest import event_at
 from tests.e2e.conftest import log_in
 
