@@ -6,7 +6,6 @@ from django import template
 from django.utils.safestring import SafeString
 
 from activity import registry
-from boards.events import STATUS_LABELS
 from boards.markdown import render_markdown
 from core.access import current_organization, organizations_of
 

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from activity import registry
 from activity.models import ActivityEvent
 from core.encryption import decrypt_secret
+from deliveries import outbound
 from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription
 from deliveries.outbound import agent_signing_secret
 from tests.deliveries.factories import subscribe
