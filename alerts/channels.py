@@ -6,7 +6,7 @@
   (`notify_bell` below is the one place that calls it).
 - Email: Django's email backend (EMAIL_* settings), sent by a Celery task after commit.
 - Webhook: the rule's subscription gets the `alert.*` event through the deliveries outbox,
-  Standard Webhooks-signed, with retries and dead letters (webhooks.outbound).
+  Standard Webhooks-signed, with retries and dead letters (deliveries.outbound).
 
 Each send leaves a line on the incident's timeline.
 """
