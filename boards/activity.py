@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +11,17 @@ from django.db import models, transaction
 from boards.models import ActivityEvent, ActorKind, Board, Organization
 from missioncontrol import realtime
 from missioncontrol.logs import current_request_id
+
+# Higher apps that must follow every change (search's index) register a callable here from their
+# AppConfig.ready(); each is called with the new event inside the writer's transaction, so what it
+# writes commits or rolls back with the change itself.
+ActivityListener = Callable[[ActivityEvent], None]
+_activity_listeners: list[ActivityListener] = []
+
+
+def register_activity_listener(listener: ActivityListener) -> None:
+    if listener not in _activity_listeners:
+        _activity_listeners.append(listener)
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,8 @@ def record_activity(
     from webhooks.outbound import create_deliveries_for_event
 
     create_deliveries_for_event(event, agent_ids)
+    for listener in _activity_listeners:
+        listener(event)
     if publish:
         groups = realtime.groups_for_activity(
             organization_id=event.organization_id, board_id=event.board_id, agent_ids=agent_ids
