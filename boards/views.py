@@ -37,6 +37,7 @@ from boards.models import (
     ActorKind,
     Approval,
     Board,
+    BoardGroup,
     Comment,
     PersonalToken,
     Role,
@@ -70,6 +71,11 @@ class BoardForm(forms.Form):
     require_comment_for_review = forms.BooleanField(
         required=False, label="Require a comment when a task goes to review"
     )
+    group = forms.ModelChoiceField(queryset=BoardGroup.objects.none(), required=False, empty_label="No group")
+
+    def __init__(self, *args, organization_id: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = BoardGroup.objects.filter(organization_id=organization_id)
 
 
 class TaskForm(forms.Form):
@@ -301,7 +307,7 @@ def board_list(request: HttpRequest) -> HttpResponse:
         membership = membership_for(request.user, organization)
         boards = list(
             boards_with_status_counts(
-                Board.objects.filter(organization=organization, archived=False)
+                Board.objects.filter(organization=organization, archived=False).select_related("group")
             ).order_by("name", "id")
         )
     for board in boards:
@@ -312,9 +318,22 @@ def board_list(request: HttpRequest) -> HttpResponse:
         {
             "organization": organization,
             "boards": boards,
+            "sections": group_sections(boards),
             "can_manage": membership is not None and membership.has_role(Role.ADMIN),
         },
     )
+
+
+def group_sections(boards: list[Board]) -> list[tuple[BoardGroup | None, list[Board]]]:
+    """Boards under their groups in the admins' order, ungrouped ones last (empty groups left out)."""
+    by_group: dict[int | None, list[Board]] = {}
+    for board in boards:
+        by_group.setdefault(board.group_id, []).append(board)
+    groups = sorted({b.group for b in boards if b.group is not None}, key=lambda g: (g.position, g.name, g.pk))
+    sections: list[tuple[BoardGroup | None, list[Board]]] = [(g, by_group[g.pk]) for g in groups]
+    if None in by_group:
+        sections.append((None, by_group[None]))
+    return sections
 
 
 @login_required
@@ -325,7 +344,7 @@ def board_create(request: HttpRequest) -> HttpResponse:
         return redirect("boards:board-list")
     membership = membership_for(request.user, organization)
     can_manage = membership is not None and membership.has_role(Role.ADMIN)
-    form = BoardForm(request.POST or None)
+    form = BoardForm(request.POST or None, organization_id=organization.pk)
     status = 200
     if request.method == "POST" and can_manage:
         if form.is_valid():
@@ -358,8 +377,9 @@ def board_settings(request: HttpRequest, board_id: int) -> HttpResponse:
         "description": board.description,
         "require_approval_for_done": board.require_approval_for_done,
         "require_comment_for_review": board.require_comment_for_review,
+        "group": board.group_id,
     }
-    form = BoardForm(request.POST or None, initial=initial)
+    form = BoardForm(request.POST or None, initial=initial, organization_id=board.organization_id)
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "agents",
     "webhooks",
     "search",
+    "teams",
 ]
 
 MIDDLEWARE = [

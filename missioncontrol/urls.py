@@ -36,6 +36,7 @@ urlpatterns = [
     path("webhooks/", include("webhooks.urls")),
     path("deliveries/", include("webhooks.delivery_urls")),
     path("search/", include("search.urls")),
+    path("organizations/", include("teams.urls")),
     path("", include("boards.urls")),
 ]
 
