@@ -952,8 +952,8 @@ def _clean_group_name(organization_id: int, name: str, *, exclude_pk: int | None
         raise DomainError("A board group needs a name.", code="name_required")
     if len(name) > BOARD_GROUP_NAME_MAX:
         raise DomainError(f"A group name is at most {BOARD_GROUP_NAME_MAX} characters.", code="name_too_long")
-    taken = BoardGroup.objects.filter(organization_id=organization_id, name__iexact=name).exclude(pk=exclude_pk)
-    if taken.exists():
+    taken = BoardGroup.objects.filter(organization_id=organization_id, name__iexact=name)
+    if taken.exclude(pk=exclude_pk).exists():
         raise Conflict(f"There is already a group called “{name}”.", code="group_exists")
     return name
 
@@ -983,7 +983,9 @@ def rename_board_group(*, group: BoardGroup, actor: Actor, name: str) -> BoardGr
 
 
 @transaction.atomic
-def reorder_board_groups(*, organization: Organization, actor: Actor, group_ids: list[int]) -> list[BoardGroup]:
+def reorder_board_groups(
+    *, organization: Organization, actor: Actor, group_ids: list[int]
+) -> list[BoardGroup]:
     """Put the organization's groups in the order given; every group must be listed once."""
     authorize(actor, organization=organization, role=Role.ADMIN, allow_agent=False)
     groups = {g.pk: g for g in BoardGroup.objects.select_for_update().filter(organization=organization)}

@@ -329,7 +329,8 @@ def group_sections(boards: list[Board]) -> list[tuple[BoardGroup | None, list[Bo
     by_group: dict[int | None, list[Board]] = {}
     for board in boards:
         by_group.setdefault(board.group_id, []).append(board)
-    groups = sorted({b.group for b in boards if b.group is not None}, key=lambda g: (g.position, g.name, g.pk))
+    groups = {b.group for b in boards if b.group is not None}
+    groups = sorted(groups, key=lambda g: (g.position, g.name, g.pk))
     sections: list[tuple[BoardGroup | None, list[Board]]] = [(g, by_group[g.pk]) for g in groups]
     if None in by_group:
         sections.append((None, by_group[None]))

@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 User = get_user_model()
 
 ORGANIZATION_NAME_MAX = 120
-TOKEN_PREFIX = "inv_"
+TOKEN_PREFIX = "inv_"  # noqa: S105 - a prefix that marks our tokens in leaks, not a secret
 # Prefix, a 12-character public id, an underscore, a 43-character secret: nothing else is a token.
 TOKEN_LENGTH = len(TOKEN_PREFIX) + 12 + 1 + 43
 

@@ -91,7 +91,7 @@ def test_an_existing_account_joins_another_organization_with_the_link(organizati
 
 
 def test_a_used_link_is_refused_the_second_time(organization, user, outsider, teammate):
-    invitation, raw = invite(organization, user, email="x@example.com")
+    _, raw = invite(organization, user, email="x@example.com")
     services.accept_invitation(raw_token=raw, user=outsider)
     other = UserFactory(username="latecomer")
     response = login(other).post(ACCEPT, {"token": raw, "action": "join"})
