@@ -195,20 +195,9 @@ def members(request: HttpRequest, organization_id: int) -> HttpResponse:
     organization = membership.organization
     is_admin = membership.has_role(Role.ADMIN)
     if request.method == "POST":
-        target = get_object_or_404(
-            Membership.objects.filter(organization=organization), pk=parse_id(request.POST.get("membership"))
-        )
-        try:
-            if request.POST.get("action") == "remove":
-                board_services.remove_member(membership=target, actor=_actor(request))
-                messages.success(request, f"{target.user.get_username()} removed.")
-            else:
-                board_services.change_member_role(
-                    membership=target, actor=_actor(request), role=request.POST.get("role", "")
-                )
-                messages.success(request, f"{target.user.get_username()} is now {request.POST.get('role')}.")
-        except DomainError as exc:
-            messages.error(request, exc.message)
+        if not is_admin:
+            return render(request, "teams/admins_only.html", {"organization": organization}, status=403)
+        _change_member(request, organization)
         return redirect("teams:members", organization_id=organization.pk)
     rows = list(members_with_activity(organization))
     for row in rows:
@@ -230,41 +219,58 @@ def members(request: HttpRequest, organization_id: int) -> HttpResponse:
     )
 
 
+def _change_member(request: HttpRequest, organization: Organization) -> None:
+    target = (
+        Membership.objects.filter(organization=organization, pk=parse_id(request.POST.get("membership")))
+        .select_related("user")
+        .first()
+    )
+    if target is None:
+        messages.error(request, "That person is not a member of this organization.")
+        return
+    try:
+        if request.POST.get("action") == "remove":
+            board_services.remove_member(membership=target, actor=_actor(request))
+            messages.success(request, f"{target.user.get_username()} removed.")
+        else:
+            membership = board_services.change_member_role(
+                membership=target, actor=_actor(request), role=request.POST.get("role", "")
+            )
+            messages.success(request, f"{target.user.get_username()} is now {membership.get_role_display()}.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+
+
 @login_required
 @require_POST
 def invitation_create(request: HttpRequest, organization_id: int) -> HttpResponse:
     membership = _membership_or_404(request, organization_id)
     organization = membership.organization
+    if not membership.has_role(Role.ADMIN):
+        return render(request, "teams/admins_only.html", {"organization": organization}, status=403)
     form = InvitationForm(request.POST)
-    error = ""
-    if form.is_valid():
-        try:
-            invitation, raw = services.create_invitation(
-                organization=organization, actor=_actor(request), **form.cleaned_data
-            )
-        except DomainError as exc:
-            error, status = exc.message, exc.status_code
-        else:
-            response = render(
-                request,
-                "teams/invitation_created.html",
-                {
-                    "organization": organization,
-                    "invitation": invitation,
-                    "link": services.invitation_url(raw),
-                },
-                status=201,
-            )
-            response["Cache-Control"] = "no-store"  # the one response that carries the link
-            return response
-    else:
-        error, status = "Enter a valid email address and role.", 400
-    messages.error(request, error)
-    return (
-        redirect("teams:members", organization_id=organization.pk)
-        if status != 403
-        else render(request, "teams/admins_only.html", {"organization": organization}, status=403)
+    if not form.is_valid():
+        messages.error(request, "Enter a valid email address and role.")
+        return redirect("teams:members", organization_id=organization.pk)
+    try:
+        invitation, raw = services.create_invitation(
+            organization=organization, actor=_actor(request), **form.cleaned_data
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("teams:members", organization_id=organization.pk)
+    response = render(
+        request,
+        "teams/invitation_created.html",
+        {
+            "organization": organization,
+            "invitation": invitation,
+            "link": services.invitation_url(raw),
+        },
+        status=201,
     )
+    response["Cache-Control"] = "no-store"  # the one response that carries the link
+    return response
 
 
 @login_required
