@@ -391,10 +391,8 @@ INVITATION_EXPIRY_DAYS = env_int("INVITATION_EXPIRY_DAYS", 7, minimum=1)
 # --- email (invitations) -------------------------------------------------------------------------
 # Empty EMAIL_HOST: the console backend (the embedded default prints mail to the server log).
 EMAIL_HOST = env_str("EMAIL_HOST")
-EMAIL_BACKEND = env_str(
-    "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
-)
+_MAIL_BACKEND = "smtp" if EMAIL_HOST else "console"
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or f"django.core.mail.backends.{_MAIL_BACKEND}.EmailBackend"
 EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")

@@ -5,6 +5,7 @@ from teams import views
 app_name = "teams"
 
 urlpatterns = [
+    path("", views.team, name="team"),
     path("new/", views.organization_create, name="organization-create"),
     path("<int:organization_id>/settings/", views.organization_settings, name="settings"),
     path("<int:organization_id>/leave/", views.organization_leave, name="leave"),

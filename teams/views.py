@@ -15,10 +15,10 @@ from django.contrib.auth.forms import UserCreationForm
 from django.db.models import Count, Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from boards import services as board_services
-from boards.access import CURRENT_ORGANIZATION_SESSION_KEY, membership_for
+from boards.access import CURRENT_ORGANIZATION_SESSION_KEY, current_organization, membership_for
 from boards.activity import Actor
 from boards.models import BoardGroup, Membership, Organization, Role
 from boards.views import parse_id
@@ -60,6 +60,16 @@ def _use_organization(request: HttpRequest, organization: Organization) -> None:
 
 
 # --- organizations -----------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def team(request: HttpRequest) -> HttpResponse:
+    """The nav's "Team" link: the current organization's members, or a new organization."""
+    organization = current_organization(request)
+    if organization is None:
+        return redirect("teams:organization-create")
+    return redirect("teams:members", organization_id=organization.pk)
 
 
 @login_required

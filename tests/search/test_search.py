@@ -197,3 +197,14 @@ def test_a_board_of_another_organization_is_not_searched_even_with_the_same_word
     new_task(board, actor, "Deploy acme")
     assert titles(user, "deploy", kinds=[SearchKind.TASK]) == ["Deploy acme"]
     assert titles(outsider, "deploy", kinds=[SearchKind.TASK]) == ["Deploy globex"]
+
+
+def test_the_reindex_command_reports_what_it_indexed(board, user, capsys):
+    from django.core.management import call_command
+
+    from tests.factories import TaskFactory
+
+    TaskFactory(board=board, title="Imported heron task")
+    call_command("search_reindex", "--kind", "task")
+    assert "task: 1 indexed" in capsys.readouterr().out
+    assert titles(user, "heron") == ["Imported heron task"]

@@ -174,6 +174,7 @@ EXPECTED: dict[str, Rule] = {
     "search-api": Rule(HUMANS | AGENT, why="scoped: people see their organizations, an agent its boards"),
     "search:search": Rule(HUMANS),
     # --- organizations, members, invitations (issue 17) -----------------------------------------
+    "teams:team": Rule(HUMANS, why="redirects to the caller's own organization's members page"),
     "teams:organization-create": Rule(HUMANS, HUMANS, why="anyone signed in starts an organization"),
     "teams:settings": Rule(ADMINS, ADMINS),
     "teams:leave": Rule(NOBODY, MEMBERS, why="any member leaves (the last admin is refused with a message)"),

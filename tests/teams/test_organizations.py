@@ -187,3 +187,18 @@ def test_deleting_a_group_keeps_its_boards(organization, user, board):
     Board.objects.filter(pk=board.pk).update(group=group)
     login(user).post(settings_url(organization), {"action": "delete-group", "group": group.pk})
     assert Board.objects.get(pk=board.pk).group is None
+
+
+def test_the_team_link_leads_to_the_current_organization_or_to_creating_one(organization, user):
+    assert login(user).get("/organizations/").headers["Location"] == members_url(organization)
+    loner = UserFactory(username="loner")
+    assert login(loner).get("/organizations/").headers["Location"] == "/organizations/new/"
+
+
+def test_a_board_page_lists_the_boards_by_group(organization, user, board):
+    group = BoardGroup.objects.create(organization=organization, name="Platform")
+    BoardFactory(organization=organization, name="api", slug="api", group=group)
+    page = login(user).get(f"/boards/{board.pk}/").content.decode()
+    navigator = page[page.index('class="board-navigator"') :]
+    assert navigator.index(">Platform<") < navigator.index(">api<") < navigator.index(">Other boards<")
+    assert f'href="/boards/{board.pk}/" aria-current="page"' in navigator
