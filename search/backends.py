@@ -53,26 +53,37 @@ class PostgresBackend:
     def forget(self, document_ids: list[int]) -> None:
         """The vector lives in the row: deleting the row is enough."""
 
-    def find(self, documents: QuerySet[SearchDocument], text: str, limit: int) -> list[tuple[int, float]]:
+    def fulltext(self, documents: QuerySet[SearchDocument], text: str) -> QuerySet[SearchDocument]:
+        """`vector @@ websearch_to_tsquery(text)` (the GIN index), best rank first."""
         query = SearchQuery(text, search_type="websearch", config=self.config)
-        hits = list(
+        return (
             documents.filter(vector=query)
             .annotate(score=SearchRank(F("vector"), query))
             .order_by("-score", "-updated_at", "-pk")
-            .values_list("pk", "score")[:limit]
         )
+
+    def similar_titles(self, documents: QuerySet[SearchDocument], text: str) -> QuerySet[SearchDocument]:
+        """`title %> text` (the trigram GIN index), most similar first; run inside lowered_threshold()."""
+        return (
+            documents.filter(TrigramWordSimilar(F("title"), Value(text)))
+            .annotate(score=TrigramWordSimilarity(Value(text), "title"))
+            .order_by("-score", "-updated_at", "-pk")
+        )
+
+    @staticmethod
+    def lowered_threshold() -> None:
+        """The default word-similarity threshold (0.6) misses a swapped letter in a short word.
+        SET LOCAL: only for the caller's transaction."""
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL pg_trgm.word_similarity_threshold = 0.3")
+
+    def find(self, documents: QuerySet[SearchDocument], text: str, limit: int) -> list[tuple[int, float]]:
+        hits = list(self.fulltext(documents, text).values_list("pk", "score")[:limit])
         if hits or not has_trigram() or not positive_terms(parse_query(text)):
             return hits
         with transaction.atomic():
-            # The default word-similarity threshold (0.6) misses a swapped letter in a short word.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL pg_trgm.word_similarity_threshold = 0.3")
-            return list(
-                documents.filter(TrigramWordSimilar(F("title"), Value(text)))
-                .annotate(score=TrigramWordSimilarity(Value(text), "title"))
-                .order_by("-score", "-updated_at", "-pk")
-                .values_list("pk", "score")[:limit]
-            )
+            self.lowered_threshold()
+            return list(self.similar_titles(documents, text).values_list("pk", "score")[:limit])
 
 
 class SqliteFtsBackend:

@@ -379,5 +379,7 @@ def _joined(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 def _no_store(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"  # the token is in this page's URL
+    # The token is in this page's URL: never sent to another site. Not "no-referrer": Chromium then
+    # sends `Origin: null` with the page's own form, which Django's CSRF check refuses.
+    response["Referrer-Policy"] = "same-origin"
     return response
