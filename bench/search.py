@@ -27,7 +27,7 @@ import django
 
 BATCH = 5000
 REPEATS = 30
-TECH_WORDS = (
+TECH_WORDS = (  # noqa: SIM905 - one readable paragraph of words
     "deploy release rollback build pipeline staging production cluster node pod container image "
     "database migration index query latency timeout retry webhook agent token secret rotate "
     "backup restore monitor alert incident outage cache queue worker scheduler cron billing "
@@ -68,11 +68,15 @@ def seed(task_count: int, payload_count: int) -> dict:
     from search.models import SearchDocument, SearchKind
     from webhooks.models import BoardWebhook, WebhookPayload
 
-    organization, _ = Organization.objects.get_or_create(slug="search-bench", defaults={"name": "Search bench"})
+    organization, _ = Organization.objects.get_or_create(
+        slug="search-bench", defaults={"name": "Search bench"}
+    )
     user, _ = get_user_model().objects.get_or_create(username="search-bench")
     Membership.objects.get_or_create(organization=organization, user=user, defaults={"role": Role.ADMIN})
     boards = [
-        Board.objects.get_or_create(organization=organization, slug=f"b{n}", defaults={"name": f"Board {n}"})[0]
+        Board.objects.get_or_create(organization=organization, slug=f"b{n}", defaults={"name": f"Board {n}"})[
+            0
+        ]
         for n in range(10)
     ]
     webhook = BoardWebhook.objects.filter(board=boards[0]).first() or BoardWebhook.objects.create(
@@ -87,33 +91,56 @@ def seed(task_count: int, payload_count: int) -> dict:
     for start in range(existing_tasks, task_count, BATCH):
         with transaction.atomic():
             tasks = Task.objects.bulk_create(
-                Task(board=boards[i % len(boards)], title=sentence(rng, words, weights, 3, 8).capitalize(),
-                     description=sentence(rng, words, weights, 15, 60), position=float(i))
+                Task(
+                    board=boards[i % len(boards)],
+                    title=sentence(rng, words, weights, 3, 8).capitalize(),
+                    description=sentence(rng, words, weights, 15, 60),
+                    position=float(i),
+                )
                 for i in range(start, min(start + BATCH, task_count))
             )
             SearchDocument.objects.bulk_create(
-                SearchDocument(organization=organization, board_id=t.board_id, kind=SearchKind.TASK,
-                               object_id=t.pk, title=t.title, body=t.description,
-                               url=reverse("boards:task-detail", args=[t.board_id, t.pk]))
+                SearchDocument(
+                    organization=organization,
+                    board_id=t.board_id,
+                    kind=SearchKind.TASK,
+                    object_id=t.pk,
+                    title=t.title,
+                    body=t.description,
+                    url=reverse("boards:task-detail", args=[t.board_id, t.pk]),
+                )
                 for t in tasks
             )
     for start in range(existing_payloads, payload_count, BATCH):
         with transaction.atomic():
             bodies = [
-                {"event": rng.choice(("push", "workflow_run", "deployment", "issues")),
-                 "message": sentence(rng, words, weights, 10, 30)}
+                {
+                    "event": rng.choice(("push", "workflow_run", "deployment", "issues")),
+                    "message": sentence(rng, words, weights, 10, 30),
+                }
                 for _ in range(start, min(start + BATCH, payload_count))
             ]
             payloads = WebhookPayload.objects.bulk_create(
-                WebhookPayload(webhook=webhook, board=webhook.board, body=json.dumps(b).encode(), payload=b,
-                               content_type="application/json", headers={"x-github-event": b["event"]})
+                WebhookPayload(
+                    webhook=webhook,
+                    board=webhook.board,
+                    body=json.dumps(b).encode(),
+                    payload=b,
+                    content_type="application/json",
+                    headers={"x-github-event": b["event"]},
+                )
                 for b in bodies
             )
             SearchDocument.objects.bulk_create(
-                SearchDocument(organization=organization, board_id=p.board_id, kind=SearchKind.PAYLOAD,
-                               object_id=p.pk, title=f"GitHub CI · {p.headers['x-github-event']}",
-                               body=f"{p.headers['x-github-event']}\n{bytes(p.body).decode()}",
-                               url=reverse("webhooks:payload-detail", args=[p.pk]))
+                SearchDocument(
+                    organization=organization,
+                    board_id=p.board_id,
+                    kind=SearchKind.PAYLOAD,
+                    object_id=p.pk,
+                    title=f"GitHub CI · {p.headers['x-github-event']}",
+                    body=f"{p.headers['x-github-event']}\n{bytes(p.body).decode()}",
+                    url=reverse("webhooks:payload-detail", args=[p.pk]),
+                )
                 for p in payloads
             )
     seeded_s = time.perf_counter() - started
@@ -124,14 +151,16 @@ def seed(task_count: int, payload_count: int) -> dict:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE search_searchdocument")
     return {
-        "organization": organization, "user": user, "seed_seconds": round(seeded_s, 1),
+        "organization": organization,
+        "user": user,
+        "seed_seconds": round(seeded_s, 1),
         "vector_seconds": round(time.perf_counter() - started, 1),
     }
 
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def explain(user) -> dict[str, str]:
@@ -148,7 +177,9 @@ def explain(user) -> dict[str, str]:
     }
     with transaction.atomic():
         backend.lowered_threshold()
-        plans["trigram billnig"] = backend.similar_titles(documents, "billnig")[:20].explain(analyze=True, buffers=True)
+        plans["trigram billnig"] = backend.similar_titles(documents, "billnig")[:20].explain(
+            analyze=True, buffers=True
+        )
     return plans
 
 
@@ -182,14 +213,23 @@ def main(argv: list[str] | None = None) -> dict:
             hits = search_documents(documents_for_user(user), text)
             timings.append((time.perf_counter() - started) * 1000)
         everything += timings
-        per_query[label] = {"query": text, "hits": len(hits), "p50_ms": round(statistics.median(timings), 1),
-                            "p99_ms": round(percentile(timings, 0.99), 1)}
+        per_query[label] = {
+            "query": text,
+            "hits": len(hits),
+            "p50_ms": round(statistics.median(timings), 1),
+            "p99_ms": round(percentile(timings, 0.99), 1),
+        }
     results = {
         "documents": SearchDocument.objects.filter(organization=world["organization"]).count(),
-        "tasks": args.tasks, "payloads": args.payloads, "repeats_per_query": args.repeats,
-        "seed_seconds": world["seed_seconds"], "vector_seconds": world["vector_seconds"],
-        "p50_ms": round(statistics.median(everything), 1), "p99_ms": round(percentile(everything, 0.99), 1),
-        "queries": per_query, "plans": explain(user),
+        "tasks": args.tasks,
+        "payloads": args.payloads,
+        "repeats_per_query": args.repeats,
+        "seed_seconds": world["seed_seconds"],
+        "vector_seconds": world["vector_seconds"],
+        "p50_ms": round(statistics.median(everything), 1),
+        "p99_ms": round(percentile(everything, 0.99), 1),
+        "queries": per_query,
+        "plans": explain(user),
     }
     if args.output:
         with open(args.output, "w") as handle:
