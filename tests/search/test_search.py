@@ -208,3 +208,16 @@ def test_the_reindex_command_reports_what_it_indexed(board, user, capsys):
     call_command("search_reindex", "--kind", "task")
     assert "task: 1 indexed" in capsys.readouterr().out
     assert titles(user, "heron") == ["Imported heron task"]
+
+
+@requires_postgres
+def test_postgres_ranks_only_the_most_recent_matches_of_a_very_common_word(board, actor, user, monkeypatch):
+    from search import backends
+
+    monkeypatch.setattr(backends, "RANK_CANDIDATES", 2)
+    new_task(board, actor, "Otter otter otter")  # the best match, but the oldest of three
+    new_task(board, actor, "Clean", description="otter")
+    new_task(board, actor, "Sweep", description="otter")
+    assert sorted(titles(user, "otter", kinds=[SearchKind.TASK])) == ["Clean", "Sweep"]
+    monkeypatch.setattr(backends, "RANK_CANDIDATES", 3)
+    assert titles(user, "otter", kinds=[SearchKind.TASK])[0] == "Otter otter otter"
