@@ -63,7 +63,8 @@ def seed(task_count: int, payload_count: int) -> dict:
     from django.db import connection, transaction
     from django.urls import reverse
 
-    from boards.models import Board, Membership, Organization, Role, Task
+    from boards.models import Board, Task
+    from core.models import Membership, Organization, Role
     from search.backends import PostgresBackend
     from search.models import SearchDocument, SearchKind
     from webhooks.models import BoardWebhook, WebhookPayload

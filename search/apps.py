@@ -8,7 +8,7 @@ class SearchConfig(AppConfig):
     def ready(self) -> None:
         # Every write records an activity event inside its transaction; following those events
         # keeps the index fresh without the lower apps importing this one (DESIGN.md: arrows down).
-        from boards.activity import register_activity_listener
+        from activity.listeners import register_event_listener
         from search.services import follow_activity
 
-        register_activity_listener(follow_activity)
+        register_event_listener(follow_activity)

@@ -30,7 +30,7 @@ class SearchDocumentQuerySet(models.QuerySet):
 
 
 class SearchDocument(models.Model):
-    organization = models.ForeignKey("boards.Organization", on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey("core.Organization", on_delete=models.CASCADE, related_name="+")
     # Set for board-scoped things: agents searching see only the boards they are on.
     board = models.ForeignKey(
         "boards.Board", on_delete=models.CASCADE, null=True, blank=True, related_name="+"

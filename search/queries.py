@@ -8,8 +8,10 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.utils.safestring import SafeString
 
+from activity.models import ActivityEvent
 from agents.models import Agent
-from boards.models import ActivityEvent, Board, Organization, Task
+from boards.models import Board, Task
+from core.models import Organization
 from missioncontrol.exceptions import DomainError
 from search import backends
 from search.highlight import excerpt, mark, term_pattern

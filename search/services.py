@@ -1,6 +1,6 @@
 """Writes to the search index: one document per task, agent, board, webhook payload and event.
 
-The seam: `follow_activity` is registered in boards.activity's listener list (SearchConfig.ready)
+The seam: `follow_activity` is registered in activity.listeners (SearchConfig.ready)
 and runs for every ActivityEvent, inside the writer's transaction. Every domain write records an
 event, so the index commits (or rolls back) with the change and a search right after an edit
 sees it. Other apps never call this module; a new searchable kind adds a builder here.
@@ -11,7 +11,7 @@ existed, or after a bulk operation that bypassed the services (payload pruning, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -19,8 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
 
+from activity.models import ActivityEvent
 from agents.models import Agent
-from boards.models import ActivityEvent, Board, Task
+from boards.models import Board, Task
 from boards.templatetags.boards_tags import describe_event
 from search import backends
 from search.models import SearchDocument, SearchKind
@@ -193,7 +194,7 @@ def _target_id(event: ActivityEvent) -> int | None:
         return None
 
 
-def follow_activity(event: ActivityEvent) -> None:
+def follow_activity(event: ActivityEvent, agent_ids: Sequence[int] = ()) -> None:
     """The listener: index the event itself and refresh (or drop) the object it changed."""
     if event.verb in UNSEARCHABLE_VERBS:
         return

@@ -4,12 +4,10 @@ Imported by TeamsConfig.ready() once activity.registry is on main (h15); until t
 module is not imported, so the app runs on either side of it.
 """
 
-# ruff: noqa: I001 - activity/ is not on this branch yet, so ruff sorts it as third-party; drop at the merge
 from __future__ import annotations
 
-from django.utils.html import format_html
-
 from activity.registry import actor, detail, quoted, register_event_type
+from django.utils.html import format_html
 
 
 def _role(event) -> str:

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from boards.models import Role
+from core.models import Role
 
 
 class InvitationState(models.TextChoices):
@@ -29,7 +29,7 @@ class InvitationQuerySet(models.QuerySet):
 
 class Invitation(models.Model):
     organization = models.ForeignKey(
-        "boards.Organization", on_delete=models.CASCADE, related_name="invitations"
+        "core.Organization", on_delete=models.CASCADE, related_name="invitations"
     )
     email = models.EmailField(max_length=254)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)

@@ -25,9 +25,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from boards.activity import Actor, record_activity
-from boards.models import Membership, Organization, Role
-from boards.services import _require_another_admin, authorize
+from activity.services import record_activity
+from boards.services import _require_another_admin
+from core.access import authorize
+from core.actors import Actor
+from core.models import Membership, Organization, Role
 from missioncontrol.exceptions import Conflict, DomainError, NotFound
 from teams.models import Invitation, InvitationState
 

@@ -18,10 +18,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from boards import services as board_services
-from boards.access import CURRENT_ORGANIZATION_SESSION_KEY, current_organization, membership_for
-from boards.activity import Actor
-from boards.models import BoardGroup, Membership, Organization, Role
-from boards.views import parse_id
+from boards.models import BoardGroup
+from core.access import CURRENT_ORGANIZATION_SESSION_KEY, current_organization, membership_for
+from core.actors import Actor
+from core.ids import parse_id
+from core.models import Membership, Organization, Role
 from missioncontrol.exceptions import DomainError
 from teams import services
 from teams.models import Invitation

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.authentication import AgentPrincipal, AgentTokenAuthentication
-from boards.api.authentication import PersonalTokenAuthentication
+from core.api.authentication import PersonalTokenAuthentication
 from search.api.serializers import SearchResultSerializer
 from search.models import SearchKind
 from search.queries import (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django import template
 
-from boards.access import current_organization
 from boards.models import Board
 from boards.views import group_sections
+from core.access import current_organization
 
 register = template.Library()
 

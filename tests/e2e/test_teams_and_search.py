@@ -7,8 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 from boards import services
-from boards.activity import Actor
-from boards.models import Membership, Role
+from core.actors import Actor
+from core.models import Membership, Role
 from tests.e2e.conftest import log_in
 
 pytestmark = pytest.mark.e2e

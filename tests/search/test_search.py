@@ -10,7 +10,7 @@ import pytest
 
 from agents.services import create_agent
 from boards import services
-from boards.activity import Actor
+from core.actors import Actor
 from search.models import SearchDocument, SearchKind
 from search.queries import documents_for_agent, documents_for_user, search_documents
 from tests.conftest import USING_POSTGRES, requires_postgres

@@ -8,8 +8,8 @@ from rest_framework.test import APIClient
 
 from agents.services import issue_agent_token
 from boards import services
-from boards.activity import Actor
-from boards.services import create_personal_token
+from core.actors import Actor
+from core.services import create_personal_token
 from search.query_syntax import QUERY_MAX_LENGTH
 from tests.factories import AgentFactory
 

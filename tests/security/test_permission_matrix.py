@@ -285,7 +285,7 @@ def classify(response) -> str:
 def snapshot() -> str:
     """Every row of the domain tables, hashed: did a refused write change anything anyway?"""
     digest = hashlib.sha256()
-    for app in ("boards", "agents", "webhooks", "teams"):
+    for app in ("core", "boards", "agents", "webhooks", "teams"):
         for model in apps.get_app_config(app).get_models():
             digest.update(model._meta.label.encode())
             for row in model.objects.order_by("pk").values_list():

@@ -10,8 +10,8 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from boards.activity import Actor
-from boards.models import Membership, Role
+from core.actors import Actor
+from core.models import Membership, Role
 from missioncontrol.exceptions import PermissionDenied
 from teams import services
 from teams.models import Invitation
@@ -188,7 +188,7 @@ def test_a_signup_with_a_taken_username_creates_nothing_and_keeps_the_link_usabl
 
 
 def test_the_invitation_never_shows_its_token_in_activity(organization, user):
-    from boards.models import ActivityEvent
+    from activity.models import ActivityEvent
 
     _, raw = invite(organization, user)
     event = ActivityEvent.objects.get(verb="invitation.created")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from boards.models import Board, BoardGroup, Membership, Organization, Role
+from boards.models import Board, BoardGroup
+from core.models import Membership, Organization, Role
 from tests.factories import BoardFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +65,7 @@ def test_the_settings_page_is_for_admins_only(organization, user, teammate, view
 def test_the_members_page_lists_role_last_seen_and_token_count(
     organization, user, teammate, django_assert_max_num_queries
 ):
-    from boards.services import create_personal_token, revoke_personal_token
+    from core.services import create_personal_token, revoke_personal_token
 
     create_personal_token(user=teammate, name="ci")
     revoked, _ = create_personal_token(user=teammate, name="old")
