@@ -203,3 +203,13 @@ def test_a_board_page_lists_the_boards_by_group(organization, user, board):
     navigator = page[page.index('class="board-navigator"') :]
     assert navigator.index(">Platform<") < navigator.index(">api<") < navigator.index(">Other boards<")
     assert f'href="/boards/{board.pk}/" aria-current="page"' in navigator
+
+
+def test_the_settings_page_reads_a_fixed_number_of_queries(organization, user, django_assert_max_num_queries):
+    for n in range(10):
+        group = BoardGroup.objects.create(organization=organization, name=f"Group {n}", position=n)
+        BoardFactory(organization=organization, name=f"b{n}", slug=f"b{n}", group=group)
+    client = login(user)
+    with django_assert_max_num_queries(8):
+        response = client.get(settings_url(organization))
+    assert response.content.decode().count('name="action" value="rename-group"') == 10
