@@ -221,6 +221,9 @@ def main(argv: list[str] | None = None) -> dict:
             "p99_ms": round(percentile(timings, 0.99), 1),
         }
     results = {
+        # Other processes share this machine's cores: the load says how quiet the run was.
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "cores": os.cpu_count(),
         "documents": SearchDocument.objects.filter(organization=world["organization"]).count(),
         "tasks": args.tasks,
         "payloads": args.payloads,
