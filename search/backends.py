@@ -17,11 +17,23 @@ from django.conf import settings
 from django.contrib.postgres.lookups import TrigramWordSimilar
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, TrigramWordSimilarity
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet, Subquery, Value
+from django.db.models import Case, F, FloatField, Q, QuerySet, Subquery, Value, When
 from django.db.models.expressions import RawSQL
 
 from search.models import SearchDocument
 from search.query_syntax import parse_query, positive_terms, to_fts5
+
+# An event repeats the names of the object it changed: the object itself should come first.
+KIND_WEIGHTS = {"activity": 0.5}
+
+
+def kind_weight() -> Case:
+    return Case(
+        *(When(kind=kind, then=Value(weight)) for kind, weight in KIND_WEIGHTS.items()),
+        default=Value(1.0),
+        output_field=FloatField(),
+    )
+
 
 # PostgreSQL ranks at most this many matches, the most recent ones (see PostgresBackend.fulltext).
 RANK_CANDIDATES = 2000
@@ -68,7 +80,7 @@ class PostgresBackend:
         candidates = documents.filter(vector=query).order_by("-pk").values("pk")[:RANK_CANDIDATES]
         return (
             SearchDocument.objects.filter(pk__in=Subquery(candidates))
-            .annotate(score=SearchRank(F("vector"), query))
+            .annotate(score=SearchRank(F("vector"), query) * kind_weight())
             .order_by("-score", "-updated_at", "-pk")
         )
 
@@ -125,11 +137,12 @@ class SqliteFtsBackend:
                 "SELECT -bm25(search_fts, 10.0, 1.0) FROM search_fts "
                 "WHERE search_fts MATCH %s AND rowid = search_searchdocument.id",
                 [expression],
+                output_field=FloatField(),
             )
             matching = RawSQL("SELECT rowid FROM search_fts WHERE search_fts MATCH %s", [expression])
             hits = list(
                 documents.filter(pk__in=matching)
-                .annotate(score=score)
+                .annotate(score=score * kind_weight())
                 .order_by("-score", "-updated_at", "-pk")
                 .values_list("pk", "score")[:limit]
             )

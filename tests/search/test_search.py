@@ -221,3 +221,11 @@ def test_postgres_ranks_only_the_most_recent_matches_of_a_very_common_word(board
     assert sorted(titles(user, "otter", kinds=[SearchKind.TASK])) == ["Clean", "Sweep"]
     monkeypatch.setattr(backends, "RANK_CANDIDATES", 3)
     assert titles(user, "otter", kinds=[SearchKind.TASK])[0] == "Otter otter otter"
+
+
+def test_an_object_ranks_above_the_activity_entry_that_names_it(board, actor, user):
+    task = new_task(board, actor, "Feed the quokka")
+    services.add_comment(task=task, actor=actor, body="quokka fed")
+    hits = search_documents(documents_for_user(user), "quokka")
+    assert (hits[0].kind, hits[0].object_id) == ("task", task.pk)
+    assert {h.kind for h in hits[1:]} == {"activity"}
