@@ -5,9 +5,10 @@ payloads (plus the activity and board documents around them), with the query pla
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/h17_bench DEBUG=1 \\
         python -m bench.search --tasks 100000 --payloads 100000 [--output bench/search-results.json]
 
-Seeding writes rows in bulk (the services would take an hour for 200,000 objects); the documents
-are built by the same builders as search.services and their vectors by the same expression as
-PostgresBackend.store, so what is measured is exactly what the app searches. The timed call is
+Seeding writes rows in bulk (the services would take an hour for 200,000 objects): the documents
+carry what search.services' builders would write for these rows (a task: its title, and its
+description as the body; a payload: "<webhook> · <event>", and the event name and body text),
+and their vectors come from the same expression as PostgresBackend.store. The timed call is
 search.queries.search_documents (ranked ids, rows, existence checks, highlighting), as the page
 and the API run it, for a member of the organization. Text is drawn from a Zipf-like vocabulary,
 so common words match tens of thousands of documents and rare ones a handful.
