@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "boards",
     "agents",
     "webhooks",
+    "overview",
 ]
 
 MIDDLEWARE = [
