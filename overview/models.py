@@ -21,7 +21,9 @@ class TaskFlowQuerySet(models.QuerySet):
 
 
 class TaskFlow(models.Model):
-    task = models.OneToOneField("boards.Task", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    task = models.OneToOneField(
+        "boards.Task", on_delete=models.CASCADE, primary_key=True, related_name="flow"
+    )
     organization = models.ForeignKey("boards.Organization", on_delete=models.CASCADE, related_name="+")
     board = models.ForeignKey("boards.Board", on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField()

@@ -27,6 +27,15 @@ FLOW_VERBS = ("task.created", "task.status_changed")
 SETTLE = datetime.timedelta(seconds=60)
 READ_BATCH = 2000
 BEAT_BATCH_LIMIT = 100
+FLOW_FIELDS = (
+    "started_at",
+    "done_at",
+    "cycle_seconds",
+    "lead_seconds",
+    "status",
+    "status_changed_at",
+    "status_event_id",
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,10 @@ def apply_event(flow: TaskFlow, event: dict) -> None:
         flow.status_event_id = event["id"]
         flow.done_at = at if new_status == TaskStatus.DONE else None
     _set_durations(flow)
+
+
+def _state(flow: TaskFlow) -> tuple:
+    return tuple(getattr(flow, name) for name in FLOW_FIELDS)
 
 
 def _set_durations(flow: TaskFlow) -> None:
@@ -107,6 +120,7 @@ def _refresh_batch(*, now: datetime.datetime, limit: int) -> RefreshResult | Non
     rows = Task.objects.filter(pk__in=ids).values("id", "board_id", "board__organization_id", "created_at")
     tasks = {row["id"]: row for row in rows}
     flows = TaskFlow.objects.in_bulk(list(tasks))
+    before = {task_id: _state(flow) for task_id, flow in flows.items()}
     created: dict[int, TaskFlow] = {}
     for event in events:
         task_id = int(event["target_id"]) if event["target_id"].isdigit() else None
@@ -125,20 +139,15 @@ def _refresh_batch(*, now: datetime.datetime, limit: int) -> RefreshResult | Non
             )
         apply_event(flow, event)
     TaskFlow.objects.bulk_create(created.values())
-    fields = [
-        "started_at",
-        "done_at",
-        "cycle_seconds",
-        "lead_seconds",
-        "status",
-        "status_changed_at",
-        "status_event_id",
-    ]
-    TaskFlow.objects.bulk_update(flows.values(), fields, batch_size=500)
+    # Events re-read inside the settle window usually change nothing: write only what did.
+    changed = [flow for task_id, flow in flows.items() if _state(flow) != before[task_id]]
+    TaskFlow.objects.bulk_update(changed, FLOW_FIELDS, batch_size=500)
     next_cursor = _next_cursor(events, previous=locked.last_event_id, now=now, full=len(events) == limit)
     if next_cursor != locked.last_event_id:
         RollupCursor.objects.filter(pk=CURSOR_NAME).update(last_event_id=next_cursor, updated_at=now)
-    return RefreshResult(events_read=len(events), flows_written=len(flows) + len(created), cursor=next_cursor)
+    return RefreshResult(
+        events_read=len(events), flows_written=len(changed) + len(created), cursor=next_cursor
+    )
 
 
 def refresh_task_flows(*, limit: int = READ_BATCH, batches: int = 1) -> RefreshResult:
