@@ -152,7 +152,12 @@ class ExportView(ScopedAPIView):
     """Streams every row of a dataset in the scope as CSV or JSON lines, oldest first, up to the row
     limit (EXPORT_MAX_ROWS; `after=<last id>` continues)."""
 
+    # No model behind the path's `dataset`: tells the schema generator not to look for one.
+    queryset = None
+    serializer_class = None
+
     @extend_schema(
+        request=None,
         parameters=[
             ORGANIZATION_PARAM,
             BOARD_PARAM,
@@ -183,6 +188,11 @@ class ExportView(ScopedAPIView):
             404: OpenApiResponse(description="Unknown dataset, organization or board"),
         },
     )
+    def perform_content_negotiation(self, request: Request, force: bool = False):
+        # `format` names the export's format here, not one of DRF's renderers (which would 404 it);
+        # errors still render as JSON.
+        return super().perform_content_negotiation(request, force=True)
+
     def get(self, request: Request, dataset: str) -> HttpResponse:
         if dataset not in exports.DATASETS:
             raise NotFound("No such export.")
