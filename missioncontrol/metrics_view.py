@@ -107,6 +107,11 @@ _ops_registry = CollectorRegistry(auto_describe=False)
 _ops_registry.register(OpsCollector())
 
 
+def register_scrape_time_collector(collector) -> None:
+    """The seam for apps above this one to add gauges read at scrape time (from AppConfig.ready)."""
+    _ops_registry.register(collector)
+
+
 def process_registry() -> CollectorRegistry:
     """The per-process registry, or an aggregate of every process in multiprocess mode."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
