@@ -23,7 +23,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Aggregate, Count, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -154,20 +155,69 @@ def nearest_rank(queryset: QuerySet, field_name: str, count: int, fraction: floa
     return queryset.order_by(field_name, "pk").values_list(field_name, flat=True)[rank - 1]
 
 
-def flow_figures(scope: Scope, period: Period) -> FlowFigures:
-    done = scope.boards(TaskFlow.objects.filter(organization_id=scope.organization_id)).done_between(
-        period.start, period.end
-    )
-    counts = done.aggregate(done=Count("pk"), cycled=Count("cycle_seconds"))
-    cycled = done.filter(cycle_seconds__isnull=False)
-    return FlowFigures(
-        done=counts["done"],
-        throughput_per_day=round(counts["done"] / period.days, 2),
-        cycle_median_seconds=nearest_rank(cycled, "cycle_seconds", counts["cycled"], 0.5),
-        cycle_p90_seconds=nearest_rank(cycled, "cycle_seconds", counts["cycled"], 0.9),
-        lead_median_seconds=nearest_rank(done, "lead_seconds", counts["done"], 0.5),
-        lead_p90_seconds=nearest_rank(done, "lead_seconds", counts["done"], 0.9),
-    )
+class PercentileDisc(Aggregate):
+    """PostgreSQL's percentile_disc: the first value whose cumulative share reaches `fraction`,
+    i.e. the nearest rank; NULLs are ignored (tasks never started have no cycle time)."""
+
+    function = "percentile_disc"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: str, fraction: float, **extra) -> None:
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+PERCENTILES = (
+    ("cycle_median_seconds", "cycle_seconds", 0.5),
+    ("cycle_p90_seconds", "cycle_seconds", 0.9),
+    ("lead_median_seconds", "lead_seconds", 0.5),
+    ("lead_p90_seconds", "lead_seconds", 0.9),
+)
+
+
+def _within(field_name: str, period: Period) -> Q:
+    return Q(**{f"{field_name}__gte": period.start, f"{field_name}__lt": period.end})
+
+
+def _spanning(queryset: QuerySet, field_name: str, periods: Sequence[Period]) -> QuerySet:
+    start = min(period.start for period in periods)
+    end = max(period.end for period in periods)
+    return queryset.filter(**{f"{field_name}__gte": start, f"{field_name}__lt": end})
+
+
+def flow_figures(scope: Scope, *periods: Period) -> list[FlowFigures]:
+    """Done, throughput and the four percentiles for each period: one query on PostgreSQL (the
+    percentiles are aggregates), on SQLite one plus a LIMIT 1 OFFSET k per percentile."""
+    flows = scope.boards(TaskFlow.objects.filter(organization_id=scope.organization_id))
+    postgres = connection.vendor == "postgresql"
+    aggregates = {}
+    for i, period in enumerate(periods):
+        within = _within("done_at", period)
+        aggregates[f"done_{i}"] = Count("pk", filter=within)
+        aggregates[f"cycled_{i}"] = Count("cycle_seconds", filter=within)
+        if postgres:
+            for key, field_name, fraction in PERCENTILES:
+                aggregates[f"{key}_{i}"] = PercentileDisc(field_name, fraction, filter=within)
+    row = _spanning(flows, "done_at", periods).aggregate(**aggregates)
+    figures = []
+    for i, period in enumerate(periods):
+        done = row[f"done_{i}"]
+        if postgres:
+            ranks = {key: row[f"{key}_{i}"] for key, _, _ in PERCENTILES}
+        else:
+            in_period = flows.done_between(period.start, period.end)
+            counts = {"cycle_seconds": row[f"cycled_{i}"], "lead_seconds": done}
+            ranks = {
+                key: nearest_rank(
+                    in_period.filter(**{f"{field_name}__isnull": False}),
+                    field_name,
+                    counts[field_name],
+                    fraction,
+                )
+                for key, field_name, fraction in PERCENTILES
+            }
+        figures.append(FlowFigures(done=done, throughput_per_day=round(done / period.days, 2), **ranks))
+    return figures
 
 
 def work_in_progress(scope: Scope) -> dict[str, int]:
@@ -182,32 +232,44 @@ def work_in_progress(scope: Scope) -> dict[str, int]:
     return {status: counts.get(status, 0) for status in WIP_STATUSES}
 
 
-def webhook_figures(scope: Scope, period: Period) -> dict[str, int]:
+def webhook_figures(scope: Scope, *periods: Period) -> list[dict[str, int]]:
+    """Payloads stored and refusals counted, per period: two queries."""
     payloads = scope.boards(WebhookPayload.objects.filter(board__organization_id=scope.organization_id))
-    received = payloads.filter(received_at__gte=period.start, received_at__lt=period.end).count()
+    received = _spanning(payloads, "received_at", periods).aggregate(
+        **{f"n{i}": Count("pk", filter=_within("received_at", period)) for i, period in enumerate(periods)}
+    )
     refusals = scope.boards(WebhookRefusalCount.objects.filter(board__organization_id=scope.organization_id))
-    refused = refusals.filter(day__gte=period.start.date(), day__lt=period.end.date()).aggregate(
-        n=Sum("count")
-    )
-    return {"received": received, "refused": refused["n"] or 0}
+    days = {
+        f"n{i}": Sum("count", filter=Q(day__gte=period.start.date(), day__lt=period.end.date()))
+        for i, period in enumerate(periods)
+    }
+    start, end = min(p.start for p in periods).date(), max(p.end for p in periods).date()
+    refused = refusals.filter(day__gte=start, day__lt=end).aggregate(**days)
+    return [{"received": received[f"n{i}"], "refused": refused[f"n{i}"] or 0} for i in range(len(periods))]
 
 
-def delivery_figures(scope: Scope, period: Period) -> dict[str, int | float | None]:
+def delivery_figures(scope: Scope, *periods: Period) -> list[dict[str, int | float | None]]:
+    """Deliveries succeeded and dead per period, and the success rate among those decided."""
     deliveries = scope.boards(Delivery.objects.filter(organization_id=scope.organization_id))
-    counts = deliveries.filter(created_at__gte=period.start, created_at__lt=period.end).aggregate(
-        succeeded=Count("pk", filter=Q(status=DeliveryStatus.SUCCEEDED)),
-        dead=Count("pk", filter=Q(status=DeliveryStatus.DEAD)),
-    )
-    decided = counts["succeeded"] + counts["dead"]
-    rate = round(counts["succeeded"] / decided, 4) if decided else None
-    return {**counts, "success_rate": rate}
+    aggregates = {}
+    for i, period in enumerate(periods):
+        within = _within("created_at", period)
+        aggregates[f"succeeded_{i}"] = Count("pk", filter=within & Q(status=DeliveryStatus.SUCCEEDED))
+        aggregates[f"dead_{i}"] = Count("pk", filter=within & Q(status=DeliveryStatus.DEAD))
+    row = _spanning(deliveries, "created_at", periods).aggregate(**aggregates)
+    figures = []
+    for i in range(len(periods)):
+        succeeded, dead = row[f"succeeded_{i}"], row[f"dead_{i}"]
+        rate = round(succeeded / (succeeded + dead), 4) if succeeded + dead else None
+        figures.append({"succeeded": succeeded, "dead": dead, "success_rate": rate})
+    return figures
 
 
 def kpis(scope: Scope, period: Period) -> list[Kpi]:
     """Every KPI for the period, each with its value for the period before."""
-    now_flow, before_flow = flow_figures(scope, period), flow_figures(scope, period.previous())
-    now_hooks, before_hooks = webhook_figures(scope, period), webhook_figures(scope, period.previous())
-    now_sent, before_sent = delivery_figures(scope, period), delivery_figures(scope, period.previous())
+    now_flow, before_flow = flow_figures(scope, period, period.previous())
+    now_hooks, before_hooks = webhook_figures(scope, period, period.previous())
+    now_sent, before_sent = delivery_figures(scope, period, period.previous())
     return [
         Kpi("tasks_done", "Tasks done", now_flow.done, before_flow.done),
         Kpi(

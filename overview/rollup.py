@@ -104,11 +104,13 @@ def _task_ids(events: Iterable[dict]) -> set[int]:
 
 @transaction.atomic
 def _refresh_batch(*, now: datetime.datetime, limit: int) -> RefreshResult | None:
-    RollupCursor.objects.get_or_create(name=CURSOR_NAME)
     # One refresher at a time; another caller skips (its page shows numbers a moment older).
     locked = RollupCursor.objects.select_for_update(skip_locked=True).filter(pk=CURSOR_NAME).first()
     if locked is None:
-        return None
+        if RollupCursor.objects.filter(pk=CURSOR_NAME).exists():
+            return None
+        # The very first refresh: a concurrent first one may create it too, hence get_or_create.
+        locked, _ = RollupCursor.objects.get_or_create(name=CURSOR_NAME)
     events = list(
         ActivityEvent.objects.filter(id__gt=locked.last_event_id, verb__in=FLOW_VERBS)
         .order_by("id")
