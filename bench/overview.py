@@ -3,6 +3,7 @@
 
     python -m bench.overview                 # 10,000 tasks, 100,000 events (the issue's figure)
     python -m bench.overview 1000 10000      # smaller, e.g. to compare query counts
+    python -m bench.overview --reuse         # measure again without seeding
 
 Uses its own database (BENCH_OVERVIEW_DATABASE, default mc_bench_overview), dropped and made
 again each run. Rows are bulk-inserted with timestamps spread over the last 90 days (the services'
@@ -29,15 +30,16 @@ AGENTS = 20
 SEED = 16
 
 
-def configure(database: str) -> None:
-    """Production settings on a fresh database of our own, then Django and the schema."""
+def configure(database: str, *, fresh: bool = True) -> None:
+    """Production settings on a (fresh) database of our own, then Django and the schema."""
     import psycopg
 
     from bench.harness import PG_ADMIN_URL, production_env
 
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{database}"')
+    if fresh:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{database}"')
     os.environ.update(
         production_env(
             DATABASE_URL=PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}",
@@ -214,15 +216,21 @@ def measure(client, url: str) -> dict:
     }
 
 
-def main(task_total: int, event_total: int) -> dict:
-    configure(DATABASE)
+def main(task_total: int, event_total: int, *, reuse: bool = False) -> dict:
+    """Seed and measure; `reuse` measures the database the last run left (no seeding)."""
+    configure(DATABASE, fresh=not reuse)
     from django.contrib.auth import get_user_model
     from django.test import Client
 
+    from boards.models import ActivityEvent, Task
     from overview.rollup import refresh_task_flows
 
     started = time.perf_counter()
-    seeded = seed(task_total, event_total)
+    seeded = (
+        {"tasks": Task.objects.count(), "events": ActivityEvent.objects.count()}
+        if reuse
+        else seed(task_total, event_total)
+    )
     seed_s = time.perf_counter() - started
     started = time.perf_counter()
     backfill = refresh_task_flows(batches=10**6)
@@ -245,5 +253,6 @@ def main(task_total: int, event_total: int) -> dict:
 
 
 if __name__ == "__main__":
-    counts = [int(arg) for arg in sys.argv[1:]] or [10_000, 100_000]
-    print(json.dumps(main(*counts)))
+    reuse = "--reuse" in sys.argv
+    counts = [int(arg) for arg in sys.argv[1:] if arg != "--reuse"] or [10_000, 100_000]
+    print(json.dumps(main(*counts, reuse=reuse)))

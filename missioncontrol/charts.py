@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
+
 ChartKind = Literal["bars", "lines", "area", "histogram"]
 
 
@@ -32,7 +35,9 @@ class Chart:
     def __post_init__(self) -> None:
         for series in self.series:
             if len(series.values) != len(self.x):
-                raise ValueError(f"series {series.label!r} has {len(series.values)} values for {len(self.x)} labels")
+                raise ValueError(
+                    f"series {series.label!r} has {len(series.values)} values for {len(self.x)} labels"
+                )
 
     @property
     def data(self) -> dict:
@@ -50,3 +55,16 @@ class Chart:
     def rows(self) -> list[tuple[str, list[float | int]]]:
         """The table fallback: one row per x label with each series' value."""
         return [(label, [series.values[i] for series in self.series]) for i, label in enumerate(self.x)]
+
+    @property
+    def table_body(self) -> SafeString:
+        """The rows of the table fallback as escaped HTML (a template loop over every cell of a
+        90-day chart costs more than the queries behind it)."""
+        return format_html_join(
+            "",
+            '<tr><th scope="row">{}</th>{}</tr>',
+            (
+                (label, format_html_join("", "<td>{}</td>", ((value,) for value in values)))
+                for label, values in self.rows
+            ),
+        )

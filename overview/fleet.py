@@ -10,7 +10,19 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Exists, F, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Window,
+)
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -33,6 +45,14 @@ def _count(queryset: QuerySet) -> Coalesce:
     """A correlated COUNT(*) as an annotation: no joins multiplying each other's rows."""
     counted = queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
     return Coalesce(Subquery(counted[:1]), 0, output_field=IntegerField())
+
+
+def _first_rows(queryset: QuerySet, *fields: str) -> tuple[list[dict], int]:
+    """The first ATTENTION_ITEMS_MAX rows and the total, in one query (COUNT(*) OVER ())."""
+    rows = list(
+        queryset.annotate(total_rows=Window(Count("pk"))).values(*fields, "total_rows")[:ATTENTION_ITEMS_MAX]
+    )
+    return rows, (rows[0]["total_rows"] if rows else 0)
 
 
 def fleet(scope: Scope, now: datetime.datetime | None = None) -> list[Agent]:
@@ -87,10 +107,14 @@ def _stale_tasks(scope: Scope, now: datetime.datetime) -> AttentionGroup:
             status_changed_at__lt=cutoff,
         )
     ).filter(task__status=F("status"))  # a task moved without an event is not stale
-    rows = list(
-        stale.order_by("status_changed_at").values(
-            "task_id", "task__title", "board_id", "board__name", "status", "status_changed_at"
-        )[:ATTENTION_ITEMS_MAX]
+    rows, total = _first_rows(
+        stale.order_by("status_changed_at"),
+        "task_id",
+        "task__title",
+        "board_id",
+        "board__name",
+        "status",
+        "status_changed_at",
     )
     items = [
         {
@@ -102,7 +126,6 @@ def _stale_tasks(scope: Scope, now: datetime.datetime) -> AttentionGroup:
         }
         for row in rows
     ]
-    total = stale.count()
     title = f"Blocked or in review for more than {settings.OVERVIEW_STALE_HOURS} h"
     return AttentionGroup("stale_tasks", title, total, items)
 
@@ -114,10 +137,8 @@ def _approvals(scope: Scope) -> AttentionGroup:
         ),
         "task__board_id",
     )
-    rows = list(
-        pending.order_by("created_at").values("task_id", "task__title", "task__board_id", "created_at")[
-            :ATTENTION_ITEMS_MAX
-        ]
+    rows, total = _first_rows(
+        pending.order_by("created_at"), "task_id", "task__title", "task__board_id", "created_at"
     )
     approvers = list(
         Membership.objects.filter(organization_id=scope.organization_id, role__in=(Role.OPERATOR, Role.ADMIN))
@@ -134,7 +155,6 @@ def _approvals(scope: Scope) -> AttentionGroup:
         }
         for row in rows
     ]
-    total = pending.count()
     return AttentionGroup("approvals", "Approvals waiting", total, items)
 
 
@@ -142,9 +162,7 @@ def _dead_letters(scope: Scope) -> AttentionGroup:
     dead = scope.boards(
         Delivery.objects.filter(organization_id=scope.organization_id, status=DeliveryStatus.DEAD)
     )
-    rows = list(
-        dead.order_by("-id").values("pk", "event_type", "target_url", "updated_at")[:ATTENTION_ITEMS_MAX]
-    )
+    rows, total = _first_rows(dead.order_by("-id"), "pk", "event_type", "target_url", "updated_at")
     items = [
         {
             "label": f"{row['event_type']} to {row['target_url']}",
@@ -154,7 +172,6 @@ def _dead_letters(scope: Scope) -> AttentionGroup:
         }
         for row in rows
     ]
-    total = dead.count()
     return AttentionGroup("dead_letters", "Dead letters", total, items)
 
 
@@ -165,10 +182,13 @@ def _failing_webhooks(scope: Scope, now: datetime.datetime) -> AttentionGroup:
         BoardWebhook.objects.filter(board__organization_id=scope.organization_id)
     ).annotate(refused_recently=_count(refused))
     failing_inbound = inbound.filter(Q(enabled=False) | Q(refused_recently__gt=0))
-    rows = list(
-        failing_inbound.order_by("-refused_recently", "pk").values(
-            "pk", "description", "enabled", "refused_recently", "board__name"
-        )[:ATTENTION_ITEMS_MAX]
+    rows, inbound_total = _first_rows(
+        failing_inbound.order_by("-refused_recently", "pk"),
+        "pk",
+        "description",
+        "enabled",
+        "refused_recently",
+        "board__name",
     )
     items = [
         {
@@ -185,9 +205,10 @@ def _failing_webhooks(scope: Scope, now: datetime.datetime) -> AttentionGroup:
             disabled_reason=""
         )
     )
-    for row in disabled.order_by("pk").values("pk", "description", "target_url", "disabled_reason")[
-        : max(ATTENTION_ITEMS_MAX - len(items), 0)
-    ]:
+    subscription_rows, subscription_total = _first_rows(
+        disabled.order_by("pk"), "pk", "description", "target_url", "disabled_reason"
+    )
+    for row in subscription_rows[: max(ATTENTION_ITEMS_MAX - len(items), 0)]:
         items.append(
             {
                 "label": row["description"] or row["target_url"],
@@ -195,7 +216,7 @@ def _failing_webhooks(scope: Scope, now: datetime.datetime) -> AttentionGroup:
                 "url": reverse("deliveries:subscription-detail", args=[row["pk"]]),
             }
         )
-    total = failing_inbound.count() + disabled.count()
+    total = inbound_total + subscription_total
     return AttentionGroup("failing_webhooks", "Webhooks failing or auto-disabled", total, items)
 
 

@@ -104,6 +104,7 @@ class FlowFigures:
     cycle_p90_seconds: float | None
     lead_median_seconds: float | None
     lead_p90_seconds: float | None
+    cycle_buckets: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -185,9 +186,23 @@ def _spanning(queryset: QuerySet, field_name: str, periods: Sequence[Period]) ->
     return queryset.filter(**{f"{field_name}__gte": start, f"{field_name}__lt": end})
 
 
+def _bucket_aggregates(within: Q) -> dict[str, Count]:
+    aggregates, lower = {}, 0.0
+    for i, (_, upper) in enumerate(CYCLE_BUCKETS):
+        bucket = (
+            Q(cycle_seconds__gte=lower)
+            if upper == math.inf
+            else Q(cycle_seconds__gte=lower, cycle_seconds__lt=upper)
+        )
+        aggregates[f"bucket_{i}"] = Count("pk", filter=within & bucket)
+        lower = upper
+    return aggregates
+
+
 def flow_figures(scope: Scope, *periods: Period) -> list[FlowFigures]:
-    """Done, throughput and the four percentiles for each period: one query on PostgreSQL (the
-    percentiles are aggregates), on SQLite one plus a LIMIT 1 OFFSET k per percentile."""
+    """Done, throughput, the four percentiles and the cycle-time histogram for each period: one
+    query on PostgreSQL (the percentiles are aggregates), on SQLite one plus a LIMIT 1 OFFSET k
+    per percentile."""
     flows = scope.boards(TaskFlow.objects.filter(organization_id=scope.organization_id))
     postgres = connection.vendor == "postgresql"
     aggregates = {}
@@ -195,6 +210,7 @@ def flow_figures(scope: Scope, *periods: Period) -> list[FlowFigures]:
         within = _within("done_at", period)
         aggregates[f"done_{i}"] = Count("pk", filter=within)
         aggregates[f"cycled_{i}"] = Count("cycle_seconds", filter=within)
+        aggregates.update({f"{key}_{i}": value for key, value in _bucket_aggregates(within).items()})
         if postgres:
             for key, field_name, fraction in PERCENTILES:
                 aggregates[f"{key}_{i}"] = PercentileDisc(field_name, fraction, filter=within)
@@ -216,7 +232,12 @@ def flow_figures(scope: Scope, *periods: Period) -> list[FlowFigures]:
                 )
                 for key, field_name, fraction in PERCENTILES
             }
-        figures.append(FlowFigures(done=done, throughput_per_day=round(done / period.days, 2), **ranks))
+        buckets = [row[f"bucket_{b}_{i}"] for b in range(len(CYCLE_BUCKETS))]
+        figures.append(
+            FlowFigures(
+                done=done, throughput_per_day=round(done / period.days, 2), cycle_buckets=buckets, **ranks
+            )
+        )
     return figures
 
 
@@ -232,20 +253,39 @@ def work_in_progress(scope: Scope) -> dict[str, int]:
     return {status: counts.get(status, 0) for status in WIP_STATUSES}
 
 
-def webhook_figures(scope: Scope, *periods: Period) -> list[dict[str, int]]:
-    """Payloads stored and refusals counted, per period: two queries."""
+def webhook_days(
+    scope: Scope, start: datetime.datetime, end: datetime.datetime
+) -> dict[datetime.date, list[int]]:
+    """[stored, refused] per day from `start` to `end`: two grouped queries that give both the
+    webhook KPIs of both periods and the webhook-volume chart."""
+    days: dict[datetime.date, list[int]] = {}
     payloads = scope.boards(WebhookPayload.objects.filter(board__organization_id=scope.organization_id))
-    received = _spanning(payloads, "received_at", periods).aggregate(
-        **{f"n{i}": Count("pk", filter=_within("received_at", period)) for i, period in enumerate(periods)}
-    )
+    for row in (
+        payloads.filter(received_at__gte=start, received_at__lt=end)
+        .annotate(day=TruncDate("received_at"))
+        .values("day")
+        .annotate(n=Count("pk"))
+    ):
+        days.setdefault(_as_date(row["day"]), [0, 0])[0] += row["n"]
     refusals = scope.boards(WebhookRefusalCount.objects.filter(board__organization_id=scope.organization_id))
-    days = {
-        f"n{i}": Sum("count", filter=Q(day__gte=period.start.date(), day__lt=period.end.date()))
-        for i, period in enumerate(periods)
-    }
-    start, end = min(p.start for p in periods).date(), max(p.end for p in periods).date()
-    refused = refusals.filter(day__gte=start, day__lt=end).aggregate(**days)
-    return [{"received": received[f"n{i}"], "refused": refused[f"n{i}"] or 0} for i in range(len(periods))]
+    for row in (
+        refusals.filter(day__gte=start.date(), day__lt=end.date()).values("day").annotate(n=Sum("count"))
+    ):
+        days.setdefault(row["day"], [0, 0])[1] += row["n"]
+    return days
+
+
+def webhook_figures(
+    scope: Scope, *periods: Period, days: dict[datetime.date, list[int]] | None = None
+) -> list[dict[str, int]]:
+    """Payloads stored and refusals counted, per period."""
+    if days is None:
+        days = webhook_days(scope, min(p.start for p in periods), max(p.end for p in periods))
+    figures = []
+    for period in periods:
+        counts = [days.get(day, [0, 0]) for day in period.dates()]
+        figures.append({"received": sum(c[0] for c in counts), "refused": sum(c[1] for c in counts)})
+    return figures
 
 
 def delivery_figures(scope: Scope, *periods: Period) -> list[dict[str, int | float | None]]:
@@ -265,10 +305,17 @@ def delivery_figures(scope: Scope, *periods: Period) -> list[dict[str, int | flo
     return figures
 
 
-def kpis(scope: Scope, period: Period) -> list[Kpi]:
-    """Every KPI for the period, each with its value for the period before."""
-    now_flow, before_flow = flow_figures(scope, period, period.previous())
-    now_hooks, before_hooks = webhook_figures(scope, period, period.previous())
+def kpis(
+    scope: Scope,
+    period: Period,
+    *,
+    flows: list[FlowFigures] | None = None,
+    days: dict[datetime.date, list[int]] | None = None,
+) -> list[Kpi]:
+    """Every KPI for the period, each with its value for the period before (pass figures already
+    read for the charts to read nothing twice)."""
+    now_flow, before_flow = flows or flow_figures(scope, period, period.previous())
+    now_hooks, before_hooks = webhook_figures(scope, period, period.previous(), days=days)
     now_sent, before_sent = delivery_figures(scope, period, period.previous())
     return [
         Kpi("tasks_done", "Tasks done", now_flow.done, before_flow.done),
@@ -420,77 +467,61 @@ def _running_total(start: int, increments: Sequence[int]) -> list[int]:
     return values
 
 
-def cycle_time_histogram(scope: Scope, period: Period) -> Chart:
-    done = (
-        scope.boards(TaskFlow.objects.filter(organization_id=scope.organization_id))
-        .done_between(period.start, period.end)
-        .filter(cycle_seconds__isnull=False)
-    )
-    buckets = {}
-    lower = 0.0
-    for i, (_, upper) in enumerate(CYCLE_BUCKETS):
-        condition = (
-            Q(cycle_seconds__gte=lower)
-            if upper == math.inf
-            else Q(cycle_seconds__gte=lower, cycle_seconds__lt=upper)
-        )
-        buckets[f"b{i}"] = Count("pk", filter=condition)
-        lower = upper
-    counts = done.aggregate(**buckets)
+def cycle_time_histogram(scope: Scope, period: Period, figures: FlowFigures | None = None) -> Chart:
+    figures = figures or flow_figures(scope, period)[0]
     return Chart(
         id="chart-cycle-time",
         title="Cycle time",
         kind="histogram",
         x=[label for label, _ in CYCLE_BUCKETS],
-        series=[ChartSeries("Tasks", [counts[f"b{i}"] for i in range(len(CYCLE_BUCKETS))])],
+        series=[ChartSeries("Tasks", figures.cycle_buckets)],
         x_label="Cycle time",
         y_label="Tasks",
     )
 
 
-def webhook_volume_chart(scope: Scope, period: Period) -> Chart:
+def webhook_volume_chart(
+    scope: Scope, period: Period, days: dict[datetime.date, list[int]] | None = None
+) -> Chart:
     """Webhook payloads per day by outcome: stored, or refused (signature, size, disabled...)."""
-    index = _day_index(period)
-    stored = [0] * len(index)
-    refused = [0] * len(index)
-    payloads = scope.boards(WebhookPayload.objects.filter(board__organization_id=scope.organization_id))
-    for row in (
-        payloads.filter(received_at__gte=period.start, received_at__lt=period.end)
-        .annotate(day=TruncDate("received_at"))
-        .values("day")
-        .annotate(n=Count("pk"))
-    ):
-        stored[index[_as_date(row["day"])]] += row["n"]
-    refusals = scope.boards(WebhookRefusalCount.objects.filter(board__organization_id=scope.organization_id))
-    for row in (
-        refusals.filter(day__gte=period.start.date(), day__lt=period.end.date())
-        .values("day")
-        .annotate(n=Sum("count"))
-    ):
-        if row["day"] in index:
-            refused[index[row["day"]]] += row["n"]
+    if days is None:
+        days = webhook_days(scope, period.start, period.end)
+    counts = [days.get(day, [0, 0]) for day in period.dates()]
     return Chart(
         id="chart-webhooks",
         title="Webhooks by outcome",
         kind="bars",
         stacked=True,
         x=_day_labels(period),
-        series=[ChartSeries("Stored", stored), ChartSeries("Refused", refused)],
+        series=[
+            ChartSeries("Stored", [c[0] for c in counts]),
+            ChartSeries("Refused", [c[1] for c in counts]),
+        ],
         x_label="Day",
         y_label="Payloads",
     )
 
 
-def overview(scope: Scope, period: Period) -> Overview:
-    boards = dict(
-        scope.boards(Board.objects.filter(organization_id=scope.organization_id), "pk").values_list(
-            "pk", "name"
+def overview(scope: Scope, period: Period, boards: dict[int, str] | None = None) -> Overview:
+    """Everything the overview's numbers show; each aggregate read once. `boards` (id -> name)
+    saves a query when the caller has them."""
+    if boards is None:
+        boards = dict(
+            scope.boards(Board.objects.filter(organization_id=scope.organization_id), "pk").values_list(
+                "pk", "name"
+            )
         )
-    )
+    flows = flow_figures(scope, period, period.previous())
+    days = webhook_days(scope, period.previous().start, period.end)
     charts = [
         throughput_chart(scope, period, boards),
-        cycle_time_histogram(scope, period),
-        webhook_volume_chart(scope, period),
+        cycle_time_histogram(scope, period, flows[0]),
+        webhook_volume_chart(scope, period, days),
         *cumulative_flow_charts(scope, period, boards),
     ]
-    return Overview(period=period, kpis=kpis(scope, period), wip=work_in_progress(scope), charts=charts)
+    return Overview(
+        period=period,
+        kpis=kpis(scope, period, flows=flows, days=days),
+        wip=work_in_progress(scope),
+        charts=charts,
+    )

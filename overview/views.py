@@ -48,9 +48,7 @@ def read_filter(request: HttpRequest) -> OverviewFilter | None:
     organization = current_organization(request)
     if organization is None:
         return None
-    boards = list(
-        Board.objects.filter(organization=organization, archived=False).only("id", "name").order_by("name")
-    )
+    boards = list(Board.objects.filter(organization=organization).only("id", "name").order_by("name"))
     board = None
     raw_board = request.GET.get("board") or ""
     if raw_board:
@@ -65,7 +63,8 @@ def read_filter(request: HttpRequest) -> OverviewFilter | None:
 
 
 def _numbers_context(selected: OverviewFilter) -> dict:
-    summary = metrics.overview(selected.scope, Period.ending_today(selected.days))
+    boards = {board.pk: board.name for board in selected.boards}
+    summary = metrics.overview(selected.scope, Period.ending_today(selected.days), boards)
     return {
         "summary": summary,
         "wip": [(TaskStatus(status).label, count) for status, count in summary.wip.items()],
