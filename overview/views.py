@@ -21,7 +21,7 @@ from boards.views import parse_id
 from overview import fleet as fleet_reads
 from overview import metrics
 from overview.metrics import Period, Scope
-from overview.rollup import refresh_task_flows
+from overview.rollup import catch_up_before_read
 
 FEED_SIZE = 15
 
@@ -82,7 +82,7 @@ def overview_page(request: HttpRequest) -> HttpResponse:
     selected = read_filter(request)
     if selected is None:
         return render(request, "overview/overview.html", {"selected": None})
-    refresh_task_flows()
+    catch_up_before_read()
     events = ActivityEvent.objects.filter(organization=selected.organization)
     if selected.board is not None:
         events = events.filter(board=selected.board)
@@ -103,7 +103,7 @@ def numbers_fragment(request: HttpRequest) -> HttpResponse:
     selected = read_filter(request)
     if selected is None:
         raise Http404
-    refresh_task_flows()
+    catch_up_before_read()
     return render(
         request, "overview/partials/numbers.html", {"selected": selected, **_numbers_context(selected)}
     )
@@ -116,5 +116,5 @@ def fleet_fragment(request: HttpRequest) -> HttpResponse:
     selected = read_filter(request)
     if selected is None:
         raise Http404
-    refresh_task_flows()
+    catch_up_before_read()
     return render(request, "overview/partials/fleet.html", {"selected": selected, **_fleet_context(selected)})

@@ -27,7 +27,7 @@ from overview import exports, metrics
 from overview import fleet as fleet_reads
 from overview.api import serializers
 from overview.metrics import Period, Scope
-from overview.rollup import refresh_task_flows
+from overview.rollup import catch_up_before_read
 
 ORGANIZATION_PARAM = OpenApiParameter(
     "organization", OpenApiTypes.INT, description="Organization id; optional when you belong to one only."
@@ -92,7 +92,7 @@ class ScopedAPIView(APIView):
         days = _whole_number("days", request.query_params.get("days")) or metrics.DEFAULT_PERIOD_DAYS
         if days not in metrics.PERIOD_DAYS:
             raise DomainError("days must be 7, 30 or 90.", code="invalid_parameter")
-        refresh_task_flows()
+        catch_up_before_read()
         return Scope(organization.pk, board_ids), Period.ending_today(days)
 
 
@@ -138,7 +138,7 @@ class MetricsFleetView(ScopedAPIView):
     def get(self, request: Request) -> Response:
         organization, board_ids = self.organization_and_boards(request)
         scope = Scope(organization.pk, board_ids)
-        refresh_task_flows()
+        catch_up_before_read()
         agents = fleet_reads.fleet(scope)
         attention = fleet_reads.needs_attention(scope, agents=agents)
         return Response(
