@@ -51,7 +51,8 @@ def seed(rows: int) -> dict:
     from django.core.management import call_command
     from django.db import connection
 
-    from boards.models import Board, Membership, Organization, Role
+    from boards.models import Board
+    from core.models import Membership, Organization, Role
 
     call_command("migrate", "--noinput", verbosity=0)
     user = get_user_model().objects.create_user(username="bench", password="bench-password-1234")

@@ -74,9 +74,13 @@ class backdated:
 def seed(task_total: int, event_total: int) -> dict:
     from django.contrib.auth import get_user_model
 
+    from activity.models import ActivityEvent
     from agents.models import Agent
-    from boards.models import ActivityEvent, ActorKind, Board, Membership, Organization, Role, Task
-    from webhooks.models import BoardWebhook, Delivery, WebhookPayload, WebhookRefusalCount
+    from boards.models import Board, Task
+    from core.actors import ActorKind
+    from core.models import Membership, Organization, Role
+    from deliveries.models import Delivery
+    from webhooks.models import BoardWebhook, WebhookPayload, WebhookRefusalCount
 
     rng = random.Random(SEED)
     now = datetime.datetime.now(datetime.UTC)
@@ -228,7 +232,8 @@ def main(task_total: int, event_total: int, *, reuse: bool = False) -> dict:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from boards.models import ActivityEvent, Task
+    from activity.models import ActivityEvent
+    from boards.models import Task
     from overview.rollup import refresh_task_flows
 
     started = time.perf_counter()

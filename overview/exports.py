@@ -27,10 +27,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_GET
 
-from boards.access import current_organization
-from boards.models import ActivityEvent, ActorKind, Board, Organization, Task, TaskStatus
+from activity.models import ActivityEvent
+from boards.models import Board, Task, TaskStatus
+from core.access import current_organization
+from core.actors import ActorKind
+from core.models import Organization
+from deliveries.models import Delivery, DeliveryStatus
 from missioncontrol.exceptions import DomainError
-from webhooks.models import Delivery, DeliveryStatus
 
 FORMATS = ("csv", "jsonl")
 CHUNK_ROWS = 2000

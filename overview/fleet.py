@@ -29,10 +29,12 @@ from django.utils import timezone
 
 from agents.models import Agent
 from agents.presence import presence_expression
-from boards.models import Approval, ApprovalStatus, Membership, Role, Task, TaskStatus
+from boards.models import Approval, ApprovalStatus, Task, TaskStatus
+from core.models import Membership, Role
+from deliveries.models import Delivery, DeliveryStatus, Subscription
 from overview.metrics import Scope
 from overview.models import TaskFlow
-from webhooks.models import BoardWebhook, Delivery, DeliveryStatus, Subscription, WebhookRefusalCount
+from webhooks.models import BoardWebhook, WebhookRefusalCount
 
 # Items shown per needs-attention group (the group's total is shown beside them).
 ATTENTION_ITEMS_MAX = 8

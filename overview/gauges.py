@@ -9,7 +9,8 @@ import logging
 from django.db.models import Count, Max
 from prometheus_client.core import GaugeMetricFamily
 
-from boards.models import ActivityEvent, Task
+from activity.models import ActivityEvent
+from boards.models import Task
 from overview.metrics import WIP_STATUSES
 from overview.models import RollupCursor
 from overview.rollup import CURSOR_NAME

@@ -29,9 +29,10 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from boards.models import Board, Task, TaskStatus
+from deliveries.models import Delivery, DeliveryStatus
 from missioncontrol.charts import Chart, ChartSeries
 from overview.models import TaskFlow
-from webhooks.models import Delivery, DeliveryStatus, WebhookPayload, WebhookRefusalCount
+from webhooks.models import WebhookPayload, WebhookRefusalCount
 
 PERIOD_DAYS = (7, 30, 90)
 DEFAULT_PERIOD_DAYS = 7

@@ -24,7 +24,7 @@ class TaskFlow(models.Model):
     task = models.OneToOneField(
         "boards.Task", on_delete=models.CASCADE, primary_key=True, related_name="flow"
     )
-    organization = models.ForeignKey("boards.Organization", on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey("core.Organization", on_delete=models.CASCADE, related_name="+")
     board = models.ForeignKey("boards.Board", on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField()
     # The first move to in progress ever; a task that skipped it ("never started") has none.

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
-from boards.models import ActivityEvent, Task, TaskStatus
+from activity.models import ActivityEvent
+from boards.models import Task, TaskStatus
 from overview.models import RollupCursor, TaskFlow
 
 logger = logging.getLogger(__name__)

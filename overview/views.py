@@ -15,9 +15,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from boards.access import current_organization
-from boards.models import ActivityEvent, Board, Organization, TaskStatus
-from boards.views import parse_id
+from activity.models import ActivityEvent
+from boards.models import Board, TaskStatus
+from core.access import current_organization
+from core.ids import parse_id
+from core.models import Organization
 from overview import fleet as fleet_reads
 from overview import metrics
 from overview.metrics import Period, Scope

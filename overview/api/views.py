@@ -20,8 +20,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agents.authentication import AgentTokenAuthentication
-from boards.api.authentication import PersonalTokenAuthentication
-from boards.models import Board, Organization
+from boards.models import Board
+from core.api.authentication import PersonalTokenAuthentication
+from core.models import Organization
 from missioncontrol.exceptions import DomainError, NotFound
 from overview import exports, metrics
 from overview import fleet as fleet_reads

@@ -13,13 +13,14 @@ import json
 import httpx
 import pytest
 
-from boards.activity import Actor
-from boards.models import ActivityEvent, TaskStatus
+from activity.models import ActivityEvent
+from boards.models import TaskStatus
 from boards.services import create_task, move_task
+from core.actors import Actor
+from core.signing import sha256_signature
 from tests.e2e.conftest import log_in
 from tests.factories import BoardFactory, TaskFactory
 from webhooks.services import create_webhook
-from webhooks.signing import sha256_signature
 
 pytestmark = pytest.mark.e2e
 

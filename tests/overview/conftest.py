@@ -10,8 +10,8 @@ from unittest import mock
 import pytest
 
 from boards import services
-from boards.activity import Actor
 from boards.models import TaskStatus
+from core.actors import Actor
 from overview.metrics import Period, Scope
 from overview.rollup import refresh_task_flows
 from tests.factories import BoardFactory

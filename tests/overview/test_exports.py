@@ -11,10 +11,11 @@ import pytest
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 
-from boards.activity import Actor, record_activity
+from activity.services import record_activity
+from core.actors import Actor
+from deliveries.models import Delivery, DeliveryStatus
 from overview.exports import safe_cell
 from tests.factories import BoardFactory, MembershipFactory, OrganizationFactory, TaskFactory
-from webhooks.models import Delivery, DeliveryStatus
 
 pytestmark = pytest.mark.django_db
 

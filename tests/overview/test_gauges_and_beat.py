@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from boards.activity import Actor
 from boards.services import create_task
+from core.actors import Actor
 from overview.models import TaskFlow
 from overview.tasks import refresh_task_flow_rollup
 from tests.factories import TaskFactory

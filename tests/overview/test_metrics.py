@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from boards.models import TaskStatus
+from deliveries.models import Delivery, DeliveryStatus
 from overview import metrics
 from overview.metrics import Period, Scope
 from overview.models import RollupCursor, TaskFlow
@@ -16,7 +17,7 @@ from overview.rollup import refresh_task_flows
 from tests.factories import AgentFactory, BoardFactory
 from tests.overview.conftest import HOUR, NOW, clock, moment
 from webhooks import services as webhook_services
-from webhooks.models import BoardWebhook, Delivery, DeliveryStatus, WebhookPayload
+from webhooks.models import BoardWebhook, WebhookPayload
 
 pytestmark = pytest.mark.django_db
 

@@ -9,12 +9,13 @@ import pytest
 from django.urls import reverse
 
 from boards import services
-from boards.activity import Actor
 from boards.models import Approval, TaskStatus
+from core.actors import Actor
+from deliveries.models import Delivery, DeliveryStatus
 from overview.models import TaskFlow
 from tests.factories import AgentFactory, BoardFactory, TaskFactory
 from tests.overview.conftest import IP, RV, moment
-from webhooks.models import BoardWebhook, Delivery, DeliveryStatus
+from webhooks.models import BoardWebhook
 
 pytestmark = pytest.mark.django_db
 _names = itertools.count()
