@@ -14,17 +14,33 @@
 
   var HEIGHT_PX = 220;
   var PALETTE_VARS = ["--chart-1", "--chart-2", "--chart-3", "--chart-4", "--chart-5", "--chart-6"];
-  var FALLBACK_VARS = ["--accent", "--ok", "--warn", "--danger", "--muted", "--fg"];
+  // The design system's tokens (docs/design-system.md), then the older stylesheet's names.
+  var FALLBACK_VARS = [
+    ["--color-accent", "--accent"],
+    ["--color-success", "--ok"],
+    ["--color-warning", "--warn"],
+    ["--color-danger", "--danger"],
+    ["--color-info", "--muted"],
+    ["--color-text-3", "--fg"],
+  ];
   var charts = new Map();
 
-  function cssVar(name, fallback) {
-    var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-    return value || fallback;
+  // The first of `names` that is set on :root, else `fallback`.
+  function cssVar(names, fallback) {
+    var style = getComputedStyle(document.documentElement);
+    var list = Array.isArray(names) ? names : [names];
+    for (var i = 0; i < list.length; i += 1) {
+      var value = style.getPropertyValue(list[i]).trim();
+      if (value) {
+        return value;
+      }
+    }
+    return fallback;
   }
 
   function palette() {
     return PALETTE_VARS.map(function (name, i) {
-      return cssVar(name, cssVar(FALLBACK_VARS[i], "#888888"));
+      return cssVar([name].concat(FALLBACK_VARS[i]), "#888888");
     });
   }
 
@@ -65,8 +81,8 @@
 
   function options(figure, data, width) {
     var colours = palette();
-    var fg = cssVar("--fg", "#222222");
-    var grid = cssVar("--border", "#dddddd");
+    var fg = cssVar(["--color-text-2", "--fg"], "#222222");
+    var grid = cssVar(["--color-border", "--border"], "#dddddd");
     var kind = data.kind || "lines";
     var bars = kind === "bars" || kind === "histogram";
     var prepared = seriesData(data);
@@ -153,6 +169,13 @@
   window.addEventListener("resize", redrawSoon);
   if (window.matchMedia) {
     window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", drawAll);
+  }
+  // The theme toggle sets html[data-theme]: colours change without a media-query event.
+  if ("MutationObserver" in window) {
+    new MutationObserver(drawAll).observe(document.documentElement, {
+      attributes: true,
+      attributeFilter: ["data-theme", "class"],
+    });
   }
   document.body.addEventListener("htmx:afterSettle", drawAll);
   if (document.readyState === "loading") {
