@@ -48,33 +48,26 @@ class ExportError(DomainError):
 @dataclass(frozen=True)
 class Dataset:
     name: str
-    columns: tuple[str, ...]
-    # (organization, filters) -> rows as tuples in `columns` order, ordered by id
+    # The file's columns: a column name, or "name=orm__path" when the value comes from elsewhere.
+    fields: tuple[str, ...]
+    # (organization, filters) -> the rows in scope, ordered by id
     rows: Callable[[Organization, dict[str, Any]], QuerySet]
     filters: tuple[str, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(field.split("=")[0] for field in self.fields)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(field.split("=")[-1] for field in self.fields)
 
 
 def _tasks(organization: Organization, filters: dict[str, Any]) -> QuerySet:
     tasks = Task.objects.filter(board__organization=organization)
     if "status" in filters:
         tasks = tasks.filter(status=filters["status"])
-    return _common(tasks, filters, time_field="created_at").values_list(
-        "id",
-        "board_id",
-        "board__name",
-        "title",
-        "status",
-        "priority",
-        "assignee_agent__name",
-        "assignee_user__username",
-        "due_date",
-        "created_at",
-        "updated_at",
-        "flow__started_at",
-        "flow__done_at",
-        "flow__cycle_seconds",
-        "flow__lead_seconds",
-    )
+    return _common(tasks, filters, time_field="created_at")
 
 
 def _activity(organization: Organization, filters: dict[str, Any]) -> QuerySet:
@@ -84,37 +77,14 @@ def _activity(organization: Organization, filters: dict[str, Any]) -> QuerySet:
         events = events.filter(verb__startswith=verb) if verb.endswith(".") else events.filter(verb=verb)
     if "actor" in filters:
         events = events.filter(actor_kind=filters["actor"])
-    return _common(events, filters, time_field="created_at").values_list(
-        "id",
-        "created_at",
-        "board_id",
-        "actor_kind",
-        "actor_label",
-        "verb",
-        "target_type",
-        "target_id",
-        "detail",
-        "request_id",
-    )
+    return _common(events, filters, time_field="created_at")
 
 
 def _deliveries(organization: Organization, filters: dict[str, Any]) -> QuerySet:
     deliveries = Delivery.objects.filter(organization=organization)
     if "status" in filters:
         deliveries = deliveries.filter(status=filters["status"])
-    return _common(deliveries, filters, time_field="created_at").values_list(
-        "id",
-        "created_at",
-        "updated_at",
-        "board_id",
-        "event_type",
-        "target_url",
-        "status",
-        "attempt_count",
-        "last_status_code",
-        "agent_id",
-        "subscription_id",
-    )
+    return _common(deliveries, filters, time_field="created_at")
 
 
 def _common(queryset: QuerySet, filters: dict[str, Any], *, time_field: str) -> QuerySet:
@@ -135,19 +105,19 @@ DATASETS = {
         (
             "id",
             "board_id",
-            "board",
+            "board=board__name",
             "title",
             "status",
             "priority",
-            "assignee_agent",
-            "assignee_user",
+            "assignee_agent=assignee_agent__name",
+            "assignee_user=assignee_user__username",
             "due_date",
             "created_at",
             "updated_at",
-            "started_at",
-            "done_at",
-            "cycle_seconds",
-            "lead_seconds",
+            "started_at=flow__started_at",
+            "done_at=flow__done_at",
+            "cycle_seconds=flow__cycle_seconds",
+            "lead_seconds=flow__lead_seconds",
         ),
         _tasks,
         ("board", "status", "since", "until", "after", "limit"),
@@ -294,7 +264,11 @@ def jsonl_lines(dataset: Dataset, rows: Iterable[tuple]) -> Iterator[bytes]:
 def export_lines(
     dataset: Dataset, organization: Organization, filters: dict[str, Any], fmt: str
 ) -> Iterator[bytes]:
-    rows = dataset.rows(organization, filters)[: filters["limit"]].iterator(chunk_size=CHUNK_ROWS)
+    rows = (
+        dataset.rows(organization, filters)
+        .values_list(*dataset.sources)[: filters["limit"]]
+        .iterator(chunk_size=CHUNK_ROWS)
+    )
     return csv_lines(dataset, rows) if fmt == "csv" else jsonl_lines(dataset, rows)
 
 

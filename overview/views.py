@@ -8,6 +8,7 @@ first catches the task-flow rollup up with the log (a query or two when nothing 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
@@ -98,25 +99,23 @@ def overview_page(request: HttpRequest) -> HttpResponse:
     return render(request, "overview/overview.html", context)
 
 
-@login_required
-@require_GET
-def numbers_fragment(request: HttpRequest) -> HttpResponse:
-    """KPIs, work in progress and charts, re-rendered when tasks or webhooks change."""
+def _fragment(request: HttpRequest, template: str, build: Callable[[OverviewFilter], dict]) -> HttpResponse:
     selected = read_filter(request)
     if selected is None:
         raise Http404
     catch_up_before_read()
-    return render(
-        request, "overview/partials/numbers.html", {"selected": selected, **_numbers_context(selected)}
-    )
+    return render(request, template, {"selected": selected, **build(selected)})
+
+
+@login_required
+@require_GET
+def numbers_fragment(request: HttpRequest) -> HttpResponse:
+    """KPIs, work in progress and charts, re-rendered when tasks or webhooks change."""
+    return _fragment(request, "overview/partials/numbers.html", _numbers_context)
 
 
 @login_required
 @require_GET
 def fleet_fragment(request: HttpRequest) -> HttpResponse:
     """Fleet tiles and the needs-attention list, re-rendered when agents or work change."""
-    selected = read_filter(request)
-    if selected is None:
-        raise Http404
-    catch_up_before_read()
-    return render(request, "overview/partials/fleet.html", {"selected": selected, **_fleet_context(selected)})
+    return _fragment(request, "overview/partials/fleet.html", _fleet_context)
