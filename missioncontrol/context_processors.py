@@ -9,6 +9,7 @@ NAVIGATION = [
     ("Webhooks", "webhooks:webhook-index"),
     ("Deliveries", "deliveries:dead-letters"),
     ("Activity", "boards:activity"),
+    ("Team", "teams:team"),
 ]
 
 
