@@ -144,6 +144,7 @@ INSTALLED_APPS = [
     "agents",
     "webhooks",
     "deliveries",
+    "overview",
     "alerts",
     "ops",
     # Feature apps on core + activity + the domain apps.
@@ -305,7 +306,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "boards:board-list"
+LOGIN_REDIRECT_URL = "overview:overview"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -443,6 +444,12 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Mission Control <mission-control@localhost>")
+
+# --- overview and exports ------------------------------------------------------------------------
+# The overview lists tasks blocked or in review for longer than this under "needs attention".
+OVERVIEW_STALE_HOURS = env_int("OVERVIEW_STALE_HOURS", 24, minimum=1)
+# The most rows one CSV / JSON-lines export streams (tasks, activity, deliveries).
+EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 1_000_000, minimum=1)
 
 # --- search and invitations (search/, teams/) ---------------------------------------------------
 # PostgreSQL text search configuration: stemming and stop words of this language.

@@ -21,6 +21,7 @@ api_v1 = [
     path("", include("deliveries.api.urls")),
     path("", include("alerts.api.urls")),
     path("", include("search.api.urls")),
+    path("", include("overview.api.urls")),
     path("status", ops_status.status_api, name="ops-status-api"),
     path("event-types/", activity_api.event_types, name="event-types"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -43,6 +44,7 @@ urlpatterns = [
     path("alerts/", include("alerts.urls")),
     path("search/", include("search.urls")),
     path("organizations/", include("teams.urls")),
+    path("overview/", include("overview.urls")),
     path("", include("boards.urls")),
 ]
 

@@ -29,6 +29,7 @@ from ops import doctor
 from ops.doctor import CELERY_DEFAULT_QUEUE, celery_queue_length
 from ops.models import Backup, BackupStatus
 from ops.status import bearer_token, token_matches
+from overview.gauges import OverviewCollector
 
 logger = logging.getLogger(__name__)
 
@@ -84,13 +85,10 @@ class OpsCollector:
 
 _ops_registry = CollectorRegistry(auto_describe=False)
 _ops_registry.register(OpsCollector())
-# mc_alerts_firing{rule} and mc_alert_incidents_open{state} (ops may import every app).
+# The overview's gauges (open tasks per column, rollup lag): ops sits above every app.
+_ops_registry.register(OverviewCollector())
+# mc_alerts_firing{rule} and mc_alert_incidents_open{state}.
 _ops_registry.register(AlertsCollector())
-
-
-def register_scrape_time_collector(collector) -> None:
-    """The seam for apps above this one to add gauges read at scrape time (from AppConfig.ready)."""
-    _ops_registry.register(collector)
 
 
 def process_registry() -> CollectorRegistry:
