@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,18 @@ class Actor:
     @classmethod
     def system(cls) -> Actor:
         return cls(kind=ActorKind.SYSTEM, label="system")
+
+
+# Apps above this one (notifications) that react to events register here in their
+# AppConfig.ready: record_activity calls each inside the writing transaction, so what a listener
+# writes commits or rolls back with the event. Lower layers never import the higher ones.
+ActivityListener = Callable[[ActivityEvent], None]
+_listeners: list[ActivityListener] = []
+
+
+def add_activity_listener(listener: ActivityListener) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
 
 
 def activity_payload(event: ActivityEvent) -> dict[str, Any]:
@@ -95,6 +107,8 @@ def record_activity(
     from webhooks.outbound import create_deliveries_for_event
 
     create_deliveries_for_event(event, agent_ids)
+    for listener in _listeners:
+        listener(event)
     if publish:
         groups = realtime.groups_for_activity(
             organization_id=event.organization_id, board_id=event.board_id, agent_ids=agent_ids

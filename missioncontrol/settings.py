@@ -125,6 +125,8 @@ INSTALLED_APPS = [
     "boards",
     "agents",
     "webhooks",
+    "notifications",
+    "chat",
 ]
 
 MIDDLEWARE = [
@@ -360,6 +362,12 @@ DELIVERY_RETRY_SCHEDULE = [
 ]
 DELIVERY_ALLOWED_HOSTS = env_list("DELIVERY_ALLOWED_HOSTS")
 DELIVERY_AUTO_DISABLE_AFTER = env_int("DELIVERY_AUTO_DISABLE_AFTER", 5, minimum=1)
+# Board chat (chat/): message size, posts per author, @here per author and board, and the most
+# people and agents one message may notify (explicit mentions or @here alike).
+CHAT_MESSAGE_MAX_CHARS = env_int("CHAT_MESSAGE_MAX_CHARS", 4000, minimum=1)
+CHAT_POST_RATE = env_rate("CHAT_POST_RATE", "30/60s")
+CHAT_HERE_RATE = env_rate("CHAT_HERE_RATE", "3/600s")
+CHAT_MENTION_FANOUT_MAX = env_int("CHAT_MENTION_FANOUT_MAX", 50, minimum=1)
 WS_RATE = env_int("WS_RATE", 30, minimum=1)
 WS_MAX_MESSAGE_BYTES = env_int("WS_MAX_MESSAGE_BYTES", 65536, minimum=1)
 WS_IDLE_TIMEOUT_SECONDS = env_int("WS_IDLE_TIMEOUT_SECONDS", 300, minimum=1)

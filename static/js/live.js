@@ -173,6 +173,8 @@
       return;
     }
     remember(event.id);
+    // Other scripts of the page (chat.js) follow the same stream through this event.
+    body.dispatchEvent(new CustomEvent("mc:event", { detail: event }));
     var taskId = taskIdOf(event);
     if (boardId && taskId !== null && String(event.board_id) === String(boardId)) {
       refreshCard(taskId);
