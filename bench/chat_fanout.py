@@ -58,8 +58,9 @@ class Client:
     async def run(self, http: httpx.AsyncClient) -> None:
         board_id = self.seeded["board_id"]
         headers = {"Origin": self.http_url, "Cookie": self.cookie}
-        async with connect(f"{self.socket_url}/ws/boards/{board_id}/", additional_headers=headers,
-                           max_queue=None) as ws:
+        async with connect(
+            f"{self.socket_url}/ws/boards/{board_id}/", additional_headers=headers, max_queue=None
+        ) as ws:
             assert json.loads(await ws.recv())["type"] == "hello"
             self.ready.set()
             async for frame in ws:
@@ -72,14 +73,18 @@ class Client:
                     continue
                 message_id = event["detail"]["message_id"]
                 self.seen[message_id] = time.monotonic()
-                response = await http.get(f"{self.http_url}/boards/{board_id}/chat/{message_id}/",
-                                          headers={"Cookie": self.cookie, "X-Requested-With": "chat"})
+                response = await http.get(
+                    f"{self.http_url}/boards/{board_id}/chat/{message_id}/",
+                    headers={"Cookie": self.cookie, "X-Requested-With": "chat"},
+                )
                 if response.status_code != 200 or f'id="chat-message-{message_id}"' not in response.text:
                     raise RuntimeError(f"fragment fetch failed: {response.status_code}")
                 self.visible[message_id] = time.monotonic()
 
 
-async def measure(write_url: str, hold_url: str, seeded: dict, token: str, clients: int, messages: int) -> dict:
+async def measure(
+    write_url: str, hold_url: str, seeded: dict, token: str, clients: int, messages: int
+) -> dict:
     socket_url = hold_url.replace("http://", "ws://")
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(timeout=30, limits=limits) as http:
@@ -121,8 +126,10 @@ def run(clients: int, messages: int) -> dict:
     reset_database()
     seeded = seed("base")
     token = seed("agents", "1")["token"]
-    with Server("missioncontrol.asgi:application", env=env, workers=1) as writer, \
-            Server("missioncontrol.asgi:application", env=env, workers=1) as holder:
+    with (
+        Server("missioncontrol.asgi:application", env=env, workers=1) as writer,
+        Server("missioncontrol.asgi:application", env=env, workers=1) as holder,
+    ):
         figures = asyncio.run(measure(writer.url, holder.url, seeded, token, clients, messages))
     return {"machine": machine(), "clients": clients, "messages": messages, **figures}
 

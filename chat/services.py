@@ -228,7 +228,9 @@ def _authorize_author_or_admin(message: ChatMessage, actor: Actor) -> None:
 
 def _locked(message: ChatMessage) -> ChatMessage:
     # Two edits (or an edit and a delete) at once: the second reads the first's result.
-    locked = ChatMessage.objects.select_for_update(of=("self",)).select_related("board", "task").get(pk=message.pk)
+    locked = (
+        ChatMessage.objects.select_for_update(of=("self",)).select_related("board", "task").get(pk=message.pk)
+    )
     if locked.is_deleted:
         raise Conflict("This message was deleted.", code="message_deleted")
     return locked

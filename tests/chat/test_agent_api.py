@@ -89,8 +89,10 @@ def test_a_task_thread_is_separate_from_the_board_chat(board, teammate, agent_se
 
 def test_a_board_the_agent_is_not_on_is_a_404(organization, other_organization, agent_setup):
     _, client = agent_setup
-    for other in (BoardFactory(organization=organization, name="Off", slug="off"),
-                  BoardFactory(organization=other_organization, name="Theirs", slug="theirs")):
+    for other in (
+        BoardFactory(organization=organization, name="Off", slug="off"),
+        BoardFactory(organization=other_organization, name="Theirs", slug="theirs"),
+    ):
         assert client.get(url(other)).status_code == 404
         assert client.post(url(other), {"body": "hi"}, format="json").status_code == 404
     assert not ChatMessage.objects.exists()

@@ -69,7 +69,9 @@ def test_an_outsider_sees_nothing(board, teammate, outsider, client):
 
 def test_posting_from_the_page_returns_the_message_fragment(board, teammate, client):
     client.force_login(teammate)
-    response = client.post(f"/boards/{board.pk}/chat/", {"body": "hello **team**"}, HTTP_X_REQUESTED_WITH="chat")
+    response = client.post(
+        f"/boards/{board.pk}/chat/", {"body": "hello **team**"}, HTTP_X_REQUESTED_WITH="chat"
+    )
     assert response.status_code == 201
     assert "<strong>team</strong>" in response.content.decode()
 
@@ -93,7 +95,9 @@ def test_without_javascript_a_post_redirects_to_the_message(board, teammate, cli
 def test_edit_delete_and_pin_from_the_page(board, teammate, user, client):
     message = say(board, teammate, "draft")
     client.force_login(teammate)
-    client.post(f"/boards/{board.pk}/chat/{message.pk}/edit/", {"body": "final"}, HTTP_X_REQUESTED_WITH="chat")
+    client.post(
+        f"/boards/{board.pk}/chat/{message.pk}/edit/", {"body": "final"}, HTTP_X_REQUESTED_WITH="chat"
+    )
     client.post(f"/boards/{board.pk}/chat/{message.pk}/pin/", {"pinned": "1"})
     message.refresh_from_db()
     assert message.body == "final" and message.pinned_at is not None
@@ -115,8 +119,10 @@ def test_a_task_thread_uses_the_same_panel(board, teammate, client):
     say(board, teammate, "thread note", task=task)
     say(board, teammate, "board note")
     client.force_login(teammate)
-    assert f'data-chat-panel="/boards/{board.pk}/chat/?task={task.pk}"' in client.get(
-        f"/boards/{board.pk}/tasks/{task.pk}/").content.decode()
+    assert (
+        f'data-chat-panel="/boards/{board.pk}/chat/?task={task.pk}"'
+        in client.get(f"/boards/{board.pk}/tasks/{task.pk}/").content.decode()
+    )
     html = client.get(f"/boards/{board.pk}/chat/", {"task": task.pk}).content.decode()
     assert "thread note" in html and "board note" not in html
     client.post(f"/boards/{board.pk}/chat/", {"body": "reply", "task": task.pk})
@@ -130,7 +136,11 @@ def test_autocomplete_offers_people_agents_and_here_by_prefix(organization, boar
     spaced = AgentFactory(organization=organization, name="Has Spaces")
     spaced.boards.set([board])
     client.force_login(teammate)
-    names = lambda q: [r["name"] for r in client.get(f"/boards/{board.pk}/chat/mentionable/", {"q": q}).json()["results"]]  # noqa: E731
+
+    def names(prefix: str) -> list[str]:
+        response = client.get(f"/boards/{board.pk}/chat/mentionable/", {"q": prefix})
+        return [result["name"] for result in response.json()["results"]]
+
     assert names("rel") == ["release-bot"]
     assert names("no") == []
     assert names("h") == ["here"]  # "Has Spaces" cannot be typed as a mention

@@ -31,7 +31,9 @@ def bot(organization, board):
 
 @pytest.fixture
 def push_bot(organization, board):
-    agent = AgentFactory(organization=organization, name="push-bot", callback_url="https://agent.example.com/hook")
+    agent = AgentFactory(
+        organization=organization, name="push-bot", callback_url="https://agent.example.com/hook"
+    )
     agent.boards.set([board])
     return agent
 
@@ -161,14 +163,18 @@ def test_operators_pin_to_the_board_memory_and_agents_cannot(board, teammate, bo
 # --- mentions ----------------------------------------------------------------------------------
 
 
-def test_a_mention_notifies_each_person_exactly_once(board, user, teammate, viewer, django_capture_on_commit_callbacks):
+def test_a_mention_notifies_each_person_exactly_once(
+    board, user, teammate, viewer, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         message = post(board, teammate, "@owner @OWNER and @viewer, please look. @owner.")
     assert Notification.objects.filter(recipient=user).count() == 1
     assert Notification.objects.filter(recipient=viewer).count() == 1
     assert not Notification.objects.filter(recipient=teammate).exists()
     assert set(ChatMention.objects.filter(message=message).values_list("user__username", flat=True)) == {
-        "owner", "viewer"}
+        "owner",
+        "viewer",
+    }
 
 
 def test_it_never_notifies_the_author_or_a_stranger(board, teammate, outsider):
@@ -189,7 +195,9 @@ def test_a_mention_wakes_each_agent_once_and_pushes_to_push_mode_agents(board, t
 def test_an_agent_not_on_the_board_is_not_mentioned(organization, board, teammate):
     AgentFactory(organization=organization, name="elsewhere-bot")
     post(board, teammate, "@elsewhere-bot hello")
-    assert not ChatMention.objects.exists() and not ActivityEvent.objects.filter(verb="chat.mentioned").exists()
+    assert (
+        not ChatMention.objects.exists() and not ActivityEvent.objects.filter(verb="chat.mentioned").exists()
+    )
 
 
 def test_here_notifies_everyone_on_the_board_but_the_author(board, user, teammate, viewer, bot):
@@ -214,7 +222,9 @@ def test_here_is_rate_limited_per_author_and_board(board, teammate, settings):
 
 def test_the_fan_out_cap_is_inclusive(organization, board, teammate, settings):
     for n in range(3):
-        MembershipFactory(organization=organization, user=UserFactory(username=f"person{n}"), role=Role.VIEWER)
+        MembershipFactory(
+            organization=organization, user=UserFactory(username=f"person{n}"), role=Role.VIEWER
+        )
     settings.CHAT_MENTION_FANOUT_MAX = 3
     post(board, teammate, "@person0 @person1 @person2")
     assert Notification.objects.count() == 3

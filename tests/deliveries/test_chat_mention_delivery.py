@@ -19,23 +19,30 @@ from webhooks.signing import verify_standard_webhook_signature
 pytestmark = pytest.mark.timeout(90)
 
 
-def test_a_mention_is_one_signed_delivery_per_push_mode_agent(celery_worker, receiver, organization, board,
-                                                             user, teammate):
+def test_a_mention_is_one_signed_delivery_per_push_mode_agent(
+    celery_worker, receiver, organization, board, user, teammate
+):
     pushed = AgentFactory(organization=organization, name="push-bot", callback_url=receiver.url)
     pulled = AgentFactory(organization=organization, name="pull-bot")
     for agent in (pushed, pulled):
         agent.boards.set([board])
 
-    message = post_message(board=board, actor=Actor.for_user(teammate),
-                           body="@push-bot @pull-bot @owner please check the release; @push-bot!")
+    message = post_message(
+        board=board,
+        actor=Actor.for_user(teammate),
+        body="@push-bot @pull-bot @owner please check the release; @push-bot!",
+    )
 
     [delivery] = Delivery.objects.filter(event_type="chat.mentioned")
     delivery = wait_for_status(delivery, {DeliveryStatus.SUCCEEDED})
     [request] = receiver.wait_for(1)
     assert delivery.agent_id == pushed.pk
     assert verify_standard_webhook_signature(
-        agent_signing_secret(pushed.pk), request.headers["webhook-id"], request.headers["webhook-timestamp"],
-        request.body, request.headers["webhook-signature"],
+        agent_signing_secret(pushed.pk),
+        request.headers["webhook-id"],
+        request.headers["webhook-timestamp"],
+        request.body,
+        request.headers["webhook-signature"],
     )
     body = json.loads(request.body)
     assert body["type"] == "chat.mentioned"

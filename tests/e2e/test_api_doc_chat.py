@@ -28,7 +28,9 @@ def chat_loop_commands() -> tuple[str, list[str]]:
     section = text.split("### Read the board memory, post progress, answer mentions", 1)[1]
     block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
     joined = block.replace("\\\n", " ")
-    lines = [line.strip() for line in joined.splitlines() if line.strip() and not line.strip().startswith("#")]
+    lines = [
+        line.strip() for line in joined.splitlines() if line.strip() and not line.strip().startswith("#")
+    ]
     auth, *commands = lines
     assert auth.startswith("AUTH=") and all(c.startswith("curl ") for c in commands), lines
     return auth, commands
@@ -36,13 +38,21 @@ def chat_loop_commands() -> tuple[str, list[str]]:
 
 def run(auth: str, command: str, base_url: str, env: dict[str, str]) -> dict:
     script = f"{auth}\n{command.replace(DOC_HOST, base_url)}"
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=env, capture_output=True,
-                            text=True, timeout=30, check=False)
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 0, (command, result.stderr, result.stdout)
     return json.loads(result.stdout)
 
 
-def test_the_documented_chat_loop_runs_against_a_live_server(asgi_server, organization, board, user, teammate):
+def test_the_documented_chat_loop_runs_against_a_live_server(
+    asgi_server, organization, board, user, teammate
+):
     agent, _token, raw = agent_with_token(organization=organization, name="release-bot", boards=[board])
     rule = post_message(board=board, actor=Actor.for_user(user), body="Never deploy on Fridays.")
     set_pinned(message=rule, actor=Actor.for_user(user), pinned=True)

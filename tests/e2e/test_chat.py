@@ -15,7 +15,10 @@ pytestmark = pytest.mark.e2e
 
 CHAT_READY = '#board-chat[data-chat-ready="true"]'
 LIVE = '#live-status[data-state="live"]'
-XSS = "<script>alert('xss-script')</script> <img src=x onerror=\"alert('xss-img')\"> [x](javascript:alert('xss-link'))"
+XSS = (
+    "<script>alert('xss-script')</script> <img src=x onerror=\"alert('xss-img')\"> "
+    "[x](javascript:alert('xss-link'))"
+)
 
 
 def open_board(page, base_url: str, username: str, board) -> None:
@@ -26,8 +29,12 @@ def open_board(page, base_url: str, username: str, board) -> None:
 
 
 def agent_post(base_url: str, raw_token: str, board, body: str) -> dict:
-    response = httpx.post(f"{base_url}/api/v1/agent/boards/{board.pk}/chat/", json={"body": body},
-                          headers={"Authorization": f"Bearer {raw_token}"}, timeout=10)
+    response = httpx.post(
+        f"{base_url}/api/v1/agent/boards/{board.pk}/chat/",
+        json={"body": body},
+        headers={"Authorization": f"Bearer {raw_token}"},
+        timeout=10,
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -42,8 +49,9 @@ def second_page(browser):
     return context, other
 
 
-def test_an_agents_post_appears_on_two_peoples_open_board_pages(asgi_server, browser, page, user, teammate,
-                                                               organization, board):
+def test_an_agents_post_appears_on_two_peoples_open_board_pages(
+    asgi_server, browser, page, user, teammate, organization, board
+):
     _agent, _token, raw = agent_with_token(organization=organization, name="release-bot", boards=[board])
     context, other = second_page(browser)
     try:
@@ -62,8 +70,9 @@ def test_an_agents_post_appears_on_two_peoples_open_board_pages(asgi_server, bro
         context.close()
 
 
-def test_a_mention_typed_with_the_keyboard_reaches_the_agent_and_the_bell(asgi_server, browser, page, user,
-                                                                         teammate, organization, board):
+def test_a_mention_typed_with_the_keyboard_reaches_the_agent_and_the_bell(
+    asgi_server, browser, page, user, teammate, organization, board
+):
     agent_with_token(organization=organization, name="release-bot", boards=[board])
     context, other = second_page(browser)
     try:
@@ -127,8 +136,9 @@ def test_a_muted_board_notifies_nothing(asgi_server, browser, page, user, teamma
 
 
 def test_script_in_messages_and_agent_names_is_inert(asgi_server, page, user, organization, board):
-    _agent, _token, raw = agent_with_token(organization=organization, name="<img src=x onerror=\"alert('xss-name')\">",
-                                           boards=[board])
+    _agent, _token, raw = agent_with_token(
+        organization=organization, name="<img src=x onerror=\"alert('xss-name')\">", boards=[board]
+    )
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     open_board(page, asgi_server.url, "owner", board)

@@ -47,8 +47,12 @@ def test_notify_skips_non_members_duplicates_and_muted_boards(board, user, teamm
     BoardMute.objects.create(user=teammate, board=board)
     with transaction.atomic():
         rows = services.notify(
-            recipients=[user, user.pk, teammate, outsider], kind=NotificationKind.ALERT,
-            title="CPU above 90%", organization=board.organization, board=board, url="/ops/",
+            recipients=[user, user.pk, teammate, outsider],
+            kind=NotificationKind.ALERT,
+            title="CPU above 90%",
+            organization=board.organization,
+            board=board,
+            url="/ops/",
         )
     assert [row.recipient_id for row in rows] == [user.pk]
 
@@ -56,8 +60,9 @@ def test_notify_skips_non_members_duplicates_and_muted_boards(board, user, teamm
 def test_notify_without_a_board_ignores_board_mutes(board, organization, user):
     BoardMute.objects.create(user=user, board=board)
     with transaction.atomic():
-        rows = services.notify(recipients=[user], kind=NotificationKind.ALERT, title="Backup stale",
-                               organization=organization)
+        rows = services.notify(
+            recipients=[user], kind=NotificationKind.ALERT, title="Backup stale", organization=organization
+        )
     assert len(rows) == 1
 
 
@@ -68,7 +73,9 @@ def test_notify_rejects_an_unknown_kind(organization, user):
 
 def test_mark_read_and_mark_all_read(board, user, client):
     with transaction.atomic():
-        first, *_ = services.notify(recipients=[user], kind="alert", title="a", organization=board.organization)
+        first, *_ = services.notify(
+            recipients=[user], kind="alert", title="a", organization=board.organization
+        )
         services.notify(recipients=[user], kind="alert", title="b", organization=board.organization)
     client.force_login(user)
     response = client.post(f"/notifications/{first.pk}/read/")
@@ -89,21 +96,33 @@ def test_someone_elses_notification_is_a_404(board, user, teammate, client):
 
 def test_open_follows_only_local_links(board, user, client):
     with transaction.atomic():
-        [local] = services.notify(recipients=[user], kind="alert", title="a", organization=board.organization,
-                                  url="/boards/")
-        [foreign] = services.notify(recipients=[user], kind="alert", title="b",
-                                    organization=board.organization, url="https://evil.example/")
+        [local] = services.notify(
+            recipients=[user], kind="alert", title="a", organization=board.organization, url="/boards/"
+        )
+        [foreign] = services.notify(
+            recipients=[user],
+            kind="alert",
+            title="b",
+            organization=board.organization,
+            url="https://evil.example/",
+        )
     client.force_login(user)
     assert client.post(f"/notifications/{local.pk}/read/", {"follow": "1"})["Location"] == "/boards/"
     assert client.post(f"/notifications/{foreign.pk}/read/", {"follow": "1"})["Location"] == "/notifications/"
 
 
-def test_the_page_lists_a_persons_notifications_in_bounded_queries(board, user, client,
-                                                                   django_assert_max_num_queries):
+def test_the_page_lists_a_persons_notifications_in_bounded_queries(
+    board, user, client, django_assert_max_num_queries
+):
     with transaction.atomic():
         for n in range(30):
-            services.notify(recipients=[user], kind="alert", title=f"<b>alert {n}</b>",
-                            organization=board.organization, board=board)
+            services.notify(
+                recipients=[user],
+                kind="alert",
+                title=f"<b>alert {n}</b>",
+                organization=board.organization,
+                board=board,
+            )
     client.force_login(user)
     with django_assert_max_num_queries(10):
         response = client.get("/notifications/")
@@ -182,4 +201,6 @@ def test_a_new_member_role_does_not_matter_for_notifications(organization, board
     person = UserFactory(username="newcomer")
     MembershipFactory(organization=organization, user=person, role=Role.VIEWER)
     with transaction.atomic():
-        assert len(services.notify(recipients=[person], kind="alert", title="x", organization=organization)) == 1
+        assert (
+            len(services.notify(recipients=[person], kind="alert", title="x", organization=organization)) == 1
+        )
