@@ -1,12 +1,13 @@
 """Chat fan-out: an agent's chat message, from its POST to being visible on many open board pages.
 
-Production shape, real uvicorn subprocesses on 127.0.0.1 over Postgres + Redis: the agent posts
-to process A (`POST /api/v1/agent/boards/<id>/chat/`); CLIENTS browser-equivalent clients hold
-the board's websocket (`/ws/boards/<id>/`, session cookie and Origin, as the page's live.js)
-on process B, so every message crosses the Redis channel layer. A client has *seen* a message
-when its `chat.message_posted` event arrives, and it is *visible* once the client has also
-fetched the message's HTML fragment (`GET /boards/<id>/chat/<message id>/`), as chat.js does
-before inserting it. Messages are posted one at a time; the clock starts just before the POST
+Production shape, real uvicorn subprocesses on 127.0.0.1 over Postgres + Redis, HTTP and
+websockets served by separate tiers as in production: the agent posts to the HTTP tier
+(`POST /api/v1/agent/boards/<id>/chat/`, WEB_WORKERS processes); CLIENTS browser-equivalent
+clients hold the board's websocket (`/ws/boards/<id>/`, session cookie and Origin, as the
+page's live.js) on the websocket tier (one process), so every message crosses the Redis channel
+layer. A client has *seen* a message when its `chat.message_posted` event arrives, and it is
+*visible* once it has also fetched the message's HTML fragment from the HTTP tier
+(`GET /boards/<id>/chat/<message id>/`), as chat.js does before inserting it. Messages are posted one at a time; the clock starts just before the POST
 and stops at each client, so each message gives CLIENTS samples. Same machine, same clock.
 
     python -m bench.chat_fanout [--clients 100] [--messages 20]
@@ -46,9 +47,10 @@ def summary(samples: list[float]) -> dict:
 class Client:
     """One open board page: its socket, and the fragment fetch chat.js makes per new message."""
 
-    def __init__(self, socket_url: str, http_url: str, seeded: dict) -> None:
+    def __init__(self, socket_url: str, http_url: str, origin: str, seeded: dict) -> None:
         self.socket_url = socket_url
         self.http_url = http_url
+        self.origin = origin
         self.seeded = seeded
         self.cookie = f"sessionid={seeded['session_key']}"
         self.seen: dict[int, float] = {}
@@ -57,7 +59,7 @@ class Client:
 
     async def run(self, http: httpx.AsyncClient) -> None:
         board_id = self.seeded["board_id"]
-        headers = {"Origin": self.http_url, "Cookie": self.cookie}
+        headers = {"Origin": self.origin, "Cookie": self.cookie}
         async with connect(
             f"{self.socket_url}/ws/boards/{board_id}/", additional_headers=headers, max_queue=None
         ) as ws:
@@ -88,7 +90,7 @@ async def measure(
     socket_url = hold_url.replace("http://", "ws://")
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(timeout=30, limits=limits) as http:
-        pages = [Client(socket_url, hold_url, seeded) for _ in range(clients)]
+        pages = [Client(socket_url, write_url, hold_url, seeded) for _ in range(clients)]
         tasks = [asyncio.create_task(page.run(http)) for page in pages]
         await asyncio.wait_for(asyncio.gather(*(page.ready.wait() for page in pages)), 60)
         seen: list[float] = []
@@ -127,7 +129,7 @@ def run(clients: int, messages: int) -> dict:
     seeded = seed("base")
     token = seed("agents", "1")["token"]
     with (
-        Server("missioncontrol.asgi:application", env=env, workers=1) as writer,
+        Server("missioncontrol.asgi:application", env=env) as writer,
         Server("missioncontrol.asgi:application", env=env, workers=1) as holder,
     ):
         figures = asyncio.run(measure(writer.url, holder.url, seeded, token, clients, messages))
