@@ -237,7 +237,15 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+            # channels_redis waits for messages with a server-side BZPOPMIN of 5 s; redis-py 8
+            # reads with a 5 s socket timeout by default, so an idle socket's wait could time out
+            # on the client a moment before Redis answers "nothing yet" and kill the consumer
+            # (seen with 100 idle board sockets in bench/chat_fanout.py). Read a little longer.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "capacity": 1000,
+                "expiry": 30,
+            },
         }
     }
 else:
