@@ -77,6 +77,19 @@ def _summary(message: ChatMessage) -> dict[str, Any]:
     }
 
 
+def _record(message: ChatMessage, actor: Actor, verb: str, detail: dict[str, Any], **kwargs: Any) -> None:
+    record_activity(
+        organization=message.board.organization_id,
+        board=message.board_id,
+        verb=verb,
+        actor=actor,
+        target_type="chat_message",
+        target_id=message.pk,
+        detail=detail,
+        **kwargs,
+    )
+
+
 def _recipients(message: ChatMessage, mentions: Mentions, actor: Actor) -> tuple[set[int], set[int]]:
     """The people and agents a message notifies: those named, plus everyone for @here; never
     its author."""
@@ -134,14 +147,11 @@ def _announce_mentions(
         target_type="chat_message",
         target_id=message.pk,
     )
-    record_activity(
-        organization=board.organization_id,
-        board=board,
-        verb="chat.mentioned",
-        actor=actor,
-        target_type="chat_message",
-        target_id=message.pk,
-        detail={
+    _record(
+        message,
+        actor,
+        "chat.mentioned",
+        {
             **_summary(message),
             "agent_ids": sorted(agent_ids),
             "user_ids": sorted(user_ids),
@@ -191,14 +201,11 @@ def post_message(*, board: Board, actor: Actor, body: str, task: Task | None = N
     message.mentions_here = mentions.here
     message.save()
     _store_mentions(message, mentions)
-    record_activity(
-        organization=board.organization_id,
-        board=board,
-        verb="chat.message_posted",
-        actor=actor,
-        target_type="chat_message",
-        target_id=message.pk,
-        detail={
+    _record(
+        message,
+        actor,
+        "chat.message_posted",
+        {
             **_summary(message),
             "mentioned_user_ids": sorted(u.pk for u in mentions.users),
             "mentioned_agent_ids": sorted(a.pk for a in mentions.agents),
@@ -261,14 +268,11 @@ def edit_message(*, message: ChatMessage, actor: Actor, body: str) -> ChatMessag
     message.edited_at = timezone.now()
     message.save(update_fields=["body", "mentions_here", "edited_at"])
     _store_mentions(message, mentions)
-    record_activity(
-        organization=message.board.organization_id,
-        board=message.board,
-        verb="chat.message_edited",
-        actor=actor,
-        target_type="chat_message",
-        target_id=message.pk,
-        detail={**_summary(message), "previous_excerpt": previous[:EXCERPT_CHARS]},
+    _record(
+        message,
+        actor,
+        "chat.message_edited",
+        {**_summary(message), "previous_excerpt": previous[:EXCERPT_CHARS]},
     )
     _announce_mentions(
         message,
@@ -292,14 +296,11 @@ def delete_message(*, message: ChatMessage, actor: Actor) -> ChatMessage:
     message.pinned_at = None
     message.save(update_fields=["body", "deleted_at", "pinned_at"])
     ChatMention.objects.filter(message=message).delete()
-    record_activity(
-        organization=message.board.organization_id,
-        board=message.board,
-        verb="chat.message_deleted",
-        actor=actor,
-        target_type="chat_message",
-        target_id=message.pk,
-        detail={
+    _record(
+        message,
+        actor,
+        "chat.message_deleted",
+        {
             "message_id": message.pk,
             "thread_task_id": message.task_id,
             "excerpt": previous[:EXCERPT_CHARS],
@@ -319,13 +320,5 @@ def set_pinned(*, message: ChatMessage, actor: Actor, pinned: bool) -> ChatMessa
         return message
     message.pinned_at = timezone.now() if pinned else None
     message.save(update_fields=["pinned_at"])
-    record_activity(
-        organization=board.organization_id,
-        board=board,
-        verb="chat.message_pinned" if pinned else "chat.message_unpinned",
-        actor=actor,
-        target_type="chat_message",
-        target_id=message.pk,
-        detail=_summary(message),
-    )
+    _record(message, actor, "chat.message_pinned" if pinned else "chat.message_unpinned", _summary(message))
     return message

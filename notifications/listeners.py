@@ -32,8 +32,27 @@ def _task_people(task_id: int) -> tuple[Task | None, set[int]]:
     return task, {pk for pk in people if pk}
 
 
-def _task_url(task: Task) -> str:
-    return reverse("boards:task-detail", args=[task.board_id, task.pk])
+def _notify_about_task(
+    event: ActivityEvent,
+    task: Task,
+    recipients: set[int],
+    *,
+    kind: str,
+    title: str,
+    target_type: str,
+    target_id,
+) -> None:
+    notify(
+        recipients=recipients,
+        kind=kind,
+        organization=event.organization_id,
+        board=event.board_id,
+        url=reverse("boards:task-detail", args=[task.board_id, task.pk]),
+        actor_label=event.actor_label,
+        title=title,
+        target_type=target_type,
+        target_id=target_id,
+    )
 
 
 def _on_status_changed(event: ActivityEvent) -> None:
@@ -43,13 +62,11 @@ def _on_status_changed(event: ActivityEvent) -> None:
         return
     to = (event.detail or {}).get("to")
     status = STATUS_LABELS.get(to, to)
-    notify(
-        recipients=people,
+    _notify_about_task(
+        event,
+        task,
+        people,
         kind=NotificationKind.TASK_STATUS,
-        organization=event.organization_id,
-        board=event.board_id,
-        url=_task_url(task),
-        actor_label=event.actor_label,
         title=f"{event.actor_label} moved “{task.title}” to {status}",
         target_type="task",
         target_id=task.pk,
@@ -72,13 +89,11 @@ def _on_approval_requested(event: ActivityEvent) -> None:
         recipients.discard(event.actor_user_id)
     if not recipients:
         return
-    notify(
-        recipients=recipients,
+    _notify_about_task(
+        event,
+        task,
+        recipients,
         kind=NotificationKind.APPROVAL,
-        organization=event.organization_id,
-        board=event.board_id,
-        url=_task_url(task),
-        actor_label=event.actor_label,
         title=f"Approval waiting: {event.actor_label} asks to finish “{task.title}”",
         target_type="approval",
         target_id=event.target_id,

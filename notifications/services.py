@@ -129,43 +129,64 @@ def mark_all_read(*, user) -> int:
     return changed
 
 
-@transaction.atomic
-def set_board_muted(*, board: Board, user, muted: bool) -> bool:
-    """Mute or unmute a board for one person (any member may); recorded, not published."""
-    require_role(user=user, organization=board.organization_id)
-    if muted:
-        _, changed = BoardMute.objects.get_or_create(user=user, board=board)
+def _set_preference(
+    model,
+    *,
+    user,
+    on: bool,
+    organization_id: int,
+    board_id: int,
+    target,
+    verb: str,
+    detail: dict[str, Any],
+    **lookup: Any,
+) -> bool:
+    """Create or delete one person's preference row; a change is recorded (not published)."""
+    require_role(user=user, organization=organization_id)
+    if on:
+        _, changed = model.objects.get_or_create(user=user, **lookup)
     else:
-        changed = BoardMute.objects.filter(user=user, board=board).delete()[0] > 0
+        changed = model.objects.filter(user=user, **lookup).delete()[0] > 0
     if changed:
         record_activity(
-            organization=board.organization_id,
-            board=board,
-            verb="notification.board_muted" if muted else "notification.board_unmuted",
+            organization=organization_id,
+            board=board_id,
+            verb=verb,
             actor=Actor.for_user(user),
-            target=board,
-            detail={"board_id": board.pk, "name": board.name},
+            target=target,
+            detail=detail,
             publish=False,
         )
-    return muted
+    return on
+
+
+@transaction.atomic
+def set_board_muted(*, board: Board, user, muted: bool) -> bool:
+    """Mute or unmute a board for one person (any member may)."""
+    return _set_preference(
+        BoardMute,
+        user=user,
+        on=muted,
+        organization_id=board.organization_id,
+        board_id=board.pk,
+        target=board,
+        verb="notification.board_muted" if muted else "notification.board_unmuted",
+        detail={"board_id": board.pk, "name": board.name},
+        board=board,
+    )
 
 
 @transaction.atomic
 def set_task_watched(*, task: Task, user, watched: bool) -> bool:
-    """Watch or unwatch a task's status changes (any member may); recorded, not published."""
-    require_role(user=user, organization=task.board.organization_id)
-    if watched:
-        _, changed = TaskWatch.objects.get_or_create(user=user, task=task)
-    else:
-        changed = TaskWatch.objects.filter(user=user, task=task).delete()[0] > 0
-    if changed:
-        record_activity(
-            organization=task.board.organization_id,
-            board=task.board_id,
-            verb="notification.task_watched" if watched else "notification.task_unwatched",
-            actor=Actor.for_user(user),
-            target=task,
-            detail={"task_id": task.pk, "title": task.title},
-            publish=False,
-        )
-    return watched
+    """Watch or unwatch a task's status changes (any member may)."""
+    return _set_preference(
+        TaskWatch,
+        user=user,
+        on=watched,
+        organization_id=task.board.organization_id,
+        board_id=task.board_id,
+        target=task,
+        verb="notification.task_watched" if watched else "notification.task_unwatched",
+        detail={"task_id": task.pk, "title": task.title},
+        task=task,
+    )
