@@ -7,8 +7,9 @@ clients hold the board's websocket (`/ws/boards/<id>/`, session cookie and Origi
 page's live.js) on the websocket tier (one process), so every message crosses the Redis channel
 layer. A client has *seen* a message when its `chat.message_posted` event arrives, and it is
 *visible* once it has also fetched the message's HTML fragment from the HTTP tier
-(`GET /boards/<id>/chat/<message id>/`), as chat.js does before inserting it. Messages are posted one at a time; the clock starts just before the POST
-and stops at each client, so each message gives CLIENTS samples. Same machine, same clock.
+(`GET /boards/<id>/chat/<message id>/`), as chat.js does before inserting it. Messages are
+posted one at a time; the clock starts just before the POST and stops at each client, so each
+message gives CLIENTS samples. Same machine, same clock.
 
     python -m bench.chat_fanout [--clients 100] [--messages 20]
 """
@@ -44,6 +45,16 @@ def summary(samples: list[float]) -> dict:
     }
 
 
+async def fetch_fragment(http: httpx.AsyncClient, url: str, cookie: str) -> httpx.Response:
+    """GET, retried once on a kept-alive connection the server closed meanwhile (browsers retry
+    an idempotent request on a stale connection too)."""
+    headers = {"Cookie": cookie, "X-Requested-With": "chat"}
+    try:
+        return await http.get(url, headers=headers)
+    except (httpx.ReadError, httpx.RemoteProtocolError):
+        return await http.get(url, headers=headers)
+
+
 class Client:
     """One open board page: its socket, and the fragment fetch chat.js makes per new message."""
 
@@ -75,9 +86,8 @@ class Client:
                     continue
                 message_id = event["detail"]["message_id"]
                 self.seen[message_id] = time.monotonic()
-                response = await http.get(
-                    f"{self.http_url}/boards/{board_id}/chat/{message_id}/",
-                    headers={"Cookie": self.cookie, "X-Requested-With": "chat"},
+                response = await fetch_fragment(
+                    http, f"{self.http_url}/boards/{board_id}/chat/{message_id}/", self.cookie
                 )
                 if response.status_code != 200 or f'id="chat-message-{message_id}"' not in response.text:
                     raise RuntimeError(f"fragment fetch failed: {response.status_code}")

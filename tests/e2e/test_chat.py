@@ -7,6 +7,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from boards.activity import Actor
+from chat.services import post_message
 from notifications.models import BoardMute, Notification
 from tests.agents.factories import agent_with_token
 from tests.e2e.conftest import log_in
@@ -155,3 +157,22 @@ def test_script_in_messages_and_agent_names_is_inert(asgi_server, page, user, or
     assert message.locator("a[href^='javascript']").count() == 0
     assert "onerror" in message.locator(".chat-author").inner_text()  # shown as text
     assert not [e for e in page.console_errors if "Content Security Policy" in e]
+
+
+def test_scrolling_up_loads_history_back_to_the_first_message(
+    asgi_server, page, user, teammate, board, settings
+):
+    settings.CHAT_POST_RATE = "10000/60s"
+    for n in range(65):
+        post_message(board=board, actor=Actor.for_user(teammate), body=f"history note {n}")
+    open_board(page, asgi_server.url, "owner", board)
+    messages = page.locator("#board-chat .chat-messages")
+    assert page.locator("#board-chat .chat-message").count() == 30
+    for expected in (60, 65):
+        messages.evaluate("list => { list.scrollTop = 0; }")
+        page.wait_for_function(
+            f"document.querySelectorAll('#board-chat .chat-message').length === {expected}"
+        )
+    assert page.locator("#board-chat .chat-message").first.inner_text().find("history note 0") >= 0
+    assert page.locator("#board-chat .chat-history-sentinel").count() == 0
+    assert not page.console_errors
