@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from boards.activity import Actor
 from chat.services import post_message
@@ -170,9 +171,7 @@ def test_scrolling_up_loads_history_back_to_the_first_message(
     assert page.locator("#board-chat .chat-message").count() == 30
     for expected in (60, 65):
         messages.evaluate("list => { list.scrollTop = 0; }")
-        page.wait_for_function(
-            f"document.querySelectorAll('#board-chat .chat-message').length === {expected}"
-        )
+        expect(page.locator("#board-chat .chat-message")).to_have_count(expected)
     assert page.locator("#board-chat .chat-message").first.inner_text().find("history note 0") >= 0
     assert page.locator("#board-chat .chat-history-sentinel").count() == 0
     assert not page.console_errors
