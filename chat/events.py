@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from activity.models import ActivityEvent
 from activity.registry import register_event_type
-from boards.models import ActivityEvent
 
 
 def _excerpt(event: ActivityEvent) -> str:

@@ -23,11 +23,13 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from boards.activity import Actor, record_activity
-from boards.models import ActorKind, Board, Role, Task
-from boards.services import authorize
+from activity.services import record_activity
+from boards.models import Board, Task
 from chat.mentions import Mentions, board_agents, board_members, resolve_mentions
 from chat.models import ChatMention, ChatMessage, MentionKind
+from core.access import authorize
+from core.actors import Actor, ActorKind
+from core.models import Role
 from missioncontrol.exceptions import Conflict, DomainError, NotFound, PermissionDenied, RateLimited
 from missioncontrol.ratelimits import hit
 from notifications.models import NotificationKind

@@ -16,13 +16,14 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from boards.access import membership_for
-from boards.activity import Actor
-from boards.models import Board, Membership, Role, Task
-from boards.views import parse_id
+from boards.models import Board, Task
 from chat import services
 from chat.mentions import mention_candidates
 from chat.models import ChatMessage
+from core.access import membership_for
+from core.actors import Actor
+from core.ids import parse_id
+from core.models import Membership, Role
 from missioncontrol.exceptions import DomainError, RateLimited
 
 PAGE_SIZE = 30

@@ -122,9 +122,14 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "missioncontrol",
+    # The layers, lowest first: core <- activity <- domain apps <- ops (docs/architecture.md).
+    "core",
+    "activity",
     "boards",
     "agents",
     "webhooks",
+    "deliveries",
+    "ops",
     "notifications",
     "chat",
 ]
@@ -317,15 +322,16 @@ WHITENOISE_USE_FINDERS = DEBUG
 # --- API ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "core.api.authentication.PersonalTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.IsHuman"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "missioncontrol.pagination.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "missioncontrol.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -342,7 +348,7 @@ SPECTACULAR_SETTINGS = {
         "TaskStatusEnum": "boards.models.TaskStatus",
         "ApprovalStatusEnum": "boards.models.ApprovalStatus",
         "AgentStatusEnum": "agents.models.AgentStatus",
-        "DeliveryStatusEnum": "webhooks.models.DeliveryStatus",
+        "DeliveryStatusEnum": "deliveries.models.DeliveryStatus",
     },
 }
 
@@ -351,6 +357,11 @@ WEBHOOK_MAX_PAYLOAD_BYTES = env_int("WEBHOOK_MAX_PAYLOAD_BYTES", 1_048_576, mini
 WEBHOOK_INGEST_RATE = env_rate("WEBHOOK_INGEST_RATE", "60/60s")
 WEBHOOK_TOLERANCE_SECONDS = env_int("WEBHOOK_TOLERANCE_SECONDS", 300)
 WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 90, minimum=1)
+# Retention of the append-only logs (ops/retention.py). 0 keeps everything: the activity log is
+# the audit trail. On PostgreSQL they are partitioned by month and whole months are dropped.
+ACTIVITY_RETENTION_DAYS = env_int("ACTIVITY_RETENTION_DAYS", 0, minimum=0)
+DELIVERY_ATTEMPT_RETENTION_DAYS = env_int("DELIVERY_ATTEMPT_RETENTION_DAYS", 90, minimum=0)
+PARTITION_MONTHS_AHEAD = env_int("PARTITION_MONTHS_AHEAD", 2, minimum=1)
 # Run ingest on the thread pool (several requests at once per process) rather than on Django's
 # single shared thread for sync views. On by default with PostgreSQL; SQLite has one writer
 # at a time anyway.

@@ -6,8 +6,8 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from boards.activity import add_activity_listener
+        from activity.listeners import register_event_listener
         from notifications import events  # noqa: F401 - registers the event types
         from notifications.listeners import notify_on_activity
 
-        add_activity_listener(notify_on_activity)
+        register_event_listener(notify_on_activity)

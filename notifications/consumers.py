@@ -12,7 +12,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from boards.consumers import CLOSE_UNAUTHENTICATED, ActivityStreamConsumer
+from activity.streams import CLOSE_UNAUTHENTICATED, ActivityStreamConsumer
 from missioncontrol import realtime
 from notifications.services import unread_count
 

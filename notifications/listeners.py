@@ -1,11 +1,16 @@
-"""Notifications that follow from board activity: registered with boards.activity in
+"""Notifications that follow from board activity: registered with activity.listeners in
 NotificationsConfig.ready, called inside the transaction that records the event."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.urls import reverse
 
-from boards.models import ActivityEvent, ActorKind, Membership, Role, Task
+from activity.models import ActivityEvent
+from boards.models import Task
+from core.actors import ActorKind
+from core.models import Membership, Role
 from notifications.models import NotificationKind, TaskWatch
 from notifications.services import notify
 
@@ -103,7 +108,7 @@ def _on_approval_requested(event: ActivityEvent) -> None:
 HANDLERS = {"task.status_changed": _on_status_changed, "approval.requested": _on_approval_requested}
 
 
-def notify_on_activity(event: ActivityEvent) -> None:
+def notify_on_activity(event: ActivityEvent, agent_ids: Sequence[int] = ()) -> None:
     handler = HANDLERS.get(event.verb)
     if handler is not None:
         handler(event)

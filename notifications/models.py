@@ -31,7 +31,7 @@ class Notification(models.Model):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
-    organization = models.ForeignKey("boards.Organization", on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey("core.Organization", on_delete=models.CASCADE, related_name="+")
     board = models.ForeignKey(
         "boards.Board", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )

@@ -15,9 +15,11 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from boards.access import require_role
-from boards.activity import Actor, record_activity
-from boards.models import Board, Membership, Organization, Task
+from activity.services import record_activity
+from boards.models import Board, Task
+from core.access import require_role
+from core.actors import Actor
+from core.models import Membership, Organization
 from missioncontrol import realtime
 from missioncontrol.exceptions import NotFound
 from notifications.models import BoardMute, Notification, NotificationKind, TaskWatch

@@ -7,8 +7,8 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from agents.api.serializers import MAX_ID
 from chat.models import ChatMessage
+from core.ids import MAX_ID
 
 
 class ChatMessageSerializer(serializers.ModelSerializer):

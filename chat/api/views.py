@@ -14,11 +14,12 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agents.api.views import AgentAPIView, _id_or_none, agent_boards
+from agents.api.views import AgentAPIView
 from boards.models import Board, Task
 from chat import services
 from chat.api import serializers as s
 from chat.models import ChatMessage
+from core.ids import parse_id
 from missioncontrol.exceptions import NotFound
 
 
@@ -37,7 +38,7 @@ class AgentBoardChatView(AgentAPIView):
     queryset = ChatMessage.objects.none()  # the schema generator's model; get() scopes to the agent
 
     def get_board(self, board_id: str) -> Board:
-        board = agent_boards(self.agent).filter(pk=_id_or_none(board_id) or 0).first()
+        board = Board.objects.for_agent(self.agent).filter(pk=parse_id(board_id) or 0).first()
         if board is None:
             raise NotFound("Board not found.")
         return board
@@ -79,7 +80,7 @@ class AgentBoardChatView(AgentAPIView):
         data.is_valid(raise_exception=True)
         task = self.get_thread_task(board, data.validated_data.get("task"))
         message = services.post_message(
-            board=board, actor=self.actor(), body=data.validated_data["body"], task=task
+            board=board, actor=self.actor, body=data.validated_data["body"], task=task
         )
         message = ChatMessage.objects.with_authors().get(pk=message.pk)
         return Response(s.ChatMessageSerializer(message).data, status=status.HTTP_201_CREATED)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from boards.activity import Actor
 from chat import services
 from chat.models import ChatMessage
+from core.actors import Actor
 from tests.agents.factories import agent_with_token
 from tests.factories import BoardFactory, TaskFactory
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from boards.activity import Actor
 from chat import services
 from chat.models import ChatMessage
+from core.actors import Actor
 from tests.factories import AgentFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from boards.activity import Actor
-from boards.models import ActivityEvent, Role
+from activity.models import ActivityEvent
 from chat import services
 from chat.models import ChatMention, ChatMessage
+from core.actors import Actor
+from core.models import Role
+from deliveries.models import Delivery
 from missioncontrol.exceptions import Conflict, DomainError, NotFound, PermissionDenied, RateLimited
 from notifications.models import BoardMute, Notification
 from tests.factories import AgentFactory, BoardFactory, MembershipFactory, TaskFactory, UserFactory
-from webhooks.models import Delivery
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,9 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from boards.activity import Actor
-from boards.models import ActivityEvent
+from activity.models import ActivityEvent
 from chat.services import post_message
+from core.actors import Actor
 from tests.agents.factories import agent_with_token
 from tests.realtime.streams import application, browser_socket, receive, receive_events
 

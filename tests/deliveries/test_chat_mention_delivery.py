@@ -7,14 +7,14 @@ import json
 
 import pytest
 
-from boards.activity import Actor
 from chat.services import post_message
+from core.actors import Actor
+from core.signing import verify_standard_webhook_signature
+from deliveries.models import Delivery, DeliveryStatus
+from deliveries.outbound import agent_signing_secret
 from notifications.models import Notification
 from tests.deliveries.conftest import wait_for_status
 from tests.factories import AgentFactory
-from webhooks.models import Delivery, DeliveryStatus
-from webhooks.outbound import agent_signing_secret
-from webhooks.signing import verify_standard_webhook_signature
 
 pytestmark = pytest.mark.timeout(90)
 

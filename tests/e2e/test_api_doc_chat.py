@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from boards.activity import Actor
 from chat.models import ChatMessage
 from chat.services import post_message, set_pinned
+from core.actors import Actor
 from notifications.models import Notification
 from tests.agents.factories import agent_with_token
 

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from boards.activity import Actor
 from chat.services import post_message
+from core.actors import Actor
 from notifications.models import BoardMute, Notification
 from tests.agents.factories import agent_with_token
 from tests.e2e.conftest import log_in

@@ -8,8 +8,9 @@ from channels.db import database_sync_to_async
 from django.db import transaction
 
 from boards import services as board_services
-from boards.activity import Actor
-from boards.models import Role, TaskStatus
+from boards.models import TaskStatus
+from core.actors import Actor
+from core.models import Role
 from notifications import services
 from notifications.models import BoardMute, Notification, NotificationKind, TaskWatch
 from tests.factories import MembershipFactory, TaskFactory, UserFactory
