@@ -1,8 +1,8 @@
 """The event-type registry: a name, a category, a label and a human sentence per event type.
 
-Placeholder with the API fixed in COMMON.md until helper h15's registry (issue 15) lands; on
-merge, h15's module replaces this file whole. Apps register their types in `<app>/events.py`,
-imported from AppConfig.ready.
+Placeholder with the API fixed in COMMON.md (and h15's `get_event_type`, `register_category`)
+until helper h15's registry (issue 15) lands; on merge, h15's module replaces this file whole.
+Apps register their types in `<app>/events.py`, imported from AppConfig.ready.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ class EventType:
 
 
 _registry: dict[str, EventType] = {}
+_category_labels: dict[str, str] = {}
 
 
 def register_event_type(
@@ -36,5 +37,9 @@ def register_event_type(
     _registry[name] = EventType(name, category, label, sentence, on_board_feed)
 
 
-def registered_event_types() -> dict[str, EventType]:
-    return dict(_registry)
+def register_category(key: str, label: str) -> None:
+    _category_labels[key] = label
+
+
+def get_event_type(name: str) -> EventType | None:
+    return _registry.get(name)

@@ -6,7 +6,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from activity.models import ActivityEvent
-from activity.registry import register_event_type
+from activity.registry import register_category, register_event_type
 
 
 def _excerpt(event: ActivityEvent) -> str:
@@ -43,6 +43,8 @@ def _mentioned(event: ActivityEvent) -> SafeString:
         "everyone on the board" if detail.get("here") else f"{count} people and agents",
     )
 
+
+register_category("chat", "Chat")
 
 for _name, _label, _sentence, _on_feed in (
     ("chat.message_posted", "Chat message", _posted, True),

@@ -6,7 +6,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from activity.models import ActivityEvent
-from activity.registry import register_event_type
+from activity.registry import register_category, register_event_type
 
 
 def _muted(event: ActivityEvent) -> SafeString:
@@ -24,6 +24,8 @@ def _watched(event: ActivityEvent) -> SafeString:
 def _unwatched(event: ActivityEvent) -> SafeString:
     return format_html("{} stopped watching “{}”", event.actor_label, event.detail.get("title", ""))
 
+
+register_category("notifications", "Notifications")
 
 for _name, _label, _sentence in (
     ("notification.board_muted", "Board muted", _muted),
