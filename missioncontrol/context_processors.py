@@ -9,6 +9,7 @@ NAVIGATION = [
     ("Deliveries", "deliveries:dead-letters"),
     ("Activity", "boards:activity"),
     ("Notifications", "notifications:list"),
+    ("Team", "teams:team"),
 ]
 
 

@@ -132,6 +132,9 @@ INSTALLED_APPS = [
     "ops",
     "notifications",
     "chat",
+    # Feature apps on core + activity + the domain apps.
+    "search",
+    "teams",
 ]
 
 MIDDLEWARE = [
@@ -238,7 +241,14 @@ CACHES = {
 RATELIMIT_USE_CACHE = "ratelimit"
 RATELIMIT_FAIL_OPEN = True
 
-if REDIS_URL:
+# The channel layer can be sharded over several Redis servers: channels-redis places each
+# channel and each group on one of them by consistent hashing, so more servers carry more sockets
+# (docs/operations.md, "Channel layer at scale"). Empty: the one REDIS_URL.
+CHANNEL_LAYER_REDIS_URLS = env_list("CHANNEL_LAYER_REDIS_URLS") or ([REDIS_URL] if REDIS_URL else [])
+# A group's membership expires after this many seconds unless renewed (sockets rejoin when they
+# reconnect or recheck); it bounds what a crashed process can leave behind in a group.
+CHANNEL_LAYER_GROUP_EXPIRY = env_int("CHANNEL_LAYER_GROUP_EXPIRY", 86400, minimum=60)
+if CHANNEL_LAYER_REDIS_URLS:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -247,9 +257,10 @@ if REDIS_URL:
             # on the client a moment before Redis answers "nothing yet" and kill the consumer
             # (seen with 100 idle board sockets in bench/chat_fanout.py). Read a little longer.
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "hosts": [{"address": url, "socket_timeout": 15} for url in CHANNEL_LAYER_REDIS_URLS],
                 "capacity": 1000,
                 "expiry": 30,
+                "group_expiry": CHANNEL_LAYER_GROUP_EXPIRY,
             },
         }
     }
@@ -407,6 +418,23 @@ OPS_TOKEN = env_str("OPS_TOKEN")
 # redirects to HTTPS); doctor and `check --deploy` skip them.
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
 HEALTH_CHECK_TIMEOUT_SECONDS = env_float("HEALTH_CHECK_TIMEOUT_SECONDS", 2.0)
+
+# --- search and invitations (search/, teams/) ---------------------------------------------------
+# PostgreSQL text search configuration: stemming and stop words of this language.
+SEARCH_TEXT_CONFIG = env_str("SEARCH_TEXT_CONFIG", "english")
+INVITATION_EXPIRY_DAYS = env_int("INVITATION_EXPIRY_DAYS", 7, minimum=1)
+
+# --- email (invitations) -------------------------------------------------------------------------
+# Empty EMAIL_HOST: the console backend (the embedded default prints mail to the server log).
+EMAIL_HOST = env_str("EMAIL_HOST")
+_MAIL_BACKEND = "smtp" if EMAIL_HOST else "console"
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or f"django.core.mail.backends.{_MAIL_BACKEND}.EmailBackend"
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Mission Control <mission-control@localhost>")
 
 # --- logging -----------------------------------------------------------------------------------
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")

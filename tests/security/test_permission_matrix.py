@@ -185,6 +185,19 @@ EXPECTED: dict[str, Rule] = {
     "notifications:read": Rule(NOBODY, ADMINS, why="the admin's notification: only its recipient"),
     "notifications:board-mute": Rule(NOBODY, MEMBERS, why="a per-person setting; any member"),
     "notifications:task-watch": Rule(NOBODY, MEMBERS, why="a per-person setting; any member"),
+    # --- search (issue 17) ---------------------------------------------------------------------
+    "search-api": Rule(HUMANS | AGENT, why="scoped: people see their organizations, an agent its boards"),
+    "search:search": Rule(HUMANS),
+    # --- organizations, members, invitations (issue 17) -----------------------------------------
+    "teams:team": Rule(HUMANS, why="redirects to the caller's own organization's members page"),
+    "teams:organization-create": Rule(HUMANS, HUMANS, why="anyone signed in starts an organization"),
+    "teams:settings": Rule(ADMINS, ADMINS),
+    "teams:leave": Rule(NOBODY, MEMBERS, why="any member leaves (the last admin is refused with a message)"),
+    "teams:members": Rule(MEMBERS, ADMINS, why="everyone sees who is in; admins change roles and remove"),
+    "teams:invitation-create": Rule(NOBODY, ADMINS),
+    "teams:invitation-revoke": Rule(NOBODY, ADMINS),
+    "teams:invitation-accept": Rule(NOBODY, NOBODY, why="without a valid token every caller gets the "
+                                                        "not-valid page (404); tested in tests/teams"),
 }
 
 # Unnamed trailing-slash twins: checked under the row of the named route they duplicate.
@@ -239,6 +252,7 @@ NAMED_PARAMS = {
     "subscription_id": "subscription", "subscription_pk": "subscription", "delivery_id": "delivery",
     "delivery_pk": "delivery", "attempt_id": "attempt", "organization_id": "organization",
     "message_id": "chat_message", "notification_id": "notification",
+    "invitation_id": "invitation",
 }
 
 
@@ -287,7 +301,7 @@ def classify(response) -> str:
 def snapshot() -> str:
     """Every row of the domain tables, hashed: did a refused write change anything anyway?"""
     digest = hashlib.sha256()
-    for app in ("boards", "agents", "webhooks", "chat", "notifications"):
+    for app in ("core", "boards", "agents", "webhooks", "teams", "chat", "notifications"):
         for model in apps.get_app_config(app).get_models():
             digest.update(model._meta.label.encode())
             for row in model.objects.order_by("pk").values_list():
