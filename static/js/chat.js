@@ -416,8 +416,12 @@
   });
 
   document.body.addEventListener("mc:event", function (event) {
+    var received = event.detail && event.detail.event;
+    if (!received) {
+      return;
+    }
     chats.forEach(function (chat) {
-      chat.onEvent(event.detail);
+      chat.onEvent(received);
     });
   });
 })();
