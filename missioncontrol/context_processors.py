@@ -26,6 +26,7 @@ NAVIGATION = [
     NavItem("Webhooks", "webhooks:webhook-index", "webhook"),
     NavItem("Deliveries", "deliveries:dead-letters", "send"),
     NavItem("Alerts", "alerts:incident-list", "triangle-alert"),
+    NavItem("Notifications", "notifications:list", "bell"),
     NavItem("Team", "teams:team", "users"),
     NavItem("API tokens", "boards:personal-tokens", "key-round"),
     NavItem("Operations", "ops-status", "shield-check", staff_only=True),

@@ -147,6 +147,8 @@ INSTALLED_APPS = [
     "overview",
     "alerts",
     "ops",
+    "notifications",
+    "chat",
     # Feature apps on core + activity + the domain apps.
     "search",
     "teams",
@@ -267,8 +269,12 @@ if CHANNEL_LAYER_REDIS_URLS:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis waits for messages with a server-side BZPOPMIN of 5 s; redis-py 8
+            # reads with a 5 s socket timeout by default, so an idle socket's wait could time out
+            # on the client a moment before Redis answers "nothing yet" and kill the consumer
+            # (seen with 100 idle board sockets in bench/chat_fanout.py). Read a little longer.
             "CONFIG": {
-                "hosts": CHANNEL_LAYER_REDIS_URLS,
+                "hosts": [{"address": url, "socket_timeout": 15} for url in CHANNEL_LAYER_REDIS_URLS],
                 "capacity": 1000,
                 "expiry": 30,
                 "group_expiry": CHANNEL_LAYER_GROUP_EXPIRY,
@@ -408,6 +414,12 @@ DELIVERY_RETRY_SCHEDULE = [
 ]
 DELIVERY_ALLOWED_HOSTS = env_list("DELIVERY_ALLOWED_HOSTS")
 DELIVERY_AUTO_DISABLE_AFTER = env_int("DELIVERY_AUTO_DISABLE_AFTER", 5, minimum=1)
+# Board chat (chat/): message size, posts per author, @here per author and board, and the most
+# people and agents one message may notify (explicit mentions or @here alike).
+CHAT_MESSAGE_MAX_CHARS = env_int("CHAT_MESSAGE_MAX_CHARS", 4000, minimum=1)
+CHAT_POST_RATE = env_rate("CHAT_POST_RATE", "30/60s")
+CHAT_HERE_RATE = env_rate("CHAT_HERE_RATE", "3/600s")
+CHAT_MENTION_FANOUT_MAX = env_int("CHAT_MENTION_FANOUT_MAX", 50, minimum=1)
 WS_RATE = env_int("WS_RATE", 30, minimum=1)
 WS_MAX_MESSAGE_BYTES = env_int("WS_MAX_MESSAGE_BYTES", 65536, minimum=1)
 WS_IDLE_TIMEOUT_SECONDS = env_int("WS_IDLE_TIMEOUT_SECONDS", 300, minimum=1)

@@ -199,7 +199,7 @@
     if (feed && (!feed.dataset.boardOnly || String(event.board_id) === feed.dataset.boardOnly)) {
       addFeedItem(event);
     }
-    // Pages with their own live parts (the overview) listen for this rather than open a socket.
+    // Pages with their own live parts (the overview, chat.js) listen for this rather than open a socket.
     body.dispatchEvent(new CustomEvent("mc:event", { detail: { event: event } }));
   }
 

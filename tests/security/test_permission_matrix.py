@@ -117,6 +117,7 @@ EXPECTED: dict[str, Rule] = {
     "agent-api-task-claim": Rule(NOBODY, AGENT),
     "agent-api-task-comments": Rule(NOBODY, AGENT),
     "agent-api-webhook-payload": Rule(AGENT),
+    "agent-api-board-chat": Rule(AGENT, AGENT, why="only the boards the agent is on"),
     # --- inbound webhooks --------------------------------------------------------------------
     "webhook-ingest": Rule(NOBODY, NOBODY, why="signature required: no session or bearer replaces it"),
     "webhook-list": Rule(HUMANS, ADMINS | OUTSIDER),
@@ -205,6 +206,20 @@ EXPECTED: dict[str, Rule] = {
     "deliveries:agent-deliveries": Rule(MEMBERS),
     "deliveries:subscription-list": Rule(HUMANS, ADMINS | OUTSIDER),
     "deliveries:subscription-detail": Rule(MEMBERS, ADMINS),
+    # --- chat and notifications --------------------------------------------------------------
+    "chat:panel": Rule(MEMBERS, WRITERS, why="viewers read the chat; operators post"),
+    "chat:history": Rule(MEMBERS),
+    "chat:pinned": Rule(MEMBERS),
+    "chat:mentionable": Rule(MEMBERS),
+    "chat:message": Rule(MEMBERS),
+    "chat:edit": Rule(NOBODY, WRITERS, why="the message's author (the operator) or an admin"),
+    "chat:delete": Rule(NOBODY, WRITERS, why="the message's author (the operator) or an admin"),
+    "chat:pin": Rule(NOBODY, WRITERS),
+    "notifications:list": Rule(HUMANS, why="each person's own notifications"),
+    "notifications:read-all": Rule(NOBODY, HUMANS, why="each person's own notifications"),
+    "notifications:read": Rule(NOBODY, ADMINS, why="the admin's notification: only its recipient"),
+    "notifications:board-mute": Rule(NOBODY, MEMBERS, why="a per-person setting; any member"),
+    "notifications:task-watch": Rule(NOBODY, MEMBERS, why="a per-person setting; any member"),
     # --- search (issue 17) ---------------------------------------------------------------------
     "search-api": Rule(HUMANS | AGENT, why="scoped: people see their organizations, an agent its boards"),
     "search:search": Rule(HUMANS),
@@ -274,6 +289,7 @@ NAMED_PARAMS = {
     "depends_on_id": "other_task", "agent_id": "agent", "token_id": "agent_token",
     "subscription_id": "subscription", "subscription_pk": "subscription", "delivery_id": "delivery",
     "delivery_pk": "delivery", "attempt_id": "attempt", "organization_id": "organization",
+    "message_id": "chat_message", "notification_id": "notification",
     "invitation_id": "invitation",
 }
 
@@ -325,7 +341,7 @@ def classify(response) -> str:
 def snapshot() -> str:
     """Every row of the domain tables, hashed: did a refused write change anything anyway?"""
     digest = hashlib.sha256()
-    for app in ("core", "boards", "agents", "webhooks", "teams", "alerts"):
+    for app in ("core", "boards", "agents", "webhooks", "teams", "alerts", "chat", "notifications"):
         for model in apps.get_app_config(app).get_models():
             if model._meta.label == "webhooks.WebhookRefusalCount":
                 continue  # counting a refused payload is the one write a refusal is meant to make

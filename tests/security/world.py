@@ -112,8 +112,19 @@ def build_world() -> World:
     _add_personal_token(world)
     _add_webhooks(world)
     _add_alerts(world)
+    _add_chat(world)
     _add_invitation(world)
     return world
+
+
+def _add_chat(world: World) -> None:
+    """A chat message by the operator that mentions the admin (so the admin has a notification)."""
+    from chat.services import post_message
+
+    message = post_message(board=world.board, actor=Actor.for_user(world.users["operator"]),
+                           body=f"@admin chat {MARKER}")
+    notification = world.users["admin"].notifications.get()
+    world.extra.update(chat_message=message, notification=notification)
 
 
 def _add_invitation(world: World) -> None:
