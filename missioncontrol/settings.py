@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "boards",
     "agents",
     "webhooks",
+    "webhook_rules",
 ]
 
 MIDDLEWARE = [
@@ -341,6 +342,8 @@ WEBHOOK_MAX_PAYLOAD_BYTES = env_int("WEBHOOK_MAX_PAYLOAD_BYTES", 1_048_576, mini
 WEBHOOK_INGEST_RATE = env_rate("WEBHOOK_INGEST_RATE", "60/60s")
 WEBHOOK_TOLERANCE_SECONDS = env_int("WEBHOOK_TOLERANCE_SECONDS", 300)
 WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 90, minimum=1)
+# A payload whose rules failed is tried once more after this long (webhook_rules).
+WEBHOOK_RULES_RETRY_SECONDS = env_int("WEBHOOK_RULES_RETRY_SECONDS", 30, minimum=0)
 # Run ingest on the thread pool (several requests at once per process) rather than on Django's
 # single shared thread for sync views. On by default with PostgreSQL; SQLite has one writer
 # at a time anyway.
