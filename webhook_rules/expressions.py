@@ -90,7 +90,8 @@ def check_template(field: str, text: str) -> None:
     for match in PayloadTemplate.pattern.finditer(text):
         if match.group("invalid") is not None:
             raise ExpressionError(
-                field, "a $ must start ${dotted.path} or $name (write $$ for a dollar sign)",
+                field,
+                "a $ must start ${dotted.path} or $name (write $$ for a dollar sign)",
                 match.start("invalid"),
             )
 

@@ -86,12 +86,16 @@ class PayloadRuleOutcome(models.Model):
     the newest one applied to the task is stale and skipped (see services.apply_rules).
     """
 
-    payload = models.ForeignKey("webhooks.WebhookPayload", on_delete=models.CASCADE, related_name="rule_outcomes")
+    payload = models.ForeignKey(
+        "webhooks.WebhookPayload", on_delete=models.CASCADE, related_name="rule_outcomes"
+    )
     rule = models.ForeignKey(WebhookRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     rule_name = models.CharField(max_length=100, blank=True)
     action = models.CharField(max_length=16, blank=True)
     status = models.CharField(max_length=10, choices=OutcomeStatus.choices)
-    task = models.ForeignKey("boards.Task", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    task = models.ForeignKey(
+        "boards.Task", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     external_id = models.CharField(max_length=200, blank=True)
     message = models.CharField(max_length=500, blank=True)
     detail = models.JSONField(default=dict, blank=True)

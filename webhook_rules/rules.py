@@ -20,8 +20,13 @@ from webhooks.models import WebhookPayload
 # The headers a sender names its event in, in order of preference.
 EVENT_HEADERS = ("x-github-event", "x-gitlab-event", "x-event-type")
 TASK_ACTIONS = frozenset(
-    {RuleAction.CREATE_TASK, RuleAction.UPDATE_TASK, RuleAction.COMMENT, RuleAction.CLOSE_TASK,
-     RuleAction.REOPEN_TASK}
+    {
+        RuleAction.CREATE_TASK,
+        RuleAction.UPDATE_TASK,
+        RuleAction.COMMENT,
+        RuleAction.CLOSE_TASK,
+        RuleAction.REOPEN_TASK,
+    }
 )
 PRIORITY_ORDER = [TaskPriority.LOW, TaskPriority.MEDIUM, TaskPriority.HIGH, TaskPriority.URGENT]
 MAX_TITLE_LENGTH = 200
@@ -86,8 +91,12 @@ class RulePlan:
             "tags": self.tag_names,
             "assignee": None if self.assignee is None else (self.assignee.label or "nobody"),
             "notes": self.notes,
-            "task": None if self.task is None else {
-                "id": self.task.pk, "title": self.task.title, "status": self.task.status,
+            "task": None
+            if self.task is None
+            else {
+                "id": self.task.pk,
+                "title": self.task.title,
+                "status": self.task.status,
             },
         }
 
@@ -186,7 +195,9 @@ def _map_labels(value: Any, labels: dict[str, Any]) -> tuple[list[str], str]:
     return tags[:MAX_TAGS], priority
 
 
-def _map_login(value: Any, logins: dict[str, str], payload: WebhookPayload, notes: list[str]) -> Assignee | None:
+def _map_login(
+    value: Any, logins: dict[str, str], payload: WebhookPayload, notes: list[str]
+) -> Assignee | None:
     """A sender login -> a member or an agent of the board's organization, through the table.
 
     null (nobody assigned) clears the assignee; a login missing from the table, or mapped to
@@ -208,9 +219,11 @@ def _map_login(value: Any, logins: dict[str, str], payload: WebhookPayload, note
         if agent is not None:
             return Assignee(label=f"agent {agent.name}", agent=agent)
     elif kind == "user":
-        member = Membership.objects.filter(
-            organization_id=organization_id, user__username=name
-        ).select_related("user").first()
+        member = (
+            Membership.objects.filter(organization_id=organization_id, user__username=name)
+            .select_related("user")
+            .first()
+        )
         if member is not None:
             return Assignee(label=member.user.get_username(), user=member.user)
     notes.append(f"login “{login}” maps to {target}, who is not in this organization; assignee unchanged")
@@ -223,9 +236,11 @@ def resolve_mapping_target(organization_id: int, target: str) -> bool:
     if kind == "agent":
         return Agent.objects.filter(organization_id=organization_id, name=name).exists()
     if kind == "user":
-        return get_user_model().objects.filter(
-            username=name, memberships__organization_id=organization_id
-        ).exists()
+        return (
+            get_user_model()
+            .objects.filter(username=name, memberships__organization_id=organization_id)
+            .exists()
+        )
     return False
 
 
@@ -235,6 +250,10 @@ def target_status(plan: RulePlan) -> str:
         return TaskStatus.DONE
     if plan.action == RuleAction.REOPEN_TASK:
         return TaskStatus.INBOX if plan.task is None or plan.task.status == TaskStatus.DONE else ""
-    if plan.action == RuleAction.CREATE_TASK and plan.task is not None and plan.task.status == TaskStatus.DONE:
+    if (
+        plan.action == RuleAction.CREATE_TASK
+        and plan.task is not None
+        and plan.task.status == TaskStatus.DONE
+    ):
         return plan.status or TaskStatus.INBOX  # the thing is open again (an alert firing anew)
     return plan.status

@@ -23,7 +23,6 @@ from missioncontrol.exceptions import DomainError, PermissionDenied
 from webhook_rules import presets
 from webhook_rules.expressions import check_expression, check_template
 from webhook_rules.models import OutcomeStatus, PayloadRuleOutcome, RuleAction, RuleMappings, WebhookRule
-from webhook_rules.tasks import apply_webhook_rules
 from webhook_rules.rules import (
     TASK_ACTIONS,
     Evaluation,
@@ -32,6 +31,7 @@ from webhook_rules.rules import (
     resolve_mapping_target,
     target_status,
 )
+from webhook_rules.tasks import apply_webhook_rules
 from webhooks.models import BoardWebhook, WebhookPayload
 from webhooks.services import agents_to_notify
 
@@ -40,18 +40,43 @@ logger = logging.getLogger(__name__)
 MAX_RULES_PER_WEBHOOK = 50
 MAX_MAPPING_ENTRIES = 500
 MAX_ATTEMPTS = 2  # the first try and one retry
-RULE_FIELDS = frozenset({
-    "name", "enabled", "position", "events", "condition", "action", "external_id_template",
-    "source_url_template", "title_template", "description_template", "comment_template", "priority",
-    "status", "tags_expression", "assignee_expression",
-})
+RULE_FIELDS = frozenset(
+    {
+        "name",
+        "enabled",
+        "position",
+        "events",
+        "condition",
+        "action",
+        "external_id_template",
+        "source_url_template",
+        "title_template",
+        "description_template",
+        "comment_template",
+        "priority",
+        "status",
+        "tags_expression",
+        "assignee_expression",
+    }
+)
 EXPRESSION_FIELDS = ("condition", "tags_expression", "assignee_expression")
 TEMPLATE_FIELDS = (
-    "external_id_template", "source_url_template", "title_template", "description_template", "comment_template",
+    "external_id_template",
+    "source_url_template",
+    "title_template",
+    "description_template",
+    "comment_template",
 )
 FIELD_LIMITS = {
-    "name": 100, "events": 200, "condition": 1000, "external_id_template": 300, "source_url_template": 300,
-    "title_template": 300, "description_template": 5000, "comment_template": 5000, "tags_expression": 300,
+    "name": 100,
+    "events": 200,
+    "condition": 1000,
+    "external_id_template": 300,
+    "source_url_template": 300,
+    "title_template": 300,
+    "description_template": 5000,
+    "comment_template": 5000,
+    "tags_expression": 300,
     "assignee_expression": 300,
 }
 # What counts as "this payload was applied to the task" for the sequence check.
@@ -94,7 +119,8 @@ def validate_rule_fields(fields: dict[str, Any]) -> None:
     if fields["action"] in TASK_ACTIONS and not (fields.get("external_id_template") or "").strip():
         raise DomainError(
             "Task actions need an external id template (e.g. ${repository.full_name}#${issue.number}), "
-            "so one outside item never makes two tasks.", code="external_id_required",
+            "so one outside item never makes two tasks.",
+            code="external_id_required",
         )
     if fields["action"] == RuleAction.COMMENT and not (fields.get("comment_template") or "").strip():
         raise DomainError("A comment rule needs a comment template.", code="comment_required")
@@ -157,7 +183,7 @@ def _clean_labels(labels: Any) -> dict[str, dict[str, str]]:
         tag = " ".join(str(entry.get("tag", label)).split())
         priority = str(entry.get("priority", "") or "")
         if not str(label).strip() or len(str(label)) > 100 or len(tag) > 40:
-            raise DomainError(f"Label “{str(label)[:100]}”: labels are 1–100 characters, tags at most 40.")
+            raise DomainError(f"Label “{str(label)[:100]}”: labels are 1 to 100 characters, tags at most 40.")
         if priority and priority not in TaskPriority.values:
             raise DomainError(f"Label “{label}”: unknown priority “{priority}”.", code="invalid_priority")
         cleaned[str(label).strip()] = {"tag": tag, **({"priority": priority} if priority else {})}
@@ -171,11 +197,12 @@ def _clean_logins(logins: Any, organization_id: int) -> dict[str, str]:
     for login, target in logins.items():
         target = str(target).strip()
         if not str(login).strip() or len(str(login)) > 100:
-            raise DomainError("Logins are 1–100 characters.")
+            raise DomainError("Logins are 1 to 100 characters.")
         if not resolve_mapping_target(organization_id, target):
             raise DomainError(
                 f"Login “{login}”: “{target[:100]}” is not user:<username> or agent:<name> of this "
-                "organization.", code="unknown_assignee",
+                "organization.",
+                code="unknown_assignee",
             )
         cleaned[str(login).strip()] = target
     return cleaned
@@ -197,8 +224,13 @@ def set_rule_mappings(
         changed.append("logins")
     if changed:
         mappings.save()
-        _record(actor, webhook, "webhook_rule.mappings_changed", None,
-                {"tables": changed, "labels": len(mappings.labels), "logins": len(mappings.logins)})
+        _record(
+            actor,
+            webhook,
+            "webhook_rule.mappings_changed",
+            None,
+            {"tables": changed, "labels": len(mappings.labels), "logins": len(mappings.logins)},
+        )
     return mappings
 
 
@@ -220,7 +252,10 @@ def apply_preset(*, webhook: BoardWebhook, actor: Actor, preset: str) -> list[We
 
 def _record(actor: Actor, webhook: BoardWebhook, verb: str, rule: WebhookRule | None, detail: dict) -> None:
     record_activity(
-        organization=webhook.board.organization_id, board=webhook.board_id, actor=actor, verb=verb,
+        organization=webhook.board.organization_id,
+        board=webhook.board_id,
+        actor=actor,
+        verb=verb,
         target=rule if rule is not None else webhook,
         detail={"webhook_id": webhook.pk, "webhook": str(webhook)[:200], **detail},
     )
@@ -253,9 +288,11 @@ def apply_rules(*, payload_id: int, attempt: int = 1) -> PayloadRuleOutcome | No
     A failure is recorded as a `failed` outcome in its own transaction (the change itself is
     rolled back) and returned, so the task can schedule the one retry.
     """
-    payload = WebhookPayload.objects.select_related("webhook__board__organization", "board").filter(
-        pk=payload_id
-    ).first()
+    payload = (
+        WebhookPayload.objects.select_related("webhook__board__organization", "board")
+        .filter(pk=payload_id)
+        .first()
+    )
     if payload is None:
         return None  # pruned or deleted meanwhile: nothing to apply it to
     evaluation: Evaluation | None = None
@@ -265,39 +302,73 @@ def apply_rules(*, payload_id: int, attempt: int = 1) -> PayloadRuleOutcome | No
             if not evaluation.checked:
                 return None  # the webhook has no rules (they were deleted after ingest)
             return PayloadRuleOutcome.objects.create(
-                payload=payload, status=OutcomeStatus.NO_MATCH, attempt=attempt,
+                payload=payload,
+                status=OutcomeStatus.NO_MATCH,
+                attempt=attempt,
                 message="No rule matched.",
                 detail={"rules": evaluation.checked},
             )
         with transaction.atomic():
             return _apply_plan(evaluation.plan, payload, attempt)
     except Exception as exc:
-        logger.warning("webhook rules: payload %s failed on attempt %s: %s", payload.pk, attempt,
-                       type(exc).__name__, exc_info=not isinstance(exc, DomainError))
+        logger.warning(
+            "webhook rules: payload %s failed on attempt %s: %s",
+            payload.pk,
+            attempt,
+            type(exc).__name__,
+            exc_info=not isinstance(exc, DomainError),
+        )
         message = exc.message if isinstance(exc, DomainError) else f"Unexpected error ({type(exc).__name__})."
         plan = evaluation.plan if evaluation is not None else None
         with transaction.atomic():
             outcome = PayloadRuleOutcome.objects.create(
-                payload=payload, status=OutcomeStatus.FAILED, attempt=attempt, message=message[:500],
-                rule=plan.rule if plan else None, rule_name=plan.rule.name if plan else "",
-                action=plan.action if plan else "", external_id=plan.external_id if plan else "",
+                payload=payload,
+                status=OutcomeStatus.FAILED,
+                attempt=attempt,
+                message=message[:500],
+                rule=plan.rule if plan else None,
+                rule_name=plan.rule.name if plan else "",
+                action=plan.action if plan else "",
+                external_id=plan.external_id if plan else "",
                 detail={"will_retry": attempt < MAX_ATTEMPTS},
             )
             record_activity(
-                organization=payload.board.organization_id, board=payload.board_id,
-                actor=Actor.for_webhook(payload.webhook), verb="webhook_rule.failed", target=payload,
+                organization=payload.board.organization_id,
+                board=payload.board_id,
+                actor=Actor.for_webhook(payload.webhook),
+                verb="webhook_rule.failed",
+                target=payload,
                 target_type="webhookpayload",
-                detail={"payload_id": payload.pk, "rule": outcome.rule_name, "message": outcome.message,
-                        "attempt": attempt, "will_retry": attempt < MAX_ATTEMPTS},
+                detail={
+                    "payload_id": payload.pk,
+                    "rule": outcome.rule_name,
+                    "message": outcome.message,
+                    "attempt": attempt,
+                    "will_retry": attempt < MAX_ATTEMPTS,
+                },
             )
         return outcome
 
 
-def _outcome(plan: RulePlan, payload: WebhookPayload, attempt: int, status: str, message: str,
-             task: Task | None, **detail: Any) -> PayloadRuleOutcome:
+def _outcome(
+    plan: RulePlan,
+    payload: WebhookPayload,
+    attempt: int,
+    status: str,
+    message: str,
+    task: Task | None,
+    **detail: Any,
+) -> PayloadRuleOutcome:
     return PayloadRuleOutcome.objects.create(
-        payload=payload, rule=plan.rule, rule_name=plan.rule.name, action=plan.action, status=status,
-        task=task, external_id=plan.external_id, message=message[:500], attempt=attempt,
+        payload=payload,
+        rule=plan.rule,
+        rule_name=plan.rule.name,
+        action=plan.action,
+        status=status,
+        task=task,
+        external_id=plan.external_id,
+        message=message[:500],
+        attempt=attempt,
         detail={"plan": plan.as_dict(), **detail},
     )
 
@@ -307,26 +378,55 @@ def _apply_plan(plan: RulePlan, payload: WebhookPayload, attempt: int) -> Payloa
     if plan.action == RuleAction.NOTIFY_AGENT:
         agent_ids = agents_to_notify(payload.webhook)
         if not agent_ids:
-            return _outcome(plan, payload, attempt, OutcomeStatus.SKIPPED,
-                            "No agent to notify: the webhook has no target agent and the board no lead.", None)
+            return _outcome(
+                plan,
+                payload,
+                attempt,
+                OutcomeStatus.SKIPPED,
+                "No agent to notify: the webhook has no target agent and the board no lead.",
+                None,
+            )
         record_activity(
-            organization=payload.board.organization_id, board=payload.board_id, actor=actor,
-            verb="webhook_rule.agent_notified", target=payload, target_type="webhookpayload",
+            organization=payload.board.organization_id,
+            board=payload.board_id,
+            actor=actor,
+            verb="webhook_rule.agent_notified",
+            target=payload,
+            target_type="webhookpayload",
             detail={"payload_id": payload.pk, "rule": plan.rule.name, "message": plan.comment[:1000]},
             notify_agent_ids=agent_ids,
         )
-        return _outcome(plan, payload, attempt, OutcomeStatus.APPLIED,
-                        f"Notified {len(agent_ids)} agent(s).", None, agent_ids=agent_ids)
+        return _outcome(
+            plan,
+            payload,
+            attempt,
+            OutcomeStatus.APPLIED,
+            f"Notified {len(agent_ids)} agent(s).",
+            None,
+            agent_ids=agent_ids,
+        )
     if not plan.external_id:
-        return _outcome(plan, payload, attempt, OutcomeStatus.SKIPPED,
-                        "The external id rendered empty: this payload lacks the fields it is built from.", None)
+        return _outcome(
+            plan,
+            payload,
+            attempt,
+            OutcomeStatus.SKIPPED,
+            "The external id rendered empty: this payload lacks the fields it is built from.",
+            None,
+        )
     # The per-external-id lock: every worker applying an event to this task waits here in turn.
     task = _locked_task(payload.board_id, plan.external_id)
     created = False
     if task is None:
         if plan.action != RuleAction.CREATE_TASK:
-            return _outcome(plan, payload, attempt, OutcomeStatus.SKIPPED,
-                            f"No task has the external id “{plan.external_id}”.", None)
+            return _outcome(
+                plan,
+                payload,
+                attempt,
+                OutcomeStatus.SKIPPED,
+                f"No task has the external id “{plan.external_id}”.",
+                None,
+            )
         try:
             with transaction.atomic():
                 task = _create_task(plan, payload, actor)
@@ -338,19 +438,33 @@ def _apply_plan(plan: RulePlan, payload: WebhookPayload, attempt: int) -> Payloa
             if task is None:
                 raise
     if not created:
-        newest = (
-            PayloadRuleOutcome.objects.filter(task=task, status__in=SEQUENCED)
-            .aggregate(newest=Max("payload_id"))["newest"]
-        )
+        newest = PayloadRuleOutcome.objects.filter(task=task, status__in=SEQUENCED).aggregate(
+            newest=Max("payload_id")
+        )["newest"]
         if newest is not None and newest > payload.pk:
-            return _outcome(plan, payload, attempt, OutcomeStatus.STALE,
-                            f"Payload #{newest}, received later, was already applied to this task.", task,
-                            newer_payload_id=newest)
-        if plan.action == RuleAction.COMMENT and PayloadRuleOutcome.objects.filter(
-            payload=payload, task=task, status=OutcomeStatus.APPLIED, action=RuleAction.COMMENT
-        ).exists():
-            return _outcome(plan, payload, attempt, OutcomeStatus.UNCHANGED,
-                            "This payload's comment is already on the task.", task)
+            return _outcome(
+                plan,
+                payload,
+                attempt,
+                OutcomeStatus.STALE,
+                f"Payload #{newest}, received later, was already applied to this task.",
+                task,
+                newer_payload_id=newest,
+            )
+        if (
+            plan.action == RuleAction.COMMENT
+            and PayloadRuleOutcome.objects.filter(
+                payload=payload, task=task, status=OutcomeStatus.APPLIED, action=RuleAction.COMMENT
+            ).exists()
+        ):
+            return _outcome(
+                plan,
+                payload,
+                attempt,
+                OutcomeStatus.UNCHANGED,
+                "This payload's comment is already on the task.",
+                task,
+            )
     plan.task = task
     changed = [] if created else _update_task(plan, task, actor)
     status = target_status(plan)
@@ -362,20 +476,44 @@ def _apply_plan(plan: RulePlan, payload: WebhookPayload, attempt: int) -> Payloa
         board_services.add_comment(task=task, actor=actor, body=plan.comment[:20000])
         changed.append("comment")
     if created:
-        return _outcome(plan, payload, attempt, OutcomeStatus.APPLIED,
-                        f"Created task #{task.pk} “{task.title}”.", task, created=True, changed=changed)
+        return _outcome(
+            plan,
+            payload,
+            attempt,
+            OutcomeStatus.APPLIED,
+            f"Created task #{task.pk} “{task.title}”.",
+            task,
+            created=True,
+            changed=changed,
+        )
     if not changed:
-        return _outcome(plan, payload, attempt, OutcomeStatus.UNCHANGED,
-                        f"Task #{task.pk} already matches.", task, changed=[])
-    return _outcome(plan, payload, attempt, OutcomeStatus.APPLIED,
-                    f"Updated task #{task.pk}: {', '.join(changed)}.", task, changed=changed)
+        return _outcome(
+            plan,
+            payload,
+            attempt,
+            OutcomeStatus.UNCHANGED,
+            f"Task #{task.pk} already matches.",
+            task,
+            changed=[],
+        )
+    return _outcome(
+        plan,
+        payload,
+        attempt,
+        OutcomeStatus.APPLIED,
+        f"Updated task #{task.pk}: {', '.join(changed)}.",
+        task,
+        changed=changed,
+    )
 
 
 def _locked_task(board_id: int, external_id: str) -> Task | None:
     # Serializes concurrent events about the same outside item (see the module docstring).
     return (
-        Task.objects.select_for_update().select_related("board")
-        .filter(board_id=board_id, external_id=external_id).first()
+        Task.objects.select_for_update()
+        .select_related("board")
+        .filter(board_id=board_id, external_id=external_id)
+        .first()
     )
 
 
@@ -383,14 +521,17 @@ def _create_task(plan: RulePlan, payload: WebhookPayload, actor: Actor) -> Task:
     assignee = plan.assignee
     status = plan.status or TaskStatus.INBOX
     return board_services.create_task(
-        board=payload.board, actor=actor,
+        board=payload.board,
+        actor=actor,
         title=plan.title or f"{plan.rule.name} ({plan.external_id})"[:200],
-        description=plan.description, priority=plan.priority or TaskPriority.MEDIUM,
+        description=plan.description,
+        priority=plan.priority or TaskPriority.MEDIUM,
         status=status if status in (TaskStatus.INBOX, TaskStatus.BLOCKED) else TaskStatus.INBOX,
         tag_names=plan.tag_names or [],
         assignee_agent=assignee.agent if assignee else None,
         assignee_user=assignee.user if assignee else None,
-        external_id=plan.external_id, external_url=plan.source_url,
+        external_id=plan.external_id,
+        external_url=plan.source_url,
     )
 
 
@@ -428,8 +569,12 @@ def reapply_rules(*, payload: WebhookPayload, actor: Actor) -> WebhookPayload:
             raise PermissionDenied("Only organization members replay payloads.")
         require_role(user=actor.user, organization=payload.board.organization_id, role=Role.OPERATOR)
     record_activity(
-        organization=payload.board.organization_id, board=payload.board_id, actor=actor,
-        verb="webhook_rule.reapplied", target=payload, target_type="webhookpayload",
+        organization=payload.board.organization_id,
+        board=payload.board_id,
+        actor=actor,
+        verb="webhook_rule.reapplied",
+        target=payload,
+        target_type="webhookpayload",
         detail={"payload_id": payload.pk, "webhook_id": payload.webhook_id},
     )
     transaction.on_commit(lambda: apply_webhook_rules.delay(payload.pk))

@@ -9,8 +9,15 @@ from django.db import OperationalError
 from webhook_rules.models import OutcomeStatus, WebhookRule
 
 
-@shared_task(name="webhook_rules.tasks.apply_webhook_rules", acks_late=True, reject_on_worker_lost=True,
-             ignore_result=True, autoretry_for=(OperationalError,), retry_backoff=1, max_retries=3)
+@shared_task(
+    name="webhook_rules.tasks.apply_webhook_rules",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=1,
+    max_retries=3,
+)
 def apply_webhook_rules(payload_id: int, attempt: int = 1) -> None:
     # Imported here: the services enqueue this task, and import this module to do so.
     from webhook_rules.services import MAX_ATTEMPTS, apply_rules
