@@ -92,7 +92,7 @@ def check_template(field: str, text: str) -> None:
             raise ExpressionError(
                 field,
                 "a $ must start ${dotted.path} or $name (write $$ for a dollar sign)",
-                match.start("invalid"),
+                match.start(),
             )
 
 
