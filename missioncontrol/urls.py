@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("agents.api.urls")),
     path("", include("webhooks.api.urls")),
     path("", include("webhooks.api.delivery_urls")),
+    path("", include("webhook_rules.api.urls")),
     path("status", ops_status.status_api, name="ops-status-api"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
@@ -33,6 +34,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("agents/", include("agents.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("webhooks/", include("webhook_rules.urls")),
     path("deliveries/", include("webhooks.delivery_urls")),
     path("", include("boards.urls")),
 ]
