@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -94,6 +94,7 @@ class WebhookRuleViewSet(_WebhookScoped, viewsets.ModelViewSet):
 class RuleMappingsViewSet(_WebhookScoped, viewsets.GenericViewSet):
     """The label table and the login table every rule of the webhook uses."""
 
+    queryset = RuleMappings.objects.none()  # one row per webhook, in get_mappings()
     serializer_class = serializers.RuleMappingsSerializer
 
     def get_mappings(self, webhook: BoardWebhook) -> RuleMappings:
@@ -115,18 +116,17 @@ class RuleMappingsViewSet(_WebhookScoped, viewsets.GenericViewSet):
         return Response(self.get_serializer(mappings).data)
 
 
-class PresetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """The presets there are (apply one with POST /webhooks/{id}/rules/presets/)."""
-
+class PresetViewSet(viewsets.ViewSet):
     permission_classes = [IsPerson]
-    serializer_class = serializers.PresetSerializer
-    pagination_class = None
 
-    def get_queryset(self):
-        return list(presets.PRESETS.values())
+    @extend_schema(responses={200: serializers.PresetSerializer(many=True)})
+    def list(self, request: Request) -> Response:
+        """The presets there are (apply one with POST /webhooks/{webhook_pk}/rules/presets/)."""
+        return Response(serializers.PresetSerializer(presets.PRESETS.values(), many=True).data)
 
 
 class PayloadRuleOutcomeViewSet(_WebhookScoped, viewsets.GenericViewSet):
+    queryset = PayloadRuleOutcome.objects.none()  # the payload's outcomes, in list()
     serializer_class = serializers.PayloadRuleOutcomeSerializer
 
     def get_payload(self) -> WebhookPayload:
