@@ -86,7 +86,7 @@ SEQUENCED = (OutcomeStatus.APPLIED, OutcomeStatus.UNCHANGED)
 # --- permissions and validation ------------------------------------------------------------------
 
 
-def _require_admin(actor: Actor, webhook: BoardWebhook) -> None:
+def require_rule_admin(actor: Actor, webhook: BoardWebhook) -> None:
     """Rules act with the webhook's authority on the board: admins set them, like the webhook."""
     if actor.kind == ActorKind.SYSTEM:
         return
@@ -136,7 +136,7 @@ def _rule_values(rule: WebhookRule) -> dict[str, Any]:
 @transaction.atomic
 def create_rule(*, webhook: BoardWebhook, actor: Actor, **fields: Any) -> WebhookRule:
     """Add a rule at the end of the webhook's list (or at `position`)."""
-    _require_admin(actor, webhook)
+    require_rule_admin(actor, webhook)
     # Locked so two concurrent creates cannot both pass the count and take the same position.
     BoardWebhook.objects.select_for_update().filter(pk=webhook.pk).first()
     existing = WebhookRule.objects.filter(webhook=webhook)
@@ -154,7 +154,7 @@ def create_rule(*, webhook: BoardWebhook, actor: Actor, **fields: Any) -> Webhoo
 @transaction.atomic
 def update_rule(*, rule: WebhookRule, actor: Actor, **changes: Any) -> WebhookRule:
     rule = WebhookRule.objects.select_for_update().select_related("webhook__board").get(pk=rule.pk)
-    _require_admin(actor, rule.webhook)
+    require_rule_admin(actor, rule.webhook)
     values = {**_rule_values(rule), **changes}
     validate_rule_fields(values)
     changed = sorted(name for name in changes if changes[name] != getattr(rule, name))
@@ -169,7 +169,7 @@ def update_rule(*, rule: WebhookRule, actor: Actor, **changes: Any) -> WebhookRu
 @transaction.atomic
 def delete_rule(*, rule: WebhookRule, actor: Actor) -> None:
     webhook = rule.webhook
-    _require_admin(actor, webhook)
+    require_rule_admin(actor, webhook)
     _record(actor, webhook, "webhook_rule.deleted", None, {"name": rule.name, "rule_id": rule.pk})
     rule.delete()
 
@@ -213,7 +213,7 @@ def set_rule_mappings(
     *, webhook: BoardWebhook, actor: Actor, labels: Any = None, logins: Any = None
 ) -> RuleMappings:
     """Replace the label table and/or the login table (None keeps a table as it is)."""
-    _require_admin(actor, webhook)
+    require_rule_admin(actor, webhook)
     mappings, _ = RuleMappings.objects.select_for_update().get_or_create(webhook=webhook)
     changed = []
     if labels is not None:
@@ -240,7 +240,7 @@ def apply_preset(*, webhook: BoardWebhook, actor: Actor, preset: str) -> list[We
     chosen = presets.PRESETS.get(preset)
     if chosen is None:
         raise DomainError(f"Unknown preset “{preset}”.", code="unknown_preset")
-    _require_admin(actor, webhook)
+    require_rule_admin(actor, webhook)
     rules = [create_rule(webhook=webhook, actor=actor, **fields) for fields in chosen.rules]
     if chosen.labels:
         current = RuleMappings.objects.filter(webhook=webhook).first()

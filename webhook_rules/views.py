@@ -120,6 +120,14 @@ def _role(request: HttpRequest, webhook: BoardWebhook, role: str) -> bool:
     return membership is not None and membership.has_role(role)
 
 
+def _managed_webhook(request: HttpRequest, webhook_id: int) -> BoardWebhook:
+    """The webhook of a write: 404 when invisible, 403 for members who are not admins."""
+    webhook = _visible_webhook(request, webhook_id)
+    if not _role(request, webhook, Role.ADMIN):
+        raise PermissionDenied("Only organization admins change webhook rules.")
+    return webhook
+
+
 def _save_rule(request: HttpRequest, form: RuleForm, webhook: BoardWebhook, rule: WebhookRule | None) -> bool:
     if not form.is_valid():
         return False
@@ -210,7 +218,7 @@ def rule_edit(request: HttpRequest, webhook_id: int, rule_id: int) -> HttpRespon
 @login_required
 @require_POST
 def rule_delete(request: HttpRequest, webhook_id: int, rule_id: int) -> HttpResponse:
-    webhook = _visible_webhook(request, webhook_id)
+    webhook = _managed_webhook(request, webhook_id)
     rule = get_object_or_404(WebhookRule, pk=rule_id, webhook=webhook)
     try:
         services.delete_rule(rule=rule, actor=Actor.for_user(request.user))
@@ -224,7 +232,7 @@ def rule_delete(request: HttpRequest, webhook_id: int, rule_id: int) -> HttpResp
 @login_required
 @require_POST
 def preset_apply(request: HttpRequest, webhook_id: int) -> HttpResponse:
-    webhook = _visible_webhook(request, webhook_id)
+    webhook = _managed_webhook(request, webhook_id)
     try:
         rules = services.apply_preset(
             webhook=webhook, actor=Actor.for_user(request.user), preset=request.POST.get("preset", "")
@@ -239,7 +247,7 @@ def preset_apply(request: HttpRequest, webhook_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def mappings_save(request: HttpRequest, webhook_id: int) -> HttpResponse:
-    webhook = _visible_webhook(request, webhook_id)
+    webhook = _managed_webhook(request, webhook_id)
     form = MappingsForm(request.POST)
     if form.is_valid():
         labels, logins = form.tables()
@@ -260,6 +268,8 @@ def payload_reapply(request: HttpRequest, payload_id: int) -> HttpResponse:
     payload = get_object_or_404(
         webhook_services.payloads_visible_to(request.user).select_related("webhook", "board"), pk=payload_id
     )
+    if not _role(request, payload.webhook, Role.OPERATOR):
+        raise PermissionDenied("Only operators and admins re-apply rules.")
     try:
         services.reapply_rules(payload=payload, actor=Actor.for_user(request.user))
     except DomainError as exc:

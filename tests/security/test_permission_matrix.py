@@ -117,6 +117,15 @@ EXPECTED: dict[str, Rule] = {
     "webhook-payload-list": Rule(MEMBERS),
     "webhook-payload-detail": Rule(MEMBERS),
     "webhook-payload-replay": Rule(NOBODY, WRITERS),
+    # --- webhook rules ---------------------------------------------------------------------
+    "webhook-rule-preset-list": Rule(HUMANS, why="the built-in presets; nothing of any organization"),
+    "webhook-rule-list": Rule(MEMBERS, ADMINS),
+    "webhook-rule-detail": Rule(MEMBERS, ADMINS),
+    "webhook-rule-presets": Rule(NOBODY, ADMINS),
+    "webhook-rule-dry-run": Rule(NOBODY, MEMBERS, why="a POST that writes nothing: reading is enough"),
+    "webhook-rule-mappings": Rule(MEMBERS, ADMINS),
+    "webhook-payload-rule-outcomes": Rule(MEMBERS),
+    "webhook-payload-reapply-rules": Rule(NOBODY, WRITERS, why="like replaying a payload to the agent"),
     # --- outbound subscriptions and deliveries -----------------------------------------------
     "subscription-list": Rule(HUMANS, ADMINS | OUTSIDER),
     "subscription-detail": Rule(MEMBERS, ADMINS),
@@ -162,6 +171,12 @@ EXPECTED: dict[str, Rule] = {
     "webhooks:webhook-delete": Rule(NOBODY, ADMINS),
     "webhooks:payload-detail": Rule(MEMBERS, ADMINS),
     "webhooks:payload-replay": Rule(NOBODY, WRITERS),
+    "webhook_rules:webhook-rules": Rule(MEMBERS, ADMINS),
+    "webhook_rules:rule-edit": Rule(MEMBERS, ADMINS),
+    "webhook_rules:rule-delete": Rule(NOBODY, ADMINS),
+    "webhook_rules:preset-apply": Rule(NOBODY, ADMINS),
+    "webhook_rules:mappings-save": Rule(NOBODY, ADMINS),
+    "webhook_rules:payload-reapply": Rule(NOBODY, WRITERS),
     "deliveries:dead-letters": Rule(HUMANS),
     "deliveries:bulk-replay": Rule(NOBODY, ADMINS | OUTSIDER),
     "deliveries:delivery-detail": Rule(MEMBERS),
@@ -202,6 +217,7 @@ def rule_for(route: Route) -> Rule | None:
 PK_OBJECTS = (
     ("personal-token", "personal_token"),
     ("webhook-payload", "payload"),
+    ("webhook-rule", "rule"),
     ("agent-token", "agent_token"),
     ("organization", "organization"),
     ("board", "board"),
@@ -223,6 +239,7 @@ NAMED_PARAMS = {
     "depends_on_id": "other_task", "agent_id": "agent", "token_id": "agent_token",
     "subscription_id": "subscription", "subscription_pk": "subscription", "delivery_id": "delivery",
     "delivery_pk": "delivery", "attempt_id": "attempt", "organization_id": "organization",
+    "rule_id": "rule",
 }
 
 
@@ -271,7 +288,7 @@ def classify(response) -> str:
 def snapshot() -> str:
     """Every row of the domain tables, hashed: did a refused write change anything anyway?"""
     digest = hashlib.sha256()
-    for app in ("boards", "agents", "webhooks"):
+    for app in ("boards", "agents", "webhooks", "webhook_rules"):
         for model in apps.get_app_config(app).get_models():
             digest.update(model._meta.label.encode())
             for row in model.objects.order_by("pk").values_list():

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -41,6 +42,12 @@ class _WebhookScoped:
 class WebhookRuleViewSet(_WebhookScoped, viewsets.ModelViewSet):
     serializer_class = serializers.WebhookRuleSerializer
     pagination_class = None  # at most MAX_RULES_PER_WEBHOOK, always read as one ordered list
+
+    def check_permissions(self, request: Request) -> None:
+        """Writes need an admin before the body is validated: a member learns nothing from a 400."""
+        super().check_permissions(request)
+        if request.method not in SAFE_METHODS and self.action != "dry_run":
+            services.require_rule_admin(self.actor, self.get_webhook())
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -105,6 +112,7 @@ class RuleMappingsViewSet(_WebhookScoped, viewsets.GenericViewSet):
 
     def update(self, request: Request, webhook_pk=None) -> Response:
         webhook = self.get_webhook()
+        services.require_rule_admin(self.actor, webhook)
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
         mappings = services.set_rule_mappings(
