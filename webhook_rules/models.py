@@ -14,6 +14,26 @@ class RuleAction(models.TextChoices):
     NOTIFY_AGENT = "notify_agent", "Notify the webhook's agent"
 
 
+# What a person sets on a rule, in the editor's order (forms, serializers and the service share it).
+RULE_EDITABLE_FIELDS = (
+    "name",
+    "enabled",
+    "position",
+    "events",
+    "condition",
+    "action",
+    "external_id_template",
+    "source_url_template",
+    "title_template",
+    "description_template",
+    "comment_template",
+    "priority",
+    "status",
+    "tags_expression",
+    "assignee_expression",
+)
+
+
 class WebhookRule(models.Model):
     """One "when this payload looks like that, do this" line of a webhook; first match wins.
 

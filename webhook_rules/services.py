@@ -22,7 +22,14 @@ from boards.models import ActorKind, Role, Task, TaskPriority, TaskStatus
 from missioncontrol.exceptions import DomainError, PermissionDenied
 from webhook_rules import presets
 from webhook_rules.expressions import check_expression, check_template
-from webhook_rules.models import OutcomeStatus, PayloadRuleOutcome, RuleAction, RuleMappings, WebhookRule
+from webhook_rules.models import (
+    RULE_EDITABLE_FIELDS,
+    OutcomeStatus,
+    PayloadRuleOutcome,
+    RuleAction,
+    RuleMappings,
+    WebhookRule,
+)
 from webhook_rules.rules import (
     TASK_ACTIONS,
     Evaluation,
@@ -40,25 +47,7 @@ logger = logging.getLogger(__name__)
 MAX_RULES_PER_WEBHOOK = 50
 MAX_MAPPING_ENTRIES = 500
 MAX_ATTEMPTS = 2  # the first try and one retry
-RULE_FIELDS = frozenset(
-    {
-        "name",
-        "enabled",
-        "position",
-        "events",
-        "condition",
-        "action",
-        "external_id_template",
-        "source_url_template",
-        "title_template",
-        "description_template",
-        "comment_template",
-        "priority",
-        "status",
-        "tags_expression",
-        "assignee_expression",
-    }
-)
+RULE_FIELDS = frozenset(RULE_EDITABLE_FIELDS)
 EXPRESSION_FIELDS = ("condition", "tags_expression", "assignee_expression")
 TEMPLATE_FIELDS = (
     "external_id_template",
@@ -261,6 +250,21 @@ def _record(actor: Actor, webhook: BoardWebhook, verb: str, rule: WebhookRule | 
     )
 
 
+def _record_on_payload(
+    payload: WebhookPayload, actor: Actor, verb: str, detail: dict, *, notify_agent_ids=()
+) -> None:
+    record_activity(
+        organization=payload.board.organization_id,
+        board=payload.board_id,
+        actor=actor,
+        verb=verb,
+        target=payload,
+        target_type="webhookpayload",
+        detail={"payload_id": payload.pk, "webhook_id": payload.webhook_id, **detail},
+        notify_agent_ids=notify_agent_ids,
+    )
+
+
 # --- evaluating ---------------------------------------------------------------------------------------
 
 
@@ -332,15 +336,11 @@ def apply_rules(*, payload_id: int, attempt: int = 1) -> PayloadRuleOutcome | No
                 external_id=plan.external_id if plan else "",
                 detail={"will_retry": attempt < MAX_ATTEMPTS},
             )
-            record_activity(
-                organization=payload.board.organization_id,
-                board=payload.board_id,
-                actor=Actor.for_webhook(payload.webhook),
-                verb="webhook_rule.failed",
-                target=payload,
-                target_type="webhookpayload",
-                detail={
-                    "payload_id": payload.pk,
+            _record_on_payload(
+                payload,
+                Actor.for_webhook(payload.webhook),
+                "webhook_rule.failed",
+                {
                     "rule": outcome.rule_name,
                     "message": outcome.message,
                     "attempt": attempt,
@@ -386,14 +386,11 @@ def _apply_plan(plan: RulePlan, payload: WebhookPayload, attempt: int) -> Payloa
                 "No agent to notify: the webhook has no target agent and the board no lead.",
                 None,
             )
-        record_activity(
-            organization=payload.board.organization_id,
-            board=payload.board_id,
-            actor=actor,
-            verb="webhook_rule.agent_notified",
-            target=payload,
-            target_type="webhookpayload",
-            detail={"payload_id": payload.pk, "rule": plan.rule.name, "message": plan.comment[:1000]},
+        _record_on_payload(
+            payload,
+            actor,
+            "webhook_rule.agent_notified",
+            {"rule": plan.rule.name, "message": plan.comment[:1000]},
             notify_agent_ids=agent_ids,
         )
         return _outcome(
@@ -568,14 +565,6 @@ def reapply_rules(*, payload: WebhookPayload, actor: Actor) -> WebhookPayload:
         if actor.user is None:
             raise PermissionDenied("Only organization members replay payloads.")
         require_role(user=actor.user, organization=payload.board.organization_id, role=Role.OPERATOR)
-    record_activity(
-        organization=payload.board.organization_id,
-        board=payload.board_id,
-        actor=actor,
-        verb="webhook_rule.reapplied",
-        target=payload,
-        target_type="webhookpayload",
-        detail={"payload_id": payload.pk, "webhook_id": payload.webhook_id},
-    )
+    _record_on_payload(payload, actor, "webhook_rule.reapplied", {})
     transaction.on_commit(lambda: apply_webhook_rules.delay(payload.pk))
     return payload

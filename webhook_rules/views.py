@@ -18,7 +18,7 @@ from boards.models import Role, TaskPriority, TaskStatus
 from missioncontrol.exceptions import DomainError
 from webhook_rules import presets, services
 from webhook_rules.expressions import ExpressionError
-from webhook_rules.models import RuleAction, RuleMappings, WebhookRule
+from webhook_rules.models import RULE_EDITABLE_FIELDS, RuleAction, RuleMappings, WebhookRule
 from webhook_rules.rules import event_name
 from webhooks import services as webhook_services
 from webhooks.models import BoardWebhook
@@ -35,23 +35,7 @@ class RuleForm(forms.ModelForm):
 
     class Meta:
         model = WebhookRule
-        fields = [
-            "name",
-            "enabled",
-            "position",
-            "events",
-            "condition",
-            "action",
-            "external_id_template",
-            "source_url_template",
-            "title_template",
-            "description_template",
-            "comment_template",
-            "priority",
-            "status",
-            "tags_expression",
-            "assignee_expression",
-        ]
+        fields = list(RULE_EDITABLE_FIELDS)
         widgets = {
             "condition": forms.Textarea(attrs={"rows": 2, "class": "mono"}),
             "description_template": forms.Textarea(attrs={"rows": 3}),

@@ -8,23 +8,14 @@ import pytest
 
 from boards.activity import Actor
 from tests.webhook_rules.github import github_headers
+from tests.webhooks_inbound import conftest as inbound
 from webhook_rules import services as rule_services
 from webhooks import services as webhook_services
 
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def webhook(board, user):
-    created, _ = webhook_services.create_webhook(
-        board=board, actor=Actor.for_user(user), description="GitHub", secret=SECRET
-    )
-    return created
+# The inbound suite's signed webhook (its secret is SECRET) and its fast password hashing.
+SECRET = inbound.SECRET
+webhook = inbound.webhook
+_fast_password_hashing = inbound._fast_password_hashing
 
 
 @pytest.fixture

@@ -5,7 +5,13 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from webhook_rules import presets
-from webhook_rules.models import PayloadRuleOutcome, RuleAction, RuleMappings, WebhookRule
+from webhook_rules.models import (
+    RULE_EDITABLE_FIELDS,
+    PayloadRuleOutcome,
+    RuleAction,
+    RuleMappings,
+    WebhookRule,
+)
 
 
 class WebhookRuleSerializer(serializers.ModelSerializer):
@@ -16,27 +22,7 @@ class WebhookRuleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = WebhookRule
-        fields = [
-            "id",
-            "webhook",
-            "position",
-            "name",
-            "enabled",
-            "events",
-            "condition",
-            "action",
-            "external_id_template",
-            "source_url_template",
-            "title_template",
-            "description_template",
-            "comment_template",
-            "priority",
-            "status",
-            "tags_expression",
-            "assignee_expression",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", "webhook", *RULE_EDITABLE_FIELDS, "created_at", "updated_at"]
         read_only_fields = ["id", "webhook", "created_at", "updated_at"]
 
 
