@@ -81,6 +81,7 @@ class RulePlan:
             "rule_id": self.rule.pk,
             "rule": self.rule.name,
             "action": self.action,
+            "action_label": RuleAction(self.action).label,
             "external_id": self.external_id,
             "source_url": self.source_url,
             "title": self.title,

@@ -126,6 +126,12 @@ def _rule_values(rule: WebhookRule) -> dict[str, Any]:
 def create_rule(*, webhook: BoardWebhook, actor: Actor, **fields: Any) -> WebhookRule:
     """Add a rule at the end of the webhook's list (or at `position`)."""
     require_rule_admin(actor, webhook)
+    rule = _insert_rule(webhook, fields)
+    _record(actor, webhook, "webhook_rule.created", rule, {"name": rule.name, "action": rule.action})
+    return rule
+
+
+def _insert_rule(webhook: BoardWebhook, fields: dict[str, Any]) -> WebhookRule:
     # Locked so two concurrent creates cannot both pass the count and take the same position.
     BoardWebhook.objects.select_for_update().filter(pk=webhook.pk).first()
     existing = WebhookRule.objects.filter(webhook=webhook)
@@ -135,9 +141,7 @@ def create_rule(*, webhook: BoardWebhook, actor: Actor, **fields: Any) -> Webhoo
     if "position" not in fields:
         values["position"] = (existing.aggregate(m=Max("position"))["m"] or 0) + 1
     validate_rule_fields(values)
-    rule = WebhookRule.objects.create(webhook=webhook, **values)
-    _record(actor, webhook, "webhook_rule.created", rule, {"name": rule.name, "action": rule.action})
-    return rule
+    return WebhookRule.objects.create(webhook=webhook, **values)
 
 
 @transaction.atomic
@@ -230,11 +234,12 @@ def apply_preset(*, webhook: BoardWebhook, actor: Actor, preset: str) -> list[We
     if chosen is None:
         raise DomainError(f"Unknown preset “{preset}”.", code="unknown_preset")
     require_rule_admin(actor, webhook)
-    rules = [create_rule(webhook=webhook, actor=actor, **fields) for fields in chosen.rules]
+    # One event for the whole preset, not one per rule: the board feed is for people.
+    rules = [_insert_rule(webhook, fields) for fields in chosen.rules]
     if chosen.labels:
-        current = RuleMappings.objects.filter(webhook=webhook).first()
-        labels = {**chosen.labels, **(current.labels if current else {})}
-        set_rule_mappings(webhook=webhook, actor=actor, labels=labels)
+        mappings, _ = RuleMappings.objects.select_for_update().get_or_create(webhook=webhook)
+        mappings.labels = _clean_labels({**chosen.labels, **mappings.labels})
+        mappings.save()
     _record(actor, webhook, "webhook_rule.preset_applied", None, {"preset": chosen.key, "rules": len(rules)})
     return rules
 

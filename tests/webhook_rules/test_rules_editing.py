@@ -222,3 +222,20 @@ def test_the_label_table_refuses_an_unknown_priority(webhook, user):
         services.set_rule_mappings(
             webhook=webhook, actor=Actor.for_user(user), labels={"bug": {"priority": "p0"}}
         )
+
+
+def test_a_preset_is_one_event_in_the_feed(webhook, user, board):
+    before = board.activity.count()
+    services.apply_preset(webhook=webhook, actor=Actor.for_user(user), preset="github")
+    assert list(board.activity.order_by("id").values_list("verb", flat=True)[before:]) == [
+        "webhook_rule.preset_applied"
+    ]
+
+
+def test_only_webhooks_set_a_status_past_the_workflow(board, user):
+    from boards.services import sync_task_status
+    from tests.factories import TaskFactory
+
+    task = TaskFactory(board=board)
+    with pytest.raises(PermissionDenied):
+        sync_task_status(task=task, actor=Actor.for_user(user), status="done")
