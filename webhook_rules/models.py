@@ -31,6 +31,7 @@ RULE_EDITABLE_FIELDS = (
     "status",
     "tags_expression",
     "assignee_expression",
+    "creates_missing_task",
 )
 
 
@@ -60,6 +61,9 @@ class WebhookRule(models.Model):
     status = models.CharField(max_length=16, blank=True)  # a TaskStatus value (the column), or keep
     tags_expression = models.CharField(max_length=300, blank=True)
     assignee_expression = models.CharField(max_length=300, blank=True)
+    # For update/comment/close/reopen: make the task first when none has the external id yet
+    # (an issue older than the webhook, or its "closed" arriving before its "opened").
+    creates_missing_task = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -34,6 +34,9 @@ def _github_item_rules(event: str, item: str, noun: str, extra_condition: str = 
         "title_template": f"${{{item}.title}}",
         "tags_expression": f"{item}.labels[].name",
         "assignee_expression": f"{item}.assignee.login",
+        # Whichever event comes first makes the task: an item older than the webhook, or a
+        # "closed" overtaking its "opened", still ends up as one task in the right state.
+        "creates_missing_task": True,
     }
 
     def condition(test: str) -> str:

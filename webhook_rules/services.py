@@ -420,7 +420,7 @@ def _apply_plan(plan: RulePlan, payload: WebhookPayload, attempt: int) -> Payloa
     task = _locked_task(payload.board_id, plan.external_id)
     created = False
     if task is None:
-        if plan.action != RuleAction.CREATE_TASK:
+        if plan.action != RuleAction.CREATE_TASK and not plan.rule.creates_missing_task:
             return _outcome(
                 plan,
                 payload,

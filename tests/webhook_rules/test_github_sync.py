@@ -195,3 +195,33 @@ def test_deleting_the_payload_leaves_the_task(github_webhook, board, user):
     services.apply_rules(payload_id=payload.pk)
     webhook_services.prune_webhook_payloads(older_than_days=-1)
     assert the_task(board).title == "Found a bug"
+
+
+def test_a_closed_overtaking_its_opened_still_ends_closed(github_webhook, board):
+    opened = store(github_webhook, github.OPENED)
+    closed = store(github_webhook, github.closed())
+
+    services.apply_rules(payload_id=closed.pk)  # the task is made by the first event that comes
+    late = services.apply_rules(payload_id=opened.pk)
+
+    assert late.status == OutcomeStatus.STALE
+    task = the_task(board)
+    assert task.status == TaskStatus.DONE and task.title == "Found a bug"
+    assert Task.objects.filter(board=board).count() == 1
+
+
+def test_an_issue_older_than_the_webhook_gets_its_task_at_its_first_event(github_webhook, board):
+    outcome = apply(github_webhook, github.labeled("bug"))
+
+    assert outcome.status == OutcomeStatus.APPLIED and outcome.detail["created"] is True
+    assert list(the_task(board).tags.values_list("name", flat=True)) == ["bug"]
+
+
+def test_without_creates_missing_task_an_update_for_an_unknown_item_is_skipped(github_webhook, board, user):
+    for rule in github_webhook.rules.all():
+        services.update_rule(rule=rule, actor=Actor.for_user(user), creates_missing_task=False)
+    outcome = apply(github_webhook, github.closed())
+
+    assert outcome.status == OutcomeStatus.SKIPPED
+    assert "No task has the external id “octo-org/octo-repo#1347”" in outcome.message
+    assert not Task.objects.filter(board=board).exists()
