@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from boards.activity import Actor
+from core.actors import Actor
 from missioncontrol.exceptions import DomainError
 from webhook_rules import services
 from webhook_rules.models import PayloadRuleOutcome, WebhookRule

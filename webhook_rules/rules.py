@@ -12,7 +12,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from agents.models import Agent
-from boards.models import Membership, Task, TaskPriority, TaskStatus
+from boards.models import Task, TaskPriority, TaskStatus
+from core.models import Membership
 from webhook_rules.expressions import as_text, is_truthy, render_template, search
 from webhook_rules.models import RuleAction, RuleMappings, WebhookRule
 from webhooks.models import WebhookPayload

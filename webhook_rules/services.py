@@ -15,10 +15,12 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from activity.services import record_activity
 from boards import services as board_services
-from boards.access import require_role
-from boards.activity import Actor, record_activity
-from boards.models import ActorKind, Role, Task, TaskPriority, TaskStatus
+from boards.models import Task, TaskPriority, TaskStatus
+from core.access import require_role
+from core.actors import Actor, ActorKind
+from core.models import Role
 from missioncontrol.exceptions import DomainError, PermissionDenied
 from webhook_rules import presets
 from webhook_rules.expressions import check_expression, check_template

@@ -12,9 +12,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from boards.access import membership_for
-from boards.activity import Actor
-from boards.models import Role, TaskPriority, TaskStatus
+from boards.models import TaskPriority, TaskStatus
+from core.access import membership_for
+from core.actors import Actor
+from core.models import Role
 from missioncontrol.exceptions import DomainError
 from webhook_rules import presets, services
 from webhook_rules.expressions import ExpressionError

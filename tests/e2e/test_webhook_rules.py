@@ -11,14 +11,14 @@ import json
 import httpx
 import pytest
 from celery.contrib.testing.worker import start_worker
+from webhooks.signing import sha256_signature
 
-from boards.activity import Actor
 from boards.models import Task
+from core.actors import Actor
 from tests.e2e.conftest import log_in
 from tests.webhook_rules import github
 from webhook_rules.models import WebhookRule
 from webhooks.services import create_webhook
-from webhooks.signing import sha256_signature
 
 pytestmark = pytest.mark.e2e
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from boards.activity import Actor
+from core.actors import Actor
 from tests.webhook_rules.github import github_headers
 from tests.webhooks_inbound import conftest as inbound
 from webhook_rules import services as rule_services

@@ -114,7 +114,7 @@ def test_dry_run_over_the_api_writes_nothing(api_client, github_webhook):
 
 
 def test_dry_run_of_another_webhooks_payload_is_a_404(api_client, github_webhook, board, user):
-    from boards.activity import Actor
+    from core.actors import Actor
     from webhooks import services as webhook_services
 
     other, _ = webhook_services.create_webhook(board=board, actor=Actor.for_user(user), description="other")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from boards.activity import Actor
 from boards.models import Task, TaskPriority, TaskStatus
+from core.actors import Actor
 from tests.agents.factories import agent_with_token
 from tests.factories import UserFactory
 from tests.webhook_rules import github

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from boards.activity import Actor
 from boards.models import Task
+from core.actors import Actor
 from missioncontrol.exceptions import DomainError, PermissionDenied
 from tests.webhook_rules import github
 from tests.webhook_rules.conftest import store

@@ -16,27 +16,20 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from boards.activity import Actor
+from core.api.views import HumanAPIMixin
 from webhook_rules import presets, services
 from webhook_rules.api import serializers
 from webhook_rules.models import PayloadRuleOutcome, RuleMappings, WebhookRule
 from webhooks import services as webhook_services
-from webhooks.api.views import IsPerson
 from webhooks.models import BoardWebhook, WebhookPayload
 
 
-class _WebhookScoped:
+class _WebhookScoped(HumanAPIMixin):
     """Finds the URL's webhook among those the caller can see (404 otherwise)."""
-
-    permission_classes = [IsPerson]
 
     def get_webhook(self) -> BoardWebhook:
         visible = webhook_services.webhooks_visible_to(self.request.user).select_related("board")
         return get_object_or_404(visible, pk=self.kwargs["webhook_pk"])
-
-    @property
-    def actor(self) -> Actor:
-        return Actor.for_user(self.request.user)
 
 
 class WebhookRuleViewSet(_WebhookScoped, viewsets.ModelViewSet):
@@ -124,9 +117,7 @@ class RuleMappingsViewSet(_WebhookScoped, viewsets.GenericViewSet):
         return Response(self.get_serializer(mappings).data)
 
 
-class PresetViewSet(viewsets.ViewSet):
-    permission_classes = [IsPerson]
-
+class PresetViewSet(HumanAPIMixin, viewsets.ViewSet):
     @extend_schema(responses={200: serializers.PresetSerializer(many=True)})
     def list(self, request: Request) -> Response:
         """The presets there are (apply one with POST /webhooks/{webhook_pk}/rules/presets/)."""

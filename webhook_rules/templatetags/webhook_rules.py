@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from django import template
 
-from boards.access import membership_for
-from boards.models import Role
+from core.access import membership_for
+from core.models import Role
 from webhook_rules.models import PayloadRuleOutcome, WebhookRule
 
 register = template.Library()
