@@ -11,10 +11,10 @@ import json
 import httpx
 import pytest
 from celery.contrib.testing.worker import start_worker
-from webhooks.signing import sha256_signature
 
 from boards.models import Task
 from core.actors import Actor
+from core.signing import sha256_signature
 from tests.e2e.conftest import log_in
 from tests.webhook_rules import github
 from webhook_rules.models import WebhookRule
