@@ -350,6 +350,11 @@ WEBHOOK_TOLERANCE_SECONDS = env_int("WEBHOOK_TOLERANCE_SECONDS", 300)
 WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 90, minimum=1)
 # A payload whose rules failed is tried once more after this long (webhook_rules).
 WEBHOOK_RULES_RETRY_SECONDS = env_int("WEBHOOK_RULES_RETRY_SECONDS", 30, minimum=0)
+# Retention of the append-only logs (ops/retention.py). 0 keeps everything: the activity log is
+# the audit trail. On PostgreSQL they are partitioned by month and whole months are dropped.
+ACTIVITY_RETENTION_DAYS = env_int("ACTIVITY_RETENTION_DAYS", 0, minimum=0)
+DELIVERY_ATTEMPT_RETENTION_DAYS = env_int("DELIVERY_ATTEMPT_RETENTION_DAYS", 90, minimum=0)
+PARTITION_MONTHS_AHEAD = env_int("PARTITION_MONTHS_AHEAD", 2, minimum=1)
 # Run ingest on the thread pool (several requests at once per process) rather than on Django's
 # single shared thread for sync views. On by default with PostgreSQL; SQLite has one writer
 # at a time anyway.
