@@ -30,6 +30,9 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
         "requeue-overdue-deliveries": {
             "task": "webhooks.tasks.requeue_overdue_deliveries", "schedule": 60.0,
         },
+        "requeue-unapplied-webhook-rules": {
+            "task": "webhook_rules.tasks.requeue_unapplied_payloads", "schedule": 300.0,
+        },
         "prune-webhook-payloads": {
             "task": "webhooks.tasks.prune_webhook_payloads", "schedule": crontab(minute=17, hour=3),
         },

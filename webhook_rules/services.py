@@ -10,10 +10,12 @@ skipped as stale, so "closed" then "reopened" never ends closed whichever worker
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
+from django.utils import timezone
 
 from activity.services import record_activity
 from boards import services as board_services
@@ -43,6 +45,12 @@ from webhook_rules.rules import (
 from webhook_rules.tasks import apply_webhook_rules
 from webhooks.models import BoardWebhook, WebhookPayload
 from webhooks.services import agents_to_notify
+
+# The sweeper's window: payloads whose enqueue was lost (broker down at ingest, a message
+# dropped) get their rules this long after arrival, and are looked for this far back.
+UNAPPLIED_GRACE_SECONDS = 120
+UNAPPLIED_WINDOW_SECONDS = 24 * 3600
+UNAPPLIED_BATCH = 500
 
 logger = logging.getLogger(__name__)
 
@@ -575,3 +583,32 @@ def reapply_rules(*, payload: WebhookPayload, actor: Actor) -> WebhookPayload:
     _record_on_payload(payload, actor, "webhook_rule.reapplied", {})
     transaction.on_commit(lambda: apply_webhook_rules.delay(payload.pk))
     return payload
+
+
+def requeue_unapplied_payloads(*, now=None) -> list[int]:
+    """Queue the payloads that have rules to apply but no outcome yet (the beat sweeper).
+
+    Ingest enqueues each payload after its commit; if that publish failed, nothing else would
+    ever apply the rules. Only payloads that arrived after a rule of their webhook existed are
+    taken, so adding a preset does not replay yesterday's deliveries. Applying twice is
+    harmless: the external id finds the task and unchanged fields are not written.
+    """
+    now = now or timezone.now()
+    has_rule_then = WebhookRule.objects.filter(
+        webhook_id=OuterRef("webhook_id"), enabled=True, created_at__lte=OuterRef("received_at")
+    )
+    ids = list(
+        WebhookPayload.objects.filter(
+            received_at__gte=now - timedelta(seconds=UNAPPLIED_WINDOW_SECONDS),
+            received_at__lte=now - timedelta(seconds=UNAPPLIED_GRACE_SECONDS),
+        )
+        .filter(Exists(has_rule_then))
+        .exclude(Exists(PayloadRuleOutcome.objects.filter(payload_id=OuterRef("pk"))))
+        .order_by("id")
+        .values_list("pk", flat=True)[:UNAPPLIED_BATCH]
+    )
+    for payload_id in ids:
+        apply_webhook_rules.delay(payload_id)
+    if ids:
+        logger.info("webhook rules: queued %s payload(s) whose rules never ran", len(ids))
+    return ids

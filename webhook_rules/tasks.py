@@ -29,6 +29,13 @@ def apply_webhook_rules(payload_id: int, attempt: int = 1) -> None:
         )
 
 
+@shared_task(name="webhook_rules.tasks.requeue_unapplied_payloads", ignore_result=True)
+def requeue_unapplied_payloads() -> int:
+    from webhook_rules.services import requeue_unapplied_payloads as requeue
+
+    return len(requeue())
+
+
 def enqueue_rule_evaluation(payload) -> None:
     """The webhooks app's post-ingest listener: hand the payload to the worker if rules exist.
 

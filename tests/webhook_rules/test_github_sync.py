@@ -225,3 +225,28 @@ def test_without_creates_missing_task_an_update_for_an_unknown_item_is_skipped(g
     assert outcome.status == OutcomeStatus.SKIPPED
     assert "No task has the external id “octo-org/octo-repo#1347”" in outcome.message
     assert not Task.objects.filter(board=board).exists()
+
+
+def test_the_sweeper_queues_payloads_whose_rules_never_ran(github_webhook, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webhook_rules import tasks
+    from webhooks.models import WebhookPayload
+
+    queued = []
+    monkeypatch.setattr(tasks.apply_webhook_rules, "delay", queued.append)
+    now = timezone.now()
+    lost = store(github_webhook, github.OPENED)
+    applied = store(github_webhook, github.edited("x"))
+    services.apply_rules(payload_id=applied.pk)
+    fresh = store(github_webhook, github.closed())
+    before_rules = store(github_webhook, github.reopened())
+    github_webhook.rules.update(created_at=now - timedelta(minutes=10))
+    WebhookPayload.objects.filter(pk__in=[lost.pk, applied.pk]).update(received_at=now - timedelta(minutes=5))
+    WebhookPayload.objects.filter(pk=before_rules.pk).update(received_at=now - timedelta(minutes=30))
+    WebhookPayload.objects.filter(pk=fresh.pk).update(received_at=now - timedelta(seconds=30))
+
+    assert services.requeue_unapplied_payloads(now=now) == [lost.pk]
+    assert queued == [lost.pk]
