@@ -237,11 +237,23 @@ CACHES = {
 RATELIMIT_USE_CACHE = "ratelimit"
 RATELIMIT_FAIL_OPEN = True
 
-if REDIS_URL:
+# The channel layer can be sharded over several Redis servers: channels-redis places each
+# channel and each group on one of them by consistent hashing, so more servers carry more sockets
+# (docs/operations.md, "Channel layer at scale"). Empty: the one REDIS_URL.
+CHANNEL_LAYER_REDIS_URLS = env_list("CHANNEL_LAYER_REDIS_URLS") or ([REDIS_URL] if REDIS_URL else [])
+# A group's membership expires after this many seconds unless renewed (sockets rejoin when they
+# reconnect or recheck); it bounds what a crashed process can leave behind in a group.
+CHANNEL_LAYER_GROUP_EXPIRY = env_int("CHANNEL_LAYER_GROUP_EXPIRY", 86400, minimum=60)
+if CHANNEL_LAYER_REDIS_URLS:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+            "CONFIG": {
+                "hosts": CHANNEL_LAYER_REDIS_URLS,
+                "capacity": 1000,
+                "expiry": 30,
+                "group_expiry": CHANNEL_LAYER_GROUP_EXPIRY,
+            },
         }
     }
 else:
