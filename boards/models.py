@@ -152,6 +152,10 @@ class Task(models.Model):
     # Ordering within a column; gaps let a move rewrite one row.
     position = models.FloatField(default=0)
     progress_note = models.CharField(max_length=500, blank=True)
+    # Set when a webhook rule made the task: the sender's id for it (e.g. "octo/repo#12") and a
+    # link back; the rules find the task again by (board, external_id), so it is unique per board.
+    external_id = models.CharField(max_length=200, blank=True)
+    external_url = models.URLField(max_length=500, blank=True)
     created_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -173,6 +177,10 @@ class Task(models.Model):
             models.CheckConstraint(
                 condition=Q(assignee_agent__isnull=True) | Q(assignee_user__isnull=True),
                 name="task_single_assignee",
+            ),
+            # Also the index of the rules' lookup by external id.
+            models.UniqueConstraint(
+                fields=["board", "external_id"], condition=~Q(external_id=""), name="task_unique_external_id"
             ),
         ]
 

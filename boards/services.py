@@ -376,6 +376,8 @@ def create_task(
     due_date: datetime.date | None = None,
     tag_names: Iterable[str] = (),
     depends_on: Iterable[Task] = (),
+    external_id: str = "",
+    external_url: str = "",
 ) -> Task:
     authorize(actor, organization=board, role=Role.OPERATOR, board=board)
     if actor.kind == ActorKind.AGENT and not board.agents_can_create_tasks:
@@ -401,6 +403,8 @@ def create_task(
         assignee_agent=assignee_agent,
         assignee_user=assignee_user,
         due_date=due_date,
+        external_id=external_id[:200],
+        external_url=external_url[:500],
         position=_end_of_column(board.pk, status),
         created_by_user=actor.user,
         created_by_agent=actor.agent,
@@ -593,6 +597,37 @@ def move_task(*, task: Task, actor: Actor, status: str, position: int | None = N
             detail={**_task_summary(task), "position": position},
             notify_agent_ids=_notify(task),
         )
+    return task
+
+
+@transaction.atomic
+def sync_task_status(*, task: Task, actor: Actor, status: str) -> Task:
+    """Set the status an outside system reports (an issue closed, reopened), without the board's
+    workflow: GitHub does not ask for review, approval or finished dependencies before closing.
+
+    For webhooks and the system only; people and agents move tasks with move_task.
+    """
+    if actor.kind not in (ActorKind.WEBHOOK, ActorKind.SYSTEM):
+        raise PermissionDenied("Only webhook rules set a task's status from outside.")
+    if status not in TaskStatus.values:
+        raise DomainError(f"Unknown status “{status}”.", code="invalid_status")
+    task = Task.objects.select_for_update().select_related("board").get(pk=task.pk)
+    _require_writable(task.board)
+    previous = task.status
+    if status == previous:
+        return task
+    task.status = status
+    task.position = _end_of_column(task.board_id, status)
+    task.save(update_fields=["status", "position", "updated_at"])
+    record_activity(
+        organization=task.board.organization_id,
+        board=task.board,
+        verb="task.status_changed",
+        actor=actor,
+        target=task,
+        detail={**_task_summary(task), "from": previous, "to": status},
+        notify_agent_ids=_notify(task),
+    )
     return task
 
 

@@ -33,6 +33,9 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
         "sweep-alert-rules": {
             "task": "alerts.tasks.sweep_alert_rules", "schedule": float(settings.ALERTS_SWEEP_SECONDS),
         },
+        "requeue-unapplied-webhook-rules": {
+            "task": "webhook_rules.tasks.requeue_unapplied_payloads", "schedule": 300.0,
+        },
         "refresh-task-flow-rollup": {"task": "overview.tasks.refresh_task_flow_rollup", "schedule": 60.0},
         "prune-webhook-payloads": {
             "task": "webhooks.tasks.prune_webhook_payloads", "schedule": crontab(minute=17, hour=3),

@@ -143,6 +143,7 @@ INSTALLED_APPS = [
     "boards",
     "agents",
     "webhooks",
+    "webhook_rules",
     "deliveries",
     "overview",
     "alerts",
@@ -390,6 +391,8 @@ WEBHOOK_MAX_PAYLOAD_BYTES = env_int("WEBHOOK_MAX_PAYLOAD_BYTES", 1_048_576, mini
 WEBHOOK_INGEST_RATE = env_rate("WEBHOOK_INGEST_RATE", "60/60s")
 WEBHOOK_TOLERANCE_SECONDS = env_int("WEBHOOK_TOLERANCE_SECONDS", 300)
 WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 90, minimum=1)
+# A payload whose rules failed is tried once more after this long (webhook_rules).
+WEBHOOK_RULES_RETRY_SECONDS = env_int("WEBHOOK_RULES_RETRY_SECONDS", 30, minimum=0)
 # Retention of the append-only logs (ops/retention.py). 0 keeps everything: the activity log is
 # the audit trail. On PostgreSQL they are partitioned by month and whole months are dropped.
 ACTIVITY_RETENTION_DAYS = env_int("ACTIVITY_RETENTION_DAYS", 0, minimum=0)

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import secrets as random_secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -52,6 +53,9 @@ _ALWAYS_REDACTED = {
 _CREDENTIAL_WORDS = ("signature", "token", "secret", "auth", "password", "api-key", "apikey")
 MAX_STORED_HEADERS = 100
 MAX_STORED_HEADER_LENGTH = 2000
+# Called with each newly stored payload after its commit (webhook_rules enqueues its worker
+# here): apps above this one hook in from AppConfig.ready instead of being imported.
+PAYLOAD_STORED_LISTENERS: list[Callable[[WebhookPayload], None]] = []
 
 
 # --- secrets and URLs ---------------------------------------------------------------------------
@@ -408,6 +412,11 @@ def after_payload_stored(payload: WebhookPayload | int) -> None:
             )
     except Exception:
         logger.exception("webhook %s: recording payload %s failed", webhook.pk, payload.pk)
+    for listener in PAYLOAD_STORED_LISTENERS:
+        try:
+            listener(payload)
+        except Exception:
+            logger.exception("webhook %s: a listener of payload %s failed", webhook.pk, payload.pk)
 
 
 def render_task_title(template: str, payload: Any, *, fallback: str) -> str:

@@ -126,6 +126,15 @@ EXPECTED: dict[str, Rule] = {
     "webhook-payload-list": Rule(MEMBERS),
     "webhook-payload-detail": Rule(MEMBERS),
     "webhook-payload-replay": Rule(NOBODY, WRITERS),
+    # --- webhook rules ---------------------------------------------------------------------
+    "webhook-rule-preset-list": Rule(HUMANS, why="the built-in presets; nothing of any organization"),
+    "webhook-rule-list": Rule(MEMBERS, ADMINS),
+    "webhook-rule-detail": Rule(MEMBERS, ADMINS),
+    "webhook-rule-presets": Rule(NOBODY, ADMINS),
+    "webhook-rule-dry-run": Rule(NOBODY, MEMBERS, why="a POST that writes nothing: reading is enough"),
+    "webhook-rule-mappings": Rule(MEMBERS, ADMINS),
+    "webhook-payload-rule-outcomes": Rule(MEMBERS),
+    "webhook-payload-reapply-rules": Rule(NOBODY, WRITERS, why="like replaying a payload to the agent"),
     # --- outbound subscriptions and deliveries -----------------------------------------------
     "subscription-list": Rule(HUMANS, ADMINS | OUTSIDER),
     "subscription-detail": Rule(MEMBERS, ADMINS),
@@ -198,6 +207,12 @@ EXPECTED: dict[str, Rule] = {
     "webhooks:webhook-delete": Rule(NOBODY, ADMINS),
     "webhooks:payload-detail": Rule(MEMBERS, ADMINS),
     "webhooks:payload-replay": Rule(NOBODY, WRITERS),
+    "webhook_rules:webhook-rules": Rule(MEMBERS, ADMINS),
+    "webhook_rules:rule-edit": Rule(MEMBERS, ADMINS),
+    "webhook_rules:rule-delete": Rule(NOBODY, ADMINS),
+    "webhook_rules:preset-apply": Rule(NOBODY, ADMINS),
+    "webhook_rules:mappings-save": Rule(NOBODY, ADMINS),
+    "webhook_rules:payload-reapply": Rule(NOBODY, WRITERS),
     "deliveries:dead-letters": Rule(HUMANS),
     "deliveries:bulk-replay": Rule(NOBODY, ADMINS | OUTSIDER),
     "deliveries:delivery-detail": Rule(MEMBERS),
@@ -265,6 +280,7 @@ def rule_for(route: Route) -> Rule | None:
 PK_OBJECTS = (
     ("personal-token", "personal_token"),
     ("webhook-payload", "payload"),
+    ("webhook-rule", "rule"),
     ("agent-token", "agent_token"),
     ("organization", "organization"),
     ("board", "board"),
@@ -290,6 +306,7 @@ NAMED_PARAMS = {
     "subscription_id": "subscription", "subscription_pk": "subscription", "delivery_id": "delivery",
     "delivery_pk": "delivery", "attempt_id": "attempt", "organization_id": "organization",
     "message_id": "chat_message", "notification_id": "notification",
+    "rule_id": "rule",
     "invitation_id": "invitation",
 }
 
@@ -341,7 +358,8 @@ def classify(response) -> str:
 def snapshot() -> str:
     """Every row of the domain tables, hashed: did a refused write change anything anyway?"""
     digest = hashlib.sha256()
-    for app in ("core", "boards", "agents", "webhooks", "teams", "alerts", "chat", "notifications"):
+    for app in ("core", "boards", "agents", "webhooks", "teams", "alerts", "chat", "notifications",
+                "webhook_rules"):
         for model in apps.get_app_config(app).get_models():
             if model._meta.label == "webhooks.WebhookRefusalCount":
                 continue  # counting a refused payload is the one write a refusal is meant to make

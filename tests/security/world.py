@@ -161,7 +161,15 @@ def _add_webhooks(world: World) -> None:
         headers={"Content-Type": "application/json"}, source_ip="127.0.0.1",
     )
     world.webhook, world.webhook_secret, world.payload = webhook, secret, result.payload
+    _add_webhook_rules(world)
     _add_deliveries(world)
+
+
+def _add_webhook_rules(world: World) -> None:
+    from webhook_rules.services import apply_preset
+
+    rules = apply_preset(webhook=world.webhook, actor=Actor.for_user(world.users["admin"]), preset="ci")
+    world.extra["rule"] = rules[0]
 
 
 def _add_deliveries(world: World) -> None:
