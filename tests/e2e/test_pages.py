@@ -92,9 +92,10 @@ def build_world(base_url: str) -> World:
                           headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature,
                                    "X-GitHub-Event": "issues"})
     assert response.status_code == 202, response.text
-    subscription = Subscription.objects.create(organization=organization, board=board, description="chat-relay",
-                                               target_url="https://hooks.example.com/in",
-                                               event_types=["task.created"])
+    subscription = Subscription.objects.create(
+        organization=organization, board=board, description="chat-relay",
+        target_url="https://hooks.example.com/in", event_types=["task.created"],
+    )
     delivery = Delivery.objects.create(organization=organization, board=board, subscription=subscription,
                                        target_url=subscription.target_url, event_type="task.created",
                                        payload={"type": "task.created"}, status=DeliveryStatus.DEAD,
