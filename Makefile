@@ -33,11 +33,12 @@ run: venv .env
 
 test: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check . || true
+	$(VENV)/bin/lint-imports
 
 bench: venv
 	$(PY) -m bench.run_all $(BENCH_ARGS)

@@ -96,8 +96,9 @@ def seed_world() -> dict:
     from agents import services as agent_services
     from agents.models import Agent
     from boards import services as board_services
-    from boards.activity import Actor
-    from boards.models import Board, Membership, Organization, Role
+    from boards.models import Board
+    from core.actors import Actor
+    from core.models import Membership, Organization, Role
     from webhooks import services as webhook_services
 
     User = get_user_model()

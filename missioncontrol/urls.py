@@ -7,9 +7,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from activity import api as activity_api
 from agents.streams import agent_event_stream
-from missioncontrol import health, metrics_view
+from missioncontrol import health
 from missioncontrol.login_protection import ThrottledLoginView
-from missioncontrol.ops import status as ops_status
+from ops import metrics_view
+from ops import status as ops_status
 
 api_v1 = [
     # The agent SSE stream: a plain async Django view, not DRF (see agents.streams).
@@ -17,7 +18,7 @@ api_v1 = [
     path("", include("boards.api.urls")),
     path("", include("agents.api.urls")),
     path("", include("webhooks.api.urls")),
-    path("", include("webhooks.api.delivery_urls")),
+    path("", include("deliveries.api.urls")),
     path("status", ops_status.status_api, name="ops-status-api"),
     path("event-types/", activity_api.event_types, name="event-types"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -36,7 +37,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("agents/", include("agents.urls")),
     path("webhooks/", include("webhooks.urls")),
-    path("deliveries/", include("webhooks.delivery_urls")),
+    path("deliveries/", include("deliveries.urls")),
     path("", include("boards.urls")),
 ]
 

@@ -6,9 +6,8 @@ from django import template
 from django.utils.safestring import SafeString
 
 from activity import registry
-from boards.access import current_organization, organizations_of
-from boards.events import STATUS_LABELS
 from boards.markdown import render_markdown
+from core.access import current_organization, organizations_of
 
 register = template.Library()
 
@@ -17,11 +16,6 @@ register = template.Library()
 def markdown_filter(text: str, mentions: dict[str, str] | None = None) -> SafeString:
     """`{{ body|markdown }}`, or `{{ body|markdown:mentions }}` to link @names (see link_mentions)."""
     return render_markdown(text, mentions)
-
-
-@register.filter
-def get_item(mapping, key):
-    return mapping.get(key) if mapping else None
 
 
 @register.inclusion_tag("boards/partials/org_switcher.html", takes_context=True)
@@ -44,7 +38,3 @@ def describe_event(event) -> SafeString:
     """The event's sentence from the activity registry (escaped values, links to its objects)."""
     return registry.describe(event)
 
-
-@register.filter
-def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status)

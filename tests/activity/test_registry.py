@@ -9,8 +9,8 @@ import pytest
 from django.utils.safestring import SafeString
 
 from activity import registry
-from boards.models import ActivityEvent
-from webhooks.outbound import DEAD_LETTER_STATUSES
+from activity.models import ActivityEvent
+from deliveries.outbound import DEAD_LETTER_STATUSES
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_DIRS = (

@@ -10,13 +10,13 @@ import json
 import httpx
 import pytest
 from playwright.sync_api import expect
+from webhooks.signing import sha256_signature
 
 from agents.services import issue_agent_token
-from boards.activity import Actor
+from core.actors import Actor
 from tests.e2e.conftest import log_in
 from tests.factories import AgentFactory, TaskFactory
 from webhooks.services import create_webhook
-from webhooks.signing import sha256_signature
 
 pytestmark = pytest.mark.e2e
 

@@ -66,10 +66,10 @@ def build_world(base_url: str) -> World:
 
     from agents import services as agent_services
     from boards import services as board_services
-    from boards.activity import Actor
+    from core.actors import Actor
+    from deliveries.models import Delivery, DeliveryStatus, Subscription
     from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
     from webhooks import services as webhook_services
-    from webhooks.models import Delivery, DeliveryStatus, Subscription
 
     admin = UserFactory(username="ada", is_staff=True)
     organization = OrganizationFactory(name="Northwind")
