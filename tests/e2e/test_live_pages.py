@@ -10,11 +10,11 @@ import json
 import httpx
 import pytest
 from playwright.sync_api import expect
-from webhooks.signing import sha256_signature
 
 from agents.services import issue_agent_token
 from core.actors import Actor
-from tests.e2e.conftest import log_in
+from core.signing import sha256_signature
+from tests.e2e.conftest import log_in, new_page
 from tests.factories import AgentFactory, TaskFactory
 from webhooks.services import create_webhook
 
@@ -25,12 +25,8 @@ LIVE = '#live-status[data-state="live"]'
 
 @pytest.fixture
 def second_page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    other = context.new_page()
-    other.set_default_timeout(10_000)
-    errors: list[str] = []
-    other.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    other.console_errors = errors
+    """Another person's browser: a second context with its own session."""
+    context, other = new_page(browser)
     yield other
     context.close()
 
