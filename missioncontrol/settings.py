@@ -145,6 +145,9 @@ INSTALLED_APPS = [
     "webhooks",
     "deliveries",
     "ops",
+    # Feature apps on core + activity + the domain apps.
+    "search",
+    "teams",
 ]
 
 MIDDLEWARE = [
@@ -251,11 +254,23 @@ CACHES = {
 RATELIMIT_USE_CACHE = "ratelimit"
 RATELIMIT_FAIL_OPEN = True
 
-if REDIS_URL:
+# The channel layer can be sharded over several Redis servers: channels-redis places each
+# channel and each group on one of them by consistent hashing, so more servers carry more sockets
+# (docs/operations.md, "Channel layer at scale"). Empty: the one REDIS_URL.
+CHANNEL_LAYER_REDIS_URLS = env_list("CHANNEL_LAYER_REDIS_URLS") or ([REDIS_URL] if REDIS_URL else [])
+# A group's membership expires after this many seconds unless renewed (sockets rejoin when they
+# reconnect or recheck); it bounds what a crashed process can leave behind in a group.
+CHANNEL_LAYER_GROUP_EXPIRY = env_int("CHANNEL_LAYER_GROUP_EXPIRY", 86400, minimum=60)
+if CHANNEL_LAYER_REDIS_URLS:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+            "CONFIG": {
+                "hosts": CHANNEL_LAYER_REDIS_URLS,
+                "capacity": 1000,
+                "expiry": 30,
+                "group_expiry": CHANNEL_LAYER_GROUP_EXPIRY,
+            },
         }
     }
 else:
@@ -366,6 +381,11 @@ WEBHOOK_MAX_PAYLOAD_BYTES = env_int("WEBHOOK_MAX_PAYLOAD_BYTES", 1_048_576, mini
 WEBHOOK_INGEST_RATE = env_rate("WEBHOOK_INGEST_RATE", "60/60s")
 WEBHOOK_TOLERANCE_SECONDS = env_int("WEBHOOK_TOLERANCE_SECONDS", 300)
 WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 90, minimum=1)
+# Retention of the append-only logs (ops/retention.py). 0 keeps everything: the activity log is
+# the audit trail. On PostgreSQL they are partitioned by month and whole months are dropped.
+ACTIVITY_RETENTION_DAYS = env_int("ACTIVITY_RETENTION_DAYS", 0, minimum=0)
+DELIVERY_ATTEMPT_RETENTION_DAYS = env_int("DELIVERY_ATTEMPT_RETENTION_DAYS", 90, minimum=0)
+PARTITION_MONTHS_AHEAD = env_int("PARTITION_MONTHS_AHEAD", 2, minimum=1)
 # Run ingest on the thread pool (several requests at once per process) rather than on Django's
 # single shared thread for sync views. On by default with PostgreSQL; SQLite has one writer
 # at a time anyway.
@@ -405,6 +425,23 @@ OPS_TOKEN = env_str("OPS_TOKEN")
 # redirects to HTTPS); doctor and `check --deploy` skip them.
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
 HEALTH_CHECK_TIMEOUT_SECONDS = env_float("HEALTH_CHECK_TIMEOUT_SECONDS", 2.0)
+
+# --- search and invitations (search/, teams/) ---------------------------------------------------
+# PostgreSQL text search configuration: stemming and stop words of this language.
+SEARCH_TEXT_CONFIG = env_str("SEARCH_TEXT_CONFIG", "english")
+INVITATION_EXPIRY_DAYS = env_int("INVITATION_EXPIRY_DAYS", 7, minimum=1)
+
+# --- email (invitations) -------------------------------------------------------------------------
+# Empty EMAIL_HOST: the console backend (the embedded default prints mail to the server log).
+EMAIL_HOST = env_str("EMAIL_HOST")
+_MAIL_BACKEND = "smtp" if EMAIL_HOST else "console"
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or f"django.core.mail.backends.{_MAIL_BACKEND}.EmailBackend"
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Mission Control <mission-control@localhost>")
 
 # --- logging -----------------------------------------------------------------------------------
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class TeamsConfig(AppConfig):
+    """Organizations, members, invitations and board groups in the app (not only Django admin)."""
+
+    name = "teams"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Registers the teams event types (organizations, members, invitations, board groups).
+        from teams import events  # noqa: F401
