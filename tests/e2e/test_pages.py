@@ -56,6 +56,10 @@ class World:
             ("subscriptions", "/deliveries/subscriptions/"),
             ("subscription", f"/deliveries/subscriptions/{i['subscription']}/"),
             ("ops", "/ops/"),
+            ("search", "/search/?q=load"),
+            ("members", f"/organizations/{i['organization']}/members/"),
+            ("organization settings", f"/organizations/{i['organization']}/settings/"),
+            ("new organization", "/organizations/new/"),
             ("not found", "/no-such-page/"),
         ]
 
@@ -102,7 +106,8 @@ def build_world(base_url: str) -> World:
                                        attempt_count=5, last_status_code=500, updated_at=timezone.now())
     return World(ids={"board": board.pk, "task": task.pk, "agent": agent.pk, "webhook": webhook.pk,
                       "payload": webhook.payloads.get().pk, "delivery": delivery.pk,
-                      "subscription": subscription.pk, "username": admin.username})
+                      "subscription": subscription.pk, "username": admin.username,
+                      "organization": organization.pk})
 
 
 def problems_on(page, axe: Axe, name: str, url: str, expect_status: int) -> list[str]:
