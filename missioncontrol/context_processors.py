@@ -19,6 +19,7 @@ class NavItem(NamedTuple):
 
 # Feature apps add one line each; the order is the sidebar's.
 NAVIGATION = [
+    NavItem("Overview", "overview:overview", "layout-dashboard"),
     NavItem("Boards", "boards:board-list", "square-kanban"),
     NavItem("Activity", "boards:activity", "activity"),
     NavItem("Agents", "agents:agent-list", "bot"),

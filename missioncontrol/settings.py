@@ -144,6 +144,7 @@ INSTALLED_APPS = [
     "agents",
     "webhooks",
     "deliveries",
+    "overview",
     "ops",
     # Feature apps on core + activity + the domain apps.
     "search",
@@ -304,7 +305,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "boards:board-list"
+LOGIN_REDIRECT_URL = "overview:overview"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -425,6 +426,12 @@ OPS_TOKEN = env_str("OPS_TOKEN")
 # redirects to HTTPS); doctor and `check --deploy` skip them.
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
 HEALTH_CHECK_TIMEOUT_SECONDS = env_float("HEALTH_CHECK_TIMEOUT_SECONDS", 2.0)
+
+# --- overview and exports ------------------------------------------------------------------------
+# The overview lists tasks blocked or in review for longer than this under "needs attention".
+OVERVIEW_STALE_HOURS = env_int("OVERVIEW_STALE_HOURS", 24, minimum=1)
+# The most rows one CSV / JSON-lines export streams (tasks, activity, deliveries).
+EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 1_000_000, minimum=1)
 
 # --- search and invitations (search/, teams/) ---------------------------------------------------
 # PostgreSQL text search configuration: stemming and stop words of this language.

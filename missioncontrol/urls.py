@@ -20,6 +20,7 @@ api_v1 = [
     path("", include("webhooks.api.urls")),
     path("", include("deliveries.api.urls")),
     path("", include("search.api.urls")),
+    path("", include("overview.api.urls")),
     path("status", ops_status.status_api, name="ops-status-api"),
     path("event-types/", activity_api.event_types, name="event-types"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -42,6 +43,7 @@ urlpatterns = [
     path("deliveries/", include("deliveries.urls")),
     path("search/", include("search.urls")),
     path("organizations/", include("teams.urls")),
+    path("overview/", include("overview.urls")),
     path("", include("boards.urls")),
 ]
 

@@ -32,6 +32,7 @@ class World:
     def pages(self) -> list[tuple[str, str]]:
         i = self.ids
         return [
+            ("overview", "/overview/"),
             ("boards", "/"),
             ("new board", "/boards/new/"),
             ("board", f"/boards/{i['board']}/"),
