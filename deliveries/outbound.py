@@ -176,6 +176,37 @@ def create_deliveries_for_event(event: ActivityEvent, agent_ids: Iterable[int] =
     return deliveries
 
 
+def subscription_receives(subscription: Subscription, event: ActivityEvent) -> bool:
+    """Whether the fan-out above already sends `event` to `subscription` (same rule as its query)."""
+    return (
+        event_is_deliverable(event.verb)
+        and subscription.enabled
+        and subscription.organization_id == event.organization_id
+        and (subscription.board_id is None or subscription.board_id == event.board_id)
+        and (not subscription.event_types or event.verb in subscription.event_types)
+    )
+
+
+def deliver_event_to_subscription(event: ActivityEvent, subscription: Subscription) -> Delivery | None:
+    """Send one event to one chosen subscription (an alert rule routes its incidents this way),
+    in the event's transaction, with the outbox's retries and dead letters.
+
+    None when the subscription is disabled, belongs elsewhere, or already gets the event from the
+    fan-out: a receiver must not see the same event twice under two webhook-ids.
+    """
+    if not subscription.enabled or subscription.organization_id != event.organization_id:
+        return None
+    if subscription_receives(subscription, event):
+        return None
+    delivery = Delivery.objects.create(
+        organization_id=event.organization_id, board_id=event.board_id, subscription=subscription,
+        target_url=subscription.target_url, event_type=event.verb, payload=delivery_payload(event),
+        next_attempt_at=timezone.now(),
+    )
+    transaction.on_commit(lambda: enqueue_deliveries([delivery.pk]))
+    return delivery
+
+
 def enqueue_deliveries(delivery_ids: Iterable[int], *, countdown: float | None = None) -> None:
     """Hand deliveries to the broker. A broker outage loses nothing: the sweeper re-enqueues."""
     # Looked up by its wire name in Celery's registry (deliveries.tasks is imported by

@@ -25,6 +25,7 @@ NAVIGATION = [
     NavItem("Agents", "agents:agent-list", "bot"),
     NavItem("Webhooks", "webhooks:webhook-index", "webhook"),
     NavItem("Deliveries", "deliveries:dead-letters", "send"),
+    NavItem("Alerts", "alerts:incident-list", "triangle-alert"),
     NavItem("Team", "teams:team", "users"),
     NavItem("API tokens", "boards:personal-tokens", "key-round"),
     NavItem("Operations", "ops-status", "shield-check", staff_only=True),

@@ -145,6 +145,7 @@ INSTALLED_APPS = [
     "webhooks",
     "deliveries",
     "overview",
+    "alerts",
     "ops",
     # Feature apps on core + activity + the domain apps.
     "search",
@@ -374,6 +375,7 @@ SPECTACULAR_SETTINGS = {
         "ApprovalStatusEnum": "boards.models.ApprovalStatus",
         "AgentStatusEnum": "agents.models.AgentStatus",
         "DeliveryStatusEnum": "deliveries.models.DeliveryStatus",
+        "IncidentStateEnum": "alerts.models.IncidentState",
     },
 }
 
@@ -426,6 +428,22 @@ OPS_TOKEN = env_str("OPS_TOKEN")
 # redirects to HTTPS); doctor and `check --deploy` skip them.
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
 HEALTH_CHECK_TIMEOUT_SECONDS = env_float("HEALTH_CHECK_TIMEOUT_SECONDS", 2.0)
+# How often beat evaluates every alert rule (time conditions, sliding windows, ending snoozes).
+ALERTS_SWEEP_SECONDS = env_int("ALERTS_SWEEP_SECONDS", 60, minimum=1)
+
+# --- email (alert notifications) ----------------------------------------------------------------
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Mission Control <mission-control@localhost>")
 
 # --- overview and exports ------------------------------------------------------------------------
 # The overview lists tasks blocked or in review for longer than this under "needs attention".

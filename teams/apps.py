@@ -8,5 +8,5 @@ class TeamsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers the teams event types (organizations, members, invitations, board groups).
+        # The activity registry (h15) is here: importing the module registers teams' event types.
         from teams import events  # noqa: F401

@@ -431,7 +431,6 @@ def render_task_title(template: str, payload: Any, *, fallback: str) -> str:
 
 
 def _create_inbox_task(payload: WebhookPayload) -> tuple[int, str]:
-
     webhook = payload.webhook
     title = render_task_title(
         webhook.task_title_template or "", payload.payload,

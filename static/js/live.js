@@ -180,6 +180,8 @@
       return;
     }
     remember(event.id);
+    // Pages with their own reactions (alerts.js) listen for every event here.
+    body.dispatchEvent(new CustomEvent("mc:event", { detail: event }));
     var taskId = taskIdOf(event);
     if (boardId && taskId !== null && String(event.board_id) === String(boardId) &&
         document.getElementById("board-columns")) {
