@@ -1,2 +1,1 @@
-"""The activity layer: the event-type registry now; ActivityEvent and record_activity move here in
-the refactor (issue 13)."""
+"""The activity layer: ActivityEvent, record_activity, the event-type registry, replay, streams."""

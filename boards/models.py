@@ -194,6 +194,7 @@ class TaskDependency(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "task dependencies"
         constraints = [
             models.UniqueConstraint(fields=["task", "depends_on"], name="taskdependency_unique"),
             models.CheckConstraint(condition=~Q(task=models.F("depends_on")), name="taskdependency_not_self"),

@@ -34,7 +34,8 @@ class Actor:
 
     @classmethod
     def for_webhook(cls, webhook) -> Actor:
-        return cls(kind=ActorKind.WEBHOOK, label=f"webhook {webhook.pk}")
+        # Feeds read "GitHub created …"; an unnamed webhook is still told apart by its id.
+        return cls(kind=ActorKind.WEBHOOK, label=webhook.description or f"webhook {webhook.pk}")
 
     @classmethod
     def system(cls) -> Actor:

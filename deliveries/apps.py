@@ -10,8 +10,10 @@ class DeliveriesConfig(AppConfig):
         # Deliveries sit above activity; they join the one event path through its listener seam
         # so that activity never imports them (docs/architecture.md).
         from activity.listeners import register_event_listener
+        from deliveries import events
         from deliveries.outbound import create_deliveries_for_event
 
+        events.register()
         register_event_listener(create_deliveries_for_event)
         # Registers the tasks under their names, which outbound.enqueue_deliveries looks up.
         from deliveries import tasks  # noqa: F401

@@ -73,6 +73,7 @@ class Delivery(models.Model):
 
     class Meta:
         db_table = "webhooks_delivery"
+        verbose_name_plural = "deliveries"
         ordering = ["-id"]
         indexes = [
             # The beat sweeper: pending deliveries whose next attempt is overdue.

@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from activity import api as activity_api
 from agents.streams import agent_event_stream
-from missioncontrol import health
+from missioncontrol import favicon, health
 from missioncontrol.login_protection import ThrottledLoginView
 from ops import metrics_view
 from ops import status as ops_status
@@ -32,6 +32,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("favicon.ico", favicon.favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_view.metrics, name="metrics"),

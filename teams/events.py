@@ -1,7 +1,6 @@
 """Event types recorded by teams and the board-group services (activity registry, issue 15).
 
-Imported by TeamsConfig.ready() once activity.registry is on main (h15); until that merge this
-module is not imported, so the app runs on either side of it.
+Imported by TeamsConfig.ready(); importing registers them.
 """
 
 from __future__ import annotations

@@ -70,3 +70,8 @@ def test_readyz_bounds_a_hanging_check(client, settings, monkeypatch):
         release.set()
     assert response.status_code == 503
     assert "timed out" in response.json()["checks"]["cache"]["error"]
+
+
+def test_favicon_ico_redirects_to_the_svg_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("favicon.svg")

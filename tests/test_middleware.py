@@ -121,3 +121,11 @@ def test_json_logs_carry_request_id_and_extra_fields():
     assert line["message"] == "hello world"
     assert line["request_id"] == "req-json-000001"
     assert line["path"] == "/x"
+
+
+@pytest.mark.django_db
+def test_swagger_ui_and_redoc_come_from_the_sidecar_not_a_cdn(client):
+    for path in ("/api/v1/docs/", "/api/v1/redoc/"):
+        html = client.get(path).content.decode()
+        assert "drf_spectacular_sidecar" in html, path
+        assert "cdn" not in html.lower() and "googleapis" not in html, path

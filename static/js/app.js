@@ -314,6 +314,25 @@
     });
   }
 
+  // A table that scrolls sideways must be reachable by keyboard when nothing inside it is.
+  function makeScrollersFocusable(scope) {
+    (scope || document).querySelectorAll(".table-wrap").forEach(function (wrap) {
+      var scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+      var hasFocusable = wrap.querySelector("a[href], button, input, select, textarea, [tabindex]");
+      if (scrolls && !hasFocusable) {
+        wrap.tabIndex = 0;
+        wrap.setAttribute("role", "region");
+        var heading = wrap.closest("section") && wrap.closest("section").querySelector("h2, h3");
+        wrap.setAttribute("aria-label", (heading ? heading.textContent.trim() + ": " : "") + "table, scrolls sideways");
+      } else if (wrap.getAttribute("role") === "region" && !scrolls) {
+        wrap.removeAttribute("tabindex");
+        wrap.removeAttribute("role");
+        wrap.removeAttribute("aria-label");
+      }
+    });
+  }
+  window.addEventListener("resize", function () { makeScrollersFocusable(document); });
+
   // <select data-autosubmit>: submits its form on change; the button stays for no-JS use.
   document.addEventListener("change", function (event) {
     if (event.target.matches && event.target.matches("select[data-autosubmit]") && event.target.form) {
@@ -326,6 +345,7 @@
       button.hidden = true;
     });
     sizeBars(document);
+    makeScrollersFocusable(document);
     labelThemeToggles();
     openModalDialogs(document);
     refreshTimes(document);
@@ -336,6 +356,7 @@
     openModalDialogs(event.target);
     refreshTimes(event.target);
     sizeBars(event.target);
+    makeScrollersFocusable(document);
   });
 
   window.MC = { toast: toast, confirm: confirmDialog, refreshTimes: refreshTimes };

@@ -124,6 +124,16 @@ def test_rotate_and_revoke_from_the_page(user, agent):
     assert bad.status_code == 400
 
 
+def test_after_a_rotation_the_rows_say_which_token_is_new_and_until_when_the_old_works(user, agent):
+    token, _raw = services.issue_agent_token(agent=agent, actor=Actor.system(), name="main")
+    response = client_for(user).post(f"/agents/tokens/{token.pk}/rotate/", {"grace_seconds": "300"})
+    html = response.content.decode()
+    new_row = html.split('class="token-row"')[1]
+    old_row = html.split(f'data-token-id="{token.pk}"')[1].split("</tr>")[0]
+    assert "token-new" in new_row and "token-replaced" in old_row
+    assert "works until then" in old_row and "expiring" in old_row
+
+
 def test_viewers_see_tokens_but_no_controls(viewer, agent):
     services.issue_agent_token(agent=agent, actor=Actor.system(), name="main")
     client = client_for(viewer)

@@ -73,3 +73,11 @@ def test_bulk_reassign_asks_for_an_assignee_then_assigns(admin_client, board, or
     assert response.status_code == 302
     assert set(Task.objects.values_list("assignee_agent_id", flat=True)) == {agent.pk}
     assert ActivityEvent.objects.filter(verb="task.assigned").count() == 2
+
+
+def test_admin_names_read_as_english_plurals():
+    from boards.models import TaskDependency
+    from deliveries.models import Delivery
+
+    assert TaskDependency._meta.verbose_name_plural == "task dependencies"
+    assert Delivery._meta.verbose_name_plural == "deliveries"

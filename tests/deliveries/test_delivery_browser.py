@@ -29,6 +29,14 @@ def test_replaying_a_dead_letter_from_the_page(asgi_server, page, user, organiza
     page.goto(f"{asgi_server.url}/deliveries/")
     row = page.locator(f"#delivery-{delivery.pk}")
     row.get_by_role("button", name="Replay").click()
+    # Replay asks first, in the page's own dialog; cancelling sends nothing.
+    dialog = page.locator("#confirm-dialog")
+    dialog.wait_for(state="visible")
+    assert f"Replay delivery #{delivery.pk}" in dialog.inner_text()
+    dialog.get_by_role("button", name="Cancel").click()
+    assert Delivery.objects.get(pk=delivery.pk).status == DeliveryStatus.DEAD
+    row.get_by_role("button", name="Replay").click()
+    dialog.get_by_role("button", name="Replay").click()
     page.locator(f"#delivery-{delivery.pk} .delivery-pending").wait_for(state="visible")
 
     assert Delivery.objects.get(pk=delivery.pk).status == DeliveryStatus.PENDING

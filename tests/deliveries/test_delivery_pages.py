@@ -57,6 +57,24 @@ def test_a_board_page_lists_only_that_boards_deliveries(client_for, user, organi
     assert f'id="delivery-{here.pk}"' in html and f'id="delivery-{elsewhere.pk}"' not in html
 
 
+def test_the_status_filter_shows_what_it_selects(client_for, user, subscription, board):
+    dead = make_delivery(subscription, board=board)
+    done = make_delivery(subscription, board=board, status=DeliveryStatus.SUCCEEDED)
+    client = client_for(user)
+    unfiltered = client.get(f"/deliveries/boards/{board.pk}/").content.decode()
+    # Showing everything, the menu says "Any" (it said "Dead and failed" while showing all).
+    assert '<option value="all" selected>' in unfiltered
+    assert f'id="delivery-{done.pk}"' in unfiltered
+    only_dead = client.get(f"/deliveries/boards/{board.pk}/?status=dead_letters").content.decode()
+    assert '<option value="dead_letters" selected>' in only_dead
+    assert f'id="delivery-{dead.pk}"' in only_dead and f'id="delivery-{done.pk}"' not in only_dead
+
+
+def test_the_deliveries_page_is_titled_deliveries(client_for, user):
+    html = client_for(user).get("/deliveries/").content.decode()
+    assert "<title>Deliveries · Mission Control</title>" in html
+
+
 def test_outsiders_see_nothing(client_for, outsider, subscription, board):
     delivery = make_delivery(subscription)
     client = client_for(outsider)

@@ -107,15 +107,21 @@ def pytest_runtest_makereport(item, call):
             item.stash["failed"] = True
 
 
-@pytest.fixture
-def page(browser, request):
-    """A fresh browser context per test; a screenshot under test-results/ when the test fails."""
+def new_page(browser):
+    """A page in its own browser context (its own cookies), recording console errors."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
     console_errors: list[str] = []
     page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
     page.console_errors = console_errors
+    return context, page
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh browser context per test; a screenshot under test-results/ when the test fails."""
+    context, page = new_page(browser)
     yield page
     if request.node.stash.get("failed", False):
         RESULTS_DIR.mkdir(exist_ok=True)

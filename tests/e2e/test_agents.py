@@ -48,7 +48,7 @@ def test_admin_creates_an_agent_and_sees_its_token_exactly_once(asgi_server, pag
     assert page.locator(".token-row", has_text="laptop").count() == 1
 
     page.reload()
-    assert page.locator("dialog").count() == 0
+    assert page.locator("dialog.token-dialog").count() == 0
     html = page.content()
     assert raw not in html and raw[4:20] not in html
     assert page.locator(".token-row", has_text="laptop").count() == 1

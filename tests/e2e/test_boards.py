@@ -39,15 +39,20 @@ def test_an_admin_creates_a_board_adds_tasks_moves_cards_and_comments(asgi_serve
         expect(card(page, title)).to_be_visible()
     expect(page.locator('[data-column="inbox"] .task-card')).to_have_count(2)
 
-    # Keyboard: focus the card's "Move to" select, choose a column, press Enter on the button.
-    select = card(page, "Design the fins").locator("select.move-select")
-    select.focus()
-    select.select_option("in_progress")
+    # Keyboard: Tab to the card's menu button, Enter opens it, Tab to "In progress", Enter moves;
+    # focus stays on the moved card (not <body>) after the columns re-render.
+    card(page, "Design the fins").get_by_role("link", name="Design the fins").focus()
     page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")  # "Inbox (current)"
+    page.keyboard.press("Tab")  # "In progress"
+    assert "In progress" in page.evaluate("document.activeElement.textContent")
     page.keyboard.press("Enter")
     expect(
         page.locator('[data-column="in_progress"]').locator("article", has_text="Design the fins")
     ).to_be_visible()
+    expect(page.locator(":focus")).to_have_text("Design the fins")
 
     # Drag and drop: the other card onto the blocked column.
     with page.expect_response(lambda r: "/move/" in r.url) as moved:
@@ -61,13 +66,13 @@ def test_an_admin_creates_a_board_adds_tasks_moves_cards_and_comments(asgi_serve
 
     # Let the live update of that move land first: it re-renders the card, which would reset
     # a select chosen before it arrives.
-    expect(page.locator("#activity-feed")).to_contain_text("moved “Weld the hull” from Inbox to Blocked")
+    moved_text = "moved \u2018Weld the hull\u2019 from Inbox to Blocked"
+    expect(page.locator("#activity-feed")).to_contain_text(moved_text)
     page.wait_for_load_state("networkidle")
 
     # A refused move shows its reason inline, not an error page.
-    select = card(page, "Weld the hull").locator("select.move-select")
-    select.select_option("done")
-    card(page, "Weld the hull").get_by_role("button", name="Move").click()
+    card(page, "Weld the hull").locator(".card-menu summary").click()
+    card(page, "Weld the hull").get_by_role("button", name="Done").click()
     expect(page.locator("#board-columns [role=alert]")).to_contain_text("cannot move from blocked to done")
 
     card(page, "Design the fins").get_by_role("link", name="Design the fins").click()
@@ -78,10 +83,10 @@ def test_an_admin_creates_a_board_adds_tasks_moves_cards_and_comments(asgi_serve
 
     page.get_by_role("link", name=re.compile("Rocket")).first.click()
     feed = page.locator("#activity-feed")
-    expect(feed).to_contain_text("commented on “Design the fins”")
-    expect(feed).to_contain_text("moved “Weld the hull” from Inbox to Blocked")
+    expect(feed).to_contain_text("commented on \u2018Design the fins\u2019")
+    expect(feed).to_contain_text("moved \u2018Weld the hull\u2019 from Inbox to Blocked")
     page.goto(f"{base}/activity/")
-    expect(page.locator(".feed")).to_contain_text("created the board “Rocket”")
+    expect(page.locator(".feed")).to_contain_text("created the board \u2018Rocket\u2019")
     assert [e for e in page.console_errors if "Content Security Policy" in e] == []
 
 
@@ -91,7 +96,7 @@ def test_a_viewer_sees_the_board_read_only_even_on_a_phone(asgi_server, page, vi
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{asgi_server.url}/boards/{board.pk}/")
     expect(card(page, "Read me")).to_be_visible()
-    assert page.locator(".move-form").count() == 0
+    assert page.locator(".move-form").count() == 0 and page.locator(".card-menu").count() == 0
     assert page.locator('[draggable="true"]').count() == 0
     assert page.get_by_text("Add a task").count() == 0
     # One column per row at phone width: nothing wider than the screen.

@@ -12,7 +12,7 @@ def test_a_user_logs_in_and_sees_the_app_chrome(asgi_server, page, user):
     assert response.ok
     assert "/login/" in page.url
     log_in(page, asgi_server.url, "owner")
-    assert page.locator("nav.app-nav").is_visible()
+    assert page.locator("nav.nav").is_visible()
     for label in ("Boards", "Agents", "Webhooks", "Deliveries", "Activity"):
-        assert page.locator("nav.app-nav", has_text=label).count() == 1
+        assert page.locator("nav.nav", has_text=label).count() == 1
     assert page.console_errors == []

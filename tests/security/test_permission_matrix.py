@@ -55,6 +55,7 @@ class Rule:
 EXPECTED: dict[str, Rule] = {
     # --- public plumbing -------------------------------------------------------------------
     "healthz": Rule(ALL, why="liveness probe"),
+    "favicon": Rule(ALL, why="a redirect to the static SVG icon"),
     "readyz": Rule(ALL, why="readiness probe"),
     "metrics": Rule(ALL - AGENT, why="METRICS_ALLOWED_IPS has 127.0.0.1 (the test client); a wrong "
                                      "bearer token (the agent's) is refused even from there"),

@@ -1,0 +1,141 @@
+"""Live beyond the board, each with two pages: a task page sees a teammate's comment, the agents
+list sees open-task counts and status text change, a board shows a toast when a webhook lands.
+Plus the small first-use flows: a failed login keeps the username, the theme toggle sticks.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from agents.services import issue_agent_token
+from core.actors import Actor
+from core.signing import sha256_signature
+from tests.e2e.conftest import log_in, new_page
+from tests.factories import AgentFactory, TaskFactory
+from webhooks.services import create_webhook
+
+pytestmark = pytest.mark.e2e
+
+LIVE = '#live-status[data-state="live"]'
+
+
+@pytest.fixture
+def second_page(browser):
+    """Another person's browser: a second context with its own session."""
+    context, other = new_page(browser)
+    yield other
+    context.close()
+
+
+def test_a_comment_made_in_one_page_appears_live_on_the_task_page_in_another(
+    asgi_server, page, second_page, user, teammate, board
+):
+    task = TaskFactory(board=board, title="Calibrate sensors")
+    url = f"{asgi_server.url}/boards/{board.pk}/tasks/{task.pk}/"
+    log_in(page, asgi_server.url, "owner")
+    page.goto(url)
+    page.wait_for_selector(LIVE)
+    page.fill("#comment-body", "half-typed draft")  # outside the live regions: must survive
+
+    log_in(second_page, asgi_server.url, "teammate")
+    second_page.goto(url)
+    second_page.fill("#comment-body", "Readings look **stable**.")
+    second_page.get_by_role("button", name="Comment").click()
+
+    expect(page.locator("#comment-list")).to_contain_text("Readings look stable.", timeout=3000)
+    expect(page.locator("#task-history")).to_contain_text("teammate commented on")
+    assert page.input_value("#comment-body") == "half-typed draft"
+    assert page.console_errors == [] and second_page.console_errors == []
+
+
+def test_the_agents_list_shows_open_tasks_and_status_text_live(
+    asgi_server, page, second_page, user, board
+):
+    agent = AgentFactory(organization=board.organization, name="probe-bot")
+    agent.boards.add(board)
+    _token, raw = issue_agent_token(agent=agent, actor=Actor.for_user(user), name="t")
+    log_in(page, asgi_server.url, "owner")
+    page.goto(f"{asgi_server.url}/agents/")
+    page.wait_for_selector(LIVE)
+    row = page.locator(f".agent-row[data-agent-id='{agent.pk}']")
+    expect(row.locator(".agent-open-tasks")).to_have_text("0")
+
+    # A person assigns work to the agent in another page.
+    log_in(second_page, asgi_server.url, "owner")
+    second_page.goto(f"{asgi_server.url}/boards/{board.pk}/")
+    if second_page.locator("details.quick-add").get_attribute("open") is None:
+        second_page.locator("details.quick-add summary").click()
+    second_page.fill("#id_title", "Probe the outer ring")
+    second_page.select_option("#id_assignee", f"agent:{agent.pk}")
+    second_page.get_by_role("button", name="Add task").click()
+    expect(row.locator(".agent-open-tasks")).to_have_text("1", timeout=3000)
+
+    # The agent reports what it is doing.
+    response = httpx.post(
+        f"{asgi_server.url}/api/v1/agent/heartbeat",
+        json={"status_text": "Scanning sector 7"}, headers={"Authorization": f"Bearer {raw}"},
+    )
+    assert response.status_code == 200, response.text
+    expect(row.locator(".agent-status-text")).to_have_text("Scanning sector 7", timeout=3000)
+    assert page.console_errors == []
+
+
+def test_a_webhook_landing_on_an_open_board_shows_a_toast_linking_to_the_payload(
+    asgi_server, page, second_page, user, board
+):
+    webhook, secret = create_webhook(board=board, actor=Actor.for_user(user), description="GitHub")
+    log_in(page, asgi_server.url, "owner")
+    page.goto(f"{asgi_server.url}/boards/{board.pk}/")
+    page.wait_for_selector(LIVE)
+
+    body = json.dumps({"action": "opened"}).encode()
+    response = httpx.post(
+        f"{asgi_server.url}/api/v1/boards/{board.pk}/webhooks/{webhook.pk}", content=body,
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": sha256_signature(secret, body),
+                 "X-GitHub-Event": "issues"},
+    )
+    assert response.status_code == 202
+    toast = page.locator("#toasts .toast", has_text="GitHub sent a payload")
+    expect(toast).to_be_visible(timeout=3000)
+    href = toast.get_by_role("link", name="View payload").get_attribute("href")
+    payload = webhook.payloads.get()
+    assert href == f"/webhooks/payloads/{payload.pk}/"
+    # The feed reads as a sentence with links, not "webhook 1 webhook.received webhookpayload 1".
+    expect(page.locator("#activity-feed")).to_contain_text("GitHub sent a payload (issues)")
+
+    log_in(second_page, asgi_server.url, "owner")
+    second_page.goto(asgi_server.url + href)
+    expect(second_page.get_by_role("heading", name=f"Payload #{payload.pk}")).to_be_visible()
+    assert page.console_errors == []
+
+
+def test_a_failed_login_keeps_the_username_and_says_why(asgi_server, page, user):
+    page.goto(f"{asgi_server.url}/login/")
+    page.fill("#id_username", "owner")
+    page.fill("#id_password", "wrong password")
+    page.click("button[type=submit]")
+    expect(page.get_by_role("alert")).to_contain_text("didn't match")
+    assert page.input_value("#id_username") == "owner"
+    assert page.evaluate("document.activeElement.id") == "id_password"
+
+
+def test_the_theme_toggle_switches_and_survives_a_reload(asgi_server, page, user):
+    log_in(page, asgi_server.url, "owner")
+    toggle = page.locator("[data-theme-toggle]")
+    background = "getComputedStyle(document.body).backgroundColor"
+    assert page.evaluate("document.documentElement.dataset.theme") is None
+    toggle.click()  # system -> light
+    assert page.evaluate("document.documentElement.dataset.theme") == "light"
+    light = page.evaluate(background)
+    toggle.click()  # light -> dark
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    dark = page.evaluate(background)
+    assert light != dark
+    page.reload()
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    assert page.evaluate(background) == dark
+    expect(toggle).to_have_attribute("aria-label", "Colour theme: dark. Switch to system")
