@@ -231,11 +231,26 @@ CACHES = {
 RATELIMIT_USE_CACHE = "ratelimit"
 RATELIMIT_FAIL_OPEN = True
 
+# channels-redis waits for a channel's next message with a blocking read of up to 5 s
+# (RedisChannelLayer.brpop_timeout); redis-py 8 made 5 s its default socket timeout too, so every
+# idle socket's read timed out and crashed its consumer. The layer's socket timeout must stay
+# above that wait; the connect timeout keeps a dead Redis from hanging a publish.
+CHANNEL_LAYER_SOCKET_TIMEOUT = 15.0
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
+                        "socket_connect_timeout": 5.0,
+                    }
+                ],
+                "capacity": 1000,
+                "expiry": 30,
+            },
         }
     }
 else:
