@@ -28,7 +28,7 @@ from rest_framework import authentication, exceptions
 from agents.models import AgentStatus, AgentToken
 from missioncontrol.client_ip import client_ip_from_meta
 from missioncontrol.logs import current_request_id
-from missioncontrol.metrics import RATE_LIMIT_BACKEND_ERRORS
+from missioncontrol.metrics import RATE_LIMIT_BACKEND_ERRORS, RATE_LIMIT_REJECTIONS
 from missioncontrol.ratelimits import hit
 
 logger = logging.getLogger(__name__)
@@ -165,6 +165,8 @@ def verify_agent_credentials(raw: str, *, client_ip: str, path: str) -> AgentTok
     """
     retry_after = _failures_exhausted(client_ip)
     if retry_after:
+        # A lockout is read without counting a failure, so it must count its own rejection.
+        RATE_LIMIT_REJECTIONS.labels(limiter=AUTH_LIMITER).inc()
         _log_failure("rate_limited", client_ip=client_ip, path=path)
         raise AgentRateLimited("Too many failed authentication attempts.", retry_after)
     token, reason = _find_token(raw)
