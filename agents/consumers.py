@@ -94,7 +94,7 @@ def _heartbeat(*, token_id: int, status_text: str, current_task_id: Any) -> dict
 class AgentStreamConsumer(ActivityStreamConsumer):
     stream = "agent"
     # Agents are not browsers: no Origin is fine (no cookie can ride along, see
-    # websocket_origin); a present Origin is still checked against the allowed ones.
+    # websocket_origin); a present Origin must still be the site's or a trusted one.
     requires_origin = False
 
     async def open(self) -> None:
