@@ -19,6 +19,7 @@ from django.utils import timezone
 from agents.authentication import (
     AgentAuthenticationFailed,
     AgentRateLimited,
+    AgentSuspended,
     authenticate_websocket_scope,
     client_ip_from_scope,
     verify_agent_credentials,
@@ -65,7 +66,8 @@ def agent_subscription(token: AgentToken) -> Subscription | None:
 
 
 def token_still_valid(token_id: int) -> bool:
-    """A token revoked (or an agent suspended) while connected ends the stream at its next message."""
+    """Checked again at each heartbeat/ack and recheck (an expiry sends no message); revocation and
+    suspension also close the socket at once through realtime.close_agent_streams."""
     now = timezone.now()
     return AgentToken.objects.filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=now),
@@ -105,6 +107,9 @@ class AgentStreamConsumer(ActivityStreamConsumer):
         except AgentRateLimited:
             await self.close(code=CLOSE_RATE_LIMITED)
             return
+        except AgentSuspended:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
         except AgentAuthenticationFailed:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -135,6 +140,14 @@ class AgentStreamConsumer(ActivityStreamConsumer):
         token = await database_sync_to_async(AgentToken.objects.select_related("agent").get)(pk=self.token_id)
         subscription = await database_sync_to_async(agent_subscription)(token)
         return subscription if subscription is not None else CLOSE_FORBIDDEN
+
+    async def stream_close(self, message: dict[str, Any]) -> None:
+        """realtime.close_agent_streams: the token was revoked or the agent suspended or deleted."""
+        closed = realtime.StreamClosed(message)
+        if self.token_id is None or not closed.applies_to(self.token_id):
+            return
+        code = CLOSE_FORBIDDEN if closed.reason == realtime.AGENT_SUSPENDED else CLOSE_UNAUTHENTICATED
+        await self.close_for(code, "access revoked")
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "auth_timer", None) is not None:
@@ -185,6 +198,9 @@ class AgentStreamConsumer(ActivityStreamConsumer):
             )
         except AgentRateLimited:
             await self.close_for(CLOSE_RATE_LIMITED, "too many failed authentications")
+            return
+        except AgentSuspended:
+            await self.close_for(CLOSE_FORBIDDEN, "agent not active")
             return
         except AgentAuthenticationFailed:
             await self.close_for(CLOSE_UNAUTHENTICATED, "invalid token")

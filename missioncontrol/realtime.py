@@ -75,11 +75,43 @@ async def _send_to_groups(layer, groups: list[str], message: dict[str, Any]) -> 
 def publish_event(payload: dict[str, Any], groups: Iterable[str]) -> None:
     """Send one event to each group once. Never raises: a dead layer must not fail a write
     that has already committed (clients catch up from the activity table on reconnect)."""
+    message = {"type": ACTIVITY_MESSAGE_TYPE, "event": payload}
+    _publish(message, list(dict.fromkeys([*groups, *_extra_groups(payload)])))
+
+
+# --- Ending streams whose access was taken away -------------------------------------------
+
+# The consumer method that receives it: "stream.close" -> stream_close().
+STREAM_CLOSE_MESSAGE_TYPE = "stream.close"
+TOKEN_REVOKED = "token_revoked"  # noqa: S105 - a reason, not a secret
+AGENT_SUSPENDED = "agent_suspended"
+AGENT_DELETED = "agent_deleted"
+
+
+class StreamClosed(Exception):
+    """Raised by GroupListener.receive when a stream.close message arrives (see close_agent_streams)."""
+
+    def __init__(self, message: dict[str, Any]) -> None:
+        super().__init__(message.get("reason", ""))
+        self.reason: str = message.get("reason", "")
+        self.token_id: int | None = message.get("token_id")
+
+    def applies_to(self, token_id: int | None) -> bool:
+        return self.token_id is None or self.token_id == token_id
+
+
+def close_agent_streams(*, agent_id: int, reason: str, token_id: int | None = None) -> None:
+    """End at once every open stream (websocket or SSE, on any process) of an agent, or only those
+    authenticated by one of its tokens. Revocation must not wait for the next recheck: the agent
+    group reaches exactly the agent's streams. Call on commit; never raises."""
+    message = {"type": STREAM_CLOSE_MESSAGE_TYPE, "reason": reason, "token_id": token_id}
+    _publish(message, [agent_group(agent_id)])
+
+
+def _publish(message: dict[str, Any], unique_groups: list[str]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": ACTIVITY_MESSAGE_TYPE, "event": payload}
-    unique_groups = list(dict.fromkeys([*groups, *_extra_groups(payload)]))
     server_loop = _server_loop
     current_loop = _running_loop()
     try:
@@ -148,10 +180,13 @@ class GroupListener:
         await leave_groups(self.channel_name, self.groups)
 
     async def receive(self, timeout: float) -> dict[str, Any] | None:
+        """The next event, None on timeout; raises StreamClosed on a close_agent_streams message."""
         try:
             message = await asyncio.wait_for(self.layer.receive(self.channel_name), timeout)
         except TimeoutError:
             return None
+        if message.get("type") == STREAM_CLOSE_MESSAGE_TYPE:
+            raise StreamClosed(message)
         if message.get("type") != ACTIVITY_MESSAGE_TYPE:
             return None
         return message["event"]
