@@ -419,7 +419,12 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
-        "uvicorn.access": {"level": "WARNING"},
+        # uvicorn installs its own plain-text handlers before it imports the app; this config runs
+        # after and replaces them (no handlers, propagate to root), so its start-up lines and
+        # "Exception in ASGI application" tracebacks come out in LOG_FORMAT like the rest.
+        "uvicorn": {"handlers": [], "level": "INFO", "propagate": True},
+        "uvicorn.error": {"handlers": [], "level": "INFO", "propagate": True},
+        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": True},
         # Every periodic task's receipt and success at INFO would drown the embedded server's log.
         "celery.worker.strategy": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
