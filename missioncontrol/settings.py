@@ -275,6 +275,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULER = "missioncontrol.celery:DirectoryCreatingScheduler"
 
 # --- auth, sessions, security ------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
