@@ -108,7 +108,8 @@ if not DEBUG:
         )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with its login and password change throttled like /login/.
+    "missioncontrol.apps.MissionControlAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -284,6 +285,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Refuses to check a password while the address or username is locked (login_protection).
+AUTHENTICATION_BACKENDS = ["missioncontrol.login_protection.ThrottledModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "boards:board-list"
 LOGOUT_REDIRECT_URL = "login"
