@@ -300,7 +300,15 @@ SECURE_REFERRER_POLICY = "strict-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = 31536000 if ENABLE_HSTS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = ENABLE_HSTS
+# Asks browsers' preload lists to include the domain: a commitment, so its own switch (and only
+# with HSTS on).
+SECURE_HSTS_PRELOAD = ENABLE_HSTS and env_bool("HSTS_PRELOAD", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
+# Plain HTTP is redirected to HTTPS. Behind a TLS proxy this needs TRUSTED_PROXY_COUNT (so
+# X-Forwarded-Proto is believed), or every request redirects to itself. Probes and scrapers
+# reach the process over plain HTTP on the private network, so those paths are exempt.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 CORS_URLS_REGEX = r"^/(api|healthz|readyz)/?.*$"
 CSRF_FAILURE_VIEW = "missioncontrol.errors.csrf_failure"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
