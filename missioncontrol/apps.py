@@ -10,12 +10,12 @@ class MissionControlAdminConfig(admin_apps.AdminConfig):
 
 
 class MissionControlConfig(AppConfig):
+    """The project package: settings, urls, asgi, celery, realtime. It owns no models any more;
+    it stays an app for its migration history (the backup table moved to ops)."""
+
     name = "missioncontrol"
     verbose_name = "Mission Control"
 
     def ready(self) -> None:
-        # The User admin's "log out everywhere" action (re-registers the User admin), and
-        # login and failed-login audit events and failed-login counting (receivers of
-        # django.contrib.auth's signals).
-        from missioncontrol import admin_users, login_protection  # noqa: F401
-        from missioncontrol.ops import audit  # noqa: F401
+        # Failed-login counting for every password check (a receiver of user_login_failed).
+        from missioncontrol import login_protection  # noqa: F401

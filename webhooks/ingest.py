@@ -23,6 +23,8 @@ from django.db import DatabaseError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from core.encryption import SecretUnreadable
+from core.signing import verify_sha256_signature, verify_standard_webhook_signature
 from missioncontrol.client_ip import client_ip_from_meta
 from missioncontrol.errors import json_error
 from missioncontrol.exceptions import DomainError, NotFound
@@ -30,8 +32,6 @@ from missioncontrol.metrics import WEBHOOK_INGESTS
 from missioncontrol.ratelimits import hit
 from webhooks import services
 from webhooks.models import BoardWebhook
-from webhooks.secrets import SecretUnreadable
-from webhooks.signing import verify_sha256_signature, verify_standard_webhook_signature
 
 logger = logging.getLogger(__name__)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from activity.models import ActivityEvent
 from agents.models import AgentStatus
 from boards import services
-from boards.activity import Actor
-from boards.models import ActivityEvent, Approval, ApprovalStatus, Board, Comment
+from boards.models import Approval, ApprovalStatus, Board, Comment
+from core.actors import Actor
 from missioncontrol.exceptions import Conflict, DomainError, InvalidTransition, NotFound, PermissionDenied
 from tests.factories import AgentFactory, BoardFactory, TaskFactory
 
@@ -103,9 +104,7 @@ def test_it_creates_a_task_with_tags_and_notifies_the_assigned_agent(board, oper
 
 def test_it_records_the_assigned_agent_in_notify_ids(board, operator_actor, agent, monkeypatch):
     seen = []
-    from boards import activity
-
-    original = activity.record_activity
+    from activity.services import record_activity as original
 
     def spy(**kwargs):
         seen.append(list(kwargs.get("notify_agent_ids", ())))
