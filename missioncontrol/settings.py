@@ -129,6 +129,7 @@ INSTALLED_APPS = [
     "boards",
     "agents",
     "webhooks",
+    "usage",
     "deliveries",
     "ops",
 ]

@@ -16,6 +16,7 @@ api_v1 = [
     path("agent/events/stream", agent_event_stream, name="agent-event-stream"),
     path("", include("boards.api.urls")),
     path("", include("agents.api.urls")),
+    path("", include("usage.api.urls")),
     path("", include("webhooks.api.urls")),
     path("", include("deliveries.api.urls")),
     path("status", ops_status.status_api, name="ops-status-api"),

@@ -1,0 +1,234 @@
+"""Writes for usage: reports with their cost fixed at write time, the daily rollup, prices.
+
+Every report is stored once per (agent, idempotency key): the unique constraint settles retries
+and concurrent duplicates. The rollup is incremented in the same transaction, with one
+INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x per batch (PostgreSQL and SQLite share
+the syntax), so concurrent batches add up instead of overwriting each other.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+
+from activity.services import record_activity
+from agents.models import Agent
+from boards.models import Task
+from core.access import authorize
+from core.actors import Actor
+from core.models import Organization, Role
+from missioncontrol.exceptions import PermissionDenied
+from usage.models import MICROS_PER_DOLLAR, CostSource, ModelPrice, UsageDaily, UsageReport
+
+
+@dataclass(frozen=True)
+class UsageItem:
+    """One validated report (usage.api.serializers builds them)."""
+
+    model: str
+    idempotency_key: str
+    occurred_at: datetime
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cost: Decimal | None = None  # USD, when the agent knows it
+    task: Task | None = None
+
+
+@dataclass(frozen=True)
+class RecordedUsage:
+    report: UsageReport
+    duplicate: bool
+
+
+def price_for(*, organization_id: int, model: str, day: date) -> ModelPrice | None:
+    """The price in force on `day`: the organization's own newest row on or before it, else the
+    default catalogue's."""
+    return (
+        ModelPrice.objects.filter(
+            Q(organization_id=organization_id) | Q(organization__isnull=True),
+            model=model,
+            effective_from__lte=day,
+        )
+        .order_by(F("organization_id").desc(nulls_last=True), "-effective_from")
+        .first()
+    )
+
+
+def cost_micros(price: ModelPrice, *, input_tokens: int, output_tokens: int, cached_tokens: int) -> int:
+    # USD per million tokens is micro-dollars per token.
+    exact = (
+        price.input_per_million * input_tokens
+        + price.output_per_million * output_tokens
+        + price.cached_per_million * cached_tokens
+    )
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _cost_fields(item: UsageItem, price: ModelPrice | None) -> dict:
+    if item.cost is not None:
+        micros = int((item.cost * MICROS_PER_DOLLAR).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return {"cost_micros": micros, "cost_source": CostSource.REPORTED, "price": price}
+    if price is not None:
+        micros = cost_micros(
+            price,
+            input_tokens=item.input_tokens,
+            output_tokens=item.output_tokens,
+            cached_tokens=item.cached_tokens,
+        )
+        return {"cost_micros": micros, "cost_source": CostSource.COMPUTED, "price": price}
+    return {"cost_micros": None, "cost_source": CostSource.UNKNOWN, "price": None}
+
+
+@transaction.atomic
+def record_usage(*, agent: Agent, items: Sequence[UsageItem]) -> list[RecordedUsage]:
+    """Store a batch of an agent's reports (duplicates return the first report), add the new
+    ones to the rollup and record one `usage.reported` event for them."""
+    prices: dict[tuple[str, date], ModelPrice | None] = {}
+    results: list[RecordedUsage] = []
+    created: list[UsageReport] = []
+    for item in items:
+        day = item.occurred_at.date()
+        if (item.model, day) not in prices:
+            prices[item.model, day] = price_for(
+                organization_id=agent.organization_id, model=item.model, day=day
+            )
+        price = prices[item.model, day]
+        fields = {
+            "organization_id": agent.organization_id,
+            "agent": agent,
+            "board_id": item.task.board_id if item.task is not None else None,
+            "task": item.task,
+            "model": item.model,
+            "model_known": price is not None,
+            "input_tokens": item.input_tokens,
+            "output_tokens": item.output_tokens,
+            "cached_tokens": item.cached_tokens,
+            "occurred_at": item.occurred_at,
+            "idempotency_key": item.idempotency_key,
+            **_cost_fields(item, price),
+        }
+        try:
+            # The savepoint keeps the batch alive past a duplicate; the constraint decides,
+            # also when a concurrent request inserts the same key first.
+            with transaction.atomic():
+                report = UsageReport.objects.create(**fields)
+        except IntegrityError:
+            first = UsageReport.objects.filter(agent=agent, idempotency_key=item.idempotency_key).first()
+            if first is None:
+                raise
+            results.append(RecordedUsage(report=first, duplicate=True))
+            continue
+        created.append(report)
+        results.append(RecordedUsage(report=report, duplicate=False))
+    if created:
+        add_to_rollup(created)
+        _record_reported(agent, created)
+    return results
+
+
+_ROLLUP_KEY = ("organization_id", "day", "agent_id", "model", "board_key", "task_key")
+_ROLLUP_SUMS = (
+    "reports",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "cost_micros",
+    "unpriced_reports",
+)
+
+
+def add_to_rollup(reports: Sequence[UsageReport]) -> None:
+    """Add reports to UsageDaily in one statement. Rows are summed per key first (one statement
+    may not update a row twice) and sorted, so concurrent batches lock rows in the same order."""
+    sums: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(_ROLLUP_SUMS))
+    for report in reports:
+        key = (
+            report.organization_id,
+            report.occurred_at.date(),
+            report.agent_id,
+            report.model,
+            report.board_id or 0,
+            report.task_id or 0,
+        )
+        row = sums[key]
+        for index, value in enumerate(
+            (
+                1,
+                report.input_tokens,
+                report.output_tokens,
+                report.cached_tokens,
+                report.cost_micros or 0,
+                1 if report.cost_micros is None else 0,
+            )
+        ):
+            row[index] += value
+    table = connection.ops.quote_name(UsageDaily._meta.db_table)
+    columns = [*_ROLLUP_KEY, *_ROLLUP_SUMS]
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in _ROLLUP_SUMS)
+    rows = sorted(sums.items(), key=lambda pair: tuple(str(part) for part in pair[0]))
+    # Only constant identifiers are interpolated; every value is a parameter.
+    values = ", ".join([placeholders] * len(rows))
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} "  # noqa: S608
+        f"ON CONFLICT ({', '.join(_ROLLUP_KEY)}) DO UPDATE SET {updates}"
+    )
+    params = [value for key, totals in rows for value in (*key, *totals)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _record_reported(agent: Agent, reports: Sequence[UsageReport]) -> None:
+    total_tokens = sum(r.input_tokens + r.output_tokens + r.cached_tokens for r in reports)
+    micros = sum(r.cost_micros or 0 for r in reports)
+    record_activity(
+        organization=agent.organization_id,
+        verb="usage.reported",
+        actor=Actor.for_agent(agent),
+        target=agent,
+        detail={
+            "reports": len(reports),
+            "total_tokens": total_tokens,
+            "cost": str(Decimal(micros) / MICROS_PER_DOLLAR),
+            "models": sorted({r.model for r in reports}),
+            "unknown_models": sorted({r.model for r in reports if not r.model_known}),
+        },
+    )
+
+
+@transaction.atomic
+def set_model_price(
+    *,
+    actor: Actor,
+    organization: Organization | None,
+    model: str,
+    effective_from: date,
+    input_per_million: Decimal,
+    output_per_million: Decimal,
+    cached_per_million: Decimal = Decimal(0),
+) -> ModelPrice:
+    """A price from a date on (replacing one set for the same date). Costs already computed keep
+    their price: only reports written later use the new row. An organization's prices need its
+    admin; the default catalogue (organization None) is changed by the system or in Django admin."""
+    if organization is not None:
+        authorize(actor, organization=organization, role=Role.ADMIN, allow_agent=False)
+    elif actor.kind != "system" and not getattr(actor.user, "is_superuser", False):
+        raise PermissionDenied("Only a superuser changes the default price catalogue.")
+    price, _created = ModelPrice.objects.update_or_create(
+        organization=organization,
+        model=model,
+        effective_from=effective_from,
+        defaults={
+            "input_per_million": input_per_million,
+            "output_per_million": output_per_million,
+            "cached_per_million": cached_per_million,
+        },
+    )
+    return price
