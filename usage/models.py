@@ -187,3 +187,62 @@ class UsageDaily(models.Model):
 
 
 TOTAL_TOKENS = F("input_tokens") + F("output_tokens") + F("cached_tokens")
+
+
+class BudgetScope(models.TextChoices):
+    ORGANIZATION = "organization", "Organization"
+    BOARD = "board", "Board"
+    AGENT = "agent", "Agent"
+
+
+class BudgetPeriod(models.TextChoices):
+    DAILY = "daily", "Daily"
+    MONTHLY = "monthly", "Monthly"
+
+
+class Budget(models.Model):
+    """A spending limit of an organization, or of one of its boards or agents, per UTC day or
+    calendar month. Crossing 80 % and 100 % is recorded once each per period (BudgetCrossing)."""
+
+    organization = models.ForeignKey("core.Organization", on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=12, choices=BudgetScope.choices, default=BudgetScope.ORGANIZATION)
+    board = models.ForeignKey(
+        "boards.Board", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    agent = models.ForeignKey(
+        "agents.Agent", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    period = models.CharField(max_length=8, choices=BudgetPeriod.choices, default=BudgetPeriod.MONTHLY)
+    limit_micros = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(limit_micros__gt=0), name="budget_limit_positive"),
+            models.CheckConstraint(
+                condition=(
+                    Q(scope="organization", board__isnull=True, agent__isnull=True)
+                    | Q(scope="board", board__isnull=False, agent__isnull=True)
+                    | Q(scope="agent", agent__isnull=False, board__isnull=True)
+                ),
+                name="budget_scope_matches_target",
+            ),
+        ]
+
+
+class BudgetCrossing(models.Model):
+    """A threshold (80 or 100 %) a budget passed in one period. The unique constraint makes the
+    alert fire once per threshold and period, however many concurrent reports pass it."""
+
+    budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="crossings")
+    period_start = models.DateField()
+    threshold = models.PositiveSmallIntegerField()
+    spent_micros = models.BigIntegerField()
+    crossed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["budget", "period_start", "threshold"], name="budget_crossing_once"
+            ),
+        ]

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum
 
 from activity.services import record_activity
 from agents.models import Agent
@@ -24,7 +24,17 @@ from core.access import authorize
 from core.actors import Actor
 from core.models import Organization, Role
 from missioncontrol.exceptions import PermissionDenied
-from usage.models import MICROS_PER_DOLLAR, CostSource, ModelPrice, UsageDaily, UsageReport
+from usage.models import (
+    MICROS_PER_DOLLAR,
+    Budget,
+    BudgetCrossing,
+    BudgetPeriod,
+    BudgetScope,
+    CostSource,
+    ModelPrice,
+    UsageDaily,
+    UsageReport,
+)
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,7 @@ def record_usage(*, agent: Agent, items: Sequence[UsageItem]) -> list[RecordedUs
     if created:
         add_to_rollup(created)
         _record_reported(agent, created)
+        check_budgets(agent=agent, days={report.occurred_at.date() for report in created})
     return results
 
 
@@ -232,3 +243,71 @@ def set_model_price(
         },
     )
     return price
+
+
+BUDGET_THRESHOLDS = (80, 100)
+
+
+def period_of(budget: Budget, day: date) -> tuple[date, date]:
+    """The first and last day of the budget's period containing `day`."""
+    if budget.period == BudgetPeriod.DAILY:
+        return day, day
+    first = day.replace(day=1)
+    following = (
+        first.replace(year=first.year + 1, month=1)
+        if first.month == 12
+        else first.replace(month=first.month + 1)
+    )
+    return first, following - timedelta(days=1)
+
+
+def budget_spend(budget: Budget, first: date, last: date) -> int:
+    rows = UsageDaily.objects.of_organization(budget.organization_id).between(first, last)
+    if budget.scope == BudgetScope.BOARD:
+        rows = rows.filter(board_key=budget.board_id)
+    elif budget.scope == BudgetScope.AGENT:
+        rows = rows.filter(agent_id=budget.agent_id)
+    return rows.aggregate(total=Sum("cost_micros"))["total"] or 0
+
+
+def check_budgets(*, agent: Agent, days: set[date]) -> list[BudgetCrossing]:
+    """Record each threshold a budget touching this agent's usage has newly passed, once per
+    period (the constraint settles concurrent reports), with a `usage.budget_crossed` event."""
+    board_ids = list(agent.boards.values_list("pk", flat=True))
+    budgets = Budget.objects.filter(organization_id=agent.organization_id).filter(
+        Q(scope=BudgetScope.ORGANIZATION)
+        | Q(scope=BudgetScope.AGENT, agent=agent)
+        | Q(scope=BudgetScope.BOARD, board_id__in=board_ids)
+    )
+    crossings = []
+    for budget in budgets:
+        for first, last in {period_of(budget, day) for day in days}:
+            spent = budget_spend(budget, first, last)
+            for threshold in BUDGET_THRESHOLDS:
+                if spent * 100 < budget.limit_micros * threshold:
+                    continue
+                try:
+                    with transaction.atomic():
+                        crossing = BudgetCrossing.objects.create(
+                            budget=budget, period_start=first, threshold=threshold, spent_micros=spent
+                        )
+                except IntegrityError:
+                    continue  # already recorded for this period
+                crossings.append(crossing)
+                record_activity(
+                    organization=budget.organization_id,
+                    verb="usage.budget_crossed",
+                    actor=Actor.system(),
+                    board=budget.board_id,
+                    target=budget,
+                    detail={
+                        "budget_id": budget.pk,
+                        "scope": budget.scope,
+                        "period": budget.period,
+                        "period_start": first.isoformat(),
+                        "threshold": threshold,
+                        "spent": str(Decimal(spent) / MICROS_PER_DOLLAR),
+                        "limit": str(Decimal(budget.limit_micros) / MICROS_PER_DOLLAR),
+                    },
+                )
+    return crossings
