@@ -109,6 +109,9 @@ EXPECTED: dict[str, Rule] = {
     "agent-api-task-claim": Rule(NOBODY, AGENT),
     "agent-api-task-comments": Rule(NOBODY, AGENT),
     "agent-api-webhook-payload": Rule(AGENT),
+    "agent-api-usage": Rule(NOBODY, AGENT, why="an agent reports its own usage (docs/usage.md)"),
+    # --- usage totals ------------------------------------------------------------------------
+    "usage-totals": Rule(HUMANS, why="the caller's current organization; ?organization= of another is 404"),
     # --- inbound webhooks --------------------------------------------------------------------
     "webhook-ingest": Rule(NOBODY, NOBODY, why="signature required: no session or bearer replaces it"),
     "webhook-list": Rule(HUMANS, ADMINS | OUTSIDER),
