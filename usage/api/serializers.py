@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.utils import timezone
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
 from usage.models import GROUP_BY_FIELDS, MICROS_PER_DOLLAR
@@ -109,3 +110,25 @@ class UsageTotalSerializer(serializers.Serializer):
     cached_tokens = serializers.IntegerField()
     cost = serializers.CharField(help_text="USD; a lower bound when unpriced_reports > 0")
     unpriced_reports = serializers.IntegerField()
+
+
+class UsageBatchResultSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    reports = RecordedUsageSerializer(many=True)
+
+
+def usage_totals_schema():
+    """The totals response for the schema (its `from`/`to` keys are Python keywords)."""
+    return inline_serializer(
+        "UsageTotals",
+        fields={
+            "organization": serializers.IntegerField(),
+            "group_by": serializers.CharField(),
+            "from": serializers.DateField(allow_null=True),
+            "to": serializers.DateField(allow_null=True),
+            "currency": serializers.CharField(),
+            "truncated": serializers.BooleanField(),
+            "results": UsageTotalSerializer(many=True),
+        },
+    )

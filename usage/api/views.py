@@ -19,16 +19,17 @@ from core.api.views import HumanAPIMixin
 from missioncontrol.exceptions import NotFound
 from usage import services
 from usage.api import serializers as s
-from usage.models import GROUP_BY_FIELDS, MICROS_PER_DOLLAR, UsageDaily
+from usage.models import GROUP_BY_FIELDS, MICROS_PER_DOLLAR, UsageDaily, UsageReport
 
 # Grouping by task can yield many rows: the biggest first, this many at most.
 MAX_TOTAL_ROWS = 1000
 
 
 class AgentUsageView(AgentAPIView):
-    serializer_class = s.RecordedUsageSerializer
+    queryset = UsageReport.objects.none()  # for the schema generator; the view writes only
+    serializer_class = s.UsageBatchResultSerializer
 
-    @extend_schema(request=s.UsageBatchSerializer, responses=s.RecordedUsageSerializer(many=True))
+    @extend_schema(request=s.UsageBatchSerializer, responses=s.UsageBatchResultSerializer)
     def post(self, request: Request) -> Response:
         batch = s.UsageBatchSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
@@ -93,6 +94,7 @@ def _labels(group_by: str, keys: list, organization_id: int) -> dict:
 
 
 class UsageTotalsView(HumanAPIMixin, GenericAPIView):
+    queryset = UsageDaily.objects.none()  # for the schema generator; reads are scoped below
     serializer_class = s.UsageTotalSerializer
 
     @extend_schema(
@@ -102,7 +104,7 @@ class UsageTotalsView(HumanAPIMixin, GenericAPIView):
             OpenApiParameter("to", str, description="last day, YYYY-MM-DD (UTC), included"),
             OpenApiParameter("organization", int, description="default: the current organization"),
         ],
-        responses=s.UsageTotalSerializer(many=True),
+        responses=s.usage_totals_schema(),
     )
     def get(self, request: Request) -> Response:
         query = s.UsageQuerySerializer(
