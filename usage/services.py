@@ -101,9 +101,11 @@ def record_usage(*, agent: Agent, items: Sequence[UsageItem]) -> list[RecordedUs
     """Store a batch of an agent's reports (duplicates return the first report), add the new
     ones to the rollup and record one `usage.reported` event for them."""
     prices: dict[tuple[str, date], ModelPrice | None] = {}
-    results: list[RecordedUsage] = []
+    results: dict[int, RecordedUsage] = {}
     created: list[UsageReport] = []
-    for item in items:
+    # Inserted in key order: two concurrent batches sharing keys then wait for each other in the
+    # same order instead of deadlocking on the unique index. Answers keep the request's order.
+    for position, item in sorted(enumerate(items), key=lambda pair: pair[1].idempotency_key):
         day = item.occurred_at.date()
         if (item.model, day) not in prices:
             prices[item.model, day] = price_for(
@@ -133,15 +135,15 @@ def record_usage(*, agent: Agent, items: Sequence[UsageItem]) -> list[RecordedUs
             first = UsageReport.objects.filter(agent=agent, idempotency_key=item.idempotency_key).first()
             if first is None:
                 raise
-            results.append(RecordedUsage(report=first, duplicate=True))
+            results[position] = RecordedUsage(report=first, duplicate=True)
             continue
         created.append(report)
-        results.append(RecordedUsage(report=report, duplicate=False))
+        results[position] = RecordedUsage(report=report, duplicate=False)
     if created:
         add_to_rollup(created)
         _record_reported(agent, created)
         check_budgets(agent=agent, days={report.occurred_at.date() for report in created})
-    return results
+    return [results[position] for position in range(len(items))]
 
 
 _ROLLUP_KEY = ("organization_id", "day", "agent_id", "model", "board_key", "task_key")
