@@ -250,3 +250,34 @@ def test_the_totals_take_a_constant_number_of_queries(
     for group_by in ("agent", "model", "day", "board", "task"):
         with django_assert_max_num_queries(6):
             assert api_client.get(TOTALS, {"group_by": group_by}).status_code == 200
+
+
+# --- inline with the heartbeat ----------------------------------------------------------------
+
+
+def test_usage_rides_along_with_a_heartbeat(agent_client):
+    response = agent_client.post(
+        "/api/v1/agent/heartbeat", {"status_text": "working", "usage": [report("hb-1")]}, format="json"
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status_text"] == "working"
+    assert (body["usage"]["accepted"], body["usage"]["reports"][0]["cost"]) == (1, "0.00775")
+    assert UsageDaily.objects.get().reports == 1
+
+
+def test_a_heartbeat_without_usage_answers_as_before(agent_client):
+    body = agent_client.post("/api/v1/agent/heartbeat", {}, format="json").json()
+    assert "usage" not in body and UsageReport.objects.count() == 0
+
+
+def test_bad_usage_in_a_heartbeat_is_a_field_error_and_records_nothing(agent_client):
+    response = agent_client.post(
+        "/api/v1/agent/heartbeat",
+        {"status_text": "x", "usage": [report("bad", input_tokens=-5)]},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]["usage"]["0"]) == ["input_tokens"]
+    agent_client.agent.refresh_from_db()
+    assert agent_client.agent.status_text != "x" and UsageReport.objects.count() == 0

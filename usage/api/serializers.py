@@ -6,11 +6,15 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 
+from boards.models import Task
 from usage.models import GROUP_BY_FIELDS, MICROS_PER_DOLLAR
+from usage.services import RecordedUsage, UsageItem
 
 MAX_REPORTS_PER_BATCH = 100
 # One report above these is a bug in the agent, not usage: refused rather than billed.
@@ -71,6 +75,33 @@ class UsageBatchSerializer(serializers.Serializer):
     reports = UsageItemSerializer(many=True, max_length=MAX_REPORTS_PER_BATCH, min_length=1)
 
 
+def usage_items(items: list[dict], *, visible_tasks: QuerySet[Task], field: str) -> list[UsageItem]:
+    """Validated reports as service input. A task the agent cannot see is a 400 naming the report
+    by its index under `field`, the shape DRF gives list errors (only the failing ones)."""
+    wanted = {item["task"] for item in items if item["task"]}
+    found = {task.pk: task for task in visible_tasks.filter(pk__in=wanted)}
+    errors = {
+        str(index): {"task": ["No such task on this agent's boards."]}
+        for index, item in enumerate(items)
+        if item["task"] and item["task"] not in found
+    }
+    if errors:
+        raise ValidationError({field: errors})
+    return [
+        UsageItem(
+            model=item["model"],
+            idempotency_key=item["idempotency_key"],
+            occurred_at=item["occurred_at"],
+            input_tokens=item["input_tokens"],
+            output_tokens=item["output_tokens"],
+            cached_tokens=item["cached_tokens"],
+            cost=item["cost"],
+            task=found.get(item["task"]),
+        )
+        for item in items
+    ]
+
+
 class RecordedUsageSerializer(serializers.Serializer):
     idempotency_key = serializers.CharField(source="report.idempotency_key")
     id = serializers.IntegerField(source="report.pk")
@@ -110,6 +141,16 @@ class UsageTotalSerializer(serializers.Serializer):
     cached_tokens = serializers.IntegerField()
     cost = serializers.CharField(help_text="USD; a lower bound when unpriced_reports > 0")
     unpriced_reports = serializers.IntegerField()
+
+
+def usage_result(recorded: list[RecordedUsage]) -> dict:
+    """The answer to a batch (also inside a heartbeat's answer)."""
+    duplicates = sum(1 for entry in recorded if entry.duplicate)
+    return {
+        "accepted": len(recorded) - duplicates,
+        "duplicates": duplicates,
+        "reports": RecordedUsageSerializer(recorded, many=True).data,
+    }
 
 
 class UsageBatchResultSerializer(serializers.Serializer):

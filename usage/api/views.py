@@ -33,46 +33,11 @@ class AgentUsageView(AgentAPIView):
     def post(self, request: Request) -> Response:
         batch = s.UsageBatchSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
-        items = batch.validated_data["reports"]
-        tasks = self.tasks_of(items)
-        recorded = services.record_usage(
-            agent=self.agent,
-            items=[
-                services.UsageItem(
-                    model=item["model"],
-                    idempotency_key=item["idempotency_key"],
-                    occurred_at=item["occurred_at"],
-                    input_tokens=item["input_tokens"],
-                    output_tokens=item["output_tokens"],
-                    cached_tokens=item["cached_tokens"],
-                    cost=item["cost"],
-                    task=tasks.get(item["task"]) if item["task"] else None,
-                )
-                for item in items
-            ],
+        items = s.usage_items(
+            batch.validated_data["reports"], visible_tasks=agent_visible_tasks(self.agent), field="reports"
         )
-        duplicates = sum(1 for entry in recorded if entry.duplicate)
-        return Response(
-            {
-                "accepted": len(recorded) - duplicates,
-                "duplicates": duplicates,
-                "reports": s.RecordedUsageSerializer(recorded, many=True).data,
-            }
-        )
-
-    def tasks_of(self, items: list[dict]) -> dict[int, Task]:
-        """The tasks the reports name, each visible to the agent; else a 400 naming the report."""
-        wanted = {item["task"] for item in items if item["task"]}
-        found = {task.pk: task for task in agent_visible_tasks(self.agent).filter(pk__in=wanted)}
-        # The shape DRF gives list errors: only the failing reports, by index.
-        errors = {
-            str(index): {"task": ["No such task on this agent's boards."]}
-            for index, item in enumerate(items)
-            if item["task"] and item["task"] not in found
-        }
-        if errors:
-            raise ValidationError({"reports": errors})
-        return found
+        recorded = services.record_usage(agent=self.agent, items=items)
+        return Response(s.usage_result(recorded))
 
 
 def _labels(group_by: str, keys: list, organization_id: int) -> dict:
