@@ -36,6 +36,7 @@ urlpatterns = [
     path("agents/", include("agents.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("deliveries/", include("deliveries.urls")),
+    path("usage/", include("usage.urls")),
     path("", include("boards.urls")),
 ]
 
