@@ -17,15 +17,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/agent/usage"
 
 
-@pytest.fixture
-def agent_client(organization, board):
-    agent, _token, raw = agent_with_token(organization=organization, name="spender", boards=[board])
-    client = APIClient()
-    client.credentials(**bearer(raw))
-    client.agent = agent
-    return client
-
-
 def spend(client, key: str, dollars: str):
     response = client.post(
         URL, {"reports": [{"model": "gpt-4o", "cost": dollars, "idempotency_key": key}]}, format="json"

@@ -31,6 +31,17 @@ def _post_all(raw: str, batches: list[list[dict]], barrier: threading.Barrier, o
         connection.close()
 
 
+def _sums_by_agent_and_model(manager, *, reports) -> dict:
+    rows = manager.values("agent_id", "model").annotate(
+        reports=reports,
+        input_tokens=Sum("input_tokens"),
+        output_tokens=Sum("output_tokens"),
+        cached_tokens=Sum("cached_tokens"),
+        cost_micros=Sum("cost_micros"),
+    )
+    return {(row["agent_id"], row["model"]): row for row in rows}
+
+
 def _run(workers: list[tuple[str, list[list[dict]]]]) -> list:
     barrier = threading.Barrier(len(workers))
     outcomes: list = []
@@ -83,26 +94,8 @@ def test_the_rollup_equals_a_recomputation_after_a_random_concurrent_workload(or
     outcomes = _run(workers)
     assert {status for status, _ in outcomes} == {200}
 
-    recomputed = {
-        (row["agent_id"], row["model"]): row
-        for row in UsageReport.objects.values("agent_id", "model").annotate(
-            reports=Count("id"),
-            input_tokens=Sum("input_tokens"),
-            output_tokens=Sum("output_tokens"),
-            cached_tokens=Sum("cached_tokens"),
-            cost_micros=Sum("cost_micros"),
-        )
-    }
-    rolled = {
-        (row["agent_id"], row["model"]): row
-        for row in UsageDaily.objects.values("agent_id", "model").annotate(
-            reports=Sum("reports"),
-            input_tokens=Sum("input_tokens"),
-            output_tokens=Sum("output_tokens"),
-            cached_tokens=Sum("cached_tokens"),
-            cost_micros=Sum("cost_micros"),
-        )
-    }
+    recomputed = _sums_by_agent_and_model(UsageReport.objects, reports=Count("id"))
+    rolled = _sums_by_agent_and_model(UsageDaily.objects, reports=Sum("reports"))
     assert rolled.keys() == recomputed.keys()
     for key, row in recomputed.items():
         for column in ("reports", "input_tokens", "output_tokens", "cached_tokens"):

@@ -21,15 +21,6 @@ URL = "/api/v1/agent/usage"
 TOTALS = "/api/v1/usage/"
 
 
-@pytest.fixture
-def agent_client(organization, board):
-    agent, _token, raw = agent_with_token(organization=organization, name="spender", boards=[board])
-    client = APIClient()
-    client.credentials(**bearer(raw))
-    client.agent = agent
-    return client
-
-
 def report(key: str = "r-1", **fields) -> dict:
     return {
         "model": "gpt-4o",

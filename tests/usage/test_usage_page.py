@@ -9,9 +9,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from tests.agents.factories import agent_with_token, bearer
 from tests.factories import TaskFactory
 from usage.charts import MAX_SERIES, OTHER, spend_chart
 
@@ -19,10 +17,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def reported(organization, board):
-    agent, _token, raw = agent_with_token(organization=organization, name="spender", boards=[board])
-    client = APIClient()
-    client.credentials(**bearer(raw))
+def reported(agent_client, board):
+    client, agent = agent_client, agent_client.agent
     task = TaskFactory(board=board, title="Write the release notes")
     now = timezone.now()
     reports = [
