@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, Sum
+from django.utils import timezone
 
 from activity.services import record_activity
 from agents.models import Agent
@@ -101,49 +102,89 @@ def record_usage(*, agent: Agent, items: Sequence[UsageItem]) -> list[RecordedUs
     """Store a batch of an agent's reports (duplicates return the first report), add the new
     ones to the rollup and record one `usage.reported` event for them."""
     prices: dict[tuple[str, date], ModelPrice | None] = {}
-    results: dict[int, RecordedUsage] = {}
-    created: list[UsageReport] = []
-    # Inserted in key order: two concurrent batches sharing keys then wait for each other in the
-    # same order instead of deadlocking on the unique index. Answers keep the request's order.
-    for position, item in sorted(enumerate(items), key=lambda pair: pair[1].idempotency_key):
+    candidates: dict[str, UsageReport] = {}
+    for item in items:
+        if item.idempotency_key in candidates:
+            continue  # the same key twice in one batch: the first one counts
         day = item.occurred_at.date()
         if (item.model, day) not in prices:
             prices[item.model, day] = price_for(
                 organization_id=agent.organization_id, model=item.model, day=day
             )
         price = prices[item.model, day]
-        fields = {
-            "organization_id": agent.organization_id,
-            "agent": agent,
-            "board_id": item.task.board_id if item.task is not None else None,
-            "task": item.task,
-            "model": item.model,
-            "model_known": price is not None,
-            "input_tokens": item.input_tokens,
-            "output_tokens": item.output_tokens,
-            "cached_tokens": item.cached_tokens,
-            "occurred_at": item.occurred_at,
-            "idempotency_key": item.idempotency_key,
+        candidates[item.idempotency_key] = UsageReport(
+            organization_id=agent.organization_id,
+            agent=agent,
+            board_id=item.task.board_id if item.task is not None else None,
+            task=item.task,
+            model=item.model,
+            model_known=price is not None,
+            input_tokens=item.input_tokens,
+            output_tokens=item.output_tokens,
+            cached_tokens=item.cached_tokens,
+            occurred_at=item.occurred_at,
+            idempotency_key=item.idempotency_key,
             **_cost_fields(item, price),
-        }
-        try:
-            # The savepoint keeps the batch alive past a duplicate; the constraint decides,
-            # also when a concurrent request inserts the same key first.
-            with transaction.atomic():
-                report = UsageReport.objects.create(**fields)
-        except IntegrityError:
-            first = UsageReport.objects.filter(agent=agent, idempotency_key=item.idempotency_key).first()
-            if first is None:
-                raise
-            results[position] = RecordedUsage(report=first, duplicate=True)
-            continue
-        created.append(report)
-        results[position] = RecordedUsage(report=report, duplicate=False)
+        )
+    created = _insert_new_reports(sorted(candidates.values(), key=lambda report: report.idempotency_key))
+    created_keys = {report.idempotency_key for report in created}
+    earlier = {
+        report.idempotency_key: report
+        for report in UsageReport.objects.filter(
+            agent=agent, idempotency_key__in=[key for key in candidates if key not in created_keys]
+        )
+    }
     if created:
         add_to_rollup(created)
         _record_reported(agent, created)
         check_budgets(agent=agent, days={report.occurred_at.date() for report in created})
-    return [results[position] for position in range(len(items))]
+    results, seen = [], set()
+    for item in items:
+        key = item.idempotency_key
+        if key in created_keys and key not in seen:
+            results.append(RecordedUsage(report=candidates[key], duplicate=False))
+        else:
+            results.append(RecordedUsage(report=earlier.get(key) or candidates[key], duplicate=True))
+        seen.add(key)
+    return results
+
+
+def _insert_new_reports(reports: list[UsageReport]) -> list[UsageReport]:
+    """Insert the reports whose (agent, key) is new, in one statement; return those, with ids.
+
+    ON CONFLICT DO NOTHING lets the unique constraint decide: a key stored earlier, or by a
+    concurrent request (whose commit this statement waits for), is skipped, never an error. Keys
+    are sorted by the caller, so two batches sharing keys wait in the same order (no deadlock).
+    """
+    if not reports:
+        return []
+    received_at = timezone.now()
+    fields = [field for field in UsageReport._meta.concrete_fields if not field.primary_key]
+    for report in reports:
+        report.received_at = received_at
+    table = connection.ops.quote_name(UsageReport._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    values = ", ".join([row] * len(reports))
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608 - constant identifiers only
+        "ON CONFLICT (agent_id, idempotency_key) DO NOTHING RETURNING id, idempotency_key"
+    )
+    params = [
+        field.get_db_prep_save(getattr(report, field.attname), connection)
+        for report in reports
+        for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = dict((key, pk) for pk, key in cursor.fetchall())
+    created = []
+    for report in reports:
+        if report.idempotency_key in inserted:
+            report.pk = inserted[report.idempotency_key]
+            report._state.adding = False
+            created.append(report)
+    return created
 
 
 _ROLLUP_KEY = ("organization_id", "day", "agent_id", "model", "board_key", "task_key")
