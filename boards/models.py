@@ -31,6 +31,10 @@ class BoardQuerySet(models.QuerySet):
             return self.none()
         return self.filter(organization__memberships__user=user)
 
+    def for_agent(self, agent) -> BoardQuerySet:
+        """The boards an agent is on, in its own organization: every agent-API board read."""
+        return self.filter(agents=agent, organization_id=agent.organization_id)
+
 
 class Board(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="boards")
@@ -97,6 +101,10 @@ class TaskQuerySet(models.QuerySet):
         if not getattr(user, "is_authenticated", False):
             return self.none()
         return self.filter(board__organization__memberships__user=user)
+
+    def for_agent(self, agent) -> TaskQuerySet:
+        """Every task on the boards the agent is on, in its own organization."""
+        return self.filter(board__agents=agent, board__organization_id=agent.organization_id)
 
     # The task filters, shared by the board page, the human API's TaskFilter and the agent API.
     def unassigned(self) -> TaskQuerySet:

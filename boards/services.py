@@ -90,6 +90,15 @@ def _notify(task: Task, *extra: int | None) -> list[int]:
     return list(dict.fromkeys(i for i in ids if i))
 
 
+def _require_agent_holds(task: Task, actor: Actor) -> None:
+    """An agent changes a task it holds (assignee) or filed itself; a board lead changes any."""
+    if actor.kind != ActorKind.AGENT:
+        return
+    agent = actor.agent
+    if agent.pk not in (task.assignee_agent_id, task.created_by_agent_id) and not agent.is_board_lead:
+        raise PermissionDenied("Claim the task before changing it.")
+
+
 def _require_writable(board: Board) -> None:
     if board.archived:
         raise Conflict("This board is archived; unarchive it to change its work.", code="board_archived")
@@ -417,6 +426,7 @@ def update_task(*, task: Task, actor: Actor, **fields: Any) -> Task:
     """Change a task's fields (not its status: that is move_task). The event lists what changed."""
     board = task.board
     authorize(actor, organization=board, role=Role.OPERATOR, board=board)
+    _require_agent_holds(task, actor)
     _require_writable(board)
     if "status" in fields:
         raise DomainError("Change the status with a move, not an update.", code="use_move")
@@ -516,6 +526,7 @@ def move_task(*, task: Task, actor: Actor, status: str, position: int | None = N
     """
     board = task.board
     authorize(actor, organization=board, role=Role.OPERATOR, board=board)
+    _require_agent_holds(task, actor)
     _require_writable(board)
     # Two moves of the same task at once would both read the old status and validate against it.
     task = Task.objects.select_for_update().select_related("board").get(pk=task.pk)

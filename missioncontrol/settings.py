@@ -238,25 +238,34 @@ CACHES = {
 RATELIMIT_USE_CACHE = "ratelimit"
 RATELIMIT_FAIL_OPEN = True
 
+# The channel layer can be sharded over several Redis servers: channels-redis places each
+# channel and each group on one of them by consistent hashing, so more servers carry more sockets
+# (docs/operations.md, "Channel layer at scale"). Empty: the one REDIS_URL.
+CHANNEL_LAYER_REDIS_URLS = env_list("CHANNEL_LAYER_REDIS_URLS") or ([REDIS_URL] if REDIS_URL else [])
+# A group's membership expires after this many seconds unless renewed (sockets rejoin when they
+# reconnect or recheck); it bounds what a crashed process can leave behind in a group.
+CHANNEL_LAYER_GROUP_EXPIRY = env_int("CHANNEL_LAYER_GROUP_EXPIRY", 86400, minimum=60)
 # channels-redis waits for a channel's next message with a blocking read of up to 5 s
 # (RedisChannelLayer.brpop_timeout); redis-py 8 made 5 s its default socket timeout too, so every
 # idle socket's read timed out and crashed its consumer. The layer's socket timeout must stay
 # above that wait; the connect timeout keeps a dead Redis from hanging a publish.
 CHANNEL_LAYER_SOCKET_TIMEOUT = 15.0
-if REDIS_URL:
+if CHANNEL_LAYER_REDIS_URLS:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
-                        "address": REDIS_URL,
+                        "address": url,
                         "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
-                        "socket_connect_timeout": 5.0,
+                        "socket_connect_timeout": 5,
                     }
+                    for url in CHANNEL_LAYER_REDIS_URLS
                 ],
                 "capacity": 1000,
                 "expiry": 30,
+                "group_expiry": CHANNEL_LAYER_GROUP_EXPIRY,
             },
         }
     }
@@ -375,6 +384,11 @@ WEBHOOK_MAX_PAYLOAD_BYTES = env_int("WEBHOOK_MAX_PAYLOAD_BYTES", 1_048_576, mini
 WEBHOOK_INGEST_RATE = env_rate("WEBHOOK_INGEST_RATE", "60/60s")
 WEBHOOK_TOLERANCE_SECONDS = env_int("WEBHOOK_TOLERANCE_SECONDS", 300)
 WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 90, minimum=1)
+# Retention of the append-only logs (ops/retention.py). 0 keeps everything: the activity log is
+# the audit trail. On PostgreSQL they are partitioned by month and whole months are dropped.
+ACTIVITY_RETENTION_DAYS = env_int("ACTIVITY_RETENTION_DAYS", 0, minimum=0)
+DELIVERY_ATTEMPT_RETENTION_DAYS = env_int("DELIVERY_ATTEMPT_RETENTION_DAYS", 90, minimum=0)
+PARTITION_MONTHS_AHEAD = env_int("PARTITION_MONTHS_AHEAD", 2, minimum=1)
 # Run ingest on the thread pool (several requests at once per process) rather than on Django's
 # single shared thread for sync views. On by default with PostgreSQL; SQLite has one writer
 # at a time anyway.

@@ -34,6 +34,15 @@ class BoardWebhook(models.Model):
         return self.description or f"webhook {self.pk}"
 
 
+class WebhookPayloadQuerySet(models.QuerySet):
+    def addressed_to(self, agent) -> WebhookPayloadQuerySet:
+        """Payloads an agent may read: sent to it, or on its boards when it is a board lead."""
+        addressed = Q(webhook__target_agent=agent)
+        if agent.is_board_lead:
+            addressed |= Q(board__agents=agent)
+        return self.filter(addressed, board__organization_id=agent.organization_id)
+
+
 class WebhookPayload(models.Model):
     webhook = models.ForeignKey(BoardWebhook, on_delete=models.CASCADE, related_name="payloads")
     board = models.ForeignKey("boards.Board", on_delete=models.CASCADE, related_name="webhook_payloads")
@@ -45,6 +54,8 @@ class WebhookPayload(models.Model):
     source_ip = models.GenericIPAddressField(null=True, blank=True)
     delivery_id = models.CharField(max_length=200, null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
+
+    objects = WebhookPayloadQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]

@@ -7,7 +7,7 @@ a 404, never a 403, so ids of other organizations cannot be probed.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -28,21 +28,12 @@ from core.actors import Actor
 from core.api.views import HumanViewSet
 from core.ids import parse_id
 from core.models import Membership, Organization, Role
-from missioncontrol.exceptions import NotFound, PermissionDenied
+from missioncontrol.exceptions import NotFound
 from usage.api.serializers import usage_items, usage_result
 from usage.services import record_usage
 from webhooks.models import WebhookPayload
 
 # --- the agent's own API ---------------------------------------------------------------------------
-
-def agent_boards(agent: Agent) -> QuerySet[Board]:
-    return Board.objects.filter(agents=agent, organization_id=agent.organization_id)
-
-
-def agent_visible_tasks(agent: Agent) -> QuerySet[Task]:
-    """Every task on the boards the agent is on, in its own organization."""
-    return Task.objects.filter(board__agents=agent, board__organization_id=agent.organization_id)
-
 
 class AgentAPIView(GenericAPIView):
     authentication_classes = [AgentTokenAuthentication]
@@ -60,7 +51,7 @@ class AgentAPIView(GenericAPIView):
         task_id = parse_id(task_id)
         if task_id is None:
             raise NotFound("Task not found.")
-        task = agent_visible_tasks(self.agent).select_related("board").filter(pk=task_id).first()
+        task = Task.objects.for_agent(self.agent).select_related("board").filter(pk=task_id).first()
         if task is None:
             raise NotFound("Task not found.")
         return task
@@ -80,7 +71,7 @@ class AgentBoardListView(AgentAPIView):
 
     @extend_schema(responses=s.AgentBoardSerializer(many=True))  # documented with the page envelope
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(agent_boards(self.agent).order_by("name", "id"))
+        page = self.paginate_queryset(Board.objects.for_agent(self.agent).order_by("name", "id"))
         return self.get_paginated_response(s.AgentBoardSerializer(page, many=True).data)
 
 
@@ -97,7 +88,7 @@ class AgentTaskListView(AgentAPIView):
         scope = request.query_params.get("assigned", "")
         if scope not in ("", "me", "unassigned"):
             raise ValidationError({"assigned": ["Use me or unassigned."]})
-        visible = agent_visible_tasks(agent)
+        visible = Task.objects.for_agent(agent)
         mine, unassigned = visible.filter(assignee_agent=agent), visible.unassigned()
         tasks = mine if scope == "me" else unassigned if scope == "unassigned" else mine | unassigned
         status_filter = request.query_params.get("status")
@@ -122,7 +113,7 @@ class AgentTaskListView(AgentAPIView):
         data = s.AgentTaskCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        board = agent_boards(self.agent).filter(pk=values["board"]).first()
+        board = Board.objects.for_agent(self.agent).filter(pk=values["board"]).first()
         if board is None:
             raise NotFound("Board not found.")
         task = board_services.create_task(
@@ -135,7 +126,8 @@ class AgentTaskListView(AgentAPIView):
 
 class AgentTaskDetailView(AgentAPIView):
     """GET a task on my boards; PATCH its status (the board's transition rules apply) and/or
-    its progress note. Only the assignee, or a board lead, changes a task."""
+    its progress note. Only the assignee, the agent that filed it, or a board lead changes a
+    task (boards.services enforces it for every caller)."""
 
     serializer_class = s.AgentTaskSerializer
 
@@ -149,9 +141,7 @@ class AgentTaskDetailView(AgentAPIView):
         data = s.AgentTaskUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        agent = self.agent
-        if task.assignee_agent_id != agent.pk and not agent.is_board_lead:
-            raise PermissionDenied("Claim the task before changing it.")
+        # Only the assignee or a board lead may change it: boards.services enforces that.
         with transaction.atomic():
             if "progress_note" in values:
                 task = board_services.update_task(
@@ -197,7 +187,7 @@ class AgentHeartbeatView(AgentAPIView):
         current_task = None
         if values["current_task"] is not None:
             current_task = self.get_task(values["current_task"])
-        usage = usage_items(values["usage"], visible_tasks=agent_visible_tasks(self.agent), field="usage")
+        usage = usage_items(values["usage"], agent=self.agent, field="usage")
         with transaction.atomic():
             agent = services.record_heartbeat(
                 agent=self.agent, status_text=values["status_text"], current_task=current_task
@@ -219,14 +209,7 @@ class AgentWebhookPayloadView(AgentAPIView):
         agent = self.agent
         if parse_id(payload_id) is None:
             raise NotFound("Webhook payload not found.")
-        addressed = Q(webhook__target_agent=agent)
-        if agent.is_board_lead:
-            addressed |= Q(board__agents=agent)
-        payload = (
-            WebhookPayload.objects.filter(pk=payload_id, board__organization_id=agent.organization_id)
-            .filter(addressed)
-            .first()
-        )
+        payload = WebhookPayload.objects.addressed_to(agent).filter(pk=payload_id).first()
         if payload is None:
             raise NotFound("Webhook payload not found.")
         return Response(s.WebhookPayloadSerializer(payload).data)

@@ -437,3 +437,16 @@ def test_an_approval_cannot_finish_a_task_that_left_review(gated_board, operator
         services.decide_approval(approval=approval, actor=owner_actor, approve=True)
     rejected = services.decide_approval(approval=approval, actor=owner_actor, approve=False)
     assert rejected.status == "rejected"
+
+
+def test_an_agent_cannot_change_a_task_it_neither_holds_nor_filed(board, agent):
+    """The holder rule lives in the service, so every caller (API, stream, rules) gets it."""
+    task = TaskFactory(board=board)
+    actor = Actor.for_agent(agent)
+    with pytest.raises(PermissionDenied):
+        services.move_task(task=task, actor=actor, status="in_progress")
+    with pytest.raises(PermissionDenied):
+        services.update_task(task=task, actor=actor, progress_note="x")
+    task.assignee_agent = agent
+    task.save(update_fields=["assignee_agent"])
+    assert services.move_task(task=task, actor=actor, status="in_progress").status == "in_progress"

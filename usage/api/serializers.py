@@ -6,12 +6,12 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+from agents.models import Agent
 from boards.models import Task
 from usage.models import GROUP_BY_FIELDS, MICROS_PER_DOLLAR
 from usage.services import RecordedUsage, UsageItem
@@ -75,11 +75,11 @@ class UsageBatchSerializer(serializers.Serializer):
     reports = UsageItemSerializer(many=True, max_length=MAX_REPORTS_PER_BATCH, min_length=1)
 
 
-def usage_items(items: list[dict], *, visible_tasks: QuerySet[Task], field: str) -> list[UsageItem]:
+def usage_items(items: list[dict], *, agent: Agent, field: str) -> list[UsageItem]:
     """Validated reports as service input. A task the agent cannot see is a 400 naming the report
     by its index under `field`, the shape DRF gives list errors (only the failing ones)."""
     wanted = {item["task"] for item in items if item["task"]}
-    found = {task.pk: task for task in visible_tasks.filter(pk__in=wanted)}
+    found = {task.pk: task for task in Task.objects.for_agent(agent).filter(pk__in=wanted)}
     errors = {
         str(index): {"task": ["No such task on this agent's boards."]}
         for index, item in enumerate(items)

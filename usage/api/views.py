@@ -11,7 +11,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agents.api.views import AgentAPIView, agent_visible_tasks
+from agents.api.views import AgentAPIView
 from agents.models import Agent
 from boards.models import Board, Task
 from core.access import current_organization, require_role
@@ -33,9 +33,7 @@ class AgentUsageView(AgentAPIView):
     def post(self, request: Request) -> Response:
         batch = s.UsageBatchSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
-        items = s.usage_items(
-            batch.validated_data["reports"], visible_tasks=agent_visible_tasks(self.agent), field="reports"
-        )
+        items = s.usage_items(batch.validated_data["reports"], agent=self.agent, field="reports")
         recorded = services.record_usage(agent=self.agent, items=items)
         return Response(s.usage_result(recorded))
 
