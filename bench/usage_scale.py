@@ -61,13 +61,22 @@ def seed(rows: int) -> tuple[Organization, list[Agent], object]:
         batch = []
         for n in range(start, min(rows, start + chunk)):
             task = rng.choice(tasks)
-            batch.append(UsageReport(
-                organization=organization, agent=rng.choice(agents), board_id=task.board_id, task=task,
-                model=rng.choice(MODELS), input_tokens=rng.randrange(100, 20_000),
-                output_tokens=rng.randrange(10, 4_000), cached_tokens=rng.randrange(0, 2_000),
-                cost_micros=rng.randrange(100, 50_000), cost_source=CostSource.COMPUTED,
-                occurred_at=now - timedelta(seconds=rng.randrange(90 * 86400)), idempotency_key=f"seed-{n}",
-            ))
+            batch.append(
+                UsageReport(
+                    organization=organization,
+                    agent=rng.choice(agents),
+                    board_id=task.board_id,
+                    task=task,
+                    model=rng.choice(MODELS),
+                    input_tokens=rng.randrange(100, 20_000),
+                    output_tokens=rng.randrange(10, 4_000),
+                    cached_tokens=rng.randrange(0, 2_000),
+                    cost_micros=rng.randrange(100, 50_000),
+                    cost_source=CostSource.COMPUTED,
+                    occurred_at=now - timedelta(seconds=rng.randrange(90 * 86400)),
+                    idempotency_key=f"seed-{n}",
+                )
+            )
         with transaction.atomic():
             UsageReport.objects.bulk_create(batch, batch_size=chunk)
             add_to_rollup(batch)
@@ -102,8 +111,15 @@ def main() -> None:
     sent, batches, deadline = 0, 0, time.perf_counter() + args.ingest_seconds
     ingest_started = time.perf_counter()
     while time.perf_counter() < deadline:
-        reports = [{"model": MODELS[n % 5], "input_tokens": 1000, "output_tokens": 100,
-                    "idempotency_key": f"bench-{batches}-{n}"} for n in range(100)]
+        reports = [
+            {
+                "model": MODELS[n % 5],
+                "input_tokens": 1000,
+                "output_tokens": 100,
+                "idempotency_key": f"bench-{batches}-{n}",
+            }
+            for n in range(100)
+        ]
         response = api.post("/api/v1/agent/usage", {"reports": reports}, format="json")
         assert response.status_code == 200, response.content[:500]
         sent += 100
@@ -119,14 +135,21 @@ def main() -> None:
         group_by: median_ms(page, "/api/v1/usage/", {"group_by": group_by, "organization": organization.pk})
         for group_by in ("day", "model", "agent", "task")
     }
-    print(json.dumps({
-        "reports": args.rows, "rollup_rows": rollup_rows, "seed_seconds": round(seeded_s, 1),
-        "ingest_reports_per_second": round(ingest_rate), "ingest_batches": batches,
-        "usage_page_30d_median_ms": median_ms(page, "/usage/"),
-        "usage_page_90d_median_ms": median_ms(page, "/usage/", {"days": 90}),
-        "totals_api_median_ms": totals,
-        "database": connection.vendor,
-    }))
+    print(
+        json.dumps(
+            {
+                "reports": args.rows,
+                "rollup_rows": rollup_rows,
+                "seed_seconds": round(seeded_s, 1),
+                "ingest_reports_per_second": round(ingest_rate),
+                "ingest_batches": batches,
+                "usage_page_30d_median_ms": median_ms(page, "/usage/"),
+                "usage_page_90d_median_ms": median_ms(page, "/usage/", {"days": 90}),
+                "totals_api_median_ms": totals,
+                "database": connection.vendor,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,9 @@ def add_default_prices(apps, schema_editor):
     ModelPrice = apps.get_model("usage", "ModelPrice")
     for model, input_price, output_price, cached_price in DEFAULT_PRICES:
         ModelPrice.objects.get_or_create(
-            organization=None, model=model, effective_from=EFFECTIVE_FROM,
+            organization=None,
+            model=model,
+            effective_from=EFFECTIVE_FROM,
             defaults={
                 "input_per_million": Decimal(input_price),
                 "output_per_million": Decimal(output_price),
