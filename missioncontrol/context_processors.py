@@ -3,11 +3,13 @@
 from django.http import HttpRequest
 
 NAVIGATION = [
+    ("Overview", "overview:overview"),
     ("Boards", "boards:board-list"),
     ("Agents", "agents:agent-list"),
     ("Webhooks", "webhooks:webhook-index"),
     ("Deliveries", "deliveries:dead-letters"),
     ("Activity", "boards:activity"),
+    ("Team", "teams:team"),
     ("Usage", "usage:usage"),
 ]
 

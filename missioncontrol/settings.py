@@ -131,7 +131,11 @@ INSTALLED_APPS = [
     "webhooks",
     "usage",
     "deliveries",
+    "overview",
     "ops",
+    # Feature apps on core + activity + the domain apps.
+    "search",
+    "teams",
 ]
 
 MIDDLEWARE = [
@@ -303,7 +307,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # Refuses to check a password while the address or username is locked (login_protection).
 AUTHENTICATION_BACKENDS = ["missioncontrol.login_protection.ThrottledModelBackend"]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "boards:board-list"
+LOGIN_REDIRECT_URL = "overview:overview"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -428,6 +432,29 @@ OPS_TOKEN = env_str("OPS_TOKEN")
 # redirects to HTTPS); doctor and `check --deploy` skip them.
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
 HEALTH_CHECK_TIMEOUT_SECONDS = env_float("HEALTH_CHECK_TIMEOUT_SECONDS", 2.0)
+
+# --- overview and exports ------------------------------------------------------------------------
+# The overview lists tasks blocked or in review for longer than this under "needs attention".
+OVERVIEW_STALE_HOURS = env_int("OVERVIEW_STALE_HOURS", 24, minimum=1)
+# The most rows one CSV / JSON-lines export streams (tasks, activity, deliveries).
+EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 1_000_000, minimum=1)
+
+# --- search and invitations (search/, teams/) ---------------------------------------------------
+# PostgreSQL text search configuration: stemming and stop words of this language.
+SEARCH_TEXT_CONFIG = env_str("SEARCH_TEXT_CONFIG", "english")
+INVITATION_EXPIRY_DAYS = env_int("INVITATION_EXPIRY_DAYS", 7, minimum=1)
+
+# --- email (invitations) -------------------------------------------------------------------------
+# Empty EMAIL_HOST: the console backend (the embedded default prints mail to the server log).
+EMAIL_HOST = env_str("EMAIL_HOST")
+_MAIL_BACKEND = "smtp" if EMAIL_HOST else "console"
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or f"django.core.mail.backends.{_MAIL_BACKEND}.EmailBackend"
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Mission Control <mission-control@localhost>")
 
 # --- logging -----------------------------------------------------------------------------------
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")

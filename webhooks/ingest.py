@@ -85,8 +85,13 @@ def _source_ip(request: HttpRequest) -> str | None:
         return None
 
 
-def _reject(outcome: str, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+def _reject(
+    outcome: str, status: int, code: str, message: str, headers: dict[str, str] | None = None,
+    *, webhook: BoardWebhook | None = None,
+):
     WEBHOOK_INGESTS.labels(outcome=outcome).inc()
+    if webhook is not None:
+        services.count_webhook_refusal(webhook=webhook, reason=outcome)
     return json_error(status, code, message, headers=headers)
 
 
@@ -104,11 +109,12 @@ def check_signature(webhook: BoardWebhook, headers: dict[str, str], body: bytes)
         msg_id, timestamp = headers.get("webhook-id", ""), headers.get("webhook-timestamp", "")
         if not msg_id or not timestamp:
             return _reject("missing_signature", 403, "missing_signature",
-                           "Standard Webhooks signatures need the webhook-id and webhook-timestamp headers.")
+                           "Standard Webhooks signatures need the webhook-id and webhook-timestamp headers.",
+                           webhook=webhook)
         tolerance = settings.WEBHOOK_TOLERANCE_SECONDS
         if not timestamp.isdigit() or abs(current_time() - int(timestamp)) > tolerance:
             return _reject("invalid_timestamp", 403, "invalid_timestamp",
-                           "The webhook-timestamp header is outside the allowed tolerance.")
+                           "The webhook-timestamp header is outside the allowed tolerance.", webhook=webhook)
         # Every secret is checked (no early exit), so timing does not say which one matched.
         results = [
             verify_standard_webhook_signature(secret, msg_id, timestamp, body, headers["webhook-signature"])
@@ -125,11 +131,12 @@ def check_signature(webhook: BoardWebhook, headers: dict[str, str], body: bytes)
         value = headers.get(header_name)
         if not value:
             return _reject("missing_signature", 403, "missing_signature",
-                           f"The {header_name} header with the payload's signature is missing.")
+                           f"The {header_name} header with the payload's signature is missing.",
+                           webhook=webhook)
         results = [verify_sha256_signature(secret, body, value) for secret in valid_secrets]
     if not any(results):
         return _reject("invalid_signature", 403, "invalid_signature",
-                       f"The signature in {header_name} does not match the payload.")
+                       f"The signature in {header_name} does not match the payload.", webhook=webhook)
     return None
 
 
@@ -160,12 +167,13 @@ def ingest_webhook(request: HttpRequest, board_id: int, webhook_id: int) -> Http
         return _reject("unavailable", 503, "unavailable", "Storage is unavailable; retry later.",
                        headers={"Retry-After": DATABASE_RETRY_AFTER_SECONDS})
     if not webhook.enabled:
-        return _reject("disabled", 410, "gone", "This webhook is disabled.")
+        return _reject("disabled", 410, "gone", "This webhook is disabled.", webhook=webhook)
     limit = settings.WEBHOOK_MAX_PAYLOAD_BYTES
     try:
         body = read_body_limited(request, limit)
     except PayloadTooLarge:
-        return _reject("too_large", 413, "payload_too_large", f"The payload is larger than {limit} bytes.")
+        return _reject("too_large", 413, "payload_too_large", f"The payload is larger than {limit} bytes.",
+                       webhook=webhook)
     headers = request_headers(request)
     try:
         rejection = check_signature(webhook, headers, body)
@@ -185,7 +193,7 @@ def ingest_webhook(request: HttpRequest, board_id: int, webhook_id: int) -> Http
             delivery_id=_delivery_id(headers),
         )
     except DomainError as exc:
-        return _reject("invalid", exc.status_code, exc.code, exc.message)
+        return _reject("invalid", exc.status_code, exc.code, exc.message, webhook=webhook)
     except DatabaseError as exc:
         # Never a 2xx for a payload that is not committed: the sender must retry.
         logger.warning("webhook %s: storing a payload failed: %s", webhook.pk, type(exc).__name__)

@@ -88,6 +88,12 @@ EXPECTED: dict[str, Rule] = {
     "personal-token-list": Rule(HUMANS, HUMANS, why="each user's own tokens"),
     "personal-token-detail": Rule(ADMINS, ADMINS, why="the admin's token: only its owner sees it"),
     "activity-list": Rule(HUMANS),
+    # Overview numbers and exports: a person reads the organization named (or their only one),
+    # an agent its own; the outsider gets their own organization's figures.
+    "metrics-kpis": Rule(HUMANS | AGENT),
+    "metrics-charts": Rule(HUMANS | AGENT),
+    "metrics-fleet": Rule(HUMANS | AGENT),
+    "export": Rule(HUMANS | AGENT, why="an agent on several boards gets a 400 asking for one"),
     "activity-detail": Rule(MEMBERS),
     # --- human API: agents and tokens (token metadata only; the raw value is never shown) ----
     "agent-list": Rule(HUMANS, ADMINS | OUTSIDER),
@@ -134,6 +140,11 @@ EXPECTED: dict[str, Rule] = {
     "boards:board-list": Rule(HUMANS),
     "boards:personal-tokens": Rule(HUMANS, HUMANS, why="each user's own tokens page"),
     "boards:activity": Rule(HUMANS),
+    "overview:overview": Rule(HUMANS, why="each person's current organization"),
+    "overview:numbers": Rule(HUMANS),
+    "overview:fleet": Rule(HUMANS),
+    "overview:exports": Rule(HUMANS),
+    "overview:export": Rule(HUMANS, why="the current organization's rows only"),
     "boards:switch-organization": Rule(NOBODY, HUMANS),
     "boards:board-create": Rule(HUMANS, ADMINS | OUTSIDER),
     "boards:board-detail": Rule(MEMBERS),
@@ -175,6 +186,19 @@ EXPECTED: dict[str, Rule] = {
     "deliveries:agent-deliveries": Rule(MEMBERS),
     "deliveries:subscription-list": Rule(HUMANS, ADMINS | OUTSIDER),
     "deliveries:subscription-detail": Rule(MEMBERS, ADMINS),
+    # --- search (issue 17) ---------------------------------------------------------------------
+    "search-api": Rule(HUMANS | AGENT, why="scoped: people see their organizations, an agent its boards"),
+    "search:search": Rule(HUMANS),
+    # --- organizations, members, invitations (issue 17) -----------------------------------------
+    "teams:team": Rule(HUMANS, why="redirects to the caller's own organization's members page"),
+    "teams:organization-create": Rule(HUMANS, HUMANS, why="anyone signed in starts an organization"),
+    "teams:settings": Rule(ADMINS, ADMINS),
+    "teams:leave": Rule(NOBODY, MEMBERS, why="any member leaves (the last admin is refused with a message)"),
+    "teams:members": Rule(MEMBERS, ADMINS, why="everyone sees who is in; admins change roles and remove"),
+    "teams:invitation-create": Rule(NOBODY, ADMINS),
+    "teams:invitation-revoke": Rule(NOBODY, ADMINS),
+    "teams:invitation-accept": Rule(NOBODY, NOBODY, why="without a valid token every caller gets the "
+                                                        "not-valid page (404); tested in tests/teams"),
 }
 
 # Unnamed trailing-slash twins: checked under the row of the named route they duplicate.
@@ -228,6 +252,7 @@ NAMED_PARAMS = {
     "depends_on_id": "other_task", "agent_id": "agent", "token_id": "agent_token",
     "subscription_id": "subscription", "subscription_pk": "subscription", "delivery_id": "delivery",
     "delivery_pk": "delivery", "attempt_id": "attempt", "organization_id": "organization",
+    "invitation_id": "invitation",
 }
 
 
@@ -241,6 +266,8 @@ def path_values(route: Route, world: World) -> dict[str, object]:
     for param in route.params:
         if param == "format":
             values[param] = "json"
+        elif param == "dataset":
+            values[param] = "tasks"
         elif param == "pk":
             # "<prefix>-…" or exactly "<prefix>": "agent-tokens" (an agent's tokens) is not "agent-token-…".
             attr = PK_BY_ROUTE.get(route.key) or next(
@@ -276,8 +303,10 @@ def classify(response) -> str:
 def snapshot() -> str:
     """Every row of the domain tables, hashed: did a refused write change anything anyway?"""
     digest = hashlib.sha256()
-    for app in ("boards", "agents", "webhooks"):
+    for app in ("core", "boards", "agents", "webhooks", "teams"):
         for model in apps.get_app_config(app).get_models():
+            if model._meta.label == "webhooks.WebhookRefusalCount":
+                continue  # counting a refused payload is the one write a refusal is meant to make
             digest.update(model._meta.label.encode())
             for row in model.objects.order_by("pk").values_list():
                 digest.update(repr(row).encode())
