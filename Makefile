@@ -3,8 +3,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# The embedded default is a local, single-machine install: DEBUG on unless you say otherwise.
-export DEBUG ?= 1
+# The embedded default is a local, single-machine install. Its settings live in .env, written on
+# the first `make run` (random SECRET_KEY, DEBUG off); settings.py reads it, so every manage.py
+# command works in the same shell. DEBUG=1 make run gives Django's debug pages.
 
 # Installs come from uv.lock (exact versions, hash-checked). uv itself lives in .tools/, its own
 # small venv, so that syncing the project's venv never uninstalls it.
@@ -41,8 +42,13 @@ lock-upgrade: | $(UV)
 migrate: venv
 	$(PY) manage.py migrate --noinput
 
+.env:
+	$(PY) -m missioncontrol.local_env .env
+
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
-run: migrate
+run: venv .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py demo
 	CELERY_EMBEDDED_WORKER=$${CELERY_EMBEDDED_WORKER:-1} $(VENV)/bin/uvicorn missioncontrol.asgi:application \
 		--host $(HOST) --port $(PORT) --lifespan off --no-server-header

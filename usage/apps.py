@@ -5,5 +5,7 @@ class UsageConfig(AppConfig):
     name = "usage"
     verbose_name = "Usage and cost"
     default_auto_field = "django.db.models.BigAutoField"
-    # usage/events.py registers `usage.reported` with activity.registry; import it from ready()
-    # once that registry is on main (issue 15).
+
+    def ready(self) -> None:
+        # The event types this app records, with their sentences (activity.registry).
+        from usage import events  # noqa: F401

@@ -1,9 +1,13 @@
-"""The event types this app records, for activity.registry (issue 15): import from ready()."""
+"""The event types this app records, with their sentences (activity.registry); imported by
+UsageConfig.ready()."""
 
 from __future__ import annotations
 
-from activity.registry import register_event_type
 from django.utils.html import format_html
+
+from activity.registry import register_category, register_event_type
+
+register_category("usage", "Usage")
 
 
 def _reported(event):
@@ -16,6 +20,21 @@ def _reported(event):
     )
 
 
+def _budget_crossed(event):
+    detail = event.detail or {}
+    return format_html(
+        "A {} {} budget passed {}% (${} of ${})",
+        detail.get("period", ""),
+        detail.get("scope", ""),
+        detail.get("threshold", ""),
+        detail.get("spent", "0"),
+        detail.get("limit", "0"),
+    )
+
+
 register_event_type(
     "usage.reported", category="usage", label="Usage reported", sentence=_reported, on_board_feed=False
+)
+register_event_type(
+    "usage.budget_crossed", category="usage", label="Budget threshold passed", sentence=_budget_crossed
 )

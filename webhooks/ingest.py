@@ -30,7 +30,7 @@ from missioncontrol.errors import json_error
 from missioncontrol.exceptions import DomainError, NotFound
 from missioncontrol.metrics import WEBHOOK_INGESTS
 from missioncontrol.ratelimits import hit
-from webhooks import services
+from webhooks import refusals, services
 from webhooks.models import BoardWebhook
 
 logger = logging.getLogger(__name__)
@@ -87,11 +87,14 @@ def _source_ip(request: HttpRequest) -> str | None:
 
 def _reject(
     outcome: str, status: int, code: str, message: str, headers: dict[str, str] | None = None,
-    *, webhook: BoardWebhook | None = None,
+    *, webhook: BoardWebhook | None = None, webhook_id: int | None = None, require_known: bool = False,
 ):
     WEBHOOK_INGESTS.labels(outcome=outcome).inc()
     if webhook is not None:
         services.count_webhook_refusal(webhook=webhook, reason=outcome)
+    # Per-minute counters in the cache for the alert rules' windows (webhooks.refusals).
+    if webhook_id is not None or webhook is not None:
+        refusals.record_refusal(webhook_id or webhook.pk, status, require_known=require_known)
     return json_error(status, code, message, headers=headers)
 
 
@@ -154,7 +157,8 @@ def ingest_webhook(request: HttpRequest, board_id: int, webhook_id: int) -> Http
     decision = hit("webhook_ingest", source_ip or "unknown", settings.WEBHOOK_INGEST_RATE)
     if not decision.allowed:
         return _reject("rate_limited", 429, "rate_limited", "Too many webhook requests from this address.",
-                       headers={"Retry-After": str(decision.retry_after)})
+                       headers={"Retry-After": str(decision.retry_after)}, webhook_id=webhook_id,
+                       require_known=True)
     if request.method != "POST":
         return _reject("method_not_allowed", 405, "method_not_allowed", "Webhooks accept POST only.",
                        headers={"Allow": "POST"})
@@ -166,6 +170,7 @@ def ingest_webhook(request: HttpRequest, board_id: int, webhook_id: int) -> Http
         logger.warning("webhook ingest: database unavailable while looking up webhook %s", webhook_id)
         return _reject("unavailable", 503, "unavailable", "Storage is unavailable; retry later.",
                        headers={"Retry-After": DATABASE_RETRY_AFTER_SECONDS})
+    refusals.mark_webhook_known(webhook.pk)
     if not webhook.enabled:
         return _reject("disabled", 410, "gone", "This webhook is disabled.", webhook=webhook)
     limit = settings.WEBHOOK_MAX_PAYLOAD_BYTES

@@ -67,6 +67,8 @@ EXPECTED: dict[str, Rule] = {
     # --- API schema and docs -----------------------------------------------------------------
     "api-schema": Rule(ALL, why="public by drf-spectacular's default (SERVE_PERMISSIONS AllowAny)"),
     "api-docs": Rule(ALL, why="the Swagger UI shell; the schema above is public too"),
+    "api-redoc": Rule(ALL, why="the ReDoc shell; the schema above is public too"),
+    "event-types": Rule(HUMANS, why="the event-type registry (names, labels; no data), signed-in users"),
     # --- human API: organizations, boards, tasks ---------------------------------------------
     "organization-list": Rule(HUMANS),
     "organization-detail": Rule(MEMBERS),
@@ -136,6 +138,28 @@ EXPECTED: dict[str, Rule] = {
     "delivery-bulk-replay": Rule(NOBODY, ADMINS | OUTSIDER),
     "delivery-detail": Rule(MEMBERS),
     "delivery-replay": Rule(NOBODY, ADMINS),
+    # --- alerts ------------------------------------------------------------------------------
+    "alert-condition-list": Rule(HUMANS, why="the catalogue of conditions, the same for everyone"),
+    "alert-rule-list": Rule(HUMANS, ADMINS | OUTSIDER),
+    "alert-rule-detail": Rule(MEMBERS, ADMINS),
+    "alert-rule-preview": Rule(NOBODY, HUMANS, why="reads history; the body names an organization the "
+                                                   "caller must belong to"),
+    "alert-rule-test": Rule(NOBODY, ADMINS),
+    "incident-list": Rule(HUMANS),
+    "incident-detail": Rule(MEMBERS),
+    "incident-acknowledge": Rule(NOBODY, WRITERS, why="operators handle incidents"),
+    "incident-snooze": Rule(NOBODY, WRITERS),
+    "alerts:incident-list": Rule(HUMANS),
+    "alerts:incident-detail": Rule(MEMBERS),
+    "alerts:incident-acknowledge": Rule(NOBODY, WRITERS),
+    "alerts:incident-snooze": Rule(NOBODY, WRITERS),
+    "alerts:badge": Rule(HUMANS),
+    "alerts:rule-list": Rule(HUMANS),
+    "alerts:rule-create": Rule(ADMINS | OUTSIDER, ADMINS | OUTSIDER, why="in the current organization"),
+    "alerts:rule-preview": Rule(NOBODY, HUMANS, why="in the current organization"),
+    "alerts:rule-edit": Rule(MEMBERS, ADMINS),
+    "alerts:rule-delete": Rule(NOBODY, ADMINS),
+    "alerts:rule-test": Rule(NOBODY, ADMINS),
     # --- pages -------------------------------------------------------------------------------
     "boards:board-list": Rule(HUMANS),
     "boards:personal-tokens": Rule(HUMANS, HUMANS, why="each user's own tokens page"),
@@ -242,6 +266,9 @@ PK_OBJECTS = (
     ("webhook", "webhook"),
     ("subscription", "subscription"),
     ("delivery-attempt", "attempt"),
+    ("alert-rule", "alert_rule"),
+    ("rule", "alert_rule"),
+    ("incident", "incident"),
     ("delivery", "delivery"),
 )
 # Routes whose <pk> the prefix rule would get wrong.
@@ -303,7 +330,7 @@ def classify(response) -> str:
 def snapshot() -> str:
     """Every row of the domain tables, hashed: did a refused write change anything anyway?"""
     digest = hashlib.sha256()
-    for app in ("core", "boards", "agents", "webhooks", "teams"):
+    for app in ("core", "boards", "agents", "webhooks", "teams", "alerts"):
         for model in apps.get_app_config(app).get_models():
             if model._meta.label == "webhooks.WebhookRefusalCount":
                 continue  # counting a refused payload is the one write a refusal is meant to make
