@@ -1,9 +1,10 @@
 # Mission Control production image: multi-stage, non-root, with a health check.
 FROM python:3.11-slim AS build
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 UV_PROJECT_ENVIRONMENT=/venv UV_LINK_MODE=copy
 WORKDIR /src
-COPY pyproject.toml ./
-RUN python -m venv /venv && /venv/bin/pip install --upgrade pip && /venv/bin/pip install .
+COPY pyproject.toml uv.lock ./
+# Exactly the versions of uv.lock (hash-checked), refusing a lock that is out of date.
+RUN pip install uv==0.13.9 && uv sync --locked --no-install-project --no-cache
 COPY . .
 # Production mode (DEBUG=0) serves the hashed manifest, so collect in production mode too.
 RUN DEBUG=0 ALLOWED_HOSTS=build SECRET_KEY=collectstatic-only-not-a-runtime-secret-00000000 \

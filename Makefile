@@ -7,15 +7,37 @@ PORT ?= 8000
 # the first `make run` (random SECRET_KEY, DEBUG off); settings.py reads it, so every manage.py
 # command works in the same shell. DEBUG=1 make run gives Django's debug pages.
 
-.PHONY: run test lint bench worker beat migrate venv clean
+# Installs come from uv.lock (exact versions, hash-checked). uv itself lives in .tools/, its own
+# small venv, so that syncing the project's venv never uninstalls it.
+UV_VERSION ?= 0.13.9
+UV := .tools/bin/uv
+
+.PHONY: run test lint bench worker beat migrate venv clean lock lock-check lock-upgrade
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q '.[dev]'
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/pip install -q uv==$(UV_VERSION)
+
+# --locked: refuse to install from a lock that no longer matches pyproject.toml.
+# --inexact: leave tools a developer added to the venv alone (the locked ones are exact).
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --inexact --extra dev
 	touch $@
+
+# After editing pyproject.toml: lock the change, keeping every other version as it is.
+lock: | $(UV)
+	$(UV) lock
+
+# Fails when uv.lock is out of date with pyproject.toml (CI runs it first).
+lock-check: | $(UV)
+	$(UV) lock --locked
+
+# The one upgrade command: the newest versions within pyproject.toml's ranges (one package:
+# `$(UV) lock --upgrade-package NAME`). Commit uv.lock after `make test` passes.
+lock-upgrade: | $(UV)
+	$(UV) lock --upgrade
 
 migrate: venv
 	$(PY) manage.py migrate --noinput
@@ -50,4 +72,4 @@ beat: venv
 	$(VENV)/bin/celery -A missioncontrol beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
 clean:
-	rm -rf $(VENV) var/ staticfiles/ .pytest_cache .ruff_cache
+	rm -rf $(VENV) .tools/ var/ staticfiles/ .pytest_cache .ruff_cache

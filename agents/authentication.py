@@ -27,7 +27,7 @@ from agents.services import record_agent_seen
 from agents.tokens import DUMMY_DIGEST, TOKEN_PATTERN, token_digest
 from missioncontrol.client_ip import client_ip_from_meta
 from missioncontrol.logs import current_request_id
-from missioncontrol.metrics import RATE_LIMIT_BACKEND_ERRORS
+from missioncontrol.metrics import RATE_LIMIT_BACKEND_ERRORS, RATE_LIMIT_REJECTIONS
 from missioncontrol.ratelimits import hit
 
 logger = logging.getLogger(__name__)
@@ -96,6 +96,14 @@ class AgentAuthenticationFailed(Exception):
     code = "authentication_failed"
 
 
+class AgentSuspended(AgentAuthenticationFailed):
+    """A valid token of a suspended agent: the streams answer 403 / close 4403 (docs/realtime.md).
+    The REST API keeps answering 401, the failure every other token problem gets there."""
+
+    status_code = 403
+    code = "agent_suspended"
+
+
 class AgentRateLimited(Exception):
     """Too many failed attempts from this address, or too many calls by this agent (429)."""
 
@@ -137,6 +145,8 @@ def verify_agent_credentials(raw: str, *, client_ip: str, path: str) -> AgentTok
     """
     retry_after = _failures_exhausted(client_ip)
     if retry_after:
+        # A lockout is read without counting a failure, so it must count its own rejection.
+        RATE_LIMIT_REJECTIONS.labels(limiter=AUTH_LIMITER).inc()
         _log_failure("rate_limited", client_ip=client_ip, path=path)
         raise AgentRateLimited("Too many failed authentication attempts.", retry_after)
     token, reason = _find_token(raw)
@@ -145,6 +155,8 @@ def verify_agent_credentials(raw: str, *, client_ip: str, path: str) -> AgentTok
         decision = hit(AUTH_LIMITER, client_ip, settings.AGENT_AUTH_RATE)
         if not decision.allowed:
             raise AgentRateLimited("Too many failed authentication attempts.", decision.retry_after)
+        if reason == "agent_suspended":
+            raise AgentSuspended("This agent is suspended.")
         raise AgentAuthenticationFailed("Invalid or expired agent token.")
     decision = hit(AGENT_LIMITER, str(token.agent_id), settings.AGENT_RATE)
     if not decision.allowed:
@@ -178,8 +190,9 @@ def client_ip_from_scope(scope: Mapping[str, Any]) -> str:
 
 def authenticate_websocket_scope(scope: Mapping[str, Any]) -> AgentToken | None:
     """For websocket consumers (call through database_sync_to_async): the agent token of a
-    handshake, or None when no token was offered. Raises AgentAuthenticationFailed (close 4401)
-    or AgentRateLimited (close 4429) exactly as the HTTP path does, with the same limits."""
+    handshake, or None when no token was offered. Raises AgentAuthenticationFailed (close 4401),
+    AgentSuspended (4403) or AgentRateLimited (4429) exactly as the HTTP path does, with the same
+    limits."""
     raw = token_from_request_headers(scope.get("headers") or [])
     if raw is None:
         return None

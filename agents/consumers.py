@@ -28,6 +28,7 @@ from activity.streams import (
 from agents.authentication import (
     AgentAuthenticationFailed,
     AgentRateLimited,
+    AgentSuspended,
     authenticate_websocket_scope,
     client_ip_from_scope,
     verify_agent_credentials,
@@ -66,7 +67,8 @@ def agent_subscription(token: AgentToken) -> Subscription | None:
 
 
 def token_still_valid(token_id: int) -> bool:
-    """A token revoked (or an agent suspended) while connected ends the stream at its next message."""
+    """Checked again at each heartbeat/ack and recheck (an expiry sends no message); revocation and
+    suspension also close the socket at once through realtime.close_agent_streams."""
     now = timezone.now()
     return AgentToken.objects.filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=now),
@@ -93,7 +95,7 @@ def _heartbeat(*, token_id: int, status_text: str, current_task_id: Any) -> dict
 class AgentStreamConsumer(ActivityStreamConsumer):
     stream = "agent"
     # Agents are not browsers: no Origin is fine (no cookie can ride along, see
-    # websocket_origin); a present Origin is still checked against the allowed ones.
+    # websocket_origin); a present Origin must still be the site's or a trusted one.
     requires_origin = False
 
     async def open(self) -> None:
@@ -103,6 +105,9 @@ class AgentStreamConsumer(ActivityStreamConsumer):
             token = await database_sync_to_async(authenticate_websocket_scope)(self.scope)
         except AgentRateLimited:
             await self.close(code=CLOSE_RATE_LIMITED)
+            return
+        except AgentSuspended:
+            await self.close(code=CLOSE_FORBIDDEN)
             return
         except AgentAuthenticationFailed:
             await self.close(code=CLOSE_UNAUTHENTICATED)
@@ -134,6 +139,14 @@ class AgentStreamConsumer(ActivityStreamConsumer):
         token = await database_sync_to_async(AgentToken.objects.select_related("agent").get)(pk=self.token_id)
         subscription = await database_sync_to_async(agent_subscription)(token)
         return subscription if subscription is not None else CLOSE_FORBIDDEN
+
+    async def stream_close(self, message: dict[str, Any]) -> None:
+        """realtime.close_agent_streams: the token was revoked or the agent suspended or deleted."""
+        closed = realtime.StreamClosed(message)
+        if self.token_id is None or not closed.applies_to(self.token_id):
+            return
+        code = CLOSE_FORBIDDEN if closed.reason == realtime.AGENT_SUSPENDED else CLOSE_UNAUTHENTICATED
+        await self.close_for(code, "access revoked")
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "auth_timer", None) is not None:
@@ -184,6 +197,9 @@ class AgentStreamConsumer(ActivityStreamConsumer):
             )
         except AgentRateLimited:
             await self.close_for(CLOSE_RATE_LIMITED, "too many failed authentications")
+            return
+        except AgentSuspended:
+            await self.close_for(CLOSE_FORBIDDEN, "agent not active")
             return
         except AgentAuthenticationFailed:
             await self.close_for(CLOSE_UNAUTHENTICATED, "invalid token")

@@ -26,6 +26,7 @@ from boards.models import Board, Task, TaskStatus
 from core.access import require_role
 from core.actors import Actor
 from core.models import Organization, Role
+from missioncontrol import realtime
 from missioncontrol.exceptions import Conflict, DomainError, NotFound
 
 MAX_TOKENS_PER_AGENT = 20  # usable (not revoked, not expired) tokens at once
@@ -194,11 +195,20 @@ def update_agent(
     return agent
 
 
+def _close_streams_on_commit(*, agent_id: int, reason: str, token_id: int | None = None) -> None:
+    """Open streams of what was just revoked end when the change commits, not at their next recheck."""
+    transaction.on_commit(
+        lambda: realtime.close_agent_streams(agent_id=agent_id, reason=reason, token_id=token_id)
+    )
+
+
 def _set_status(*, agent: Agent, actor: Actor, status: str, verb: str) -> Agent:
     _authorize(actor, agent.organization_id)
     # Conditional update: two admins suspending at once record one event, not two.
     updated = Agent.objects.filter(pk=agent.pk).exclude(status=status).update(status=status)
     agent.status = status
+    if updated and status == AgentStatus.SUSPENDED:
+        _close_streams_on_commit(agent_id=agent.pk, reason=realtime.AGENT_SUSPENDED)
     if updated:
         record_activity(
             organization=agent.organization_id, verb=verb, actor=actor, target=agent,
@@ -225,6 +235,7 @@ def delete_agent(*, agent: Agent, actor: Actor) -> None:
         organization=agent.organization_id, verb="agent.deleted", actor=actor,
         target_type="agent", target_id=agent.pk, detail=_agent_detail(agent),
     )
+    _close_streams_on_commit(agent_id=agent.pk, reason=realtime.AGENT_DELETED)
     agent.delete()
 
 
@@ -306,6 +317,7 @@ def rotate_agent_token(
     if grace_seconds == 0:
         old.revoked_at = now
         old.save(update_fields=["revoked_at"])
+        _close_streams_on_commit(agent_id=agent.pk, reason=realtime.TOKEN_REVOKED, token_id=old.pk)
     else:
         grace_end = now + timedelta(seconds=grace_seconds)
         old.expires_at = min(old.expires_at, grace_end) if old.expires_at else grace_end
@@ -326,12 +338,14 @@ def rotate_agent_token(
 
 @transaction.atomic
 def revoke_agent_token(*, token: AgentToken, actor: Actor) -> AgentToken:
-    """Effective at once: the next authentication reads revoked_at from the same row."""
+    """Effective at once: the next authentication reads revoked_at from the same row, and the
+    token's open streams are closed on commit."""
     _authorize(actor, token.agent.organization_id)
     now = timezone.now()
     updated = AgentToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
     token.refresh_from_db(fields=["revoked_at"])
     if updated:
+        _close_streams_on_commit(agent_id=token.agent_id, reason=realtime.TOKEN_REVOKED, token_id=token.pk)
         record_activity(
             organization=token.agent.organization_id, verb="agent.token_revoked", actor=actor,
             target=token.agent, detail=_token_detail(token),

@@ -26,6 +26,7 @@ from activity.streams import RecentIds, Subscription
 from agents.authentication import (
     AgentAuthenticationFailed,
     AgentRateLimited,
+    AgentSuspended,
     token_from_request_headers,
     verify_agent_credentials,
 )
@@ -46,7 +47,15 @@ def sse_message(payload: dict[str, Any]) -> str:
     return f"id: {payload['id']}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n"
 
 
-async def agent_events(subscription: Subscription, cursor: int | None) -> AsyncIterator[str]:
+def stream_closed_message(reason: str) -> str:
+    """The last message of a stream whose token was revoked or whose agent was suspended or
+    deleted: clients should not reconnect with the same token."""
+    return f"event: stream.closed\ndata: {json.dumps({'reason': reason})}\n\n"
+
+
+async def agent_events(
+    subscription: Subscription, cursor: int | None, *, token_id: int | None = None
+) -> AsyncIterator[str]:
     deadline = time.monotonic() + SSE_MAX_LIFETIME_SECONDS
     sent = RecentIds(settings.REPLAY_MAX_EVENTS + 1000)
     OPEN_EVENT_STREAMS.inc()
@@ -64,7 +73,13 @@ async def agent_events(subscription: Subscription, cursor: int | None) -> AsyncI
                     sent.add(payload["id"])
                     yield sse_message(payload)
             while (remaining := deadline - time.monotonic()) > 0:
-                payload = await listener.receive(timeout=min(SSE_KEEPALIVE_SECONDS, remaining))
+                try:
+                    payload = await listener.receive(timeout=min(SSE_KEEPALIVE_SECONDS, remaining))
+                except realtime.StreamClosed as closed:
+                    if closed.applies_to(token_id):
+                        yield stream_closed_message(closed.reason)
+                        return
+                    continue
                 if payload is None:
                     yield ": keep-alive\n\n"
                 elif sent.add(payload["id"]):
@@ -88,18 +103,22 @@ async def agent_event_stream(request: HttpRequest) -> HttpResponse:
         )
     except AgentRateLimited as exc:
         return json_error(429, "rate_limited", str(exc), headers={"Retry-After": str(exc.retry_after)})
+    except AgentSuspended as exc:
+        return json_error(403, exc.code, str(exc))
     except AgentAuthenticationFailed as exc:
         return json_error(401, "authentication_failed", str(exc),
                           headers={"WWW-Authenticate": 'Bearer realm="api"'})
     subscription = await database_sync_to_async(agent_subscription)(token)
     if subscription is None:
-        return json_error(403, "permission_denied", "This agent is not active.")
+        return json_error(403, "agent_suspended", "This agent is suspended.")
     cursor = parse_cursor(request.headers.get("Last-Event-ID"))
     if cursor is None:
         cursor = parse_cursor(request.GET.get("last_event_id"))
     if cursor is None:
         cursor = await sync_to_async(cache.get)(ack_cursor_key(token.agent_id))
-    response = StreamingHttpResponse(agent_events(subscription, cursor), content_type="text/event-stream")
+    response = StreamingHttpResponse(
+        agent_events(subscription, cursor, token_id=token.pk), content_type="text/event-stream"
+    )
     # Proxies (nginx) and browsers must pass each message through at once, never buffer or cache.
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"

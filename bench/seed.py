@@ -10,6 +10,7 @@ import json
 import sys
 
 import django
+from django.conf import settings
 
 
 def _setup() -> None:
@@ -34,7 +35,8 @@ def base() -> dict:
     webhook, secret = create_webhook(board=board, actor=actor, description="bench")
     session = SessionStore()
     session["_auth_user_id"] = str(user.pk)
-    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    # The configured backend (missioncontrol.login_protection's): a session naming another is anonymous.
+    session["_auth_user_backend"] = settings.AUTHENTICATION_BACKENDS[0]
     session["_auth_user_hash"] = user.get_session_auth_hash()
     session.create()
     return {

@@ -39,14 +39,36 @@ class UnresolvableTarget(UnsafeTarget):
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+# NAT64: the well-known prefix carries an IPv4 address in its last 32 bits (RFC 6052); the
+# local-use prefix (RFC 8215) places it anywhere the operator likes, so it is refused outright.
+NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address routes to: IPv4-mapped (::ffff:a.b.c.d), 6to4
+    (2002:AABB:CCDD::/48) or NAT64 (64:ff9b::a.b.c.d). Python calls 6to4 and NAT64 addresses
+    global whatever they carry, so 2002:7f00:1:: would otherwise pass as a public address."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in NAT64_WELL_KNOWN:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def is_refused_address(address: IPAddress) -> bool:
     """Loopback, private, link-local (incl. 169.254.169.254 metadata), reserved, multicast, CGNAT.
 
-    `is_global` is False for all of those special-purpose ranges; IPv4-mapped IPv6 addresses
-    are judged by the IPv4 address they carry, so ::ffff:127.0.0.1 is loopback too.
+    `is_global` is False for all of those special-purpose ranges; IPv6 addresses that carry an
+    IPv4 address (mapped, 6to4, NAT64) are judged by that IPv4 address, so ::ffff:127.0.0.1,
+    2002:7f00:1:: and 64:ff9b::7f00:1 are loopback too.
     """
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in NAT64_LOCAL_USE:
+            return True
+        address = embedded_ipv4(address) or address
     return (
         not address.is_global
         or address.is_multicast

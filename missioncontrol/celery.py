@@ -1,11 +1,25 @@
 """The Celery app. Tasks are thin: load by id, call a service, decide retries."""
 
 import os
+from pathlib import Path
 
 from celery import Celery
+from celery.beat import PersistentScheduler
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "missioncontrol.settings")
+
+
+
+class DirectoryCreatingScheduler(PersistentScheduler):
+    """Celery's file-backed schedule, creating the file's directory first: in production mode
+    settings create no DATA_DIR (the database is elsewhere), and on a fresh machine or volume
+    beat failed to open `DATA_DIR/celerybeat-schedule` and wedged."""
+
+    def _open_schedule(self):
+        Path(self.schedule_filename).parent.mkdir(parents=True, exist_ok=True)
+        return super()._open_schedule()
+
 
 app = Celery("missioncontrol")
 app.config_from_object("django.conf:settings", namespace="CELERY")

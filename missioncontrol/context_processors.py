@@ -30,6 +30,7 @@ NAVIGATION = [
     NavItem("Team", "teams:team", "users"),
     NavItem("API tokens", "boards:personal-tokens", "key-round"),
     NavItem("Operations", "ops-status", "shield-check", staff_only=True),
+    NavItem("Usage", "usage:usage", "database"),
 ]
 
 

@@ -13,6 +13,13 @@ resetting the username window would let a victim's own login clear an attacker's
 The trade-off is that a guessed-at username is locked for its owner too until the window ends;
 admins can see that in the audit trail (auth.login_failed events).
 
+Every password check shares the two windows: `/login/`, `/admin/login/` and the admin's
+password change answer 429 while locked (ThrottledLoginView, ThrottledAdminSite); the
+authentication backend refuses to check a password while locked for any other caller of
+`authenticate()` with a request; and every failure is counted once, from Django's
+`user_login_failed` signal (sent by `authenticate()` whoever called it) or, for a wrong old
+password at password change (which does not go through `authenticate()`), by the admin site.
+
 Counting uses missioncontrol.ratelimits (fail-open: with the backend down, logins still work).
 """
 
@@ -22,7 +29,13 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.admin import AdminSite
+from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.signals import user_login_failed
+from django.core.exceptions import PermissionDenied
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
@@ -117,22 +130,74 @@ def throttled_response(request: HttpRequest, retry_after: int) -> HttpResponse:
     return response
 
 
+def refusal_while_locked(request: HttpRequest, username: str) -> HttpResponse | None:
+    """The 429 for a password check attempted while either window is full, else None."""
+    lockout = login_lockout(request, username)
+    if not lockout.locked:
+        return None
+    # The client address only: the typed username is sometimes a password.
+    logger.warning(
+        "login throttled for %s (retry in %ss)", client_ip_from_meta(request.META),
+        lockout.retry_after, extra={"event": "auth.login_throttled"},
+    )
+    return throttled_response(request, lockout.retry_after)
+
+
+def _is_http_request(request: HttpRequest | None) -> bool:
+    return request is not None and bool(getattr(request, "META", {}).get("REQUEST_METHOD"))
+
+
+@receiver(user_login_failed, dispatch_uid="missioncontrol.login_protection.count_failure")
+def count_failed_login(sender, credentials=None, request=None, **kwargs) -> None:
+    """Every failed authenticate() with a request counts once, whichever view called it."""
+    if not _is_http_request(request):
+        return
+    username = (credentials or {}).get(get_user_model().USERNAME_FIELD)
+    record_failed_login(request, normalise_username(username))
+
+
+class ThrottledModelBackend(ModelBackend):
+    """Django's backend, refusing to check a password while the caller's address or the username
+    is locked, so no view (present or future) can become an unthrottled password oracle.
+    Without a request (scripts, management commands) it checks as usual."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if _is_http_request(request):
+            typed = username if username is not None else kwargs.get(get_user_model().USERNAME_FIELD)
+            if login_lockout(request, normalise_username(typed)).locked:
+                raise PermissionDenied  # authenticate() stops here and reports a failure
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
 @method_decorator([sensitive_post_parameters(), csrf_protect, never_cache], name="dispatch")
 class ThrottledLoginView(auth_views.LoginView):
     """Django's LoginView (which cycles the session key on login) behind the failed-login windows."""
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        username = normalise_username(request.POST.get("username"))
-        lockout = login_lockout(request, username)
-        if lockout.locked:
-            # The client address only: the typed username is sometimes a password.
-            logger.warning(
-                "login throttled for %s (retry in %ss)", client_ip_from_meta(request.META),
-                lockout.retry_after, extra={"event": "auth.login_throttled"},
-            )
-            return throttled_response(request, lockout.retry_after)
-        return super().post(request, *args, **kwargs)
+        refusal = refusal_while_locked(request, normalise_username(request.POST.get("username")))
+        return refusal or super().post(request, *args, **kwargs)
 
-    def form_invalid(self, form) -> HttpResponse:
-        record_failed_login(self.request, normalise_username(self.request.POST.get("username")))
-        return super().form_invalid(form)
+
+class ThrottledAdminSite(AdminSite):
+    """The admin site (installed as the default one by MissionControlAdminConfig) with its login
+    and password change behind the same windows as `/login/`."""
+
+    def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        if request.method == "POST":
+            refusal = refusal_while_locked(request, normalise_username(request.POST.get("username")))
+            if refusal is not None:
+                return refusal
+        return super().login(request, extra_context)
+
+    def password_change(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        username = normalise_username(request.user.get_username()) if request.user.is_authenticated else ""
+        if request.method == "POST":
+            refusal = refusal_while_locked(request, username)
+            if refusal is not None:
+                return refusal
+        response = super().password_change(request, extra_context)
+        form = (getattr(response, "context_data", None) or {}).get("form")
+        if request.method == "POST" and form is not None and "old_password" in form.errors:
+            # A wrong old password is a failed password check that authenticate() never saw.
+            record_failed_login(request, username)
+        return response

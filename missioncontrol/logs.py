@@ -13,11 +13,18 @@ current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
 
 
 class RequestIdFilter(logging.Filter):
-    """Stamps each record with the id of the request (or task) that produced it."""
+    """Stamps each record with the id of the request (or task) that produced it.
+
+    Django logs a response's error (`django.request`, "Internal Server Error: …") after the
+    middleware chain has returned, when the context variable is already reset; those records
+    carry the request itself, whose id RequestIdMiddleware stored on it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
-            record.request_id = current_request_id.get()
+            request_id = current_request_id.get()
+            if request_id == "-":
+                request_id = getattr(getattr(record, "request", None), "request_id", "-")
+            record.request_id = request_id
         return True
 
 

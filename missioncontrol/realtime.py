@@ -92,6 +92,35 @@ def publish_unread_count(user_id: int, unread: int) -> None:
     _publish({"type": NOTIFICATION_MESSAGE_TYPE, "unread": unread}, [user_group(user_id)])
 
 
+# --- Ending streams whose access was taken away -------------------------------------------
+
+# The consumer method that receives it: "stream.close" -> stream_close().
+STREAM_CLOSE_MESSAGE_TYPE = "stream.close"
+TOKEN_REVOKED = "token_revoked"  # noqa: S105 - a reason, not a secret
+AGENT_SUSPENDED = "agent_suspended"
+AGENT_DELETED = "agent_deleted"
+
+
+class StreamClosed(Exception):
+    """Raised by GroupListener.receive when a stream.close message arrives (see close_agent_streams)."""
+
+    def __init__(self, message: dict[str, Any]) -> None:
+        super().__init__(message.get("reason", ""))
+        self.reason: str = message.get("reason", "")
+        self.token_id: int | None = message.get("token_id")
+
+    def applies_to(self, token_id: int | None) -> bool:
+        return self.token_id is None or self.token_id == token_id
+
+
+def close_agent_streams(*, agent_id: int, reason: str, token_id: int | None = None) -> None:
+    """End at once every open stream (websocket or SSE, on any process) of an agent, or only those
+    authenticated by one of its tokens. Revocation must not wait for the next recheck: the agent
+    group reaches exactly the agent's streams. Call on commit; never raises."""
+    message = {"type": STREAM_CLOSE_MESSAGE_TYPE, "reason": reason, "token_id": token_id}
+    _publish(message, [agent_group(agent_id)])
+
+
 def _publish(message: dict[str, Any], unique_groups: list[str]) -> None:
     layer = get_channel_layer()
     if layer is None:
@@ -170,10 +199,13 @@ class GroupListener:
         await leave_groups(self.channel_name, self.groups)
 
     async def receive(self, timeout: float) -> dict[str, Any] | None:
+        """The next event, None on timeout; raises StreamClosed on a close_agent_streams message."""
         try:
             message = await asyncio.wait_for(self.layer.receive(self.channel_name), timeout)
         except TimeoutError:
             return None
+        if message.get("type") == STREAM_CLOSE_MESSAGE_TYPE:
+            raise StreamClosed(message)
         if message.get("type") != ACTIVITY_MESSAGE_TYPE:
             return None
         return message["event"]

@@ -122,7 +122,8 @@ if not DEBUG:
         )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with its login and password change throttled like /login/.
+    "missioncontrol.apps.MissionControlAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -144,6 +145,7 @@ INSTALLED_APPS = [
     "agents",
     "webhooks",
     "webhook_rules",
+    "usage",
     "deliveries",
     "overview",
     "alerts",
@@ -266,6 +268,11 @@ CHANNEL_LAYER_REDIS_URLS = env_list("CHANNEL_LAYER_REDIS_URLS") or ([REDIS_URL] 
 # A group's membership expires after this many seconds unless renewed (sockets rejoin when they
 # reconnect or recheck); it bounds what a crashed process can leave behind in a group.
 CHANNEL_LAYER_GROUP_EXPIRY = env_int("CHANNEL_LAYER_GROUP_EXPIRY", 86400, minimum=60)
+# channels-redis waits for a channel's next message with a blocking read of up to 5 s
+# (RedisChannelLayer.brpop_timeout); redis-py 8 made 5 s its default socket timeout too, so every
+# idle socket's read timed out and crashed its consumer. The layer's socket timeout must stay
+# above that wait; the connect timeout keeps a dead Redis from hanging a publish.
+CHANNEL_LAYER_SOCKET_TIMEOUT = 15.0
 if CHANNEL_LAYER_REDIS_URLS:
     CHANNEL_LAYERS = {
         "default": {
@@ -275,7 +282,14 @@ if CHANNEL_LAYER_REDIS_URLS:
             # on the client a moment before Redis answers "nothing yet" and kill the consumer
             # (seen with 100 idle board sockets in bench/chat_fanout.py). Read a little longer.
             "CONFIG": {
-                "hosts": [{"address": url, "socket_timeout": 15} for url in CHANNEL_LAYER_REDIS_URLS],
+                "hosts": [
+                    {
+                        "address": url,
+                        "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
+                        "socket_connect_timeout": 5,
+                    }
+                    for url in CHANNEL_LAYER_REDIS_URLS
+                ],
                 "capacity": 1000,
                 "expiry": 30,
                 "group_expiry": CHANNEL_LAYER_GROUP_EXPIRY,
@@ -304,6 +318,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULER = "missioncontrol.celery:DirectoryCreatingScheduler"
 
 # --- auth, sessions, security ------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -312,6 +327,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Refuses to check a password while the address or username is locked (login_protection).
+AUTHENTICATION_BACKENDS = ["missioncontrol.login_protection.ThrottledModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview:overview"
 LOGOUT_REDIRECT_URL = "login"
@@ -325,7 +342,15 @@ SECURE_REFERRER_POLICY = "strict-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = 31536000 if ENABLE_HSTS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = ENABLE_HSTS
+# Asks browsers' preload lists to include the domain: a commitment, so its own switch (and only
+# with HSTS on).
+SECURE_HSTS_PRELOAD = ENABLE_HSTS and env_bool("HSTS_PRELOAD", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
+# Plain HTTP is redirected to HTTPS. Behind a TLS proxy this needs TRUSTED_PROXY_COUNT (so
+# X-Forwarded-Proto is believed), or every request redirects to itself. Probes and scrapers
+# reach the process over plain HTTP on the private network, so those paths are exempt.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 CORS_URLS_REGEX = r"^/(api|healthz|readyz)/?.*$"
 CSRF_FAILURE_VIEW = "missioncontrol.errors.csrf_failure"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
@@ -506,7 +531,12 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
-        "uvicorn.access": {"level": "WARNING"},
+        # uvicorn installs its own plain-text handlers before it imports the app; this config runs
+        # after and replaces them (no handlers, propagate to root), so its start-up lines and
+        # "Exception in ASGI application" tracebacks come out in LOG_FORMAT like the rest.
+        "uvicorn": {"handlers": [], "level": "INFO", "propagate": True},
+        "uvicorn.error": {"handlers": [], "level": "INFO", "propagate": True},
+        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": True},
         # Every periodic task's receipt and success at INFO would drown the embedded server's log.
         "celery.worker.strategy": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},

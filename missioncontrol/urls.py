@@ -17,6 +17,7 @@ api_v1 = [
     path("agent/events/stream", agent_event_stream, name="agent-event-stream"),
     path("", include("boards.api.urls")),
     path("", include("agents.api.urls")),
+    path("", include("usage.api.urls")),
     path("", include("webhooks.api.urls")),
     path("", include("deliveries.api.urls")),
     path("", include("alerts.api.urls")),
@@ -51,6 +52,7 @@ urlpatterns = [
     path("search/", include("search.urls")),
     path("organizations/", include("teams.urls")),
     path("overview/", include("overview.urls")),
+    path("usage/", include("usage.urls")),
     path("", include("boards.urls")),
 ]
 

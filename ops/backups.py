@@ -42,6 +42,9 @@ CHECKSUM_SUFFIX = ".sha256"
 # missioncontrol-20261123T020000Z.dump (a "-2" suffix only if two runs share a second).
 _NAME_RE = re.compile(r"^missioncontrol-(\d{8}T\d{6}Z)(?:-\d+)?\.(dump|sqlite3)$")
 PROGRESS_EVERY_SECONDS = 10.0
+# Backups hold webhook payloads, password hashes and token digests: only the app user reads them.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 
 
 class BackupError(Exception):
@@ -133,10 +136,25 @@ def checksum_path(path: Path) -> Path:
     return path.with_name(path.name + CHECKSUM_SUFFIX)
 
 
+def private_directory(directory: Path) -> Path:
+    """Create the directory 0700, or tighten an existing one (made earlier, or by an image)."""
+    directory.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    os.chmod(directory, PRIVATE_DIR_MODE)
+    return directory
+
+
+def create_private_file(path: Path) -> Path:
+    """An empty 0600 file, created before any byte is written so no umask ever exposes it; the
+    dump tools then write into it (they open an existing file without changing its mode)."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE))
+    os.chmod(path, PRIVATE_FILE_MODE)
+    return path
+
+
 def write_checksum(path: Path) -> str:
     """`<file>.sha256` in sha256sum format, so `sha256sum -c` verifies it too."""
     digest = sha256_of(path)
-    checksum_path(path).write_text(f"{digest}  {path.name}\n")
+    create_private_file(checksum_path(path)).write_text(f"{digest}  {path.name}\n")
     return digest
 
 
@@ -266,11 +284,11 @@ def create_backup(
     try:
         engine = database_engine(db)
         backup = Backup.objects.create(started_at=started, trigger=trigger, engine=engine)
-        directory.mkdir(parents=True, exist_ok=True)
+        private_directory(directory)
         final = backup_file_name(started, engine, directory)
         # Written under a .partial name and renamed at the end, so a crash never leaves a
         # truncated file that looks like a backup.
-        partial = final.with_name(final.name + ".partial")
+        partial = create_private_file(final.with_name(final.name + ".partial"))
         if progress:
             progress(f"backing up the {engine} database into {final}")
         if engine == "postgresql":

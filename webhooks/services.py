@@ -271,13 +271,19 @@ def _reject_constant(name: str) -> Any:
 
 def parse_json_body(body: bytes) -> tuple[Any, bool]:
     """(parsed, invalid). Invalid JSON is kept raw and flagged, never rejected: the sender's
-    bytes are the record. NaN/Infinity and NUL characters count as invalid because the
-    JSON columns (Postgres jsonb) cannot store them."""
+    bytes are the record. JSON the JSON columns (Postgres jsonb) cannot store counts as
+    invalid too, or the insert would fail as if the database were down (503 forever): NaN and
+    Infinity, numbers out of double range (1e400, read as infinity), NUL characters and lone
+    UTF-16 surrogates (`"\\ud800"`), in values and in keys."""
     try:
         parsed = json.loads(body, parse_constant=_reject_constant)
-        if "\\u0000" in json.dumps(parsed):
+        # Serialised as the database will see it: allow_nan=False refuses infinities and
+        # encoding to UTF-8 refuses lone surrogates.
+        serialised = json.dumps(parsed, ensure_ascii=False, allow_nan=False)
+        serialised.encode("utf-8")
+        if "\\u0000" in serialised:
             return None, True
-    except (ValueError, UnicodeDecodeError, RecursionError):
+    except (ValueError, UnicodeError, RecursionError):
         return None, True
     return parsed, False
 

@@ -14,6 +14,7 @@ from agents.models import Agent, AgentToken
 from agents.services import MAX_CAPABILITIES, MAX_CAPABILITY_LENGTH, MAX_GRACE_SECONDS, MAX_STATUS_TEXT
 from boards.models import Board, Task, TaskPriority, TaskStatus
 from core.ids import MAX_ID
+from usage.api.serializers import MAX_REPORTS_PER_BATCH, UsageItemSerializer
 
 
 class AgentSerializer(serializers.ModelSerializer):
@@ -185,6 +186,8 @@ class HeartbeatSerializer(serializers.Serializer):
     current_task = serializers.IntegerField(
         required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID
     )
+    # Usage reports riding along (docs/usage.md): the same items and limits as POST /agent/usage.
+    usage = UsageItemSerializer(many=True, required=False, max_length=MAX_REPORTS_PER_BATCH, default=list)
 
 
 class WebhookPayloadSerializer(serializers.Serializer):

@@ -29,6 +29,8 @@ from core.api.views import HumanViewSet
 from core.ids import parse_id
 from core.models import Membership, Organization, Role
 from missioncontrol.exceptions import NotFound
+from usage.api.serializers import usage_items, usage_result
+from usage.services import record_usage
 from webhooks.models import WebhookPayload
 
 # --- the agent's own API ---------------------------------------------------------------------------
@@ -185,11 +187,17 @@ class AgentHeartbeatView(AgentAPIView):
         current_task = None
         if values["current_task"] is not None:
             current_task = self.get_task(values["current_task"])
-        agent = services.record_heartbeat(
-            agent=self.agent, status_text=values["status_text"], current_task=current_task
-        )
+        usage = usage_items(values["usage"], agent=self.agent, field="usage")
+        with transaction.atomic():
+            agent = services.record_heartbeat(
+                agent=self.agent, status_text=values["status_text"], current_task=current_task
+            )
+            recorded = record_usage(agent=self.agent, items=usage) if usage else None
         agent = Agent.objects.prefetch_related("boards").get(pk=agent.pk)
-        return Response(s.AgentMeSerializer(agent).data)
+        body = s.AgentMeSerializer(agent).data
+        if recorded is not None:
+            body["usage"] = usage_result(recorded)
+        return Response(body)
 
 
 class AgentWebhookPayloadView(AgentAPIView):

@@ -254,3 +254,18 @@ def test_last_used_at_is_recorded_and_throttled(agent_token):
     agent.refresh_from_db()
     assert token.last_used_at == first_used and agent.last_seen_at == first_seen
     assert AgentToken.objects.filter(pk=token.pk, last_used_at__isnull=False).exists()
+
+
+@override_settings(AGENT_AUTH_RATE="3/60s")
+def test_every_agent_auth_rejection_is_counted_in_the_metric(agent_token):
+    """The lockout itself answers 429 without counting a failure; each one is still a rejection."""
+    from missioncontrol.metrics import RATE_LIMIT_REJECTIONS
+
+    _agent, _token, raw = agent_token
+    rejections = RATE_LIMIT_REJECTIONS.labels(limiter="agent_auth")
+    before = rejections._value.get()
+    client = APIClient(REMOTE_ADDR="203.0.113.44")
+    statuses = [client.get(ME, **bearer(bad_token())).status_code for _ in range(3)]
+    statuses += [client.get(ME, **bearer(bad_token() if i % 2 else raw)).status_code for i in range(10)]
+    assert statuses == [401] * 3 + [429] * 10
+    assert rejections._value.get() - before == 10

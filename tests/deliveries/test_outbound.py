@@ -257,6 +257,9 @@ def test_a_push_to_a_suspended_agent_fails_without_a_request(organization, board
     "http://127.0.0.1/", "http://10.0.0.8/", "http://192.168.1.1/", "http://169.254.169.254/latest/",
     "http://localhost/", "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://[fd00:ec2::254]/",
     "http://224.0.0.1/", "http://0.0.0.0/", "http://100.100.100.200/", "http://user:pw@example.com/",
+    # IPv4 carried inside IPv6: 6to4 (2002::/16) and NAT64 (64:ff9b::/96, 64:ff9b:1::/48).
+    "http://[2002:7f00:1::]/", "http://[2002:a9fe:a9fe::1]/", "http://[2002:0a00:0001::]/",
+    "http://[64:ff9b::7f00:1]/", "http://[64:ff9b::169.254.169.254]/", "http://[64:ff9b:1::a00:1]/",
 ])
 def test_the_guard_refuses_internal_targets(url):
     with pytest.raises(http.UnsafeTarget):
@@ -269,6 +272,13 @@ def test_the_allowlist_lets_listed_hosts_through():
     http.check_target_url("http://localhost/hook")
     with pytest.raises(http.UnsafeTarget):
         http.check_target_url("http://[::1]/hook")
+
+
+@pytest.mark.parametrize("address", ["2002:808:808::1", "64:ff9b::808:808", "2606:4700::1111"])
+def test_the_guard_lets_public_ipv4_inside_ipv6_through(address):
+    import ipaddress
+
+    assert not http.is_refused_address(ipaddress.ip_address(address))
 
 
 def fake_dns(monkeypatch, address: str) -> None:

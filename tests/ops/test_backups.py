@@ -265,3 +265,25 @@ def test_after_a_restore_the_run_that_made_the_file_is_recorded_as_succeeded(tmp
     assert producer.status == BackupStatus.SUCCEEDED and producer.file_name == path.name
     assert producer.size_bytes == 16 and len(producer.sha256) == 64
     assert other.status == BackupStatus.FAILED and "interrupted" in other.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backups_are_private_to_the_app_user(tmp_path, board):
+    """Backups hold payloads, password hashes and token digests: 0600 files in a 0700 directory,
+    whatever the umask, and an existing world-readable directory is tightened."""
+    import os
+    import stat
+
+    TaskFactory(board=board)
+    loose = tmp_path / "loose"
+    loose.mkdir(mode=0o755)
+    nested = tmp_path / "new" / "backups"
+    old_umask = os.umask(0o022)
+    try:
+        for directory in (loose, nested):
+            backup = create_backup(backup_dir=directory)
+            assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+            for path in (directory / backup.file_name, directory / (backup.file_name + ".sha256")):
+                assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    finally:
+        os.umask(old_umask)

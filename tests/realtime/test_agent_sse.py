@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from channels.db import database_sync_to_async
 from django.test import AsyncClient
 
 from agents import streams
@@ -94,3 +95,35 @@ async def test_it_streams_live_events_of_the_agents_boards(raw_token, organizati
                 return
     await asyncio.wait_for(collect(), timeout=3)
     assert any(b'"verb":"task.moved"' in chunk for chunk in chunks)
+
+
+async def test_a_suspended_agent_gets_403_as_documented(agent, raw_token, user):
+    from agents.services import suspend_agent
+
+    await database_sync_to_async(suspend_agent)(agent=agent, actor=Actor.for_user(user))
+    response = await AsyncClient().get(URL, headers={"Authorization": f"Bearer {raw_token}"})
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "agent_suspended"
+
+
+@pytest.mark.parametrize("action", ["revoke", "suspend"])
+async def test_revoking_the_token_or_suspending_the_agent_ends_an_open_stream_at_once(
+    agent, raw_token, user, action
+):
+    from agents.services import revoke_agent_token, suspend_agent
+
+    response = await AsyncClient().get(URL, headers={"Authorization": f"Bearer {raw_token}"})
+    iterator = aiter(response.streaming_content)
+    assert (await anext(iterator)).startswith(b"retry:")
+    if action == "revoke":
+        token = await database_sync_to_async(lambda: agent.tokens.get())()
+        await database_sync_to_async(revoke_agent_token)(token=token, actor=Actor.for_user(user))
+    else:
+        await database_sync_to_async(suspend_agent)(agent=agent, actor=Actor.for_user(user))
+
+    async def drain() -> list[bytes]:
+        return [chunk async for chunk in iterator]
+
+    # Well before the keep-alive (15 s) and the stream's lifetime (300 s).
+    rest = await asyncio.wait_for(drain(), timeout=3)
+    assert b"event: stream.closed" in b"".join(rest)

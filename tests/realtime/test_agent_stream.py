@@ -7,10 +7,10 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from activity import streams as stream_base
-from activity.streams import CLOSE_UNAUTHENTICATED
+from activity.streams import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from agents import consumers as agent_consumers
 from agents.models import Agent
-from agents.services import issue_agent_token, revoke_agent_token
+from agents.services import issue_agent_token, revoke_agent_token, suspend_agent
 from core.actors import Actor
 from tests.factories import AgentFactory, BoardFactory
 from tests.realtime.streams import application, assert_silent, closed_with, receive, receive_events, record
@@ -145,3 +145,38 @@ async def test_a_board_added_to_the_agent_is_joined_at_the_next_recheck(
     event = await record(organization=organization, board=new_board)
     assert [e["id"] for e in await receive_events(communicator, 1)] == [event.pk]
     await communicator.disconnect()
+
+
+def _revoke(token_id: int, user) -> None:
+    from agents.models import AgentToken
+
+    revoke_agent_token(token=AgentToken.objects.get(pk=token_id), actor=Actor.for_user(user))
+
+
+async def test_revoking_a_token_closes_its_open_sockets_at_once(agent, raw_token, user):
+    """No message from the agent and no recheck needed: the revocation reaches the socket
+    through the channel layer. A socket of another token of the same agent stays open."""
+    communicator = await open_agent(raw_token)
+    other_token, other_raw = await database_sync_to_async(issue_agent_token)(
+        agent=agent, actor=Actor.for_user(user), name="second"
+    )
+    other = await open_agent(other_raw)
+    first_token = await database_sync_to_async(lambda: agent.tokens.exclude(pk=other_token.pk).get())()
+    await database_sync_to_async(_revoke)(first_token.pk, user)
+    assert await closed_with(communicator) == CLOSE_UNAUTHENTICATED
+    await other.send_json_to({"type": "ping"})
+    assert await receive(other) == {"type": "pong"}
+    await other.disconnect()
+
+
+async def test_suspending_an_agent_closes_every_socket_of_it_at_once(agent, raw_token, user):
+    communicator = await open_agent(raw_token)
+    await database_sync_to_async(suspend_agent)(agent=agent, actor=Actor.for_user(user))
+    assert await closed_with(communicator) == CLOSE_FORBIDDEN
+
+
+async def test_a_suspended_agent_is_refused_with_4403_at_the_handshake(agent, raw_token, user):
+    await database_sync_to_async(suspend_agent)(agent=agent, actor=Actor.for_user(user))
+    communicator = agent_socket([(b"authorization", f"Bearer {raw_token}".encode())])
+    connected, code = await communicator.connect()
+    assert not connected and code == CLOSE_FORBIDDEN

@@ -189,3 +189,98 @@ def test_admin_log_out_everywhere_ends_only_that_users_sessions(db, user, teamma
     assert phone.get("/").status_code == 302
     assert colleague.get("/").status_code == 200
     assert admin.get("/admin/").status_code == 200  # the admin's own session survives
+
+
+# --- every password check shares the windows: admin login and password change ----------------
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+def admin_attempt(client: Client, username: str, password: str, *, ip: str = "10.0.0.1", **extra):
+    return client.post(
+        "/admin/login/?next=/admin/", {"username": username, "password": password}, REMOTE_ADDR=ip, **extra
+    )
+
+
+def test_the_admin_login_is_throttled_like_the_login_page(admin_user):
+    """The drill: 30 wrong admin passwords answered 200 and the 31st, right, logged in."""
+    client = Client()
+    statuses = [admin_attempt(client, "root", "wrong").status_code for _ in range(10)]
+    assert statuses == [200] * 10
+    response = admin_attempt(client, "root", PASSWORD)
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 300
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_username_locked_at_the_login_page_is_locked_at_the_admin_login(admin_user, settings):
+    settings.LOGIN_RATE = "3/60s"
+    for n in range(3):
+        assert attempt(Client(), "root", "wrong", ip=f"10.2.0.{n}").status_code == 200
+    response = admin_attempt(Client(), "root", PASSWORD, ip="10.9.9.9")
+    assert response.status_code == 429
+
+
+def test_failures_at_the_admin_login_lock_the_login_page_too(admin_user, settings):
+    settings.LOGIN_RATE = "3/60s"
+    for n in range(3):
+        assert admin_attempt(Client(), "ROOT", "wrong", ip=f"10.3.0.{n}").status_code == 200
+    assert attempt(Client(), "root", PASSWORD, ip="10.9.9.8").status_code == 429
+    # The address that sprayed is locked for any username too.
+    assert admin_attempt(Client(), "someone", "x", ip="10.3.0.2").status_code == 200
+    assert admin_attempt(Client(), "other", "x", ip="10.3.0.2").status_code == 200
+    assert admin_attempt(Client(), "third", "x", ip="10.3.0.2").status_code == 429
+
+
+def test_the_admin_login_still_logs_in_with_the_right_password(admin_user):
+    client = Client()
+    response = admin_attempt(client, "root", PASSWORD)
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+
+
+NEW_PASSWORD = "a-new-long-passphrase-42"
+
+
+def change_password(client: Client, old: str, *, ip: str = "10.0.0.1"):
+    return client.post(
+        "/admin/password_change/",
+        {"old_password": old, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        REMOTE_ADDR=ip,
+    )
+
+
+def test_wrong_old_passwords_at_password_change_count_and_lock(admin_user, settings):
+    """A stolen session must not become an unlimited password oracle."""
+    settings.LOGIN_RATE = "3/60s"
+    client = Client()
+    client.force_login(admin_user)
+    assert [change_password(client, "wrong").status_code for _ in range(3)] == [200] * 3
+    response = change_password(client, PASSWORD)
+    assert response.status_code == 429
+    admin_user.refresh_from_db()
+    assert admin_user.check_password(PASSWORD)  # not changed while locked
+    # The same username is locked at the login pages as well.
+    assert attempt(Client(), "root", PASSWORD, ip="10.8.8.8").status_code == 429
+
+
+def test_password_change_with_the_right_old_password_works(admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    assert change_password(client, PASSWORD).status_code == 302
+
+
+def test_authenticate_refuses_to_check_a_password_while_locked(admin_user, settings):
+    """The backend guards every caller of authenticate() with a request, not only the two views."""
+    from django.contrib.auth import authenticate
+    from django.test import RequestFactory
+
+    settings.LOGIN_RATE = "2/60s"
+    request = RequestFactory().post("/anything", REMOTE_ADDR="10.4.0.1")
+    assert authenticate(request, username="root", password="wrong") is None
+    assert authenticate(request, username="root", password="wrong") is None
+    other = RequestFactory().post("/anything", REMOTE_ADDR="10.4.0.2")
+    assert authenticate(other, username="root", password=PASSWORD) is None  # username locked
+    assert authenticate(None, username="root", password=PASSWORD) == admin_user  # no request: scripts

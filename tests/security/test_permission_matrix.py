@@ -119,6 +119,11 @@ EXPECTED: dict[str, Rule] = {
     "agent-api-task-comments": Rule(NOBODY, AGENT),
     "agent-api-webhook-payload": Rule(AGENT),
     "agent-api-board-chat": Rule(AGENT, AGENT, why="only the boards the agent is on"),
+    "agent-api-usage": Rule(NOBODY, AGENT, why="an agent reports its own usage (docs/usage.md)"),
+    # --- usage totals ------------------------------------------------------------------------
+    "usage-totals": Rule(HUMANS, why="the caller's current organization; ?organization= of another is 404"),
+    "usage:usage": Rule(HUMANS, why="the page of the caller's current organization"),
+    "usage:usage-csv": Rule(HUMANS, why="the export of the caller's current organization"),
     # --- inbound webhooks --------------------------------------------------------------------
     "webhook-ingest": Rule(NOBODY, NOBODY, why="signature required: no session or bearer replaces it"),
     "webhook-list": Rule(HUMANS, ADMINS | OUTSIDER),

@@ -59,7 +59,19 @@ def test_it_keeps_invalid_json_raw_and_flags_it(sender, webhook):
     assert (bytes(stored.body), stored.payload, stored.json_invalid) == (body, None, True)
 
 
-@pytest.mark.parametrize("body", [b'{"n": NaN}', b'{"s": "a\\u0000b"}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"n": NaN}',
+        b'{"s": "a\\u0000b"}',
+        # Valid JSON that PostgreSQL's jsonb refuses: a lone surrogate (in a value or a key)
+        # and numbers out of double range, which Python reads as infinity.
+        b'{"a": "\\ud800"}',
+        b'{"\\udfff": 1}',
+        b'{"a": 1e400}',
+        b'{"a": [-1e400]}',
+    ],
+)
 def test_it_flags_json_the_database_cannot_store(sender, webhook, body):
     assert post_signed(sender, webhook, body).status_code == 202
     stored = WebhookPayload.objects.get()
@@ -435,3 +447,10 @@ def test_it_answers_503_when_the_database_fails_while_looking_up_the_webhook(sen
     response = post_signed(sender, webhook, b"{}")
     assert response.status_code == 503
     assert "Retry-After" in response
+
+
+def test_it_keeps_json_with_a_surrogate_pair_as_json(sender, webhook):
+    body = b'{"emoji": "\\ud83d\\ude80"}'
+    assert post_signed(sender, webhook, body).status_code == 202
+    stored = WebhookPayload.objects.get()
+    assert (stored.payload, stored.json_invalid) == ({"emoji": "\U0001f680"}, False)

@@ -1,0 +1,91 @@
+"""The usage page and its CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from tests.factories import TaskFactory
+from usage.charts import MAX_SERIES, OTHER, spend_chart
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reported(agent_client, board):
+    client, agent = agent_client, agent_client.agent
+    task = TaskFactory(board=board, title="Write the release notes")
+    now = timezone.now()
+    reports = [
+        {
+            "model": "gpt-4o",
+            "input_tokens": 1000,
+            "output_tokens": 500,
+            "idempotency_key": "a",
+            "task": task.pk,
+        },
+        {
+            "model": "gpt-4o-mini",
+            "input_tokens": 1_000_000,
+            "idempotency_key": "b",
+            "occurred_at": (now - timedelta(days=2)).isoformat(),
+        },
+    ]
+    assert client.post("/api/v1/agent/usage", {"reports": reports}, format="json").status_code == 200
+    return agent, task
+
+
+def page_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_page_shows_the_chart_and_the_top_lists(user, reported, django_assert_max_num_queries):
+    client = page_client(user)
+    with django_assert_max_num_queries(12):
+        response = client.get("/usage/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'role="img"' in html and html.count("<rect ") == 2
+    assert "gpt-4o-mini: $0.15" in html  # a segment's title
+    assert "spender" in html and "Write the release notes" in html
+    stacked_by_agent = client.get("/usage/?stack=agent&days=7").content.decode()
+    assert "· spender: $0.16" not in stacked_by_agent and "spender: $0.15" in stacked_by_agent
+
+
+def test_an_empty_range_says_how_to_report(user):
+    html = page_client(user).get("/usage/").content.decode()
+    assert "No usage reported in this range" in html
+
+
+def test_another_organizations_usage_is_not_shown(outsider, reported):
+    html = page_client(outsider).get("/usage/").content.decode()
+    assert "spender" not in html and "No usage reported" in html
+
+
+def test_the_csv_export_has_one_row_per_rollup_row(user, reported):
+    response = page_client(user).get("/usage/export.csv?days=7")
+    assert response["Content-Type"] == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert sorted((row["model"], row["cost_usd"]) for row in rows) == [
+        ("gpt-4o", "0.01"),
+        ("gpt-4o-mini", "0.15"),
+    ]
+
+
+def test_the_page_needs_a_login(client):
+    assert client.get("/usage/").status_code == 302
+
+
+def test_many_series_are_folded_into_other():
+    today = timezone.now().date()
+    rows = [(today, f"model-{n}", 1_000_000 * (n + 1)) for n in range(MAX_SERIES + 2)]
+    chart = spend_chart(rows, first=today, last=today)
+    assert len(chart.series) == MAX_SERIES + 1 and chart.series[-1] == OTHER
+    assert sum(segment.height for segment in chart.segments) == pytest.approx(chart.height)

@@ -1,0 +1,40 @@
+"""The event types this app records, with their sentences (activity.registry); imported by
+UsageConfig.ready()."""
+
+from __future__ import annotations
+
+from django.utils.html import format_html
+
+from activity.registry import register_category, register_event_type
+
+register_category("usage", "Usage")
+
+
+def _reported(event):
+    detail = event.detail or {}
+    return format_html(
+        "{} reported usage: {} tokens, ${}",
+        event.actor_label,
+        detail.get("total_tokens", 0),
+        detail.get("cost", "0"),
+    )
+
+
+def _budget_crossed(event):
+    detail = event.detail or {}
+    return format_html(
+        "A {} {} budget passed {}% (${} of ${})",
+        detail.get("period", ""),
+        detail.get("scope", ""),
+        detail.get("threshold", ""),
+        detail.get("spent", "0"),
+        detail.get("limit", "0"),
+    )
+
+
+register_event_type(
+    "usage.reported", category="usage", label="Usage reported", sentence=_reported, on_board_feed=False
+)
+register_event_type(
+    "usage.budget_crossed", category="usage", label="Budget threshold passed", sentence=_budget_crossed
+)

@@ -1,0 +1,356 @@
+"""Writes for usage: reports with their cost fixed at write time, the daily rollup, prices.
+
+Every report is stored once per (agent, idempotency key): the unique constraint settles retries
+and concurrent duplicates. The rollup is incremented in the same transaction, with one
+INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x per batch (PostgreSQL and SQLite share
+the syntax), so concurrent batches add up instead of overwriting each other.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from activity.services import record_activity
+from agents.models import Agent
+from boards.models import Task
+from core.access import authorize
+from core.actors import Actor
+from core.models import Organization, Role
+from missioncontrol.exceptions import PermissionDenied
+from usage.models import (
+    MICROS_PER_DOLLAR,
+    Budget,
+    BudgetCrossing,
+    BudgetPeriod,
+    BudgetScope,
+    CostSource,
+    ModelPrice,
+    UsageDaily,
+    UsageReport,
+)
+
+
+@dataclass(frozen=True)
+class UsageItem:
+    """One validated report (usage.api.serializers builds them)."""
+
+    model: str
+    idempotency_key: str
+    occurred_at: datetime
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cost: Decimal | None = None  # USD, when the agent knows it
+    task: Task | None = None
+
+
+@dataclass(frozen=True)
+class RecordedUsage:
+    report: UsageReport
+    duplicate: bool
+
+
+def price_for(*, organization_id: int, model: str, day: date) -> ModelPrice | None:
+    """The price in force on `day`: the organization's own newest row on or before it, else the
+    default catalogue's."""
+    return (
+        ModelPrice.objects.filter(
+            Q(organization_id=organization_id) | Q(organization__isnull=True),
+            model=model,
+            effective_from__lte=day,
+        )
+        .order_by(F("organization_id").desc(nulls_last=True), "-effective_from")
+        .first()
+    )
+
+
+def cost_micros(price: ModelPrice, *, input_tokens: int, output_tokens: int, cached_tokens: int) -> int:
+    # USD per million tokens is micro-dollars per token.
+    exact = (
+        price.input_per_million * input_tokens
+        + price.output_per_million * output_tokens
+        + price.cached_per_million * cached_tokens
+    )
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _cost_fields(item: UsageItem, price: ModelPrice | None) -> dict:
+    if item.cost is not None:
+        micros = int((item.cost * MICROS_PER_DOLLAR).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return {"cost_micros": micros, "cost_source": CostSource.REPORTED, "price": price}
+    if price is not None:
+        micros = cost_micros(
+            price,
+            input_tokens=item.input_tokens,
+            output_tokens=item.output_tokens,
+            cached_tokens=item.cached_tokens,
+        )
+        return {"cost_micros": micros, "cost_source": CostSource.COMPUTED, "price": price}
+    return {"cost_micros": None, "cost_source": CostSource.UNKNOWN, "price": None}
+
+
+@transaction.atomic
+def record_usage(*, agent: Agent, items: Sequence[UsageItem]) -> list[RecordedUsage]:
+    """Store a batch of an agent's reports (duplicates return the first report), add the new
+    ones to the rollup and record one `usage.reported` event for them."""
+    prices: dict[tuple[str, date], ModelPrice | None] = {}
+    candidates: dict[str, UsageReport] = {}
+    for item in items:
+        if item.idempotency_key in candidates:
+            continue  # the same key twice in one batch: the first one counts
+        day = item.occurred_at.date()
+        if (item.model, day) not in prices:
+            prices[item.model, day] = price_for(
+                organization_id=agent.organization_id, model=item.model, day=day
+            )
+        price = prices[item.model, day]
+        candidates[item.idempotency_key] = UsageReport(
+            organization_id=agent.organization_id,
+            agent=agent,
+            board_id=item.task.board_id if item.task is not None else None,
+            task=item.task,
+            model=item.model,
+            model_known=price is not None,
+            input_tokens=item.input_tokens,
+            output_tokens=item.output_tokens,
+            cached_tokens=item.cached_tokens,
+            occurred_at=item.occurred_at,
+            idempotency_key=item.idempotency_key,
+            **_cost_fields(item, price),
+        )
+    created = _insert_new_reports(sorted(candidates.values(), key=lambda report: report.idempotency_key))
+    created_keys = {report.idempotency_key for report in created}
+    earlier = {
+        report.idempotency_key: report
+        for report in UsageReport.objects.filter(
+            agent=agent, idempotency_key__in=[key for key in candidates if key not in created_keys]
+        )
+    }
+    if created:
+        add_to_rollup(created)
+        _record_reported(agent, created)
+        check_budgets(agent=agent, days={report.occurred_at.date() for report in created})
+    results, seen = [], set()
+    for item in items:
+        key = item.idempotency_key
+        if key in created_keys and key not in seen:
+            results.append(RecordedUsage(report=candidates[key], duplicate=False))
+        else:
+            results.append(RecordedUsage(report=earlier.get(key) or candidates[key], duplicate=True))
+        seen.add(key)
+    return results
+
+
+def _insert_new_reports(reports: list[UsageReport]) -> list[UsageReport]:
+    """Insert the reports whose (agent, key) is new, in one statement; return those, with ids.
+
+    ON CONFLICT DO NOTHING lets the unique constraint decide: a key stored earlier, or by a
+    concurrent request (whose commit this statement waits for), is skipped, never an error. Keys
+    are sorted by the caller, so two batches sharing keys wait in the same order (no deadlock).
+    """
+    if not reports:
+        return []
+    received_at = timezone.now()
+    fields = [field for field in UsageReport._meta.concrete_fields if not field.primary_key]
+    for report in reports:
+        report.received_at = received_at
+    table = connection.ops.quote_name(UsageReport._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    values = ", ".join([row] * len(reports))
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608 - constant identifiers only
+        "ON CONFLICT (agent_id, idempotency_key) DO NOTHING RETURNING id, idempotency_key"
+    )
+    params = [
+        field.get_db_prep_save(getattr(report, field.attname), connection)
+        for report in reports
+        for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = dict((key, pk) for pk, key in cursor.fetchall())
+    created = []
+    for report in reports:
+        if report.idempotency_key in inserted:
+            report.pk = inserted[report.idempotency_key]
+            report._state.adding = False
+            created.append(report)
+    return created
+
+
+_ROLLUP_KEY = ("organization_id", "day", "agent_id", "model", "board_key", "task_key")
+_ROLLUP_SUMS = (
+    "reports",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "cost_micros",
+    "unpriced_reports",
+)
+
+
+def add_to_rollup(reports: Sequence[UsageReport]) -> None:
+    """Add reports to UsageDaily in one statement. Rows are summed per key first (one statement
+    may not update a row twice) and sorted, so concurrent batches lock rows in the same order."""
+    sums: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(_ROLLUP_SUMS))
+    for report in reports:
+        key = (
+            report.organization_id,
+            report.occurred_at.date(),
+            report.agent_id,
+            report.model,
+            report.board_id or 0,
+            report.task_id or 0,
+        )
+        row = sums[key]
+        for index, value in enumerate(
+            (
+                1,
+                report.input_tokens,
+                report.output_tokens,
+                report.cached_tokens,
+                report.cost_micros or 0,
+                1 if report.cost_micros is None else 0,
+            )
+        ):
+            row[index] += value
+    table = connection.ops.quote_name(UsageDaily._meta.db_table)
+    columns = [*_ROLLUP_KEY, *_ROLLUP_SUMS]
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in _ROLLUP_SUMS)
+    rows = sorted(sums.items(), key=lambda pair: tuple(str(part) for part in pair[0]))
+    # Only constant identifiers are interpolated; every value is a parameter.
+    values = ", ".join([placeholders] * len(rows))
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} "  # noqa: S608
+        f"ON CONFLICT ({', '.join(_ROLLUP_KEY)}) DO UPDATE SET {updates}"
+    )
+    params = [value for key, totals in rows for value in (*key, *totals)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _record_reported(agent: Agent, reports: Sequence[UsageReport]) -> None:
+    total_tokens = sum(r.input_tokens + r.output_tokens + r.cached_tokens for r in reports)
+    micros = sum(r.cost_micros or 0 for r in reports)
+    record_activity(
+        organization=agent.organization_id,
+        verb="usage.reported",
+        actor=Actor.for_agent(agent),
+        target=agent,
+        detail={
+            "reports": len(reports),
+            "total_tokens": total_tokens,
+            "cost": str(Decimal(micros) / MICROS_PER_DOLLAR),
+            "models": sorted({r.model for r in reports}),
+            "unknown_models": sorted({r.model for r in reports if not r.model_known}),
+        },
+    )
+
+
+@transaction.atomic
+def set_model_price(
+    *,
+    actor: Actor,
+    organization: Organization | None,
+    model: str,
+    effective_from: date,
+    input_per_million: Decimal,
+    output_per_million: Decimal,
+    cached_per_million: Decimal = Decimal(0),
+) -> ModelPrice:
+    """A price from a date on (replacing one set for the same date). Costs already computed keep
+    their price: only reports written later use the new row. An organization's prices need its
+    admin; the default catalogue (organization None) is changed by the system or in Django admin."""
+    if organization is not None:
+        authorize(actor, organization=organization, role=Role.ADMIN, allow_agent=False)
+    elif actor.kind != "system" and not getattr(actor.user, "is_superuser", False):
+        raise PermissionDenied("Only a superuser changes the default price catalogue.")
+    price, _created = ModelPrice.objects.update_or_create(
+        organization=organization,
+        model=model,
+        effective_from=effective_from,
+        defaults={
+            "input_per_million": input_per_million,
+            "output_per_million": output_per_million,
+            "cached_per_million": cached_per_million,
+        },
+    )
+    return price
+
+
+BUDGET_THRESHOLDS = (80, 100)
+
+
+def period_of(budget: Budget, day: date) -> tuple[date, date]:
+    """The first and last day of the budget's period containing `day`."""
+    if budget.period == BudgetPeriod.DAILY:
+        return day, day
+    first = day.replace(day=1)
+    following = (
+        first.replace(year=first.year + 1, month=1)
+        if first.month == 12
+        else first.replace(month=first.month + 1)
+    )
+    return first, following - timedelta(days=1)
+
+
+def budget_spend(budget: Budget, first: date, last: date) -> int:
+    rows = UsageDaily.objects.of_organization(budget.organization_id).between(first, last)
+    if budget.scope == BudgetScope.BOARD:
+        rows = rows.filter(board_key=budget.board_id)
+    elif budget.scope == BudgetScope.AGENT:
+        rows = rows.filter(agent_id=budget.agent_id)
+    return rows.aggregate(total=Sum("cost_micros"))["total"] or 0
+
+
+def check_budgets(*, agent: Agent, days: set[date]) -> list[BudgetCrossing]:
+    """Record each threshold a budget touching this agent's usage has newly passed, once per
+    period (the constraint settles concurrent reports), with a `usage.budget_crossed` event."""
+    board_ids = list(agent.boards.values_list("pk", flat=True))
+    budgets = Budget.objects.filter(organization_id=agent.organization_id).filter(
+        Q(scope=BudgetScope.ORGANIZATION)
+        | Q(scope=BudgetScope.AGENT, agent=agent)
+        | Q(scope=BudgetScope.BOARD, board_id__in=board_ids)
+    )
+    crossings = []
+    for budget in budgets:
+        for first, last in {period_of(budget, day) for day in days}:
+            spent = budget_spend(budget, first, last)
+            for threshold in BUDGET_THRESHOLDS:
+                if spent * 100 < budget.limit_micros * threshold:
+                    continue
+                try:
+                    with transaction.atomic():
+                        crossing = BudgetCrossing.objects.create(
+                            budget=budget, period_start=first, threshold=threshold, spent_micros=spent
+                        )
+                except IntegrityError:
+                    continue  # already recorded for this period
+                crossings.append(crossing)
+                record_activity(
+                    organization=budget.organization_id,
+                    verb="usage.budget_crossed",
+                    actor=Actor.system(),
+                    board=budget.board_id,
+                    target=budget,
+                    detail={
+                        "budget_id": budget.pk,
+                        "scope": budget.scope,
+                        "period": budget.period,
+                        "period_start": first.isoformat(),
+                        "threshold": threshold,
+                        "spent": str(Decimal(spent) / MICROS_PER_DOLLAR),
+                        "limit": str(Decimal(budget.limit_micros) / MICROS_PER_DOLLAR),
+                    },
+                )
+    return crossings
