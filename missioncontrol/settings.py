@@ -285,6 +285,9 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_C
 CORS_URLS_REGEX = r"^/(api|healthz|readyz)/?.*$"
 CSRF_FAILURE_VIEW = "missioncontrol.errors.csrf_failure"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+# Every request body past this is refused with 413 while streaming in (missioncontrol.body_limit);
+# the webhook ingest URL has WEBHOOK_MAX_PAYLOAD_BYTES instead.
+REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", 262_144, minimum=1)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -380,6 +383,19 @@ OPS_TOKEN = env_str("OPS_TOKEN")
 # redirects to HTTPS); doctor and `check --deploy` skip them.
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
 HEALTH_CHECK_TIMEOUT_SECONDS = env_float("HEALTH_CHECK_TIMEOUT_SECONDS", 2.0)
+
+# --- serving (missioncontrol.serving, deploy/gunicorn.conf.py, deploy/nginx.conf.template) --------
+# gunicorn (plain HTTP): processes and threads per process.
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", os.cpu_count() or 1, minimum=1)
+WEB_THREADS = env_int("WEB_THREADS", 8, minimum=1)
+# uvicorn (websockets, SSE; everything in the embedded default, which needs exactly 1).
+ASGI_WORKERS = env_int("ASGI_WORKERS", 1, minimum=1)
+# A request head must be complete within this time and size, or the connection is closed / 400.
+HEADER_READ_TIMEOUT_SECONDS = env_int("HEADER_READ_TIMEOUT_SECONDS", 10, minimum=1)
+MAX_HEADER_BYTES = env_int("MAX_HEADER_BYTES", 16_384, minimum=4096)
+KEEPALIVE_SECONDS = env_int("KEEPALIVE_SECONDS", 5, minimum=1)
+# A plain HTTP request running longer than this is cut off (gunicorn restarts the worker).
+SERVER_TIMEOUT_SECONDS = env_int("SERVER_TIMEOUT_SECONDS", 30, minimum=1)
 
 # --- logging -----------------------------------------------------------------------------------
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
