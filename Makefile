@@ -20,10 +20,12 @@ migrate: venv
 	$(PY) manage.py migrate --noinput
 
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+# One uvicorn process (the in-memory layers live in it), with the shipped ASGI settings
+# (missioncontrol.serving: no proxy-header rewriting, bounded request heads).
 run: migrate
 	$(PY) manage.py demo
-	CELERY_EMBEDDED_WORKER=$${CELERY_EMBEDDED_WORKER:-1} $(VENV)/bin/uvicorn missioncontrol.asgi:application \
-		--host $(HOST) --port $(PORT) --lifespan off --no-server-header
+	CELERY_EMBEDDED_WORKER=$${CELERY_EMBEDDED_WORKER:-1} $(PY) -m missioncontrol.serving \
+		--host $(HOST) --port $(PORT) --workers 1
 
 test: venv
 	$(VENV)/bin/ruff check .

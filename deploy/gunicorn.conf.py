@@ -37,3 +37,11 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # Each worker imports the app itself: a forked copy of one loaded app would share its
 # connection pools and the realtime publisher thread.
 preload_app = False
+
+
+def child_exit(server, worker) -> None:
+    """Multi-process metrics (PROMETHEUS_MULTIPROC_DIR): drop a dead worker's live gauges."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
