@@ -475,5 +475,8 @@ def machine() -> dict:
         "versions": versions,
         "commit": commit,
         "web_workers": WEB_WORKERS,
+        "web_threads": WEB_THREADS,
+        # Other work on the same cores skews absolute figures (ratios less so): say how busy it was.
+        "load_average_at_start": os.getloadavg(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
