@@ -435,3 +435,20 @@ def test_it_answers_503_when_the_database_fails_while_looking_up_the_webhook(sen
     response = post_signed(sender, webhook, b"{}")
     assert response.status_code == 503
     assert "Retry-After" in response
+
+
+# --- cost ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delivery_id", [None, "d-queries"], ids=["no-delivery-id", "delivery-id"])
+def test_ingest_runs_a_fixed_number_of_queries(
+    sender, webhook, delivery_id, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    # Five statements: the webhook lookup and the insert; after the commit the agents to notify,
+    # the activity event and its subscriptions. The rest are SAVEPOINT/RELEASE pairs: the test's
+    # wrapping transaction turns each atomic block (two, three with a delivery id) into one.
+    headers = {"X-GitHub-Delivery": delivery_id} if delivery_id else {}
+    queries = 5 + 2 * (3 if delivery_id else 2)
+    with django_assert_max_num_queries(queries), django_capture_on_commit_callbacks(execute=True):
+        response = post_signed(sender, webhook, b'{"a": 1}', headers=headers)
+    assert response.status_code == 202
