@@ -344,10 +344,6 @@ WEBHOOK_MAX_PAYLOAD_BYTES = env_int("WEBHOOK_MAX_PAYLOAD_BYTES", 1_048_576, mini
 WEBHOOK_INGEST_RATE = env_rate("WEBHOOK_INGEST_RATE", "60/60s")
 WEBHOOK_TOLERANCE_SECONDS = env_int("WEBHOOK_TOLERANCE_SECONDS", 300)
 WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 90, minimum=1)
-# Run ingest on the thread pool (several requests at once per process) rather than on Django's
-# single shared thread for sync views. On by default with PostgreSQL; SQLite has one writer
-# at a time anyway.
-WEBHOOK_INGEST_CONCURRENT = env_bool("WEBHOOK_INGEST_CONCURRENT", not EMBEDDED_DATABASE)
 # Keys that encrypt webhook secrets at rest, newest first; old keys keep decrypting during
 # rotation. Empty: derived from SECRET_KEY (and SECRET_KEY_FALLBACKS).
 SECRET_ENCRYPTION_KEYS = env_list("SECRET_ENCRYPTION_KEYS")
