@@ -29,11 +29,12 @@ run: migrate
 
 test: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check . || true
+	$(VENV)/bin/lint-imports
 
 bench: venv
 	$(PY) -m bench.run_all $(BENCH_ARGS)

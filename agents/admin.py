@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from agents import presence, services
 from agents.models import Agent, AgentToken
-from boards.access import require_role
-from boards.activity import Actor
-from boards.models import Role
+from core.access import require_role
+from core.actors import Actor
+from core.models import Role
 from missioncontrol.exceptions import DomainError
 
 # Raw tokens travel to the next page in the messages cookie; a handful keeps it small (and out of

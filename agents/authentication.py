@@ -1,4 +1,4 @@
-"""Agent bearer tokens: their format, the one-query lookup, and authentication for DRF and websockets.
+"""Agent bearer tokens: the one-query lookup, and authentication for DRF and websockets.
 
 A token is `mca_<public_id>_<secret>`: 8 random bytes of public id (16 hex characters, unique and
 indexed) and 32 random bytes of secret. Only the SHA-256 of the whole token is stored, so finding
@@ -11,11 +11,8 @@ logged with the path, the client address and the request id only.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
-import re
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +22,8 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from agents.models import AgentStatus, AgentToken
+from agents.services import record_agent_seen
+from agents.tokens import DUMMY_DIGEST, TOKEN_PATTERN, token_digest
 from missioncontrol import ratelimits
 from missioncontrol.client_ip import client_ip_from_meta
 from missioncontrol.logs import current_request_id
@@ -33,31 +32,13 @@ from missioncontrol.ratelimits import hit
 
 logger = logging.getLogger(__name__)
 
-TOKEN_PREFIX = "mca_"  # noqa: S105 - a public prefix, not a secret
-PUBLIC_ID_BYTES = 8
-SECRET_BYTES = 32
-# token_urlsafe(32) is 43 characters; a longer secret is accepted so the size can grow later.
-_TOKEN_RE = re.compile(r"^mca_(?P<public_id>[0-9a-f]{16})_(?P<secret>[A-Za-z0-9_-]{43,128})$")
-# Compared against when the public id is unknown, so that both failures take the same path.
-_DUMMY_DIGEST = hashlib.sha256(b"mission-control-no-such-token").hexdigest()
-
 AUTH_LIMITER = "agent_auth"
 AGENT_LIMITER = "agent"
 
 
-def new_token() -> tuple[str, str]:
-    """A fresh (public_id, raw token). The raw token is shown once and never stored."""
-    public_id = secrets.token_hex(PUBLIC_ID_BYTES)
-    return public_id, f"{TOKEN_PREFIX}{public_id}_{secrets.token_urlsafe(SECRET_BYTES)}"
-
-
-def token_digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
 def _find_token(raw: str) -> tuple[AgentToken | None, str]:
     """The usable token for `raw` and "ok", or None and why not (for the log, never the token)."""
-    match = _TOKEN_RE.match(raw or "")
+    match = TOKEN_PATTERN.match(raw or "")
     if match is None:
         return None, "malformed"
     digest = token_digest(raw)
@@ -67,7 +48,7 @@ def _find_token(raw: str) -> tuple[AgentToken | None, str]:
             public_id=match["public_id"]
         )
     except AgentToken.DoesNotExist:
-        hmac.compare_digest(digest, _DUMMY_DIGEST)
+        hmac.compare_digest(digest, DUMMY_DIGEST)
         return None, "unknown"
     if not hmac.compare_digest(digest, token.digest):
         return None, "mismatch"
@@ -78,15 +59,6 @@ def _find_token(raw: str) -> tuple[AgentToken | None, str]:
     if token.agent.status != AgentStatus.ACTIVE:
         return None, "agent_suspended"
     return token, "ok"
-
-
-def authenticate_agent_token(raw: str) -> AgentToken | None:
-    """The valid AgentToken for a raw token (its agent and organization loaded), else None.
-
-    One indexed query; rejects a wrong secret, a revoked or expired token, a suspended agent.
-    """
-    token, _reason = _find_token(raw)
-    return token
 
 
 def _header(headers: Mapping[str, str] | Iterable[tuple[Any, Any]], name: str) -> str | None:
@@ -174,8 +146,6 @@ def verify_agent_credentials(raw: str, *, client_ip: str, path: str) -> AgentTok
     decision = hit(AGENT_LIMITER, str(token.agent_id), settings.AGENT_RATE)
     if not decision.allowed:
         raise AgentRateLimited("Too many requests for this agent.", decision.retry_after)
-    from agents.services import record_agent_seen
-
     record_agent_seen(agent=token.agent, token=token)
     return token
 

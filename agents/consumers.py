@@ -16,6 +16,15 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
+from activity.replay import parse_cursor
+from activity.streams import (
+    CLOSE_FORBIDDEN,
+    CLOSE_RATE_LIMITED,
+    CLOSE_UNAUTHENTICATED,
+    ActivityStreamConsumer,
+    Subscription,
+    query_param,
+)
 from agents.authentication import (
     AgentAuthenticationFailed,
     AgentRateLimited,
@@ -24,19 +33,11 @@ from agents.authentication import (
     verify_agent_credentials,
 )
 from agents.models import AgentStatus, AgentToken
-from boards.activity import Actor
-from boards.consumers import (
-    CLOSE_FORBIDDEN,
-    CLOSE_RATE_LIMITED,
-    CLOSE_UNAUTHENTICATED,
-    ActivityStreamConsumer,
-    Subscription,
-    query_param,
-)
+from agents.services import record_heartbeat
 from boards.models import Task
+from core.actors import Actor
 from missioncontrol import realtime
 from missioncontrol.exceptions import DomainError
-from missioncontrol.replay import parse_cursor
 
 AUTH_TIMEOUT_SECONDS = 5.0
 # The agent's last acknowledged event id: where a reconnect without last_event_id resumes.
@@ -74,8 +75,6 @@ def token_still_valid(token_id: int) -> bool:
 
 
 def _heartbeat(*, token_id: int, status_text: str, current_task_id: Any) -> dict[str, Any]:
-    from agents.services import record_heartbeat
-
     token = AgentToken.objects.select_related("agent").get(pk=token_id)
     current_task = None
     if current_task_id is not None:

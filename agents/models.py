@@ -20,7 +20,7 @@ class AgentQuerySet(models.QuerySet):
 
 class Agent(models.Model):
     organization = models.ForeignKey(
-        "boards.Organization", on_delete=models.CASCADE, related_name="agents"
+        "core.Organization", on_delete=models.CASCADE, related_name="agents"
     )
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True, max_length=5000)
@@ -52,6 +52,11 @@ class Agent(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_active(self) -> bool:
+        """An agent acts only while active; a suspended one is refused everywhere."""
+        return self.status == AgentStatus.ACTIVE
 
 
 class AgentToken(models.Model):

@@ -18,12 +18,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from activity.services import record_activity
 from agents import presence as presence_rules
-from agents.authentication import new_token, token_digest
 from agents.models import Agent, AgentStatus, AgentToken
-from boards.access import require_role
-from boards.activity import Actor, record_activity
-from boards.models import Board, Organization, Role, Task, TaskStatus
+from agents.tokens import new_token, token_digest
+from boards.models import Board, Task, TaskStatus
+from core.access import require_role
+from core.actors import Actor
+from core.models import Organization, Role
 from missioncontrol.exceptions import Conflict, DomainError, NotFound
 
 MAX_TOKENS_PER_AGENT = 20  # usable (not revoked, not expired) tokens at once

@@ -21,6 +21,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
+from activity.replay import missed_events, parse_cursor
+from activity.streams import RecentIds, Subscription
 from agents.authentication import (
     AgentAuthenticationFailed,
     AgentRateLimited,
@@ -28,12 +30,10 @@ from agents.authentication import (
     verify_agent_credentials,
 )
 from agents.consumers import ack_cursor_key, agent_subscription
-from boards.consumers import RecentIds, Subscription
 from missioncontrol import realtime
 from missioncontrol.client_ip import client_ip_from_meta
 from missioncontrol.errors import json_error
 from missioncontrol.metrics import OPEN_EVENT_STREAMS
-from missioncontrol.replay import missed_events, parse_cursor
 
 SSE_MAX_LIFETIME_SECONDS = 300.0
 SSE_KEEPALIVE_SECONDS = 15.0

@@ -17,10 +17,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from activity.models import ActivityEvent
 from agents import presence, services
 from agents.models import Agent, AgentToken
-from boards.activity import Actor
-from boards.models import ActivityEvent, Board, Membership, Organization, Role, TaskStatus
+from boards.models import Board, TaskStatus
+from core.actors import Actor
+from core.models import Membership, Organization, Role
 from missioncontrol.exceptions import DomainError, NotFound, PermissionDenied
 
 OPEN_STATUSES = [s for s in TaskStatus.values if s != TaskStatus.DONE]

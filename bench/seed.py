@@ -21,9 +21,9 @@ def base() -> dict:
     from django.contrib.auth import get_user_model
     from django.contrib.sessions.backends.db import SessionStore
 
-    from boards.activity import Actor
-    from boards.models import Membership, Organization, Role
     from boards.services import create_board
+    from core.actors import Actor
+    from core.models import Membership, Organization, Role
     from webhooks.services import create_webhook
 
     user = get_user_model().objects.create_user(username="bench", password="bench-password-1234")
@@ -48,9 +48,10 @@ def base() -> dict:
 
 def agents(total: str) -> dict:
     """Bring the number of agents (each with one token) up to `total`; return one valid token."""
-    from agents.authentication import new_token, token_digest
     from agents.models import Agent, AgentToken
-    from boards.models import Board, Organization
+    from agents.tokens import new_token, token_digest
+    from boards.models import Board
+    from core.models import Organization
 
     organization = Organization.objects.get(slug="bench")
     board = Board.objects.get(organization=organization)
@@ -109,10 +110,11 @@ def events(count: str, target_url: str) -> dict:
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
-    from boards.activity import Actor, record_activity
+    from activity.services import record_activity
     from boards.models import Board
-    from webhooks.models import Subscription
-    from webhooks.outbound import create_subscription
+    from core.actors import Actor
+    from deliveries.models import Subscription
+    from deliveries.outbound import create_subscription
 
     board = Board.objects.get(organization__slug="bench")
     actor = Actor.for_user(get_user_model().objects.get(username="bench"))

@@ -16,21 +16,9 @@ from django.template.response import TemplateResponse
 
 from agents.models import Agent
 from boards import services
-from boards.activity import Actor
-from boards.models import (
-    ActivityEvent,
-    ActorKind,
-    Approval,
-    Board,
-    BoardGroup,
-    Comment,
-    Membership,
-    Organization,
-    PersonalToken,
-    Tag,
-    Task,
-    TaskDependency,
-)
+from boards.models import Approval, Board, BoardGroup, Comment, Tag, Task, TaskDependency
+from core.actors import Actor, ActorKind
+from core.models import Membership, Organization
 from missioncontrol.exceptions import DomainError
 
 
@@ -246,59 +234,3 @@ class ApprovalAdmin(admin.ModelAdmin):
     search_fields = ["task__title", "reason"]
     autocomplete_fields = ["task", "requested_by_user", "requested_by_agent", "decided_by"]
     list_select_related = ["task", "requested_by_user", "requested_by_agent", "decided_by"]
-
-
-@admin.register(ActivityEvent)
-class ActivityEventAdmin(admin.ModelAdmin):
-    """The audit trail: viewable, never added, changed or deleted here."""
-
-    list_display = [
-        "id",
-        "created_at",
-        "organization",
-        "board",
-        "actor_kind",
-        "actor_label",
-        "verb",
-        "target_type",
-        "target_id",
-    ]
-    list_filter = ["actor_kind", "verb", "organization"]
-    search_fields = ["verb", "actor_label", "target_id", "request_id"]
-    date_hierarchy = "created_at"
-    list_select_related = ["organization", "board"]
-    show_full_result_count = False  # counting a large log on every page is slow
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-@admin.register(PersonalToken)
-class PersonalTokenAdmin(admin.ModelAdmin):
-    """Tokens are issued on the Tokens page (shown once); here staff can only look and revoke."""
-
-    list_display = ["name", "user", "created_at", "last_used_at", "expires_at", "revoked_at"]
-    list_filter = ["revoked_at"]
-    search_fields = ["name", "user__username"]
-    list_select_related = ["user"]
-    fields = ["user", "name", "created_at", "last_used_at", "expires_at", "revoked_at"]
-    readonly_fields = fields
-    actions = ["revoke_tokens"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    @admin.action(description="Revoke the selected tokens", permissions=["delete"])
-    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[PersonalToken]) -> None:
-        for token in queryset.select_related("user"):
-            services.revoke_personal_token(token=token, user=token.user)
-        self.message_user(request, "Revoked.", messages.SUCCESS)

@@ -1,4 +1,4 @@
-"""Organizations, boards and the work on them. Writes go through boards.services."""
+"""Boards and the work on them: groups, tasks, tags, dependencies, comments, approvals."""
 
 from __future__ import annotations
 
@@ -6,54 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-
-class Role(models.TextChoices):
-    VIEWER = "viewer", "Viewer"
-    OPERATOR = "operator", "Operator"
-    ADMIN = "admin", "Admin"
-
-
-# Higher number, more rights: a role satisfies every requirement at or below its rank.
-ROLE_RANK = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.ADMIN: 3}
-
-
-class OrganizationQuerySet(models.QuerySet):
-    def visible_to(self, user) -> OrganizationQuerySet:
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(memberships__user=user)
-
-
-class Organization(models.Model):
-    name = models.CharField(max_length=120)
-    slug = models.SlugField(max_length=60, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = OrganizationQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Membership(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "user"], name="membership_unique_user"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user} in {self.organization} ({self.role})"
-
-    def has_role(self, required: str) -> bool:
-        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(required)]
+from core.ids import MAX_ID
+from core.models import Organization
 
 
 class BoardGroup(models.Model):
@@ -76,6 +30,10 @@ class BoardQuerySet(models.QuerySet):
         if not getattr(user, "is_authenticated", False):
             return self.none()
         return self.filter(organization__memberships__user=user)
+
+    def for_agent(self, agent) -> BoardQuerySet:
+        """The boards an agent is on, in its own organization: every agent-API board read."""
+        return self.filter(agents=agent, organization_id=agent.organization_id)
 
 
 class Board(models.Model):
@@ -143,6 +101,26 @@ class TaskQuerySet(models.QuerySet):
         if not getattr(user, "is_authenticated", False):
             return self.none()
         return self.filter(board__organization__memberships__user=user)
+
+    def for_agent(self, agent) -> TaskQuerySet:
+        """Every task on the boards the agent is on, in its own organization."""
+        return self.filter(board__agents=agent, board__organization_id=agent.organization_id)
+
+    # The task filters, shared by the board page, the human API's TaskFilter and the agent API.
+    def unassigned(self) -> TaskQuerySet:
+        return self.filter(assignee_agent__isnull=True, assignee_user__isnull=True)
+
+    def assigned_elsewhere(self) -> TaskQuerySet:
+        return self.exclude(assignee_agent__isnull=True, assignee_user__isnull=True)
+
+    def with_tag(self, tag: str) -> TaskQuerySet:
+        """By tag id (digits) or by name, case-insensitively."""
+        if tag.isdigit() and len(tag) <= 19 and int(tag) <= MAX_ID:
+            return self.filter(tags__id=int(tag))
+        return self.filter(tags__name__iexact=tag)
+
+    def matching_text(self, text: str) -> TaskQuerySet:
+        return self.filter(Q(title__icontains=text) | Q(description__icontains=text))
 
     def with_card_data(self) -> TaskQuerySet:
         """Everything a card or a list row shows, in a fixed number of queries."""
@@ -257,83 +235,3 @@ class Approval(models.Model):
                 fields=["task"], condition=Q(status="pending"), name="approval_one_pending_per_task"
             ),
         ]
-
-
-class ActorKind(models.TextChoices):
-    USER = "user", "User"
-    AGENT = "agent", "Agent"
-    WEBHOOK = "webhook", "Webhook"
-    SYSTEM = "system", "System"
-
-
-class ActivityEventQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ActivityEventQuerySet:
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(organization__memberships__user=user)
-
-
-class ActivityEvent(models.Model):
-    """Append-only: the feed, the audit trail and the source of live updates and replay.
-
-    Never updated or deleted by the app; the id orders events and is the replay cursor.
-    """
-
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="activity")
-    board = models.ForeignKey(Board, on_delete=models.CASCADE, null=True, blank=True, related_name="activity")
-    actor_kind = models.CharField(max_length=8, choices=ActorKind.choices)
-    actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    actor_agent = models.ForeignKey(
-        "agents.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    # Kept as written so the feed still reads right after the actor is renamed or deleted.
-    actor_label = models.CharField(max_length=150)
-    verb = models.CharField(max_length=64)
-    target_type = models.CharField(max_length=32, blank=True)
-    target_id = models.CharField(max_length=64, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    objects = ActivityEventQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-id"]
-        indexes = [
-            # Board feed and websocket replay: events of a board after a given id.
-            models.Index(fields=["board", "id"], name="activity_board_id"),
-            # Organization feed and the /ws/activity/ replay.
-            models.Index(fields=["organization", "id"], name="activity_org_id"),
-            models.Index(fields=["verb"], name="activity_verb"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.actor_label} {self.verb} {self.target_type}:{self.target_id}"
-
-
-class PersonalToken(models.Model):
-    """A person's API token for scripts: `mcp_<public_id>_<secret>`, sent as `Authorization: Token …`.
-
-    Only the SHA-256 of the whole token is stored; `public_id` is unique and indexed, so
-    authenticating is one indexed lookup and one constant-time compare. The token acts with its
-    owner's memberships and roles, nothing more.
-    """
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_tokens"
-    )
-    name = models.CharField(max_length=80)
-    public_id = models.CharField(max_length=16, unique=True)
-    digest = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.user} / {self.name}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from boards.models import ActivityEvent, Approval, ApprovalStatus, Board, Task, TaskStatus
+from boards.models import Approval, ApprovalStatus, Board, Task, TaskStatus
 
 
 def boards_with_status_counts(boards: QuerySet[Board]) -> QuerySet[Board]:
@@ -25,7 +25,3 @@ def tasks_for_cards(tasks: QuerySet[Task]) -> QuerySet[Task]:
             to_attr="pending_approvals",
         ),
     )
-
-
-def events_for_feed(events: QuerySet[ActivityEvent]) -> QuerySet[ActivityEvent]:
-    return events.select_related("board").order_by("-id")

@@ -25,28 +25,24 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
 
+from activity.models import ActivityEvent
+from activity.services import record_activity
 from agents.models import Agent, AgentStatus
-from boards.access import membership_for, require_role
-from boards.activity import Actor, record_activity
-from boards.api.authentication import new_personal_token, token_digest
 from boards.models import (
-    ActivityEvent,
-    ActorKind,
     Approval,
     ApprovalStatus,
     Board,
     BoardGroup,
     Comment,
-    Membership,
-    Organization,
-    PersonalToken,
-    Role,
     Tag,
     Task,
     TaskDependency,
     TaskPriority,
     TaskStatus,
 )
+from core.access import authorize, membership_for
+from core.actors import Actor, ActorKind
+from core.models import Membership, Organization, Role
 from missioncontrol.exceptions import Conflict, DomainError, InvalidTransition, NotFound, PermissionDenied
 
 OPEN_STATUSES = (TaskStatus.INBOX, TaskStatus.IN_PROGRESS, TaskStatus.REVIEW)
@@ -89,43 +85,18 @@ TASK_UPDATABLE_FIELDS = frozenset(
 # --- authorisation --------------------------------------------------------------------------------
 
 
-def _organization_id(target: Organization | Board | int) -> int:
-    if isinstance(target, int):
-        return target
-    return target.pk if isinstance(target, Organization) else target.organization_id
-
-
-def authorize(
-    actor: Actor,
-    *,
-    organization: Organization | Board | int,
-    role: str,
-    board: Board | None = None,
-    allow_agent: bool = True,
-) -> None:
-    """Raise unless `actor` may act with `role` in the organization (and, for agents, on `board`)."""
-    organization_id = _organization_id(organization)
-    if actor.kind == ActorKind.USER:
-        require_role(user=actor.user, organization=organization_id, role=role)
-        return
-    if actor.kind == ActorKind.AGENT:
-        agent = actor.agent
-        if (
-            agent is None
-            or agent.status != AgentStatus.ACTIVE
-            or agent.organization_id != organization_id
-            or (board is not None and not agent.boards.filter(pk=board.pk).exists())
-        ):
-            raise NotFound("Not found.")
-        if not allow_agent:
-            raise PermissionDenied("Agents cannot do this; ask a human operator.")
-        return
-    # Webhooks and the system act on behalf of a caller that has already been authorised.
-
-
 def _notify(task: Task, *extra: int | None) -> list[int]:
     ids = [task.assignee_agent_id, *extra]
     return list(dict.fromkeys(i for i in ids if i))
+
+
+def _require_agent_holds(task: Task, actor: Actor) -> None:
+    """An agent changes a task it holds (assignee) or filed itself; a board lead changes any."""
+    if actor.kind != ActorKind.AGENT:
+        return
+    agent = actor.agent
+    if agent.pk not in (task.assignee_agent_id, task.created_by_agent_id) and not agent.is_board_lead:
+        raise PermissionDenied("Claim the task before changing it.")
 
 
 def _require_writable(board: Board) -> None:
@@ -172,6 +143,7 @@ def create_board(
     group: BoardGroup | None = None,
     require_approval_for_done: bool = False,
     require_comment_for_review: bool = False,
+    agents_can_create_tasks: bool | None = None,
 ) -> Board:
     authorize(actor, organization=organization, role=Role.ADMIN, allow_agent=False)
     name = (name or "").strip()
@@ -197,6 +169,9 @@ def create_board(
                 require_approval_for_done=require_approval_for_done,
                 require_comment_for_review=require_comment_for_review,
                 created_by=actor.user,
+                # None keeps the model's default, so callers need not know it.
+                **({} if agents_can_create_tasks is None
+                   else {"agents_can_create_tasks": agents_can_create_tasks}),
             )
     except IntegrityError as exc:  # a concurrent create took the slug between check and insert
         raise Conflict(f"A board with the slug “{slug}” already exists.", code="slug_taken") from exc
@@ -451,6 +426,7 @@ def update_task(*, task: Task, actor: Actor, **fields: Any) -> Task:
     """Change a task's fields (not its status: that is move_task). The event lists what changed."""
     board = task.board
     authorize(actor, organization=board, role=Role.OPERATOR, board=board)
+    _require_agent_holds(task, actor)
     _require_writable(board)
     if "status" in fields:
         raise DomainError("Change the status with a move, not an update.", code="use_move")
@@ -550,6 +526,7 @@ def move_task(*, task: Task, actor: Actor, status: str, position: int | None = N
     """
     board = task.board
     authorize(actor, organization=board, role=Role.OPERATOR, board=board)
+    _require_agent_holds(task, actor)
     _require_writable(board)
     # Two moves of the same task at once would both read the old status and validate against it.
     task = Task.objects.select_for_update().select_related("board").get(pk=task.pk)
@@ -750,44 +727,6 @@ def add_comment(*, task: Task, actor: Actor, body: str) -> Comment:
     if len(body) > 20000:
         raise DomainError("A comment is at most 20000 characters.", code="body_too_long")
     return _create_comment(task, actor, body)
-
-
-# --- personal API tokens -------------------------------------------------------------------------
-
-PERSONAL_TOKEN_MAX_DAYS = 365
-
-
-@transaction.atomic
-def create_personal_token(
-    *, user, name: str, expires_in_days: int | None = None
-) -> tuple[PersonalToken, str]:
-    """A token for the user's scripts; returns (row, raw token). The raw token is shown once."""
-    name = (name or "").strip()
-    if not name:
-        raise DomainError("Give the token a name that says where it is used.", code="name_required")
-    if expires_in_days is not None and not 1 <= expires_in_days <= PERSONAL_TOKEN_MAX_DAYS:
-        raise DomainError(
-            f"A token expires within 1 to {PERSONAL_TOKEN_MAX_DAYS} days.", code="invalid_expiry"
-        )
-    public_id, raw = new_personal_token()
-    token = PersonalToken.objects.create(
-        user=user,
-        name=name[:80],
-        public_id=public_id,
-        digest=token_digest(raw),
-        expires_at=timezone.now() + datetime.timedelta(days=expires_in_days) if expires_in_days else None,
-    )
-    return token, raw
-
-
-@transaction.atomic
-def revoke_personal_token(*, token: PersonalToken, user) -> PersonalToken:
-    if token.user_id != user.pk:
-        raise NotFound("Not found.")
-    if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
-    return token
 
 
 # --- approvals ------------------------------------------------------------------------------------

@@ -23,29 +23,21 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from activity.models import ActivityEvent
 from agents.models import Agent, AgentStatus
 from boards import services
-from boards.access import (
+from boards.models import Approval, Board, Comment, Tag, Task, TaskPriority, TaskStatus
+from boards.selectors import boards_with_status_counts, tasks_for_cards
+from core import services as core_services
+from core.access import (
     CURRENT_ORGANIZATION_SESSION_KEY,
     current_organization,
     membership_for,
     organizations_of,
 )
-from boards.activity import Actor
-from boards.models import (
-    ActivityEvent,
-    ActorKind,
-    Approval,
-    Board,
-    Comment,
-    PersonalToken,
-    Role,
-    Tag,
-    Task,
-    TaskPriority,
-    TaskStatus,
-)
-from boards.selectors import boards_with_status_counts, tasks_for_cards
+from core.actors import Actor, ActorKind
+from core.ids import parse_id
+from core.models import PersonalToken, Role
 from missioncontrol.exceptions import DomainError
 
 User = get_user_model()
@@ -110,17 +102,6 @@ class TaskForm(forms.Form):
             "tag_names": data["tags"],
             **self.assignees(),
         }
-
-
-MAX_ID = 2**63 - 1
-
-
-def parse_id(value: str | None) -> int | None:
-    """A database id from user input, or None; past 64 bits SQLite would raise (a 500)."""
-    value = (value or "").strip()
-    if not value.isdigit() or len(value) > 19 or int(value) > MAX_ID:
-        return None
-    return int(value)
 
 
 def assignee_choices(board: Board) -> list[tuple[str, str]]:
@@ -201,16 +182,16 @@ def board_filters(params) -> dict[str, str]:
 def filter_tasks(tasks, filters: dict[str, str]):
     assignee = filters.get("assignee")
     if assignee == "none":
-        tasks = tasks.filter(assignee_agent__isnull=True, assignee_user__isnull=True)
+        tasks = tasks.unassigned()
     elif assignee:
         kind, _, raw_id = assignee.partition(":")
         pk = parse_id(raw_id)
         if pk is not None and kind in ("agent", "user"):
             tasks = tasks.filter(**{f"assignee_{kind}_id": pk})
     if filters.get("tag"):
-        tasks = tasks.filter(tags__name__iexact=filters["tag"])
+        tasks = tasks.with_tag(filters["tag"])
     if filters.get("q"):
-        tasks = tasks.filter(Q(title__icontains=filters["q"]) | Q(description__icontains=filters["q"]))
+        tasks = tasks.matching_text(filters["q"])
     return tasks
 
 
@@ -713,7 +694,7 @@ class PersonalTokenForm(forms.Form):
     name = forms.CharField(max_length=80, help_text="Where the token is used, e.g. “release script”.")
     expires_in_days = forms.IntegerField(
         min_value=1,
-        max_value=services.PERSONAL_TOKEN_MAX_DAYS,
+        max_value=core_services.PERSONAL_TOKEN_MAX_DAYS,
         required=False,
         label="Expires in (days)",
         help_text="Empty: never expires (revoke it here when done).",
@@ -731,12 +712,12 @@ def personal_tokens(request: HttpRequest) -> HttpResponse:
         token = get_object_or_404(
             PersonalToken.objects.filter(user=request.user), pk=request.POST.get("token")
         )
-        services.revoke_personal_token(token=token, user=request.user)
+        core_services.revoke_personal_token(token=token, user=request.user)
         messages.success(request, f"Token “{token.name}” revoked.")
         return redirect("boards:personal-tokens")
     if request.method == "POST" and form.is_valid():
         try:
-            _, created_raw = services.create_personal_token(user=request.user, **form.cleaned_data)
+            _, created_raw = core_services.create_personal_token(user=request.user, **form.cleaned_data)
         except DomainError as exc:
             form.add_error(None, exc.message)
             status = 400

@@ -2,11 +2,8 @@ from django.apps import AppConfig
 
 
 class MissionControlConfig(AppConfig):
+    """The project package: settings, urls, asgi, celery, realtime. It owns no models any more;
+    it stays an app for its migration history (the backup table moved to ops)."""
+
     name = "missioncontrol"
     verbose_name = "Mission Control"
-
-    def ready(self) -> None:
-        # The User admin's "log out everywhere" action (re-registers the User admin), and
-        # login and failed-login audit events (receivers of django.contrib.auth's signals).
-        from missioncontrol import admin_users  # noqa: F401
-        from missioncontrol.ops import audit  # noqa: F401

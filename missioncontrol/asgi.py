@@ -23,6 +23,7 @@ from missioncontrol.routing import websocket_urlpatterns  # noqa: E402
 from missioncontrol.websocket_origin import OriginValidator  # noqa: E402
 
 if settings.CELERY_EMBEDDED_WORKER:
+    # Only the embedded default loads the Celery worker machinery into the web process.
     from missioncontrol.embedded_worker import start_embedded_worker
 
     start_embedded_worker()

@@ -18,6 +18,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from missioncontrol.celery import app as celery_app
+
 logger = logging.getLogger(__name__)
 
 # Shared by all readiness probes; a check stuck on a dead socket occupies one thread until its
@@ -58,9 +60,7 @@ def check_channel_layer() -> None:
 
 
 def check_broker() -> None:
-    from missioncontrol.celery import app
-
-    with app.connection_for_write() as conn:
+    with celery_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=settings.HEALTH_CHECK_TIMEOUT_SECONDS)
 
 

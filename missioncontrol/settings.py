@@ -122,9 +122,14 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "missioncontrol",
+    # The layers, lowest first: core <- activity <- domain apps <- ops (docs/architecture.md).
+    "core",
+    "activity",
     "boards",
     "agents",
     "webhooks",
+    "deliveries",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -310,15 +315,16 @@ WHITENOISE_USE_FINDERS = DEBUG
 # --- API ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "core.api.authentication.PersonalTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.IsHuman"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "missioncontrol.pagination.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "missioncontrol.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -335,7 +341,7 @@ SPECTACULAR_SETTINGS = {
         "TaskStatusEnum": "boards.models.TaskStatus",
         "ApprovalStatusEnum": "boards.models.ApprovalStatus",
         "AgentStatusEnum": "agents.models.AgentStatus",
-        "DeliveryStatusEnum": "webhooks.models.DeliveryStatus",
+        "DeliveryStatusEnum": "deliveries.models.DeliveryStatus",
     },
 }
 

@@ -6,9 +6,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from agents.streams import agent_event_stream
-from missioncontrol import health, metrics_view
+from missioncontrol import health
 from missioncontrol.login_protection import ThrottledLoginView
-from missioncontrol.ops import status as ops_status
+from ops import metrics_view
+from ops import status as ops_status
 
 api_v1 = [
     # The agent SSE stream: a plain async Django view, not DRF (see agents.streams).
@@ -16,7 +17,7 @@ api_v1 = [
     path("", include("boards.api.urls")),
     path("", include("agents.api.urls")),
     path("", include("webhooks.api.urls")),
-    path("", include("webhooks.api.delivery_urls")),
+    path("", include("deliveries.api.urls")),
     path("status", ops_status.status_api, name="ops-status-api"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
@@ -33,7 +34,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("agents/", include("agents.urls")),
     path("webhooks/", include("webhooks.urls")),
-    path("deliveries/", include("webhooks.delivery_urls")),
+    path("deliveries/", include("deliveries.urls")),
     path("", include("boards.urls")),
 ]
 

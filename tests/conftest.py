@@ -12,7 +12,7 @@ import pytest
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
-from boards.models import Role
+from core.models import Role
 from tests.factories import (
     BoardFactory,
     MembershipFactory,

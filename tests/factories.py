@@ -4,7 +4,8 @@ import factory
 from django.contrib.auth import get_user_model
 
 from agents.models import Agent
-from boards.models import Board, Membership, Organization, Role, Tag, Task
+from boards.models import Board, Tag, Task
+from core.models import Membership, Organization, Role
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -6,9 +6,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from agents.authentication import authenticate_agent_token
 from agents.models import Agent
 from boards.models import Board, Task
+from tests.agent_tokens import authenticate_agent_token
 from webhooks.models import BoardWebhook
 from webhooks.services import webhook_secrets
 

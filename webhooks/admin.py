@@ -1,4 +1,4 @@
-"""Admin for inbound webhooks and payloads; the outbound side lives in webhooks.delivery_admin.
+"""Admin for inbound webhooks and payloads; the outbound side lives in deliveries.admin.
 
 Secrets are never displayed and their ciphertexts are not even fields here; new secrets are
 issued on the webhook pages or the API, where they are shown once. Changes go through the
@@ -10,12 +10,9 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models.functions import Length
 
-from boards.activity import Actor
+from core.actors import Actor
 from missioncontrol.exceptions import DomainError
-from webhooks import (
-    delivery_admin,  # noqa: F401  (registers Subscription, Delivery)
-    services,
-)
+from webhooks import services
 from webhooks.models import BoardWebhook, WebhookPayload
 
 

@@ -30,14 +30,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.encryption import SecretUnreadable
+from core.signing import verify_sha256_signature, verify_standard_webhook_signature
 from missioncontrol.client_ip import client_ip_from_meta
 from missioncontrol.exceptions import DomainError, NotFound
 from missioncontrol.metrics import WEBHOOK_INGESTS
 from missioncontrol.ratelimits import hit
 from webhooks import services
 from webhooks.models import BoardWebhook
-from webhooks.secrets import SecretUnreadable
-from webhooks.signing import verify_sha256_signature, verify_standard_webhook_signature
 
 logger = logging.getLogger(__name__)
 

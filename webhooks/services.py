@@ -1,6 +1,6 @@
 """Inbound webhooks: managing endpoints and their secrets, storing what senders POST.
 
-Outbound deliveries live in webhooks.outbound; this module is the inbound side only.
+Outbound deliveries live in the deliveries app; this module is the inbound side only.
 """
 
 from __future__ import annotations
@@ -20,14 +20,17 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from activity.services import record_activity
 from agents.models import Agent, AgentStatus
-from boards.access import require_role
-from boards.activity import Actor, record_activity
-from boards.models import ActorKind, Board, Role
+from boards import services as board_services
+from boards.models import Board
+from core.access import require_role
+from core.actors import Actor, ActorKind
+from core.encryption import decrypt_secret, encrypt_secret
+from core.models import Role
+from core.signing import STANDARD_WEBHOOK_SECRET_PREFIX
 from missioncontrol.exceptions import DomainError, NotFound, PermissionDenied
 from webhooks.models import BoardWebhook, WebhookPayload
-from webhooks.secrets import decrypt_secret, encrypt_secret
-from webhooks.signing import STANDARD_WEBHOOK_SECRET_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -425,7 +428,6 @@ def render_task_title(template: str, payload: Any, *, fallback: str) -> str:
 
 
 def _create_inbox_task(payload: WebhookPayload) -> int:
-    from boards import services as board_services  # boards depends on nothing in webhooks
 
     webhook = payload.webhook
     title = render_task_title(

@@ -1,36 +1,12 @@
-"""Celery tasks of the webhooks app. Thin: load by id, call a service.
-
-Retries are not Celery retries: the service records each attempt and schedules the next one
-as a new message with a countdown (and in next_attempt_at, which the sweeper reads), so a lost
-message or a killed worker delays a delivery but never loses or duplicates its outcome.
-"""
+"""Celery tasks of inbound webhooks. Thin: call a service."""
 
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import OperationalError
 
-
-# A transient database error (lost connection, lock timeout) retries the message; if the claim
-# had already been taken, the retry finds it locked and the sweeper takes over after the lease.
-@shared_task(name="webhooks.tasks.deliver_webhook", acks_late=True, reject_on_worker_lost=True,
-             ignore_result=True, autoretry_for=(OperationalError,), retry_backoff=1, max_retries=5)
-def deliver_webhook(delivery_id: int) -> None:
-    from webhooks.outbound import attempt_delivery
-
-    attempt_delivery(delivery_id=delivery_id)
-
-
-@shared_task(name="webhooks.tasks.requeue_overdue_deliveries", ignore_result=True)
-def requeue_overdue_deliveries() -> int:
-    from webhooks.outbound import requeue_overdue_deliveries as requeue
-
-    return requeue()
+from webhooks.services import prune_webhook_payloads as prune
 
 
 @shared_task(name="webhooks.tasks.prune_webhook_payloads", ignore_result=True)
 def prune_webhook_payloads() -> object:
-    # Written by the inbound side; imported lazily so the two halves of the app load independently.
-    from webhooks.services import prune_webhook_payloads as prune
-
     return prune()

@@ -23,9 +23,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from agents.models import Agent
-from boards.access import membership_for
-from boards.activity import Actor
-from boards.models import Board, Role
+from boards.models import Board
+from core.access import membership_for
+from core.actors import Actor
+from core.models import Role
 from missioncontrol.exceptions import DomainError
 from webhooks import services
 from webhooks.api.serializers import payload_status

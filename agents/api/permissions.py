@@ -1,4 +1,4 @@
-"""Who may call which half of the API: agents (token) the agent API, humans (session) the rest."""
+"""The agent half of the API is for agent tokens only (people use core.api.permissions.IsHuman)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,3 @@ class IsAgent(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return isinstance(request.user, AgentPrincipal)
-
-
-class IsHumanUser(BasePermission):
-    """A logged-in person. Roles are checked by the services (admins write, members read)."""
-
-    message = "Log in to manage agents."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(getattr(user, "is_authenticated", False)) and not isinstance(user, AgentPrincipal)

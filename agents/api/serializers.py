@@ -13,8 +13,7 @@ from agents import presence
 from agents.models import Agent, AgentToken
 from agents.services import MAX_CAPABILITIES, MAX_CAPABILITY_LENGTH, MAX_GRACE_SECONDS, MAX_STATUS_TEXT
 from boards.models import Board, Task, TaskPriority, TaskStatus
-
-MAX_ID = 2**63 - 1  # ids beyond a bigint are not ids: answer 400/404, never a database error
+from core.ids import MAX_ID
 
 
 class AgentSerializer(serializers.ModelSerializer):

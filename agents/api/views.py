@@ -7,9 +7,9 @@ a 404, never a 403, so ids of other organizations cannot be probed.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Q, QuerySet, prefetch_related_objects
+from django.db.models import QuerySet, prefetch_related_objects
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
@@ -18,34 +18,20 @@ from rest_framework.response import Response
 
 from agents import services
 from agents.api import serializers as s
-from agents.api.permissions import IsAgent, IsHumanUser
+from agents.api.permissions import IsAgent
 from agents.authentication import AgentTokenAuthentication
 from agents.models import Agent, AgentToken
 from boards import services as board_services
-from boards.access import require_role
-from boards.activity import Actor
-from boards.models import Board, Membership, Organization, Role, Task, TaskStatus
-from missioncontrol.exceptions import NotFound, PermissionDenied
+from boards.models import Board, Task, TaskStatus
+from core.access import require_role
+from core.actors import Actor
+from core.api.views import HumanViewSet
+from core.ids import parse_id
+from core.models import Membership, Organization, Role
+from missioncontrol.exceptions import NotFound
 from webhooks.models import WebhookPayload
 
 # --- the agent's own API ---------------------------------------------------------------------------
-
-def _id_or_none(value) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number <= s.MAX_ID else None
-
-
-def agent_boards(agent: Agent) -> QuerySet[Board]:
-    return Board.objects.filter(agents=agent, organization_id=agent.organization_id)
-
-
-def agent_visible_tasks(agent: Agent) -> QuerySet[Task]:
-    """Every task on the boards the agent is on, in its own organization."""
-    return Task.objects.filter(board__agents=agent, board__organization_id=agent.organization_id)
-
 
 class AgentAPIView(GenericAPIView):
     authentication_classes = [AgentTokenAuthentication]
@@ -55,14 +41,15 @@ class AgentAPIView(GenericAPIView):
     def agent(self) -> Agent:
         return self.request.user.agent
 
+    @property
     def actor(self) -> Actor:
         return Actor.for_agent(self.agent)
 
     def get_task(self, task_id: int | str) -> Task:
-        task_id = _id_or_none(task_id)
+        task_id = parse_id(task_id)
         if task_id is None:
             raise NotFound("Task not found.")
-        task = agent_visible_tasks(self.agent).select_related("board").filter(pk=task_id).first()
+        task = Task.objects.for_agent(self.agent).select_related("board").filter(pk=task_id).first()
         if task is None:
             raise NotFound("Task not found.")
         return task
@@ -84,7 +71,7 @@ class AgentBoardListView(AgentAPIView):
 
     @extend_schema(responses=s.AgentBoardSerializer(many=True))  # documented with the page envelope
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(agent_boards(self.agent).order_by("name", "id"))
+        page = self.paginate_queryset(Board.objects.for_agent(self.agent).order_by("name", "id"))
         return self.get_paginated_response(s.AgentBoardSerializer(page, many=True).data)
 
 
@@ -98,14 +85,12 @@ class AgentTaskListView(AgentAPIView):
     @extend_schema(responses=s.AgentTaskSerializer(many=True))  # documented with the page envelope
     def get(self, request: Request) -> Response:
         agent = self.agent
-        mine = Q(assignee_agent=agent)
-        unassigned = Q(assignee_agent__isnull=True, assignee_user__isnull=True)
         scope = request.query_params.get("assigned", "")
         if scope not in ("", "me", "unassigned"):
             raise ValidationError({"assigned": ["Use me or unassigned."]})
-        tasks = agent_visible_tasks(agent).filter(
-            mine if scope == "me" else unassigned if scope == "unassigned" else mine | unassigned
-        )
+        visible = Task.objects.for_agent(agent)
+        mine, unassigned = visible.filter(assignee_agent=agent), visible.unassigned()
+        tasks = mine if scope == "me" else unassigned if scope == "unassigned" else mine | unassigned
         status_filter = request.query_params.get("status")
         if status_filter:
             statuses = [value for value in status_filter.split(",") if value]
@@ -115,7 +100,7 @@ class AgentTaskListView(AgentAPIView):
             tasks = tasks.filter(status__in=statuses)
         board_filter = request.query_params.get("board")
         if board_filter:
-            board_id = _id_or_none(board_filter)
+            board_id = parse_id(board_filter)
             if board_id is None:
                 raise ValidationError({"board": ["A board id."]})
             tasks = tasks.filter(board_id=board_id)
@@ -128,11 +113,11 @@ class AgentTaskListView(AgentAPIView):
         data = s.AgentTaskCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        board = agent_boards(self.agent).filter(pk=values["board"]).first()
+        board = Board.objects.for_agent(self.agent).filter(pk=values["board"]).first()
         if board is None:
             raise NotFound("Board not found.")
         task = board_services.create_task(
-            board=board, actor=self.actor(), title=values["title"], description=values["description"],
+            board=board, actor=self.actor, title=values["title"], description=values["description"],
             priority=values["priority"], status=values["status"], due_date=values["due_date"],
             tag_names=values["tags"],
         )
@@ -141,7 +126,8 @@ class AgentTaskListView(AgentAPIView):
 
 class AgentTaskDetailView(AgentAPIView):
     """GET a task on my boards; PATCH its status (the board's transition rules apply) and/or
-    its progress note. Only the assignee, or a board lead, changes a task."""
+    its progress note. Only the assignee, the agent that filed it, or a board lead changes a
+    task (boards.services enforces it for every caller)."""
 
     serializer_class = s.AgentTaskSerializer
 
@@ -155,17 +141,15 @@ class AgentTaskDetailView(AgentAPIView):
         data = s.AgentTaskUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        agent = self.agent
-        if task.assignee_agent_id != agent.pk and not agent.is_board_lead:
-            raise PermissionDenied("Claim the task before changing it.")
+        # Only the assignee or a board lead may change it: boards.services enforces that.
         with transaction.atomic():
             if "progress_note" in values:
                 task = board_services.update_task(
-                    task=task, actor=self.actor(), progress_note=values["progress_note"]
+                    task=task, actor=self.actor, progress_note=values["progress_note"]
                 )
             if "status" in values and values["status"] != task.status:
                 task = board_services.move_task(
-                    task=task, actor=self.actor(), status=values["status"], note=values.get("note", "")
+                    task=task, actor=self.actor, status=values["status"], note=values.get("note", "")
                 )
         task = Task.objects.prefetch_related("tags").get(pk=task.pk)
         return Response(s.AgentTaskSerializer(task).data)
@@ -188,7 +172,7 @@ class AgentTaskCommentView(AgentAPIView):
         task = self.get_task(task_id)
         data = s.AgentCommentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        comment = board_services.add_comment(task=task, actor=self.actor(), body=data.validated_data["body"])
+        comment = board_services.add_comment(task=task, actor=self.actor, body=data.validated_data["body"])
         return Response(s.CommentOutSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
@@ -217,16 +201,9 @@ class AgentWebhookPayloadView(AgentAPIView):
 
     def get(self, request: Request, payload_id: str) -> Response:
         agent = self.agent
-        if _id_or_none(payload_id) is None:
+        if parse_id(payload_id) is None:
             raise NotFound("Webhook payload not found.")
-        addressed = Q(webhook__target_agent=agent)
-        if agent.is_board_lead:
-            addressed |= Q(board__agents=agent)
-        payload = (
-            WebhookPayload.objects.filter(pk=payload_id, board__organization_id=agent.organization_id)
-            .filter(addressed)
-            .first()
-        )
+        payload = WebhookPayload.objects.addressed_to(agent).filter(pk=payload_id).first()
         if payload is None:
             raise NotFound("Webhook payload not found.")
         return Response(s.WebhookPayloadSerializer(payload).data)
@@ -242,7 +219,7 @@ def _resolve_organization(user, requested) -> Organization:
         if len(memberships) != 1:
             raise ValidationError({"organization": ["Say which organization the agent belongs to."]})
         return memberships[0].organization
-    organization_id = _id_or_none(requested)
+    organization_id = parse_id(requested)
     if organization_id is None:
         raise ValidationError({"organization": ["An organization id."]})
     require_role(user=user, organization=organization_id, role=Role.VIEWER)
@@ -251,21 +228,17 @@ def _resolve_organization(user, requested) -> Organization:
 
 class AgentViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin, viewsets.GenericViewSet,
+    mixins.DestroyModelMixin, HumanViewSet,
 ):
     """Agents of the caller's organizations. Members read; admins create, change, suspend,
     resume and delete (enforced by agents.services)."""
 
-    permission_classes = [IsHumanUser]
     serializer_class = s.AgentSerializer
     filterset_fields = ["status", "organization"]
     ordering_fields = ["name", "created_at", "last_seen_at"]
 
     def get_queryset(self) -> QuerySet[Agent]:
         return Agent.objects.visible_to(self.request.user).prefetch_related("boards").order_by("name", "id")
-
-    def actor(self) -> Actor:
-        return Actor.for_user(self.request.user)
 
     @extend_schema(request=s.AgentCreateSerializer, responses=s.AgentSerializer)
     def create(self, request: Request, *args, **kwargs) -> Response:
@@ -276,7 +249,7 @@ class AgentViewSet(
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
         agent = services.create_agent(
-            organization=organization, actor=self.actor(), name=values["name"],
+            organization=organization, actor=self.actor, name=values["name"],
             description=values.get("description", ""), boards=values.get("boards", ()),
             is_board_lead=values.get("is_board_lead", False), callback_url=values.get("callback_url", ""),
             capabilities=values.get("capabilities", ()),
@@ -291,23 +264,23 @@ class AgentViewSet(
             context={**self.get_serializer_context(), "organization_id": agent.organization_id},
         )
         serializer.is_valid(raise_exception=True)
-        services.update_agent(agent=agent, actor=self.actor(), **serializer.validated_data)
+        services.update_agent(agent=agent, actor=self.actor, **serializer.validated_data)
         return Response(s.AgentSerializer(self.get_queryset().get(pk=agent.pk)).data)
 
     def destroy(self, request: Request, *args, **kwargs) -> Response:
-        services.delete_agent(agent=self.get_object(), actor=self.actor())
+        services.delete_agent(agent=self.get_object(), actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses=s.AgentSerializer)
     @action(detail=True, methods=["post"])
     def suspend(self, request: Request, pk=None) -> Response:
-        agent = services.suspend_agent(agent=self.get_object(), actor=self.actor())
+        agent = services.suspend_agent(agent=self.get_object(), actor=self.actor)
         return Response(s.AgentSerializer(self.get_queryset().get(pk=agent.pk)).data)
 
     @extend_schema(request=None, responses=s.AgentSerializer)
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk=None) -> Response:
-        agent = services.resume_agent(agent=self.get_object(), actor=self.actor())
+        agent = services.resume_agent(agent=self.get_object(), actor=self.actor)
         return Response(s.AgentSerializer(self.get_queryset().get(pk=agent.pk)).data)
 
     @extend_schema(
@@ -326,15 +299,14 @@ class AgentViewSet(
         data = s.AgentTokenCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         token, raw = services.issue_agent_token(
-            agent=agent, actor=self.actor(), name=data.validated_data["name"],
+            agent=agent, actor=self.actor, name=data.validated_data["name"],
             expires_at=data.validated_data["expires_at"],
         )
         body = s.IssuedTokenSerializer(token, context={"raw_token": raw}).data
         return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
 
 
-class AgentTokenViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    permission_classes = [IsHumanUser]
+class AgentTokenViewSet(mixins.RetrieveModelMixin, HumanViewSet):
     serializer_class = s.AgentTokenSerializer
     filterset_fields: list[str] = []
     ordering_fields: list[str] = []
@@ -353,7 +325,7 @@ class AgentTokenViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         data = s.AgentTokenRotateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         token, raw = services.rotate_agent_token(
-            token=self.get_object(), actor=Actor.for_user(request.user),
+            token=self.get_object(), actor=self.actor,
             grace_seconds=data.validated_data["grace_seconds"],
         )
         body = s.IssuedTokenSerializer(token, context={"raw_token": raw}).data
@@ -362,6 +334,6 @@ class AgentTokenViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @extend_schema(request=None, responses=s.AgentTokenSerializer)
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk=None) -> Response:
-        token = services.revoke_agent_token(token=self.get_object(), actor=Actor.for_user(request.user))
+        token = services.revoke_agent_token(token=self.get_object(), actor=self.actor)
         return Response(s.AgentTokenSerializer(token).data)
 

@@ -5,21 +5,13 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
-from boards.models import (
-    ActivityEvent,
-    ActorKind,
-    Approval,
-    ApprovalStatus,
-    Board,
-    Tag,
-    Task,
-    TaskPriority,
-    TaskStatus,
-)
+from activity.models import ActivityEvent
+from boards.models import Approval, ApprovalStatus, Board, Tag, Task, TaskPriority, TaskStatus
+from core.actors import ActorKind
+from core.ids import MAX_ID
 
 # Ids beyond 64 bits are refused (400) before they reach the database: SQLite raises
 # OverflowError on them, which would be a 500.
-MAX_ID = 2**63 - 1
 
 
 class IdFilter(django_filters.NumberFilter):
@@ -60,16 +52,13 @@ class TaskFilter(django_filters.FilterSet):
         fields = ["board", "status", "priority", "assignee_agent", "assignee_user"]
 
     def filter_unassigned(self, queryset, name, value):
-        unassigned = Q(assignee_agent__isnull=True, assignee_user__isnull=True)
-        return queryset.filter(unassigned) if value else queryset.exclude(unassigned)
+        return queryset.unassigned() if value else queryset.assigned_elsewhere()
 
     def filter_tag(self, queryset, name, value):
-        if value.isdigit() and int(value) <= MAX_ID:
-            return queryset.filter(tags__id=int(value))
-        return queryset.filter(tags__name__iexact=value)
+        return queryset.with_tag(value)
 
     def filter_search(self, queryset, name, value):
-        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
+        return queryset.matching_text(value)
 
 
 class TagFilter(django_filters.FilterSet):

@@ -8,23 +8,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from activity.models import ActivityEvent
+from activity.payloads import activity_payload
 from agents.models import Agent
-from boards.activity import activity_payload
-from boards.models import (
-    ActivityEvent,
-    Approval,
-    Board,
-    BoardGroup,
-    Comment,
-    Membership,
-    Organization,
-    PersonalToken,
-    Tag,
-    Task,
-    TaskPriority,
-    TaskStatus,
-)
+from boards.markdown import render_markdown
+from boards.models import Approval, Board, BoardGroup, Comment, Tag, Task, TaskPriority, TaskStatus
 from boards.services import TAG_MAX_LENGTH, TAGS_PER_TASK_MAX
+from core.models import Membership, Organization, PersonalToken
 
 User = get_user_model()
 
@@ -222,8 +212,6 @@ class TaskSerializer(serializers.ModelSerializer):
         return pending[0].pk if pending else None
 
     def get_description_html(self, task: Task) -> str:
-        from boards.markdown import render_markdown
-
         return str(render_markdown(task.description))
 
     def validate_status(self, value: str) -> str:
@@ -316,8 +304,6 @@ class CommentSerializer(serializers.ModelSerializer):
         return None
 
     def get_body_html(self, comment: Comment) -> str:
-        from boards.markdown import render_markdown
-
         return str(render_markdown(comment.body))
 
     def validate_body(self, value: str) -> str:

@@ -6,29 +6,19 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, status, viewsets
-from rest_framework.authentication import SessionAuthentication
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from activity.models import ActivityEvent
 from boards import services
-from boards.activity import Actor
 from boards.api import filters, serializers
-from boards.api.authentication import PersonalTokenAuthentication
-from boards.api.permissions import IsHumanMember
-from boards.models import ActivityEvent, Approval, Board, Comment, Organization, PersonalToken, Tag, Task
+from boards.models import Approval, Board, Comment, Tag, Task
 from boards.selectors import boards_with_status_counts, tasks_for_cards
-
-
-class HumanViewSet(viewsets.GenericViewSet):
-    # A personal token first (scripts, no CSRF: no cookie is involved), else the session (CSRF on).
-    authentication_classes = [PersonalTokenAuthentication, SessionAuthentication]
-    permission_classes = [IsHumanMember]
-
-    @property
-    def actor(self) -> Actor:
-        return Actor.for_user(self.request.user)
+from core import services as core_services
+from core.api.views import HumanViewSet
+from core.models import Organization, PersonalToken
 
 
 class OrganizationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HumanViewSet):
@@ -82,12 +72,8 @@ class BoardViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         organization = data.pop("organization")
-        agents_can_create_tasks = data.pop("agents_can_create_tasks", None)
+        # One create, one event: every field goes to create_board (it used to be create + update).
         board = services.create_board(organization=organization, actor=self.actor, **data)
-        if agents_can_create_tasks is not None and agents_can_create_tasks != board.agents_can_create_tasks:
-            services.update_board(
-                board=board, actor=self.actor, agents_can_create_tasks=agents_can_create_tasks
-            )
         return self._respond(board, status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args, **kwargs) -> Response:
@@ -361,11 +347,11 @@ class PersonalTokenViewSet(
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token, raw = services.create_personal_token(user=request.user, **serializer.validated_data)
+        token, raw = core_services.create_personal_token(user=request.user, **serializer.validated_data)
         token.token = raw
         return Response(
             serializers.PersonalTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED
         )
 
     def perform_destroy(self, instance: PersonalToken) -> None:
-        services.revoke_personal_token(token=instance, user=self.request.user)
+        core_services.revoke_personal_token(token=instance, user=self.request.user)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django import template
 from django.utils.safestring import SafeString
 
-from boards.access import current_organization, organizations_of
 from boards.markdown import render_markdown
+from core.access import current_organization, organizations_of
 
 register = template.Library()
 
@@ -14,11 +14,6 @@ register = template.Library()
 @register.filter(name="markdown")
 def markdown_filter(text: str) -> SafeString:
     return render_markdown(text)
-
-
-@register.filter
-def get_item(mapping, key):
-    return mapping.get(key) if mapping else None
 
 
 @register.inclusion_tag("boards/partials/org_switcher.html", takes_context=True)
@@ -81,7 +76,3 @@ def describe_event(event) -> str:
     target = f" {event.target_type} {event.target_id}" if event.target_type else ""
     return f"{verb}{target}"
 
-
-@register.filter
-def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status)

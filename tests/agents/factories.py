@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agents import services
 from agents.models import Agent, AgentToken
-from boards.activity import Actor
+from core.actors import Actor
 from tests.factories import AgentFactory
 
 

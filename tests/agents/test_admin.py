@@ -6,11 +6,11 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
+from activity.models import ActivityEvent
 from agents import services
-from agents.authentication import authenticate_agent_token
 from agents.models import Agent, AgentToken
-from boards.activity import Actor
-from boards.models import ActivityEvent
+from core.actors import Actor
+from tests.agent_tokens import authenticate_agent_token
 from tests.factories import AgentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

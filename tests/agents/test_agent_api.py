@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from activity.models import ActivityEvent
 from agents import services
-from boards.activity import Actor
-from boards.models import ActivityEvent, Comment, Task, TaskStatus
+from boards.models import Comment, Task, TaskStatus
+from core.actors import Actor
 from tests.agents.factories import agent_with_token, bearer
 from tests.factories import AgentFactory, BoardFactory, TaskFactory
 from webhooks.models import BoardWebhook, WebhookPayload

@@ -17,7 +17,7 @@ from agents.authentication import (
     token_from_request_headers,
 )
 from agents.models import AgentToken
-from boards.activity import Actor
+from core.actors import Actor
 from tests.agents.factories import agent_with_token, bearer
 
 pytestmark = pytest.mark.django_db

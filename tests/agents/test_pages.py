@@ -6,9 +6,9 @@ import pytest
 from django.test import Client
 
 from agents import services
-from agents.authentication import authenticate_agent_token
 from agents.models import Agent, AgentToken
-from boards.activity import Actor
+from core.actors import Actor
+from tests.agent_tokens import authenticate_agent_token
 from tests.factories import AgentFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db

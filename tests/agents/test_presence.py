@@ -9,9 +9,9 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from activity.models import ActivityEvent
 from agents import presence, services, tasks
 from agents.models import Agent
-from boards.models import ActivityEvent
 from tests.agents.factories import agent_with_token, bearer
 from tests.factories import AgentFactory
 

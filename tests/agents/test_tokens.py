@@ -10,12 +10,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from activity.models import ActivityEvent
 from agents import services
-from agents.authentication import authenticate_agent_token
 from agents.models import Agent, AgentToken
-from boards.activity import Actor
-from boards.models import ActivityEvent
+from core.actors import Actor
 from missioncontrol.exceptions import Conflict, DomainError, NotFound, PermissionDenied
+from tests.agent_tokens import authenticate_agent_token
 from tests.agents.factories import agent_with_token
 from tests.factories import AgentFactory, OrganizationFactory
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from boards.models import ActivityEvent, Approval, Board, Task, TaskStatus
+from activity.models import ActivityEvent
+from boards.models import Approval, Board, Task, TaskStatus
 from tests.factories import AgentFactory, BoardFactory, TagFactory, TaskFactory
 
 

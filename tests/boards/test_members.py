@@ -2,9 +2,10 @@
 
 import pytest
 
+from activity.models import ActivityEvent
 from boards import services
-from boards.activity import Actor
-from boards.models import ActivityEvent, Membership, Role
+from core.actors import Actor
+from core.models import Membership, Role
 from missioncontrol.exceptions import Conflict, NotFound, PermissionDenied
 from tests.factories import UserFactory
 
@@ -61,11 +62,11 @@ def test_membership_changes_in_django_admin_go_through_the_services(client, orga
     client.force_login(user)
     membership = Membership.objects.get(user=teammate)
     response = client.post(
-        f"/admin/boards/membership/{membership.pk}/change/",
+        f"/admin/core/membership/{membership.pk}/change/",
         {"user": teammate.pk, "organization": organization.pk, "role": "viewer"},
     )
     assert response.status_code == 302
     assert ActivityEvent.objects.filter(verb="member.role_changed").count() == 1
-    response = client.post(f"/admin/boards/membership/{membership.pk}/delete/", {"post": "yes"})
+    response = client.post(f"/admin/core/membership/{membership.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert ActivityEvent.objects.filter(verb="member.removed").count() == 1

@@ -6,9 +6,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from activity.models import ActivityEvent
 from boards import services
-from boards.activity import Actor
-from boards.models import ActivityEvent, Approval, Board, Comment, Role, Task, TaskDependency
+from boards.models import Approval, Board, Comment, Task, TaskDependency
+from core.actors import Actor
+from core.models import Role
 from tests.factories import AgentFactory, BoardFactory, MembershipFactory, TagFactory, TaskFactory
 
 

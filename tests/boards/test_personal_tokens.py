@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from boards import services
-from boards.models import PersonalToken
+from core import services as core_services
+from core.models import PersonalToken
 from missioncontrol.exceptions import DomainError
 
 
@@ -22,13 +22,13 @@ def token_client(raw: str) -> APIClient:
 
 
 def test_a_token_is_stored_only_as_its_digest(user):
-    token, raw = services.create_personal_token(user=user, name="ci")
+    token, raw = core_services.create_personal_token(user=user, name="ci")
     assert raw.startswith("mcp_") and raw not in str(PersonalToken.objects.values().get())
     assert token.digest == hashlib.sha256(raw.encode()).hexdigest()
 
 
 def test_a_token_authenticates_api_calls_without_csrf(user, board):
-    _, raw = services.create_personal_token(user=user, name="ci")
+    _, raw = core_services.create_personal_token(user=user, name="ci")
     client = token_client(raw)
     assert client.get("/api/v1/boards/").json()["results"][0]["id"] == board.pk
     response = client.post("/api/v1/tasks/", {"board": board.pk, "title": "From a script"}, format="json")
@@ -37,7 +37,7 @@ def test_a_token_authenticates_api_calls_without_csrf(user, board):
 
 
 def test_a_token_carries_its_owners_role_only(viewer, board):
-    _, raw = services.create_personal_token(user=viewer, name="ro")
+    _, raw = core_services.create_personal_token(user=viewer, name="ro")
     client = token_client(raw)
     assert client.get("/api/v1/tasks/").status_code == 200
     assert client.post("/api/v1/tasks/", {"board": board.pk, "title": "x"}, format="json").status_code == 403
@@ -45,9 +45,9 @@ def test_a_token_carries_its_owners_role_only(viewer, board):
 
 @pytest.mark.parametrize("state", ["revoked", "expired", "wrong_secret", "malformed"])
 def test_a_bad_token_gets_401_and_is_logged_without_the_token(user, board, state, caplog):
-    token, raw = services.create_personal_token(user=user, name="ci")
+    token, raw = core_services.create_personal_token(user=user, name="ci")
     if state == "revoked":
-        services.revoke_personal_token(token=token, user=user)
+        core_services.revoke_personal_token(token=token, user=user)
     elif state == "expired":
         PersonalToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     elif state == "wrong_secret":
@@ -90,12 +90,12 @@ def test_the_api_creates_shows_once_lists_and_revokes(api_client, user):
 
 
 def test_someone_elses_token_cannot_be_revoked(user, teammate):
-    token, _ = services.create_personal_token(user=user, name="mine")
+    token, _ = core_services.create_personal_token(user=user, name="mine")
     client = APIClient()
     client.force_login(teammate)
     assert client.delete(f"/api/v1/personal-tokens/{token.pk}/").status_code == 404
     with pytest.raises(DomainError):
-        services.revoke_personal_token(token=token, user=teammate)
+        core_services.revoke_personal_token(token=token, user=teammate)
 
 
 def test_the_tokens_page_shows_a_new_token_once(client, user):

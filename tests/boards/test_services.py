@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from activity.models import ActivityEvent
 from agents.models import AgentStatus
 from boards import services
-from boards.activity import Actor
-from boards.models import ActivityEvent, Approval, ApprovalStatus, Board, Comment
+from boards.models import Approval, ApprovalStatus, Board, Comment
+from core.actors import Actor
 from missioncontrol.exceptions import Conflict, DomainError, InvalidTransition, NotFound, PermissionDenied
 from tests.factories import AgentFactory, BoardFactory, TaskFactory
 
@@ -103,9 +104,7 @@ def test_it_creates_a_task_with_tags_and_notifies_the_assigned_agent(board, oper
 
 def test_it_records_the_assigned_agent_in_notify_ids(board, operator_actor, agent, monkeypatch):
     seen = []
-    from boards import activity
-
-    original = activity.record_activity
+    from activity.services import record_activity as original
 
     def spy(**kwargs):
         seen.append(list(kwargs.get("notify_agent_ids", ())))
@@ -438,3 +437,16 @@ def test_an_approval_cannot_finish_a_task_that_left_review(gated_board, operator
         services.decide_approval(approval=approval, actor=owner_actor, approve=True)
     rejected = services.decide_approval(approval=approval, actor=owner_actor, approve=False)
     assert rejected.status == "rejected"
+
+
+def test_an_agent_cannot_change_a_task_it_neither_holds_nor_filed(board, agent):
+    """The holder rule lives in the service, so every caller (API, stream, rules) gets it."""
+    task = TaskFactory(board=board)
+    actor = Actor.for_agent(agent)
+    with pytest.raises(PermissionDenied):
+        services.move_task(task=task, actor=actor, status="in_progress")
+    with pytest.raises(PermissionDenied):
+        services.update_task(task=task, actor=actor, progress_note="x")
+    task.assignee_agent = agent
+    task.save(update_fields=["assignee_agent"])
+    assert services.move_task(task=task, actor=actor, status="in_progress").status == "in_progress"

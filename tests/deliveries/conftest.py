@@ -19,9 +19,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from deliveries.models import Delivery
 from tests.conftest import USING_REDIS
 from tests.deliveries.receiver import Receiver
-from webhooks.models import Delivery
 
 ROOT = Path(__file__).resolve().parents[2]
 # The worker subprocess and this process must agree on these, so both read them from here.

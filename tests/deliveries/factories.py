@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from boards.activity import Actor, record_activity
-from boards.models import ActivityEvent
-from webhooks.models import Subscription
-from webhooks.outbound import create_subscription
+from activity.models import ActivityEvent
+from activity.services import record_activity
+from core.actors import Actor
+from deliveries.models import Subscription
+from deliveries.outbound import create_subscription
 
 
 def subscribe(*, user, organization, url: str, board=None, event_types=None) -> tuple[Subscription, str]:

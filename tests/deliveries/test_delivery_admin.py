@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client, override_settings
 
+from deliveries.models import Delivery, DeliveryStatus
 from tests.deliveries.factories import subscribe
 from tests.deliveries.test_delivery_api import make_delivery
 from tests.factories import UserFactory
-from webhooks.models import Delivery, DeliveryStatus
 
 
 @pytest.fixture
@@ -28,10 +28,10 @@ def subscription(user, organization, board):
 def test_the_admin_lists_dead_letters_and_shows_attempts(admin_client, subscription):
     delivery = make_delivery(subscription, attempts=2)
 
-    assert admin_client.get("/admin/webhooks/delivery/?status__exact=dead").status_code == 200
-    page = admin_client.get(f"/admin/webhooks/delivery/{delivery.pk}/change/").content.decode()
+    assert admin_client.get("/admin/deliveries/delivery/?status__exact=dead").status_code == 200
+    page = admin_client.get(f"/admin/deliveries/delivery/{delivery.pk}/change/").content.decode()
     assert "deliveryattempt" in page.lower()
-    subscription_page = admin_client.get(f"/admin/webhooks/subscription/{subscription.pk}/change/")
+    subscription_page = admin_client.get(f"/admin/deliveries/subscription/{subscription.pk}/change/")
     assert subscription_page.status_code == 200
     assert "whsec_" not in subscription_page.content.decode()
 
@@ -40,7 +40,7 @@ def test_the_admin_replays_selected_deliveries(admin_client, subscription):
     dead, failed, done = (make_delivery(subscription, status=status) for status in
                           (DeliveryStatus.DEAD, DeliveryStatus.FAILED, DeliveryStatus.SUCCEEDED))
 
-    response = admin_client.post("/admin/webhooks/delivery/", {
+    response = admin_client.post("/admin/deliveries/delivery/", {
         "action": "replay", "_selected_action": [dead.pk, failed.pk, done.pk],
     })
 

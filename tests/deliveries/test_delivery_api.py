@@ -6,12 +6,12 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from boards.models import ActivityEvent
+from activity.models import ActivityEvent
+from core.encryption import decrypt_secret
+from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription
+from deliveries.outbound import agent_signing_secret
 from tests.deliveries.factories import subscribe
 from tests.factories import AgentFactory, BoardFactory
-from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription
-from webhooks.outbound import agent_signing_secret
-from webhooks.secrets import decrypt_secret
 
 ALLOWED = override_settings(DELIVERY_ALLOWED_HOSTS=["hooks.internal.test"])
 URL = "https://hooks.internal.test/in"

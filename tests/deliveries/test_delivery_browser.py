@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
+from deliveries.models import Delivery, DeliveryStatus
 from tests.deliveries.factories import subscribe
 from tests.deliveries.test_delivery_api import make_delivery
 from tests.e2e.conftest import asgi_server, browser, log_in, page  # noqa: F401  (fixtures)
-from webhooks.models import Delivery, DeliveryStatus
 
 pytestmark = pytest.mark.e2e
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client, override_settings
 
+from deliveries.models import Delivery, DeliveryStatus, Subscription
 from tests.deliveries.factories import subscribe
 from tests.deliveries.test_delivery_api import make_delivery
 from tests.factories import BoardFactory
-from webhooks.models import Delivery, DeliveryStatus, Subscription
 
 ALLOWED = override_settings(DELIVERY_ALLOWED_HOSTS=["hooks.internal.test"])
 URL = "https://hooks.internal.test/in"

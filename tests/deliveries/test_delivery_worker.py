@@ -8,15 +8,15 @@ import json
 
 import pytest
 
-from boards.activity import Actor
-from boards.models import ActivityEvent
+from activity.models import ActivityEvent
+from core.actors import Actor
+from core.signing import verify_standard_webhook_signature
+from deliveries.models import Delivery, DeliveryStatus
+from deliveries.outbound import agent_signing_secret, dead_letter_count, replay_delivery
 from tests.deliveries.conftest import wait_for_status
 from tests.deliveries.factories import emit, subscribe
 from tests.deliveries.receiver import Answer
 from tests.factories import AgentFactory
-from webhooks.models import Delivery, DeliveryStatus
-from webhooks.outbound import agent_signing_secret, dead_letter_count, replay_delivery
-from webhooks.signing import verify_standard_webhook_signature
 
 pytestmark = pytest.mark.timeout(90)
 

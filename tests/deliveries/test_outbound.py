@@ -11,14 +11,11 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
+from activity.models import ActivityEvent
 from agents.models import AgentStatus
-from boards.models import ActivityEvent
-from tests.deliveries.factories import emit, subscribe
-from tests.deliveries.receiver import Answer
-from tests.factories import AgentFactory, BoardFactory
-from webhooks import delivery as http
-from webhooks.models import Delivery, DeliveryStatus, Subscription
-from webhooks.outbound import (
+from deliveries import sending as http
+from deliveries.models import Delivery, DeliveryStatus, Subscription
+from deliveries.outbound import (
     RETRY_AFTER_CAP_SECONDS,
     attempt_delivery,
     claim_delivery,
@@ -28,6 +25,9 @@ from webhooks.outbound import (
     requeue_overdue_deliveries,
     retry_delay,
 )
+from tests.deliveries.factories import emit, subscribe
+from tests.deliveries.receiver import Answer
+from tests.factories import AgentFactory, BoardFactory
 
 ALLOWED = override_settings(DELIVERY_ALLOWED_HOSTS=["hooks.internal.test", "127.0.0.1"])
 URL = "https://hooks.internal.test/in"
@@ -97,7 +97,7 @@ def test_a_rolled_back_event_leaves_no_delivery(subscription, organization, boar
 def test_deliveries_are_enqueued_only_on_commit(subscription, organization, board,
                                                 django_capture_on_commit_callbacks, monkeypatch):
     sent = []
-    monkeypatch.setattr("webhooks.tasks.deliver_webhook.apply_async",
+    monkeypatch.setattr("deliveries.tasks.deliver_webhook.apply_async",
                         lambda args, countdown=None: sent.append(args))
     with django_capture_on_commit_callbacks(execute=True):
         emit(organization=organization, board=board)
@@ -138,7 +138,8 @@ def test_a_delivery_is_not_claimed_before_its_time(subscription):
 
 def test_the_sweeper_requeues_overdue_unlocked_deliveries(subscription, monkeypatch):
     sent = []
-    monkeypatch.setattr("webhooks.outbound.enqueue_deliveries", lambda ids, countdown=None: sent.extend(ids))
+    monkeypatch.setattr("deliveries.outbound.enqueue_deliveries",
+                        lambda ids, countdown=None: sent.extend(ids))
     long_ago = timezone.now() - timedelta(minutes=5)
     overdue = pending(subscription)
     locked = pending(subscription, locked_until=timezone.now() + timedelta(seconds=30))
@@ -318,7 +319,7 @@ def test_a_retry_longer_than_half_the_visibility_timeout_is_left_to_the_sweeper(
     subscription, monkeypatch, django_capture_on_commit_callbacks
 ):
     sent = []
-    monkeypatch.setattr("webhooks.outbound.enqueue_deliveries",
+    monkeypatch.setattr("deliveries.outbound.enqueue_deliveries",
                         lambda ids, countdown=None: sent.append(countdown))
     with django_capture_on_commit_callbacks(execute=True):
         delivery = fail_finally(pending(subscription), http.SendResult(500, 5))
@@ -330,7 +331,7 @@ def test_a_short_retry_is_enqueued_with_a_countdown(
     subscription, monkeypatch, django_capture_on_commit_callbacks
 ):
     sent = []
-    monkeypatch.setattr("webhooks.outbound.enqueue_deliveries",
+    monkeypatch.setattr("deliveries.outbound.enqueue_deliveries",
                         lambda ids, countdown=None: sent.append(countdown))
     with django_capture_on_commit_callbacks(execute=True):
         fail_finally(pending(subscription), http.SendResult(500, 5))

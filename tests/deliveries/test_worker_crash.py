@@ -12,12 +12,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from deliveries.models import Delivery, DeliveryStatus
+from deliveries.outbound import requeue_overdue_deliveries
 from tests.conftest import requires_postgres, requires_redis
 from tests.deliveries.conftest import wait_for_status
 from tests.deliveries.factories import emit, subscribe
 from tests.deliveries.receiver import Answer
-from webhooks.models import Delivery, DeliveryStatus
-from webhooks.outbound import requeue_overdue_deliveries
 
 pytestmark = [requires_postgres, requires_redis, pytest.mark.timeout(120)]
 

@@ -8,8 +8,8 @@ from django.db import connection
 from playwright.sync_api import expect
 from rest_framework.test import APIClient
 
-from agents.authentication import authenticate_agent_token
 from agents.models import Agent
+from tests.agent_tokens import authenticate_agent_token
 from tests.e2e.conftest import log_in
 
 pytestmark = pytest.mark.e2e

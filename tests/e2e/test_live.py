@@ -12,14 +12,15 @@ import time
 import httpx
 import pytest
 
+from activity.models import ActivityEvent
 from agents.services import issue_agent_token
-from boards.activity import Actor
-from boards.models import ActivityEvent, TaskStatus
+from boards.models import TaskStatus
 from boards.services import create_task
+from core.actors import Actor
+from core.signing import sha256_signature
 from tests.e2e.conftest import ThreadedUvicorn, log_in
 from tests.factories import AgentFactory, TaskFactory
 from webhooks.services import create_webhook
-from webhooks.signing import sha256_signature
 
 pytestmark = pytest.mark.e2e
 

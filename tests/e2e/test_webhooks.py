@@ -10,11 +10,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from boards.activity import Actor
+from core.actors import Actor
+from core.signing import sha256_signature
 from tests.e2e.conftest import ThreadedUvicorn, free_port, log_in
 from webhooks import services
 from webhooks.models import WebhookPayload
-from webhooks.signing import sha256_signature
 
 pytestmark = pytest.mark.e2e
 

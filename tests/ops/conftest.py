@@ -6,9 +6,9 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from missioncontrol.models import Backup, BackupStatus
-from missioncontrol.ops import doctor
-from missioncontrol.tasks import BEAT_TICK_CACHE_KEY
+from ops import doctor
+from ops.models import Backup, BackupStatus
+from ops.tasks import BEAT_TICK_CACHE_KEY
 
 STRONG_SECRET_KEY = "Xq7-vP2rT9sLw4nB8mZ1cY6dF3hJ0kQ5aE-uR7tG2wS9xV4bN1mC8pL3oK6iH0jD"
 

@@ -12,11 +12,14 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from boards.activity import Actor, record_activity
-from boards.models import ActivityEvent, Role
+from activity.models import ActivityEvent
+from activity.services import record_activity
+from core.actors import Actor
+from core.encryption import SecretUnreadable, decrypt_secret, encrypt_secret
+from core.models import Role
+from deliveries.models import Subscription
 from tests.factories import MembershipFactory
-from webhooks.models import BoardWebhook, Subscription
-from webhooks.secrets import SecretUnreadable, decrypt_secret, encrypt_secret
+from webhooks.models import BoardWebhook
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -14,9 +14,8 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from boards.models import ActivityEvent
-from missioncontrol.models import Backup, BackupStatus, BackupTrigger
-from missioncontrol.ops.backups import (
+from activity.models import ActivityEvent
+from ops.backups import (
     BackupError,
     PgConnection,
     create_backup,
@@ -26,7 +25,8 @@ from missioncontrol.ops.backups import (
     prune_backups,
     write_checksum,
 )
-from missioncontrol.ops.restore import (
+from ops.models import Backup, BackupStatus, BackupTrigger
+from ops.restore import (
     drop_postgres_database,
     postgres_table_counts,
     restore_backup,
@@ -152,7 +152,7 @@ def test_a_failed_backup_logs_an_error_records_the_reason_and_an_event_and_exits
     not_a_directory.write_text("in the way")
 
     with (
-        caplog.at_level(logging.ERROR, logger="missioncontrol.ops.backups"),
+        caplog.at_level(logging.ERROR, logger="ops.backups"),
         pytest.raises(CommandError, match="backup failed"),
     ):
         call_command("backup", "--dir", str(not_a_directory))
@@ -196,7 +196,7 @@ def test_backup_command_backs_up_the_embedded_sqlite_database(tmp_path, board):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_scheduled_task_records_a_scheduled_backup(tmp_path, settings):
-    from missioncontrol.tasks import run_scheduled_backup
+    from ops.tasks import run_scheduled_backup
 
     settings.BACKUP_DIR = tmp_path
     run_scheduled_backup()
@@ -249,8 +249,8 @@ def test_restore_drill_passes_and_reports_row_counts(tmp_path, settings, board, 
 
 @pytest.mark.django_db(transaction=True)
 def test_after_a_restore_the_run_that_made_the_file_is_recorded_as_succeeded(tmp_path):
-    from missioncontrol.ops.backups import backup_file_name
-    from missioncontrol.ops.restore import settle_restored_backup_rows
+    from ops.backups import backup_file_name
+    from ops.restore import settle_restored_backup_rows
 
     started = timezone.now() - timedelta(hours=8)
     producer = Backup.objects.create(started_at=started, engine="sqlite")  # "running" inside the dump

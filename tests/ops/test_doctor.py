@@ -12,11 +12,11 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from agents.models import Agent
-from missioncontrol.models import Backup, BackupStatus
-from missioncontrol.ops import doctor
-from missioncontrol.ops.doctor import run_doctor
-from missioncontrol.tasks import BEAT_TICK_CACHE_KEY
-from webhooks.models import Delivery, DeliveryStatus
+from deliveries.models import Delivery, DeliveryStatus
+from ops import doctor
+from ops.doctor import run_doctor
+from ops.models import Backup, BackupStatus
+from ops.tasks import BEAT_TICK_CACHE_KEY
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 
@@ -210,7 +210,7 @@ def test_a_backup_run_stuck_in_running_warns(healthy):
 
 
 def test_with_the_broker_down_the_worker_is_not_pinged(healthy, monkeypatch):
-    from missioncontrol.ops.doctor import ERROR, Finding
+    from ops.doctor import ERROR, Finding
 
     def no_ping(timeout=1.0):
         raise AssertionError("must not ping through a dead broker")

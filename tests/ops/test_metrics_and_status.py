@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from missioncontrol.models import Backup, BackupStatus
+from ops.models import Backup, BackupStatus
 from tests.factories import UserFactory
 
 EXPECTED_METRICS = [
@@ -93,11 +93,11 @@ def test_backup_gauges_reflect_the_last_successful_backup(client):
 @pytest.mark.django_db
 def test_http_metrics_are_labelled_by_route_template_not_by_raw_path(client, admin_user):
     client.force_login(admin_user)
-    client.get("/admin/missioncontrol/backup/987654/change/")
+    client.get("/admin/ops/backup/987654/change/")
     client.get("/no-such-page/123456789")
     body = client.get("/metrics").content.decode()
     assert "987654" not in body and "123456789" not in body
-    assert 'route="/admin/missioncontrol/backup/<path:object_id>/change/"' in body
+    assert 'route="/admin/ops/backup/<path:object_id>/change/"' in body
     assert 'route="<unmatched>"' in body
 
 
@@ -153,7 +153,7 @@ def test_ops_page_is_for_staff_only(client, user):
 
 @pytest.mark.django_db
 def test_the_status_api_reuses_the_deploy_checks_for_a_while(client, admin_user, monkeypatch):
-    from missioncontrol.ops import doctor
+    from ops import doctor
 
     doctor._deploy_cache.clear()
     calls = []

@@ -16,7 +16,7 @@ COUNT_ONE_REQUEST = (
 SCRAPE = (
     "import django; django.setup();"
     "from prometheus_client import generate_latest;"
-    "from missioncontrol.metrics_view import process_registry;"
+    "from ops.metrics_view import process_registry;"
     "print(generate_latest(process_registry()).decode())"
 )
 

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
-from missioncontrol.ops.backups import PgConnection, create_backup, list_backup_files
-from missioncontrol.ops.restore import drop_postgres_database
+from ops.backups import PgConnection, create_backup, list_backup_files
+from ops.restore import drop_postgres_database
 from tests.conftest import USING_POSTGRES
 from tests.factories import BoardFactory, TaskFactory
 

@@ -10,7 +10,8 @@ from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.test import Client
 
-from boards.activity import Actor, record_activity
+from activity.services import record_activity
+from core.actors import Actor
 
 
 def session_cookie(user, **session_values) -> str:

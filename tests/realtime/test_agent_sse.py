@@ -11,7 +11,7 @@ from django.test import AsyncClient
 
 from agents import streams
 from agents.services import issue_agent_token
-from boards.activity import Actor
+from core.actors import Actor
 from tests.factories import AgentFactory
 from tests.realtime.streams import record
 

@@ -6,12 +6,12 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from activity import streams as stream_base
+from activity.streams import CLOSE_UNAUTHENTICATED
 from agents import consumers as agent_consumers
 from agents.models import Agent
 from agents.services import issue_agent_token, revoke_agent_token
-from boards import consumers as board_consumers
-from boards.activity import Actor
-from boards.consumers import CLOSE_UNAUTHENTICATED
+from core.actors import Actor
 from tests.factories import AgentFactory, BoardFactory
 from tests.realtime.streams import application, assert_silent, closed_with, receive, receive_events, record
 
@@ -137,7 +137,7 @@ async def test_a_browser_origin_must_still_be_allowed(agent, raw_token):
 async def test_a_board_added_to_the_agent_is_joined_at_the_next_recheck(
     agent, raw_token, organization, monkeypatch
 ):
-    monkeypatch.setattr(board_consumers, "REAUTHORIZE_SECONDS", 0.2)
+    monkeypatch.setattr(stream_base, "REAUTHORIZE_SECONDS", 0.2)
     new_board = await database_sync_to_async(BoardFactory)(organization=organization)
     communicator = await open_agent(raw_token)
     await database_sync_to_async(agent.boards.add)(new_board)

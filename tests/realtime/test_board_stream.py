@@ -8,16 +8,17 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from boards import consumers as board_consumers
-from boards.activity import activity_payload
-from boards.consumers import (
+from activity import streams as stream_base
+from activity.models import ActivityEvent
+from activity.payloads import activity_payload
+from activity.streams import (
     CLOSE_FLOOD,
     CLOSE_FORBIDDEN,
     CLOSE_IDLE,
     CLOSE_TOO_BIG,
     CLOSE_UNAUTHENTICATED,
 )
-from boards.models import ActivityEvent, Membership
+from core.models import Membership
 from missioncontrol import realtime
 from missioncontrol.metrics import OPEN_WEBSOCKETS, WEBSOCKET_POLICY_CLOSES
 from tests.factories import AgentFactory, BoardFactory, MembershipFactory
@@ -249,7 +250,7 @@ async def test_the_activity_stream_refuses_anonymous_users():
 
 
 async def test_a_member_removed_while_connected_is_cut_off(board, teammate, monkeypatch):
-    monkeypatch.setattr(board_consumers, "REAUTHORIZE_SECONDS", 0.3)
+    monkeypatch.setattr(stream_base, "REAUTHORIZE_SECONDS", 0.3)
     communicator = await open_board(teammate, board)
     await database_sync_to_async(Membership.objects.filter(user=teammate).delete)()
     assert await closed_with(communicator) == CLOSE_FORBIDDEN
@@ -258,7 +259,7 @@ async def test_a_member_removed_while_connected_is_cut_off(board, teammate, monk
 async def test_a_member_still_in_place_stays_connected_across_rechecks(
     board, user, organization, monkeypatch
 ):
-    monkeypatch.setattr(board_consumers, "REAUTHORIZE_SECONDS", 0.2)
+    monkeypatch.setattr(stream_base, "REAUTHORIZE_SECONDS", 0.2)
     communicator = await open_board(user, board)
     await assert_silent(communicator, wait=0.6)
     event = await record(organization=organization, board=board)

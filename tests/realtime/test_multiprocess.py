@@ -168,7 +168,7 @@ def test_a_write_by_a_celery_worker_reaches_a_socket_on_a_web_process(cluster, u
 
 def test_an_agent_reading_sse_on_one_process_gets_a_write_made_on_another(cluster, user, board):
     from agents.services import issue_agent_token
-    from boards.activity import Actor
+    from core.actors import Actor
 
     agent = AgentFactory(organization=board.organization, name="listener")
     agent.boards.add(board)

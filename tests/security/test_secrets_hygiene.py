@@ -24,9 +24,9 @@ from pathlib import Path
 
 from django.test import Client
 
+from core.signing import sha256_signature
 from tests.factories import UserFactory
 from tests.security.world import build_world
-from webhooks.signing import sha256_signature
 
 REPO = Path(__file__).resolve().parents[2]
 SLICE = 8
@@ -161,8 +161,8 @@ def test_no_secret_appears_anywhere_after_its_creation_response(db, caplog):
     staff = Client()
     staff.force_login(superuser)
     for model_path in ("agents/agent", "agents/agenttoken", "webhooks/boardwebhook",
-                       "webhooks/webhookpayload", "webhooks/subscription", "boards/personaltoken",
-                       "boards/activityevent"):
+                       "webhooks/webhookpayload", "deliveries/subscription", "core/personaltoken",
+                       "activity/activityevent"):
         changelist = staff.get(f"/admin/{model_path}/")
         assert changelist.status_code == 200, model_path
         later.keep(f"admin {model_path}", changelist)

@@ -12,7 +12,8 @@ import json
 
 import pytest
 
-from boards.models import ActivityEvent, Comment
+from activity.models import ActivityEvent
+from boards.models import Comment
 from tests.e2e.conftest import log_in
 from tests.factories import AgentFactory, TaskFactory
 from tests.security.world import build_world

@@ -12,19 +12,12 @@ from typing import Any
 
 from django.test import Client
 
+from activity.models import ActivityEvent
 from agents.models import Agent, AgentToken
 from agents.services import issue_agent_token
-from boards.activity import Actor
-from boards.models import (
-    ActivityEvent,
-    Approval,
-    Comment,
-    Organization,
-    Role,
-    Tag,
-    Task,
-    TaskDependency,
-)
+from boards.models import Approval, Comment, Tag, Task, TaskDependency
+from core.actors import Actor
+from core.models import Organization, Role
 from tests.factories import (
     AgentFactory,
     BoardFactory,
@@ -124,7 +117,7 @@ def build_world() -> World:
 def _add_personal_token(world: World) -> None:
     """The admin's personal API token (`Authorization: Token mcp_…`), when that feature exists."""
     try:
-        from boards.services import create_personal_token
+        from core.services import create_personal_token
     except ImportError:  # pragma: no cover - before the boards engineer's tokens landed
         return
     world.personal_token, world.personal_raw_token = create_personal_token(
@@ -149,8 +142,8 @@ def _add_webhooks(world: World) -> None:
 
 def _add_deliveries(world: World) -> None:
     """A subscription with one failed delivery and its attempt (rows, not sends)."""
-    from webhooks.models import Delivery, DeliveryAttempt, Subscription
-    from webhooks.secrets import encrypt_secret
+    from core.encryption import encrypt_secret
+    from deliveries.models import Delivery, DeliveryAttempt, Subscription
 
     subscription = Subscription.objects.create(
         organization=world.organization, board=world.board, description=f"Subscription {MARKER}",

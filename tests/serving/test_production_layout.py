@@ -15,10 +15,10 @@ import pytest
 from django.test import Client
 from websockets.sync.client import connect
 
-from boards.activity import Actor
+from core.actors import Actor
+from core.signing import sha256_signature
 from tests.serving.conftest import AGENT_AUTH_LIMIT, HEADER_READ_TIMEOUT_SECONDS, Layout
 from webhooks import services
-from webhooks.signing import sha256_signature
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from boards.activity import Actor
+from core.actors import Actor
+from core.signing import sha256_signature
 from webhooks import services
-from webhooks.signing import sha256_signature
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from boards.models import ActivityEvent
+from activity.models import ActivityEvent
 from tests.factories import UserFactory
 from tests.webhooks_inbound.conftest import SECRET
 from webhooks import services

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from boards.activity import Actor
+from core.actors import Actor
 from tests.factories import BoardFactory
 from tests.webhooks_inbound.conftest import SECRET
 from webhooks import services
@@ -82,7 +82,10 @@ def test_outsiders_get_404_for_everything(webhook, outsider):
 
 
 def test_anonymous_callers_are_refused(anon_client, webhook):
-    assert anon_client.get("/api/v1/webhooks/").status_code == 403
+    # 401 with a challenge, like every human API since they all take personal tokens.
+    response = anon_client.get("/api/v1/webhooks/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
 
 
 def test_admins_update_disable_and_delete(webhook, user):

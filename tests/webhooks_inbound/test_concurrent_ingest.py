@@ -8,7 +8,7 @@ import hmac
 import httpx
 import pytest
 
-from boards.activity import Actor
+from core.actors import Actor
 from tests.conftest import requires_postgres
 from tests.e2e.conftest import asgi_server  # noqa: F401  (the real uvicorn fixture)
 from webhooks.models import WebhookPayload

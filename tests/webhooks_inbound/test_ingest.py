@@ -14,14 +14,14 @@ from django.db import OperationalError
 from django.test import override_settings
 from django.utils import timezone
 
-from boards.activity import Actor
-from boards.models import ActivityEvent
+from activity.models import ActivityEvent
+from core.actors import Actor
+from core.signing import sha256_signature, standard_webhook_signature
 from tests.factories import BoardFactory
 from tests.webhooks_inbound.conftest import SECRET, ingest_path, post_signed
 from webhooks import services
 from webhooks.ingest import ingest_webhook
 from webhooks.models import BoardWebhook, WebhookPayload
-from webhooks.signing import sha256_signature, standard_webhook_signature
 
 pytestmark = pytest.mark.django_db
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from boards.activity import Actor
+from core.actors import Actor
+from core.encryption import decrypt_secret
 from tests.factories import BoardFactory
 from tests.webhooks_inbound.conftest import SECRET
 from webhooks import services
 from webhooks.models import BoardWebhook, WebhookPayload
-from webhooks.secrets import decrypt_secret
 
 pytestmark = pytest.mark.django_db
 

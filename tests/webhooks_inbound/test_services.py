@@ -10,16 +10,17 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from boards.activity import Actor
-from boards.models import ActivityEvent, Task
+from activity.models import ActivityEvent
+from boards.models import Task
+from core.actors import Actor
+from core.encryption import decrypt_secret
+from core.signing import standard_webhook_key
 from missioncontrol.exceptions import DomainError, NotFound, PermissionDenied
 from tests.conftest import requires_postgres
 from tests.factories import AgentFactory
 from tests.webhooks_inbound.conftest import SECRET, post_signed
 from webhooks import services
 from webhooks.models import BoardWebhook, WebhookPayload
-from webhooks.secrets import decrypt_secret
-from webhooks.signing import standard_webhook_key
 
 
 @pytest.mark.django_db

@@ -6,17 +6,15 @@ caller may not see is a 404.
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.db.models.functions import Length
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from boards.activity import Actor
+from core.api.views import HumanViewSet
 from webhooks import services
 from webhooks.api.serializers import (
     PayloadDetailSerializer,
@@ -29,15 +27,6 @@ from webhooks.api.serializers import (
 from webhooks.models import BoardWebhook, WebhookPayload
 
 
-class IsPerson(BasePermission):
-    """A logged-in person (not an agent token): webhooks are managed by humans."""
-
-    message = "Log in to manage webhooks."
-
-    def has_permission(self, request, view) -> bool:
-        return isinstance(request.user, get_user_model()) and request.user.is_authenticated
-
-
 class WebhookFilter(filters.FilterSet):
     # Bounded: a number past 64 bits would reach SQLite as an OverflowError (a 500), not a 400.
     board = filters.NumberFilter(field_name="board_id", min_value=1, max_value=2**63 - 1)
@@ -47,8 +36,14 @@ class WebhookFilter(filters.FilterSet):
         fields = ["board", "enabled"]
 
 
-class WebhookViewSet(viewsets.ModelViewSet):
-    permission_classes = [IsPerson]
+class WebhookViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    HumanViewSet,
+):
     filterset_class = WebhookFilter
     ordering_fields = ["created_at", "id"]
 
@@ -70,7 +65,7 @@ class WebhookViewSet(viewsets.ModelViewSet):
         data = serializer.validated_data
         secret = "" if data.pop("unsigned", False) else data.pop("secret", None)
         webhook, plaintext = services.create_webhook(
-            actor=Actor.for_user(request.user), secret=secret, **data
+            actor=self.actor, secret=secret, **data
         )
         body = WebhookSerializer(webhook, context=self.get_serializer_context()).data
         body["secret"] = plaintext  # the only time it is readable
@@ -78,11 +73,11 @@ class WebhookViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer) -> None:
         serializer.instance = services.update_webhook(
-            webhook=serializer.instance, actor=Actor.for_user(self.request.user), **serializer.validated_data
+            webhook=serializer.instance, actor=self.actor, **serializer.validated_data
         )
 
     def perform_destroy(self, instance: BoardWebhook) -> None:
-        services.delete_webhook(webhook=instance, actor=Actor.for_user(self.request.user))
+        services.delete_webhook(webhook=instance, actor=self.actor)
 
     @action(detail=True, methods=["post"], serializer_class=RotateSecretSerializer)
     def rotate(self, request: Request, pk=None, **kwargs) -> Response:  # kwargs: the router's `format`
@@ -91,7 +86,7 @@ class WebhookViewSet(viewsets.ModelViewSet):
         serializer = RotateSecretSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         secret = services.rotate_webhook_secret(
-            webhook=webhook, actor=Actor.for_user(request.user),
+            webhook=webhook, actor=self.actor,
             grace_seconds=serializer.validated_data["grace_seconds"],
             new_secret=serializer.validated_data.get("secret"),
         )
@@ -122,10 +117,9 @@ class PayloadFilter(filters.FilterSet):
         return services.filter_payloads(queryset, received_to=value)
 
 
-class PayloadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class PayloadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HumanViewSet):
     """`/api/v1/webhooks/{webhook_id}/payloads/`: newest first; the body only in the detail."""
 
-    permission_classes = [IsPerson]
     filterset_class = PayloadFilter
     ordering_fields = ["id", "received_at"]
 
@@ -155,5 +149,5 @@ class PayloadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def replay(self, request: Request, *args, **kwargs) -> Response:
         """Notify the target agent (or board lead) about this payload again."""
         payload = self.get_object()
-        services.replay_webhook_payload(payload=payload, actor=Actor.for_user(request.user))
+        services.replay_webhook_payload(payload=payload, actor=self.actor)
         return Response({"id": str(payload.pk), "replayed": True}, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,58 @@
+"""The one event path: every change appends one ActivityEvent and publishes it once, on commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models, transaction
+
+from activity.listeners import event_listeners
+from activity.models import ActivityEvent
+from activity.payloads import activity_payload
+from core.actors import Actor
+from missioncontrol import realtime
+from missioncontrol.logs import current_request_id
+
+
+def record_activity(
+    *,
+    organization: models.Model | int,
+    verb: str,
+    actor: Actor,
+    board: models.Model | int | None = None,
+    target: models.Model | None = None,
+    target_type: str = "",
+    target_id: str | int = "",
+    detail: dict[str, Any] | None = None,
+    notify_agent_ids: Iterable[int] = (),
+    publish: bool = True,
+) -> ActivityEvent:
+    """Append an event inside the caller's transaction; publish it to live streams on commit."""
+    if target is not None:
+        target_type = target_type or target._meta.model_name
+        target_id = target.pk
+    event = ActivityEvent.objects.create(
+        organization_id=organization if isinstance(organization, int) else organization.pk,
+        board_id=board if (board is None or isinstance(board, int)) else board.pk,
+        actor_kind=actor.kind,
+        actor_user=actor.user,
+        actor_agent=actor.agent,
+        actor_label=actor.label[:150],
+        verb=verb,
+        target_type=target_type,
+        target_id=str(target_id),
+        detail=detail or {},
+        request_id=current_request_id.get() if current_request_id.get() != "-" else "",
+    )
+    agent_ids = list(notify_agent_ids)
+    # Rows other apps keep in step with the log (the deliveries outbox) are written in the same
+    # transaction; see activity.listeners for why this is a registered list, not an import.
+    for listener in event_listeners():
+        listener(event, agent_ids)
+    if publish:
+        groups = realtime.groups_for_activity(
+            organization_id=event.organization_id, board_id=event.board_id, agent_ids=agent_ids
+        )
+        transaction.on_commit(lambda: realtime.publish_event(activity_payload(event), groups))
+    return event
