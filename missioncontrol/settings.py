@@ -17,6 +17,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -264,6 +265,19 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 5,
 }
 CELERY_TIMEZONE = "UTC"
+# Three queues, one worker service each in compose.yml, so a backup that runs for minutes never
+# sits in front of a delivery. A worker started without -Q (tests, the embedded default, the
+# bench) consumes all three. Tasks not routed here go to maintenance.
+CELERY_TASK_QUEUES = [Queue("deliveries"), Queue("maintenance"), Queue("backups")]
+CELERY_TASK_DEFAULT_QUEUE = "maintenance"
+CELERY_TASK_ROUTES = {
+    "webhooks.tasks.deliver_webhook": {"queue": "deliveries"},
+    "missioncontrol.tasks.run_scheduled_backup": {"queue": "backups"},
+    "missioncontrol.tasks.record_beat_tick": {"queue": "maintenance"},
+    "agents.tasks.record_presence_transitions": {"queue": "maintenance"},
+    "webhooks.tasks.requeue_overdue_deliveries": {"queue": "maintenance"},
+    "webhooks.tasks.prune_webhook_payloads": {"queue": "maintenance"},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- auth, sessions, security ------------------------------------------------------------------
