@@ -346,9 +346,16 @@ def main(argv: list[str] | None = None) -> dict:
     harness.reset_database()
     base = harness.seed("base")
     results: dict = {"machine": harness.machine(), "quick": args.quick}
+    failed: dict[str, str] = {}
     for name in selected:
         print(f"-- {name} ...", flush=True)
-        results[name] = BENCHMARKS[name](base, args.quick)
+        try:
+            results[name] = BENCHMARKS[name](base, args.quick)
+        except Exception as exc:  # one broken benchmark must not lose the others' figures
+            failed[name] = f"{type(exc).__name__}: {exc}"[:2000]
+            print(f"   {name} failed: {failed[name][:300]}", flush=True)
+        Path(args.output).write_text(json.dumps({**results, "failed": failed}, indent=2))
+    results["failed"] = failed
     results["targets"] = targets(results)
     results["elapsed_seconds"] = round(time.monotonic() - started, 1)
     Path(args.output).write_text(json.dumps(results, indent=2))
