@@ -42,6 +42,8 @@ CLOSE_IDLE = 4408
 CLOSE_RATE_LIMITED = 4429
 CLOSE_FLOOD = 4008
 CLOSE_TOO_BIG = 1009
+# The channel layer was lost (its Redis restarted): reconnect with last_event_id and catch up.
+CLOSE_SERVICE_RESTART = 1012
 
 # How often an open socket's access is checked again (and its groups renewed).
 REAUTHORIZE_SECONDS = 300
@@ -108,6 +110,37 @@ class ActivityStreamConsumer(AsyncWebsocketConsumer):
     # Browser streams authenticate with the session cookie, so they insist on an Origin header
     # (validated by missioncontrol.websocket_origin): a cookie without one is not a browser's.
     requires_origin = True
+
+    # Channels reads the channel layer in the same loop as the socket, through the
+    # `channel_receive` it assigns in __call__. Ours wraps that read so that losing the layer (its
+    # Redis restarting) closes this socket with 1012 instead of crashing the consumer (a 1006 and
+    # a traceback): the client reconnects with its last event id, is replayed what it missed, and
+    # joins its groups anew (a restarted Redis has forgotten them).
+    layer_lost = False
+
+    @property
+    def channel_receive(self):
+        return self._channel_receive_guarded
+
+    @channel_receive.setter
+    def channel_receive(self, raw_receive) -> None:
+        pass  # the raw layer read Channels sets; _channel_receive_guarded calls the layer itself
+
+    async def _channel_receive_guarded(self) -> dict[str, Any]:
+        if self.layer_lost:
+            await asyncio.Event().wait()  # already closing: wait to be cancelled at disconnect
+        try:
+            return await self.channel_layer.receive(self.channel_name)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # redis ConnectionError/TimeoutError, OSError: the layer is gone
+            self.layer_lost = True
+            logger.warning("channel layer lost on %s stream (%s); asking the client to reconnect",
+                           self.stream, type(exc).__name__)
+            return {"type": "stream.layer_lost"}
+
+    async def stream_layer_lost(self, message: dict[str, Any]) -> None:
+        await self.close_for(CLOSE_SERVICE_RESTART, "layer_lost")
 
     async def connect(self) -> None:
         self.subscription: Subscription | None = None

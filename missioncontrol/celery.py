@@ -33,6 +33,9 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
         "prune-webhook-payloads": {
             "task": "webhooks.tasks.prune_webhook_payloads", "schedule": crontab(minute=17, hour=3),
         },
+        "log-partitions-and-retention": {
+            "task": "ops.tasks.maintain_log_partitions", "schedule": crontab(minute=41, hour=2),
+        },
         "backup": {
             "task": "missioncontrol.tasks.run_scheduled_backup",
             "schedule": _backup_crontab(settings.BACKUP_SCHEDULE),

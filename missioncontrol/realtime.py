@@ -151,7 +151,13 @@ def groups_for_activity(
 async def join_groups(channel_name: str, groups: Iterable[str]) -> None:
     layer = get_channel_layer()
     for group in groups:
-        await layer.group_add(group, channel_name)
+        try:
+            await layer.group_add(group, channel_name)
+        except Exception as exc:
+            # After a Redis restart the pooled connections are dead and each fails once before
+            # being replaced: one retry gets a fresh one. A second failure is real and propagates.
+            logger.warning("realtime join of %s failed (%s); retrying once", group, type(exc).__name__)
+            await layer.group_add(group, channel_name)
 
 
 async def leave_groups(channel_name: str, groups: Iterable[str]) -> None:

@@ -237,11 +237,23 @@ CACHES = {
 RATELIMIT_USE_CACHE = "ratelimit"
 RATELIMIT_FAIL_OPEN = True
 
-if REDIS_URL:
+# The channel layer can be sharded over several Redis servers: channels-redis places each
+# channel and each group on one of them by consistent hashing, so more servers carry more sockets
+# (docs/operations.md, "Channel layer at scale"). Empty: the one REDIS_URL.
+CHANNEL_LAYER_REDIS_URLS = env_list("CHANNEL_LAYER_REDIS_URLS") or ([REDIS_URL] if REDIS_URL else [])
+# A group's membership expires after this many seconds unless renewed (sockets rejoin when they
+# reconnect or recheck); it bounds what a crashed process can leave behind in a group.
+CHANNEL_LAYER_GROUP_EXPIRY = env_int("CHANNEL_LAYER_GROUP_EXPIRY", 86400, minimum=60)
+if CHANNEL_LAYER_REDIS_URLS:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+            "CONFIG": {
+                "hosts": CHANNEL_LAYER_REDIS_URLS,
+                "capacity": 1000,
+                "expiry": 30,
+                "group_expiry": CHANNEL_LAYER_GROUP_EXPIRY,
+            },
         }
     }
 else:
@@ -277,6 +289,7 @@ CELERY_TASK_ROUTES = {
     "agents.tasks.record_presence_transitions": {"queue": "maintenance"},
     "webhooks.tasks.requeue_overdue_deliveries": {"queue": "maintenance"},
     "webhooks.tasks.prune_webhook_payloads": {"queue": "maintenance"},
+    "ops.tasks.maintain_log_partitions": {"queue": "maintenance"},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
@@ -364,6 +377,11 @@ WEBHOOK_MAX_PAYLOAD_BYTES = env_int("WEBHOOK_MAX_PAYLOAD_BYTES", 1_048_576, mini
 WEBHOOK_INGEST_RATE = env_rate("WEBHOOK_INGEST_RATE", "60/60s")
 WEBHOOK_TOLERANCE_SECONDS = env_int("WEBHOOK_TOLERANCE_SECONDS", 300)
 WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 90, minimum=1)
+# Retention of the append-only logs (ops/retention.py). 0 keeps everything: the activity log is
+# the audit trail. On PostgreSQL they are partitioned by month and whole months are dropped.
+ACTIVITY_RETENTION_DAYS = env_int("ACTIVITY_RETENTION_DAYS", 0, minimum=0)
+DELIVERY_ATTEMPT_RETENTION_DAYS = env_int("DELIVERY_ATTEMPT_RETENTION_DAYS", 90, minimum=0)
+PARTITION_MONTHS_AHEAD = env_int("PARTITION_MONTHS_AHEAD", 2, minimum=1)
 # Keys that encrypt webhook secrets at rest, newest first; old keys keep decrypting during
 # rotation. Empty: derived from SECRET_KEY (and SECRET_KEY_FALLBACKS).
 SECRET_ENCRYPTION_KEYS = env_list("SECRET_ENCRYPTION_KEYS")

@@ -263,18 +263,11 @@ def restore_into_target(
     if progress:
         progress(f"checksum and format verified; restoring {path.name} into {target.describe()}")
     if target.pg is not None:
-        result.created_database = create_postgres_database(target.pg)
-        command = ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
-                   "--single-transaction", *target.pg.args()]
-        if force:
-            command += ["--clean", "--if-exists"]
-        command += ["--dbname", target.pg.name, str(path)]
-        completed = _run(command, env=target.pg.env())
-        if completed.returncode != 0:
-            raise BackupError(scrub(
-                f"pg_restore exited {completed.returncode}: {_last_lines(completed.stderr)}",
-                target.pg.password,
-            ))
+        if force and postgres_database_exists(target.pg) and not target_is_empty(target):
+            _restore_postgres_replacing(path, target.pg)
+        else:
+            result.created_database = create_postgres_database(target.pg)
+            _pg_restore(path, target.pg)
     else:
         _restore_sqlite(path, target.sqlite_path)
     logger.warning(
@@ -282,6 +275,48 @@ def restore_into_target(
         extra={"event": "backup.restored", "file": path.name},
     )
     return result
+
+
+def _pg_restore(path: Path, pg: PgConnection) -> None:
+    command = ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
+               *pg.args(), "--dbname", pg.name, str(path)]
+    completed = _run(command, env=pg.env())
+    if completed.returncode != 0:
+        raise BackupError(scrub(
+            f"pg_restore exited {completed.returncode}: {_last_lines(completed.stderr)}", pg.password
+        ))
+
+
+def _restore_postgres_replacing(path: Path, pg: PgConnection) -> None:
+    """--force over a database with data: restore beside it, then swap the two by renaming.
+
+    `pg_restore --clean` cannot replace partitioned tables (it drops the partitions' inherited
+    key constraints one by one, which PostgreSQL refuses), so the backup goes into a fresh
+    database first. Only when that restore succeeded is the old database renamed away (its
+    sessions ended: a restore over a live database needs web and workers stopped, see
+    docs/operations.md) and the new one given its name; a failed restore leaves it untouched.
+    """
+    from psycopg import sql
+
+    # Database names are at most 63 bytes.
+    incoming = pg.with_name(f"{pg.name[:50]}_restoring")
+    replaced = f"{pg.name[:50]}_replaced"
+    drop_postgres_database(incoming)
+    create_postgres_database(incoming)
+    try:
+        _pg_restore(path, incoming)
+    except BackupError:
+        drop_postgres_database(incoming)
+        raise
+    drop_postgres_database(pg.with_name(replaced))
+    with _admin_connection(pg) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE datname = %s AND pid <> pg_backend_pid()", [pg.name])
+        conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+            sql.Identifier(pg.name), sql.Identifier(replaced)))
+        conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+            sql.Identifier(incoming.name), sql.Identifier(pg.name)))
+    drop_postgres_database(pg.with_name(replaced))
 
 
 def _restore_sqlite(path: Path, destination: Path) -> None:

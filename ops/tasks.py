@@ -6,6 +6,7 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
+from ops import retention
 from ops.backups import BackupError, create_backup
 from ops.models import BackupTrigger
 
@@ -25,3 +26,10 @@ def run_scheduled_backup() -> None:
     # Already logged at ERROR, counted and recorded by create_backup.
     with contextlib.suppress(BackupError):
         create_backup(trigger=BackupTrigger.SCHEDULED)
+
+
+@shared_task(name="ops.tasks.maintain_log_partitions", ignore_result=True)
+def maintain_log_partitions() -> None:
+    """Daily: create the coming months' partitions, then apply the logs' retention."""
+    retention.ensure_partitions()
+    retention.apply_retention()

@@ -69,3 +69,15 @@ def test_every_environment_variable_is_documented_in_env_example():
     documented = set(re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
     assert read, "no environment reads found; the pattern is stale"
     assert read - documented == set(), "add these to .env.example with a comment and safe default"
+
+
+def test_the_channel_layer_shards_over_every_listed_redis():
+    code = ("import django; django.setup(); from django.conf import settings; "
+            "print(settings.CHANNEL_LAYERS['default']['CONFIG']['hosts'])")
+    env = {**os.environ, "DEBUG": "1", "REDIS_URL": "redis://127.0.0.1:6379/0",
+           "CHANNEL_LAYER_REDIS_URLS": "redis://10.0.0.1:6379/0,redis://10.0.0.2:6379/0",
+           "DJANGO_SETTINGS_MODULE": "missioncontrol.settings"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['redis://10.0.0.1:6379/0', 'redis://10.0.0.2:6379/0']"

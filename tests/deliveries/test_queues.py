@@ -19,6 +19,7 @@ QUEUES = {
     "agents.tasks.record_presence_transitions": "maintenance",
     "webhooks.tasks.requeue_overdue_deliveries": "maintenance",
     "webhooks.tasks.prune_webhook_payloads": "maintenance",
+    "ops.tasks.maintain_log_partitions": "maintenance",
 }
 
 

@@ -229,7 +229,7 @@ def test_postgres_backup_restores_into_a_second_database_with_equal_row_counts(t
         # A second restore into the now non-empty database is refused without --force.
         with pytest.raises(CommandError, match="not empty"):
             call_command("restore", str(path), "--into", into)
-        # With --force it replaces every object (pg_restore --clean) in one transaction.
+        # With --force it replaces the database (restored beside it, then swapped by renaming).
         TaskFactory(board=board)
         call_command("restore", str(path), "--into", into, "--force")
         assert postgres_table_counts(second)["boards_task"] == 4
