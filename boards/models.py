@@ -13,9 +13,11 @@ from core.models import Organization
 class BoardGroup(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="board_groups")
     name = models.CharField(max_length=120)
+    # The order admins chose for the board list and the sidebar (boards.services.reorder_board_groups).
+    position = models.PositiveIntegerField(default=0)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["position", "name"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"], name="boardgroup_unique_name"),
         ]

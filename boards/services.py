@@ -878,3 +878,71 @@ def remove_member(*, membership: Membership, actor: Actor) -> None:
     membership.delete()
     record_activity(organization=organization_id, actor=actor, verb="member.removed",
                     target_type="membership", target_id=membership_id, detail=detail)
+
+
+# --- board groups --------------------------------------------------------------------------------
+
+BOARD_GROUP_NAME_MAX = 120
+
+
+def _clean_group_name(organization_id: int, name: str, *, exclude_pk: int | None = None) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise DomainError("A board group needs a name.", code="name_required")
+    if len(name) > BOARD_GROUP_NAME_MAX:
+        raise DomainError(f"A group name is at most {BOARD_GROUP_NAME_MAX} characters.", code="name_too_long")
+    taken = BoardGroup.objects.filter(organization_id=organization_id, name__iexact=name)
+    if taken.exclude(pk=exclude_pk).exists():
+        raise Conflict(f"There is already a group called “{name}”.", code="group_exists")
+    return name
+
+
+@transaction.atomic
+def create_board_group(*, organization: Organization, actor: Actor, name: str) -> BoardGroup:
+    """A new group goes last; boards join it from their settings."""
+    authorize(actor, organization=organization, role=Role.ADMIN, allow_agent=False)
+    name = _clean_group_name(organization.pk, name)
+    last = BoardGroup.objects.filter(organization=organization).aggregate(m=Max("position"))["m"]
+    group = BoardGroup.objects.create(organization=organization, name=name, position=(last or 0) + 1)
+    record_activity(organization=organization, actor=actor, verb="board_group.created", target=group,
+                    detail={"name": group.name})
+    return group
+
+
+@transaction.atomic
+def rename_board_group(*, group: BoardGroup, actor: Actor, name: str) -> BoardGroup:
+    authorize(actor, organization=group.organization_id, role=Role.ADMIN, allow_agent=False)
+    name = _clean_group_name(group.organization_id, name, exclude_pk=group.pk)
+    if name != group.name:
+        previous, group.name = group.name, name
+        group.save(update_fields=["name"])
+        record_activity(organization=group.organization_id, actor=actor, verb="board_group.renamed",
+                        target=group, detail={"name": name, "from": previous})
+    return group
+
+
+@transaction.atomic
+def reorder_board_groups(
+    *, organization: Organization, actor: Actor, group_ids: list[int]
+) -> list[BoardGroup]:
+    """Put the organization's groups in the order given; every group must be listed once."""
+    authorize(actor, organization=organization, role=Role.ADMIN, allow_agent=False)
+    groups = {g.pk: g for g in BoardGroup.objects.select_for_update().filter(organization=organization)}
+    if sorted(group_ids) != sorted(groups) or len(set(group_ids)) != len(group_ids):
+        raise DomainError("List every board group of the organization exactly once.", code="invalid_order")
+    ordered = [groups[pk] for pk in group_ids]
+    for position, group in enumerate(ordered, start=1):
+        group.position = position
+    BoardGroup.objects.bulk_update(ordered, ["position"])
+    record_activity(organization=organization, actor=actor, verb="board_group.reordered",
+                    target_type="boardgroup", detail={"names": [g.name for g in ordered]})
+    return ordered
+
+
+@transaction.atomic
+def delete_board_group(*, group: BoardGroup, actor: Actor) -> None:
+    """Its boards stay, ungrouped (the foreign key is SET_NULL)."""
+    authorize(actor, organization=group.organization_id, role=Role.ADMIN, allow_agent=False)
+    record_activity(organization=group.organization_id, actor=actor, verb="board_group.deleted",
+                    target_type="boardgroup", target_id=group.pk, detail={"name": group.name})
+    group.delete()

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from activity.models import ActivityEvent
 from agents.models import Agent, AgentStatus
 from boards import services
-from boards.models import Approval, Board, Comment, Tag, Task, TaskPriority, TaskStatus
+from boards.models import Approval, Board, BoardGroup, Comment, Tag, Task, TaskPriority, TaskStatus
 from boards.selectors import boards_with_status_counts, tasks_for_cards
 from core import services as core_services
 from core.access import (
@@ -62,6 +62,11 @@ class BoardForm(forms.Form):
     require_comment_for_review = forms.BooleanField(
         required=False, label="Require a comment when a task goes to review"
     )
+    group = forms.ModelChoiceField(queryset=BoardGroup.objects.none(), required=False, empty_label="No group")
+
+    def __init__(self, *args, organization_id: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = BoardGroup.objects.filter(organization_id=organization_id)
 
 
 class TaskForm(forms.Form):
@@ -282,7 +287,7 @@ def board_list(request: HttpRequest) -> HttpResponse:
         membership = membership_for(request.user, organization)
         boards = list(
             boards_with_status_counts(
-                Board.objects.filter(organization=organization, archived=False)
+                Board.objects.filter(organization=organization, archived=False).select_related("group")
             ).order_by("name", "id")
         )
     for board in boards:
@@ -293,9 +298,23 @@ def board_list(request: HttpRequest) -> HttpResponse:
         {
             "organization": organization,
             "boards": boards,
+            "sections": group_sections(boards),
             "can_manage": membership is not None and membership.has_role(Role.ADMIN),
         },
     )
+
+
+def group_sections(boards: list[Board]) -> list[tuple[BoardGroup | None, list[Board]]]:
+    """Boards under their groups in the admins' order, ungrouped ones last (empty groups left out)."""
+    by_group: dict[int | None, list[Board]] = {}
+    for board in boards:
+        by_group.setdefault(board.group_id, []).append(board)
+    groups = {b.group for b in boards if b.group is not None}
+    groups = sorted(groups, key=lambda g: (g.position, g.name, g.pk))
+    sections: list[tuple[BoardGroup | None, list[Board]]] = [(g, by_group[g.pk]) for g in groups]
+    if None in by_group:
+        sections.append((None, by_group[None]))
+    return sections
 
 
 @login_required
@@ -306,7 +325,7 @@ def board_create(request: HttpRequest) -> HttpResponse:
         return redirect("boards:board-list")
     membership = membership_for(request.user, organization)
     can_manage = membership is not None and membership.has_role(Role.ADMIN)
-    form = BoardForm(request.POST or None)
+    form = BoardForm(request.POST or None, organization_id=organization.pk)
     status = 200
     if request.method == "POST" and can_manage:
         if form.is_valid():
@@ -339,8 +358,9 @@ def board_settings(request: HttpRequest, board_id: int) -> HttpResponse:
         "description": board.description,
         "require_approval_for_done": board.require_approval_for_done,
         "require_comment_for_review": board.require_comment_for_review,
+        "group": board.group_id,
     }
-    form = BoardForm(request.POST or None, initial=initial)
+    form = BoardForm(request.POST or None, initial=initial, organization_id=board.organization_id)
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -8,6 +8,7 @@ NAVIGATION = [
     ("Webhooks", "webhooks:webhook-index"),
     ("Deliveries", "deliveries:dead-letters"),
     ("Activity", "boards:activity"),
+    ("Team", "teams:team"),
 ]
 
 

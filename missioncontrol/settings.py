@@ -131,6 +131,9 @@ INSTALLED_APPS = [
     "webhooks",
     "deliveries",
     "ops",
+    # Feature apps on core + activity + the domain apps.
+    "search",
+    "teams",
 ]
 
 MIDDLEWARE = [
@@ -430,6 +433,23 @@ MAX_HEADER_BYTES = env_int("MAX_HEADER_BYTES", 16_384, minimum=4096)
 KEEPALIVE_SECONDS = env_int("KEEPALIVE_SECONDS", 5, minimum=1)
 # A plain HTTP request running longer than this is cut off (gunicorn restarts the worker).
 SERVER_TIMEOUT_SECONDS = env_int("SERVER_TIMEOUT_SECONDS", 30, minimum=1)
+
+# --- search and invitations (search/, teams/) ---------------------------------------------------
+# PostgreSQL text search configuration: stemming and stop words of this language.
+SEARCH_TEXT_CONFIG = env_str("SEARCH_TEXT_CONFIG", "english")
+INVITATION_EXPIRY_DAYS = env_int("INVITATION_EXPIRY_DAYS", 7, minimum=1)
+
+# --- email (invitations) -------------------------------------------------------------------------
+# Empty EMAIL_HOST: the console backend (the embedded default prints mail to the server log).
+EMAIL_HOST = env_str("EMAIL_HOST")
+_MAIL_BACKEND = "smtp" if EMAIL_HOST else "console"
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or f"django.core.mail.backends.{_MAIL_BACKEND}.EmailBackend"
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Mission Control <mission-control@localhost>")
 
 # --- logging -----------------------------------------------------------------------------------
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")

@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("agents.api.urls")),
     path("", include("webhooks.api.urls")),
     path("", include("deliveries.api.urls")),
+    path("", include("search.api.urls")),
     path("status", ops_status.status_api, name="ops-status-api"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
@@ -35,6 +36,8 @@ urlpatterns = [
     path("agents/", include("agents.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("deliveries/", include("deliveries.urls")),
+    path("search/", include("search.urls")),
+    path("organizations/", include("teams.urls")),
     path("", include("boards.urls")),
 ]
 

@@ -35,7 +35,8 @@ async def browser_socket(
 ) -> WebsocketCommunicator:
     headers = []
     if origin is not None:
-        headers.append((b"origin", origin))
+        # The Host a browser on that origin would send: the origin check compares the two.
+        headers += [(b"origin", origin), (b"host", origin.split(b"://", 1)[-1])]
     if user is not None:
         cookie = await database_sync_to_async(session_cookie)(user, **(session or {}))
         headers.append((b"cookie", f"sessionid={cookie}".encode()))

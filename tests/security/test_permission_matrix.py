@@ -170,6 +170,19 @@ EXPECTED: dict[str, Rule] = {
     "deliveries:agent-deliveries": Rule(MEMBERS),
     "deliveries:subscription-list": Rule(HUMANS, ADMINS | OUTSIDER),
     "deliveries:subscription-detail": Rule(MEMBERS, ADMINS),
+    # --- search (issue 17) ---------------------------------------------------------------------
+    "search-api": Rule(HUMANS | AGENT, why="scoped: people see their organizations, an agent its boards"),
+    "search:search": Rule(HUMANS),
+    # --- organizations, members, invitations (issue 17) -----------------------------------------
+    "teams:team": Rule(HUMANS, why="redirects to the caller's own organization's members page"),
+    "teams:organization-create": Rule(HUMANS, HUMANS, why="anyone signed in starts an organization"),
+    "teams:settings": Rule(ADMINS, ADMINS),
+    "teams:leave": Rule(NOBODY, MEMBERS, why="any member leaves (the last admin is refused with a message)"),
+    "teams:members": Rule(MEMBERS, ADMINS, why="everyone sees who is in; admins change roles and remove"),
+    "teams:invitation-create": Rule(NOBODY, ADMINS),
+    "teams:invitation-revoke": Rule(NOBODY, ADMINS),
+    "teams:invitation-accept": Rule(NOBODY, NOBODY, why="without a valid token every caller gets the "
+                                                        "not-valid page (404); tested in tests/teams"),
 }
 
 # Unnamed trailing-slash twins: checked under the row of the named route they duplicate.
@@ -223,6 +236,7 @@ NAMED_PARAMS = {
     "depends_on_id": "other_task", "agent_id": "agent", "token_id": "agent_token",
     "subscription_id": "subscription", "subscription_pk": "subscription", "delivery_id": "delivery",
     "delivery_pk": "delivery", "attempt_id": "attempt", "organization_id": "organization",
+    "invitation_id": "invitation",
 }
 
 
@@ -271,7 +285,7 @@ def classify(response) -> str:
 def snapshot() -> str:
     """Every row of the domain tables, hashed: did a refused write change anything anyway?"""
     digest = hashlib.sha256()
-    for app in ("boards", "agents", "webhooks"):
+    for app in ("core", "boards", "agents", "webhooks", "teams"):
         for model in apps.get_app_config(app).get_models():
             digest.update(model._meta.label.encode())
             for row in model.objects.order_by("pk").values_list():

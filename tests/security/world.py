@@ -111,7 +111,19 @@ def build_world() -> World:
     )
     _add_personal_token(world)
     _add_webhooks(world)
+    _add_invitation(world)
     return world
+
+
+def _add_invitation(world: World) -> None:
+    """A pending invitation of the first organization (its raw token is never needed here)."""
+    from teams.services import create_invitation
+
+    invitation, _ = create_invitation(
+        organization=world.organization, actor=Actor.for_user(world.users["admin"]),
+        email=f"{MARKER}@example.com", role=Role.OPERATOR, send_email=False,
+    )
+    world.extra["invitation"] = invitation
 
 
 def _add_personal_token(world: World) -> None:

@@ -34,7 +34,7 @@ WEBHOOK_DESCRIPTION = "Demo webhook"
 STARTER_TASKS = [
     ("Connect your first agent", "Use the demo agent token: `GET /api/v1/agent/me`."),
     ("Send a signed webhook", "POST a JSON body signed with the webhook secret; it appears here live."),
-    ("Invite your team", "Add members in Django admin and give them a role."),
+    ("Invite your team", "Team → Invite someone: an email and a role; the link they get works once."),
 ]
 
 
