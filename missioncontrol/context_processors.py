@@ -3,6 +3,7 @@
 from django.http import HttpRequest
 
 NAVIGATION = [
+    ("Overview", "overview:overview"),
     ("Boards", "boards:board-list"),
     ("Agents", "agents:agent-list"),
     ("Webhooks", "webhooks:webhook-index"),

@@ -130,6 +130,7 @@ INSTALLED_APPS = [
     "agents",
     "webhooks",
     "deliveries",
+    "overview",
     "ops",
     # Feature apps on core + activity + the domain apps.
     "search",
@@ -304,7 +305,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "boards:board-list"
+LOGIN_REDIRECT_URL = "overview:overview"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -433,6 +434,12 @@ MAX_HEADER_BYTES = env_int("MAX_HEADER_BYTES", 16_384, minimum=4096)
 KEEPALIVE_SECONDS = env_int("KEEPALIVE_SECONDS", 5, minimum=1)
 # A plain HTTP request running longer than this is cut off (gunicorn restarts the worker).
 SERVER_TIMEOUT_SECONDS = env_int("SERVER_TIMEOUT_SECONDS", 30, minimum=1)
+
+# --- overview and exports ------------------------------------------------------------------------
+# The overview lists tasks blocked or in review for longer than this under "needs attention".
+OVERVIEW_STALE_HOURS = env_int("OVERVIEW_STALE_HOURS", 24, minimum=1)
+# The most rows one CSV / JSON-lines export streams (tasks, activity, deliveries).
+EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 1_000_000, minimum=1)
 
 # --- search and invitations (search/, teams/) ---------------------------------------------------
 # PostgreSQL text search configuration: stemming and stop words of this language.

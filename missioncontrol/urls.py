@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("webhooks.api.urls")),
     path("", include("deliveries.api.urls")),
     path("", include("search.api.urls")),
+    path("", include("overview.api.urls")),
     path("status", ops_status.status_api, name="ops-status-api"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
@@ -38,6 +39,7 @@ urlpatterns = [
     path("deliveries/", include("deliveries.urls")),
     path("search/", include("search.urls")),
     path("organizations/", include("teams.urls")),
+    path("overview/", include("overview.urls")),
     path("", include("boards.urls")),
 ]
 

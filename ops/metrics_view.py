@@ -28,6 +28,7 @@ from ops import doctor
 from ops.doctor import CELERY_QUEUES, celery_queue_lengths
 from ops.models import Backup, BackupStatus
 from ops.status import bearer_token, token_matches
+from overview.gauges import OverviewCollector
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ class OpsCollector:
 
 _ops_registry = CollectorRegistry(auto_describe=False)
 _ops_registry.register(OpsCollector())
+# The overview's gauges (open tasks per column, rollup lag): ops sits above every app.
+_ops_registry.register(OverviewCollector())
 
 
 def process_registry() -> CollectorRegistry:

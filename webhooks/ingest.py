@@ -43,6 +43,10 @@ logger = logging.getLogger(__name__)
 
 READ_CHUNK_BYTES = 64 * 1024
 DATABASE_RETRY_AFTER_SECONDS = 10
+# Refusals of a known webhook that its page counts per day (a misconfigured sender shows up there).
+COUNTED_REFUSALS = {
+    "disabled", "too_large", "missing_signature", "invalid_timestamp", "invalid_signature", "invalid",
+}
 # The headers a sender's delivery id may come in, in order of preference.
 DELIVERY_ID_HEADERS = ("webhook-id", "x-github-delivery", "idempotency-key")
 
@@ -242,6 +246,8 @@ class WebhookSignatureAuthentication(BaseAuthentication):
                 "webhook ingest: database unavailable while looking up webhook %s", kwargs["webhook_id"]
             )
             raise StorageUnavailable() from None
+        # Refusals past this point are counted per webhook and day (WebhookIngestView.handle_exception).
+        request._ingest_webhook = webhook
         if not webhook.enabled:
             raise WebhookDisabled()
         body = request.data
@@ -329,6 +335,9 @@ class WebhookIngestView(APIView):
         else:
             outcome = getattr(exc, "outcome", "error")
         WEBHOOK_INGESTS.labels(outcome=outcome).inc()
+        webhook = getattr(self.request, "_ingest_webhook", None)
+        if webhook is not None and outcome in COUNTED_REFUSALS:
+            services.count_webhook_refusal(webhook=webhook, reason=outcome)
         response = super().handle_exception(exc)
         retry_after = getattr(exc, "retry_after", None)
         if retry_after:

@@ -74,3 +74,27 @@ class WebhookPayload(models.Model):
                 name="payload_unique_delivery_id",
             ),
         ]
+
+
+class WebhookRefusalCount(models.Model):
+    """Payloads a known webhook refused, counted per day and reason (the overview's "refused").
+
+    A counter, not a row per request: a flood of forged signatures must not grow the database
+    by a row each. Refusals before the webhook is known (rate limit, unknown id) count only in
+    the Prometheus counter.
+    """
+
+    webhook = models.ForeignKey(BoardWebhook, on_delete=models.CASCADE, related_name="refusal_counts")
+    board = models.ForeignKey("boards.Board", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    reason = models.CharField(max_length=32)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["webhook", "day", "reason"], name="refusalcount_unique_day"),
+        ]
+        indexes = [
+            # The overview's refused KPI and webhook-volume chart: a board's refusals by day.
+            models.Index(fields=["board", "day"], name="refusalcount_board_day"),
+        ]

@@ -15,8 +15,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -30,7 +30,7 @@ from core.encryption import decrypt_secret, encrypt_secret
 from core.models import Role
 from core.signing import STANDARD_WEBHOOK_SECRET_PREFIX
 from missioncontrol.exceptions import DomainError, NotFound, PermissionDenied
-from webhooks.models import BoardWebhook, WebhookPayload
+from webhooks.models import BoardWebhook, WebhookPayload, WebhookRefusalCount
 
 logger = logging.getLogger(__name__)
 
@@ -513,3 +513,23 @@ def filter_payloads(queryset, *, status: str = "", received_from=None, received_
     if received_to is not None:
         queryset = queryset.filter(received_at__date__lte=received_to)
     return queryset
+
+
+def count_webhook_refusal(*, webhook: BoardWebhook, reason: str) -> None:
+    """Add one to today's refusal counter of the webhook; never fails the refusal itself."""
+    day = timezone.now().date()
+    counters = WebhookRefusalCount.objects.filter(webhook=webhook, day=day, reason=reason)
+    try:
+        with transaction.atomic():
+            if not counters.update(count=F("count") + 1):
+                # Two first refusals of the day at once: the constraint lets one create, the
+                # other retries the update once.
+                try:
+                    with transaction.atomic():
+                        WebhookRefusalCount.objects.create(
+                            webhook=webhook, board_id=webhook.board_id, day=day, reason=reason, count=1
+                        )
+                except IntegrityError:
+                    counters.update(count=F("count") + 1)
+    except DatabaseError:
+        logger.warning("webhook %s: counting a refusal failed", webhook.pk)

@@ -180,9 +180,11 @@
     if (event.verb === "agent.presence_changed" && event.detail) {
       updatePresence(event.detail.agent_id || event.target.id, event.detail.presence);
     }
-    if (feed) {
+    if (feed && (!feed.dataset.boardOnly || String(event.board_id) === feed.dataset.boardOnly)) {
       addFeedItem(event);
     }
+    // Pages with their own live parts (the overview) listen for this rather than open a socket.
+    body.dispatchEvent(new CustomEvent("mc:event", { detail: { event: event } }));
   }
 
   function taskIdOf(event) {

@@ -22,6 +22,7 @@ def card(page, title):
 def test_an_admin_creates_a_board_adds_tasks_moves_cards_and_comments(asgi_server, page, user):
     base = asgi_server.url
     log_in(page, base, "owner")
+    page.goto(f"{base}/")  # login lands on the overview; the boards list is one click away
     expect(page.get_by_text("No boards yet")).to_be_visible()
     page.get_by_role("link", name="Create your first board").click()
     page.fill("#id_name", "Rocket")

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from overview import exports, views
+
+app_name = "overview"
+
+urlpatterns = [
+    path("", views.overview_page, name="overview"),
+    path("numbers/", views.numbers_fragment, name="numbers"),
+    path("fleet/", views.fleet_fragment, name="fleet"),
+    path("exports/", exports.export_page, name="exports"),
+    path("exports/<str:dataset>/", exports.export_download, name="export"),
+]

@@ -1,0 +1,186 @@
+// Charts for Mission Control pages, drawn with the vendored uPlot (static/js/vendor/).
+//
+// A chart is a <figure data-chart="ID"> holding a .chart-plot element (aria-hidden: the canvas is
+// for sighted users) and a table with the same numbers for screen readers; its data is a JSON
+// block <script type="application/json" id="ID"> (the CSP allows data blocks, not inline code).
+// Colours come from CSS custom properties, read again when the colour scheme changes, so charts
+// stay readable in dark mode. Usage and data format: docs/charts.md.
+(function () {
+  "use strict";
+
+  if (!("uPlot" in window)) {
+    return;
+  }
+
+  var HEIGHT_PX = 220;
+  var PALETTE_VARS = ["--chart-1", "--chart-2", "--chart-3", "--chart-4", "--chart-5", "--chart-6"];
+  // The design system's tokens (docs/design-system.md), then the older stylesheet's names.
+  var FALLBACK_VARS = [
+    ["--color-accent", "--accent"],
+    ["--color-success", "--ok"],
+    ["--color-warning", "--warn"],
+    ["--color-danger", "--danger"],
+    ["--color-info", "--muted"],
+    ["--color-text-3", "--fg"],
+  ];
+  var charts = new Map();
+
+  // The first of `names` that is set on :root, else `fallback`.
+  function cssVar(names, fallback) {
+    var style = getComputedStyle(document.documentElement);
+    var list = Array.isArray(names) ? names : [names];
+    for (var i = 0; i < list.length; i += 1) {
+      var value = style.getPropertyValue(list[i]).trim();
+      if (value) {
+        return value;
+      }
+    }
+    return fallback;
+  }
+
+  function palette() {
+    return PALETTE_VARS.map(function (name, i) {
+      return cssVar([name].concat(FALLBACK_VARS[i]), "#888888");
+    });
+  }
+
+  function readData(id) {
+    var block = document.getElementById(id);
+    if (!block) {
+      return null;
+    }
+    try {
+      return JSON.parse(block.textContent);
+    } catch (error) {
+      return null;
+    }
+  }
+
+  // Stacked series are drawn as running totals, the largest first, so each smaller total paints
+  // over the one above it; the legend and tooltips still show each series' own value.
+  function seriesData(data) {
+    var values = data.series.map(function (series) {
+      return series.values.map(Number);
+    });
+    if (!data.stacked) {
+      return { drawn: values, order: values.map(function (_, i) { return i; }) };
+    }
+    var totals = data.x.map(function () { return 0; });
+    var running = values.map(function (row) {
+      return row.map(function (value, i) {
+        totals[i] += value;
+        return totals[i];
+      });
+    });
+    var order = running.map(function (_, i) { return i; }).reverse();
+    return {
+      drawn: order.map(function (i) { return running[i]; }),
+      order: order,
+    };
+  }
+
+  function options(figure, data, width) {
+    var colours = palette();
+    var fg = cssVar(["--color-text-2", "--fg"], "#222222");
+    var grid = cssVar(["--color-border", "--border"], "#dddddd");
+    var kind = data.kind || "lines";
+    var bars = kind === "bars" || kind === "histogram";
+    var prepared = seriesData(data);
+    var series = [{ label: data.x_label || "" }];
+    prepared.order.forEach(function (index) {
+      var source = data.series[index];
+      var colour = colours[index % colours.length];
+      series.push({
+        label: source.label,
+        stroke: colour,
+        width: bars ? 0 : 2,
+        fill: bars || kind === "area" ? colour : undefined,
+        paths: bars ? uPlot.paths.bars({ size: [0.8, 40] }) : undefined,
+        points: { show: false },
+        value: function (u, v, seriesIndex, row) {
+          return row == null ? "–" : String(source.values[row]);
+        },
+      });
+    });
+    var axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    return {
+      width: width,
+      height: HEIGHT_PX,
+      series: series,
+      legend: { show: data.series.length > 1 },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: false } },
+      axes: [
+        Object.assign({}, axis, {
+          values: function (u, ticks) {
+            return ticks.map(function (tick) {
+              var label = data.x[tick];
+              return label === undefined || tick !== Math.round(tick) ? "" : label;
+            });
+          },
+        }),
+        Object.assign({}, axis, { label: data.y_label || "" }),
+      ],
+      _prepared: prepared,
+    };
+  }
+
+  function draw(figure) {
+    var id = figure.dataset.chart;
+    var data = readData(id);
+    var plot = figure.querySelector(".chart-plot");
+    var previous = charts.get(id);
+    if (previous) {
+      previous.destroy();
+      charts.delete(id);
+    }
+    if (!data || !plot || !data.x || !data.x.length) {
+      return;
+    }
+    var opts = options(figure, data, Math.max(plot.clientWidth, 200));
+    var prepared = opts._prepared;
+    delete opts._prepared;
+    var xs = data.x.map(function (_, i) { return i; });
+    charts.set(id, new uPlot(opts, [xs].concat(prepared.drawn), plot));
+  }
+
+  function drawAll() {
+    document.querySelectorAll("figure[data-chart]").forEach(draw);
+  }
+
+  // Replaces a chart's data block and redraws it (live pages swap in fresh numbers this way).
+  function update(id, data) {
+    var block = document.getElementById(id);
+    var figure = document.querySelector('figure[data-chart="' + id + '"]');
+    if (!block || !figure) {
+      return;
+    }
+    block.textContent = JSON.stringify(data);
+    draw(figure);
+  }
+
+  var resizeTimer = null;
+  function redrawSoon() {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(drawAll, 150);
+  }
+
+  window.MissionCharts = { drawAll: drawAll, update: update };
+  window.addEventListener("resize", redrawSoon);
+  if (window.matchMedia) {
+    window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", drawAll);
+  }
+  // The theme toggle sets html[data-theme]: colours change without a media-query event.
+  if ("MutationObserver" in window) {
+    new MutationObserver(drawAll).observe(document.documentElement, {
+      attributes: true,
+      attributeFilter: ["data-theme", "class"],
+    });
+  }
+  document.body.addEventListener("htmx:afterSettle", drawAll);
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", drawAll);
+  } else {
+    drawAll();
+  }
+})();
