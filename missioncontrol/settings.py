@@ -294,6 +294,7 @@ CELERY_TASK_ROUTES = {
     "webhooks.tasks.requeue_overdue_deliveries": {"queue": "maintenance"},
     "webhooks.tasks.prune_webhook_payloads": {"queue": "maintenance"},
     "ops.tasks.maintain_log_partitions": {"queue": "maintenance"},
+    "overview.tasks.refresh_task_flow_rollup": {"queue": "maintenance"},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 

@@ -20,6 +20,7 @@ QUEUES = {
     "webhooks.tasks.requeue_overdue_deliveries": "maintenance",
     "webhooks.tasks.prune_webhook_payloads": "maintenance",
     "ops.tasks.maintain_log_partitions": "maintenance",
+    "overview.tasks.refresh_task_flow_rollup": "maintenance",
 }
 
 
