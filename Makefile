@@ -3,8 +3,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# The embedded default is a local, single-machine install: DEBUG on unless you say otherwise.
-export DEBUG ?= 1
+# The embedded default is a local, single-machine install. Its settings live in .env, written on
+# the first `make run` (random SECRET_KEY, DEBUG off); settings.py reads it, so every manage.py
+# command works in the same shell. DEBUG=1 make run gives Django's debug pages.
 
 .PHONY: run test lint bench worker beat migrate venv clean
 
@@ -19,10 +20,15 @@ $(VENV)/.installed: pyproject.toml
 migrate: venv
 	$(PY) manage.py migrate --noinput
 
+.env:
+	$(PY) -m missioncontrol.local_env .env
+
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 # One uvicorn process (the in-memory layers live in it), with the shipped ASGI settings
 # (missioncontrol.serving: no proxy-header rewriting, bounded request heads).
-run: migrate
+run: venv .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py demo
 	CELERY_EMBEDDED_WORKER=$${CELERY_EMBEDDED_WORKER:-1} $(PY) -m missioncontrol.serving \
 		--host $(HOST) --port $(PORT) --workers 1

@@ -201,10 +201,15 @@ def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _tokens_response(request: HttpRequest, agent: Agent, *, new_token: str = "", token_name: str = "",
-                     error: str = "") -> HttpResponse:
-    """After a token action: the tokens section (htmx) or the whole page, never cached."""
+                     error: str = "", new_token_id: int | None = None,
+                     replaced_token_id: int | None = None) -> HttpResponse:
+    """After a token action: the tokens section (htmx) or the whole page, never cached.
+
+    After a rotation the rows say which token is the new one and until when the replaced one works.
+    """
     context = _detail_context(
-        request, agent, new_token=new_token, new_token_name=token_name, token_error=error
+        request, agent, new_token=new_token, new_token_name=token_name, token_error=error,
+        new_token_id=new_token_id, replaced_token_id=replaced_token_id,
     )
     template = "agents/partials/tokens.html" if request.htmx else "agents/agent_detail.html"
     # htmx swaps only 2xx answers, so its error partial is a 200; a plain form post gets a 400.
@@ -230,7 +235,7 @@ def agent_token_issue(request: HttpRequest, pk: int) -> HttpResponse:
         token, raw = services.issue_agent_token(agent=agent, actor=_actor(request), name=name)
     except DomainError as exc:
         return _domain_error_response(request, agent, exc)
-    return _tokens_response(request, agent, new_token=raw, token_name=token.name)
+    return _tokens_response(request, agent, new_token=raw, token_name=token.name, new_token_id=token.pk)
 
 
 @login_required
@@ -246,7 +251,8 @@ def agent_token_rotate(request: HttpRequest, token_id: int) -> HttpResponse:
         new, raw = services.rotate_agent_token(token=token, actor=_actor(request), grace_seconds=grace)
     except DomainError as exc:
         return _domain_error_response(request, agent, exc)
-    return _tokens_response(request, agent, new_token=raw, token_name=new.name)
+    return _tokens_response(request, agent, new_token=raw, token_name=new.name, new_token_id=new.pk,
+                            replaced_token_id=token.pk)
 
 
 @login_required

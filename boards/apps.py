@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class BoardsConfig(AppConfig):
     name = "boards"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from boards import events
+
+        events.register()

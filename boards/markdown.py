@@ -8,8 +8,11 @@ script or style the page.
 
 from __future__ import annotations
 
+import re
+
 import markdown as markdown_lib
 import nh3
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 ALLOWED_TAGS = {
@@ -45,7 +48,47 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
-def render_markdown(text: str) -> SafeString:
+# Tags, or runs of text between them; mentions are linked only in text outside code and links.
+_HTML_PARTS = re.compile(r"(<[^>]+>)")
+_MENTION = re.compile(r"(?<![\w@/])@([A-Za-z0-9][\w.-]{0,119})")
+_NO_MENTIONS_INSIDE = {"code", "pre", "a"}
+
+
+def link_mentions(html: str, mentions: dict[str, str]) -> str:
+    """`@name` of a known agent or member becomes a link (or a highlighted name without a page).
+
+    `mentions` maps lower-cased names to a URL ("" for people, who have no page). Runs on
+    sanitised HTML; the inserted markup is built from escaped values only.
+    """
+    if not mentions:
+        return html
+    out, inside = [], 0
+    for part in _HTML_PARTS.split(html):
+        if part.startswith("<"):
+            name = part[1:].lstrip("/").split(" ", 1)[0].split(">", 1)[0].lower()
+            if name in _NO_MENTIONS_INSIDE:
+                inside += -1 if part.startswith("</") else 1
+            out.append(part)
+            continue
+        if inside > 0:
+            out.append(part)
+            continue
+
+        def replace(match: re.Match) -> str:
+            name = match.group(1).rstrip(".")
+            url = mentions.get(name.lower())
+            if url is None:
+                return match.group(0)
+            rest = match.group(1)[len(name) :]
+            if url:
+                return f'<a class="mention" href="{escape(url)}">@{escape(name)}</a>{rest}'
+            return f'<span class="mention">@{escape(name)}</span>{rest}'
+
+        out.append(_MENTION.sub(replace, part))
+    return "".join(out)
+
+
+def render_markdown(text: str, mentions: dict[str, str] | None = None) -> SafeString:
     """HTML for `text`; untrusted input in, markup without script or styles out."""
     if not text:
         return mark_safe("")
@@ -60,4 +103,4 @@ def render_markdown(text: str) -> SafeString:
         link_rel="noopener noreferrer nofollow",
         clean_content_tags={"script", "style"},
     )
-    return mark_safe(cleaned)  # noqa: S308 - sanitised by nh3 with an allow-list just above
+    return mark_safe(link_mentions(cleaned, mentions or {}))  # noqa: S308 - sanitised by nh3 above

@@ -23,6 +23,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from activity import registry
 from activity.models import ActivityEvent
 from agents.models import Agent, AgentStatus
 from boards import services
@@ -291,7 +292,8 @@ def board_list(request: HttpRequest) -> HttpResponse:
             ).order_by("name", "id")
         )
     for board in boards:
-        board.counts = [(TaskStatus(s).label, getattr(board, f"count_{s}")) for s in COLUMN_ORDER]
+        board.counts = [(s, TaskStatus(s).label, getattr(board, f"count_{s}")) for s in COLUMN_ORDER]
+        board.total = sum(count for _, _, count in board.counts)
     return render(
         request,
         "boards/board_list.html",
@@ -402,7 +404,11 @@ def _render_board(
     board, context = _board_context(request, board_id)
     filters = board_filters(request.GET)
     columns = _columns(board, filters, show_all=request.GET.get("all") == "1")
-    events = list(ActivityEvent.objects.filter(board=board).order_by("-id")[:BOARD_FEED_SIZE])
+    events = list(
+        ActivityEvent.objects.filter(board=board, verb__in=registry.board_feed_verbs()).order_by("-id")[
+            :BOARD_FEED_SIZE
+        ]
+    )
     context.update(
         {
             "columns": columns,
@@ -508,6 +514,20 @@ def task_detail(request: HttpRequest, board_id: int, task_id: int) -> HttpRespon
     return _render_task(request, board, task, context, form=form, status=status)
 
 
+def _mentions(board: Board) -> dict[str, str]:
+    """Names that @mentions in this board's comments link to: its organization's agents and members."""
+    names: dict[str, str] = {
+        username.lower(): ""
+        for username in get_user_model()
+        .objects.filter(memberships__organization_id=board.organization_id)
+        .values_list("username", flat=True)
+    }
+    agents = Agent.objects.filter(organization_id=board.organization_id).values_list("id", "name")
+    for agent_id, name in agents:
+        names[name.lower()] = reverse("agents:agent-detail", args=[agent_id])
+    return names
+
+
 def _render_task(
     request: HttpRequest,
     board: Board,
@@ -542,6 +562,7 @@ def _render_task(
             "candidates": candidates,
             "approvals": approvals,
             "events": events,
+            "mentions": _mentions(board),
             "status_choices": _status_choices(),
             "comment_error": comment_error,
             "dependency_error": dependency_error,
@@ -621,7 +642,15 @@ def task_card(request: HttpRequest, board_id: int, task_id: int) -> HttpResponse
 def activity_item(request: HttpRequest, board_id: int, event_id: int) -> HttpResponse:
     board, _ = _board_context(request, board_id)
     event = get_object_or_404(ActivityEvent.objects.filter(board=board), pk=event_id)
+    if not _on_default_feed(event):
+        return HttpResponse(status=204)
     return render(request, "boards/partials/activity_item.html", {"event": event})
+
+
+def _on_default_feed(event: ActivityEvent) -> bool:
+    """Live feeds show work only; presence, deliveries and sign-ins stay behind the filter."""
+    event_type = registry.get_event_type(event.verb)
+    return event_type is not None and event_type.on_board_feed
 
 
 @login_required
@@ -634,17 +663,30 @@ def org_activity_item(request: HttpRequest, event_id: int) -> HttpResponse:
     event = get_object_or_404(
         ActivityEvent.objects.filter(organization=organization).select_related("board"), pk=event_id
     )
+    if not _on_default_feed(event):
+        return HttpResponse(status=204)
     return render(request, "boards/partials/activity_item.html", {"event": event, "show_board": True})
 
 
 # --- activity feeds -------------------------------------------------------------------------------
 
 
+def filter_by_verb_choice(events, choice: str):
+    """The feed's "What" filter: work by default, "all", a category ("task."), or one verb."""
+    if choice == "all":
+        return events
+    if not choice:
+        return events.filter(verb__in=registry.board_feed_verbs())
+    if choice.endswith("."):
+        verbs = registry.verbs_in_category(choice[:-1])
+        return events.filter(verb__in=verbs) if verbs else events.filter(verb__startswith=choice)
+    return events.filter(verb=choice)
+
+
 def _feed(request: HttpRequest, events, base_context: dict[str, Any], template: str) -> HttpResponse:
     verb = (request.GET.get("verb") or "").strip()[:64]
     actor_kind = request.GET.get("actor") or ""
-    if verb:
-        events = events.filter(verb__startswith=verb) if verb.endswith(".") else events.filter(verb=verb)
+    events = filter_by_verb_choice(events, verb)
     if actor_kind in ActorKind.values:
         events = events.filter(actor_kind=actor_kind)
     page = Paginator(events.select_related("board").order_by("-id"), FEED_PAGE_SIZE).get_page(
@@ -664,7 +706,7 @@ def _feed(request: HttpRequest, events, base_context: dict[str, Any], template: 
         "verb": verb,
         "actor_kind": actor_kind,
         "actor_kinds": ActorKind.choices,
-        "verbs": ["board.", "task.", "task.created", "task.status_changed", "comment.added", "approval."],
+        "categories": registry.categories(),
         "query": urlencode(query),
     }
     return render(request, template, context)

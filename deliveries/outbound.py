@@ -21,12 +21,14 @@ import time
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from activity import registry
 from activity.models import ActivityEvent
 from activity.payloads import activity_payload
 from activity.services import record_activity
@@ -114,6 +116,20 @@ def event_is_deliverable(verb: str) -> bool:
     return not verb.startswith(NON_DELIVERABLE_PREFIXES)
 
 
+def event_is_subscribable(verb: str) -> bool:
+    """A subscription names registered, deliverable types: a typo would silently never fire."""
+    return registry.is_registered(verb) and event_is_deliverable(verb)
+
+
+def subscribable_event_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Registry choices grouped by category, for the subscription forms."""
+    return [
+        (category, [(name, f"{label} ({name})") for name, label in types if event_is_deliverable(name)])
+        for category, types in registry.choices()
+        if any(event_is_deliverable(name) for name, _ in types)
+    ]
+
+
 def delivery_payload(event: ActivityEvent) -> dict[str, Any]:
     """Standard Webhooks envelope around the same event dict the live streams carry."""
     return {"type": event.verb, "timestamp": event.created_at.isoformat(), "data": activity_payload(event)}
@@ -158,6 +174,37 @@ def create_deliveries_for_event(event: ActivityEvent, agent_ids: Iterable[int] =
     ids = [d.pk for d in deliveries]
     transaction.on_commit(lambda: enqueue_deliveries(ids))
     return deliveries
+
+
+def subscription_receives(subscription: Subscription, event: ActivityEvent) -> bool:
+    """Whether the fan-out above already sends `event` to `subscription` (same rule as its query)."""
+    return (
+        event_is_deliverable(event.verb)
+        and subscription.enabled
+        and subscription.organization_id == event.organization_id
+        and (subscription.board_id is None or subscription.board_id == event.board_id)
+        and (not subscription.event_types or event.verb in subscription.event_types)
+    )
+
+
+def deliver_event_to_subscription(event: ActivityEvent, subscription: Subscription) -> Delivery | None:
+    """Send one event to one chosen subscription (an alert rule routes its incidents this way),
+    in the event's transaction, with the outbox's retries and dead letters.
+
+    None when the subscription is disabled, belongs elsewhere, or already gets the event from the
+    fan-out: a receiver must not see the same event twice under two webhook-ids.
+    """
+    if not subscription.enabled or subscription.organization_id != event.organization_id:
+        return None
+    if subscription_receives(subscription, event):
+        return None
+    delivery = Delivery.objects.create(
+        organization_id=event.organization_id, board_id=event.board_id, subscription=subscription,
+        target_url=subscription.target_url, event_type=event.verb, payload=delivery_payload(event),
+        next_attempt_at=timezone.now(),
+    )
+    transaction.on_commit(lambda: enqueue_deliveries([delivery.pk]))
+    return delivery
 
 
 def enqueue_deliveries(delivery_ids: Iterable[int], *, countdown: float | None = None) -> None:
@@ -330,13 +377,23 @@ def record_attempt(*, delivery: Delivery, number: int, lease, result: http.SendR
     return delivery
 
 
+def _delivery_target_name(delivery: Delivery) -> str:
+    """What the feed calls the receiver: the subscription's description, the agent, or the host."""
+    if delivery.subscription_id and delivery.subscription.description:
+        return delivery.subscription.description
+    if delivery.agent_id:
+        return delivery.agent.name
+    return urlsplit(delivery.target_url).hostname or delivery.target_url
+
+
 def _record_dead_letter(delivery: Delivery, result: http.SendResult) -> None:
     record_activity(
         organization=delivery.organization_id, board=delivery.board_id, actor=Actor.system(),
         verb=f"delivery.{delivery.status}", target=delivery,
         detail={"event_type": delivery.event_type, "attempts": delivery.attempt_count,
                 "last_status_code": result.status_code, "error_class": result.error_class,
-                "subscription_id": delivery.subscription_id, "agent_id": delivery.agent_id},
+                "subscription_id": delivery.subscription_id, "agent_id": delivery.agent_id,
+                "target": _delivery_target_name(delivery)},
     )
     if delivery.status == DeliveryStatus.DEAD and delivery.subscription_id:
         # Row lock: two deliveries dying at once must both count, and disable it once.

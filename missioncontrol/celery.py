@@ -30,6 +30,9 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
         "requeue-overdue-deliveries": {
             "task": "webhooks.tasks.requeue_overdue_deliveries", "schedule": 60.0,
         },
+        "sweep-alert-rules": {
+            "task": "alerts.tasks.sweep_alert_rules", "schedule": float(settings.ALERTS_SWEEP_SECONDS),
+        },
         "refresh-task-flow-rollup": {"task": "overview.tasks.refresh_task_flow_rollup", "schedule": 60.0},
         "prune-webhook-payloads": {
             "task": "webhooks.tasks.prune_webhook_payloads", "schedule": crontab(minute=17, hour=3),

@@ -1,17 +1,55 @@
-"""Template context shared by every page: the navigation."""
+"""Template context shared by every page: the sidebar navigation."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
 
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
 
+
+class NavItem(NamedTuple):
+    """One sidebar link; `icon` names a symbol of static/icons/sprite.svg."""
+
+    label: str
+    url_name: str
+    icon: str
+    staff_only: bool = False
+
+
+# Feature apps add one line each; the order is the sidebar's.
 NAVIGATION = [
-    ("Overview", "overview:overview"),
-    ("Boards", "boards:board-list"),
-    ("Agents", "agents:agent-list"),
-    ("Webhooks", "webhooks:webhook-index"),
-    ("Deliveries", "deliveries:dead-letters"),
-    ("Activity", "boards:activity"),
-    ("Team", "teams:team"),
+    NavItem("Overview", "overview:overview", "layout-dashboard"),
+    NavItem("Boards", "boards:board-list", "square-kanban"),
+    NavItem("Activity", "boards:activity", "activity"),
+    NavItem("Agents", "agents:agent-list", "bot"),
+    NavItem("Webhooks", "webhooks:webhook-index", "webhook"),
+    NavItem("Deliveries", "deliveries:dead-letters", "send"),
+    NavItem("Alerts", "alerts:incident-list", "triangle-alert"),
+    NavItem("Notifications", "notifications:list", "bell"),
+    NavItem("Team", "teams:team", "users"),
+    NavItem("API tokens", "boards:personal-tokens", "key-round"),
+    NavItem("Operations", "ops-status", "shield-check", staff_only=True),
 ]
 
 
+def _is_current(path: str, url: str) -> bool:
+    if url == "/":  # Boards live at the root: the list and every /boards/... page.
+        return path == "/" or path.startswith("/boards/")
+    return path.startswith(url)
+
+
 def navigation(request: HttpRequest) -> dict:
-    return {"navigation": NAVIGATION}
+    user = getattr(request, "user", None)
+    is_staff = bool(getattr(user, "is_staff", False))
+    path = getattr(request, "path", "")
+    items = []
+    for item in NAVIGATION:
+        if item.staff_only and not is_staff:
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:  # an app that is not installed in this configuration
+            continue
+        items.append({"label": item.label, "url": url, "icon": item.icon, "current": _is_current(path, url)})
+    return {"navigation": items}

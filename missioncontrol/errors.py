@@ -6,13 +6,15 @@ import logging
 import math
 from typing import Any
 
-from django.http import Http404, HttpRequest, JsonResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from missioncontrol.exceptions import DomainError
+from missioncontrol.exceptions import DomainError, RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +33,8 @@ def json_error(
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, reshaped; unexpected exceptions become a logged 500 without a traceback."""
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, exc.message), status=exc.status_code)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        return Response(error_body(exc.code, exc.message), status=exc.status_code, headers=headers)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = exception_handler(exc, context)
@@ -67,13 +70,16 @@ def handler404(request: HttpRequest, exception: Exception | None = None):
 def handler500(request: HttpRequest):
     if _wants_json(request):
         return json_error(500, "server_error", "An unexpected error occurred.")
-    return render(request, "errors/500.html", status=500)
+    # No request context: the page must render even when the database is what failed.
+    return HttpResponseServerError(render_to_string("errors/500.html"))
 
 
 def handler403(request: HttpRequest, exception: Exception | None = None):
     if _wants_json(request):
         return json_error(403, "permission_denied", "You do not have permission to do this.")
-    return render(request, "errors/403.html", status=403)
+    # Our views raise PermissionDenied with a sentence written for the person; Django's own have none.
+    reason = str(exception) if isinstance(exception, PermissionDenied) and exception.args else ""
+    return render(request, "errors/403.html", {"reason": reason}, status=403)
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None):

@@ -34,3 +34,14 @@ class Conflict(DomainError):
 class InvalidTransition(DomainError):
     status_code = 409
     code = "invalid_transition"
+
+
+class RateLimited(DomainError):
+    """Too many of something in a window: 429 with Retry-After (seconds)."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, int(retry_after))

@@ -35,6 +35,13 @@ BACKUP_DURATION = Histogram(
     "mc_backup_duration_seconds", "Duration of successful backups",
     buckets=(1, 5, 15, 60, 300, 900, 1800, 3600, float("inf")),
 )
+ALERT_INCIDENTS = Counter(
+    "mc_alert_incidents_total",
+    "Alert incident transitions in this process "
+    "(opened, refired, resolved, acknowledged, snoozed, suppressed)",
+    ["event"],
+)
 # Computed at scrape time from the database and the broker (missioncontrol.metrics_view):
 # mc_backup_age_seconds, mc_backup_last_success_timestamp_seconds, mc_backup_last_status,
-# mc_webhook_dead_letters, mc_agents_online, mc_celery_queue_length, mc_ops_collector_up.
+# mc_webhook_dead_letters, mc_agents_online, mc_celery_queue_length, mc_ops_collector_up;
+# and by alerts.metrics: mc_alerts_firing{rule}, mc_alert_incidents_open{state}.

@@ -25,8 +25,10 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-# Swagger UI (served from drf-spectacular's local sidecar files) needs inline styles.
-_DOCS_CSP = CONTENT_SECURITY_POLICY + "; style-src 'self' 'unsafe-inline'"
+# Swagger UI and ReDoc (served from drf-spectacular's local sidecar files) inject inline styles;
+# ReDoc runs its search index in a blob: worker. Scripts stay 'self' only.
+_DOCS_CSP = CONTENT_SECURITY_POLICY + "; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:"
+_DOCS_PATHS = ("/api/v1/docs", "/api/v1/redoc")
 
 
 def incoming_request_id(header_value: str | None) -> str:
@@ -104,7 +106,7 @@ class SecurityHeadersMiddleware(AroundMiddleware):
     """
 
     def after(self, request: HttpRequest, response: HttpResponse, state: None) -> HttpResponse:
-        policy = _DOCS_CSP if request.path.startswith("/api/v1/docs") else CONTENT_SECURITY_POLICY
+        policy = _DOCS_CSP if request.path.startswith(_DOCS_PATHS) else CONTENT_SECURITY_POLICY
         response.setdefault("Content-Security-Policy", policy)
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response

@@ -19,6 +19,8 @@ logger = logging.getLogger(__name__)
 
 # The consumer method that receives published events: "activity.event" -> activity_event().
 ACTIVITY_MESSAGE_TYPE = "activity.event"
+# A person's unread notification count: "notification.count" -> notification_count().
+NOTIFICATION_MESSAGE_TYPE = "notification.count"
 
 
 def board_group(board_id: int) -> str:
@@ -31,6 +33,11 @@ def organization_group(organization_id: int) -> str:
 
 def agent_group(agent_id: int) -> str:
     return f"agent.{agent_id}"
+
+
+def user_group(user_id: int) -> str:
+    """One person's private group: their notification count, on every page they have open."""
+    return f"user.{user_id}"
 
 
 def organization_agents_group(organization_id: int) -> str:
@@ -104,11 +111,20 @@ async def _send_to_groups(layer, groups: list[str], message: dict[str, Any]) -> 
 def publish_event(payload: dict[str, Any], groups: Iterable[str]) -> None:
     """Send one event to each group once. Never raises: a dead layer must not fail a write
     that has already committed (clients catch up from the activity table on reconnect)."""
+    message = {"type": ACTIVITY_MESSAGE_TYPE, "event": payload}
+    _publish(message, list(dict.fromkeys([*groups, *_extra_groups(payload)])))
+
+
+def publish_unread_count(user_id: int, unread: int) -> None:
+    """A person's new unread notification count, to each of their open pages. Never raises:
+    a page that misses it reads the count afresh when its socket reconnects."""
+    _publish({"type": NOTIFICATION_MESSAGE_TYPE, "unread": unread}, [user_group(user_id)])
+
+
+def _publish(message: dict[str, Any], unique_groups: list[str]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": ACTIVITY_MESSAGE_TYPE, "event": payload}
-    unique_groups = list(dict.fromkeys([*groups, *_extra_groups(payload)]))
     server_loop = _server_loop
     current_loop = _running_loop()
     try:

@@ -8,6 +8,11 @@ Two ways to run from one code base:
 
 Every variable is listed in `.env.example`. With DEBUG off (production mode) the process
 refuses to start on an unsafe value, naming the variable to set.
+
+Values come from the process environment first, then from the `.env` file beside manage.py
+(`make run` writes one with a random SECRET_KEY on first run), so every `manage.py` command in
+the same shell sees the same settings with nothing exported. ENV_FILE names another file;
+ENV_FILE= (empty) reads none (the test suite does this).
 """
 
 from __future__ import annotations
@@ -17,9 +22,15 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+ENV_FILE = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE:
+    # override=False: a variable set in the environment always wins over the file.
+    load_dotenv(ENV_FILE, override=False)
 
 # The value shipped in .env.example; accepted only with DEBUG=1.
 EXAMPLE_SECRET_KEY = "insecure-change-me-mission-control-example-key"  # noqa: S105
@@ -93,6 +104,9 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 REQUEST_LOG_SLOW_MS = env_int("REQUEST_LOG_SLOW_MS", 1000)
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 ENABLE_HSTS = env_bool("ENABLE_HSTS", False)
+# A single-machine install on plain HTTP (`make run` writes LOCAL_INSTALL=1 into .env): the
+# /ops/ page then shows the HTTPS and DEBUG findings as expected here rather than as problems.
+LOCAL_INSTALL = env_bool("LOCAL_INSTALL", False)
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var")))
 BACKUP_DIR = Path(env_str("BACKUP_DIR", str(DATA_DIR / "backups")))
 
@@ -122,6 +136,7 @@ INSTALLED_APPS = [
     "django_filters",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "missioncontrol",
     # The layers, lowest first: core <- activity <- domain apps <- ops (docs/architecture.md).
     "core",
@@ -131,7 +146,10 @@ INSTALLED_APPS = [
     "webhooks",
     "deliveries",
     "overview",
+    "alerts",
     "ops",
+    "notifications",
+    "chat",
     # Feature apps on core + activity + the domain apps.
     "search",
     "teams",
@@ -252,8 +270,12 @@ if CHANNEL_LAYER_REDIS_URLS:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis waits for messages with a server-side BZPOPMIN of 5 s; redis-py 8
+            # reads with a 5 s socket timeout by default, so an idle socket's wait could time out
+            # on the client a moment before Redis answers "nothing yet" and kill the consumer
+            # (seen with 100 idle board sockets in bench/chat_fanout.py). Read a little longer.
             "CONFIG": {
-                "hosts": CHANNEL_LAYER_REDIS_URLS,
+                "hosts": [{"address": url, "socket_timeout": 15} for url in CHANNEL_LAYER_REDIS_URLS],
                 "capacity": 1000,
                 "expiry": 30,
                 "group_expiry": CHANNEL_LAYER_GROUP_EXPIRY,
@@ -295,6 +317,11 @@ CELERY_TASK_ROUTES = {
     "webhooks.tasks.prune_webhook_payloads": {"queue": "maintenance"},
     "ops.tasks.maintain_log_partitions": {"queue": "maintenance"},
     "overview.tasks.refresh_task_flow_rollup": {"queue": "maintenance"},
+    "alerts.tasks.sweep_alert_rules": {"queue": "maintenance"},
+    "alerts.tasks.evaluate_alert_rules": {"queue": "maintenance"},
+    # Outbound mail waits on a remote server like a delivery does.
+    "alerts.tasks.send_incident_email": {"queue": "deliveries"},
+    "alerts.tasks.send_test_email": {"queue": "deliveries"},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
@@ -367,6 +394,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Boards, tasks, agents and webhooks for fleets of AI agents.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc from the installed sidecar package: no CDN (the CSP allows only 'self').
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Several resources have a "status"; name each choice set after its model's enum.
     "ENUM_NAME_OVERRIDES": {
@@ -374,6 +405,7 @@ SPECTACULAR_SETTINGS = {
         "ApprovalStatusEnum": "boards.models.ApprovalStatus",
         "AgentStatusEnum": "agents.models.AgentStatus",
         "DeliveryStatusEnum": "deliveries.models.DeliveryStatus",
+        "IncidentStateEnum": "alerts.models.IncidentState",
     },
 }
 
@@ -402,6 +434,12 @@ DELIVERY_RETRY_SCHEDULE = [
 ]
 DELIVERY_ALLOWED_HOSTS = env_list("DELIVERY_ALLOWED_HOSTS")
 DELIVERY_AUTO_DISABLE_AFTER = env_int("DELIVERY_AUTO_DISABLE_AFTER", 5, minimum=1)
+# Board chat (chat/): message size, posts per author, @here per author and board, and the most
+# people and agents one message may notify (explicit mentions or @here alike).
+CHAT_MESSAGE_MAX_CHARS = env_int("CHAT_MESSAGE_MAX_CHARS", 4000, minimum=1)
+CHAT_POST_RATE = env_rate("CHAT_POST_RATE", "30/60s")
+CHAT_HERE_RATE = env_rate("CHAT_HERE_RATE", "3/600s")
+CHAT_MENTION_FANOUT_MAX = env_int("CHAT_MENTION_FANOUT_MAX", 50, minimum=1)
 WS_RATE = env_int("WS_RATE", 30, minimum=1)
 WS_MAX_MESSAGE_BYTES = env_int("WS_MAX_MESSAGE_BYTES", 65536, minimum=1)
 WS_IDLE_TIMEOUT_SECONDS = env_int("WS_IDLE_TIMEOUT_SECONDS", 300, minimum=1)
@@ -422,6 +460,22 @@ OPS_TOKEN = env_str("OPS_TOKEN")
 # redirects to HTTPS); doctor and `check --deploy` skip them.
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
 HEALTH_CHECK_TIMEOUT_SECONDS = env_float("HEALTH_CHECK_TIMEOUT_SECONDS", 2.0)
+# How often beat evaluates every alert rule (time conditions, sliding windows, ending snoozes).
+ALERTS_SWEEP_SECONDS = env_int("ALERTS_SWEEP_SECONDS", 60, minimum=1)
+
+# --- email (alert notifications) ----------------------------------------------------------------
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Mission Control <mission-control@localhost>")
 
 # --- serving (missioncontrol.serving, deploy/gunicorn.conf.py, deploy/nginx.conf.template) --------
 # gunicorn (plain HTTP): processes and threads per process.

@@ -3,8 +3,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from activity import api as activity_api
 from agents.streams import agent_event_stream
 from missioncontrol import health
 from missioncontrol.login_protection import ThrottledLoginView
@@ -18,11 +19,15 @@ api_v1 = [
     path("", include("agents.api.urls")),
     path("", include("webhooks.api.urls")),
     path("", include("deliveries.api.urls")),
+    path("", include("alerts.api.urls")),
+    path("", include("chat.api.urls")),
     path("", include("search.api.urls")),
     path("", include("overview.api.urls")),
     path("status", ops_status.status_api, name="ops-status-api"),
+    path("event-types/", activity_api.event_types, name="event-types"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]
 
 urlpatterns = [
@@ -37,6 +42,9 @@ urlpatterns = [
     path("agents/", include("agents.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("deliveries/", include("deliveries.urls")),
+    path("alerts/", include("alerts.urls")),
+    path("", include("notifications.urls")),
+    path("", include("chat.urls")),
     path("search/", include("search.urls")),
     path("organizations/", include("teams.urls")),
     path("overview/", include("overview.urls")),

@@ -8,4 +8,6 @@ class OpsConfig(AppConfig):
 
     def ready(self) -> None:
         # Login and failed-login audit events are receivers of django.contrib.auth's signals.
-        from ops import audit  # noqa: F401
+        from ops import audit, events  # noqa: F401
+
+        events.register()

@@ -271,6 +271,15 @@ _DEPLOY_FIXES = {
 }
 
 
+def first_sentence(text: str, limit: int = 200) -> str:
+    """Django's check messages run on for lines; the first sentence says it, never cut mid-word."""
+    line = text.split("\n")[0].strip()
+    sentence = line.split(". ")[0].rstrip(".") + "."
+    if len(sentence) <= limit:
+        return sentence
+    return sentence[:limit].rsplit(" ", 1)[0] + "…"
+
+
 def check_deploy_checks() -> list[Finding]:
     """The same messages as `manage.py check --deploy` (silenced ones excluded by Django).
 
@@ -283,7 +292,7 @@ def check_deploy_checks() -> list[Finding]:
     ]
     schema_warnings = [m for m in messages if m.id in {"drf_spectacular.W001", "drf_spectacular.W002"}]
     findings = [
-        Finding(f"check_deploy {m.id}", ERROR, str(m.msg).split("\n")[0][:200],
+        Finding(f"check_deploy {m.id}", ERROR, first_sentence(str(m.msg)),
                 _DEPLOY_FIXES.get(m.id) or (m.hint or "").split("\n")[0][:200]
                 or f"fix it, or accept it: SILENCED_SYSTEM_CHECKS={m.id}")
         for m in messages if m not in schema_warnings

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
+from alerts.metrics import AlertsCollector
 from missioncontrol.client_ip import client_ip_from_meta
 from missioncontrol.errors import json_error
 from ops import doctor
@@ -88,6 +89,8 @@ _ops_registry = CollectorRegistry(auto_describe=False)
 _ops_registry.register(OpsCollector())
 # The overview's gauges (open tasks per column, rollup lag): ops sits above every app.
 _ops_registry.register(OverviewCollector())
+# mc_alerts_firing{rule} and mc_alert_incidents_open{state}.
+_ops_registry.register(AlertsCollector())
 
 
 def process_registry() -> CollectorRegistry:

@@ -7,7 +7,8 @@ import hmac
 from typing import Any
 
 from django.conf import settings
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -90,9 +91,39 @@ def status_api(request: HttpRequest) -> JsonResponse:
     return JsonResponse(facts)
 
 
+# Right for production, expected on a laptop serving plain HTTP (LOCAL_INSTALL=1).
+EXPECTED_LOCALLY = frozenset({
+    "debug",
+    "check_deploy security.W004",  # HSTS
+    "check_deploy security.W008",  # SECURE_SSL_REDIRECT
+    "check_deploy security.W012",  # SESSION_COOKIE_SECURE
+    "check_deploy security.W016",  # CSRF_COOKIE_SECURE
+    "check_deploy security.W018",  # DEBUG
+})
+
+
+def page_checks(checks: list[dict[str, Any]], *, local_install: bool) -> list[dict[str, Any]]:
+    """The doctor's findings for the page: problems first, local-only findings marked as such."""
+    rows = []
+    for check in checks:
+        expected = local_install and check["status"] != "ok" and check["check"] in EXPECTED_LOCALLY
+        rows.append({**check, "expected_locally": expected})
+    order = {"error": 0, "warning": 1, "skipped": 3, "ok": 4}
+    return sorted(rows, key=lambda c: (2 if c["expected_locally"] else order.get(c["status"], 2)))
+
+
 @never_cache
-@staff_member_required
+@login_required
 def ops_page(request: HttpRequest) -> HttpResponse:
+    """Staff only; a signed-in member who is not staff gets the product's 403 page."""
+    if not request.user.is_staff:
+        raise PermissionDenied("The operations page is for staff.")
     facts = status_facts(context="web")
+    checks = page_checks(facts["checks"], local_install=settings.LOCAL_INSTALL)
+    problems = [c for c in checks if c["status"] == "error" and not c["expected_locally"]]
     backups = Backup.objects.all()[:30]
-    return render(request, "ops/status.html", {"facts": facts, "backups": backups})
+    return render(request, "ops/status.html", {
+        "facts": facts, "checks": checks, "problems": problems, "backups": backups,
+        "expected_count": sum(1 for c in checks if c["expected_locally"]),
+        "checked_at": timezone.now(),
+    })

@@ -6,8 +6,9 @@ module is not imported, so the app runs on either side of it.
 
 from __future__ import annotations
 
-from activity.registry import actor, detail, quoted, register_event_type
 from django.utils.html import format_html
+
+from activity.registry import actor, detail, quoted, register_event_type
 
 
 def _role(event) -> str:

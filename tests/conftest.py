@@ -100,3 +100,14 @@ def api_client(user):
 @pytest.fixture
 def anon_client():
     return APIClient()
+
+
+@pytest.fixture
+def eager_tasks():
+    """Celery tasks run in the caller, for tests about something else (alert emails, evaluations)."""
+    from missioncontrol.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

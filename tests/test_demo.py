@@ -72,3 +72,24 @@ def test_the_admin_password_comes_from_the_environment_when_set(monkeypatch):
     from django.contrib.auth import authenticate
 
     assert authenticate(username="admin", password="a-chosen-password-123") is not None
+
+
+@pytest.mark.django_db
+def test_reset_admin_password_sets_and_prints_a_new_one():
+    from django.contrib.auth import authenticate
+
+    first = run_demo()
+    reset = run_demo("--reset-admin-password")
+    assert set(reset) == ID_KEYS | {"admin_password"}
+    assert reset["admin_password"] != first["admin_password"]
+    assert authenticate(username="admin", password=first["admin_password"]) is None
+    assert authenticate(username="admin", password=reset["admin_password"]) is not None
+
+
+@pytest.mark.django_db
+def test_the_human_output_links_follow_the_public_base_url(settings):
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:9123"
+    out = StringIO()
+    call_command("demo", stdout=out)
+    text = out.getvalue()
+    assert "http://127.0.0.1:9123/boards/" in text and "--reset-admin-password" in text

@@ -73,7 +73,7 @@ def test_every_environment_variable_is_documented_in_env_example():
 
 def test_the_channel_layer_shards_over_every_listed_redis():
     code = ("import django; django.setup(); from django.conf import settings; "
-            "print(settings.CHANNEL_LAYERS['default']['CONFIG']['hosts'])")
+            "print([host['address'] for host in settings.CHANNEL_LAYERS['default']['CONFIG']['hosts']])")
     env = {**os.environ, "DEBUG": "1", "REDIS_URL": "redis://127.0.0.1:6379/0",
            "CHANNEL_LAYER_REDIS_URLS": "redis://10.0.0.1:6379/0,redis://10.0.0.2:6379/0",
            "DJANGO_SETTINGS_MODULE": "missioncontrol.settings"}

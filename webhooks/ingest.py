@@ -36,7 +36,7 @@ from missioncontrol.client_ip import client_ip_from_meta
 from missioncontrol.exceptions import DomainError, NotFound
 from missioncontrol.metrics import WEBHOOK_INGESTS
 from missioncontrol.ratelimits import hit
-from webhooks import services
+from webhooks import refusals, services
 from webhooks.models import BoardWebhook
 
 logger = logging.getLogger(__name__)
@@ -248,6 +248,7 @@ class WebhookSignatureAuthentication(BaseAuthentication):
             raise StorageUnavailable() from None
         # Refusals past this point are counted per webhook and day (WebhookIngestView.handle_exception).
         request._ingest_webhook = webhook
+        refusals.mark_webhook_known(webhook.pk)
         if not webhook.enabled:
             raise WebhookDisabled()
         body = request.data
@@ -336,9 +337,13 @@ class WebhookIngestView(APIView):
             outcome = getattr(exc, "outcome", "error")
         WEBHOOK_INGESTS.labels(outcome=outcome).inc()
         webhook = getattr(self.request, "_ingest_webhook", None)
+        response = super().handle_exception(exc)
+        # Per-minute counters in the cache for the alert rules' windows (webhooks.refusals).
         if webhook is not None and outcome in COUNTED_REFUSALS:
             services.count_webhook_refusal(webhook=webhook, reason=outcome)
-        response = super().handle_exception(exc)
+            refusals.record_refusal(webhook.pk, response.status_code)
+        elif outcome == "rate_limited":
+            refusals.record_refusal(self.kwargs["webhook_id"], 429, require_known=True)
         retry_after = getattr(exc, "retry_after", None)
         if retry_after:
             response["Retry-After"] = str(retry_after)

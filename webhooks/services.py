@@ -366,6 +366,8 @@ def _payload_detail(payload: WebhookPayload) -> dict[str, Any]:
         "content_type": payload.content_type,
         "size": len(bytes(payload.body)),
         "delivery_id": payload.delivery_id,
+        # For the feed sentence ("GitHub on Release: ...") without a query per event.
+        "webhook_name": payload.webhook.description,
     }
     for header in ("x-github-event", "x-event-type"):
         if header in payload.headers:
@@ -384,11 +386,11 @@ def after_payload_stored(payload: WebhookPayload | int) -> None:
     if isinstance(payload, int):
         payload = WebhookPayload.objects.select_related("webhook__board").get(pk=payload)
     webhook = payload.webhook
-    task_id = None
+    task_id, task_title = None, ""
     if webhook.creates_task:
         try:
             with transaction.atomic():
-                task_id = _create_inbox_task(payload)
+                task_id, task_title = _create_inbox_task(payload)
         except Exception:
             logger.exception(
                 "webhook %s: creating the inbox task for payload %s failed", webhook.pk, payload.pk
@@ -398,6 +400,7 @@ def after_payload_stored(payload: WebhookPayload | int) -> None:
             detail = _payload_detail(payload)
             if task_id is not None:
                 detail["task_id"] = task_id
+                detail["title"] = task_title
             record_activity(
                 organization=webhook.board.organization_id, board=webhook.board_id,
                 actor=Actor.for_webhook(webhook), verb="webhook.received", target=payload,
@@ -427,8 +430,7 @@ def render_task_title(template: str, payload: Any, *, fallback: str) -> str:
     return (title or fallback)[:MAX_TASK_TITLE_LENGTH]
 
 
-def _create_inbox_task(payload: WebhookPayload) -> int:
-
+def _create_inbox_task(payload: WebhookPayload) -> tuple[int, str]:
     webhook = payload.webhook
     title = render_task_title(
         webhook.task_title_template or "", payload.payload,
@@ -438,7 +440,7 @@ def _create_inbox_task(payload: WebhookPayload) -> int:
         board=webhook.board, actor=Actor.for_webhook(webhook), title=title,
         description=f"Created from webhook payload #{payload.pk} ({webhook}).",
     )
-    return task.pk
+    return task.pk, task.title
 
 
 @transaction.atomic

@@ -38,6 +38,10 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         for verb in value:
             if not outbound.event_is_deliverable(verb):
                 raise serializers.ValidationError(f"{verb!r} events are never delivered.")
+            if not outbound.event_is_subscribable(verb):
+                raise serializers.ValidationError(
+                    f"{verb!r} is not an event type; GET /api/v1/event-types/ lists them."
+                )
         return sorted(set(value))
 
     def validate(self, attrs: dict) -> dict:

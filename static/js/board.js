@@ -1,6 +1,7 @@
 // Kanban behaviour: drag a card to another column (or another place in its column) and the move is
-// posted through htmx; the server re-renders the columns. Keyboard users have the "Move to" select
-// on each card, a plain form that works without this file. No inline scripts: the CSP forbids them.
+// posted through htmx; the server re-renders the columns. Keyboard users open a card's menu (a
+// <details> of plain submit buttons that works without this file) and keep focus on the card
+// after the columns re-render. No inline scripts: the CSP forbids them.
 (function () {
   "use strict";
 
@@ -100,11 +101,47 @@
     });
   });
 
+  // The columns are replaced after a move: put focus back on the moved card, not on <body>.
+  var movedTaskId = null;
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest(".move-form");
+    var card = form && form.closest("[data-task-id]");
+    movedTaskId = card ? card.dataset.taskId : null;
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    if (movedTaskId === null) {
+      return;
+    }
+    var card = document.getElementById("task-" + movedTaskId);
+    movedTaskId = null;
+    var link = card && card.querySelector("[data-card-link]");
+    if (link) {
+      link.focus();
+    }
+  });
+
+  // Escape closes an open card menu and returns focus to its button.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") {
+      return;
+    }
+    var menu = event.target.closest && event.target.closest("details.card-menu[open]");
+    if (menu) {
+      menu.removeAttribute("open");
+      menu.querySelector("summary").focus();
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     paintTags(document);
   });
   document.body.addEventListener("htmx:load", function (event) {
     paintTags(event.detail.elt);
+  });
+  document.body.addEventListener("mc:regions-updated", function () {
+    paintTags(document);
   });
   document.body.addEventListener("mc:card-updated", function (event) {
     if (event.detail && event.detail.card) {

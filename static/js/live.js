@@ -1,4 +1,9 @@
-// Live updates for Mission Control pages (board, activity feed, agents list).
+// Live updates for Mission Control pages (board, task detail, activity feed, agents).
+//
+// Pages with body[data-live-refresh="task. agent."] re-fetch themselves when an event whose verb
+// starts with one of those prefixes arrives (on a task page: an event about that task), and
+// swap in every [data-live-region] element by id; forms outside those regions keep their input.
+// A board with body[data-toast-webhooks] shows a toast linking to each webhook payload that lands.
 //
 // Connects to the page's stream (body[data-live-url], else /ws/activity/ on pages with an activity
 // feed or agent presence badges), shows the connection state in #live-status, reconnects with
@@ -11,7 +16,9 @@
   var body = document.body;
   var feed = document.getElementById("activity-feed");
   var url = body.dataset.liveUrl;
-  if (!url && (feed || document.querySelector("[data-agent-id][data-presence]"))) {
+  var refreshPrefixes = (body.dataset.liveRefresh || "").split(/\s+/).filter(Boolean);
+  var pageTaskId = body.dataset.taskId || null;
+  if (!url && (feed || refreshPrefixes.length || document.querySelector("[data-agent-id][data-presence]"))) {
     url = "/ws/activity/";
   }
   if (!url || !("WebSocket" in window)) {
@@ -173,9 +180,18 @@
       return;
     }
     remember(event.id);
+    // Pages with their own reactions (alerts.js) listen for every event here.
+    body.dispatchEvent(new CustomEvent("mc:event", { detail: event }));
     var taskId = taskIdOf(event);
-    if (boardId && taskId !== null && String(event.board_id) === String(boardId)) {
+    if (boardId && taskId !== null && String(event.board_id) === String(boardId) &&
+        document.getElementById("board-columns")) {
       refreshCard(taskId);
+    }
+    if (refreshPrefixes.length && wantsRefresh(event, taskId)) {
+      scheduleRegionRefresh();
+    }
+    if (body.dataset.toastWebhooks && event.verb === "webhook.received") {
+      toastWebhook(event);
     }
     if (event.verb === "agent.presence_changed" && event.detail) {
       updatePresence(event.detail.agent_id || event.target.id, event.detail.presence);
@@ -183,8 +199,86 @@
     if (feed && (!feed.dataset.boardOnly || String(event.board_id) === feed.dataset.boardOnly)) {
       addFeedItem(event);
     }
-    // Pages with their own live parts (the overview) listen for this rather than open a socket.
+    // Pages with their own live parts (the overview, chat.js) listen for this rather than open a socket.
     body.dispatchEvent(new CustomEvent("mc:event", { detail: { event: event } }));
+  }
+
+  function wantsRefresh(event, taskId) {
+    var matches = refreshPrefixes.some(function (prefix) {
+      return event.verb.indexOf(prefix) === 0;
+    });
+    if (!matches) {
+      return false;
+    }
+    return pageTaskId === null || taskId === String(pageTaskId);
+  }
+
+  // Several events in a burst (a move writes two) cost one fetch.
+  var regionTimer = null;
+  var regionTicket = 0;
+
+  function scheduleRegionRefresh() {
+    if (regionTimer !== null) {
+      return;
+    }
+    regionTimer = window.setTimeout(function () {
+      regionTimer = null;
+      refreshRegions();
+    }, 150);
+  }
+
+  function refreshRegions() {
+    var ticket = ++regionTicket;
+    fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "live" } })
+      .then(function (response) {
+        return response.ok ? response.text() : null;
+      })
+      .then(function (html) {
+        if (!html || ticket !== regionTicket) {
+          return;
+        }
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        document.querySelectorAll("[data-live-region][id]").forEach(function (region) {
+          var replacement = fresh.getElementById(region.id);
+          if (!replacement) {
+            return;
+          }
+          var focusedId = region.contains(document.activeElement) ? document.activeElement.id : null;
+          var adopted = document.importNode(replacement, true);
+          region.replaceWith(adopted);
+          activate(adopted);
+          if (focusedId && document.getElementById(focusedId)) {
+            document.getElementById(focusedId).focus();
+          }
+        });
+        if (window.MC) {
+          window.MC.refreshTimes(document);
+        }
+        body.dispatchEvent(new CustomEvent("mc:regions-updated"));
+      })
+      .catch(function () {
+        // The next event tries again; a reload always shows the truth.
+      });
+  }
+
+  // Only for events that just happened: a replay after a reconnect does not pop old toasts.
+  var TOAST_MAX_AGE_MS = 60000;
+
+  function toastWebhook(event) {
+    var created = Date.parse(event.created_at || "");
+    if (!window.MC || (!isNaN(created) && Date.now() - created > TOAST_MAX_AGE_MS)) {
+      return;
+    }
+    var detail = event.detail || {};
+    var payloadId = detail.payload_id || (event.target && event.target.id);
+    var text = detail.title ? "Created “" + detail.title + "”" : (detail.event ? detail.event + " event" : "");
+    window.MC.toast({
+      title: (detail.webhook_name || event.actor.label || "A webhook") + " sent a payload",
+      text: text,
+      href: payloadId ? "/webhooks/payloads/" + encodeURIComponent(payloadId) + "/" : null,
+      linkText: "View payload",
+      kind: "info",
+    });
   }
 
   function taskIdOf(event) {
@@ -268,6 +362,8 @@
     if (!existing && filtering) {
       return;
     }
+    // Keyboard users keep their place: the focused card stays focused after it is re-rendered.
+    var hadFocus = existing && existing.contains(document.activeElement);
     if (existing && existing.parentElement === column) {
       existing.replaceWith(card);
     } else {
@@ -277,6 +373,12 @@
       insertByPosition(column, card);
     }
     activate(card);
+    if (hadFocus) {
+      var link = card.querySelector("[data-card-link]");
+      if (link) {
+        link.focus();
+      }
+    }
     refreshCounts();
     body.dispatchEvent(new CustomEvent("mc:card-updated", { detail: { taskId: taskId, card: card } }));
   }

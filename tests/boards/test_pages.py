@@ -99,7 +99,7 @@ def test_an_admin_creates_a_board_from_the_form(owner_client, organization):
 def test_the_board_form_shows_errors_inline(owner_client):
     response = owner_client.post("/boards/new/", {"name": ""})
     assert response.status_code == 400
-    assert 'class="error" role="alert"' in response.content.decode()
+    assert 'class="field-error" role="alert"' in response.content.decode()
 
 
 def test_an_operator_cannot_create_a_board_from_the_form(client, teammate, organization):
@@ -224,7 +224,7 @@ def test_the_task_page_edits_comments_dependencies_and_approvals(owner_client, b
     task.refresh_from_db()
     assert task.status == "done"
     html = owner_client.get(url).content.decode()
-    assert "approved" in html and "moved “Main v2” from Review to Done" in html
+    assert "approved" in html and "\u2018Main v2\u2019</a> after approval" in html
 
 
 def test_the_card_and_feed_item_partials(owner_client, board, user):
@@ -233,7 +233,8 @@ def test_the_card_and_feed_item_partials(owner_client, board, user):
     card = owner_client.get(f"/boards/{board.pk}/tasks/{task.pk}/card/").content.decode()
     assert card.startswith(f'<article id="task-{task.pk}"')
     item = owner_client.get(f"/boards/{board.pk}/activity/{event.pk}/item/").content.decode()
-    assert item.startswith(f'<li id="event-{event.pk}"') and "created “Card me”" in item
+    assert item.startswith(f'<li id="event-{event.pk}"')
+    assert "created <a href=" in item and "\u2018Card me\u2019" in item
     task.delete()
     assert owner_client.get(f"/boards/{board.pk}/tasks/{task.pk}/card/").status_code == 404
 
@@ -244,9 +245,9 @@ def test_the_activity_feeds_are_filterable_and_paginated(owner_client, board, us
         services.create_task(board=board, actor=actor, title=f"T{i}")
     services.create_board(organization=organization, actor=actor, name="Second")
     html = owner_client.get("/activity/").content.decode()
-    assert "Page 1 of 2" in html and "created the board “Second”" in html
+    assert "Page 1 of 2" in html and "created the board <a href=" in html and "\u2018Second\u2019" in html
     html = owner_client.get("/activity/?verb=board.").content.decode()
-    assert "created the board" in html and "created “T1”" not in html
+    assert "created the board" in html and "\u2018T1\u2019" not in html
     html = owner_client.get(f"/activity/?board={board.pk}&page=2").content.decode()
     assert "Page 2 of 2" in html
     html = owner_client.get(f"/boards/{board.pk}/activity/?actor=agent").content.decode()
@@ -334,3 +335,21 @@ def test_huge_ids_in_page_inputs_are_ignored_not_a_500(owner_client, board):
     assert owner_client.post(url + "dependencies/", {"depends_on": huge}).status_code == 400
     response = owner_client.post(url + "move/", {"status": "in_progress", "position": "9" * 5000})
     assert response.status_code == 302
+
+
+def test_mentions_link_agents_and_highlight_members_but_not_inside_code():
+    from boards.markdown import render_markdown
+
+    html = render_markdown(
+        "@release-bot and @maria, see `@release-bot` and @nobody.", {"release-bot": "/agents/3/", "maria": ""}
+    )
+    assert '<a class="mention" href="/agents/3/">@release-bot</a>' in html
+    assert '<span class="mention">@maria</span>,' in html
+    assert "<code>@release-bot</code>" in html and "@nobody." in html
+
+
+def test_mentions_cannot_inject_markup():
+    from boards.markdown import render_markdown
+
+    html = render_markdown('@x"><script>', {'x"><script>': "/agents/1/"})
+    assert "<script>" not in html

@@ -6,8 +6,10 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from activity import registry
 from activity.models import ActivityEvent
 from core.encryption import decrypt_secret
+from deliveries import outbound
 from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription
 from deliveries.outbound import agent_signing_secret
 from tests.deliveries.factories import subscribe
@@ -39,7 +41,7 @@ def make_delivery(subscription, *, status=DeliveryStatus.DEAD, attempts=1, board
 @ALLOWED
 def test_it_creates_a_subscription_and_shows_the_secret_once(api_client, board):
     response = api_client.post("/api/v1/subscriptions/", {
-        "board": board.pk, "target_url": URL, "event_types": ["task.moved", "task.created"],
+        "board": board.pk, "target_url": URL, "event_types": ["task.status_changed", "task.created"],
     }, format="json")
 
     assert response.status_code == 201, response.json()
@@ -48,7 +50,7 @@ def test_it_creates_a_subscription_and_shows_the_secret_once(api_client, board):
     assert body["secret"].startswith("whsec_")
     assert decrypt_secret(subscription.secret_ciphertext) == body["secret"]
     assert body["organization"] == board.organization_id
-    assert body["event_types"] == ["task.created", "task.moved"]
+    assert body["event_types"] == ["task.created", "task.status_changed"]
     detail = api_client.get(f"/api/v1/subscriptions/{subscription.pk}/").json()
     assert "secret" not in detail and body["secret"] not in str(detail)
     assert ActivityEvent.objects.filter(verb="subscription.created").exists()
@@ -231,13 +233,22 @@ def test_an_admin_gets_an_agents_signing_secret_and_others_do_not(api_client, or
 
 @ALLOWED
 def test_it_accepts_50_event_types_and_refuses_51(api_client, board):
-    verbs = [f"task.kind{n}" for n in range(51)]
+    registered = [t.name for t in registry.event_types() if outbound.event_is_subscribable(t.name)]
+    verbs = (registered * 2)[:51]  # the limit counts entries as sent
     at_limit = api_client.post("/api/v1/subscriptions/", {"board": board.pk, "target_url": URL,
                                                           "event_types": verbs[:50]}, format="json")
     over = api_client.post("/api/v1/subscriptions/", {"board": board.pk, "target_url": URL,
                                                       "event_types": verbs}, format="json")
     assert at_limit.status_code == 201
     assert over.status_code == 400 and "event_types" in over.json()["error"]["fields"]
+
+
+@ALLOWED
+def test_it_refuses_an_unknown_event_type(api_client, board):
+    response = api_client.post("/api/v1/subscriptions/", {"board": board.pk, "target_url": URL,
+                                                          "event_types": ["bogus.event"]}, format="json")
+    assert response.status_code == 400
+    assert "not an event type" in str(response.json()["error"]["fields"]["event_types"])
 
 
 @ALLOWED

@@ -21,6 +21,10 @@ QUEUES = {
     "webhooks.tasks.prune_webhook_payloads": "maintenance",
     "ops.tasks.maintain_log_partitions": "maintenance",
     "overview.tasks.refresh_task_flow_rollup": "maintenance",
+    "alerts.tasks.sweep_alert_rules": "maintenance",
+    "alerts.tasks.evaluate_alert_rules": "maintenance",
+    "alerts.tasks.send_incident_email": "deliveries",
+    "alerts.tasks.send_test_email": "deliveries",
 }
 
 

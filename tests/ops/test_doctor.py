@@ -219,3 +219,12 @@ def test_with_the_broker_down_the_worker_is_not_pinged(healthy, monkeypatch):
     monkeypatch.setattr(doctor, "ping_workers", no_ping)
     worker = next(f for f in run_doctor().findings if f.check == "worker")
     assert worker.status == "error" and "broker is unreachable" in worker.message
+
+
+def test_check_messages_are_cut_at_a_sentence_or_a_word_never_mid_word():
+    from ops.doctor import first_sentence
+
+    message = "Your SECURE_SSL_REDIRECT setting is not set to True. Unless your site ..."
+    assert first_sentence(message) == "Your SECURE_SSL_REDIRECT setting is not set to True."
+    cut = first_sentence("word " * 60, limit=40)
+    assert cut.endswith("word…") and len(cut) <= 41

@@ -139,8 +139,11 @@ def test_status_api_accepts_the_read_only_ops_token(client, settings):
 
 @pytest.mark.django_db
 def test_ops_page_is_for_staff_only(client, user):
+    assert client.get("/ops/").status_code == 302  # anonymous: to the login page
     client.force_login(user)
-    assert client.get("/ops/").status_code == 302  # to the admin login
+    denied = client.get("/ops/")
+    assert denied.status_code == 403  # a member: the product's 403 page, not the admin login
+    assert b"for staff" in denied.content
     staff = UserFactory(username="operator", is_staff=True)
     client.force_login(staff)
     now = timezone.now()
@@ -149,6 +152,26 @@ def test_ops_page_is_for_staff_only(client, user):
     response = client.get("/ops/")
     assert response.status_code == 200
     assert b"disk full" in response.content and b"Checks" in response.content
+
+
+@pytest.mark.django_db
+def test_ops_page_marks_https_and_debug_findings_as_expected_on_a_local_install(client, settings):
+    settings.LOCAL_INSTALL = True
+    client.force_login(UserFactory(username="operator", is_staff=True))
+    html = client.get("/ops/").content.decode()
+    assert "expected locally" in html  # the test settings run with DEBUG on
+
+
+def test_page_checks_put_problems_first_and_mark_local_findings():
+    from ops.status import page_checks
+
+    rows = page_checks(
+        [{"check": "debug", "status": "error"}, {"check": "database", "status": "ok"},
+         {"check": "backups", "status": "error"}],
+        local_install=True,
+    )
+    assert [(r["check"], r["expected_locally"]) for r in rows] == [
+        ("backups", False), ("debug", True), ("database", False)]
 
 
 @pytest.mark.django_db

@@ -67,6 +67,8 @@ EXPECTED: dict[str, Rule] = {
     # --- API schema and docs -----------------------------------------------------------------
     "api-schema": Rule(ALL, why="public by drf-spectacular's default (SERVE_PERMISSIONS AllowAny)"),
     "api-docs": Rule(ALL, why="the Swagger UI shell; the schema above is public too"),
+    "api-redoc": Rule(ALL, why="the ReDoc shell; the schema above is public too"),
+    "event-types": Rule(HUMANS, why="the event-type registry (names, labels; no data), signed-in users"),
     # --- human API: organizations, boards, tasks ---------------------------------------------
     "organization-list": Rule(HUMANS),
     "organization-detail": Rule(MEMBERS),
@@ -115,6 +117,7 @@ EXPECTED: dict[str, Rule] = {
     "agent-api-task-claim": Rule(NOBODY, AGENT),
     "agent-api-task-comments": Rule(NOBODY, AGENT),
     "agent-api-webhook-payload": Rule(AGENT),
+    "agent-api-board-chat": Rule(AGENT, AGENT, why="only the boards the agent is on"),
     # --- inbound webhooks --------------------------------------------------------------------
     "webhook-ingest": Rule(NOBODY, NOBODY, why="signature required: no session or bearer replaces it"),
     "webhook-list": Rule(HUMANS, ADMINS | OUTSIDER),
@@ -131,6 +134,28 @@ EXPECTED: dict[str, Rule] = {
     "delivery-bulk-replay": Rule(NOBODY, ADMINS | OUTSIDER),
     "delivery-detail": Rule(MEMBERS),
     "delivery-replay": Rule(NOBODY, ADMINS),
+    # --- alerts ------------------------------------------------------------------------------
+    "alert-condition-list": Rule(HUMANS, why="the catalogue of conditions, the same for everyone"),
+    "alert-rule-list": Rule(HUMANS, ADMINS | OUTSIDER),
+    "alert-rule-detail": Rule(MEMBERS, ADMINS),
+    "alert-rule-preview": Rule(NOBODY, HUMANS, why="reads history; the body names an organization the "
+                                                   "caller must belong to"),
+    "alert-rule-test": Rule(NOBODY, ADMINS),
+    "incident-list": Rule(HUMANS),
+    "incident-detail": Rule(MEMBERS),
+    "incident-acknowledge": Rule(NOBODY, WRITERS, why="operators handle incidents"),
+    "incident-snooze": Rule(NOBODY, WRITERS),
+    "alerts:incident-list": Rule(HUMANS),
+    "alerts:incident-detail": Rule(MEMBERS),
+    "alerts:incident-acknowledge": Rule(NOBODY, WRITERS),
+    "alerts:incident-snooze": Rule(NOBODY, WRITERS),
+    "alerts:badge": Rule(HUMANS),
+    "alerts:rule-list": Rule(HUMANS),
+    "alerts:rule-create": Rule(ADMINS | OUTSIDER, ADMINS | OUTSIDER, why="in the current organization"),
+    "alerts:rule-preview": Rule(NOBODY, HUMANS, why="in the current organization"),
+    "alerts:rule-edit": Rule(MEMBERS, ADMINS),
+    "alerts:rule-delete": Rule(NOBODY, ADMINS),
+    "alerts:rule-test": Rule(NOBODY, ADMINS),
     # --- pages -------------------------------------------------------------------------------
     "boards:board-list": Rule(HUMANS),
     "boards:personal-tokens": Rule(HUMANS, HUMANS, why="each user's own tokens page"),
@@ -181,6 +206,20 @@ EXPECTED: dict[str, Rule] = {
     "deliveries:agent-deliveries": Rule(MEMBERS),
     "deliveries:subscription-list": Rule(HUMANS, ADMINS | OUTSIDER),
     "deliveries:subscription-detail": Rule(MEMBERS, ADMINS),
+    # --- chat and notifications --------------------------------------------------------------
+    "chat:panel": Rule(MEMBERS, WRITERS, why="viewers read the chat; operators post"),
+    "chat:history": Rule(MEMBERS),
+    "chat:pinned": Rule(MEMBERS),
+    "chat:mentionable": Rule(MEMBERS),
+    "chat:message": Rule(MEMBERS),
+    "chat:edit": Rule(NOBODY, WRITERS, why="the message's author (the operator) or an admin"),
+    "chat:delete": Rule(NOBODY, WRITERS, why="the message's author (the operator) or an admin"),
+    "chat:pin": Rule(NOBODY, WRITERS),
+    "notifications:list": Rule(HUMANS, why="each person's own notifications"),
+    "notifications:read-all": Rule(NOBODY, HUMANS, why="each person's own notifications"),
+    "notifications:read": Rule(NOBODY, ADMINS, why="the admin's notification: only its recipient"),
+    "notifications:board-mute": Rule(NOBODY, MEMBERS, why="a per-person setting; any member"),
+    "notifications:task-watch": Rule(NOBODY, MEMBERS, why="a per-person setting; any member"),
     # --- search (issue 17) ---------------------------------------------------------------------
     "search-api": Rule(HUMANS | AGENT, why="scoped: people see their organizations, an agent its boards"),
     "search:search": Rule(HUMANS),
@@ -237,6 +276,9 @@ PK_OBJECTS = (
     ("webhook", "webhook"),
     ("subscription", "subscription"),
     ("delivery-attempt", "attempt"),
+    ("alert-rule", "alert_rule"),
+    ("rule", "alert_rule"),
+    ("incident", "incident"),
     ("delivery", "delivery"),
 )
 # Routes whose <pk> the prefix rule would get wrong.
@@ -247,6 +289,7 @@ NAMED_PARAMS = {
     "depends_on_id": "other_task", "agent_id": "agent", "token_id": "agent_token",
     "subscription_id": "subscription", "subscription_pk": "subscription", "delivery_id": "delivery",
     "delivery_pk": "delivery", "attempt_id": "attempt", "organization_id": "organization",
+    "message_id": "chat_message", "notification_id": "notification",
     "invitation_id": "invitation",
 }
 
@@ -298,7 +341,7 @@ def classify(response) -> str:
 def snapshot() -> str:
     """Every row of the domain tables, hashed: did a refused write change anything anyway?"""
     digest = hashlib.sha256()
-    for app in ("core", "boards", "agents", "webhooks", "teams"):
+    for app in ("core", "boards", "agents", "webhooks", "teams", "alerts", "chat", "notifications"):
         for model in apps.get_app_config(app).get_models():
             if model._meta.label == "webhooks.WebhookRefusalCount":
                 continue  # counting a refused payload is the one write a refusal is meant to make

@@ -111,8 +111,20 @@ def build_world() -> World:
     )
     _add_personal_token(world)
     _add_webhooks(world)
+    _add_alerts(world)
+    _add_chat(world)
     _add_invitation(world)
     return world
+
+
+def _add_chat(world: World) -> None:
+    """A chat message by the operator that mentions the admin (so the admin has a notification)."""
+    from chat.services import post_message
+
+    message = post_message(board=world.board, actor=Actor.for_user(world.users["operator"]),
+                           body=f"@admin chat {MARKER}")
+    notification = world.users["admin"].notifications.get()
+    world.extra.update(chat_message=message, notification=notification)
 
 
 def _add_invitation(world: World) -> None:
@@ -170,3 +182,19 @@ def _add_deliveries(world: World) -> None:
     attempt = DeliveryAttempt.objects.create(delivery=delivery, number=1, response_status=500,
                                              error_message="boom")
     world.extra.update(subscription=subscription, delivery=delivery, attempt=attempt)
+
+
+def _add_alerts(world: World) -> None:
+    """An alert rule with one firing incident (a row, not an evaluation)."""
+    from django.utils import timezone
+
+    from alerts.models import Incident
+    from alerts.services import create_rule
+
+    rule = create_rule(actor=Actor.for_user(world.users["admin"]), organization=world.organization,
+                       name=f"Rule {MARKER}", condition="approval_waiting", params={"hours": 2})
+    incident = Incident.objects.create(
+        rule=rule, organization=world.organization, board=world.board, subject_key="approval:1",
+        subject_label=f"Incident {MARKER}", summary=f"Summary {MARKER}", opened_at=timezone.now(),
+    )
+    world.extra.update(alert_rule=rule, incident=incident)

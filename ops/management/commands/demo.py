@@ -3,7 +3,8 @@ shows something at once. Idempotent: a second run changes nothing and prints onl
 
 Secrets (admin password, agent token, webhook secret) are printed only when issued: on the
 first run, or with --rotate-secrets, which replaces the agent token and the webhook secret
-(the old ones stop working at once).
+(the old ones stop working at once). A lost admin password comes back with
+--reset-admin-password, which sets and prints a new one.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
@@ -47,10 +49,16 @@ class Command(BaseCommand):
             "--rotate-secrets", action="store_true",
             help="Issue a new demo agent token and webhook secret; the old ones stop working.",
         )
+        parser.add_argument(
+            "--reset-admin-password", action="store_true",
+            help="Set a new random password for the demo admin (or MC_ADMIN_PASSWORD) and print it.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
             result = self._ensure_demo(rotate=options["rotate_secrets"])
+            if options["reset_admin_password"] and "admin_password" not in result:
+                result["admin_password"] = self._reset_admin_password()
         if options["json"]:
             self.stdout.write(json.dumps(result, indent=2))
         else:
@@ -125,13 +133,22 @@ class Command(BaseCommand):
         # Only a generated password is echoed; one the operator chose is theirs already.
         return admin, None if os.environ.get("MC_ADMIN_PASSWORD") else password
 
+    def _reset_admin_password(self) -> str:
+        admin = get_user_model().objects.get(username=ADMIN_USERNAME)
+        password = os.environ.get("MC_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        admin.set_password(password)
+        admin.save(update_fields=["password"])
+        return password
+
     def _print_human(self, result: dict[str, Any]) -> None:
         write = self.stdout.write
         write("Mission Control demo")
         write(f"  admin user     {result['admin_username']}")
         if "admin_password" in result:
             write(f"  admin password {result['admin_password']}   (shown once)")
-        write(f"  board          /boards/{result['board_id']}/")
+        base = settings.PUBLIC_BASE_URL
+        write(f"  open           {base}/  (API docs: {base}/api/v1/docs/)")
+        write(f"  board          {base}/boards/{result['board_id']}/")
         write(f"  webhook URL    {result['webhook_url']}")
         if "webhook_secret" in result:
             write(f"  webhook secret {result['webhook_secret']}   (shown once)")
@@ -139,3 +156,4 @@ class Command(BaseCommand):
             write(f"  agent token    {result['agent_token']}   (shown once)")
         if not any(key in result for key in ("admin_password", "webhook_secret", "agent_token")):
             write("  (already set up; secrets were shown on the first run; --rotate-secrets issues new ones)")
+        write("  lost the admin password? python manage.py demo --reset-admin-password")

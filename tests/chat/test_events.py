@@ -1,0 +1,53 @@
+"""Every event type chat and notifications emit is registered with a sentence that renders, and
+the sentence escapes what people and agents wrote."""
+
+from __future__ import annotations
+
+import pytest
+
+from activity.models import ActivityEvent
+from activity.registry import get_event_type
+
+pytestmark = pytest.mark.django_db
+
+EMITTED = {
+    "chat.message_posted",
+    "chat.message_edited",
+    "chat.message_deleted",
+    "chat.message_pinned",
+    "chat.message_unpinned",
+    "chat.mentioned",
+    "notification.board_muted",
+    "notification.board_unmuted",
+    "notification.task_watched",
+    "notification.task_unwatched",
+}
+
+
+def test_every_emitted_type_is_registered_and_renders_escaped(organization, board):
+    for verb in EMITTED:
+        event_type = get_event_type(verb)
+        assert event_type is not None, f"{verb} is not registered"
+        event = ActivityEvent(
+            organization=organization,
+            board=board,
+            actor_kind="agent",
+            actor_label="<b>bot</b>",
+            verb=verb,
+            detail={
+                "excerpt": "<script>x</script>",
+                "name": "<i>n</i>",
+                "title": "<i>t</i>",
+                "agent_ids": [1],
+                "user_ids": [2],
+                "here": False,
+            },
+        )
+        sentence = str(event_type.sentence(event))
+        assert "&lt;b&gt;bot&lt;/b&gt;" in sentence, verb
+        assert "<script>" not in sentence and "<i>" not in sentence, verb
+
+
+def test_the_mention_event_stays_off_the_board_feed():
+    assert get_event_type("chat.mentioned").on_board_feed is False
+    assert get_event_type("chat.message_posted").on_board_feed is True
