@@ -11,7 +11,8 @@ RUN DEBUG=0 ALLOWED_HOSTS=build SECRET_KEY=collectstatic-only-not-a-runtime-secr
     /venv/bin/python manage.py collectstatic --noinput
 
 FROM python:3.11-slim
-ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 DATA_DIR=/data
+ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 DATA_DIR=/data \
+    GUNICORN_BIND=0.0.0.0:8000
 RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 mc && mkdir -p /data/backups /data/beat && chown -R mc /data
@@ -22,7 +23,7 @@ USER mc
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD curl -fsS http://127.0.0.1:8000/healthz || exit 1
-# Graceful shutdown: uvicorn finishes in-flight requests on SIGTERM.
-CMD ["uvicorn", "missioncontrol.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
-     "--workers", "2", "--lifespan", "off", "--no-server-header", "--proxy-headers", \
-     "--timeout-graceful-shutdown", "20"]
+# Plain HTTP: gunicorn with the versioned settings (finishes in-flight requests on SIGTERM).
+# The websocket/SSE server runs from the same image: python -m missioncontrol.serving (compose.yml).
+# Neither rewrites the client address from proxy headers; TRUSTED_PROXY_COUNT decides (docs/security.md).
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "missioncontrol.wsgi:application"]

@@ -46,12 +46,14 @@ migrate: venv
 	$(PY) -m missioncontrol.local_env .env
 
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+# One uvicorn process (the in-memory layers live in it), with the shipped ASGI settings
+# (missioncontrol.serving: no proxy-header rewriting, bounded request heads).
 run: venv .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py demo
-	CELERY_EMBEDDED_WORKER=$${CELERY_EMBEDDED_WORKER:-1} $(VENV)/bin/uvicorn missioncontrol.asgi:application \
-		--host $(HOST) --port $(PORT) --lifespan off --no-server-header
+	CELERY_EMBEDDED_WORKER=$${CELERY_EMBEDDED_WORKER:-1} $(PY) -m missioncontrol.serving \
+		--host $(HOST) --port $(PORT) --workers 1
 
 test: venv
 	$(VENV)/bin/ruff check .

@@ -19,12 +19,12 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from django_ratelimit.core import get_usage
 from rest_framework import authentication, exceptions
 
 from agents.models import AgentStatus, AgentToken
 from agents.services import record_agent_seen
 from agents.tokens import DUMMY_DIGEST, TOKEN_PATTERN, token_digest
+from missioncontrol import ratelimits
 from missioncontrol.client_ip import client_ip_from_meta
 from missioncontrol.logs import current_request_id
 from missioncontrol.metrics import RATE_LIMIT_BACKEND_ERRORS, RATE_LIMIT_REJECTIONS
@@ -122,10 +122,7 @@ def _failures_exhausted(client_ip: str) -> int:
     open like missioncontrol.ratelimits.hit: an unreachable backend never locks agents out.
     """
     try:
-        usage = get_usage(
-            None, group=f"mc:{AUTH_LIMITER}", key=lambda _group, _request: client_ip,
-            rate=settings.AGENT_AUTH_RATE, increment=False,
-        )
+        usage = ratelimits.usage(AUTH_LIMITER, client_ip, settings.AGENT_AUTH_RATE, increment=False)
     except Exception:  # any backend failure fails open, by design
         RATE_LIMIT_BACKEND_ERRORS.labels(limiter=AUTH_LIMITER).inc()
         return 0

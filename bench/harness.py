@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,8 +28,10 @@ VENV_BIN = Path(PYTHON).parent
 BENCH_DATABASE = os.environ.get("BENCH_DATABASE_NAME", "mc_bench")
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
-# What the README recommends: one uvicorn worker per core.
+# What the README recommends: one web process per core.
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", str(os.cpu_count() or 1)))
+WEB_THREADS = int(os.environ.get("BENCH_WEB_THREADS", "8"))
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 UNLIMITED = "100000000/60s"
 
 
@@ -75,8 +78,12 @@ def reset_database() -> None:
 
 def manage(*args: str, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=env or production_env(),
-        capture_output=True, text=True, timeout=600,
+        [PYTHON, "manage.py", *args],
+        cwd=ROOT,
+        env=env or production_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if result.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
@@ -86,8 +93,12 @@ def manage(*args: str, env: dict[str, str] | None = None) -> str:
 def seed(command: str, *args: str) -> dict:
     """Run a bench.seed command (Django set up in production mode) and return its JSON."""
     result = subprocess.run(
-        [PYTHON, "-m", "bench.seed", command, *args], cwd=ROOT, env=production_env(),
-        capture_output=True, text=True, timeout=900,
+        [PYTHON, "-m", "bench.seed", command, *args],
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     if result.returncode != 0:
         raise RuntimeError(f"seed {command} failed:\n{result.stderr[-3000:]}")
@@ -100,13 +111,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+ASGI_APP = "missioncontrol.asgi:application"
+WSGI_APP = "missioncontrol.wsgi:application"
+
+
 @dataclass
 class Server:
-    """uvicorn (or celery) as a subprocess; stopped with SIGTERM, then SIGKILL."""
+    """A web server as a subprocess (its own session); stopped with SIGTERM, then SIGKILL.
 
-    app: str
+    kind: "uvicorn" (the shipped ASGI settings, missioncontrol.serving), "uvicorn-httptools"
+    (the same, with uvicorn's faster C parser and no head deadline), "gunicorn" (the shipped
+    deploy/gunicorn.conf.py, gthread), "granian-asgi" or "granian-wsgi".
+    """
+
+    app: str = ASGI_APP
     env: dict[str, str] = field(default_factory=production_env)
     workers: int = WEB_WORKERS
+    kind: str = "uvicorn"
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
     log_path: Path | None = None
@@ -115,20 +136,205 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def command(self) -> list[str]:
+        host, port, workers = "127.0.0.1", str(self.port), str(self.workers)
+        if self.kind == "uvicorn":
+            return [
+                PYTHON,
+                "-m",
+                "missioncontrol.serving",
+                "--app",
+                self.app,
+                "--host",
+                host,
+                "--port",
+                port,
+                "--workers",
+                workers,
+            ]
+        if self.kind == "uvicorn-httptools":
+            return [
+                str(VENV_BIN / "uvicorn"),
+                self.app,
+                "--host",
+                host,
+                "--port",
+                port,
+                "--workers",
+                workers,
+                "--lifespan",
+                "off",
+                "--no-access-log",
+                "--no-proxy-headers",
+                "--http",
+                "httptools",
+                "--log-level",
+                "warning",
+            ]
+        if self.kind == "gunicorn":
+            return [
+                str(VENV_BIN / "gunicorn"),
+                "-c",
+                str(ROOT / "deploy" / "gunicorn.conf.py"),
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                workers,
+                "--threads",
+                str(WEB_THREADS),
+                "--log-level",
+                "warning",
+                self.app,
+            ]
+        if self.kind in {"granian-asgi", "granian-wsgi"}:
+            interface = self.kind.split("-")[1]
+            return [
+                str(VENV_BIN / "granian"),
+                "--interface",
+                interface,
+                "--host",
+                host,
+                "--port",
+                port,
+                "--workers",
+                workers,
+                "--blocking-threads",
+                str(WEB_THREADS if interface == "wsgi" else 1),
+                "--no-ws",
+                "--log-level",
+                "warning",
+                self.app,
+            ]
+        raise ValueError(f"unknown server kind {self.kind!r}")
+
     def __enter__(self) -> Server:
         log = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False)
         self.log_path = Path(log.name)
         self.process = subprocess.Popen(
-            [str(VENV_BIN / "uvicorn"), self.app, "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(self.workers), "--lifespan", "off", "--no-access-log",
-             "--log-level", "warning"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            self.command(),
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         wait_until_up(f"{self.url}/healthz", self.process, self.log_path)
         return self
 
     def __exit__(self, *exc) -> None:
         stop_process(self.process)
+
+    def cpu_seconds(self) -> float:
+        return session_cpu_seconds(self.process.pid) if self.process else 0.0
+
+
+@dataclass
+class Layout:
+    """The production layout: nginx routing by path to gunicorn (plain HTTP) and uvicorn
+    (websockets, SSE), each started from the shipped configuration on free ports."""
+
+    env: dict[str, str] = field(default_factory=production_env)
+    workers: int = WEB_WORKERS
+    asgi_workers: int = 1
+    port: int = field(default_factory=free_port)
+    wsgi: Server | None = None
+    asgi: Server | None = None
+    nginx: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def servers(self) -> list[Server]:
+        return [server for server in (self.wsgi, self.asgi) if server is not None]
+
+    def __enter__(self) -> Layout:
+        self.wsgi = Server(WSGI_APP, env=self.env, workers=self.workers, kind="gunicorn").__enter__()
+        self.asgi = Server(ASGI_APP, env=self.env, workers=self.asgi_workers, kind="uvicorn").__enter__()
+        self.nginx = start_nginx(
+            self.port, wsgi=f"127.0.0.1:{self.wsgi.port}", asgi=f"127.0.0.1:{self.asgi.port}", env=self.env
+        )
+        wait_until_up(f"{self.url}/healthz", self.nginx, None)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        stop_process(self.nginx)
+        for server in self.servers:
+            server.__exit__()
+
+    def cpu_seconds(self) -> float:
+        return sum(server.cpu_seconds() for server in self.servers)
+
+    def nginx_cpu_seconds(self) -> float:
+        return session_cpu_seconds(self.nginx.pid) if self.nginx else 0.0
+
+
+def start_nginx(
+    port: int, *, wsgi: str, asgi: str, env: dict[str, str], workers: str = "1"
+) -> subprocess.Popen:
+    """nginx in the foreground with the shipped template, its files in a fresh directory."""
+    prefix = Path(tempfile.mkdtemp(prefix="mc-nginx-"))
+    prefix.chmod(0o755)  # nginx's workers drop to `nobody` when started as root
+    rendered = subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "missioncontrol.serving",
+            "nginx",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--wsgi",
+            wsgi,
+            "--asgi",
+            asgi,
+            "--prefix",
+            str(prefix),
+            "--workers",
+            workers,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    (prefix / "nginx.conf").write_text(rendered)
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    return subprocess.Popen(
+        [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=open(prefix / "error.log", "w"),
+        start_new_session=True,
+    )
+
+
+def session_cpu_seconds(session_id: int) -> float:
+    """User + system CPU of every live process in a session (a server's master and workers),
+    from /proc: what the server spent, whatever else runs on the machine."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command name: state ppid pgrp session ... utime(12) stime(13)
+        if int(fields[3]) == session_id:
+            total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+def measured(servers: list, load: Callable[[], dict]) -> dict:
+    """Run `load` (a wrk run) and add the servers' CPU per request, in milliseconds."""
+    before = sum(server.cpu_seconds() for server in servers)
+    result = load()
+    spent = sum(server.cpu_seconds() for server in servers) - before
+    served = result.get("requests", 0)
+    result["server_cpu_seconds"] = round(spent, 2)
+    result["cpu_ms_per_request"] = round(spent * 1000 / served, 3) if served else None
+    return result
 
 
 def wait_until_up(url: str, process: subprocess.Popen, log_path: Path | None, timeout: float = 30) -> None:
@@ -178,13 +384,24 @@ def run_wrk(url: str, script: Path, *, connections: int, seconds: int, threads: 
     if not shutil.which("wrk"):
         raise RuntimeError("wrk is not installed: apt-get install wrk")
     result = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-         "-s", str(script), url],
-        capture_output=True, text=True, timeout=seconds + 60,
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
     )
     for line in result.stdout.splitlines():
         if line.startswith("WRK_JSON "):
-            data = json.loads(line[len("WRK_JSON "):])
+            data = json.loads(line[len("WRK_JSON ") :])
             seconds_run = data["duration_us"] / 1e6
             data["ok"] = data["requests"] - data["status_errors"]
             data["rate"] = round(data["ok"] / seconds_run, 1) if seconds_run else 0.0
@@ -223,8 +440,12 @@ def exact_post_count(url: str, body: bytes, headers: dict[str, str], *, total: i
 
     statuses = asyncio.run(run())
     accepted = statuses.get(202, 0)
-    return {"sent": total, "accepted": accepted, "other_statuses": total - accepted,
-            "statuses": {str(k): v for k, v in statuses.items()}}
+    return {
+        "sent": total,
+        "accepted": accepted,
+        "other_statuses": total - accepted,
+        "statuses": {str(k): v for k, v in statuses.items()},
+    }
 
 
 def machine() -> dict:
@@ -244,8 +465,9 @@ def machine() -> dict:
             versions[package] = version(package)
         except Exception:
             versions[package] = "?"
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     return {
         "cores": os.cpu_count(),
         "cpu_model": cpu_model,
@@ -253,5 +475,8 @@ def machine() -> dict:
         "versions": versions,
         "commit": commit,
         "web_workers": WEB_WORKERS,
+        "web_threads": WEB_THREADS,
+        # Other work on the same cores skews absolute figures (ratios less so): say how busy it was.
+        "load_average_at_start": os.getloadavg(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

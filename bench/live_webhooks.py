@@ -37,15 +37,23 @@ async def run_phase(server_url: str, base: dict, *, rate: float | None, seconds:
         nonlocal refused
         body = json.dumps({"n": n, "sent": time.time()}).encode()
         signature = "sha256=" + hmac.new(base["secret"].encode(), body, hashlib.sha256).hexdigest()
-        response = await client.post(ingest_url, content=body, headers={
-            "Content-Type": "application/json", "X-Hub-Signature-256": signature})
+        try:
+            response = await client.post(
+                ingest_url,
+                content=body,
+                headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+            )
+        except httpx.HTTPError:  # past what the machine serves: counted as refused, not fatal
+            refused += 1
+            return
         if response.status_code == 202:
             accepted.add(int(response.json()["id"]))
         else:
             refused += 1
 
-    async with connect(socket_url, additional_headers={
-        "Origin": server_url, "Cookie": f"sessionid={base['session_key']}"}) as ws:
+    async with connect(
+        socket_url, additional_headers={"Origin": server_url, "Cookie": f"sessionid={base['session_key']}"}
+    ) as ws:
         assert json.loads(await ws.recv())["type"] == "hello"
 
         async def read() -> None:
@@ -95,9 +103,13 @@ async def run_phase(server_url: str, base: dict, *, rate: float | None, seconds:
 
 
 def run(base: dict, quick: bool) -> dict:
+    """Through the production layout: webhooks to nginx -> gunicorn, the socket nginx -> uvicorn."""
     seconds = 3 if quick else 20
-    with harness.Server("missioncontrol.asgi:application") as server:
-        return {
-            "at_50_per_second": asyncio.run(run_phase(server.url, base, rate=50, seconds=seconds)),
-            "at_max_rate": asyncio.run(run_phase(server.url, base, rate=None, seconds=seconds)),
+    rates = (50,) if quick else (50, 100, 200)
+    with harness.Layout() as layout:
+        results = {
+            f"at_{rate}_per_second": asyncio.run(run_phase(layout.url, base, rate=rate, seconds=seconds))
+            for rate in rates
         }
+        results["at_max_rate"] = asyncio.run(run_phase(layout.url, base, rate=None, seconds=seconds))
+    return results

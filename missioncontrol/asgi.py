@@ -18,9 +18,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from missioncontrol import realtime  # noqa: E402
+from missioncontrol.body_limit import ASGIRequestBodyLimit  # noqa: E402
 from missioncontrol.routing import websocket_urlpatterns  # noqa: E402
 from missioncontrol.websocket_origin import OriginValidator  # noqa: E402
-from webhooks.ingest import IngestBodyLimit  # noqa: E402
 
 if settings.CELERY_EMBEDDED_WORKER:
     # Only the embedded default loads the Celery worker machinery into the web process.
@@ -42,9 +42,8 @@ class BindServerLoop:
 
 router = ProtocolTypeRouter(
     {
-        # Ingest bodies are cut one byte past WEBHOOK_MAX_PAYLOAD_BYTES while streaming in,
-        # before Django would buffer them whole.
-        "http": IngestBodyLimit(django_asgi_app),
+        # Bodies are limited while streaming in, before Django would buffer them whole.
+        "http": ASGIRequestBodyLimit(django_asgi_app),
         "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -23,6 +23,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -317,6 +318,26 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 5,
 }
 CELERY_TIMEZONE = "UTC"
+# Three queues, one worker service each in compose.yml, so a backup that runs for minutes never
+# sits in front of a delivery. A worker started without -Q (tests, the embedded default, the
+# bench) consumes all three. Tasks not routed here go to maintenance.
+CELERY_TASK_QUEUES = [Queue("deliveries"), Queue("maintenance"), Queue("backups")]
+CELERY_TASK_DEFAULT_QUEUE = "maintenance"
+CELERY_TASK_ROUTES = {
+    "webhooks.tasks.deliver_webhook": {"queue": "deliveries"},
+    "missioncontrol.tasks.run_scheduled_backup": {"queue": "backups"},
+    "missioncontrol.tasks.record_beat_tick": {"queue": "maintenance"},
+    "agents.tasks.record_presence_transitions": {"queue": "maintenance"},
+    "webhooks.tasks.requeue_overdue_deliveries": {"queue": "maintenance"},
+    "webhooks.tasks.prune_webhook_payloads": {"queue": "maintenance"},
+    "ops.tasks.maintain_log_partitions": {"queue": "maintenance"},
+    "overview.tasks.refresh_task_flow_rollup": {"queue": "maintenance"},
+    "alerts.tasks.sweep_alert_rules": {"queue": "maintenance"},
+    "alerts.tasks.evaluate_alert_rules": {"queue": "maintenance"},
+    # Outbound mail waits on a remote server like a delivery does.
+    "alerts.tasks.send_incident_email": {"queue": "deliveries"},
+    "alerts.tasks.send_test_email": {"queue": "deliveries"},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULER = "missioncontrol.celery:DirectoryCreatingScheduler"
 
@@ -354,6 +375,9 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 CORS_URLS_REGEX = r"^/(api|healthz|readyz)/?.*$"
 CSRF_FAILURE_VIEW = "missioncontrol.errors.csrf_failure"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+# Every request body past this is refused with 413 while streaming in (missioncontrol.body_limit);
+# the webhook ingest URL has WEBHOOK_MAX_PAYLOAD_BYTES instead.
+REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", 262_144, minimum=1)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -423,10 +447,6 @@ WEBHOOK_RULES_RETRY_SECONDS = env_int("WEBHOOK_RULES_RETRY_SECONDS", 30, minimum
 ACTIVITY_RETENTION_DAYS = env_int("ACTIVITY_RETENTION_DAYS", 0, minimum=0)
 DELIVERY_ATTEMPT_RETENTION_DAYS = env_int("DELIVERY_ATTEMPT_RETENTION_DAYS", 90, minimum=0)
 PARTITION_MONTHS_AHEAD = env_int("PARTITION_MONTHS_AHEAD", 2, minimum=1)
-# Run ingest on the thread pool (several requests at once per process) rather than on Django's
-# single shared thread for sync views. On by default with PostgreSQL; SQLite has one writer
-# at a time anyway.
-WEBHOOK_INGEST_CONCURRENT = env_bool("WEBHOOK_INGEST_CONCURRENT", not EMBEDDED_DATABASE)
 # Keys that encrypt webhook secrets at rest, newest first; old keys keep decrypting during
 # rotation. Empty: derived from SECRET_KEY (and SECRET_KEY_FALLBACKS).
 SECRET_ENCRYPTION_KEYS = env_list("SECRET_ENCRYPTION_KEYS")
@@ -484,6 +504,19 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Mission Control <mission-control@localhost>")
+
+# --- serving (missioncontrol.serving, deploy/gunicorn.conf.py, deploy/nginx.conf.template) --------
+# gunicorn (plain HTTP): processes and threads per process.
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", os.cpu_count() or 1, minimum=1)
+WEB_THREADS = env_int("WEB_THREADS", 8, minimum=1)
+# uvicorn (websockets, SSE; everything in the embedded default, which needs exactly 1).
+ASGI_WORKERS = env_int("ASGI_WORKERS", 1, minimum=1)
+# A request head must be complete within this time and size, or the connection is closed / 400.
+HEADER_READ_TIMEOUT_SECONDS = env_int("HEADER_READ_TIMEOUT_SECONDS", 10, minimum=1)
+MAX_HEADER_BYTES = env_int("MAX_HEADER_BYTES", 16_384, minimum=4096)
+KEEPALIVE_SECONDS = env_int("KEEPALIVE_SECONDS", 5, minimum=1)
+# A plain HTTP request running longer than this is cut off (gunicorn restarts the worker).
+SERVER_TIMEOUT_SECONDS = env_int("SERVER_TIMEOUT_SECONDS", 30, minimum=1)
 
 # --- overview and exports ------------------------------------------------------------------------
 # The overview lists tasks blocked or in review for longer than this under "needs attention".

@@ -84,7 +84,8 @@ class DoctorReport:
 
 # --- facts, shared with /api/v1/status and /metrics --------------------------------------------
 
-CELERY_DEFAULT_QUEUE = "celery"
+# The queues of CELERY_TASK_QUEUES (settings), each with its own worker service in compose.
+CELERY_QUEUES = ("deliveries", "maintenance", "backups")
 
 
 @functools.cache
@@ -93,15 +94,22 @@ def _redis_client(url: str):
     return redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
 
 
-def celery_queue_length() -> int | None:
-    """Messages waiting in the default queue (Redis LLEN); None in embedded mode or when unreadable."""
+def celery_queue_lengths() -> dict[str, int] | None:
+    """Messages waiting per queue (Redis LLEN); None in embedded mode or when unreadable."""
     if not settings.REDIS_URL:
         return None
     try:
-        return int(_redis_client(settings.CELERY_BROKER_URL).llen(CELERY_DEFAULT_QUEUE))
+        client = _redis_client(settings.CELERY_BROKER_URL)
+        return {queue: int(client.llen(queue)) for queue in CELERY_QUEUES}
     except Exception as exc:
         logger.warning("could not read the Celery queue length: %s", type(exc).__name__)
         return None
+
+
+def celery_queue_length() -> int | None:
+    """Messages waiting in all queues together; None in embedded mode or when unreadable."""
+    lengths = celery_queue_lengths()
+    return None if lengths is None else sum(lengths.values())
 
 
 def agents_online(now: datetime | None = None) -> int:

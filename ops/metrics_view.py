@@ -26,7 +26,7 @@ from alerts.metrics import AlertsCollector
 from missioncontrol.client_ip import client_ip_from_meta
 from missioncontrol.errors import json_error
 from ops import doctor
-from ops.doctor import CELERY_DEFAULT_QUEUE, celery_queue_length
+from ops.doctor import CELERY_QUEUES, celery_queue_lengths
 from ops.models import Backup, BackupStatus
 from ops.status import bearer_token, token_matches
 from overview.gauges import OverviewCollector
@@ -76,8 +76,10 @@ class OpsCollector:
             "Messages waiting in the Celery queue (broker=embedded: in-process, not measurable, 0)",
             labels=["queue", "broker"],
         )
-        length = celery_queue_length()
-        queue.add_metric([CELERY_DEFAULT_QUEUE, "redis" if settings.REDIS_URL else "embedded"], length or 0)
+        lengths = celery_queue_lengths() or {}
+        broker = "redis" if settings.REDIS_URL else "embedded"
+        for name in CELERY_QUEUES:
+            queue.add_metric([name, broker], lengths.get(name, 0))
         yield queue
         up.add_metric([], 1)
         yield up

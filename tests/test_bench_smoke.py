@@ -1,5 +1,5 @@
 """The benchmark harness cannot rot: `bench.run_all --quick` runs end to end in production
-configuration (PostgreSQL + Redis, uvicorn subprocesses, wrk) and reports sane figures."""
+configuration (PostgreSQL + Redis, gunicorn/uvicorn/nginx subprocesses, wrk) and reports sane figures."""
 
 import json
 import shutil
@@ -43,3 +43,8 @@ def test_quick_benchmarks_run_end_to_end(tmp_path):
     for key in ("one_worker", "two_workers", "recovery"):
         assert results["outbound"][key]["complete"] is True
     assert "webhook ingest" in result.stdout
+    for server in ("gunicorn", "uvicorn", "layout"):
+        for name, run in results["serving"]["servers"][server].items():
+            assert run["ok"] > 0 and run["status_errors"] == 0, (server, name)
+            assert run["cpu_ms_per_request"] > 0, (server, name)
+    assert set(results["targets"]) >= {"ingest_cpu_ms", "agent_get_cpu_ms", "healthz_cpu_ms"}

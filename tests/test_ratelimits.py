@@ -1,6 +1,7 @@
 """The shared rate limiter: counts at the boundary, Retry-After, and failing open fast."""
 
 import logging
+import os
 import time
 
 import pytest
@@ -47,3 +48,18 @@ def test_the_backend_is_tried_again_after_the_retry_window(settings, monkeypatch
     monkeypatch.setattr(ratelimits, "_backend_down_until", 0.0)
     assert ratelimits.hit("test", "k", "1/60s").allowed
     assert not ratelimits.hit("test", "k", "1/60s").allowed, "the healthy backend counts again"
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL=redis://…")
+def test_the_one_round_trip_redis_path_counts_like_django_ratelimit(settings):
+    from django_ratelimit.core import get_usage
+
+    redis_cache = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
+    with override_settings(CACHES={**settings.CACHES, "ratelimit": redis_cache}):
+        key = f"k-{time.time_ns()}"
+        decisions = [ratelimits.hit("test", key, "3/60s") for _ in range(4)]
+        assert [d.allowed for d in decisions] == [True, True, True, False]
+        assert 1 <= decisions[-1].retry_after <= 60
+        peeked = ratelimits.usage("test", key, "3/60s", increment=False)
+        same_keys = get_usage(None, group="mc:test", key=lambda _g, _r: key, rate="3/60s", increment=False)
+        assert peeked["count"] == same_keys["count"] == 4

@@ -1,32 +1,38 @@
 """`POST /api/v1/boards/<board_id>/webhooks/<webhook_id>`: where senders deliver payloads.
 
-A plain Django view (no DRF, no session, no CSRF): senders authenticate with an HMAC of the
-raw body, nothing else. The checks run cheapest first, each with its own status:
+A DRF view with no session and no CSRF: senders authenticate with an HMAC of the raw body,
+nothing else. The checks run cheapest first, each with its own status:
 
-    rate limit per IP (429) -> webhook exists (404) -> enabled (410) -> body size while
-    reading (413) -> signature (403) -> store (202, or 503 when the database is down)
+    rate limit per IP (429, the throttle) -> method (405) -> webhook exists (404) -> enabled
+    (410) -> body size while reading (413, the parser) -> signature (403, the authentication)
+    -> store (202 only after the commit, or 503 when the database is down)
 
-and every error answers in the API's JSON shape.
+DRF's own `initial()` would authenticate before throttling; WebhookIngestView.initial() runs
+them in the order above. Every error answers in the API's JSON shape through the shared
+exception handler, and counts in mc_webhook_ingests_total by outcome.
 """
 
 from __future__ import annotations
 
-import asyncio
+import io
 import ipaddress
 import logging
-import re
 import time
+from dataclasses import dataclass
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import DatabaseError, connections
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.db import DatabaseError
+from rest_framework import exceptions, parsers, throttling
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from core.encryption import SecretUnreadable
 from core.signing import verify_sha256_signature, verify_standard_webhook_signature
 from missioncontrol.client_ip import client_ip_from_meta
-from missioncontrol.errors import json_error
 from missioncontrol.exceptions import DomainError, NotFound
 from missioncontrol.metrics import WEBHOOK_INGESTS
 from missioncontrol.ratelimits import hit
@@ -36,10 +42,13 @@ from webhooks.models import BoardWebhook
 logger = logging.getLogger(__name__)
 
 READ_CHUNK_BYTES = 64 * 1024
-DATABASE_RETRY_AFTER_SECONDS = "10"
+DATABASE_RETRY_AFTER_SECONDS = 10
+# Refusals of a known webhook that its page counts per day (a misconfigured sender shows up there).
+COUNTED_REFUSALS = {
+    "disabled", "too_large", "missing_signature", "invalid_timestamp", "invalid_signature", "invalid",
+}
 # The headers a sender's delivery id may come in, in order of preference.
 DELIVERY_ID_HEADERS = ("webhook-id", "x-github-delivery", "idempotency-key")
-INGEST_PATH_RE = re.compile(r"^/api/v1/boards/\d+/webhooks/\d+$")
 
 
 def current_time() -> float:
@@ -47,59 +56,139 @@ def current_time() -> float:
     return time.time()
 
 
-class PayloadTooLarge(Exception):
-    pass
+# --- errors: each carries the outcome it is counted under ------------------------------------------
 
 
-def read_body_limited(request: HttpRequest, limit: int) -> bytes:
-    """The raw body, read from the stream in chunks; PayloadTooLarge once it passes `limit`.
+class IngestError(exceptions.APIException):
+    outcome = "invalid"
+    retry_after: int | None = None
+
+
+class WebhookRateLimited(exceptions.Throttled):
+    default_code = "rate_limited"
+    outcome = "rate_limited"
+
+
+class WebhookNotFound(IngestError):
+    status_code, default_code, default_detail, outcome = 404, "not_found", "Not found.", "not_found"
+
+
+class WebhookDisabled(IngestError):
+    status_code, default_code, default_detail, outcome = 410, "gone", "This webhook is disabled.", "disabled"
+
+
+class PayloadTooLarge(IngestError):
+    status_code, default_code, outcome = 413, "payload_too_large", "too_large"
+
+
+class SignatureRejected(IngestError):
+    status_code = 403
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(detail=message, code=code)
+        self.outcome = code
+
+
+class StorageUnavailable(IngestError):
+    status_code, default_code, outcome = 503, "unavailable", "unavailable"
+    default_detail = "Storage is unavailable; retry later."
+    retry_after = DATABASE_RETRY_AFTER_SECONDS
+
+
+class SecretUnavailable(StorageUnavailable):
+    default_detail, outcome = "This webhook cannot verify payloads now.", "secret_unreadable"
+
+
+# --- the request, the parser, the throttle, the authentication ---------------------------------------
+
+
+class RawBodyRequest(Request):
+    """DRF's Request decides from Content-Length whether there is a body (absent or 0: none) and
+    skips the parser without a Content-Type. A sender's body is read whatever the headers say;
+    RawBodyParser bounds it."""
+
+    def _load_stream(self) -> None:
+        self._stream = self._request if not self._request._read_started else io.BytesIO(self._request.body)
+
+    @property
+    def content_type(self) -> str:
+        return super().content_type or "application/octet-stream"
+
+
+class RawBodyParser(parsers.BaseParser):
+    """The body as bytes, read in chunks; 413 once it passes WEBHOOK_MAX_PAYLOAD_BYTES.
 
     Content-Length is only trusted to refuse early: a body that claims to be small but is not
-    (chunked, absent or lying length) is still cut off at the limit while reading. Not
-    request.body: that would buffer everything first and apply DATA_UPLOAD_MAX_MEMORY_SIZE.
+    (chunked, absent or lying length) is still cut off at the limit while reading.
     """
-    declared = request.META.get("CONTENT_LENGTH", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge
-    chunks: list[bytes] = []
-    total = 0
-    while True:
-        chunk = request.read(min(READ_CHUNK_BYTES, limit + 1 - total))
-        if not chunk:
-            return b"".join(chunks)
-        total += len(chunk)
-        if total > limit:
-            raise PayloadTooLarge
-        chunks.append(chunk)
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> bytes:
+        limit = settings.WEBHOOK_MAX_PAYLOAD_BYTES
+        too_large = PayloadTooLarge(f"The payload is larger than {limit} bytes.")
+        declared = parser_context["request"].META.get("CONTENT_LENGTH", "") if parser_context else ""
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            chunk = stream.read(min(READ_CHUNK_BYTES, limit + 1 - total))
+            if not chunk:
+                return b"".join(chunks)
+            total += len(chunk)
+            if total > limit:
+                raise too_large
+            chunks.append(chunk)
 
 
-def request_headers(request: HttpRequest) -> dict[str, str]:
-    return {name.lower(): value for name, value in request.headers.items()}
+class JSONOnlyNegotiation(BaseContentNegotiation):
+    """Senders get JSON whatever they Accept; no negotiation work on the hot path."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
-def _source_ip(request: HttpRequest) -> str | None:
-    candidate = client_ip_from_meta(request.META)
+def source_ip(request) -> str | None:
     try:
-        return str(ipaddress.ip_address(candidate))
+        return str(ipaddress.ip_address(client_ip_from_meta(request.META)))
     except ValueError:
         return None
 
 
-def _reject(
-    outcome: str, status: int, code: str, message: str, headers: dict[str, str] | None = None,
-    *, webhook: BoardWebhook | None = None, webhook_id: int | None = None, require_known: bool = False,
-):
-    WEBHOOK_INGESTS.labels(outcome=outcome).inc()
-    if webhook is not None:
-        services.count_webhook_refusal(webhook=webhook, reason=outcome)
-    # Per-minute counters in the cache for the alert rules' windows (webhooks.refusals).
-    if webhook_id is not None or webhook is not None:
-        refusals.record_refusal(webhook_id or webhook.pk, status, require_known=require_known)
-    return json_error(status, code, message, headers=headers)
+class WebhookIngestThrottle(throttling.BaseThrottle):
+    """WEBHOOK_INGEST_RATE per client address, over the shared limiter (fails open)."""
+
+    def allow_request(self, request, view) -> bool:
+        decision = hit("webhook_ingest", source_ip(request) or "unknown", settings.WEBHOOK_INGEST_RATE)
+        self.retry_after = decision.retry_after
+        return decision.allowed
+
+    def wait(self) -> float:
+        return self.retry_after
 
 
-def check_signature(webhook: BoardWebhook, headers: dict[str, str], body: bytes) -> JsonResponse | None:
-    """None when the payload is authentic (or the webhook is unsigned), else the 403 to send.
+@dataclass(frozen=True)
+class VerifiedSender:
+    """request.user for a payload whose signature verified (or whose webhook is unsigned)."""
+
+    webhook: BoardWebhook
+    is_authenticated: bool = True
+
+
+def _signature_headers(headers: dict[str, str], webhook: BoardWebhook) -> str:
+    if webhook.signature_header:
+        return webhook.signature_header.lower()
+    if "x-hub-signature-256" in headers:
+        return "x-hub-signature-256"
+    return "x-webhook-signature"
+
+
+def check_signature(webhook: BoardWebhook, headers: dict[str, str], body: bytes) -> None:
+    """Returns when the payload is authentic (or the webhook is unsigned); else SignatureRejected.
 
     The messages say which header is missing or that the signature does not match, never
     what was expected. Standard Webhooks headers win when present; otherwise the webhook's
@@ -107,17 +196,19 @@ def check_signature(webhook: BoardWebhook, headers: dict[str, str], body: bytes)
     """
     valid_secrets = services.webhook_secrets(webhook)
     if not valid_secrets:
-        return None
+        return
     if "webhook-signature" in headers:
         msg_id, timestamp = headers.get("webhook-id", ""), headers.get("webhook-timestamp", "")
         if not msg_id or not timestamp:
-            return _reject("missing_signature", 403, "missing_signature",
-                           "Standard Webhooks signatures need the webhook-id and webhook-timestamp headers.",
-                           webhook=webhook)
+            raise SignatureRejected(
+                "missing_signature",
+                "Standard Webhooks signatures need the webhook-id and webhook-timestamp headers.",
+            )
         tolerance = settings.WEBHOOK_TOLERANCE_SECONDS
         if not timestamp.isdigit() or abs(current_time() - int(timestamp)) > tolerance:
-            return _reject("invalid_timestamp", 403, "invalid_timestamp",
-                           "The webhook-timestamp header is outside the allowed tolerance.", webhook=webhook)
+            raise SignatureRejected(
+                "invalid_timestamp", "The webhook-timestamp header is outside the allowed tolerance."
+            )
         # Every secret is checked (no early exit), so timing does not say which one matched.
         results = [
             verify_standard_webhook_signature(secret, msg_id, timestamp, body, headers["webhook-signature"])
@@ -125,22 +216,55 @@ def check_signature(webhook: BoardWebhook, headers: dict[str, str], body: bytes)
         ]
         header_name = "webhook-signature"
     else:
-        if webhook.signature_header:
-            header_name = webhook.signature_header.lower()
-        elif "x-hub-signature-256" in headers:
-            header_name = "x-hub-signature-256"
-        else:
-            header_name = "x-webhook-signature"
+        header_name = _signature_headers(headers, webhook)
         value = headers.get(header_name)
         if not value:
-            return _reject("missing_signature", 403, "missing_signature",
-                           f"The {header_name} header with the payload's signature is missing.",
-                           webhook=webhook)
+            raise SignatureRejected(
+                "missing_signature", f"The {header_name} header with the payload's signature is missing."
+            )
         results = [verify_sha256_signature(secret, body, value) for secret in valid_secrets]
     if not any(results):
-        return _reject("invalid_signature", 403, "invalid_signature",
-                       f"The signature in {header_name} does not match the payload.", webhook=webhook)
-    return None
+        raise SignatureRejected(
+            "invalid_signature", f"The signature in {header_name} does not match the payload."
+        )
+
+
+class WebhookSignatureAuthentication(BaseAuthentication):
+    """Finds the webhook (404, 410), reads the body through the parser (413), verifies its HMAC
+    over the raw bytes (403). Returns (VerifiedSender, webhook)."""
+
+    def authenticate(self, request) -> tuple[VerifiedSender, BoardWebhook]:
+        kwargs = request.parser_context["kwargs"]
+        try:
+            webhook = services.get_webhook_for_ingest(
+                board_id=kwargs["board_id"], webhook_id=kwargs["webhook_id"]
+            )
+        except NotFound:
+            raise WebhookNotFound() from None
+        except DatabaseError:
+            logger.warning(
+                "webhook ingest: database unavailable while looking up webhook %s", kwargs["webhook_id"]
+            )
+            raise StorageUnavailable() from None
+        # Refusals past this point are counted per webhook and day (WebhookIngestView.handle_exception).
+        request._ingest_webhook = webhook
+        refusals.mark_webhook_known(webhook.pk)
+        if not webhook.enabled:
+            raise WebhookDisabled()
+        body = request.data
+        try:
+            check_signature(webhook, request_headers(request), body)
+        except SecretUnreadable:
+            logger.error("webhook %s: its secret cannot be decrypted with the configured keys", webhook.pk)
+            raise SecretUnavailable() from None
+        return VerifiedSender(webhook), webhook
+
+
+def request_headers(request) -> dict[str, str]:
+    cached = getattr(request, "_lowercase_headers", None)
+    if cached is None:
+        cached = request._lowercase_headers = {name.lower(): value for name, value in request.headers.items()}
+    return cached
 
 
 def _delivery_id(headers: dict[str, str]) -> str | None:
@@ -151,132 +275,79 @@ def _delivery_id(headers: dict[str, str]) -> str | None:
     return None
 
 
-@csrf_exempt
-def ingest_webhook(request: HttpRequest, board_id: int, webhook_id: int) -> HttpResponse:
-    source_ip = _source_ip(request)
-    decision = hit("webhook_ingest", source_ip or "unknown", settings.WEBHOOK_INGEST_RATE)
-    if not decision.allowed:
-        return _reject("rate_limited", 429, "rate_limited", "Too many webhook requests from this address.",
-                       headers={"Retry-After": str(decision.retry_after)}, webhook_id=webhook_id,
-                       require_known=True)
-    if request.method != "POST":
-        return _reject("method_not_allowed", 405, "method_not_allowed", "Webhooks accept POST only.",
-                       headers={"Allow": "POST"})
-    try:
-        webhook = services.get_webhook_for_ingest(board_id=board_id, webhook_id=webhook_id)
-    except NotFound:
-        return _reject("not_found", 404, "not_found", "Not found.")
-    except DatabaseError:
-        logger.warning("webhook ingest: database unavailable while looking up webhook %s", webhook_id)
-        return _reject("unavailable", 503, "unavailable", "Storage is unavailable; retry later.",
-                       headers={"Retry-After": DATABASE_RETRY_AFTER_SECONDS})
-    refusals.mark_webhook_known(webhook.pk)
-    if not webhook.enabled:
-        return _reject("disabled", 410, "gone", "This webhook is disabled.", webhook=webhook)
-    limit = settings.WEBHOOK_MAX_PAYLOAD_BYTES
-    try:
-        body = read_body_limited(request, limit)
-    except PayloadTooLarge:
-        return _reject("too_large", 413, "payload_too_large", f"The payload is larger than {limit} bytes.",
-                       webhook=webhook)
-    headers = request_headers(request)
-    try:
-        rejection = check_signature(webhook, headers, body)
-    except SecretUnreadable:
-        logger.error("webhook %s: its secret cannot be decrypted with the configured keys", webhook.pk)
-        return _reject("secret_unreadable", 503, "unavailable", "This webhook cannot verify payloads now.",
-                       headers={"Retry-After": DATABASE_RETRY_AFTER_SECONDS})
-    if rejection is not None:
-        return rejection
-    try:
-        result = services.ingest_webhook_payload(
-            webhook=webhook,
-            body=body,
-            content_type=request.META.get("CONTENT_TYPE", ""),
-            headers=headers,
-            source_ip=source_ip,
-            delivery_id=_delivery_id(headers),
+# --- the view -----------------------------------------------------------------------------------------
+
+
+class WebhookIngestView(APIView):
+    authentication_classes = [WebhookSignatureAuthentication]
+    permission_classes: list = []
+    throttle_classes = [WebhookIngestThrottle]
+    parser_classes = [RawBodyParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONOnlyNegotiation
+    http_method_names = ["post"]
+    schema = None  # not part of the human API's schema; docs/webhooks.md documents it
+
+    def initialize_request(self, request, *args, **kwargs) -> RawBodyRequest:
+        return RawBodyRequest(
+            request,
+            parsers=self.get_parsers(),
+            authenticators=self.get_authenticators(),
+            negotiator=self.get_content_negotiator(),
+            parser_context=self.get_parser_context(request),
         )
-    except DomainError as exc:
-        return _reject("invalid", exc.status_code, exc.code, exc.message, webhook=webhook)
-    except DatabaseError as exc:
-        # Never a 2xx for a payload that is not committed: the sender must retry.
-        logger.warning("webhook %s: storing a payload failed: %s", webhook.pk, type(exc).__name__)
-        return _reject("unavailable", 503, "unavailable", "Storage is unavailable; retry later.",
-                       headers={"Retry-After": DATABASE_RETRY_AFTER_SECONDS})
-    WEBHOOK_INGESTS.labels(outcome="duplicate" if result.duplicate else "stored").inc()
-    return JsonResponse({"id": str(result.payload.pk), "duplicate": result.duplicate}, status=202)
+
+    def initial(self, request, *args, **kwargs) -> None:
+        """The documented order: throttle, method, then authentication (lookup, size, signature)."""
+        self.format_kwarg = None
+        request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(request)
+        self.check_throttles(request)
+        if request.method.lower() not in self.http_method_names:
+            raise exceptions.MethodNotAllowed(request.method, detail="Webhooks accept POST only.")
+        self.perform_authentication(request)
+
+    def throttled(self, request, wait) -> None:
+        raise WebhookRateLimited(wait=wait, detail="Too many webhook requests from this address.")
+
+    def post(self, request, board_id: int, webhook_id: int) -> Response:
+        webhook: BoardWebhook = request.auth
+        headers = request_headers(request)
+        try:
+            result = services.ingest_webhook_payload(
+                webhook=webhook,
+                body=request.data,
+                content_type=request.META.get("CONTENT_TYPE", ""),
+                headers=headers,
+                source_ip=source_ip(request),
+                delivery_id=_delivery_id(headers),
+            )
+        except DatabaseError as exc:
+            # Never a 2xx for a payload that is not committed: the sender must retry.
+            logger.warning("webhook %s: storing a payload failed: %s", webhook.pk, type(exc).__name__)
+            raise StorageUnavailable() from None
+        WEBHOOK_INGESTS.labels(outcome="duplicate" if result.duplicate else "stored").inc()
+        return Response({"id": str(result.payload.pk), "duplicate": result.duplicate}, status=202)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, exceptions.MethodNotAllowed):
+            outcome = "method_not_allowed"
+        elif isinstance(exc, DomainError):
+            outcome = "invalid"
+        else:
+            outcome = getattr(exc, "outcome", "error")
+        WEBHOOK_INGESTS.labels(outcome=outcome).inc()
+        webhook = getattr(self.request, "_ingest_webhook", None)
+        response = super().handle_exception(exc)
+        # Per-minute counters in the cache for the alert rules' windows (webhooks.refusals).
+        if webhook is not None and outcome in COUNTED_REFUSALS:
+            services.count_webhook_refusal(webhook=webhook, reason=outcome)
+            refusals.record_refusal(webhook.pk, response.status_code)
+        elif outcome == "rate_limited":
+            refusals.record_refusal(self.kwargs["webhook_id"], 429, require_known=True)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            response["Retry-After"] = str(retry_after)
+        return response
 
 
-@csrf_exempt
-async def ingest_webhook_concurrently(request: HttpRequest, board_id: int, webhook_id: int) -> HttpResponse:
-    """The route's view. Django runs every sync view of a process on one shared thread, one
-    request at a time; ingest is mostly waiting on the database, so with
-    WEBHOOK_INGEST_CONCURRENT it runs on the thread pool instead, several at once, each
-    thread with its own (pooled) database connection."""
-    if not settings.WEBHOOK_INGEST_CONCURRENT:
-        return await sync_to_async(ingest_webhook, thread_sensitive=True)(request, board_id, webhook_id)
-    return await sync_to_async(_ingest_off_the_request_thread, thread_sensitive=False)(
-        request, board_id, webhook_id
-    )
-
-
-def _ingest_off_the_request_thread(request: HttpRequest, board_id: int, webhook_id: int) -> HttpResponse:
-    try:
-        return ingest_webhook(request, board_id, webhook_id)
-    finally:
-        # This pool thread is outside Django's request cycle, which would otherwise return
-        # the connection (to the pool, or close it) at request_finished.
-        connections.close_all()
-
-
-class IngestBodyLimit:
-    """ASGI wrapper: stops reading an ingest request's body one byte past the limit.
-
-    Django's ASGI handler buffers the whole body before any view runs, so without this a
-    sender could stream gigabytes into a temporary file before the view's 413. Past the limit
-    the body is ended early (limit + 1 bytes), so the view answers 413 at once, and the
-    response says `Connection: close` so the server drops the rest unread.
-    """
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        is_ingest = scope["type"] == "http" and scope.get("method") == "POST"
-        if not (is_ingest and INGEST_PATH_RE.match(scope["path"])):
-            return await self.app(scope, receive, send)
-        limit = settings.WEBHOOK_MAX_PAYLOAD_BYTES
-        received = 0
-        truncated = False
-        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
-        declared_too_large = declared.isdigit() and int(declared) > limit
-
-        async def limited_receive():
-            nonlocal received, truncated
-            if truncated:
-                # Django only listens for a disconnect now; reading on would pull in the
-                # rest of the oversized body, so wait until the response is done instead.
-                await asyncio.Future()
-            if declared_too_large:
-                # The view refuses it from the header alone; read none of it.
-                truncated = True
-                return {"type": "http.request", "body": b"", "more_body": False}
-            message = await receive()
-            if message["type"] != "http.request":
-                return message
-            body = message.get("body", b"")
-            received += len(body)
-            if received > limit:
-                truncated = True
-                keep = len(body) - (received - limit - 1)
-                return {"type": "http.request", "body": body[:keep], "more_body": False}
-            return message
-
-        async def closing_send(message):
-            if truncated and message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
-                message = {**message, "headers": [*headers, (b"connection", b"close")]}
-            await send(message)
-
-        return await self.app(scope, limited_receive, closing_send)
+ingest_webhook = WebhookIngestView.as_view()

@@ -7,7 +7,7 @@ a 404, never a 403, so ids of other organizations cannot be probed.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -61,7 +61,9 @@ class AgentMeView(AgentAPIView):
     serializer_class = s.AgentMeSerializer
 
     def get(self, request: Request) -> Response:
-        agent = Agent.objects.prefetch_related("boards").get(pk=self.agent.pk)
+        # The agent row came with the token (select_related): only its boards are read here.
+        agent = self.agent
+        prefetch_related_objects([agent], "boards")
         return Response(s.AgentMeSerializer(agent).data)
 
 

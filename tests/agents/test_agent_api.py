@@ -208,3 +208,14 @@ def test_out_of_range_ids_are_404_or_400_never_500(setup, huge):
     assert heartbeat.status_code in (400, 404)
     created = client.post("/api/v1/agent/tasks", {"board": int(huge), "title": "x"}, format="json")
     assert created.status_code in (400, 404)
+
+
+@pytest.mark.parametrize("boards", [1, 5])
+def test_me_runs_two_queries_in_the_steady_state(setup, organization, boards, django_assert_max_num_queries):
+    # The token lookup (with its agent) and the agent's boards: nothing grows with the boards.
+    for n in range(boards - 1):
+        setup["agent"].boards.add(BoardFactory(organization=organization, name=f"More {n}", slug=f"more-{n}"))
+    setup["client"].get("/api/v1/agent/me")  # the first call writes last_seen_at; measure the steady state
+    with django_assert_max_num_queries(2):
+        response = setup["client"].get("/api/v1/agent/me")
+    assert len(response.json()["boards"]) == boards

@@ -56,9 +56,14 @@ def worker_env() -> dict[str, str]:
 
 
 class WorkerProcess:
-    def __init__(self, log_path: Path) -> None:
+    def __init__(
+        self, log_path: Path, *, queues: str = "", include: str = "", env: dict | None = None
+    ) -> None:
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
+        # -Q (empty: every queue) and -I (extra task modules) as compose's workers are started.
+        self.options = [*(["-Q", queues] if queues else []), *(["-I", include] if include else [])]
+        self.extra_env = env or {}
 
     def start(self) -> WorkerProcess:
         self.log = open(self.log_path, "ab")  # noqa: SIM115  (closed in stop)
@@ -66,8 +71,9 @@ class WorkerProcess:
             [str(Path(sys.executable).with_name("celery")), "-A", "missioncontrol", "worker",
              "--pool=solo", "--concurrency=1", "--without-heartbeat", "--without-mingle",
              "--without-gossip", "--loglevel=WARNING",
-             f"--hostname=deliveries-test-{time.monotonic_ns()}@%h"],
-            cwd=ROOT, env=worker_env(), stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+             f"--hostname=deliveries-test-{time.monotonic_ns()}@%h", *self.options],
+            cwd=ROOT, env={**worker_env(), **self.extra_env}, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         return self
 

@@ -14,7 +14,6 @@ from core.actors import Actor
 from core.signing import sha256_signature
 from tests.e2e.conftest import ThreadedUvicorn, free_port, log_in
 from webhooks import services
-from webhooks.ingest import IngestBodyLimit
 from webhooks.models import WebhookPayload
 
 pytestmark = pytest.mark.e2e
@@ -115,10 +114,10 @@ def test_an_honest_oversized_content_length_is_refused(asgi_server, webhook):
 
 @pytest.fixture
 def limited_server(transactional_db):
-    """The ASGI app wrapped in IngestBodyLimit, as missioncontrol.asgi should serve it."""
+    """The ASGI app as missioncontrol.asgi serves it (with its streaming body limit)."""
     from missioncontrol.asgi import application
 
-    server = ThreadedUvicorn(IngestBodyLimit(application), free_port()).start()
+    server = ThreadedUvicorn(application, free_port()).start()
     try:
         yield server
     finally:

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.handlers.asgi import ASGIRequest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.test import override_settings
 from django.utils import timezone
 
@@ -454,3 +454,23 @@ def test_it_keeps_json_with_a_surrogate_pair_as_json(sender, webhook):
     assert post_signed(sender, webhook, body).status_code == 202
     stored = WebhookPayload.objects.get()
     assert (stored.payload, stored.json_invalid) == ({"emoji": "\U0001f680"}, False)
+
+
+# --- cost ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delivery_id", [None, "d-queries"], ids=["no-delivery-id", "delivery-id"])
+def test_ingest_runs_a_fixed_number_of_queries(
+    sender, webhook, delivery_id, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    # Five statements: the webhook lookup and the insert; after the commit the agents to notify,
+    # the activity event and its subscriptions. Then the search index (the event and the payload;
+    # PostgreSQL: insert + vector update each and a read of the payload, 5; SQLite's index, 9). The
+    # rest are SAVEPOINT/RELEASE pairs: the test's wrapping transaction turns each atomic block
+    # (two, three with a delivery id) into one.
+    headers = {"X-GitHub-Delivery": delivery_id} if delivery_id else {}
+    search_index = 5 if connection.vendor == "postgresql" else 9
+    queries = 5 + search_index + 2 * (3 if delivery_id else 2)
+    with django_assert_max_num_queries(queries), django_capture_on_commit_callbacks(execute=True):
+        response = post_signed(sender, webhook, b'{"a": 1}', headers=headers)
+    assert response.status_code == 202

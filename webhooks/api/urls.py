@@ -4,7 +4,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from webhooks.api.views import PayloadViewSet, WebhookViewSet
-from webhooks.ingest import ingest_webhook_concurrently
+from webhooks.ingest import ingest_webhook
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -18,7 +18,7 @@ urlpatterns = [
     # No trailing slash, exactly as senders are told; APPEND_SLASH never redirects a POST here
     # because the path resolves as is.
     path(
-        "boards/<int:board_id>/webhooks/<int:webhook_id>", ingest_webhook_concurrently, name="webhook-ingest"
+        "boards/<int:board_id>/webhooks/<int:webhook_id>", ingest_webhook, name="webhook-ingest"
     ),
     path("webhooks/<int:webhook_pk>/payloads/", payload_list, name="webhook-payload-list"),
     path("webhooks/<int:webhook_pk>/payloads/<int:pk>/", payload_detail, name="webhook-payload-detail"),
