@@ -61,5 +61,3 @@ class ActivityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_label} {self.verb} {self.target_type}:{self.target_id}"
-
-

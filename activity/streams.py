@@ -135,8 +135,11 @@ class ActivityStreamConsumer(AsyncWebsocketConsumer):
             raise
         except Exception as exc:  # redis ConnectionError/TimeoutError, OSError: the layer is gone
             self.layer_lost = True
-            logger.warning("channel layer lost on %s stream (%s); asking the client to reconnect",
-                           self.stream, type(exc).__name__)
+            logger.warning(
+                "channel layer lost on %s stream (%s); asking the client to reconnect",
+                self.stream,
+                type(exc).__name__,
+            )
             return {"type": "stream.layer_lost"}
 
     async def stream_layer_lost(self, message: dict[str, Any]) -> None:

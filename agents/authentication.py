@@ -168,9 +168,14 @@ def _log_failure(reason: str, *, client_ip: str, path: str) -> None:
     # handlers without that filter).
     logger.warning(
         "agent authentication failed: reason=%s path=%s client_ip=%s",
-        reason, path, client_ip,
+        reason,
+        path,
+        client_ip,
         extra={
-            "reason": reason, "path": path, "client_ip": client_ip, "request_id": current_request_id.get(),
+            "reason": reason,
+            "path": path,
+            "client_ip": client_ip,
+            "request_id": current_request_id.get(),
         },
     )
 

@@ -72,7 +72,9 @@ def token_still_valid(token_id: int) -> bool:
     now = timezone.now()
     return AgentToken.objects.filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=now),
-        pk=token_id, revoked_at__isnull=True, agent__status=AgentStatus.ACTIVE,
+        pk=token_id,
+        revoked_at__isnull=True,
+        agent__status=AgentStatus.ACTIVE,
     ).exists()
 
 
@@ -80,9 +82,13 @@ def _heartbeat(*, token_id: int, status_text: str, current_task_id: Any) -> dict
     token = AgentToken.objects.select_related("agent").get(pk=token_id)
     current_task = None
     if current_task_id is not None:
-        current_task = Task.objects.filter(
-            pk=current_task_id, board__organization_id=token.agent.organization_id
-        ).first() if isinstance(current_task_id, int) else None
+        current_task = (
+            Task.objects.filter(
+                pk=current_task_id, board__organization_id=token.agent.organization_id
+            ).first()
+            if isinstance(current_task_id, int)
+            else None
+        )
         if current_task is None:
             return {"type": "error", "code": "not_found", "message": "No such task."}
     try:
@@ -165,7 +171,8 @@ class AgentStreamConsumer(ActivityStreamConsumer):
         if kind == "heartbeat":
             status_text = message.get("status_text", "")
             reply = await database_sync_to_async(_heartbeat)(
-                token_id=self.token_id, status_text=status_text if isinstance(status_text, str) else "",
+                token_id=self.token_id,
+                status_text=status_text if isinstance(status_text, str) else "",
                 current_task_id=message.get("current_task_id"),
             )
             await self.send_json(reply)

@@ -19,9 +19,7 @@ class AgentQuerySet(models.QuerySet):
 
 
 class Agent(models.Model):
-    organization = models.ForeignKey(
-        "core.Organization", on_delete=models.CASCADE, related_name="agents"
-    )
+    organization = models.ForeignKey("core.Organization", on_delete=models.CASCADE, related_name="agents")
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True, max_length=5000)
     status = models.CharField(max_length=12, choices=AgentStatus.choices, default=AgentStatus.ACTIVE)

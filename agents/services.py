@@ -56,9 +56,7 @@ def _clean_capabilities(capabilities: Iterable[str]) -> list[str]:
             raise DomainError("Each capability must be a non-empty text tag.", code="invalid")
         tag = item.strip()
         if len(tag) > MAX_CAPABILITY_LENGTH:
-            raise DomainError(
-                f"A capability is at most {MAX_CAPABILITY_LENGTH} characters.", code="invalid"
-            )
+            raise DomainError(f"A capability is at most {MAX_CAPABILITY_LENGTH} characters.", code="invalid")
         if tag not in cleaned:
             cleaned.append(tag)
     if len(cleaned) > MAX_CAPABILITIES:
@@ -130,7 +128,10 @@ def create_agent(
         raise Conflict("An agent with this name already exists.", code="duplicate_name") from None
     agent.boards.set(board_list)
     record_activity(
-        organization=organization, verb="agent.created", actor=actor, target=agent,
+        organization=organization,
+        verb="agent.created",
+        actor=actor,
+        target=agent,
         detail={**_agent_detail(agent), "board_ids": sorted(b.pk for b in board_list)},
     )
     return agent
@@ -154,9 +155,11 @@ def update_agent(
     if name is not _UNSET:
         name = _clean_name(name)
         if name != agent.name:
-            if Agent.objects.filter(organization_id=agent.organization_id, name=name).exclude(
-                pk=agent.pk
-            ).exists():
+            if (
+                Agent.objects.filter(organization_id=agent.organization_id, name=name)
+                .exclude(pk=agent.pk)
+                .exists()
+            ):
                 raise Conflict("An agent with this name already exists.", code="duplicate_name")
             agent.name = name
             changed.append("name")
@@ -189,7 +192,10 @@ def update_agent(
             changed.append("boards")
     if changed:
         record_activity(
-            organization=agent.organization_id, verb="agent.updated", actor=actor, target=agent,
+            organization=agent.organization_id,
+            verb="agent.updated",
+            actor=actor,
+            target=agent,
             detail={**_agent_detail(agent), "changed": changed},
         )
     return agent
@@ -211,7 +217,10 @@ def _set_status(*, agent: Agent, actor: Actor, status: str, verb: str) -> Agent:
         _close_streams_on_commit(agent_id=agent.pk, reason=realtime.AGENT_SUSPENDED)
     if updated:
         record_activity(
-            organization=agent.organization_id, verb=verb, actor=actor, target=agent,
+            organization=agent.organization_id,
+            verb=verb,
+            actor=actor,
+            target=agent,
             detail=_agent_detail(agent),
         )
     return agent
@@ -232,14 +241,19 @@ def resume_agent(*, agent: Agent, actor: Actor) -> Agent:
 def delete_agent(*, agent: Agent, actor: Actor) -> None:
     _authorize(actor, agent.organization_id)
     record_activity(
-        organization=agent.organization_id, verb="agent.deleted", actor=actor,
-        target_type="agent", target_id=agent.pk, detail=_agent_detail(agent),
+        organization=agent.organization_id,
+        verb="agent.deleted",
+        actor=actor,
+        target_type="agent",
+        target_id=agent.pk,
+        detail=_agent_detail(agent),
     )
     _close_streams_on_commit(agent_id=agent.pk, reason=realtime.AGENT_DELETED)
     agent.delete()
 
 
 # --- tokens ----------------------------------------------------------------------------------------
+
 
 def _token_detail(token: AgentToken) -> dict[str, Any]:
     # Never the token, its public id or its digest: the row id and name identify it.
@@ -258,9 +272,9 @@ def _clean_token_name(name: str) -> str:
     return name
 
 
-def _create_token(*, agent: Agent, actor: Actor, name: str, expires_at: datetime | None) -> tuple[
-    AgentToken, str
-]:
+def _create_token(
+    *, agent: Agent, actor: Actor, name: str, expires_at: datetime | None
+) -> tuple[AgentToken, str]:
     now = timezone.now()
     if expires_at is not None and expires_at <= now:
         raise DomainError("The expiry must be in the future.", code="invalid")
@@ -274,8 +288,12 @@ def _create_token(*, agent: Agent, actor: Actor, name: str, expires_at: datetime
         )
     public_id, raw = new_token()
     token = AgentToken.objects.create(
-        agent=agent, name=_clean_token_name(name), public_id=public_id, digest=token_digest(raw),
-        expires_at=expires_at, created_by=actor.user,
+        agent=agent,
+        name=_clean_token_name(name),
+        public_id=public_id,
+        digest=token_digest(raw),
+        expires_at=expires_at,
+        created_by=actor.user,
     )
     return token, raw
 
@@ -290,25 +308,26 @@ def issue_agent_token(
     Agent.objects.select_for_update().filter(pk=agent.pk).first()
     token, raw = _create_token(agent=agent, actor=actor, name=name, expires_at=expires_at)
     record_activity(
-        organization=agent.organization_id, verb="agent.token_issued", actor=actor, target=agent,
+        organization=agent.organization_id,
+        verb="agent.token_issued",
+        actor=actor,
+        target=agent,
         detail=_token_detail(token),
     )
     return token, raw
 
 
 @transaction.atomic
-def rotate_agent_token(
-    *, token: AgentToken, actor: Actor, grace_seconds: int = 0
-) -> tuple[AgentToken, str]:
+def rotate_agent_token(*, token: AgentToken, actor: Actor, grace_seconds: int = 0) -> tuple[AgentToken, str]:
     """A new token with the same name; the old one keeps working for `grace_seconds` (0: stops now)."""
     agent = token.agent
     _authorize(actor, agent.organization_id)
-    if not isinstance(grace_seconds, int) or isinstance(grace_seconds, bool) or not (
-        0 <= grace_seconds <= MAX_GRACE_SECONDS
+    if (
+        not isinstance(grace_seconds, int)
+        or isinstance(grace_seconds, bool)
+        or not (0 <= grace_seconds <= MAX_GRACE_SECONDS)
     ):
-        raise DomainError(
-            f"The grace period is between 0 and {MAX_GRACE_SECONDS} seconds.", code="invalid"
-        )
+        raise DomainError(f"The grace period is between 0 and {MAX_GRACE_SECONDS} seconds.", code="invalid")
     # Locks the old row: two admins rotating the same token at once get one new token, not two.
     old = AgentToken.objects.select_for_update().get(pk=token.pk)
     now = timezone.now()
@@ -324,7 +343,10 @@ def rotate_agent_token(
         old.save(update_fields=["expires_at"])
     new, raw = _create_token(agent=agent, actor=actor, name=old.name, expires_at=None)
     record_activity(
-        organization=agent.organization_id, verb="agent.token_rotated", actor=actor, target=agent,
+        organization=agent.organization_id,
+        verb="agent.token_rotated",
+        actor=actor,
+        target=agent,
         detail={
             **_token_detail(new),
             "previous_token_id": old.pk,
@@ -347,13 +369,17 @@ def revoke_agent_token(*, token: AgentToken, actor: Actor) -> AgentToken:
     if updated:
         _close_streams_on_commit(agent_id=token.agent_id, reason=realtime.TOKEN_REVOKED, token_id=token.pk)
         record_activity(
-            organization=token.agent.organization_id, verb="agent.token_revoked", actor=actor,
-            target=token.agent, detail=_token_detail(token),
+            organization=token.agent.organization_id,
+            verb="agent.token_revoked",
+            actor=actor,
+            target=token.agent,
+            detail=_token_detail(token),
         )
     return token
 
 
 # --- work ------------------------------------------------------------------------------------------
+
 
 def _require_task_on_agent_boards(*, task: Task, agent: Agent) -> None:
     on_board = agent.boards.filter(pk=task.board_id, organization_id=agent.organization_id).exists()
@@ -391,14 +417,18 @@ def claim_task(*, task: Task, agent: Agent) -> Task:
         raise Conflict("This task is already claimed.", code="already_claimed")
     task.refresh_from_db()
     record_activity(
-        organization=agent.organization_id, board=task.board_id, verb="task.claimed",
-        actor=Actor.for_agent(agent), target=task,
+        organization=agent.organization_id,
+        board=task.board_id,
+        verb="task.claimed",
+        actor=Actor.for_agent(agent),
+        target=task,
         detail={"task_id": task.pk, "title": task.title, "agent_id": agent.pk},
     )
     return task
 
 
 # --- presence --------------------------------------------------------------------------------------
+
 
 def _record_presence_change(*, agent: Agent, new: str, now: datetime) -> bool:
     """Store and log a presence transition once, even when several processes notice it."""
@@ -410,8 +440,11 @@ def _record_presence_change(*, agent: Agent, new: str, now: datetime) -> bool:
     if not changed:
         return False
     record_activity(
-        organization=agent.organization_id, verb="agent.presence_changed", actor=Actor.system(),
-        target_type="agent", target_id=agent.pk,
+        organization=agent.organization_id,
+        verb="agent.presence_changed",
+        actor=Actor.system(),
+        target_type="agent",
+        target_id=agent.pk,
         detail={
             "agent_id": agent.pk,
             "name": agent.name,
@@ -444,9 +477,11 @@ def record_agent_seen(*, agent: Agent, token: AgentToken | None = None, now: dat
             token.last_used_at = now
         if not agent_stale:
             return False
-        wrote = Agent.objects.filter(pk=agent.pk).filter(
-            Q(last_seen_at__isnull=True) | Q(last_seen_at__lte=threshold)
-        ).update(last_seen_at=now)
+        wrote = (
+            Agent.objects.filter(pk=agent.pk)
+            .filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lte=threshold))
+            .update(last_seen_at=now)
+        )
         agent.last_seen_at = now
         if wrote and agent.presence != presence_rules.ONLINE:
             _record_presence_change(agent=agent, new=presence_rules.ONLINE, now=now)
@@ -467,8 +502,10 @@ def record_heartbeat(*, agent: Agent, status_text: str = "", current_task: Task 
         agent.current_task = current_task
         agent.save(update_fields=["status_text", "current_task"])
         record_activity(
-            organization=agent.organization_id, verb="agent.status_changed",
-            actor=Actor.for_agent(agent), target=agent,
+            organization=agent.organization_id,
+            verb="agent.status_changed",
+            actor=Actor.for_agent(agent),
+            target=agent,
             board=current_task.board_id if current_task is not None else None,
             detail={"agent_id": agent.pk, "status_text": status_text, "current_task_id": current_task_id},
         )

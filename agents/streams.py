@@ -95,8 +95,12 @@ async def agent_event_stream(request: HttpRequest) -> HttpResponse:
         return json_error(405, "method_not_allowed", "Use GET.", headers={"Allow": "GET"})
     raw = token_from_request_headers(request.headers)
     if raw is None:
-        return json_error(401, "not_authenticated", "An agent token is required.",
-                          headers={"WWW-Authenticate": 'Bearer realm="api"'})
+        return json_error(
+            401,
+            "not_authenticated",
+            "An agent token is required.",
+            headers={"WWW-Authenticate": 'Bearer realm="api"'},
+        )
     try:
         token = await database_sync_to_async(verify_agent_credentials)(
             raw, client_ip=client_ip_from_meta(request.META), path=request.path
@@ -106,8 +110,9 @@ async def agent_event_stream(request: HttpRequest) -> HttpResponse:
     except AgentSuspended as exc:
         return json_error(403, exc.code, str(exc))
     except AgentAuthenticationFailed as exc:
-        return json_error(401, "authentication_failed", str(exc),
-                          headers={"WWW-Authenticate": 'Bearer realm="api"'})
+        return json_error(
+            401, "authentication_failed", str(exc), headers={"WWW-Authenticate": 'Bearer realm="api"'}
+        )
     subscription = await database_sync_to_async(agent_subscription)(token)
     if subscription is None:
         return json_error(403, "agent_suspended", "This agent is suspended.")

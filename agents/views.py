@@ -26,8 +26,13 @@ from core.models import Membership, Organization, Role
 from missioncontrol.exceptions import DomainError, NotFound, PermissionDenied
 
 OPEN_STATUSES = [s for s in TaskStatus.values if s != TaskStatus.DONE]
-GRACE_CHOICES = [(0, "None — stop it now"), (300, "5 minutes"), (3600, "1 hour"), (86400, "24 hours"),
-                 (604800, "7 days")]
+GRACE_CHOICES = [
+    (0, "None — stop it now"),
+    (300, "5 minutes"),
+    (3600, "1 hour"),
+    (86400, "24 hours"),
+    (604800, "7 days"),
+]
 RECENT_ACTIVITY = 20
 
 
@@ -88,7 +93,9 @@ class AgentForm(forms.Form):
     )
     is_board_lead = forms.BooleanField(required=False, label="Board lead (reads every webhook payload)")
     callback_url = forms.URLField(
-        required=False, max_length=500, assume_scheme="https",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
         help_text="Events are POSTed here, signed. Leave empty if the agent polls.",
     )
     capabilities = forms.CharField(
@@ -133,9 +140,14 @@ def agent_create(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             agent = services.create_agent(
-                organization=data["organization"], actor=_actor(request), name=data["name"],
-                description=data["description"], boards=data["boards"], is_board_lead=data["is_board_lead"],
-                callback_url=data["callback_url"], capabilities=data["capabilities"],
+                organization=data["organization"],
+                actor=_actor(request),
+                name=data["name"],
+                description=data["description"],
+                boards=data["boards"],
+                is_board_lead=data["is_board_lead"],
+                callback_url=data["callback_url"],
+                capabilities=data["capabilities"],
             )
         except DomainError as exc:
             form.add_error(None, exc.message)
@@ -151,9 +163,13 @@ def agent_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if agent.organization_id not in _admin_organization_ids(request.user):
         raise DjangoPermissionDenied("Only organization admins edit agents.")
     initial = {
-        "organization": agent.organization_id, "name": agent.name, "description": agent.description,
-        "boards": list(agent.boards.all()), "is_board_lead": agent.is_board_lead,
-        "callback_url": agent.callback_url, "capabilities": ", ".join(agent.capabilities or []),
+        "organization": agent.organization_id,
+        "name": agent.name,
+        "description": agent.description,
+        "boards": list(agent.boards.all()),
+        "is_board_lead": agent.is_board_lead,
+        "callback_url": agent.callback_url,
+        "capabilities": ", ".join(agent.capabilities or []),
     }
     form = AgentForm(
         request.POST or None, initial=initial, organization_ids={agent.organization_id}, agent=agent
@@ -162,9 +178,14 @@ def agent_edit(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             services.update_agent(
-                agent=agent, actor=_actor(request), name=data["name"], description=data["description"],
-                boards=data["boards"], is_board_lead=data["is_board_lead"],
-                callback_url=data["callback_url"], capabilities=data["capabilities"],
+                agent=agent,
+                actor=_actor(request),
+                name=data["name"],
+                description=data["description"],
+                boards=data["boards"],
+                is_board_lead=data["is_board_lead"],
+                callback_url=data["callback_url"],
+                capabilities=data["capabilities"],
             )
         except DomainError as exc:
             form.add_error(None, exc.message)
@@ -200,16 +221,28 @@ def agent_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "agents/agent_detail.html", _detail_context(request, agent))
 
 
-def _tokens_response(request: HttpRequest, agent: Agent, *, new_token: str = "", token_name: str = "",
-                     error: str = "", new_token_id: int | None = None,
-                     replaced_token_id: int | None = None) -> HttpResponse:
+def _tokens_response(
+    request: HttpRequest,
+    agent: Agent,
+    *,
+    new_token: str = "",
+    token_name: str = "",
+    error: str = "",
+    new_token_id: int | None = None,
+    replaced_token_id: int | None = None,
+) -> HttpResponse:
     """After a token action: the tokens section (htmx) or the whole page, never cached.
 
     After a rotation the rows say which token is the new one and until when the replaced one works.
     """
     context = _detail_context(
-        request, agent, new_token=new_token, new_token_name=token_name, token_error=error,
-        new_token_id=new_token_id, replaced_token_id=replaced_token_id,
+        request,
+        agent,
+        new_token=new_token,
+        new_token_name=token_name,
+        token_error=error,
+        new_token_id=new_token_id,
+        replaced_token_id=replaced_token_id,
     )
     template = "agents/partials/tokens.html" if request.htmx else "agents/agent_detail.html"
     # htmx swaps only 2xx answers, so its error partial is a 200; a plain form post gets a 400.
@@ -251,8 +284,9 @@ def agent_token_rotate(request: HttpRequest, token_id: int) -> HttpResponse:
         new, raw = services.rotate_agent_token(token=token, actor=_actor(request), grace_seconds=grace)
     except DomainError as exc:
         return _domain_error_response(request, agent, exc)
-    return _tokens_response(request, agent, new_token=raw, token_name=new.name, new_token_id=new.pk,
-                            replaced_token_id=token.pk)
+    return _tokens_response(
+        request, agent, new_token=raw, token_name=new.name, new_token_id=new.pk, replaced_token_id=token.pk
+    )
 
 
 @login_required

@@ -10,9 +10,11 @@ async def app(scope, receive, send):
     while more:  # drain the request body, as the real endpoint must
         message = await receive()
         more = message.get("more_body", False)
-    await send({
-        "type": "http.response.start",
-        "status": 202,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 202,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": BODY})

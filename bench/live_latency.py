@@ -89,7 +89,8 @@ async def measure(write_url: str, socket_url: str, seeded: dict, events: int) ->
         async with httpx.AsyncClient(timeout=10) as client:
             for n in range(events):
                 response = await client.post(
-                    f"{write_url}/api/v1/tasks/", json={"board": seeded["board_id"], "title": f"latency {n}"},
+                    f"{write_url}/api/v1/tasks/",
+                    json={"board": seeded["board_id"], "title": f"latency {n}"},
                     headers=headers,
                 )
                 if response.status_code != 201:
@@ -128,8 +129,10 @@ def embedded(events: int) -> dict:
 def production(events: int) -> dict:
     reset_database()
     seeded = seed_base(production_env())
-    with Server("missioncontrol.asgi:application", workers=1) as writer, \
-            Server("missioncontrol.asgi:application", workers=1) as holder:
+    with (
+        Server("missioncontrol.asgi:application", workers=1) as writer,
+        Server("missioncontrol.asgi:application", workers=1) as holder,
+    ):
         socket_url = holder.url.replace("http://", "ws://")
         return summary(asyncio.run(measure(writer.url, socket_url, seeded, events)))
 

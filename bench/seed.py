@@ -121,19 +121,29 @@ def events(count: str, target_url: str) -> dict:
     board = Board.objects.get(organization__slug="bench")
     actor = Actor.for_user(get_user_model().objects.get(username="bench"))
     Subscription.objects.filter(organization=board.organization).update(enabled=False)
-    create_subscription(actor=actor, organization=board.organization, board=board,
-                        target_url=target_url, event_types=["bench.event"])
+    create_subscription(
+        actor=actor,
+        organization=board.organization,
+        board=board,
+        target_url=target_url,
+        event_types=["bench.event"],
+    )
     committed_at: list[float] = []
     with transaction.atomic():
         transaction.on_commit(lambda: committed_at.append(time.time()))
         for n in range(int(count)):
-            record_activity(organization=board.organization, board=board, actor=actor,
-                            verb="bench.event", detail={"n": n}, publish=False)
+            record_activity(
+                organization=board.organization,
+                board=board,
+                actor=actor,
+                verb="bench.event",
+                detail={"n": n},
+                publish=False,
+            )
     return {"events": int(count), "committed_at": committed_at[0]}
 
 
-COMMANDS = {"base": base, "agents": agents, "tasks": tasks, "payload_count": payload_count,
-            "events": events}
+COMMANDS = {"base": base, "agents": agents, "tasks": tasks, "payload_count": payload_count, "events": events}
 
 if __name__ == "__main__":
     _setup()

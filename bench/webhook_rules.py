@@ -23,9 +23,16 @@ def issues_event(action: str, number: int, **issue) -> dict:
     return {
         "action": action,
         "issue": {
-            "number": number, "title": f"Issue {number}", "body": "Steps to reproduce…",
-            "html_url": f"https://github.com/bench/repo/issues/{number}", "user": {"login": "octocat"},
-            "labels": [], "assignee": None, "state": "open", "pull_request": None, **issue,
+            "number": number,
+            "title": f"Issue {number}",
+            "body": "Steps to reproduce…",
+            "html_url": f"https://github.com/bench/repo/issues/{number}",
+            "user": {"login": "octocat"},
+            "labels": [],
+            "assignee": None,
+            "state": "open",
+            "pull_request": None,
+            **issue,
         },
         "repository": {"full_name": "bench/repo"},
         "sender": {"login": "octocat"},
@@ -63,7 +70,9 @@ def main(count: int) -> dict:
         for kind, build in kinds.items():
             body = json.dumps(build(number)).encode()
             payload = webhooks.ingest_webhook_payload(
-                webhook=webhook, body=body, content_type="application/json",
+                webhook=webhook,
+                body=body,
+                content_type="application/json",
                 headers={"x-github-event": "issues"},
             ).payload
             with CaptureQueriesContext(connection) as captured:

@@ -36,12 +36,17 @@ def _save_membership(request: HttpRequest, membership: Membership, *, created: b
     """Member changes made in admin go through the services, so each is an audit event."""
     try:
         if created:
-            saved = services.add_member(organization=membership.organization, actor=staff_actor(request),
-                                        user=membership.user, role=membership.role)
+            saved = services.add_member(
+                organization=membership.organization,
+                actor=staff_actor(request),
+                user=membership.user,
+                role=membership.role,
+            )
             membership.pk = saved.pk
         else:
-            services.change_member_role(membership=membership, actor=staff_actor(request),
-                                        role=membership.role)
+            services.change_member_role(
+                membership=membership, actor=staff_actor(request), role=membership.role
+            )
     except DomainError as exc:  # e.g. demoting the last admin: nothing changed, say why
         messages.error(request, exc.message)
 

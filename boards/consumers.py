@@ -44,8 +44,11 @@ def _board_subscription(user, board_id: int) -> Subscription | None:
         )
 
     about_its_agents = Q(
-        organization_id=board.organization_id, board__isnull=True, target_type="agent",
-        target_id__in=sorted(agent_ids), verb__in=AGENT_VERBS_ON_BOARDS,
+        organization_id=board.organization_id,
+        board__isnull=True,
+        target_type="agent",
+        target_id__in=sorted(agent_ids),
+        verb__in=AGENT_VERBS_ON_BOARDS,
     )
     return Subscription(
         groups=[realtime.board_group(board.pk), realtime.organization_agents_group(board.organization_id)],

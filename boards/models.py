@@ -141,7 +141,10 @@ class Task(models.Model):
         "agents.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_tasks"
     )
     assignee_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="assigned_tasks",
     )
     due_date = models.DateField(null=True, blank=True)

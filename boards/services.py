@@ -170,8 +170,11 @@ def create_board(
                 require_comment_for_review=require_comment_for_review,
                 created_by=actor.user,
                 # None keeps the model's default, so callers need not know it.
-                **({} if agents_can_create_tasks is None
-                   else {"agents_can_create_tasks": agents_can_create_tasks}),
+                **(
+                    {}
+                    if agents_can_create_tasks is None
+                    else {"agents_can_create_tasks": agents_can_create_tasks}
+                ),
             )
     except IntegrityError as exc:  # a concurrent create took the slug between check and insert
         raise Conflict(f"A board with the slug “{slug}” already exists.", code="slug_taken") from exc
@@ -852,7 +855,9 @@ def decide_approval(*, approval: Approval, actor: Actor, approve: bool, reason: 
 
 def _member_detail(membership: Membership) -> dict[str, Any]:
     return {
-        "user_id": membership.user_id, "username": membership.user.get_username(), "role": membership.role
+        "user_id": membership.user_id,
+        "username": membership.user.get_username(),
+        "role": membership.role,
     }
 
 
@@ -879,8 +884,13 @@ def add_member(*, organization: Organization, actor: Actor, user, role: str = Ro
     )
     if not created:
         raise Conflict(f"{user.get_username()} is already a member.")
-    record_activity(organization=organization, actor=actor, verb="member.added", target=membership,
-                    detail=_member_detail(membership))
+    record_activity(
+        organization=organization,
+        actor=actor,
+        verb="member.added",
+        target=membership,
+        detail=_member_detail(membership),
+    )
     return membership
 
 
@@ -897,8 +907,13 @@ def change_member_role(*, membership: Membership, actor: Actor, role: str) -> Me
         _require_another_admin(membership)
     membership.role = role
     membership.save(update_fields=["role"])
-    record_activity(organization=membership.organization_id, actor=actor, verb="member.role_changed",
-                    target=membership, detail={**_member_detail(membership), "from": previous})
+    record_activity(
+        organization=membership.organization_id,
+        actor=actor,
+        verb="member.role_changed",
+        target=membership,
+        detail={**_member_detail(membership), "from": previous},
+    )
     return membership
 
 
@@ -911,8 +926,14 @@ def remove_member(*, membership: Membership, actor: Actor) -> None:
     detail = _member_detail(membership)
     organization_id, membership_id = membership.organization_id, membership.pk
     membership.delete()
-    record_activity(organization=organization_id, actor=actor, verb="member.removed",
-                    target_type="membership", target_id=membership_id, detail=detail)
+    record_activity(
+        organization=organization_id,
+        actor=actor,
+        verb="member.removed",
+        target_type="membership",
+        target_id=membership_id,
+        detail=detail,
+    )
 
 
 # --- board groups --------------------------------------------------------------------------------
@@ -939,8 +960,13 @@ def create_board_group(*, organization: Organization, actor: Actor, name: str) -
     name = _clean_group_name(organization.pk, name)
     last = BoardGroup.objects.filter(organization=organization).aggregate(m=Max("position"))["m"]
     group = BoardGroup.objects.create(organization=organization, name=name, position=(last or 0) + 1)
-    record_activity(organization=organization, actor=actor, verb="board_group.created", target=group,
-                    detail={"name": group.name})
+    record_activity(
+        organization=organization,
+        actor=actor,
+        verb="board_group.created",
+        target=group,
+        detail={"name": group.name},
+    )
     return group
 
 
@@ -951,8 +977,13 @@ def rename_board_group(*, group: BoardGroup, actor: Actor, name: str) -> BoardGr
     if name != group.name:
         previous, group.name = group.name, name
         group.save(update_fields=["name"])
-        record_activity(organization=group.organization_id, actor=actor, verb="board_group.renamed",
-                        target=group, detail={"name": name, "from": previous})
+        record_activity(
+            organization=group.organization_id,
+            actor=actor,
+            verb="board_group.renamed",
+            target=group,
+            detail={"name": name, "from": previous},
+        )
     return group
 
 
@@ -969,8 +1000,13 @@ def reorder_board_groups(
     for position, group in enumerate(ordered, start=1):
         group.position = position
     BoardGroup.objects.bulk_update(ordered, ["position"])
-    record_activity(organization=organization, actor=actor, verb="board_group.reordered",
-                    target_type="boardgroup", detail={"names": [g.name for g in ordered]})
+    record_activity(
+        organization=organization,
+        actor=actor,
+        verb="board_group.reordered",
+        target_type="boardgroup",
+        detail={"names": [g.name for g in ordered]},
+    )
     return ordered
 
 
@@ -978,6 +1014,12 @@ def reorder_board_groups(
 def delete_board_group(*, group: BoardGroup, actor: Actor) -> None:
     """Its boards stay, ungrouped (the foreign key is SET_NULL)."""
     authorize(actor, organization=group.organization_id, role=Role.ADMIN, allow_agent=False)
-    record_activity(organization=group.organization_id, actor=actor, verb="board_group.deleted",
-                    target_type="boardgroup", target_id=group.pk, detail={"name": group.name})
+    record_activity(
+        organization=group.organization_id,
+        actor=actor,
+        verb="board_group.deleted",
+        target_type="boardgroup",
+        target_id=group.pk,
+        detail={"name": group.name},
+    )
     group.delete()

@@ -31,9 +31,7 @@ def _fernet_key(material: str) -> bytes:
 
 @cache
 def _box() -> MultiFernet:
-    materials = list(settings.SECRET_ENCRYPTION_KEYS) or [
-        settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS
-    ]
+    materials = list(settings.SECRET_ENCRYPTION_KEYS) or [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
     return MultiFernet([Fernet(_fernet_key(material)) for material in materials])
 
 

@@ -29,7 +29,7 @@ def standard_webhook_key(secret: str) -> bytes:
     """`whsec_<base64>` secrets key with the decoded bytes; any other secret with its UTF-8 bytes."""
     if secret.startswith(STANDARD_WEBHOOK_SECRET_PREFIX):
         try:
-            return base64.b64decode(secret[len(STANDARD_WEBHOOK_SECRET_PREFIX):], validate=True)
+            return base64.b64decode(secret[len(STANDARD_WEBHOOK_SECRET_PREFIX) :], validate=True)
         except (binascii.Error, ValueError):
             pass
     return secret.encode()

@@ -25,10 +25,26 @@ class SubscriptionAdmin(admin.ModelAdmin):
     list_filter = ["enabled"]
     search_fields = ["target_url", "description"]
     list_select_related = ["organization", "board"]
-    fields = ["organization", "board", "description", "target_url", "event_types", "enabled",
-              "consecutive_dead", "disabled_reason", "created_by", "created_at"]
-    readonly_fields = ["organization", "board", "consecutive_dead", "disabled_reason", "created_by",
-                       "created_at"]
+    fields = [
+        "organization",
+        "board",
+        "description",
+        "target_url",
+        "event_types",
+        "enabled",
+        "consecutive_dead",
+        "disabled_reason",
+        "created_by",
+        "created_at",
+    ]
+    readonly_fields = [
+        "organization",
+        "board",
+        "consecutive_dead",
+        "disabled_reason",
+        "created_by",
+        "created_at",
+    ]
     actions = ["enable"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
@@ -59,8 +75,15 @@ class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
-    fields = ["number", "started_at", "duration_ms", "response_status", "error_class", "error_message",
-              "response_excerpt"]
+    fields = [
+        "number",
+        "started_at",
+        "duration_ms",
+        "response_status",
+        "error_class",
+        "error_message",
+        "response_excerpt",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -69,14 +92,37 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["id", "event_type", "status", "attempt_count", "last_status_code", "target_url",
-                    "organization", "board", "next_attempt_at", "created_at"]
+    list_display = [
+        "id",
+        "event_type",
+        "status",
+        "attempt_count",
+        "last_status_code",
+        "target_url",
+        "organization",
+        "board",
+        "next_attempt_at",
+        "created_at",
+    ]
     list_filter = ["status", "event_type"]
     search_fields = ["target_url", "event_type"]
     list_select_related = ["organization", "board"]
-    readonly_fields = ["organization", "board", "subscription", "agent", "target_url", "event_type",
-                       "payload", "status", "attempt_count", "next_attempt_at", "locked_until",
-                       "last_status_code", "created_at", "updated_at"]
+    readonly_fields = [
+        "organization",
+        "board",
+        "subscription",
+        "agent",
+        "target_url",
+        "event_type",
+        "payload",
+        "status",
+        "attempt_count",
+        "next_attempt_at",
+        "locked_until",
+        "last_status_code",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [DeliveryAttemptInline]
     actions = ["replay"]
 

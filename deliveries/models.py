@@ -47,9 +47,7 @@ class DeliveryStatus(models.TextChoices):
 class Delivery(models.Model):
     """One event to one target; its id is the `webhook-id` receivers deduplicate on."""
 
-    organization = models.ForeignKey(
-        "core.Organization", on_delete=models.CASCADE, related_name="deliveries"
-    )
+    organization = models.ForeignKey("core.Organization", on_delete=models.CASCADE, related_name="deliveries")
     board = models.ForeignKey(
         "boards.Board", on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
     )

@@ -72,6 +72,7 @@ class TargetRefused(DomainError):
 # Secrets
 # ---------------------------------------------------------------------------------------------
 
+
 def generate_subscription_secret() -> str:
     """A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes."""
     return STANDARD_WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
@@ -111,6 +112,7 @@ def signed_headers(delivery: Delivery, body: bytes, *, timestamp: int | None = N
 # ---------------------------------------------------------------------------------------------
 # Fan-out
 # ---------------------------------------------------------------------------------------------
+
 
 def event_is_deliverable(verb: str) -> bool:
     return not verb.startswith(NON_DELIVERABLE_PREFIXES)
@@ -156,8 +158,9 @@ def create_deliveries_for_event(event: ActivityEvent, agent_ids: Iterable[int] =
     agent_ids = list(agent_ids)
     if agent_ids:
         agents = (
-            Agent.objects.filter(pk__in=agent_ids, organization_id=event.organization_id,
-                                 status=AgentStatus.ACTIVE)
+            Agent.objects.filter(
+                pk__in=agent_ids, organization_id=event.organization_id, status=AgentStatus.ACTIVE
+            )
             .exclude(callback_url="")
             .values_list("id", "callback_url")
         )
@@ -166,11 +169,19 @@ def create_deliveries_for_event(event: ActivityEvent, agent_ids: Iterable[int] =
         return []
     now = timezone.now()
     payload = delivery_payload(event)
-    deliveries = Delivery.objects.bulk_create([
-        Delivery(organization_id=event.organization_id, board_id=event.board_id, event_type=event.verb,
-                 payload=payload, next_attempt_at=now, **target)
-        for target in targets
-    ])
+    deliveries = Delivery.objects.bulk_create(
+        [
+            Delivery(
+                organization_id=event.organization_id,
+                board_id=event.board_id,
+                event_type=event.verb,
+                payload=payload,
+                next_attempt_at=now,
+                **target,
+            )
+            for target in targets
+        ]
+    )
     ids = [d.pk for d in deliveries]
     transaction.on_commit(lambda: enqueue_deliveries(ids))
     return deliveries
@@ -199,8 +210,12 @@ def deliver_event_to_subscription(event: ActivityEvent, subscription: Subscripti
     if subscription_receives(subscription, event):
         return None
     delivery = Delivery.objects.create(
-        organization_id=event.organization_id, board_id=event.board_id, subscription=subscription,
-        target_url=subscription.target_url, event_type=event.verb, payload=delivery_payload(event),
+        organization_id=event.organization_id,
+        board_id=event.board_id,
+        subscription=subscription,
+        target_url=subscription.target_url,
+        event_type=event.verb,
+        payload=delivery_payload(event),
         next_attempt_at=timezone.now(),
     )
     transaction.on_commit(lambda: enqueue_deliveries([delivery.pk]))
@@ -216,13 +231,15 @@ def enqueue_deliveries(delivery_ids: Iterable[int], *, countdown: float | None =
         try:
             deliver_webhook.apply_async((delivery_id,), countdown=countdown)
         except Exception:  # the row is the source of truth; the sweeper covers a lost message
-            logger.warning("could not enqueue delivery %s; the sweeper will retry", delivery_id,
-                           exc_info=True)
+            logger.warning(
+                "could not enqueue delivery %s; the sweeper will retry", delivery_id, exc_info=True
+            )
 
 
 # ---------------------------------------------------------------------------------------------
 # Sending
 # ---------------------------------------------------------------------------------------------
+
 
 def lock_lease() -> timedelta:
     """How long a claim holds: longer than one send can take, short enough to recover a crash."""
@@ -294,8 +311,12 @@ def attempt_delivery(*, delivery_id: int) -> Delivery | None:
     if number > len(settings.DELIVERY_RETRY_SCHEDULE) + 1:
         # Earlier claims never finished (the worker died each time, e.g. killed for memory):
         # stop here instead of crashing workers forever; a replay starts a fresh series.
-        result = http.SendResult(None, 0, error_class="AttemptsExhausted",
-                                 error_message="Earlier attempts were interrupted; no attempts left.")
+        result = http.SendResult(
+            None,
+            0,
+            error_class="AttemptsExhausted",
+            error_message="Earlier attempts were interrupted; no attempts left.",
+        )
     elif refusal:
         result = http.SendResult(None, 0, error_class=refusal[0], error_message=refusal[1], refused=True)
     else:
@@ -303,8 +324,9 @@ def attempt_delivery(*, delivery_id: int) -> Delivery | None:
         try:
             headers = signed_headers(delivery, body)
         except SecretUnreadable as exc:
-            result = http.SendResult(None, 0, error_class="SecretUnreadable", error_message=str(exc),
-                                     refused=True)
+            result = http.SendResult(
+                None, 0, error_class="SecretUnreadable", error_message=str(exc), refused=True
+            )
         else:
             result = http.post(delivery.target_url, body, headers)
     return record_attempt(delivery=delivery, number=number, lease=lease, result=result)
@@ -335,14 +357,20 @@ def _current_target(delivery: Delivery) -> tuple[str, str] | None:
 def record_attempt(*, delivery: Delivery, number: int, lease, result: http.SendResult) -> Delivery:
     """Store the attempt and move the delivery on: succeeded, retry later, failed or dead."""
     DeliveryAttempt.objects.create(
-        delivery=delivery, number=number, duration_ms=result.duration_ms,
-        response_status=result.status_code, error_class=result.error_class[:100],
-        error_message=result.error_message[:500], response_excerpt=result.response_excerpt[:1000],
+        delivery=delivery,
+        number=number,
+        duration_ms=result.duration_ms,
+        response_status=result.status_code,
+        error_class=result.error_class[:100],
+        error_message=result.error_message[:500],
+        response_excerpt=result.response_excerpt[:1000],
     )
     DELIVERY_LATENCY.observe(result.duration_ms / 1000)
     now = timezone.now()
     changes: dict[str, Any] = {
-        "locked_until": None, "last_status_code": result.status_code, "updated_at": now,
+        "locked_until": None,
+        "last_status_code": result.status_code,
+        "updated_at": now,
     }
     delay = None
     if result.ok:
@@ -388,12 +416,20 @@ def _delivery_target_name(delivery: Delivery) -> str:
 
 def _record_dead_letter(delivery: Delivery, result: http.SendResult) -> None:
     record_activity(
-        organization=delivery.organization_id, board=delivery.board_id, actor=Actor.system(),
-        verb=f"delivery.{delivery.status}", target=delivery,
-        detail={"event_type": delivery.event_type, "attempts": delivery.attempt_count,
-                "last_status_code": result.status_code, "error_class": result.error_class,
-                "subscription_id": delivery.subscription_id, "agent_id": delivery.agent_id,
-                "target": _delivery_target_name(delivery)},
+        organization=delivery.organization_id,
+        board=delivery.board_id,
+        actor=Actor.system(),
+        verb=f"delivery.{delivery.status}",
+        target=delivery,
+        detail={
+            "event_type": delivery.event_type,
+            "attempts": delivery.attempt_count,
+            "last_status_code": result.status_code,
+            "error_class": result.error_class,
+            "subscription_id": delivery.subscription_id,
+            "agent_id": delivery.agent_id,
+            "target": _delivery_target_name(delivery),
+        },
     )
     if delivery.status == DeliveryStatus.DEAD and delivery.subscription_id:
         # Row lock: two deliveries dying at once must both count, and disable it once.
@@ -407,8 +443,11 @@ def _record_dead_letter(delivery: Delivery, result: http.SendResult) -> None:
             )
             fields += ["enabled", "disabled_reason"]
             record_activity(
-                organization=subscription.organization_id, board=subscription.board_id, actor=Actor.system(),
-                verb="subscription.auto_disabled", target=subscription,
+                organization=subscription.organization_id,
+                board=subscription.board_id,
+                actor=Actor.system(),
+                verb="subscription.auto_disabled",
+                target=subscription,
                 detail={"consecutive_dead": subscription.consecutive_dead},
             )
         subscription.save(update_fields=fields)
@@ -417,6 +456,7 @@ def _record_dead_letter(delivery: Delivery, result: http.SendResult) -> None:
 # ---------------------------------------------------------------------------------------------
 # Recovery and replay
 # ---------------------------------------------------------------------------------------------
+
 
 def requeue_overdue_deliveries(*, grace: timedelta = SWEEP_GRACE, limit: int = SWEEP_BATCH) -> int:
     """Re-enqueue pending deliveries whose attempt is overdue and not locked (lost messages)."""
@@ -451,8 +491,9 @@ def replay_delivery(*, delivery: Delivery, actor: Actor) -> Delivery:
     if delivery.status not in DEAD_LETTER_STATUSES:
         raise Conflict("Only dead or failed deliveries can be replayed.", code="not_replayable")
     if delivery.subscription_id and not delivery.subscription.enabled:
-        raise Conflict("The subscription is disabled; enable it before replaying.",
-                       code="subscription_disabled")
+        raise Conflict(
+            "The subscription is disabled; enable it before replaying.", code="subscription_disabled"
+        )
     replayed = replay_deliveries(deliveries=Delivery.objects.filter(pk=delivery.pk), actor=actor)
     if not replayed:
         raise Conflict("The delivery changed meanwhile; reload and try again.")
@@ -468,8 +509,11 @@ def replay_deliveries(*, deliveries: QuerySet[Delivery], actor: Actor, limit: in
     `deliveries` is left alone (a bulk action over a filter must not fail on one foreign row).
     """
     if actor.kind == ActorKind.USER:
-        deliveries = deliveries.filter(organization_id__in=Membership.objects.filter(
-            user=actor.user, role=Role.ADMIN).values("organization_id"))
+        deliveries = deliveries.filter(
+            organization_id__in=Membership.objects.filter(user=actor.user, role=Role.ADMIN).values(
+                "organization_id"
+            )
+        )
     elif actor.kind == ActorKind.AGENT:
         raise PermissionDenied("Agents cannot replay deliveries; ask a human admin.")
     rows = list(
@@ -488,8 +532,12 @@ def replay_deliveries(*, deliveries: QuerySet[Delivery], actor: Actor, limit: in
         groups.setdefault((organization_id, board_id), []).append(delivery_id)
     for (organization_id, board_id), group_ids in groups.items():
         record_activity(
-            organization=organization_id, board=board_id, actor=actor, verb="delivery.replayed",
-            target_type="delivery", target_id=group_ids[0] if len(group_ids) == 1 else "",
+            organization=organization_id,
+            board=board_id,
+            actor=actor,
+            verb="delivery.replayed",
+            target_type="delivery",
+            target_id=group_ids[0] if len(group_ids) == 1 else "",
             detail={"count": len(group_ids), "delivery_ids": group_ids[:50]},
         )
     transaction.on_commit(lambda: enqueue_deliveries(ids))
@@ -499,6 +547,7 @@ def replay_deliveries(*, deliveries: QuerySet[Delivery], actor: Actor, limit: in
 # ---------------------------------------------------------------------------------------------
 # Subscriptions
 # ---------------------------------------------------------------------------------------------
+
 
 def _authorize_admin(actor: Actor, organization_id: int) -> None:
     """Subscriptions, replays and signing secrets are an admin's, never an agent's."""
@@ -520,8 +569,14 @@ def validate_target_url(url: str) -> None:
 
 @transaction.atomic
 def create_subscription(
-    *, actor: Actor, organization: Organization, target_url: str, board: Board | None = None,
-    event_types: list[str] | None = None, description: str = "", enabled: bool = True,
+    *,
+    actor: Actor,
+    organization: Organization,
+    target_url: str,
+    board: Board | None = None,
+    event_types: list[str] | None = None,
+    description: str = "",
+    enabled: bool = True,
 ) -> tuple[Subscription, str]:
     """Returns the subscription and its secret, which is shown this once and stored encrypted."""
     _authorize_admin(actor, organization.pk)
@@ -530,12 +585,23 @@ def create_subscription(
     validate_target_url(target_url)
     secret = generate_subscription_secret()
     subscription = Subscription.objects.create(
-        organization=organization, board=board, target_url=target_url, event_types=event_types or [],
-        description=description, enabled=enabled, secret_ciphertext=encrypt_secret(secret),
+        organization=organization,
+        board=board,
+        target_url=target_url,
+        event_types=event_types or [],
+        description=description,
+        enabled=enabled,
+        secret_ciphertext=encrypt_secret(secret),
         created_by=actor.user,
     )
-    record_activity(organization=organization, board=board, actor=actor, verb="subscription.created",
-                    target=subscription, detail={"target_url": target_url})
+    record_activity(
+        organization=organization,
+        board=board,
+        actor=actor,
+        verb="subscription.created",
+        target=subscription,
+        detail={"target_url": target_url},
+    )
     return subscription, secret
 
 
@@ -554,9 +620,14 @@ def update_subscription(*, actor: Actor, subscription: Subscription, **changes: 
     for field, value in changes.items():
         setattr(subscription, field, value)
     subscription.save()
-    record_activity(organization=subscription.organization_id, board=subscription.board_id, actor=actor,
-                    verb="subscription.updated", target=subscription,
-                    detail={"fields": sorted(k for k in changes if k in allowed)})
+    record_activity(
+        organization=subscription.organization_id,
+        board=subscription.board_id,
+        actor=actor,
+        verb="subscription.updated",
+        target=subscription,
+        detail={"fields": sorted(k for k in changes if k in allowed)},
+    )
     return subscription
 
 
@@ -566,15 +637,25 @@ def rotate_subscription_secret(*, actor: Actor, subscription: Subscription) -> t
     secret = generate_subscription_secret()
     subscription.secret_ciphertext = encrypt_secret(secret)
     subscription.save(update_fields=["secret_ciphertext"])
-    record_activity(organization=subscription.organization_id, board=subscription.board_id, actor=actor,
-                    verb="subscription.secret_rotated", target=subscription)
+    record_activity(
+        organization=subscription.organization_id,
+        board=subscription.board_id,
+        actor=actor,
+        verb="subscription.secret_rotated",
+        target=subscription,
+    )
     return subscription, secret
 
 
 @transaction.atomic
 def delete_subscription(*, actor: Actor, subscription: Subscription) -> None:
     _authorize_admin(actor, subscription.organization_id)
-    record_activity(organization=subscription.organization_id, board=subscription.board_id, actor=actor,
-                    verb="subscription.deleted", target=subscription,
-                    detail={"target_url": subscription.target_url})
+    record_activity(
+        organization=subscription.organization_id,
+        board=subscription.board_id,
+        actor=actor,
+        verb="subscription.deleted",
+        target=subscription,
+        detail={"target_url": subscription.target_url},
+    )
     subscription.delete()

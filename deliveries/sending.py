@@ -212,10 +212,12 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> SendResult:
     )
     try:
         # trust_env=False: no proxy from the environment may route around the address check.
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False,
-                          verify=_ssl_context()) as client:
-            request = client.build_request("POST", target, content=body, headers=all_headers,
-                                           extensions=extensions)
+        with httpx.Client(
+            timeout=timeout, follow_redirects=False, trust_env=False, verify=_ssl_context()
+        ) as client:
+            request = client.build_request(
+                "POST", target, content=body, headers=all_headers, extensions=extensions
+            )
             response = client.send(request, stream=True)
             try:
                 excerpt = b""
@@ -234,7 +236,11 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> SendResult:
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
             )
     except httpx.TimeoutException as exc:
-        return SendResult(None, elapsed_ms(), error_class=type(exc).__name__,
-                          error_message=f"No response within {timeout:g}s.")
+        return SendResult(
+            None,
+            elapsed_ms(),
+            error_class=type(exc).__name__,
+            error_message=f"No response within {timeout:g}s.",
+        )
     except httpx.HTTPError as exc:
         return SendResult(None, elapsed_ms(), error_class=type(exc).__name__, error_message=str(exc)[:500])

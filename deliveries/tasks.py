@@ -17,8 +17,15 @@ from deliveries import outbound
 
 # A transient database error (lost connection, lock timeout) retries the message; if the claim
 # had already been taken, the retry finds it locked and the sweeper takes over after the lease.
-@shared_task(name=outbound.DELIVER_TASK_NAME, acks_late=True, reject_on_worker_lost=True,
-             ignore_result=True, autoretry_for=(OperationalError,), retry_backoff=1, max_retries=5)
+@shared_task(
+    name=outbound.DELIVER_TASK_NAME,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=1,
+    max_retries=5,
+)
 def deliver_webhook(delivery_id: int) -> None:
     outbound.attempt_delivery(delivery_id=delivery_id)
 

@@ -57,10 +57,18 @@ def _render_list(
     elif status in DeliveryStatus.values:
         deliveries = deliveries.filter(status=status)
     page = Paginator(deliveries, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "deliveries/list.html", {
-        "title": title, "page": page, "status": status, "statuses": DeliveryStatus.choices,
-        "admin_org_ids": _admin_org_ids(request.user), **context,
-    })
+    return render(
+        request,
+        "deliveries/list.html",
+        {
+            "title": title,
+            "page": page,
+            "status": status,
+            "statuses": DeliveryStatus.choices,
+            "admin_org_ids": _admin_org_ids(request.user),
+            **context,
+        },
+    )
 
 
 @login_required
@@ -69,23 +77,33 @@ def dead_letters(request: HttpRequest) -> HttpResponse:
     if "status" not in request.GET:
         request.GET = request.GET.copy()
         request.GET["status"] = "dead_letters"
-    return _render_list(request, _deliveries_for(request.user), title="Deliveries",
-                        bulk_filter={"status": "dead_letters"})
+    return _render_list(
+        request, _deliveries_for(request.user), title="Deliveries", bulk_filter={"status": "dead_letters"}
+    )
 
 
 @login_required
 def board_deliveries(request: HttpRequest, board_id: int) -> HttpResponse:
     board = get_object_or_404(Board.objects.visible_to(request.user).distinct(), pk=board_id)
-    return _render_list(request, _deliveries_for(request.user).filter(board=board),
-                        title=f"Deliveries · {board.name}", board=board, bulk_filter={"board": board.pk})
+    return _render_list(
+        request,
+        _deliveries_for(request.user).filter(board=board),
+        title=f"Deliveries · {board.name}",
+        board=board,
+        bulk_filter={"board": board.pk},
+    )
 
 
 @login_required
 def agent_deliveries(request: HttpRequest, agent_id: int) -> HttpResponse:
     agent = get_object_or_404(Agent.objects.visible_to(request.user).distinct(), pk=agent_id)
-    return _render_list(request, _deliveries_for(request.user).filter(agent=agent),
-                        title=f"Deliveries to agent {agent.name}", agent=agent,
-                        bulk_filter={"agent": agent.pk})
+    return _render_list(
+        request,
+        _deliveries_for(request.user).filter(agent=agent),
+        title=f"Deliveries to agent {agent.name}",
+        agent=agent,
+        bulk_filter={"agent": agent.pk},
+    )
 
 
 @login_required
@@ -97,11 +115,17 @@ def delivery_detail(request: HttpRequest, delivery_id: int) -> HttpResponse:
         pk=delivery_id,
     )
     attempts = list(delivery.attempts.all())
-    return render(request, "deliveries/detail.html", {
-        "delivery": delivery, "attempts": attempts, "last_attempt": attempts[-1] if attempts else None,
-        "payload_json": json.dumps(delivery.payload, indent=2, sort_keys=True),
-        "admin_org_ids": _admin_org_ids(request.user),
-    })
+    return render(
+        request,
+        "deliveries/detail.html",
+        {
+            "delivery": delivery,
+            "attempts": attempts,
+            "last_attempt": attempts[-1] if attempts else None,
+            "payload_json": json.dumps(delivery.payload, indent=2, sort_keys=True),
+            "admin_org_ids": _admin_org_ids(request.user),
+        },
+    )
 
 
 @login_required
@@ -116,9 +140,15 @@ def replay(request: HttpRequest, delivery_id: int) -> HttpResponse:
     except DomainError as exc:
         error = exc.message
     if request.htmx:
-        return render(request, "deliveries/partials/row.html", {
-            "delivery": delivery, "error": error, "admin_org_ids": {delivery.organization_id},
-        })
+        return render(
+            request,
+            "deliveries/partials/row.html",
+            {
+                "delivery": delivery,
+                "error": error,
+                "admin_org_ids": {delivery.organization_id},
+            },
+        )
     if error:
         messages.error(request, error)
     else:
@@ -130,8 +160,9 @@ def replay(request: HttpRequest, delivery_id: int) -> HttpResponse:
 @require_POST
 def bulk_replay(request: HttpRequest) -> HttpResponse:
     """Replay the dead letters of a board, an agent or all your organizations (admins only)."""
-    deliveries = Delivery.objects.filter(organization_id__in=_admin_org_ids(request.user),
-                                         status__in=outbound.DEAD_LETTER_STATUSES)
+    deliveries = Delivery.objects.filter(
+        organization_id__in=_admin_org_ids(request.user), status__in=outbound.DEAD_LETTER_STATUSES
+    )
     for field in ("board", "agent", "subscription"):
         value = request.POST.get(field, "")
         if value.isdigit():
@@ -141,19 +172,26 @@ def bulk_replay(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         return HttpResponse(f'<p class="message" role="status">{text}</p>')
     messages.success(request, text)
-    return redirect(request.POST.get("next") if request.POST.get("next", "").startswith("/deliveries/")
-                    else "deliveries:dead-letters")
+    return redirect(
+        request.POST.get("next")
+        if request.POST.get("next", "").startswith("/deliveries/")
+        else "deliveries:dead-letters"
+    )
 
 
 # --- subscriptions ---------------------------------------------------------------------------
 
+
 class SubscriptionForm(forms.Form):
     organization = forms.ModelChoiceField(queryset=Organization.objects.none())
-    board = forms.ModelChoiceField(queryset=Board.objects.none(), required=False,
-                                   empty_label="Every board of the organization")
+    board = forms.ModelChoiceField(
+        queryset=Board.objects.none(), required=False, empty_label="Every board of the organization"
+    )
     target_url = forms.URLField(max_length=500, assume_scheme="https")
     event_types = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple, label="Events",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Events",
         help_text="None ticked: every event. Moving a card is “Task moved” (task.status_changed).",
     )
     description = forms.CharField(max_length=200, required=False)
@@ -185,8 +223,11 @@ class SubscriptionForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        organization_id = data["organization"].pk if data.get("organization") else (
-            self.instance.organization_id if self.instance else None)
+        organization_id = (
+            data["organization"].pk
+            if data.get("organization")
+            else (self.instance.organization_id if self.instance else None)
+        )
         if data.get("board") and data["board"].organization_id != organization_id:
             self.add_error("board", "The board is not in this organization.")
         return data
@@ -196,7 +237,8 @@ class SubscriptionForm(forms.Form):
 def subscription_list(request: HttpRequest) -> HttpResponse:
     subscriptions = (
         Subscription.objects.filter(organization_id__in=_member_org_ids(request.user))
-        .select_related("organization", "board").order_by("-created_at", "-id")
+        .select_related("organization", "board")
+        .order_by("-created_at", "-id")
     )
     can_create = bool(_admin_org_ids(request.user))
     form = SubscriptionForm(request.POST or None, user=request.user) if can_create else None
@@ -212,38 +254,51 @@ def subscription_list(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
-                response = render(request, "deliveries/secret_shown.html",
-                                  {"subscription": subscription, "secret": secret})
+                response = render(
+                    request, "deliveries/secret_shown.html", {"subscription": subscription, "secret": secret}
+                )
                 response["Cache-Control"] = "no-store"
                 return response
-    return render(request, "deliveries/subscriptions.html", {
-        "subscriptions": subscriptions, "form": form,
-    })
+    return render(
+        request,
+        "deliveries/subscriptions.html",
+        {
+            "subscriptions": subscriptions,
+            "form": form,
+        },
+    )
 
 
 @login_required
 def subscription_detail(request: HttpRequest, subscription_id: int) -> HttpResponse:
     subscription = get_object_or_404(
-        Subscription.objects.filter(organization_id__in=_member_org_ids(request.user))
-        .select_related("organization", "board"),
+        Subscription.objects.filter(organization_id__in=_member_org_ids(request.user)).select_related(
+            "organization", "board"
+        ),
         pk=subscription_id,
     )
     is_admin = subscription.organization_id in _admin_org_ids(request.user)
-    initial = {"board": subscription.board, "target_url": subscription.target_url,
-               "event_types": subscription.event_types, "description": subscription.description,
-               "enabled": subscription.enabled}
+    initial = {
+        "board": subscription.board,
+        "target_url": subscription.target_url,
+        "event_types": subscription.event_types,
+        "description": subscription.description,
+        "enabled": subscription.enabled,
+    }
     form = None
     if is_admin:
-        form = SubscriptionForm(request.POST or None, user=request.user, instance=subscription,
-                                initial=initial)
+        form = SubscriptionForm(
+            request.POST or None, user=request.user, instance=subscription, initial=initial
+        )
     if request.method == "POST":
         if not is_admin:
             raise PermissionDenied
         if form.is_valid():
             changes = {k: v for k, v in form.cleaned_data.items() if k in form.changed_data}
             try:
-                outbound.update_subscription(actor=Actor.for_user(request.user), subscription=subscription,
-                                             **changes)
+                outbound.update_subscription(
+                    actor=Actor.for_user(request.user), subscription=subscription, **changes
+                )
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
@@ -251,8 +306,15 @@ def subscription_detail(request: HttpRequest, subscription_id: int) -> HttpRespo
                 return redirect("deliveries:subscription-detail", subscription.pk)
     deliveries = _deliveries_for(request.user).filter(subscription=subscription)
     page = Paginator(deliveries, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "deliveries/subscription_detail.html", {
-        "subscription": subscription, "form": form, "page": page, "is_admin": is_admin,
-        "admin_org_ids": {subscription.organization_id} if is_admin else set(),
-        "bulk_url": reverse("deliveries:bulk-replay"),
-    })
+    return render(
+        request,
+        "deliveries/subscription_detail.html",
+        {
+            "subscription": subscription,
+            "form": form,
+            "page": page,
+            "is_admin": is_admin,
+            "admin_org_ids": {subscription.organization_id} if is_admin else set(),
+            "bulk_url": reverse("deliveries:bulk-replay"),
+        },
+    )

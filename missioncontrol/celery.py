@@ -10,7 +10,6 @@ from celery.schedules import crontab
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "missioncontrol.settings")
 
 
-
 class DirectoryCreatingScheduler(PersistentScheduler):
     """Celery's file-backed schedule, creating the file's directory first: in production mode
     settings create no DATA_DIR (the database is elsewhere), and on a fresh machine or volume
@@ -29,8 +28,11 @@ app.autodiscover_tasks()
 def _backup_crontab(expression: str) -> crontab:
     minute, hour, day_of_month, month_of_year, day_of_week = expression.split()
     return crontab(
-        minute=minute, hour=hour, day_of_month=day_of_month,
-        month_of_year=month_of_year, day_of_week=day_of_week,
+        minute=minute,
+        hour=hour,
+        day_of_month=day_of_month,
+        month_of_year=month_of_year,
+        day_of_week=day_of_week,
     )
 
 
@@ -42,20 +44,25 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
         "beat-tick": {"task": "missioncontrol.tasks.record_beat_tick", "schedule": 30.0},
         "agent-presence": {"task": "agents.tasks.record_presence_transitions", "schedule": 30.0},
         "requeue-overdue-deliveries": {
-            "task": "webhooks.tasks.requeue_overdue_deliveries", "schedule": 60.0,
+            "task": "webhooks.tasks.requeue_overdue_deliveries",
+            "schedule": 60.0,
         },
         "sweep-alert-rules": {
-            "task": "alerts.tasks.sweep_alert_rules", "schedule": float(settings.ALERTS_SWEEP_SECONDS),
+            "task": "alerts.tasks.sweep_alert_rules",
+            "schedule": float(settings.ALERTS_SWEEP_SECONDS),
         },
         "requeue-unapplied-webhook-rules": {
-            "task": "webhook_rules.tasks.requeue_unapplied_payloads", "schedule": 300.0,
+            "task": "webhook_rules.tasks.requeue_unapplied_payloads",
+            "schedule": 300.0,
         },
         "refresh-task-flow-rollup": {"task": "overview.tasks.refresh_task_flow_rollup", "schedule": 60.0},
         "prune-webhook-payloads": {
-            "task": "webhooks.tasks.prune_webhook_payloads", "schedule": crontab(minute=17, hour=3),
+            "task": "webhooks.tasks.prune_webhook_payloads",
+            "schedule": crontab(minute=17, hour=3),
         },
         "log-partitions-and-retention": {
-            "task": "ops.tasks.maintain_log_partitions", "schedule": crontab(minute=41, hour=2),
+            "task": "ops.tasks.maintain_log_partitions",
+            "schedule": crontab(minute=41, hour=2),
         },
         "backup": {
             "task": "missioncontrol.tasks.run_scheduled_backup",

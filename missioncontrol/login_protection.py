@@ -120,12 +120,13 @@ def throttled_response(request: HttpRequest, retry_after: int) -> HttpResponse:
     headers = {"Retry-After": str(retry_after)}
     if _wants_json(request):
         return json_error(
-            429, "rate_limited", f"Too many failed logins; try again in {retry_after} seconds.",
-            headers=headers, retry_after=retry_after,
+            429,
+            "rate_limited",
+            f"Too many failed logins; try again in {retry_after} seconds.",
+            headers=headers,
+            retry_after=retry_after,
         )
-    response = render(
-        request, "registration/login_throttled.html", {"retry_after": retry_after}, status=429
-    )
+    response = render(request, "registration/login_throttled.html", {"retry_after": retry_after}, status=429)
     response["Retry-After"] = str(retry_after)
     return response
 
@@ -137,8 +138,10 @@ def refusal_while_locked(request: HttpRequest, username: str) -> HttpResponse | 
         return None
     # The client address only: the typed username is sometimes a password.
     logger.warning(
-        "login throttled for %s (retry in %ss)", client_ip_from_meta(request.META),
-        lockout.retry_after, extra={"event": "auth.login_throttled"},
+        "login throttled for %s (retry in %ss)",
+        client_ip_from_meta(request.META),
+        lockout.retry_after,
+        extra={"event": "auth.login_throttled"},
     )
     return throttled_response(request, lockout.retry_after)
 

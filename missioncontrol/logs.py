@@ -7,9 +7,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
-current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
-    "current_request_id", default="-"
-)
+current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("current_request_id", default="-")
 
 
 class RequestIdFilter(logging.Filter):
@@ -30,7 +28,10 @@ class RequestIdFilter(logging.Filter):
 
 # Attributes every LogRecord has; anything else was passed through `extra=` and is kept.
 _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message", "asctime", "request_id", "taskName",
+    "message",
+    "asctime",
+    "request_id",
+    "taskName",
 }
 
 

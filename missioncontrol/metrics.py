@@ -24,7 +24,8 @@ OPEN_WEBSOCKETS = Gauge(
     "mc_open_websockets", "Open websocket connections", ["stream"], multiprocess_mode="livesum"
 )
 WEBSOCKET_POLICY_CLOSES = Counter(
-    "mc_websocket_policy_closes_total", "Sockets closed by the server for a limit (flood, size, idle)",
+    "mc_websocket_policy_closes_total",
+    "Sockets closed by the server for a limit (flood, size, idle)",
     ["stream", "reason"],
 )
 OPEN_EVENT_STREAMS = Gauge(
@@ -32,7 +33,8 @@ OPEN_EVENT_STREAMS = Gauge(
 )
 BACKUPS = Counter("mc_backups_total", "Backup runs in this process by status", ["status"])
 BACKUP_DURATION = Histogram(
-    "mc_backup_duration_seconds", "Duration of successful backups",
+    "mc_backup_duration_seconds",
+    "Duration of successful backups",
     buckets=(1, 5, 15, 60, 300, 900, 1800, 3600, float("inf")),
 )
 ALERT_INCIDENTS = Counter(

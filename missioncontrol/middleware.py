@@ -86,7 +86,10 @@ class RequestIdMiddleware(AroundMiddleware):
             # The path only: query strings can carry tokens.
             logger.warning(
                 "slow request %s %s %s %.0fms",
-                request.method, request.path, response.status_code, duration_ms,
+                request.method,
+                request.path,
+                response.status_code,
+                duration_ms,
                 extra={
                     "method": request.method,
                     "path": request.path,

@@ -46,7 +46,8 @@ def _warn_backend_down(limiter: str, exc: Exception) -> None:
         _last_warning_at = now
     logger.warning(
         "rate limit backend unreachable, failing open (limiter=%s, error=%s)",
-        limiter, type(exc).__name__,
+        limiter,
+        type(exc).__name__,
     )
 
 

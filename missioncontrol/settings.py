@@ -118,9 +118,7 @@ if not DEBUG:
             "key is refused); e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))'"
         )
     if not ALLOWED_HOSTS:
-        raise ImproperlyConfigured(
-            "ALLOWED_HOSTS: set the host names this server answers for (DEBUG is off)"
-        )
+        raise ImproperlyConfigured("ALLOWED_HOSTS: set the host names this server answers for (DEBUG is off)")
 
 INSTALLED_APPS = [
     # django.contrib.admin, with its login and password change throttled like /login/.
@@ -226,9 +224,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- cache, channel layer, broker ---------------------------------------------------------------
 RATE_LIMIT_BACKEND = env_str("RATE_LIMIT_BACKEND", "memory").lower()
 if RATE_LIMIT_BACKEND not in {"memory", "redis"}:
-    raise ImproperlyConfigured(
-        f"RATE_LIMIT_BACKEND must be memory or redis, not {RATE_LIMIT_BACKEND!r}"
-    )
+    raise ImproperlyConfigured(f"RATE_LIMIT_BACKEND must be memory or redis, not {RATE_LIMIT_BACKEND!r}")
 RATE_LIMIT_REDIS_URL = env_str("RATE_LIMIT_REDIS_URL") or REDIS_URL
 if RATE_LIMIT_BACKEND == "redis" and not RATE_LIMIT_REDIS_URL:
     raise ImproperlyConfigured(
@@ -250,11 +246,15 @@ def _redis_cache(url: str) -> dict:
 
 
 CACHES = {
-    "default": _redis_cache(REDIS_URL) if REDIS_URL else {
+    "default": _redis_cache(REDIS_URL)
+    if REDIS_URL
+    else {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "missioncontrol-default",
     },
-    "ratelimit": _redis_cache(RATE_LIMIT_REDIS_URL) if RATE_LIMIT_BACKEND == "redis" else {
+    "ratelimit": _redis_cache(RATE_LIMIT_REDIS_URL)
+    if RATE_LIMIT_BACKEND == "redis"
+    else {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "missioncontrol-ratelimit",
     },

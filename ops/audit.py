@@ -31,8 +31,14 @@ def _is_http_request(request) -> bool:
 def _record_for_each_organization(*, user, verb: str, actor, detail: dict) -> int:
     count = 0
     for organization in Organization.objects.filter(memberships__user=user).distinct():
-        record_activity(organization=organization, verb=verb, actor=actor, target_type="user",
-                        target_id=user.pk, detail=detail)
+        record_activity(
+            organization=organization,
+            verb=verb,
+            actor=actor,
+            target_type="user",
+            target_id=user.pk,
+            detail=detail,
+        )
         count += 1
     return count
 
@@ -57,19 +63,29 @@ def record_login_failure(sender, credentials=None, request=None, **kwargs) -> No
         return
     ip = client_ip_from_meta(request.META)
     username = (credentials or {}).get(get_user_model().USERNAME_FIELD) or ""
-    user = get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first() \
-        if username else None
+    user = (
+        get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first()
+        if username
+        else None
+    )
     if user is None:
-        logger.warning("failed login for an unknown username from %s", ip,
-                       extra={"event": "auth.login_failed", "ip": ip})
+        logger.warning(
+            "failed login for an unknown username from %s", ip, extra={"event": "auth.login_failed", "ip": ip}
+        )
         return
-    logger.warning("failed login for user id %s from %s", user.pk, ip,
-                   extra={"event": "auth.login_failed", "user_id": user.pk, "ip": ip})
+    logger.warning(
+        "failed login for user id %s from %s",
+        user.pk,
+        ip,
+        extra={"event": "auth.login_failed", "user_id": user.pk, "ip": ip},
+    )
     try:
         # The actor is whoever typed the password, not the account owner: recorded as system,
         # with the target naming the account.
         _record_for_each_organization(
-            user=user, verb="auth.login_failed", actor=Actor.system(),
+            user=user,
+            verb="auth.login_failed",
+            actor=Actor.system(),
             detail={"ip": ip, "username": user.get_username()},
         )
     except Exception as exc:

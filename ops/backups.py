@@ -100,8 +100,13 @@ class PgConnection:
 
     def psycopg_kwargs(self, dbname: str | None = None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"dbname": dbname or self.name, "connect_timeout": 10}
-        for key, value in (("user", self.user), ("password", self.password), ("host", self.host),
-                           ("port", self.port), ("sslmode", self.sslmode)):
+        for key, value in (
+            ("user", self.user),
+            ("password", self.password),
+            ("host", self.host),
+            ("port", self.port),
+            ("sslmode", self.sslmode),
+        ):
             if value:
                 kwargs[key] = value
         return kwargs
@@ -211,19 +216,18 @@ def dump_postgres(
         except subprocess.TimeoutExpired:
             if progress:
                 size = destination.stat().st_size if destination.exists() else 0
-                progress(f"pg_dump running: {_human_bytes(size)} written, "
-                         f"{time.monotonic() - started:.0f}s elapsed")
+                progress(
+                    f"pg_dump running: {_human_bytes(size)} written, "
+                    f"{time.monotonic() - started:.0f}s elapsed"
+                )
     if process.returncode != 0:
         reason = stderr.decode(errors="replace").strip().splitlines()
         raise BackupError(
-            scrub(f"pg_dump exited {process.returncode}: {' '.join(reason[-3:]) or 'no output'}",
-                  pg.password)
+            scrub(f"pg_dump exited {process.returncode}: {' '.join(reason[-3:]) or 'no output'}", pg.password)
         )
 
 
-def dump_sqlite(
-    source: sqlite3.Connection, destination: Path, *, progress: Progress | None = None
-) -> None:
+def dump_sqlite(source: sqlite3.Connection, destination: Path, *, progress: Progress | None = None) -> None:
     """SQLite's online backup API: a consistent copy while the app keeps writing (WAL)."""
     last_report = [time.monotonic()]
 
@@ -258,8 +262,10 @@ def _record_failure_events(backup: Backup | None, reason: str) -> None:
                 actor=Actor.system(),
                 target_type="backup",
                 target_id=backup.pk if backup else "",
-                detail={"message": "The database backup failed; an administrator has the details "
-                                   "on the ops status page."},
+                detail={
+                    "message": "The database backup failed; an administrator has the details "
+                    "on the ops status page."
+                },
             )
     except Exception as exc:  # the database may be the reason the backup failed
         logger.error("could not record backup.failed activity events: %s", type(exc).__name__)
@@ -309,7 +315,9 @@ def create_backup(
         if backup is not None:
             try:
                 Backup.objects.filter(pk=backup.pk).update(
-                    status=BackupStatus.FAILED, finished_at=timezone.now(), error=reason[:2000],
+                    status=BackupStatus.FAILED,
+                    finished_at=timezone.now(),
+                    error=reason[:2000],
                     duration_ms=int((time.monotonic() - clock) * 1000),
                 )
             except Exception as db_exc:
@@ -319,14 +327,22 @@ def create_backup(
 
     duration = time.monotonic() - clock
     Backup.objects.filter(pk=backup.pk).update(
-        status=BackupStatus.SUCCEEDED, finished_at=timezone.now(), file_name=final.name,
-        size_bytes=size, sha256=digest, duration_ms=int(duration * 1000),
+        status=BackupStatus.SUCCEEDED,
+        finished_at=timezone.now(),
+        file_name=final.name,
+        size_bytes=size,
+        sha256=digest,
+        duration_ms=int(duration * 1000),
     )
     backup.refresh_from_db()
     BACKUPS.labels(status=BackupStatus.SUCCEEDED).inc()
     BACKUP_DURATION.observe(duration)
     logger.info(
-        "backup succeeded: %s (%s, sha256 %s, %.1fs)", final.name, _human_bytes(size), digest, duration,
+        "backup succeeded: %s (%s, sha256 %s, %.1fs)",
+        final.name,
+        _human_bytes(size),
+        digest,
+        duration,
         extra={"event": "backup.succeeded", "file": final.name, "size_bytes": size},
     )
     if prune:
@@ -355,8 +371,11 @@ def list_backup_files(directory: Path | None = None) -> list[BackupFile]:
 
 
 def prune_backups(
-    *, backup_dir: Path | None = None, now: datetime | None = None,
-    keep_days: int | None = None, keep_count: int | None = None,
+    *,
+    backup_dir: Path | None = None,
+    now: datetime | None = None,
+    keep_days: int | None = None,
+    keep_count: int | None = None,
 ) -> list[Path]:
     """Delete backups older than keep_days or beyond the newest keep_count; return what went.
 

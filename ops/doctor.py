@@ -122,7 +122,8 @@ def stale_agents(now: datetime | None = None) -> list[str]:
     since = (now or timezone.now()) - timedelta(seconds=settings.AGENT_OFFLINE_SECONDS)
     return list(
         Agent.objects.filter(status=AgentStatus.ACTIVE, last_seen_at__lt=since)
-        .order_by("last_seen_at").values_list("name", flat=True)[:50]
+        .order_by("last_seen_at")
+        .values_list("name", flat=True)[:50]
     )
 
 
@@ -143,18 +144,31 @@ def _cache_is_process_local() -> bool:
 
 # --- checks -----------------------------------------------------------------------------------
 
+
 def check_database() -> list[Finding]:
     result = health.run_checks({"database": health.check_database}, settings.HEALTH_CHECK_TIMEOUT_SECONDS)
     if result["database"]["status"] != OK:
-        return [Finding("database", ERROR, f"unreachable ({result['database']['error']})",
-                        "check DATABASE_URL and that PostgreSQL is up: pg_isready -h <host>")]
+        return [
+            Finding(
+                "database",
+                ERROR,
+                f"unreachable ({result['database']['error']})",
+                "check DATABASE_URL and that PostgreSQL is up: pg_isready -h <host>",
+            )
+        ]
     connection = connections[DEFAULT_DB_ALIAS]
     executor = MigrationExecutor(connection)
     pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     if pending:
         names = ", ".join(f"{m.app_label}.{m.name}" for m, _ in pending[:5])
-        return [Finding("migrations", ERROR, f"{len(pending)} unapplied migration(s): {names}",
-                        "run: python manage.py migrate")]
+        return [
+            Finding(
+                "migrations",
+                ERROR,
+                f"{len(pending)} unapplied migration(s): {names}",
+                "run: python manage.py migrate",
+            )
+        ]
     return [Finding("database", OK, "reachable, all migrations applied")]
 
 
@@ -191,23 +205,43 @@ def check_worker(context: str) -> list[Finding]:
 
             if embedded_worker._started:
                 return [Finding("worker", OK, "embedded worker thread running in this web process")]
-            return [Finding("worker", ERROR, "embedded mode but no worker thread in this web process",
-                            "start the server with CELERY_EMBEDDED_WORKER=1 (make run does)")]
-        return [Finding(
-            "worker", SKIPPED,
-            "embedded mode: the worker is a thread of the web process and cannot be pinged from "
-            "here; GET /api/v1/status on the server reports it",
-        )]
+            return [
+                Finding(
+                    "worker",
+                    ERROR,
+                    "embedded mode but no worker thread in this web process",
+                    "start the server with CELERY_EMBEDDED_WORKER=1 (make run does)",
+                )
+            ]
+        return [
+            Finding(
+                "worker",
+                SKIPPED,
+                "embedded mode: the worker is a thread of the web process and cannot be pinged from "
+                "here; GET /api/v1/status on the server reports it",
+            )
+        ]
     try:
         # Bounded here too: with a dead broker a control ping can block on reconnects.
         names = health._probe_pool.submit(ping_workers).result(timeout=WORKER_PING_TIMEOUT_SECONDS + 2)
     except Exception as exc:
-        return [Finding("worker", ERROR, f"could not ping workers ({type(exc).__name__})",
-                        "check the broker (REDIS_URL), then start: celery -A missioncontrol worker")]
+        return [
+            Finding(
+                "worker",
+                ERROR,
+                f"could not ping workers ({type(exc).__name__})",
+                "check the broker (REDIS_URL), then start: celery -A missioncontrol worker",
+            )
+        ]
     if not names:
-        return [Finding("worker", ERROR, f"no Celery worker answered a ping within "
-                        f"{WORKER_PING_TIMEOUT_SECONDS:g}s",
-                        "start one: celery -A missioncontrol worker (compose service `worker`)")]
+        return [
+            Finding(
+                "worker",
+                ERROR,
+                f"no Celery worker answered a ping within {WORKER_PING_TIMEOUT_SECONDS:g}s",
+                "start one: celery -A missioncontrol worker (compose service `worker`)",
+            )
+        ]
     return [Finding("worker", OK, f"{len(names)} worker(s) answered: {', '.join(names[:5])}")]
 
 
@@ -215,18 +249,33 @@ def check_beat(context: str, now: datetime) -> list[Finding]:
     tick = last_beat_tick()
     if tick is None:
         if _cache_is_process_local() and context != "web":
-            return [Finding(
-                "beat", SKIPPED,
-                "embedded mode: beat runs inside the web process and records its ticks in that "
-                "process's memory; GET /api/v1/status on the server reports it",
-            )]
-        return [Finding("beat", ERROR, "no beat tick recorded",
-                        "start beat: celery -A missioncontrol beat (compose service `beat`); "
-                        "exactly one beat process")]
+            return [
+                Finding(
+                    "beat",
+                    SKIPPED,
+                    "embedded mode: beat runs inside the web process and records its ticks in that "
+                    "process's memory; GET /api/v1/status on the server reports it",
+                )
+            ]
+        return [
+            Finding(
+                "beat",
+                ERROR,
+                "no beat tick recorded",
+                "start beat: celery -A missioncontrol beat (compose service `beat`); "
+                "exactly one beat process",
+            )
+        ]
     age = (now - tick).total_seconds()
     if age > BEAT_STALE_SECONDS:
-        return [Finding("beat", ERROR, f"last beat tick {age:.0f}s ago (over {BEAT_STALE_SECONDS}s)",
-                        "restart beat and check a worker consumes the queue (tick runs on a worker)")]
+        return [
+            Finding(
+                "beat",
+                ERROR,
+                f"last beat tick {age:.0f}s ago (over {BEAT_STALE_SECONDS}s)",
+                "restart beat and check a worker consumes the queue (tick runs on a worker)",
+            )
+        ]
     return [Finding("beat", OK, f"last tick {age:.0f}s ago")]
 
 
@@ -238,22 +287,35 @@ def check_security_settings() -> list[Finding]:
         findings.append(Finding("debug", OK, "DEBUG is off"))
     key = settings.SECRET_KEY or ""
     if key == EXAMPLE_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < 5:
-        findings.append(Finding(
-            "secret_key", ERROR, "SECRET_KEY is the example value, short or repetitive",
-            "set SECRET_KEY to python -c 'import secrets; print(secrets.token_urlsafe(50))' "
-            "(keep the old one in SECRET_KEY_FALLBACKS for a day to keep sessions)",
-        ))
+        findings.append(
+            Finding(
+                "secret_key",
+                ERROR,
+                "SECRET_KEY is the example value, short or repetitive",
+                "set SECRET_KEY to python -c 'import secrets; print(secrets.token_urlsafe(50))' "
+                "(keep the old one in SECRET_KEY_FALLBACKS for a day to keep sessions)",
+            )
+        )
     else:
         findings.append(Finding("secret_key", OK, "strong"))
     if "*" in settings.ALLOWED_HOSTS or any(h.startswith("*") for h in settings.ALLOWED_HOSTS):
-        findings.append(Finding("allowed_hosts", ERROR, "ALLOWED_HOSTS contains a wildcard",
-                                "list the exact host names, e.g. ALLOWED_HOSTS=mc.example.com"))
+        findings.append(
+            Finding(
+                "allowed_hosts",
+                ERROR,
+                "ALLOWED_HOSTS contains a wildcard",
+                "list the exact host names, e.g. ALLOWED_HOSTS=mc.example.com",
+            )
+        )
     else:
         findings.append(Finding("allowed_hosts", OK, ", ".join(settings.ALLOWED_HOSTS) or "(empty)"))
     cors = list(getattr(settings, "CORS_ALLOWED_ORIGINS", []))
     if getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False) or "*" in cors:
-        findings.append(Finding("cors", ERROR, "CORS allows every origin",
-                                "set CORS_ORIGINS to the exact front-end origins"))
+        findings.append(
+            Finding(
+                "cors", ERROR, "CORS allows every origin", "set CORS_ORIGINS to the exact front-end origins"
+            )
+        )
     else:
         findings.append(Finding("cors", OK, f"{len(cors)} allowed origin(s)"))
     return findings
@@ -287,22 +349,30 @@ def check_deploy_checks() -> list[Finding]:
     risk: they are folded into one warning; a schema that fails to generate (E001) is an error.
     """
     messages = [
-        m for m in run_checks(include_deployment_checks=True)
-        if m.level >= WARNING and not m.is_silenced()
+        m for m in run_checks(include_deployment_checks=True) if m.level >= WARNING and not m.is_silenced()
     ]
     schema_warnings = [m for m in messages if m.id in {"drf_spectacular.W001", "drf_spectacular.W002"}]
     findings = [
-        Finding(f"check_deploy {m.id}", ERROR, first_sentence(str(m.msg)),
-                _DEPLOY_FIXES.get(m.id) or (m.hint or "").split("\n")[0][:200]
-                or f"fix it, or accept it: SILENCED_SYSTEM_CHECKS={m.id}")
-        for m in messages if m not in schema_warnings
+        Finding(
+            f"check_deploy {m.id}",
+            ERROR,
+            first_sentence(str(m.msg)),
+            _DEPLOY_FIXES.get(m.id)
+            or (m.hint or "").split("\n")[0][:200]
+            or f"fix it, or accept it: SILENCED_SYSTEM_CHECKS={m.id}",
+        )
+        for m in messages
+        if m not in schema_warnings
     ]
     if schema_warnings:
-        findings.append(Finding(
-            "check_deploy drf_spectacular", WARN,
-            f"{len(schema_warnings)} API schema warning(s); the schema is still served",
-            "list them with: python manage.py spectacular --validate --fail-on-warn > /dev/null",
-        ))
+        findings.append(
+            Finding(
+                "check_deploy drf_spectacular",
+                WARN,
+                f"{len(schema_warnings)} API schema warning(s); the schema is still served",
+                "list them with: python manage.py spectacular --validate --fail-on-warn > /dev/null",
+            )
+        )
     if not findings:
         return [Finding("check_deploy", OK, "manage.py check --deploy is clean")]
     return findings
@@ -317,52 +387,93 @@ def check_backups(now: datetime) -> list[Finding]:
             pass
         findings.append(Finding("backup_dir", OK, f"{directory} is writable"))
     except OSError as exc:
-        findings.append(Finding("backup_dir", ERROR, f"{directory} is not writable ({exc.strerror})",
-                                "create it and give the app user write access, or set BACKUP_DIR"))
+        findings.append(
+            Finding(
+                "backup_dir",
+                ERROR,
+                f"{directory} is not writable ({exc.strerror})",
+                "create it and give the app user write access, or set BACKUP_DIR",
+            )
+        )
     last = Backup.objects.last_succeeded()
     latest = Backup.objects.latest_run()
     max_age = timedelta(hours=settings.BACKUP_MAX_AGE_HOURS)
     if last is None:
-        findings.append(Finding("backup_age", ERROR, "no successful backup yet",
-                                "run: python manage.py backup (and check beat runs the daily one)"))
+        findings.append(
+            Finding(
+                "backup_age",
+                ERROR,
+                "no successful backup yet",
+                "run: python manage.py backup (and check beat runs the daily one)",
+            )
+        )
     elif now - last.finished_at > max_age:
         hours = (now - last.finished_at).total_seconds() / 3600
-        findings.append(Finding("backup_age", ERROR, f"last successful backup {hours:.0f}h ago "
-                                f"(over {settings.BACKUP_MAX_AGE_HOURS}h)",
-                                "run: python manage.py backup; see the last failure on /ops/"))
+        findings.append(
+            Finding(
+                "backup_age",
+                ERROR,
+                f"last successful backup {hours:.0f}h ago (over {settings.BACKUP_MAX_AGE_HOURS}h)",
+                "run: python manage.py backup; see the last failure on /ops/",
+            )
+        )
     else:
         hours = (now - last.finished_at).total_seconds() / 3600
         findings.append(
             Finding("backup_age", OK, f"last successful backup {hours:.1f}h ago ({last.file_name})")
         )
-    if (latest is not None and latest.status == BackupStatus.RUNNING
-            and now - latest.started_at > timedelta(hours=STUCK_BACKUP_HOURS)):
-        findings.append(Finding(
-            "backup_last_run", WARN,
-            f"a backup started {latest.started_at:%Y-%m-%d %H:%M} UTC is still marked running "
-            "(the process was probably killed)",
-            "run: python manage.py backup; check the worker's memory and disk",
-        ))
+    if (
+        latest is not None
+        and latest.status == BackupStatus.RUNNING
+        and now - latest.started_at > timedelta(hours=STUCK_BACKUP_HOURS)
+    ):
+        findings.append(
+            Finding(
+                "backup_last_run",
+                WARN,
+                f"a backup started {latest.started_at:%Y-%m-%d %H:%M} UTC is still marked running "
+                "(the process was probably killed)",
+                "run: python manage.py backup; check the worker's memory and disk",
+            )
+        )
     if latest is not None and latest.status == BackupStatus.FAILED:
-        findings.append(Finding("backup_last_run", ERROR, f"the last backup run failed: {latest.error[:200]}",
-                                "fix the cause, then run: python manage.py backup"))
+        findings.append(
+            Finding(
+                "backup_last_run",
+                ERROR,
+                f"the last backup run failed: {latest.error[:200]}",
+                "fix the cause, then run: python manage.py backup",
+            )
+        )
     return findings
 
 
 def check_dead_letters() -> list[Finding]:
     count = dead_letter_count()
     if count:
-        return [Finding("dead_letters", WARN, f"{count} delivery(ies) in the dead-letter queue",
-                        "open /deliveries/?status=dead, fix the receiver, then replay them")]
+        return [
+            Finding(
+                "dead_letters",
+                WARN,
+                f"{count} delivery(ies) in the dead-letter queue",
+                "open /deliveries/?status=dead, fix the receiver, then replay them",
+            )
+        ]
     return [Finding("dead_letters", OK, "dead-letter queue is empty")]
 
 
 def check_agents(now: datetime) -> list[Finding]:
     stale = stale_agents(now)
     if stale:
-        return [Finding("agents", WARN, f"{len(stale)} active agent(s) without a heartbeat for "
-                        f"{settings.AGENT_OFFLINE_SECONDS}s: {', '.join(stale[:5])}",
-                        "check the agents' hosts, or suspend agents that are gone")]
+        return [
+            Finding(
+                "agents",
+                WARN,
+                f"{len(stale)} active agent(s) without a heartbeat for "
+                f"{settings.AGENT_OFFLINE_SECONDS}s: {', '.join(stale[:5])}",
+                "check the agents' hosts, or suspend agents that are gone",
+            )
+        ]
     return [Finding("agents", OK, f"{agents_online(now)} agent(s) online")]
 
 

@@ -83,11 +83,16 @@ def reencrypt_all_secrets(*, dry_run: bool = False) -> RotationResult:
                 result.changed_meanwhile += 1
     for org_id, count in sorted(per_org.items()):
         record_activity(
-            organization=org_id, verb="secrets.reencrypted", actor=Actor.system(),
-            target_type="organization", target_id=org_id, detail={"secrets": count},
+            organization=org_id,
+            verb="secrets.reencrypted",
+            actor=Actor.system(),
+            target_type="organization",
+            target_id=org_id,
+            detail={"secrets": count},
         )
     logger.warning(
-        "re-encrypted %d webhook/subscription secret(s) under the newest key", result.total,
+        "re-encrypted %d webhook/subscription secret(s) under the newest key",
+        result.total,
         extra={"event": "secrets.reencrypted", "count": result.total},
     )
     return result

@@ -33,6 +33,7 @@ from overview.gauges import OverviewCollector
 
 logger = logging.getLogger(__name__)
 
+
 class OpsCollector:
     """System-wide gauges, read at scrape time."""
 
@@ -127,7 +128,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
     )
     if not allowed:
         return json_error(
-            403, "permission_denied",
+            403,
+            "permission_denied",
             "Metrics need Authorization: Bearer <METRICS_TOKEN> or a client address in METRICS_ALLOWED_IPS.",
         )
     body = generate_latest(process_registry()) + generate_latest(_ops_registry)

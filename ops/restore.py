@@ -101,6 +101,7 @@ def _sqlite_readonly(path: Path) -> Iterator[sqlite3.Connection]:
 
 # --- targets ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Target:
     engine: str
@@ -170,9 +171,12 @@ def postgres_table_counts(pg: PgConnection) -> dict[str, int]:
 
 
 def _postgres_counts(conn, sql) -> dict[str, int]:
-    tables = [row[0] for row in conn.execute(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
-    ).fetchall()]
+    tables = [
+        row[0]
+        for row in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+        ).fetchall()
+    ]
     return {
         table: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
         for table in tables
@@ -181,9 +185,13 @@ def _postgres_counts(conn, sql) -> dict[str, int]:
 
 def sqlite_table_counts(path: Path) -> dict[str, int]:
     with _sqlite_readonly(path) as conn:
-        tables = [row[0] for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-        ).fetchall()]
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            ).fetchall()
+        ]
         # Table names come from sqlite_master itself, quoted as identifiers.
         return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}  # noqa: S608
 
@@ -206,6 +214,7 @@ def target_is_empty(target: Target) -> bool:
 
 
 # --- restore ----------------------------------------------------------------------------------
+
 
 @dataclass
 class RestoreResult:
@@ -235,8 +244,11 @@ def settle_restored_backup_rows(path: Path) -> None:
     for row in Backup.objects.filter(status=BackupStatus.RUNNING):
         if is_file_of_run(path.name, row.started_at, row.engine):
             Backup.objects.filter(pk=row.pk).update(
-                status=BackupStatus.SUCCEEDED, finished_at=row.started_at, file_name=path.name,
-                size_bytes=path.stat().st_size, sha256=sha256_of(path),
+                status=BackupStatus.SUCCEEDED,
+                finished_at=row.started_at,
+                file_name=path.name,
+                size_bytes=path.stat().st_size,
+                sha256=sha256_of(path),
             )
         else:
             Backup.objects.filter(pk=row.pk).update(
@@ -271,20 +283,31 @@ def restore_into_target(
     else:
         _restore_sqlite(path, target.sqlite_path)
     logger.warning(
-        "database restored from %s into %s", path.name, target.describe(),
+        "database restored from %s into %s",
+        path.name,
+        target.describe(),
         extra={"event": "backup.restored", "file": path.name},
     )
     return result
 
 
 def _pg_restore(path: Path, pg: PgConnection) -> None:
-    command = ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
-               *pg.args(), "--dbname", pg.name, str(path)]
+    command = [
+        "pg_restore",
+        "--no-owner",
+        "--no-privileges",
+        "--exit-on-error",
+        "--single-transaction",
+        *pg.args(),
+        "--dbname",
+        pg.name,
+        str(path),
+    ]
     completed = _run(command, env=pg.env())
     if completed.returncode != 0:
-        raise BackupError(scrub(
-            f"pg_restore exited {completed.returncode}: {_last_lines(completed.stderr)}", pg.password
-        ))
+        raise BackupError(
+            scrub(f"pg_restore exited {completed.returncode}: {_last_lines(completed.stderr)}", pg.password)
+        )
 
 
 def _restore_postgres_replacing(path: Path, pg: PgConnection) -> None:
@@ -310,12 +333,21 @@ def _restore_postgres_replacing(path: Path, pg: PgConnection) -> None:
         raise
     drop_postgres_database(pg.with_name(replaced))
     with _admin_connection(pg) as conn:
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                     "WHERE datname = %s AND pid <> pg_backend_pid()", [pg.name])
-        conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-            sql.Identifier(pg.name), sql.Identifier(replaced)))
-        conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-            sql.Identifier(incoming.name), sql.Identifier(pg.name)))
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [pg.name],
+        )
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                sql.Identifier(pg.name), sql.Identifier(replaced)
+            )
+        )
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                sql.Identifier(incoming.name), sql.Identifier(pg.name)
+            )
+        )
     drop_postgres_database(pg.with_name(replaced))
 
 
@@ -335,6 +367,7 @@ def _restore_sqlite(path: Path, destination: Path) -> None:
 
 
 # --- drill ------------------------------------------------------------------------------------
+
 
 @dataclass
 class DrillReport:
@@ -388,7 +421,10 @@ def _drill_postgres(
         source_counts = _postgres_counts(conn, sql)
         # The snapshot stays valid while this transaction is open, i.e. during the dump.
         backup = create_backup(
-            trigger=BackupTrigger.DRILL, backup_dir=backup_dir, progress=progress, snapshot=snapshot,
+            trigger=BackupTrigger.DRILL,
+            backup_dir=backup_dir,
+            progress=progress,
+            snapshot=snapshot,
             prune=False,
         )
         conn.execute("COMMIT")
@@ -401,13 +437,13 @@ def _drill_postgres(
     finally:
         if not keep:
             drop_postgres_database(scratch)
-    return DrillReport(backup.file_name, f"PostgreSQL database {scratch.name!r}", source_counts,
-                       restored_counts)
+    return DrillReport(
+        backup.file_name, f"PostgreSQL database {scratch.name!r}", source_counts, restored_counts
+    )
 
 
 def _drill_sqlite(backup_dir: Path | None, keep: bool, progress: Progress | None) -> DrillReport:
-    backup = create_backup(trigger=BackupTrigger.DRILL, backup_dir=backup_dir, progress=progress,
-                           prune=False)
+    backup = create_backup(trigger=BackupTrigger.DRILL, backup_dir=backup_dir, progress=progress, prune=False)
     path = Path(backup_dir or settings.BACKUP_DIR) / backup.file_name
     scratch_dir = Path(tempfile.mkdtemp(prefix="mc-restore-drill-"))
     scratch = scratch_dir / "restored.sqlite3"
@@ -420,4 +456,3 @@ def _drill_sqlite(backup_dir: Path | None, keep: bool, progress: Progress | None
         if not keep:
             shutil.rmtree(scratch_dir, ignore_errors=True)
     return DrillReport(backup.file_name, f"SQLite file {scratch}", source_counts, restored_counts)
-

@@ -28,9 +28,7 @@ def bearer_token(request: HttpRequest) -> str:
 
 def token_matches(presented: str, expected: str) -> bool:
     """Constant-time comparison; an unset expected token never matches."""
-    return bool(expected) and bool(presented) and hmac.compare_digest(
-        presented.encode(), expected.encode()
-    )
+    return bool(expected) and bool(presented) and hmac.compare_digest(presented.encode(), expected.encode())
 
 
 def _backup_facts(now) -> dict[str, Any]:
@@ -81,7 +79,8 @@ def status_api(request: HttpRequest) -> JsonResponse:
     if not is_staff and not token_matches(presented, settings.OPS_TOKEN):
         if presented or not (user and user.is_authenticated):
             return json_error(
-                401, "not_authenticated",
+                401,
+                "not_authenticated",
                 "Send Authorization: Bearer <OPS_TOKEN> or log in as staff.",
                 headers={"WWW-Authenticate": 'Bearer realm="ops"'},
             )
@@ -92,14 +91,16 @@ def status_api(request: HttpRequest) -> JsonResponse:
 
 
 # Right for production, expected on a laptop serving plain HTTP (LOCAL_INSTALL=1).
-EXPECTED_LOCALLY = frozenset({
-    "debug",
-    "check_deploy security.W004",  # HSTS
-    "check_deploy security.W008",  # SECURE_SSL_REDIRECT
-    "check_deploy security.W012",  # SESSION_COOKIE_SECURE
-    "check_deploy security.W016",  # CSRF_COOKIE_SECURE
-    "check_deploy security.W018",  # DEBUG
-})
+EXPECTED_LOCALLY = frozenset(
+    {
+        "debug",
+        "check_deploy security.W004",  # HSTS
+        "check_deploy security.W008",  # SECURE_SSL_REDIRECT
+        "check_deploy security.W012",  # SESSION_COOKIE_SECURE
+        "check_deploy security.W016",  # CSRF_COOKIE_SECURE
+        "check_deploy security.W018",  # DEBUG
+    }
+)
 
 
 def page_checks(checks: list[dict[str, Any]], *, local_install: bool) -> list[dict[str, Any]]:
@@ -109,7 +110,7 @@ def page_checks(checks: list[dict[str, Any]], *, local_install: bool) -> list[di
         expected = local_install and check["status"] != "ok" and check["check"] in EXPECTED_LOCALLY
         rows.append({**check, "expected_locally": expected})
     order = {"error": 0, "warning": 1, "skipped": 3, "ok": 4}
-    return sorted(rows, key=lambda c: (2 if c["expected_locally"] else order.get(c["status"], 2)))
+    return sorted(rows, key=lambda c: 2 if c["expected_locally"] else order.get(c["status"], 2))
 
 
 @never_cache
@@ -122,8 +123,15 @@ def ops_page(request: HttpRequest) -> HttpResponse:
     checks = page_checks(facts["checks"], local_install=settings.LOCAL_INSTALL)
     problems = [c for c in checks if c["status"] == "error" and not c["expected_locally"]]
     backups = Backup.objects.all()[:30]
-    return render(request, "ops/status.html", {
-        "facts": facts, "checks": checks, "problems": problems, "backups": backups,
-        "expected_count": sum(1 for c in checks if c["expected_locally"]),
-        "checked_at": timezone.now(),
-    })
+    return render(
+        request,
+        "ops/status.html",
+        {
+            "facts": facts,
+            "checks": checks,
+            "problems": problems,
+            "backups": backups,
+            "expected_count": sum(1 for c in checks if c["expected_locally"]),
+            "checked_at": timezone.now(),
+        },
+    )

@@ -22,7 +22,10 @@ def test_quick_benchmarks_run_end_to_end(tmp_path):
     output = tmp_path / "results.json"
     result = subprocess.run(
         [sys.executable, "-m", "bench.run_all", "--quick", "--output", str(output)],
-        cwd=ROOT, capture_output=True, text=True, timeout=540,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=540,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     results = json.loads(output.read_text())

@@ -17,7 +17,11 @@ def start_django(**env_overrides: str) -> subprocess.CompletedProcess:
     env["DJANGO_SETTINGS_MODULE"] = "missioncontrol.settings"
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -52,8 +56,13 @@ def test_it_accepts_the_example_key_in_debug_mode():
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("DEBUG", "maybe"), ("REQUEST_LOG_SLOW_MS", "fast"), ("WEBHOOK_INGEST_RATE", "sixty"),
-     ("RATE_LIMIT_BACKEND", "memcached"), ("TRUSTED_PROXY_COUNT", "-1")],
+    [
+        ("DEBUG", "maybe"),
+        ("REQUEST_LOG_SLOW_MS", "fast"),
+        ("WEBHOOK_INGEST_RATE", "sixty"),
+        ("RATE_LIMIT_BACKEND", "memcached"),
+        ("TRUSTED_PROXY_COUNT", "-1"),
+    ],
 )
 def test_it_names_the_variable_with_a_malformed_value(variable, value):
     result = start_django(**{"DEBUG": "1", variable: value})
@@ -72,12 +81,19 @@ def test_every_environment_variable_is_documented_in_env_example():
 
 
 def test_the_channel_layer_shards_over_every_listed_redis():
-    code = ("import django; django.setup(); from django.conf import settings; "
-            "print([host['address'] for host in settings.CHANNEL_LAYERS['default']['CONFIG']['hosts']])")
-    env = {**os.environ, "DEBUG": "1", "REDIS_URL": "redis://127.0.0.1:6379/0",
-           "CHANNEL_LAYER_REDIS_URLS": "redis://10.0.0.1:6379/0,redis://10.0.0.2:6379/0",
-           "DJANGO_SETTINGS_MODULE": "missioncontrol.settings"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=60)
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print([host['address'] for host in settings.CHANNEL_LAYERS['default']['CONFIG']['hosts']])"
+    )
+    env = {
+        **os.environ,
+        "DEBUG": "1",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "CHANNEL_LAYER_REDIS_URLS": "redis://10.0.0.1:6379/0,redis://10.0.0.2:6379/0",
+        "DJANGO_SETTINGS_MODULE": "missioncontrol.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "['redis://10.0.0.1:6379/0', 'redis://10.0.0.2:6379/0']"

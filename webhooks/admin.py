@@ -23,13 +23,33 @@ def _actor(request) -> Actor:
 
 @admin.register(BoardWebhook)
 class BoardWebhookAdmin(admin.ModelAdmin):
-    list_display = ["id", "description", "board", "enabled", "signed", "signature_header", "target_agent",
-                    "creates_task", "created_at"]
+    list_display = [
+        "id",
+        "description",
+        "board",
+        "enabled",
+        "signed",
+        "signature_header",
+        "target_agent",
+        "creates_task",
+        "created_at",
+    ]
     list_filter = ["enabled", "creates_task"]
     search_fields = ["description", "board__name"]
     list_select_related = ["board", "target_agent"]
-    fields = ["board", "description", "enabled", "signed", "signature_header", "target_agent", "creates_task",
-              "task_title_template", "previous_secret_expires_at", "created_by", "created_at"]
+    fields = [
+        "board",
+        "description",
+        "enabled",
+        "signed",
+        "signature_header",
+        "target_agent",
+        "creates_task",
+        "task_title_template",
+        "previous_secret_expires_at",
+        "created_by",
+        "created_at",
+    ]
     readonly_fields = ["board", "signed", "previous_secret_expires_at", "created_by", "created_at"]
     actions = ["enable", "disable"]
 
@@ -74,15 +94,34 @@ class BoardWebhookAdmin(admin.ModelAdmin):
 class WebhookPayloadAdmin(admin.ModelAdmin):
     """Read-only: payloads are the senders' record."""
 
-    list_display = ["id", "webhook", "board", "received_at", "content_type", "size", "json_invalid",
-                    "delivery_id", "source_ip"]
+    list_display = [
+        "id",
+        "webhook",
+        "board",
+        "received_at",
+        "content_type",
+        "size",
+        "json_invalid",
+        "delivery_id",
+        "source_ip",
+    ]
     list_filter = ["json_invalid", "received_at"]
     search_fields = ["delivery_id"]
     list_select_related = ["webhook", "board"]
     date_hierarchy = "received_at"
     exclude = ["body"]
-    readonly_fields = ["webhook", "board", "received_at", "content_type", "size", "json_invalid",
-                       "delivery_id", "source_ip", "headers", "payload"]
+    readonly_fields = [
+        "webhook",
+        "board",
+        "received_at",
+        "content_type",
+        "size",
+        "json_invalid",
+        "delivery_id",
+        "source_ip",
+        "headers",
+        "payload",
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("body").annotate(size=Length("body"))

@@ -45,7 +45,12 @@ READ_CHUNK_BYTES = 64 * 1024
 DATABASE_RETRY_AFTER_SECONDS = 10
 # Refusals of a known webhook that its page counts per day (a misconfigured sender shows up there).
 COUNTED_REFUSALS = {
-    "disabled", "too_large", "missing_signature", "invalid_timestamp", "invalid_signature", "invalid",
+    "disabled",
+    "too_large",
+    "missing_signature",
+    "invalid_timestamp",
+    "invalid_signature",
+    "invalid",
 }
 # The headers a sender's delivery id may come in, in order of preference.
 DELIVERY_ID_HEADERS = ("webhook-id", "x-github-delivery", "idempotency-key")

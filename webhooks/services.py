@@ -47,8 +47,16 @@ _TEMPLATE_FIELD_RE = re.compile(r"\{([A-Za-z0-9_-]{1,100})\}")
 # Header names whose values are credentials; stored as "[redacted]".
 REDACTED = "[redacted]"
 _ALWAYS_REDACTED = {
-    "authorization", "proxy-authorization", "cookie", "x-hub-signature", "x-hub-signature-256",
-    "x-webhook-signature", "webhook-signature", "x-api-key", "x-agent-token", "x-csrftoken",
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-hub-signature",
+    "x-hub-signature-256",
+    "x-webhook-signature",
+    "webhook-signature",
+    "x-api-key",
+    "x-agent-token",
+    "x-csrftoken",
 }
 _CREDENTIAL_WORDS = ("signature", "token", "secret", "auth", "password", "api-key", "apikey")
 MAX_STORED_HEADERS = 100
@@ -101,7 +109,11 @@ def _require_admin(actor: Actor, board: Board) -> None:
 
 
 def _validate_fields(
-    *, board: Board, description: str, signature_header: str, target_agent: Agent | None,
+    *,
+    board: Board,
+    description: str,
+    signature_header: str,
+    target_agent: Agent | None,
     task_title_template: str,
 ) -> None:
     if len(description) > 200:
@@ -143,8 +155,11 @@ def create_webhook(
     """
     _require_admin(actor, board)
     _validate_fields(
-        board=board, description=description, signature_header=signature_header,
-        target_agent=target_agent, task_title_template=task_title_template,
+        board=board,
+        description=description,
+        signature_header=signature_header,
+        target_agent=target_agent,
+        task_title_template=task_title_template,
     )
     if secret is None:
         secret = generate_webhook_secret()
@@ -162,19 +177,27 @@ def create_webhook(
         created_by=actor.user,
     )
     record_activity(
-        organization=board.organization_id, board=board, actor=actor, verb="webhook.created",
-        target=webhook, detail={"description": description, "signed": bool(secret)},
+        organization=board.organization_id,
+        board=board,
+        actor=actor,
+        verb="webhook.created",
+        target=webhook,
+        detail={"description": description, "signed": bool(secret)},
     )
     return webhook, (secret or None)
 
 
 @transaction.atomic
-def update_webhook(
-    *, webhook: BoardWebhook, actor: Actor, **changes: Any
-) -> BoardWebhook:
+def update_webhook(*, webhook: BoardWebhook, actor: Actor, **changes: Any) -> BoardWebhook:
     """Change the non-secret settings of a webhook (description, header, agent, task, enabled)."""
-    allowed = {"description", "signature_header", "target_agent", "creates_task", "task_title_template",
-               "enabled"}
+    allowed = {
+        "description",
+        "signature_header",
+        "target_agent",
+        "creates_task",
+        "task_title_template",
+        "enabled",
+    }
     unknown = set(changes) - allowed
     if unknown:
         raise DomainError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
@@ -182,8 +205,10 @@ def update_webhook(
     _require_admin(actor, webhook.board)
     merged = {name: changes.get(name, getattr(webhook, name)) for name in allowed}
     _validate_fields(
-        board=webhook.board, description=merged["description"],
-        signature_header=merged["signature_header"], target_agent=merged["target_agent"],
+        board=webhook.board,
+        description=merged["description"],
+        signature_header=merged["signature_header"],
+        target_agent=merged["target_agent"],
         task_title_template=merged["task_title_template"],
     )
     changed = [name for name in changes if changes[name] != getattr(webhook, name)]
@@ -192,8 +217,12 @@ def update_webhook(
     if changed:
         webhook.save(update_fields=changed)
         record_activity(
-            organization=webhook.board.organization_id, board=webhook.board, actor=actor,
-            verb="webhook.updated", target=webhook, detail={"fields": sorted(changed)},
+            organization=webhook.board.organization_id,
+            board=webhook.board,
+            actor=actor,
+            verb="webhook.updated",
+            target=webhook,
+            detail={"fields": sorted(changed)},
         )
     return webhook
 
@@ -232,8 +261,12 @@ def rotate_webhook_secret(
         update_fields=["secret_ciphertext", "previous_secret_ciphertext", "previous_secret_expires_at"]
     )
     record_activity(
-        organization=webhook.board.organization_id, board=webhook.board, actor=actor,
-        verb="webhook.secret_rotated", target=webhook, detail={"grace_seconds": grace_seconds},
+        organization=webhook.board.organization_id,
+        board=webhook.board,
+        actor=actor,
+        verb="webhook.secret_rotated",
+        target=webhook,
+        detail={"grace_seconds": grace_seconds},
     )
     return new_secret
 
@@ -244,8 +277,12 @@ def delete_webhook(*, webhook: BoardWebhook, actor: Actor) -> None:
     webhook = BoardWebhook.objects.select_related("board").get(pk=webhook.pk)
     _require_admin(actor, webhook.board)
     record_activity(
-        organization=webhook.board.organization_id, board=webhook.board, actor=actor,
-        verb="webhook.deleted", target_type="boardwebhook", target_id=webhook.pk,
+        organization=webhook.board.organization_id,
+        board=webhook.board,
+        actor=actor,
+        verb="webhook.deleted",
+        target_type="boardwebhook",
+        target_id=webhook.pk,
         detail={"description": webhook.description},
     )
     webhook.delete()
@@ -322,8 +359,9 @@ def ingest_webhook_payload(
     each on its own: their failure is logged and never loses the payload.
     """
     if delivery_id is not None and len(delivery_id) > MAX_DELIVERY_ID_LENGTH:
-        raise DomainError(f"The delivery id is longer than {MAX_DELIVERY_ID_LENGTH} characters.",
-                          code="invalid_delivery_id")
+        raise DomainError(
+            f"The delivery id is longer than {MAX_DELIVERY_ID_LENGTH} characters.", code="invalid_delivery_id"
+        )
     parsed, invalid = (None, False)
     if is_json_content_type(content_type):
         parsed, invalid = parse_json_body(body)
@@ -412,9 +450,14 @@ def after_payload_stored(payload: WebhookPayload | int) -> None:
                 detail["task_id"] = task_id
                 detail["title"] = task_title
             record_activity(
-                organization=webhook.board.organization_id, board=webhook.board_id,
-                actor=Actor.for_webhook(webhook), verb="webhook.received", target=payload,
-                target_type="webhookpayload", detail=detail, notify_agent_ids=agents_to_notify(webhook),
+                organization=webhook.board.organization_id,
+                board=webhook.board_id,
+                actor=Actor.for_webhook(webhook),
+                verb="webhook.received",
+                target=payload,
+                target_type="webhookpayload",
+                detail=detail,
+                notify_agent_ids=agents_to_notify(webhook),
             )
     except Exception:
         logger.exception("webhook %s: recording payload %s failed", webhook.pk, payload.pk)
@@ -448,11 +491,14 @@ def render_task_title(template: str, payload: Any, *, fallback: str) -> str:
 def _create_inbox_task(payload: WebhookPayload) -> tuple[int, str]:
     webhook = payload.webhook
     title = render_task_title(
-        webhook.task_title_template or "", payload.payload,
+        webhook.task_title_template or "",
+        payload.payload,
         fallback=f"Webhook payload #{payload.pk} ({webhook})",
     )
     task = board_services.create_task(
-        board=webhook.board, actor=Actor.for_webhook(webhook), title=title,
+        board=webhook.board,
+        actor=Actor.for_webhook(webhook),
+        title=title,
         description=f"Created from webhook payload #{payload.pk} ({webhook}).",
     )
     return task.pk, task.title
@@ -474,8 +520,14 @@ def replay_webhook_payload(*, payload: WebhookPayload, actor: Actor) -> WebhookP
         )
     detail = _payload_detail(payload)
     record_activity(
-        organization=board.organization_id, board=board, actor=actor, verb="webhook.replayed",
-        target=payload, target_type="webhookpayload", detail=detail, notify_agent_ids=agent_ids,
+        organization=board.organization_id,
+        board=board,
+        actor=actor,
+        verb="webhook.replayed",
+        target=payload,
+        target_type="webhookpayload",
+        detail=detail,
+        notify_agent_ids=agent_ids,
     )
     return payload
 

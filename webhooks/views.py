@@ -43,7 +43,8 @@ GRACE_CHOICES = [
 class WebhookForm(forms.Form):
     description = forms.CharField(max_length=200, required=False)
     signature_header = forms.CharField(
-        max_length=64, required=False,
+        max_length=64,
+        required=False,
         help_text="Leave empty for X-Hub-Signature-256 / X-Webhook-Signature (and Standard Webhooks).",
     )
     target_agent = forms.ModelChoiceField(
@@ -88,14 +89,26 @@ def _visible_webhook(request: HttpRequest, webhook_id: int) -> BoardWebhook:
 
 
 def _secret_page(
-    request: HttpRequest, webhook: BoardWebhook, secret: str | None, *, rotated: bool = False,
+    request: HttpRequest,
+    webhook: BoardWebhook,
+    secret: str | None,
+    *,
+    rotated: bool = False,
     grace_seconds: int = 0,
 ) -> HttpResponse:
     url = services.webhook_url(webhook)
-    response = render(request, "webhooks/secret_shown.html", {
-        "webhook": webhook, "board": webhook.board, "secret": secret, "url": url, "rotated": rotated,
-        "grace_seconds": grace_seconds,
-    })
+    response = render(
+        request,
+        "webhooks/secret_shown.html",
+        {
+            "webhook": webhook,
+            "board": webhook.board,
+            "secret": secret,
+            "url": url,
+            "rotated": rotated,
+            "grace_seconds": grace_seconds,
+        },
+    )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -103,11 +116,17 @@ def _secret_page(
 @login_required
 def webhook_index(request: HttpRequest) -> HttpResponse:
     boards = (
-        Board.objects.visible_to(request.user).filter(archived=False)
-        .select_related("organization").annotate(webhook_count=Count("webhooks")).order_by("name")
+        Board.objects.visible_to(request.user)
+        .filter(archived=False)
+        .select_related("organization")
+        .annotate(webhook_count=Count("webhooks"))
+        .order_by("name")
     )
-    webhooks = services.webhooks_visible_to(request.user).select_related("board", "target_agent") \
+    webhooks = (
+        services.webhooks_visible_to(request.user)
+        .select_related("board", "target_agent")
         .order_by("board__name", "-created_at")
+    )
     return render(request, "webhooks/index.html", {"boards": boards, "webhooks": webhooks})
 
 
@@ -124,9 +143,13 @@ def board_webhooks(request: HttpRequest, board_id: int) -> HttpResponse:
             data = form.cleaned_data
             try:
                 webhook, secret = services.create_webhook(
-                    board=board, actor=Actor.for_user(request.user), description=data["description"],
-                    signature_header=data["signature_header"], target_agent=data["target_agent"],
-                    creates_task=data["creates_task"], task_title_template=data["task_title_template"],
+                    board=board,
+                    actor=Actor.for_user(request.user),
+                    description=data["description"],
+                    signature_header=data["signature_header"],
+                    target_agent=data["target_agent"],
+                    creates_task=data["creates_task"],
+                    task_title_template=data["task_title_template"],
                     secret="" if data["unsigned"] else None,
                 )
             except DomainError as exc:
@@ -134,9 +157,17 @@ def board_webhooks(request: HttpRequest, board_id: int) -> HttpResponse:
             else:
                 return _secret_page(request, webhook, secret)
     webhooks = board.webhooks.select_related("target_agent").order_by("-created_at")
-    return render(request, "webhooks/board_webhooks.html", {
-        "board": board, "webhooks": webhooks, "form": form, "can_manage": can_manage,
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "webhooks/board_webhooks.html",
+        {
+            "board": board,
+            "webhooks": webhooks,
+            "form": form,
+            "can_manage": can_manage,
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
@@ -147,7 +178,8 @@ def webhook_detail(request: HttpRequest, webhook_id: int) -> HttpResponse:
     payloads = payloads.order_by("-id")
     if filters.is_valid():
         payloads = services.filter_payloads(
-            payloads, status=filters.cleaned_data["status"],
+            payloads,
+            status=filters.cleaned_data["status"],
             received_from=filters.cleaned_data["received_from"],
             received_to=filters.cleaned_data["received_to"],
         )
@@ -155,12 +187,22 @@ def webhook_detail(request: HttpRequest, webhook_id: int) -> HttpResponse:
     rows = [(payload, payload_status(payload)) for payload in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "webhooks/webhook_detail.html", {
-        "webhook": webhook, "board": webhook.board, "url": services.webhook_url(webhook),
-        "can_manage": _is_admin(request.user, webhook.board.organization_id),
-        "rotate_form": RotateForm(), "filters": filters, "page": page, "rows": rows,
-        "filter_query": query.urlencode(), "signed": bool(webhook.secret_ciphertext),
-    })
+    return render(
+        request,
+        "webhooks/webhook_detail.html",
+        {
+            "webhook": webhook,
+            "board": webhook.board,
+            "url": services.webhook_url(webhook),
+            "can_manage": _is_admin(request.user, webhook.board.organization_id),
+            "rotate_form": RotateForm(),
+            "filters": filters,
+            "page": page,
+            "rows": rows,
+            "filter_query": query.urlencode(),
+            "signed": bool(webhook.secret_ciphertext),
+        },
+    )
 
 
 @login_required
@@ -222,12 +264,21 @@ def payload_detail(request: HttpRequest, payload_id: int) -> HttpResponse:
     if status == "json":
         pretty = json.dumps(payload.payload, indent=2, ensure_ascii=False, sort_keys=True)
     membership = membership_for(request.user, payload.board.organization_id)
-    return render(request, "webhooks/payload_detail.html", {
-        "payload": payload, "webhook": payload.webhook, "board": payload.board, "pretty": pretty,
-        "body_text": body.decode("utf-8", errors="replace"), "size": len(body),
-        "headers": sorted(payload.headers.items()), "status": status,
-        "can_replay": membership is not None and membership.has_role(Role.OPERATOR),
-    })
+    return render(
+        request,
+        "webhooks/payload_detail.html",
+        {
+            "payload": payload,
+            "webhook": payload.webhook,
+            "board": payload.board,
+            "pretty": pretty,
+            "body_text": body.decode("utf-8", errors="replace"),
+            "size": len(body),
+            "headers": sorted(payload.headers.items()),
+            "status": status,
+            "can_replay": membership is not None and membership.has_role(Role.OPERATOR),
+        },
+    )
 
 
 @login_required

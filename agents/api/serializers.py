@@ -21,7 +21,8 @@ class AgentSerializer(serializers.ModelSerializer):
     presence = serializers.SerializerMethodField()
     boards = serializers.PrimaryKeyRelatedField(many=True, queryset=Board.objects.none(), required=False)
     capabilities = serializers.ListField(
-        child=serializers.CharField(max_length=MAX_CAPABILITY_LENGTH), max_length=MAX_CAPABILITIES,
+        child=serializers.CharField(max_length=MAX_CAPABILITY_LENGTH),
+        max_length=MAX_CAPABILITIES,
         required=False,
     )
     organization = serializers.PrimaryKeyRelatedField(read_only=True)
@@ -29,9 +30,20 @@ class AgentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Agent
         fields = [
-            "id", "organization", "name", "description", "status", "boards", "is_board_lead",
-            "callback_url", "capabilities", "last_seen_at", "presence", "status_text",
-            "current_task", "created_at",
+            "id",
+            "organization",
+            "name",
+            "description",
+            "status",
+            "boards",
+            "is_board_lead",
+            "callback_url",
+            "capabilities",
+            "last_seen_at",
+            "presence",
+            "status_text",
+            "current_task",
+            "created_at",
         ]
         read_only_fields = ["status", "last_seen_at", "status_text", "current_task", "created_at"]
         # The (organization, name) uniqueness is the service's: a clash is a 409, not a 400.
@@ -52,7 +64,9 @@ class AgentSerializer(serializers.ModelSerializer):
 
 class AgentCreateSerializer(AgentSerializer):
     organization = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_ID,
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
         help_text="Needed only when you belong to several organizations.",
     )
 
@@ -103,6 +117,7 @@ class IssuedTokenSerializer(AgentTokenSerializer):
 
 # --- the agent's own API ---------------------------------------------------------------------------
 
+
 class AgentMeSerializer(serializers.ModelSerializer):
     presence = serializers.SerializerMethodField()
     boards = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
@@ -112,8 +127,19 @@ class AgentMeSerializer(serializers.ModelSerializer):
     class Meta:
         model = Agent
         fields = [
-            "id", "organization", "name", "description", "status", "boards", "is_board_lead",
-            "callback_url", "capabilities", "last_seen_at", "presence", "status_text", "current_task",
+            "id",
+            "organization",
+            "name",
+            "description",
+            "status",
+            "boards",
+            "is_board_lead",
+            "callback_url",
+            "capabilities",
+            "last_seen_at",
+            "presence",
+            "status_text",
+            "current_task",
         ]
         read_only_fields = fields
 
@@ -125,8 +151,15 @@ class AgentBoardSerializer(serializers.ModelSerializer):
     class Meta:
         model = Board
         fields = [
-            "id", "organization", "name", "slug", "description", "archived",
-            "require_approval_for_done", "require_comment_for_review", "agents_can_create_tasks",
+            "id",
+            "organization",
+            "name",
+            "slug",
+            "description",
+            "archived",
+            "require_approval_for_done",
+            "require_comment_for_review",
+            "agents_can_create_tasks",
         ]
         read_only_fields = fields
 
@@ -137,8 +170,20 @@ class AgentTaskSerializer(serializers.ModelSerializer):
     class Meta:
         model = Task
         fields = [
-            "id", "board", "title", "description", "status", "priority", "assignee_agent",
-            "assignee_user", "due_date", "tags", "position", "progress_note", "created_at", "updated_at",
+            "id",
+            "board",
+            "title",
+            "description",
+            "status",
+            "priority",
+            "assignee_agent",
+            "assignee_user",
+            "due_date",
+            "tags",
+            "position",
+            "progress_note",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -157,7 +202,10 @@ class AgentTaskUpdateSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
     progress_note = serializers.CharField(max_length=500, required=False, allow_blank=True)
     note = serializers.CharField(
-        max_length=500, required=False, allow_blank=True, default="",
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        default="",
         help_text="Recorded with a status change.",
     )
 
@@ -205,4 +253,3 @@ class WebhookPayloadSerializer(serializers.Serializer):
     def get_body(self, payload) -> str:
         raw = bytes(payload.body or b"")
         return raw.decode("utf-8", errors="replace")
-

@@ -23,11 +23,13 @@ urlpatterns = [
     _route(r"agent/tasks/(?P<task_id>\d+)", views.AgentTaskDetailView.as_view(), "agent-api-task"),
     _route(r"agent/tasks/(?P<task_id>\d+)/claim", views.AgentTaskClaimView.as_view(), "agent-api-task-claim"),
     _route(
-        r"agent/tasks/(?P<task_id>\d+)/comments", views.AgentTaskCommentView.as_view(),
+        r"agent/tasks/(?P<task_id>\d+)/comments",
+        views.AgentTaskCommentView.as_view(),
         "agent-api-task-comments",
     ),
     _route(
-        r"agent/webhook-payloads/(?P<payload_id>\d+)", views.AgentWebhookPayloadView.as_view(),
+        r"agent/webhook-payloads/(?P<payload_id>\d+)",
+        views.AgentWebhookPayloadView.as_view(),
         "agent-api-webhook-payload",
     ),
     *router.urls,

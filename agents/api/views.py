@@ -35,6 +35,7 @@ from webhooks.models import WebhookPayload
 
 # --- the agent's own API ---------------------------------------------------------------------------
 
+
 class AgentAPIView(GenericAPIView):
     authentication_classes = [AgentTokenAuthentication]
     permission_classes = [IsAgent]
@@ -119,8 +120,13 @@ class AgentTaskListView(AgentAPIView):
         if board is None:
             raise NotFound("Board not found.")
         task = board_services.create_task(
-            board=board, actor=self.actor, title=values["title"], description=values["description"],
-            priority=values["priority"], status=values["status"], due_date=values["due_date"],
+            board=board,
+            actor=self.actor,
+            title=values["title"],
+            description=values["description"],
+            priority=values["priority"],
+            status=values["status"],
+            due_date=values["due_date"],
             tag_names=values["tags"],
         )
         return Response(s.AgentTaskSerializer(task).data, status=status.HTTP_201_CREATED)
@@ -235,8 +241,12 @@ def _resolve_organization(user, requested) -> Organization:
 
 
 class AgentViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin, HumanViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    HumanViewSet,
 ):
     """Agents of the caller's organizations. Members read; admins create, change, suspend,
     resume and delete (enforced by agents.services)."""
@@ -257,9 +267,13 @@ class AgentViewSet(
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
         agent = services.create_agent(
-            organization=organization, actor=self.actor, name=values["name"],
-            description=values.get("description", ""), boards=values.get("boards", ()),
-            is_board_lead=values.get("is_board_lead", False), callback_url=values.get("callback_url", ""),
+            organization=organization,
+            actor=self.actor,
+            name=values["name"],
+            description=values.get("description", ""),
+            boards=values.get("boards", ()),
+            is_board_lead=values.get("is_board_lead", False),
+            callback_url=values.get("callback_url", ""),
             capabilities=values.get("capabilities", ()),
         )
         agent = self.get_queryset().get(pk=agent.pk)
@@ -268,7 +282,9 @@ class AgentViewSet(
     def update(self, request: Request, *args, **kwargs) -> Response:
         agent = self.get_object()
         serializer = s.AgentSerializer(
-            agent, data=request.data, partial=kwargs.get("partial", False),
+            agent,
+            data=request.data,
+            partial=kwargs.get("partial", False),
             context={**self.get_serializer_context(), "organization_id": agent.organization_id},
         )
         serializer.is_valid(raise_exception=True)
@@ -292,7 +308,8 @@ class AgentViewSet(
         return Response(s.AgentSerializer(self.get_queryset().get(pk=agent.pk)).data)
 
     @extend_schema(
-        methods=["GET"], responses=s.AgentTokenSerializer(many=True),
+        methods=["GET"],
+        responses=s.AgentTokenSerializer(many=True),
     )
     @extend_schema(methods=["POST"], request=s.AgentTokenCreateSerializer, responses=s.IssuedTokenSerializer)
     @action(detail=True, methods=["get", "post"], filterset_fields=[], ordering_fields=[])
@@ -307,7 +324,9 @@ class AgentViewSet(
         data = s.AgentTokenCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         token, raw = services.issue_agent_token(
-            agent=agent, actor=self.actor, name=data.validated_data["name"],
+            agent=agent,
+            actor=self.actor,
+            name=data.validated_data["name"],
             expires_at=data.validated_data["expires_at"],
         )
         body = s.IssuedTokenSerializer(token, context={"raw_token": raw}).data
@@ -333,7 +352,8 @@ class AgentTokenViewSet(mixins.RetrieveModelMixin, HumanViewSet):
         data = s.AgentTokenRotateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         token, raw = services.rotate_agent_token(
-            token=self.get_object(), actor=self.actor,
+            token=self.get_object(),
+            actor=self.actor,
             grace_seconds=data.validated_data["grace_seconds"],
         )
         body = s.IssuedTokenSerializer(token, context={"raw_token": raw}).data
@@ -344,4 +364,3 @@ class AgentTokenViewSet(mixins.RetrieveModelMixin, HumanViewSet):
     def revoke(self, request: Request, pk=None) -> Response:
         token = services.revoke_agent_token(token=self.get_object(), actor=self.actor)
         return Response(s.AgentTokenSerializer(token).data)
-

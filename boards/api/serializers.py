@@ -143,9 +143,7 @@ class TaskSerializer(serializers.ModelSerializer):
         choices=TaskStatus.choices, required=False, help_text="New tasks start in inbox (default) or blocked."
     )
     priority = serializers.ChoiceField(choices=TaskPriority.choices, required=False)
-    assignee_agent = ScopedPrimaryKeyRelatedField(
-        scope=assignable_agents, required=False, allow_null=True
-    )
+    assignee_agent = ScopedPrimaryKeyRelatedField(scope=assignable_agents, required=False, allow_null=True)
     assignee_user = ScopedPrimaryKeyRelatedField(
         scope=colleagues_of,
         required=False,
@@ -266,9 +264,7 @@ class MoveSerializer(serializers.Serializer):
 
 
 class AssignSerializer(serializers.Serializer):
-    agent = ScopedPrimaryKeyRelatedField(
-        scope=assignable_agents, required=False, allow_null=True
-    )
+    agent = ScopedPrimaryKeyRelatedField(scope=assignable_agents, required=False, allow_null=True)
     user = ScopedPrimaryKeyRelatedField(
         scope=colleagues_of,
         required=False,

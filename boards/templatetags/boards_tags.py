@@ -37,4 +37,3 @@ def org_switcher(context) -> dict:
 def describe_event(event) -> SafeString:
     """The event's sentence from the activity registry (escaped values, links to its objects)."""
     return registry.describe(event)
-

@@ -22,8 +22,16 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Subscription
         fields = [
-            "id", "organization", "board", "description", "target_url", "event_types", "enabled",
-            "consecutive_dead", "disabled_reason", "created_at",
+            "id",
+            "organization",
+            "board",
+            "description",
+            "target_url",
+            "event_types",
+            "enabled",
+            "consecutive_dead",
+            "disabled_reason",
+            "created_at",
         ]
         read_only_fields = ["consecutive_dead", "disabled_reason", "created_at"]
 
@@ -74,7 +82,12 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
     class Meta:
         model = DeliveryAttempt
         fields = [
-            "number", "started_at", "duration_ms", "response_status", "error_class", "error_message",
+            "number",
+            "started_at",
+            "duration_ms",
+            "response_status",
+            "error_class",
+            "error_message",
             "response_excerpt",
         ]
 
@@ -83,8 +96,19 @@ class DeliverySerializer(serializers.ModelSerializer):
     class Meta:
         model = Delivery
         fields = [
-            "id", "organization", "board", "subscription", "agent", "target_url", "event_type", "status",
-            "attempt_count", "next_attempt_at", "last_status_code", "created_at", "updated_at",
+            "id",
+            "organization",
+            "board",
+            "subscription",
+            "agent",
+            "target_url",
+            "event_type",
+            "status",
+            "attempt_count",
+            "next_attempt_at",
+            "last_status_code",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -101,9 +125,7 @@ class BulkReplaySerializer(serializers.Serializer):
     """Either explicit ids, or every dead/failed delivery matching the filters (up to the limit)."""
 
     ids = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=1000, required=False)
-    status = serializers.ChoiceField(
-        choices=[DeliveryStatus.DEAD, DeliveryStatus.FAILED], required=False
-    )
+    status = serializers.ChoiceField(choices=[DeliveryStatus.DEAD, DeliveryStatus.FAILED], required=False)
     board = serializers.IntegerField(min_value=1, required=False)
     subscription = serializers.IntegerField(min_value=1, required=False)
 

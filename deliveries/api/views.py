@@ -30,8 +30,12 @@ class SubscriptionFilter(filters.FilterSet):
 
 
 class SubscriptionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin, HumanViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    HumanViewSet,
 ):
     """Outbound subscriptions. The secret is in the creation and rotation responses only."""
 
@@ -40,12 +44,9 @@ class SubscriptionViewSet(
     ordering_fields = ["created_at", "id"]
 
     def get_queryset(self) -> QuerySet[Subscription]:
-        return (
-            Subscription.objects.filter(
-                organization_id__in=Membership.objects.filter(user=self.request.user).values("organization_id")
-            )
-            .order_by("-created_at", "-id")
-        )
+        return Subscription.objects.filter(
+            organization_id__in=Membership.objects.filter(user=self.request.user).values("organization_id")
+        ).order_by("-created_at", "-id")
 
     def get_serializer_class(self):
         if self.action in ("update", "partial_update"):
@@ -62,8 +63,9 @@ class SubscriptionViewSet(
             actor=self.actor, organization=organization, **data
         )
         subscription.secret = secret
-        return Response(serializers.SubscriptionCreatedSerializer(subscription).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            serializers.SubscriptionCreatedSerializer(subscription).data, status=status.HTTP_201_CREATED
+        )
 
     def update(self, request: Request, *args, **kwargs) -> Response:
         subscription = self.get_object()
@@ -129,8 +131,9 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HumanVie
         delivery = outbound.replay_delivery(delivery=delivery, actor=self.actor)
         return Response(serializers.DeliveryDetailSerializer(self.get_queryset().get(pk=delivery.pk)).data)
 
-    @extend_schema(request=serializers.BulkReplaySerializer, responses={202: dict},
-                   operation_id="deliveries_bulk_replay")
+    @extend_schema(
+        request=serializers.BulkReplaySerializer, responses={202: dict}, operation_id="deliveries_bulk_replay"
+    )
     @action(detail=False, methods=["post"], url_path="replay")
     def bulk_replay(self, request: Request) -> Response:
         """Replay dead and failed deliveries in the organizations where you are an admin."""
@@ -164,5 +167,4 @@ class AgentSigningSecretViewSet(HumanViewSet):
         if agent is None:
             raise NotFound("Not found.")
         secret = outbound.reveal_agent_signing_secret(actor=self.actor, agent=agent)
-        return Response({"agent": agent.pk, "secret": secret},
-                        headers={"Cache-Control": "no-store"})
+        return Response({"agent": agent.pk, "secret": secret}, headers={"Cache-Control": "no-store"})

@@ -24,8 +24,12 @@ def setup(organization, board, other_organization):
     off_board = BoardFactory(organization=organization, name="Elsewhere", slug="elsewhere")
     foreign_board = BoardFactory(organization=other_organization, name="Theirs", slug="theirs")
     return {
-        "agent": agent, "raw": raw, "client": client, "board": board,
-        "off_board": off_board, "foreign_board": foreign_board,
+        "agent": agent,
+        "raw": raw,
+        "client": client,
+        "board": board,
+        "off_board": off_board,
+        "foreign_board": foreign_board,
     }
 
 
@@ -163,9 +167,12 @@ def test_heartbeat_records_status_and_current_task(setup):
     assert response.status_code == 200
     assert response.json()["status_text"] == "compiling" and response.json()["current_task"] == task.pk
     foreign = TaskFactory(board=setup["foreign_board"])
-    assert setup["client"].post(
-        "/api/v1/agent/heartbeat", {"current_task": foreign.pk}, format="json"
-    ).status_code == 404
+    assert (
+        setup["client"]
+        .post("/api/v1/agent/heartbeat", {"current_task": foreign.pk}, format="json")
+        .status_code
+        == 404
+    )
     too_long = setup["client"].post("/api/v1/agent/heartbeat", {"status_text": "x" * 201}, format="json")
     assert too_long.status_code == 400
     at_limit = setup["client"].post("/api/v1/agent/heartbeat", {"status_text": "x" * 200}, format="json")

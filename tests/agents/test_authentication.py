@@ -216,7 +216,7 @@ def test_redis_dies_mid_test_and_requests_are_allowed(agent_token):
 
 
 def _slices(raw: str, size: int = 6) -> set[str]:
-    return {raw[i:i + size] for i in range(len(raw) - size + 1)}
+    return {raw[i : i + size] for i in range(len(raw) - size + 1)}
 
 
 def test_no_token_fragment_reaches_any_log_line(agent_token, caplog):

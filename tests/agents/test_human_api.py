@@ -76,9 +76,12 @@ def test_outsiders_get_404_for_everything(outsider, agent):
     assert client.post(f"/api/v1/agents/{agent.pk}/suspend").status_code == 404
     assert client.get(f"/api/v1/agents/{agent.pk}/tokens/").status_code == 404
     assert client.post(f"/api/v1/agent-tokens/{token.pk}/revoke").status_code == 404
-    assert client.post(
-        "/api/v1/agents/", {"name": "x", "organization": agent.organization_id}, format="json"
-    ).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/agents/", {"name": "x", "organization": agent.organization_id}, format="json"
+        ).status_code
+        == 404
+    )
 
 
 def test_update_suspend_resume_delete(owner_client, agent):
@@ -99,7 +102,7 @@ def test_token_is_returned_once_and_never_listed(owner_client, agent):
     listing = owner_client.get(f"/api/v1/agents/{agent.pk}/tokens/")
     text = listing.content.decode()
     assert listing.json()["count"] == 1
-    assert raw not in text and raw[4:20] not in text and "digest" not in text and "token\"" not in text
+    assert raw not in text and raw[4:20] not in text and "digest" not in text and 'token"' not in text
     assert owner_client.get(f"/api/v1/agent-tokens/{created.json()['id']}/").json()["name"] == "ci"
     assert APIClient().get("/api/v1/agent/me", **bearer(raw)).status_code == 200
 
@@ -136,8 +139,9 @@ def test_the_api_enforces_csrf_for_sessions(user, agent):
 
 
 @pytest.mark.parametrize("rows", [1, 40])
-def test_agent_list_runs_a_constant_number_of_queries(owner_client, organization, board, rows,
-                                                      django_assert_max_num_queries):
+def test_agent_list_runs_a_constant_number_of_queries(
+    owner_client, organization, board, rows, django_assert_max_num_queries
+):
     for i in range(rows):
         agent = AgentFactory(organization=organization, name=f"bot-{i}")
         agent.boards.set([board])

@@ -63,8 +63,13 @@ def test_admin_creates_an_agent_through_the_form(user, organization, board):
     assert client.get("/agents/new/").status_code == 200
     response = client.post(
         "/agents/new/",
-        {"organization": organization.pk, "name": "scout", "boards": [board.pk],
-         "capabilities": "python, review", "callback_url": ""},
+        {
+            "organization": organization.pk,
+            "name": "scout",
+            "boards": [board.pk],
+            "capabilities": "python, review",
+            "callback_url": "",
+        },
     )
     agent = Agent.objects.get(name="scout")
     assert response.status_code == 302 and response["Location"] == f"/agents/{agent.pk}/"

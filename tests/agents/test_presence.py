@@ -83,7 +83,9 @@ def test_the_periodic_task_records_each_transition_once(organization):
 
 def test_the_celery_task_runs_the_sweep(organization):
     AgentFactory(
-        organization=organization, name="gone", presence="online",
+        organization=organization,
+        name="gone",
+        presence="online",
         last_seen_at=timezone.now() - timedelta(hours=1),
     )
     assert tasks.record_presence_transitions.name == "agents.tasks.record_presence_transitions"
@@ -94,8 +96,9 @@ def test_the_celery_task_runs_the_sweep(organization):
 def test_heartbeat_updates_last_seen_and_publishes_presence(organization, django_capture_on_commit_callbacks):
     _agent, _token, raw = agent_with_token(organization=organization, name="hb")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = APIClient().post("/api/v1/agent/heartbeat", {"status_text": "idle loop"}, format="json",
-                                    **bearer(raw))
+        response = APIClient().post(
+            "/api/v1/agent/heartbeat", {"status_text": "idle loop"}, format="json", **bearer(raw)
+        )
     assert response.status_code == 200 and response.json()["presence"] == "online"
     assert callbacks  # the events were published on commit
     verbs = set(ActivityEvent.objects.values_list("verb", flat=True))

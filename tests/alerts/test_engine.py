@@ -73,7 +73,8 @@ def test_it_resolves_when_the_agent_is_back_and_notifies_resolved(
     ]
     kinds = list(incident.entries.values_list("kind", flat=True))
     assert kinds[0] == EntryKind.FIRED and EntryKind.RESOLVED in kinds
-    assert kinds.count(EntryKind.NOTIFIED) == 4  # fired and resolved, by email and by webhook
+    # Fired and resolved, each by email, by webhook and in the app (the notifications bell).
+    assert kinds.count(EntryKind.NOTIFIED) == 6
 
 
 def test_the_cooldown_suppresses_a_new_incident_for_the_same_subject(make_rule, agent):

@@ -27,8 +27,12 @@ from tests.factories import AgentFactory, TaskFactory
 )
 def test_every_boards_model_has_a_working_changelist(admin_client, board, model):
     TaskFactory(board=board)
-    app_label = {"organization": "core", "membership": "core", "personaltoken": "core",
-                 "activityevent": "activity"}.get(model, "boards")
+    app_label = {
+        "organization": "core",
+        "membership": "core",
+        "personaltoken": "core",
+        "activityevent": "activity",
+    }.get(model, "boards")
     response = admin_client.get(f"/admin/{app_label}/{model}/?q=a")
     assert response.status_code == 200
 

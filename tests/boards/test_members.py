@@ -14,8 +14,9 @@ pytestmark = pytest.mark.django_db
 
 def test_an_admin_adds_a_member_and_it_is_audited(organization, user):
     newcomer = UserFactory(username="newcomer")
-    membership = services.add_member(organization=organization, actor=Actor.for_user(user),
-                                     user=newcomer, role=Role.OPERATOR)
+    membership = services.add_member(
+        organization=organization, actor=Actor.for_user(user), user=newcomer, role=Role.OPERATOR
+    )
     assert membership.role == Role.OPERATOR
     event = ActivityEvent.objects.get(verb="member.added")
     assert event.detail == {"user_id": newcomer.pk, "username": "newcomer", "role": "operator"}

@@ -60,8 +60,9 @@ def test_an_agent_token_is_refused_on_every_human_api(agent_client, path):
 
 @override_settings(DELIVERY_ALLOWED_HOSTS=["hooks.internal.test"])
 def test_a_personal_token_writes_in_every_app(token_client, organization, board):
-    agent = token_client.post("/api/v1/agents/", {"organization": organization.pk, "name": "scout"},
-                              format="json")
+    agent = token_client.post(
+        "/api/v1/agents/", {"organization": organization.pk, "name": "scout"}, format="json"
+    )
     assert agent.status_code == 201, agent.content
     webhook = token_client.post("/api/v1/webhooks/", {"board": board.pk, "description": "ci"}, format="json")
     assert webhook.status_code == 201, webhook.content
@@ -93,5 +94,8 @@ def test_subscription_rules_live_in_the_service(organization, viewer):
     from missioncontrol.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        outbound.create_subscription(actor=Actor.for_user(viewer), organization=organization,
-                                     target_url="https://hooks.internal.test/hook")
+        outbound.create_subscription(
+            actor=Actor.for_user(viewer),
+            organization=organization,
+            target_url="https://hooks.internal.test/hook",
+        )

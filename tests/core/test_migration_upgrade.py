@@ -51,20 +51,28 @@ def test_an_upgrade_keeps_every_moved_row_and_relabels_content_types():
     old.get_model("boards", "ActivityEvent").objects.create(
         organization=organization, board=board, actor_kind="user", actor_label="ann", verb="board.created"
     )
-    old.get_model("boards", "PersonalToken").objects.create(user=user, name="ci", public_id="a" * 16,
-                                                           digest="d" * 64)
+    old.get_model("boards", "PersonalToken").objects.create(
+        user=user, name="ci", public_id="a" * 16, digest="d" * 64
+    )
     subscription = old.get_model("webhooks", "Subscription").objects.create(
         organization=organization, target_url="https://example.com/hook"
     )
     delivery = old.get_model("webhooks", "Delivery").objects.create(
-        organization=organization, subscription=subscription, target_url="https://example.com/hook",
-        event_type="task.created", payload={"a": 1},
+        organization=organization,
+        subscription=subscription,
+        target_url="https://example.com/hook",
+        event_type="task.created",
+        payload={"a": 1},
     )
     old.get_model("webhooks", "DeliveryAttempt").objects.create(delivery=delivery, number=1)
     old.get_model("missioncontrol", "Backup").objects.create(started_at=timezone.now(), engine="sqlite")
     content_type = old.get_model("contenttypes", "ContentType")
-    for app_label, model in [("boards", "organization"), ("boards", "activityevent"),
-                             ("webhooks", "delivery"), ("missioncontrol", "backup")]:
+    for app_label, model in [
+        ("boards", "organization"),
+        ("boards", "activityevent"),
+        ("webhooks", "delivery"),
+        ("missioncontrol", "backup"),
+    ]:
         content_type.objects.get_or_create(app_label=app_label, model=model)
 
     new = migrate(latest)
@@ -79,8 +87,12 @@ def test_an_upgrade_keeps_every_moved_row_and_relabels_content_types():
     assert new.get_model("ops", "Backup").objects.get().engine == "sqlite"
     assert new.get_model("boards", "Board").objects.get().organization.slug == "acme"
     labels = set(new.get_model("contenttypes", "ContentType").objects.values_list("app_label", "model"))
-    assert {("core", "organization"), ("activity", "activityevent"), ("deliveries", "delivery"),
-            ("ops", "backup")} <= labels
+    assert {
+        ("core", "organization"),
+        ("activity", "activityevent"),
+        ("deliveries", "delivery"),
+        ("ops", "backup"),
+    } <= labels
     assert not labels & {("boards", "organization"), ("webhooks", "delivery"), ("missioncontrol", "backup")}
     if connection.vendor == "postgresql":  # the logs were rebuilt as monthly partitions, rows kept
         from missioncontrol.partitions import is_partitioned

@@ -68,11 +68,24 @@ class WorkerProcess:
     def start(self) -> WorkerProcess:
         self.log = open(self.log_path, "ab")  # noqa: SIM115  (closed in stop)
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("celery")), "-A", "missioncontrol", "worker",
-             "--pool=solo", "--concurrency=1", "--without-heartbeat", "--without-mingle",
-             "--without-gossip", "--loglevel=WARNING",
-             f"--hostname=deliveries-test-{time.monotonic_ns()}@%h", *self.options],
-            cwd=ROOT, env={**worker_env(), **self.extra_env}, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                str(Path(sys.executable).with_name("celery")),
+                "-A",
+                "missioncontrol",
+                "worker",
+                "--pool=solo",
+                "--concurrency=1",
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel=WARNING",
+                f"--hostname=deliveries-test-{time.monotonic_ns()}@%h",
+                *self.options,
+            ],
+            cwd=ROOT,
+            env={**worker_env(), **self.extra_env},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         return self
@@ -120,8 +133,9 @@ def _module_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iter
 
     from missioncontrol.celery import app
 
-    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False,
-                      shutdown_timeout=10) as worker:
+    with start_worker(
+        app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10
+    ) as worker:
         yield worker
 
 

@@ -12,13 +12,25 @@ from deliveries.outbound import create_subscription
 
 
 def subscribe(*, user, organization, url: str, board=None, event_types=None) -> tuple[Subscription, str]:
-    return create_subscription(actor=Actor.for_user(user), organization=organization, board=board,
-                               target_url=url, event_types=event_types or [])
+    return create_subscription(
+        actor=Actor.for_user(user),
+        organization=organization,
+        board=board,
+        target_url=url,
+        event_types=event_types or [],
+    )
 
 
 def emit(*, organization, board=None, verb: str = "task.created", notify_agent_ids=()) -> ActivityEvent:
     """An event as any service records it: inside a transaction, deliveries enqueued on commit."""
     with transaction.atomic():
-        return record_activity(organization=organization, board=board, actor=Actor.system(), verb=verb,
-                               target_type="task", target_id=1, detail={"title": "Ship it"},
-                               notify_agent_ids=notify_agent_ids)
+        return record_activity(
+            organization=organization,
+            board=board,
+            actor=Actor.system(),
+            verb=verb,
+            target_type="task",
+            target_id=1,
+            detail={"title": "Ship it"},
+            notify_agent_ids=notify_agent_ids,
+        )

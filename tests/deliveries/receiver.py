@@ -42,9 +42,11 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 with receiver.arrived:
-                    receiver.requests.append(Received(
-                        self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic()
-                    ))
+                    receiver.requests.append(
+                        Received(
+                            self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic()
+                        )
+                    )
                     answer = receiver.answers.popleft() if receiver.answers else Answer()
                     receiver.arrived.notify_all()
                 if answer.hold is not None:

@@ -21,8 +21,9 @@ def admin_client(db) -> Client:
 @pytest.fixture
 def subscription(user, organization, board):
     with override_settings(DELIVERY_ALLOWED_HOSTS=["hooks.internal.test"]):
-        return subscribe(user=user, organization=organization, board=board,
-                         url="https://hooks.internal.test/")[0]
+        return subscribe(
+            user=user, organization=organization, board=board, url="https://hooks.internal.test/"
+        )[0]
 
 
 def test_the_admin_lists_dead_letters_and_shows_attempts(admin_client, subscription):
@@ -37,12 +38,18 @@ def test_the_admin_lists_dead_letters_and_shows_attempts(admin_client, subscript
 
 
 def test_the_admin_replays_selected_deliveries(admin_client, subscription):
-    dead, failed, done = (make_delivery(subscription, status=status) for status in
-                          (DeliveryStatus.DEAD, DeliveryStatus.FAILED, DeliveryStatus.SUCCEEDED))
+    dead, failed, done = (
+        make_delivery(subscription, status=status)
+        for status in (DeliveryStatus.DEAD, DeliveryStatus.FAILED, DeliveryStatus.SUCCEEDED)
+    )
 
-    response = admin_client.post("/admin/deliveries/delivery/", {
-        "action": "replay", "_selected_action": [dead.pk, failed.pk, done.pk],
-    })
+    response = admin_client.post(
+        "/admin/deliveries/delivery/",
+        {
+            "action": "replay",
+            "_selected_action": [dead.pk, failed.pk, done.pk],
+        },
+    )
 
     assert response.status_code == 302
     statuses = dict(Delivery.objects.values_list("id", "status"))

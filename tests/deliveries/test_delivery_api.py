@@ -29,9 +29,14 @@ def api_client(user) -> APIClient:
 
 def make_delivery(subscription, *, status=DeliveryStatus.DEAD, attempts=1, board=None) -> Delivery:
     delivery = Delivery.objects.create(
-        organization=subscription.organization, board=board or subscription.board, subscription=subscription,
-        target_url=subscription.target_url, event_type="task.created", payload={"type": "task.created"},
-        status=status, attempt_count=attempts,
+        organization=subscription.organization,
+        board=board or subscription.board,
+        subscription=subscription,
+        target_url=subscription.target_url,
+        event_type="task.created",
+        payload={"type": "task.created"},
+        status=status,
+        attempt_count=attempts,
     )
     for number in range(1, attempts + 1):
         DeliveryAttempt.objects.create(delivery=delivery, number=number, response_status=500)
@@ -40,9 +45,15 @@ def make_delivery(subscription, *, status=DeliveryStatus.DEAD, attempts=1, board
 
 @ALLOWED
 def test_it_creates_a_subscription_and_shows_the_secret_once(api_client, board):
-    response = api_client.post("/api/v1/subscriptions/", {
-        "board": board.pk, "target_url": URL, "event_types": ["task.status_changed", "task.created"],
-    }, format="json")
+    response = api_client.post(
+        "/api/v1/subscriptions/",
+        {
+            "board": board.pk,
+            "target_url": URL,
+            "event_types": ["task.status_changed", "task.created"],
+        },
+        format="json",
+    )
 
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -56,13 +67,21 @@ def test_it_creates_a_subscription_and_shows_the_secret_once(api_client, board):
     assert ActivityEvent.objects.filter(verb="subscription.created").exists()
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1/hook", "http://10.1.2.3/hook", "http://169.254.169.254/latest/meta-data",
-    "http://localhost:8000/hook", "http://[::1]/hook", "ftp://example.com/x",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/hook",
+        "http://10.1.2.3/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://localhost:8000/hook",
+        "http://[::1]/hook",
+        "ftp://example.com/x",
+    ],
+)
 def test_it_refuses_a_subscription_to_an_internal_target(api_client, board, url):
-    response = api_client.post("/api/v1/subscriptions/", {"board": board.pk, "target_url": url},
-                               format="json")
+    response = api_client.post(
+        "/api/v1/subscriptions/", {"board": board.pk, "target_url": url}, format="json"
+    )
 
     assert response.status_code == 400
     assert "target_url" in response.json()["error"]["fields"]
@@ -91,8 +110,9 @@ def test_it_hides_other_organizations_subscriptions(api_client, outsider, user, 
 @ALLOWED
 def test_re_enabling_a_subscription_clears_its_dead_streak(api_client, user, organization):
     subscription, _ = subscribe(user=user, organization=organization, url=URL)
-    Subscription.objects.filter(pk=subscription.pk).update(enabled=False, consecutive_dead=5,
-                                                          disabled_reason="auto")
+    Subscription.objects.filter(pk=subscription.pk).update(
+        enabled=False, consecutive_dead=5, disabled_reason="auto"
+    )
 
     response = api_client.patch(f"/api/v1/subscriptions/{subscription.pk}/", {"enabled": True}, format="json")
 
@@ -115,8 +135,9 @@ def test_it_rotates_a_subscription_secret(api_client, user, organization):
 
 @ALLOWED
 @pytest.mark.parametrize("rows", [1, 30])
-def test_it_lists_deliveries_in_constant_queries(api_client, user, organization, board, rows,
-                                                  django_assert_max_num_queries):
+def test_it_lists_deliveries_in_constant_queries(
+    api_client, user, organization, board, rows, django_assert_max_num_queries
+):
     subscription, _ = subscribe(user=user, organization=organization, board=board, url=URL)
     for _ in range(rows):
         make_delivery(subscription)
@@ -142,8 +163,9 @@ def test_it_filters_deliveries_by_status_and_board(api_client, user, organizatio
 
 
 @ALLOWED
-def test_it_shows_a_delivery_with_its_attempts(api_client, user, organization, board,
-                                               django_assert_max_num_queries):
+def test_it_shows_a_delivery_with_its_attempts(
+    api_client, user, organization, board, django_assert_max_num_queries
+):
     subscription, _ = subscribe(user=user, organization=organization, board=board, url=URL)
     delivery = make_delivery(subscription, attempts=3)
 
@@ -155,8 +177,9 @@ def test_it_shows_a_delivery_with_its_attempts(api_client, user, organization, b
 
 
 @ALLOWED
-def test_it_replays_one_delivery_as_a_new_series(api_client, user, organization, board,
-                                                 django_capture_on_commit_callbacks):
+def test_it_replays_one_delivery_as_a_new_series(
+    api_client, user, organization, board, django_capture_on_commit_callbacks
+):
     subscription, _ = subscribe(user=user, organization=organization, board=board, url=URL)
     delivery = make_delivery(subscription, attempts=4)
 
@@ -235,26 +258,36 @@ def test_an_admin_gets_an_agents_signing_secret_and_others_do_not(api_client, or
 def test_it_accepts_50_event_types_and_refuses_51(api_client, board):
     registered = [t.name for t in registry.event_types() if outbound.event_is_subscribable(t.name)]
     verbs = (registered * 2)[:51]  # the limit counts entries as sent
-    at_limit = api_client.post("/api/v1/subscriptions/", {"board": board.pk, "target_url": URL,
-                                                          "event_types": verbs[:50]}, format="json")
-    over = api_client.post("/api/v1/subscriptions/", {"board": board.pk, "target_url": URL,
-                                                      "event_types": verbs}, format="json")
+    at_limit = api_client.post(
+        "/api/v1/subscriptions/",
+        {"board": board.pk, "target_url": URL, "event_types": verbs[:50]},
+        format="json",
+    )
+    over = api_client.post(
+        "/api/v1/subscriptions/", {"board": board.pk, "target_url": URL, "event_types": verbs}, format="json"
+    )
     assert at_limit.status_code == 201
     assert over.status_code == 400 and "event_types" in over.json()["error"]["fields"]
 
 
 @ALLOWED
 def test_it_refuses_an_unknown_event_type(api_client, board):
-    response = api_client.post("/api/v1/subscriptions/", {"board": board.pk, "target_url": URL,
-                                                          "event_types": ["bogus.event"]}, format="json")
+    response = api_client.post(
+        "/api/v1/subscriptions/",
+        {"board": board.pk, "target_url": URL, "event_types": ["bogus.event"]},
+        format="json",
+    )
     assert response.status_code == 400
     assert "not an event type" in str(response.json()["error"]["fields"]["event_types"])
 
 
 @ALLOWED
 def test_it_refuses_to_subscribe_to_delivery_events(api_client, board):
-    response = api_client.post("/api/v1/subscriptions/", {"board": board.pk, "target_url": URL,
-                                                          "event_types": ["delivery.dead"]}, format="json")
+    response = api_client.post(
+        "/api/v1/subscriptions/",
+        {"board": board.pk, "target_url": URL, "event_types": ["delivery.dead"]},
+        format="json",
+    )
     assert response.status_code == 400 and "event_types" in response.json()["error"]["fields"]
 
 

@@ -21,8 +21,9 @@ def _fast_password_hashing(settings):
 
 def test_replaying_a_dead_letter_from_the_page(asgi_server, page, user, organization, board):  # noqa: F811
     with override_settings(DELIVERY_ALLOWED_HOSTS=["hooks.internal.test"]):
-        subscription, _ = subscribe(user=user, organization=organization, board=board,
-                                    url="https://hooks.internal.test/in")
+        subscription, _ = subscribe(
+            user=user, organization=organization, board=board, url="https://hooks.internal.test/in"
+        )
     delivery = make_delivery(subscription, attempts=2)
 
     log_in(page, asgi_server.url, "owner")

@@ -20,6 +20,7 @@ def client_for():
         client = Client()
         client.force_login(user)
         return client
+
     return make
 
 
@@ -114,8 +115,9 @@ def test_a_viewer_cannot_replay(client_for, viewer, subscription):
 def test_bulk_replay_from_the_page(client_for, user, subscription):
     deliveries = [make_delivery(subscription) for _ in range(3)]
 
-    response = client_for(user).post("/deliveries/replay", {"subscription": subscription.pk},
-                                     HTTP_HX_REQUEST="true")
+    response = client_for(user).post(
+        "/deliveries/replay", {"subscription": subscription.pk}, HTTP_HX_REQUEST="true"
+    )
 
     assert "Replaying 3 deliveries" in response.content.decode()
     statuses = Delivery.objects.filter(pk__in=[d.pk for d in deliveries]).values_list("status", flat=True)
@@ -125,10 +127,16 @@ def test_bulk_replay_from_the_page(client_for, user, subscription):
 @ALLOWED
 def test_an_admin_creates_a_subscription_and_sees_the_secret_once(client_for, user, organization, board):
     client = client_for(user)
-    response = client.post("/deliveries/subscriptions/", {
-        "organization": organization.pk, "board": board.pk, "target_url": URL,
-        "event_types": ["task.created", "task.status_changed"], "enabled": "on",
-    })
+    response = client.post(
+        "/deliveries/subscriptions/",
+        {
+            "organization": organization.pk,
+            "board": board.pk,
+            "target_url": URL,
+            "event_types": ["task.created", "task.status_changed"],
+            "enabled": "on",
+        },
+    )
 
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
@@ -139,9 +147,14 @@ def test_an_admin_creates_a_subscription_and_sees_the_secret_once(client_for, us
 
 
 def test_the_form_refuses_an_internal_target(client_for, user, organization):
-    response = client_for(user).post("/deliveries/subscriptions/", {
-        "organization": organization.pk, "target_url": "http://169.254.169.254/latest", "enabled": "on",
-    })
+    response = client_for(user).post(
+        "/deliveries/subscriptions/",
+        {
+            "organization": organization.pk,
+            "target_url": "http://169.254.169.254/latest",
+            "enabled": "on",
+        },
+    )
     assert response.status_code == 200
     assert "private, loopback" in response.content.decode()
     assert not Subscription.objects.exists()
@@ -157,19 +170,31 @@ def test_a_disabled_subscription_shows_a_banner(client_for, user, subscription):
 
 @ALLOWED
 def test_an_admin_edits_a_subscription(client_for, user, subscription, board):
-    response = client_for(user).post(f"/deliveries/subscriptions/{subscription.pk}/", {
-        "board": board.pk, "target_url": URL, "event_types": ["task.status_changed"], "description": "CI",
-        "enabled": "on",
-    })
+    response = client_for(user).post(
+        f"/deliveries/subscriptions/{subscription.pk}/",
+        {
+            "board": board.pk,
+            "target_url": URL,
+            "event_types": ["task.status_changed"],
+            "description": "CI",
+            "enabled": "on",
+        },
+    )
     assert response.status_code == 302
     subscription.refresh_from_db()
     assert subscription.event_types == ["task.status_changed"] and subscription.description == "CI"
 
 
 def test_the_form_refuses_an_unknown_event_type(client_for, user, organization):
-    response = client_for(user).post("/deliveries/subscriptions/", {
-        "organization": organization.pk, "target_url": URL, "event_types": ["bogus.event"], "enabled": "on",
-    })
+    response = client_for(user).post(
+        "/deliveries/subscriptions/",
+        {
+            "organization": organization.pk,
+            "target_url": URL,
+            "event_types": ["bogus.event"],
+            "enabled": "on",
+        },
+    )
     assert response.status_code == 200
     assert "bogus.event is not one of the available choices" in response.content.decode()
     assert not Subscription.objects.exists()
@@ -184,6 +209,7 @@ def test_the_form_offers_event_types_by_category_with_human_names(client_for, us
 
 
 def test_a_teammate_cannot_edit_a_subscription(client_for, teammate, subscription):
-    response = client_for(teammate).post(f"/deliveries/subscriptions/{subscription.pk}/",
-                                         {"description": "x"})
+    response = client_for(teammate).post(
+        f"/deliveries/subscriptions/{subscription.pk}/", {"description": "x"}
+    )
     assert response.status_code == 403

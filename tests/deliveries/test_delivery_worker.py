@@ -23,7 +23,10 @@ pytestmark = pytest.mark.timeout(90)
 
 def verified(secret: str, request) -> bool:
     return verify_standard_webhook_signature(
-        secret, request.headers["webhook-id"], request.headers["webhook-timestamp"], request.body,
+        secret,
+        request.headers["webhook-id"],
+        request.headers["webhook-timestamp"],
+        request.body,
         request.headers["webhook-signature"],
     )
 

@@ -41,6 +41,7 @@ def subscription(user, organization, board):
 
 # --- fan-out ---------------------------------------------------------------------------------
 
+
 @ALLOWED
 def test_it_fans_out_to_matching_subscriptions_only(user, organization, board, other_organization, outsider):
     other_board = BoardFactory(organization=organization)
@@ -62,8 +63,9 @@ def test_it_fans_out_to_matching_subscriptions_only(user, organization, board, o
 def test_it_pushes_only_to_active_agents_with_a_callback(organization, board, other_organization):
     pushed = AgentFactory(organization=organization, callback_url="https://agent.example/cb")
     pulling = AgentFactory(organization=organization)
-    suspended = AgentFactory(organization=organization, callback_url="https://agent.example/cb",
-                             status=AgentStatus.SUSPENDED)
+    suspended = AgentFactory(
+        organization=organization, callback_url="https://agent.example/cb", status=AgentStatus.SUSPENDED
+    )
     foreign = AgentFactory(organization=other_organization, callback_url="https://agent.example/cb")
 
     agent_ids = [pushed.pk, pulling.pk, suspended.pk, foreign.pk]
@@ -79,8 +81,9 @@ def test_it_never_delivers_events_about_deliveries(subscription, organization, b
 
 
 def test_it_costs_one_query_when_nobody_subscribed(organization, board, django_assert_num_queries):
-    event = ActivityEvent.objects.create(organization=organization, board=board, actor_kind="system",
-                                         actor_label="system", verb="task.created")
+    event = ActivityEvent.objects.create(
+        organization=organization, board=board, actor_kind="system", actor_label="system", verb="task.created"
+    )
     with django_assert_num_queries(1):
         assert create_deliveries_for_event(event, []) == []
     with django_assert_num_queries(2):
@@ -94,11 +97,13 @@ def test_a_rolled_back_event_leaves_no_delivery(subscription, organization, boar
     assert not Delivery.objects.exists()
 
 
-def test_deliveries_are_enqueued_only_on_commit(subscription, organization, board,
-                                                django_capture_on_commit_callbacks, monkeypatch):
+def test_deliveries_are_enqueued_only_on_commit(
+    subscription, organization, board, django_capture_on_commit_callbacks, monkeypatch
+):
     sent = []
-    monkeypatch.setattr("deliveries.tasks.deliver_webhook.apply_async",
-                        lambda args, countdown=None: sent.append(args))
+    monkeypatch.setattr(
+        "deliveries.tasks.deliver_webhook.apply_async", lambda args, countdown=None: sent.append(args)
+    )
     with django_capture_on_commit_callbacks(execute=True):
         emit(organization=organization, board=board)
         assert sent == []
@@ -107,11 +112,18 @@ def test_deliveries_are_enqueued_only_on_commit(subscription, organization, boar
 
 # --- claims ----------------------------------------------------------------------------------
 
+
 def pending(subscription, **fields) -> Delivery:
-    values = {"target_url": subscription.target_url, "event_type": "task.created", "payload": {},
-              "next_attempt_at": timezone.now(), **fields}
-    return Delivery.objects.create(organization=subscription.organization, board=subscription.board,
-                                   subscription=subscription, **values)
+    values = {
+        "target_url": subscription.target_url,
+        "event_type": "task.created",
+        "payload": {},
+        "next_attempt_at": timezone.now(),
+        **fields,
+    }
+    return Delivery.objects.create(
+        organization=subscription.organization, board=subscription.board, subscription=subscription, **values
+    )
 
 
 def test_a_delivery_is_claimed_once(subscription):
@@ -138,8 +150,9 @@ def test_a_delivery_is_not_claimed_before_its_time(subscription):
 
 def test_the_sweeper_requeues_overdue_unlocked_deliveries(subscription, monkeypatch):
     sent = []
-    monkeypatch.setattr("deliveries.outbound.enqueue_deliveries",
-                        lambda ids, countdown=None: sent.extend(ids))
+    monkeypatch.setattr(
+        "deliveries.outbound.enqueue_deliveries", lambda ids, countdown=None: sent.extend(ids)
+    )
     long_ago = timezone.now() - timedelta(minutes=5)
     overdue = pending(subscription)
     locked = pending(subscription, locked_until=timezone.now() + timedelta(seconds=30))
@@ -152,6 +165,7 @@ def test_the_sweeper_requeues_overdue_unlocked_deliveries(subscription, monkeypa
 
 
 # --- retry maths -----------------------------------------------------------------------------
+
 
 @override_settings(DELIVERY_RETRY_SCHEDULE=[10, 30])
 def test_the_retry_delay_follows_the_schedule_with_jitter_then_gives_up():
@@ -178,10 +192,12 @@ def test_retry_after_parses_seconds_and_http_dates():
 
 # --- outcomes and auto-disable ---------------------------------------------------------------
 
+
 def fail_finally(delivery: Delivery, result: http.SendResult) -> Delivery:
     claimed = claim_delivery(delivery.pk)
-    return record_attempt(delivery=claimed, number=claimed.attempt_count, lease=claimed.locked_until,
-                          result=result)
+    return record_attempt(
+        delivery=claimed, number=claimed.attempt_count, lease=claimed.locked_until, result=result
+    )
 
 
 @override_settings(DELIVERY_RETRY_SCHEDULE=[], DELIVERY_AUTO_DISABLE_AFTER=2)
@@ -253,14 +269,31 @@ def test_a_push_to_a_suspended_agent_fails_without_a_request(organization, board
 
 # --- SSRF guard ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1/", "http://10.0.0.8/", "http://192.168.1.1/", "http://169.254.169.254/latest/",
-    "http://localhost/", "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://[fd00:ec2::254]/",
-    "http://224.0.0.1/", "http://0.0.0.0/", "http://100.100.100.200/", "http://user:pw@example.com/",
-    # IPv4 carried inside IPv6: 6to4 (2002::/16) and NAT64 (64:ff9b::/96, 64:ff9b:1::/48).
-    "http://[2002:7f00:1::]/", "http://[2002:a9fe:a9fe::1]/", "http://[2002:0a00:0001::]/",
-    "http://[64:ff9b::7f00:1]/", "http://[64:ff9b::169.254.169.254]/", "http://[64:ff9b:1::a00:1]/",
-])
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/",
+        "http://10.0.0.8/",
+        "http://192.168.1.1/",
+        "http://169.254.169.254/latest/",
+        "http://localhost/",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[fd00:ec2::254]/",
+        "http://224.0.0.1/",
+        "http://0.0.0.0/",
+        "http://100.100.100.200/",
+        "http://user:pw@example.com/",
+        # IPv4 carried inside IPv6: 6to4 (2002::/16) and NAT64 (64:ff9b::/96, 64:ff9b:1::/48).
+        "http://[2002:7f00:1::]/",
+        "http://[2002:a9fe:a9fe::1]/",
+        "http://[2002:0a00:0001::]/",
+        "http://[64:ff9b::7f00:1]/",
+        "http://[64:ff9b::169.254.169.254]/",
+        "http://[64:ff9b:1::a00:1]/",
+    ],
+)
 def test_the_guard_refuses_internal_targets(url):
     with pytest.raises(http.UnsafeTarget):
         http.check_target_url(url)
@@ -285,6 +318,7 @@ def fake_dns(monkeypatch, address: str) -> None:
     def getaddrinfo(host, port, *args, **kwargs):
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
         return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
+
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
@@ -308,8 +342,16 @@ def test_the_send_connects_to_the_address_it_checked(monkeypatch):
     assert extensions == {"sni_hostname": "hooks.example"}
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1/x", "http://10.0.0.1/x", "http://169.254.169.254/x",
-                                 "http://localhost/x", "http://[::1]/x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/x",
+        "http://10.0.0.1/x",
+        "http://169.254.169.254/x",
+        "http://localhost/x",
+        "http://[::1]/x",
+    ],
+)
 def test_the_send_refuses_internal_targets_without_the_allowlist(url):
     result = http.post(url, b"{}", {})
     assert result.refused and result.status_code is None
@@ -317,20 +359,24 @@ def test_the_send_refuses_internal_targets_without_the_allowlist(url):
 
 def test_an_unsafe_target_is_a_final_failure(subscription):
     # e.g. saved while the name resolved publicly, or written around the services
-    Subscription.objects.filter(pk=subscription.pk).update(target_url="http://169.254.169.254/latest/meta-data")
+    Subscription.objects.filter(pk=subscription.pk).update(
+        target_url="http://169.254.169.254/latest/meta-data"
+    )
     delivery = attempt_delivery(delivery_id=pending(subscription).pk)
     assert delivery.status == DeliveryStatus.FAILED
     assert delivery.attempts.get().error_class == "UnsafeTarget"
 
 
-@override_settings(DELIVERY_RETRY_SCHEDULE=[7200],
-                   CELERY_BROKER_TRANSPORT_OPTIONS={"visibility_timeout": 3600})
+@override_settings(
+    DELIVERY_RETRY_SCHEDULE=[7200], CELERY_BROKER_TRANSPORT_OPTIONS={"visibility_timeout": 3600}
+)
 def test_a_retry_longer_than_half_the_visibility_timeout_is_left_to_the_sweeper(
     subscription, monkeypatch, django_capture_on_commit_callbacks
 ):
     sent = []
-    monkeypatch.setattr("deliveries.outbound.enqueue_deliveries",
-                        lambda ids, countdown=None: sent.append(countdown))
+    monkeypatch.setattr(
+        "deliveries.outbound.enqueue_deliveries", lambda ids, countdown=None: sent.append(countdown)
+    )
     with django_capture_on_commit_callbacks(execute=True):
         delivery = fail_finally(pending(subscription), http.SendResult(500, 5))
     assert delivery.status == DeliveryStatus.PENDING and sent == []
@@ -341,8 +387,9 @@ def test_a_short_retry_is_enqueued_with_a_countdown(
     subscription, monkeypatch, django_capture_on_commit_callbacks
 ):
     sent = []
-    monkeypatch.setattr("deliveries.outbound.enqueue_deliveries",
-                        lambda ids, countdown=None: sent.append(countdown))
+    monkeypatch.setattr(
+        "deliveries.outbound.enqueue_deliveries", lambda ids, countdown=None: sent.append(countdown)
+    )
     with django_capture_on_commit_callbacks(execute=True):
         fail_finally(pending(subscription), http.SendResult(500, 5))
     assert len(sent) == 1 and 10 <= sent[0] <= 12

@@ -49,8 +49,9 @@ class ThreadedUvicorn:
     """uvicorn.Server on a background thread; stop() is graceful, then the thread is joined."""
 
     def __init__(self, app, port: int) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
-                                ws="websockets")
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"uvicorn-{port}", daemon=True)
         self.url = f"http://127.0.0.1:{port}"

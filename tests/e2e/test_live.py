@@ -70,7 +70,8 @@ def test_a_signed_webhook_shows_up_live(asgi_server, page, user, board):
 
     body = json.dumps({"action": "completed", "workflow": "deploy"}).encode()
     response = httpx.post(
-        f"{asgi_server.url}/api/v1/boards/{board.pk}/webhooks/{webhook.pk}", content=body,
+        f"{asgi_server.url}/api/v1/boards/{board.pk}/webhooks/{webhook.pk}",
+        content=body,
         headers={"Content-Type": "application/json", "X-Hub-Signature-256": sha256_signature(secret, body)},
         timeout=10,
     )

@@ -52,9 +52,7 @@ def test_a_comment_made_in_one_page_appears_live_on_the_task_page_in_another(
     assert page.console_errors == [] and second_page.console_errors == []
 
 
-def test_the_agents_list_shows_open_tasks_and_status_text_live(
-    asgi_server, page, second_page, user, board
-):
+def test_the_agents_list_shows_open_tasks_and_status_text_live(asgi_server, page, second_page, user, board):
     agent = AgentFactory(organization=board.organization, name="probe-bot")
     agent.boards.add(board)
     _token, raw = issue_agent_token(agent=agent, actor=Actor.for_user(user), name="t")
@@ -77,7 +75,8 @@ def test_the_agents_list_shows_open_tasks_and_status_text_live(
     # The agent reports what it is doing.
     response = httpx.post(
         f"{asgi_server.url}/api/v1/agent/heartbeat",
-        json={"status_text": "Scanning sector 7"}, headers={"Authorization": f"Bearer {raw}"},
+        json={"status_text": "Scanning sector 7"},
+        headers={"Authorization": f"Bearer {raw}"},
     )
     assert response.status_code == 200, response.text
     expect(row.locator(".agent-status-text")).to_have_text("Scanning sector 7", timeout=3000)
@@ -94,9 +93,13 @@ def test_a_webhook_landing_on_an_open_board_shows_a_toast_linking_to_the_payload
 
     body = json.dumps({"action": "opened"}).encode()
     response = httpx.post(
-        f"{asgi_server.url}/api/v1/boards/{board.pk}/webhooks/{webhook.pk}", content=body,
-        headers={"Content-Type": "application/json", "X-Hub-Signature-256": sha256_signature(secret, body),
-                 "X-GitHub-Event": "issues"},
+        f"{asgi_server.url}/api/v1/boards/{board.pk}/webhooks/{webhook.pk}",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": sha256_signature(secret, body),
+            "X-GitHub-Event": "issues",
+        },
     )
     assert response.status_code == 202
     toast = page.locator("#toasts .toast", has_text="GitHub sent a payload")

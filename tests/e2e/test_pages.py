@@ -83,35 +83,73 @@ def build_world(base_url: str) -> World:
     organization = OrganizationFactory(name="Northwind")
     MembershipFactory(organization=organization, user=admin, role="admin")
     actor = Actor.for_user(admin)
-    board = board_services.create_board(organization=organization, actor=actor, name="Release 2.0",
-                                        description="Ship **2.0**: see the [runbook](https://example.com).")
-    agent = agent_services.create_agent(organization=organization, actor=actor, name="release-bot",
-                                        boards=[board], is_board_lead=True)
+    board = board_services.create_board(
+        organization=organization,
+        actor=actor,
+        name="Release 2.0",
+        description="Ship **2.0**: see the [runbook](https://example.com).",
+    )
+    agent = agent_services.create_agent(
+        organization=organization, actor=actor, name="release-bot", boards=[board], is_board_lead=True
+    )
     agent_services.issue_agent_token(agent=agent, actor=actor, name="worker")
-    task = board_services.create_task(board=board, actor=actor, title="Run load test", tag_names=["perf"],
-                                      assignee_agent=agent, description="p95 under **200 ms**")
+    task = board_services.create_task(
+        board=board,
+        actor=actor,
+        title="Run load test",
+        tag_names=["perf"],
+        assignee_agent=agent,
+        description="p95 under **200 ms**",
+    )
     board_services.create_task(board=board, actor=actor, title="Write the changelog")
     board_services.add_comment(task=task, actor=actor, body="@release-bot go ahead")
-    webhook, secret = webhook_services.create_webhook(board=board, actor=actor, description="GitHub",
-                                                      target_agent=agent)
+    webhook, secret = webhook_services.create_webhook(
+        board=board, actor=actor, description="GitHub", target_agent=agent
+    )
     body = json.dumps({"action": "opened"}).encode()
     signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    response = httpx.post(f"{base_url}/api/v1/boards/{board.pk}/webhooks/{webhook.pk}", content=body,
-                          headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature,
-                                   "X-GitHub-Event": "issues"})
+    response = httpx.post(
+        f"{base_url}/api/v1/boards/{board.pk}/webhooks/{webhook.pk}",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": signature,
+            "X-GitHub-Event": "issues",
+        },
+    )
     assert response.status_code == 202, response.text
     subscription = Subscription.objects.create(
-        organization=organization, board=board, description="chat-relay",
-        target_url="https://hooks.example.com/in", event_types=["task.created"],
+        organization=organization,
+        board=board,
+        description="chat-relay",
+        target_url="https://hooks.example.com/in",
+        event_types=["task.created"],
     )
-    delivery = Delivery.objects.create(organization=organization, board=board, subscription=subscription,
-                                       target_url=subscription.target_url, event_type="task.created",
-                                       payload={"type": "task.created"}, status=DeliveryStatus.DEAD,
-                                       attempt_count=5, last_status_code=500, updated_at=timezone.now())
-    return World(ids={"board": board.pk, "task": task.pk, "agent": agent.pk, "webhook": webhook.pk,
-                      "payload": webhook.payloads.get().pk, "delivery": delivery.pk,
-                      "subscription": subscription.pk, "username": admin.username,
-                      "organization": organization.pk})
+    delivery = Delivery.objects.create(
+        organization=organization,
+        board=board,
+        subscription=subscription,
+        target_url=subscription.target_url,
+        event_type="task.created",
+        payload={"type": "task.created"},
+        status=DeliveryStatus.DEAD,
+        attempt_count=5,
+        last_status_code=500,
+        updated_at=timezone.now(),
+    )
+    return World(
+        ids={
+            "board": board.pk,
+            "task": task.pk,
+            "agent": agent.pk,
+            "webhook": webhook.pk,
+            "payload": webhook.payloads.get().pk,
+            "delivery": delivery.pk,
+            "subscription": subscription.pk,
+            "username": admin.username,
+            "organization": organization.pk,
+        }
+    )
 
 
 def problems_on(page, axe: Axe, name: str, url: str, expect_status: int) -> list[str]:

@@ -70,7 +70,7 @@ def _chunked_head(webhook, base_url: str, body: bytes, extra: str = "") -> bytes
 
 def _as_chunks(body: bytes, size: int = 65536):
     for start in range(0, len(body), size):
-        piece = body[start:start + size]
+        piece = body[start : start + size]
         yield f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
 
 
@@ -88,8 +88,9 @@ def test_a_chunked_body_of_exactly_the_limit_is_accepted_and_one_byte_more_is_41
     head = _chunked_head(webhook, asgi_server.url, exact)
     accepted = _raw_request(asgi_server.url, head, _as_chunks(exact), finish=b"0\r\n\r\n")
     assert _status(accepted) == 202
-    refused = _raw_request(asgi_server.url, _chunked_head(webhook, asgi_server.url, over), _as_chunks(over),
-                           finish=b"0\r\n\r\n")
+    refused = _raw_request(
+        asgi_server.url, _chunked_head(webhook, asgi_server.url, over), _as_chunks(over), finish=b"0\r\n\r\n"
+    )
     assert _status(refused) == 413
     assert WebhookPayload.objects.count() == 1
 
@@ -105,9 +106,12 @@ def test_a_small_content_length_cannot_smuggle_a_large_chunked_body(asgi_server,
 
 def test_an_honest_oversized_content_length_is_refused(asgi_server, webhook):
     over = _body(LIMIT + 1)
-    response = httpx.post(asgi_server.url + _path(webhook), content=over, timeout=20,
-                          headers={"Content-Type": "application/json",
-                                   "X-Hub-Signature-256": sha256_signature(SECRET, over)})
+    response = httpx.post(
+        asgi_server.url + _path(webhook),
+        content=over,
+        timeout=20,
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": sha256_signature(SECRET, over)},
+    )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
 
@@ -147,17 +151,26 @@ def test_a_declared_oversize_length_is_refused_without_reading_the_body(limited_
 
 def test_the_limited_server_still_accepts_the_limit_exactly(limited_server, webhook):
     exact = _body(LIMIT)
-    response = _raw_request(limited_server.url, _chunked_head(webhook, limited_server.url, exact),
-                            _as_chunks(exact), finish=b"0\r\n\r\n")
+    response = _raw_request(
+        limited_server.url,
+        _chunked_head(webhook, limited_server.url, exact),
+        _as_chunks(exact),
+        finish=b"0\r\n\r\n",
+    )
     assert _status(response) == 202
 
 
 def test_a_signed_payload_appears_in_the_log_and_on_the_board(asgi_server, page, webhook, board):
     body = json.dumps({"action": "opened", "title": "<b>Deploy</b> failed"}, separators=(",", ":")).encode()
     response = httpx.post(
-        asgi_server.url + _path(webhook), content=body, timeout=10,
-        headers={"Content-Type": "application/json", "X-Hub-Signature-256": sha256_signature(SECRET, body),
-                 "X-GitHub-Delivery": "e2e-1"},
+        asgi_server.url + _path(webhook),
+        content=body,
+        timeout=10,
+        headers={
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": sha256_signature(SECRET, body),
+            "X-GitHub-Delivery": "e2e-1",
+        },
     )
     assert response.status_code == 202, response.text
     payload_id = response.json()["id"]

@@ -37,8 +37,13 @@ def healthy(settings, tmp_path, monkeypatch, db):
     settings.BACKUP_DIR = tmp_path / "backups"
     now = timezone.now()
     Backup.objects.create(
-        started_at=now, finished_at=now, status=BackupStatus.SUCCEEDED, engine="sqlite",
-        file_name="missioncontrol-x.sqlite3", size_bytes=1, sha256="0" * 64,
+        started_at=now,
+        finished_at=now,
+        status=BackupStatus.SUCCEEDED,
+        engine="sqlite",
+        file_name="missioncontrol-x.sqlite3",
+        size_bytes=1,
+        sha256="0" * 64,
     )
     cache.set(BEAT_TICK_CACHE_KEY, now.isoformat(), timeout=None)
     monkeypatch.setattr(doctor, "ping_workers", lambda timeout=1.0: ["celery@worker-1"])

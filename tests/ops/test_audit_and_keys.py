@@ -26,6 +26,7 @@ PASSWORD = "correct-horse-battery-staple"
 
 # --- logins -------------------------------------------------------------------------------------
 
+
 @pytest.mark.django_db
 def test_a_login_records_auth_login_in_every_organization_of_the_user(client, user, other_organization):
     MembershipFactory(organization=other_organization, user=user, role=Role.VIEWER)
@@ -33,8 +34,10 @@ def test_a_login_records_auth_login_in_every_organization_of_the_user(client, us
     assert response.status_code == 302
     events = ActivityEvent.objects.filter(verb="auth.login")
     assert events.count() == 2
-    assert {e.organization_id for e in events} == {user.memberships.first().organization_id,
-                                                     other_organization.pk}
+    assert {e.organization_id for e in events} == {
+        user.memberships.first().organization_id,
+        other_organization.pk,
+    }
     assert all(e.actor_user_id == user.pk and e.detail == {"ip": "198.51.100.7"} for e in events)
 
 
@@ -63,6 +66,7 @@ def test_logins_in_code_without_a_request_are_not_audited(client, user):
 
 
 # --- export ---------------------------------------------------------------------------------------
+
 
 @pytest.mark.django_db
 def test_export_activity_writes_json_lines_since_the_date(organization, user, tmp_path):
@@ -115,11 +119,13 @@ NEW_KEY = Fernet.generate_key().decode()
 def secrets_under_old_key(settings, board, organization):
     settings.SECRET_ENCRYPTION_KEYS = [OLD_KEY]
     hook = BoardWebhook.objects.create(
-        board=board, secret_ciphertext=encrypt_secret("whsec-current"),
+        board=board,
+        secret_ciphertext=encrypt_secret("whsec-current"),
         previous_secret_ciphertext=encrypt_secret("whsec-previous"),
     )
     subscription = Subscription.objects.create(
-        organization=organization, target_url="https://example.com/in",
+        organization=organization,
+        target_url="https://example.com/in",
         secret_ciphertext=encrypt_secret("sub"),
     )
     return hook, subscription

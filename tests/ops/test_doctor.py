@@ -37,8 +37,21 @@ def test_json_output_lists_every_check(healthy, capsys):
     body = json.loads(capsys.readouterr().out)
     assert body["ok"] is True and body["problems"] == 0
     names = {c["check"] for c in body["checks"]}
-    assert {"database", "cache", "channel_layer", "worker", "beat", "debug", "secret_key",
-            "allowed_hosts", "cors", "backup_dir", "backup_age", "dead_letters", "agents"} <= names
+    assert {
+        "database",
+        "cache",
+        "channel_layer",
+        "worker",
+        "beat",
+        "debug",
+        "secret_key",
+        "allowed_hosts",
+        "cors",
+        "backup_dir",
+        "backup_age",
+        "dead_letters",
+        "agents",
+    } <= names
 
 
 def test_the_command_exits_non_zero_with_one_line_per_problem_and_what_to_do(healthy, capsys):
@@ -88,8 +101,12 @@ def test_it_fails_when_the_last_backup_is_older_than_the_limit(healthy):
 
 
 def test_it_fails_when_the_latest_backup_run_failed(healthy):
-    Backup.objects.create(started_at=timezone.now() + timedelta(seconds=1), status=BackupStatus.FAILED,
-                          engine="sqlite", error="pg_dump exited 1: disk full")
+    Backup.objects.create(
+        started_at=timezone.now() + timedelta(seconds=1),
+        status=BackupStatus.FAILED,
+        engine="sqlite",
+        error="pg_dump exited 1: disk full",
+    )
     report = run_doctor()
     assert "backup_last_run" in failing(report)
     assert any("disk full" in f.message for f in report.problems)
@@ -135,10 +152,14 @@ def test_in_embedded_mode_the_worker_is_explained_not_failed(healthy):
 
 
 def test_it_fails_when_the_cache_is_unreachable(healthy):
-    healthy.CACHES = {**healthy.CACHES, "default": {
-        "BACKEND": "django_redis.cache.RedisCache", "LOCATION": DEAD_REDIS,
-        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.3, "SOCKET_TIMEOUT": 0.3},
-    }}
+    healthy.CACHES = {
+        **healthy.CACHES,
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": DEAD_REDIS,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.3, "SOCKET_TIMEOUT": 0.3},
+        },
+    }
     assert "cache" in failing(run_doctor())
 
 
@@ -171,8 +192,12 @@ def test_a_crashing_check_fails_closed(healthy, monkeypatch):
 
 @pytest.mark.django_db
 def test_dead_letters_warn_and_fail_only_when_strict(healthy, organization):
-    Delivery.objects.create(organization=organization, target_url="https://example.com/hook",
-                            event_type="task.created", status=DeliveryStatus.DEAD)
+    Delivery.objects.create(
+        organization=organization,
+        target_url="https://example.com/hook",
+        event_type="task.created",
+        status=DeliveryStatus.DEAD,
+    )
     assert run_doctor().ok
     assert "dead_letters" in failing(run_doctor(strict=True))
     with pytest.raises(CommandError):
@@ -180,8 +205,11 @@ def test_dead_letters_warn_and_fail_only_when_strict(healthy, organization):
 
 
 def test_agents_without_a_recent_heartbeat_warn(healthy, organization):
-    Agent.objects.create(organization=organization, name="ghost",
-                         last_seen_at=timezone.now() - timedelta(seconds=healthy.AGENT_OFFLINE_SECONDS + 1))
+    Agent.objects.create(
+        organization=organization,
+        name="ghost",
+        last_seen_at=timezone.now() - timedelta(seconds=healthy.AGENT_OFFLINE_SECONDS + 1),
+    )
     Agent.objects.create(organization=organization, name="alive", last_seen_at=timezone.now())
     report = run_doctor(strict=True)
     agents = next(f for f in report.findings if f.check == "agents")
@@ -191,10 +219,14 @@ def test_agents_without_a_recent_heartbeat_warn(healthy, organization):
 def test_api_schema_warnings_are_one_non_failing_warning(healthy, monkeypatch):
     from django.core.checks import Warning as CheckWarning
 
-    monkeypatch.setattr(doctor, "run_checks", lambda **kwargs: [
-        CheckWarning("schema warning one", id="drf_spectacular.W001"),
-        CheckWarning("schema warning two", id="drf_spectacular.W001"),
-    ])
+    monkeypatch.setattr(
+        doctor,
+        "run_checks",
+        lambda **kwargs: [
+            CheckWarning("schema warning one", id="drf_spectacular.W001"),
+            CheckWarning("schema warning two", id="drf_spectacular.W001"),
+        ],
+    )
     report = run_doctor()
     assert report.ok
     schema = next(f for f in report.findings if f.check == "check_deploy drf_spectacular")

@@ -120,8 +120,17 @@ def test_status_api_answers_staff_with_the_doctor_facts(client, admin_user):
     response = client.get("/api/v1/status")
     assert response.status_code == 200
     body = response.json()
-    assert {"ok", "status", "checks", "backups", "dead_letters", "agents_online", "beat_last_tick_at",
-            "celery_queue_length", "mode"} <= set(body)
+    assert {
+        "ok",
+        "status",
+        "checks",
+        "backups",
+        "dead_letters",
+        "agents_online",
+        "beat_last_tick_at",
+        "celery_queue_length",
+        "mode",
+    } <= set(body)
     assert any(check["check"] == "database" for check in body["checks"])
 
 
@@ -147,8 +156,13 @@ def test_ops_page_is_for_staff_only(client, user):
     staff = UserFactory(username="operator", is_staff=True)
     client.force_login(staff)
     now = timezone.now()
-    Backup.objects.create(started_at=now, finished_at=now, status=BackupStatus.FAILED, engine="sqlite",
-                          error="pg_dump exited 1: disk full")
+    Backup.objects.create(
+        started_at=now,
+        finished_at=now,
+        status=BackupStatus.FAILED,
+        engine="sqlite",
+        error="pg_dump exited 1: disk full",
+    )
     response = client.get("/ops/")
     assert response.status_code == 200
     assert b"disk full" in response.content and b"Checks" in response.content
@@ -166,12 +180,18 @@ def test_page_checks_put_problems_first_and_mark_local_findings():
     from ops.status import page_checks
 
     rows = page_checks(
-        [{"check": "debug", "status": "error"}, {"check": "database", "status": "ok"},
-         {"check": "backups", "status": "error"}],
+        [
+            {"check": "debug", "status": "error"},
+            {"check": "database", "status": "ok"},
+            {"check": "backups", "status": "error"},
+        ],
         local_install=True,
     )
     assert [(r["check"], r["expected_locally"]) for r in rows] == [
-        ("backups", False), ("debug", True), ("database", False)]
+        ("backups", False),
+        ("debug", True),
+        ("database", False),
+    ]
 
 
 @pytest.mark.django_db

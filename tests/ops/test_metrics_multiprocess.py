@@ -22,12 +22,23 @@ SCRAPE = (
 
 
 def run(code: str, multiproc_dir: Path) -> str:
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(multiproc_dir), "DEBUG": "1",
-           "DJANGO_SETTINGS_MODULE": "missioncontrol.settings"}
+    env = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(multiproc_dir),
+        "DEBUG": "1",
+        "DJANGO_SETTINGS_MODULE": "missioncontrol.settings",
+    }
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return result.stdout
 
 

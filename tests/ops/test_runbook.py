@@ -46,10 +46,24 @@ def test_every_manage_command_in_a_code_block_is_tested_or_marked_destructive():
 def test_the_runbook_covers_the_sections_operators_expect():
     text = RUNBOOK.read_text()
     for heading in (
-        "Processes and start order", "Health checks", "Logs and request ids", "Slow requests", "Backups",
-        "Restore drill", "Upgrades and rollbacks", "Graceful shutdown", "Rate limits", "Key rotation",
-        "Audit trail", "Common errors", "Leaked agent token", "Leaked webhook secret", "Database down",
-        "Redis down", "OOM", "Dead-letter queue growth",
+        "Processes and start order",
+        "Health checks",
+        "Logs and request ids",
+        "Slow requests",
+        "Backups",
+        "Restore drill",
+        "Upgrades and rollbacks",
+        "Graceful shutdown",
+        "Rate limits",
+        "Key rotation",
+        "Audit trail",
+        "Common errors",
+        "Leaked agent token",
+        "Leaked webhook secret",
+        "Database down",
+        "Redis down",
+        "OOM",
+        "Dead-letter queue growth",
     ):
         assert f"# {heading}" in text, heading
 
@@ -83,6 +97,14 @@ def test_every_tested_runbook_command_succeeds(healthy, restore_target, tmp_path
             call_command(*argv)
             ran.append(argv[0])
 
-    assert {"doctor", "backup", "restore", "restore_drill", "rotate_secret_encryption",
-            "export_activity", "migrate", "check"} <= set(ran)
+    assert {
+        "doctor",
+        "backup",
+        "restore",
+        "restore_drill",
+        "rotate_secret_encryption",
+        "export_activity",
+        "migrate",
+        "check",
+    } <= set(ran)
     assert (tmp_path / "activity.jsonl").exists()

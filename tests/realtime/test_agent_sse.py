@@ -74,7 +74,7 @@ async def test_it_replays_from_last_event_id_then_keeps_alive_and_ends_in_time(
     body = await read_all(response)
     assert time.monotonic() - started < 3
     assert body.startswith("retry: ")
-    data = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: {\"")]
+    data = [json.loads(line[6:]) for line in body.splitlines() if line.startswith('data: {"')]
     assert event_ids(body) == [d["id"] for d in data]
     # Authenticating marked the agent online: an event about the agent, so replayed as well.
     assert [d["id"] for d in data if d["verb"] == "task.updated"] == [e.pk for e in events[1:]]
@@ -88,11 +88,13 @@ async def test_it_streams_live_events_of_the_agents_boards(raw_token, organizati
     assert (await anext(iterator)).startswith(b"retry:")
     live = await record(organization=organization, board=board, verb="task.moved")
     chunks = []
+
     async def collect():
         async for chunk in iterator:
             chunks.append(chunk)
             if f"id: {live.pk}".encode() in chunk:
                 return
+
     await asyncio.wait_for(collect(), timeout=3)
     assert any(b'"verb":"task.moved"' in chunk for chunk in chunks)
 

@@ -49,9 +49,7 @@ async def test_it_refuses_an_invalid_token_in_the_handshake(agent):
     assert await communicator.connect() == (False, CLOSE_UNAUTHENTICATED)
 
 
-async def test_it_receives_its_boards_events_and_those_addressed_to_it(
-    agent, raw_token, organization, board
-):
+async def test_it_receives_its_boards_events_and_those_addressed_to_it(agent, raw_token, organization, board):
     other_board = await database_sync_to_async(BoardFactory)(organization=organization)
     communicator = await open_agent(raw_token, header=b"x-agent-token")
     on_board = await record(organization=organization, board=board, verb="task.created")

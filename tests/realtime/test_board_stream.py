@@ -40,7 +40,9 @@ async def open_board(user, board, query: str = ""):
     assert connected, code
     hello = await receive(communicator)
     assert {k: hello[k] for k in ("type", "stream", "board_id")} == {
-        "type": "hello", "stream": "board", "board_id": board.pk
+        "type": "hello",
+        "stream": "board",
+        "board_id": board.pk,
     }
     return communicator
 
@@ -134,9 +136,9 @@ async def test_replay_skips_events_older_than_the_age_bound(board, user, organiz
     settings.REPLAY_MAX_AGE_SECONDS = 60
     old = await record(organization=organization, board=board)
     recent = await record(organization=organization, board=board)
-    await database_sync_to_async(
-        ActivityEvent.objects.filter(pk=old.pk).update
-    )(created_at=timezone.now() - timedelta(seconds=61))
+    await database_sync_to_async(ActivityEvent.objects.filter(pk=old.pk).update)(
+        created_at=timezone.now() - timedelta(seconds=61)
+    )
     communicator = await open_board(user, board, f"?last_event_id={old.pk - 1}")
     assert [e["id"] for e in await receive_events(communicator, 1)] == [recent.pk]
     done = await receive(communicator)
@@ -236,8 +238,13 @@ async def test_the_activity_stream_carries_the_current_organization_only(
     await record(
         organization=other_organization, verb="agent.presence_changed", target_type="agent", target_id=7
     )
-    mine = await record(organization=organization, verb="agent.presence_changed", target_type="agent",
-                        target_id=8, detail={"agent_id": 8, "presence": "online"})
+    mine = await record(
+        organization=organization,
+        verb="agent.presence_changed",
+        target_type="agent",
+        target_id=8,
+        detail={"agent_id": 8, "presence": "online"},
+    )
     on_board = await record(organization=organization, board=board, verb="task.created")
     assert [e["id"] for e in await receive_events(communicator, 2)] == [mine.pk, on_board.pk]
     await assert_silent(communicator)
@@ -272,18 +279,29 @@ async def test_the_board_stream_carries_presence_of_the_boards_agents_only(board
     await database_sync_to_async(on_board.boards.add)(board)
     elsewhere = await database_sync_to_async(AgentFactory)(organization=organization, name="elsewhere")
     before = await record(organization=organization, board=board)
-    missed = await record(organization=organization, verb="agent.presence_changed", target_type="agent",
-                          target_id=on_board.pk, detail={"agent_id": on_board.pk, "presence": "idle"})
+    missed = await record(
+        organization=organization,
+        verb="agent.presence_changed",
+        target_type="agent",
+        target_id=on_board.pk,
+        detail={"agent_id": on_board.pk, "presence": "idle"},
+    )
     communicator = await open_board(user, board, f"?last_event_id={before.pk}")
     assert [e["id"] for e in await receive_events(communicator, 1)] == [missed.pk]
     assert (await receive(communicator))["type"] == "replay.done"
-    await record(organization=organization, verb="agent.presence_changed", target_type="agent",
-                 target_id=elsewhere.pk)
+    await record(
+        organization=organization, verb="agent.presence_changed", target_type="agent", target_id=elsewhere.pk
+    )
     await record(
         organization=organization, verb="agent.token_issued", target_type="agent", target_id=on_board.pk
     )
-    live = await record(organization=organization, verb="agent.presence_changed", target_type="agent",
-                        target_id=on_board.pk, detail={"agent_id": on_board.pk, "presence": "online"})
+    live = await record(
+        organization=organization,
+        verb="agent.presence_changed",
+        target_type="agent",
+        target_id=on_board.pk,
+        detail={"agent_id": on_board.pk, "presence": "online"},
+    )
     assert [e["id"] for e in await receive_events(communicator, 1)] == [live.pk]
     await assert_silent(communicator)
     await communicator.disconnect()

@@ -54,8 +54,9 @@ def child_env() -> dict[str, str]:
 
 
 def start(command: list[str]) -> subprocess.Popen:
-    return subprocess.Popen(command, cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        command, cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -86,11 +87,41 @@ def worker_ready() -> bool:
 def cluster(django_db_setup, django_db_blocker) -> Iterator[tuple[int, int]]:
     """Web processes A and B and a Celery worker (its own queue), started side by side."""
     ports = free_port(), free_port()
-    web = [[sys.executable, "-m", "uvicorn", "missioncontrol.asgi:application", "--host", "127.0.0.1",
-            "--port", str(port), "--ws", "websockets", "--log-level", "warning"] for port in ports]
-    worker = [sys.executable, "-m", "celery", "-A", "missioncontrol", "worker", "--pool=solo",
-              "--concurrency=1", "-Q", TEST_QUEUE, "-n", "realtime-test@%h", "--without-heartbeat",
-              "--without-gossip", "--without-mingle", "--loglevel=WARNING"]
+    web = [
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "missioncontrol.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--ws",
+            "websockets",
+            "--log-level",
+            "warning",
+        ]
+        for port in ports
+    ]
+    worker = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "missioncontrol",
+        "worker",
+        "--pool=solo",
+        "--concurrency=1",
+        "-Q",
+        TEST_QUEUE,
+        "-n",
+        "realtime-test@%h",
+        "--without-heartbeat",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel=WARNING",
+    ]
     with django_db_blocker.unblock():
         processes = [start(command) for command in [*web, worker]]
     checks = [lambda: web_ready(ports[0]), lambda: web_ready(ports[1]), worker_ready]
@@ -133,8 +164,12 @@ def create_task_on(port: int, user, board, title: str) -> httpx.Response:
     headers.pop("Origin")
     headers["Cookie"] += f"; csrftoken={csrf}"
     headers["X-CSRFToken"] = csrf
-    response = httpx.post(f"http://127.0.0.1:{port}/api/v1/tasks/", json={"board": board.pk, "title": title},
-                          headers=headers, timeout=10)
+    response = httpx.post(
+        f"http://127.0.0.1:{port}/api/v1/tasks/",
+        json={"board": board.pk, "title": title},
+        headers=headers,
+        timeout=10,
+    )
     assert response.status_code == 201, response.text
     return response
 
@@ -154,8 +189,9 @@ def test_a_write_by_a_celery_worker_reaches_a_socket_on_a_web_process(cluster, u
     from missioncontrol.celery import app
 
     # Seen just now but recorded offline: the presence sweep will log it coming online.
-    agent = AgentFactory(organization=organization, name="sweeper", presence="offline",
-                         last_seen_at=timezone.now())
+    agent = AgentFactory(
+        organization=organization, name="sweeper", presence="offline", last_seen_at=timezone.now()
+    )
     port = cluster[1]
     url = f"ws://127.0.0.1:{port}/ws/activity/"
     with connect(url, additional_headers=browser_headers(user, port), open_timeout=10) as ws:

@@ -47,9 +47,24 @@ def redis_and_web(django_db_blocker) -> Iterator[tuple[PrivateRedis, int]]:
     env = {**child_env(), "REDIS_URL": redis.url}
     with django_db_blocker.unblock():
         web = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "missioncontrol.asgi:application", "--host", "127.0.0.1",
-             "--port", str(port), "--ws", "websockets", "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "missioncontrol.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--ws",
+                "websockets",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
     try:
         deadline = time.monotonic() + 60

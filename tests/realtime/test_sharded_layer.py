@@ -25,8 +25,12 @@ def two_shards():
 
 
 async def test_groups_spread_over_two_shards_deliver_to_every_member(two_shards, settings):
-    layer = RedisChannelLayer(hosts=[shard.url for shard in two_shards], capacity=1000, expiry=30,
-                              group_expiry=settings.CHANNEL_LAYER_GROUP_EXPIRY)
+    layer = RedisChannelLayer(
+        hosts=[shard.url for shard in two_shards],
+        capacity=1000,
+        expiry=30,
+        group_expiry=settings.CHANNEL_LAYER_GROUP_EXPIRY,
+    )
     groups = [f"mc.board.{n}" for n in range(40)]
     channels = {group: [await layer.new_channel() for _ in range(2)] for group in groups}
     for group, members in channels.items():

@@ -32,13 +32,27 @@ STRICT_SCHEMA = os.environ.get("FUZZ_STRICT_SCHEMA") == "1"
 
 # Which object an `{id}` stands for, by the path's first segment under /api/v1/.
 ID_OBJECTS = {
-    "organizations": "organization", "boards": "board", "tags": "tag", "tasks": "task",
-    "approvals": "approval", "activity": "event", "agents": "agent", "agent-tokens": "agent_token",
-    "webhooks": "webhook", "subscriptions": "subscription", "deliveries": "delivery",
+    "organizations": "organization",
+    "boards": "board",
+    "tags": "tag",
+    "tasks": "task",
+    "approvals": "approval",
+    "activity": "event",
+    "agents": "agent",
+    "agent-tokens": "agent_token",
+    "webhooks": "webhook",
+    "subscriptions": "subscription",
+    "deliveries": "delivery",
     "personal-tokens": "personal_token",
 }
-NAMED = {"task_id": "task", "webhook_pk": "webhook", "payload_id": "payload", "depends_on_id": "other_task",
-         "board_id": "board", "webhook_id": "webhook"}
+NAMED = {
+    "task_id": "task",
+    "webhook_pk": "webhook",
+    "payload_id": "payload",
+    "depends_on_id": "other_task",
+    "board_id": "board",
+    "webhook_id": "webhook",
+}
 
 
 def _object_id(world: World, attr: str):
@@ -70,8 +84,9 @@ def _run_mode(asgi_server, settings, *, mode: str) -> tuple[list[str], Counter, 
     else:
         assert world.personal_raw_token, "the admin mode authenticates with a personal API token"
         headers = {"Authorization": f"Token {world.personal_raw_token}"}
-    spec = requests.get(f"{asgi_server.url}/api/v1/schema/", params={"format": "json"}, headers=headers,
-                        timeout=30).json()
+    spec = requests.get(
+        f"{asgi_server.url}/api/v1/schema/", params={"format": "json"}, headers=headers, timeout=30
+    ).json()
     spec["servers"] = [{"url": asgi_server.url}]
     schema = schemathesis.openapi.from_dict(spec)
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -93,17 +108,24 @@ def _run_mode(asgi_server, settings, *, mode: str) -> tuple[list[str], Counter, 
         strategy = operation.as_strategy(path_parameters=pinned_path_parameters(operation.path, world))
 
         @given(case=strategy)
-        @hsettings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                   phases=[Phase.explicit, Phase.generate],
-                   suppress_health_check=list(HealthCheck))
+        @hsettings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         def exercise(case):
             nonlocal calls
             operation = case.operation
             response = case.call(base_url=asgi_server.url, headers=headers, timeout=15)
             calls += 1
             if response.status_code >= 500:
-                server_errors.append(f"{operation.method.upper()} {operation.path} -> {response.status_code} "
-                                     f"({case.path_parameters}, {case.query}, {str(case.body)[:200]})")
+                server_errors.append(
+                    f"{operation.method.upper()} {operation.path} -> {response.status_code} "
+                    f"({case.path_parameters}, {case.query}, {str(case.body)[:200]})"
+                )
                 return
             try:
                 case.validate_response(response, checks=[response_schema_conformance])

@@ -57,11 +57,18 @@ EXPECTED: dict[str, Rule] = {
     "healthz": Rule(ALL, why="liveness probe"),
     "favicon": Rule(ALL, why="a redirect to the static SVG icon"),
     "readyz": Rule(ALL, why="readiness probe"),
-    "metrics": Rule(ALL - AGENT, why="METRICS_ALLOWED_IPS has 127.0.0.1 (the test client); a wrong "
-                                     "bearer token (the agent's) is refused even from there"),
+    "metrics": Rule(
+        ALL - AGENT,
+        why="METRICS_ALLOWED_IPS has 127.0.0.1 (the test client); a wrong "
+        "bearer token (the agent's) is refused even from there",
+    ),
     "login": Rule(ALL, ALL, why="the login form; POST {} re-renders it"),
-    "logout": Rule(NOBODY, NOBODY, why="POST logs out and redirects to the login page, which reads "
-                                       "as a refusal here; tested in test_login_protection"),
+    "logout": Rule(
+        NOBODY,
+        NOBODY,
+        why="POST logs out and redirects to the login page, which reads "
+        "as a refusal here; tested in test_login_protection",
+    ),
     # --- ops ---------------------------------------------------------------------------------
     "ops-status": Rule(NOBODY, why="staff only; no principal here is staff"),
     "ops-status-api": Rule(NOBODY, why="staff session or OPS_TOKEN only"),
@@ -153,8 +160,9 @@ EXPECTED: dict[str, Rule] = {
     "alert-condition-list": Rule(HUMANS, why="the catalogue of conditions, the same for everyone"),
     "alert-rule-list": Rule(HUMANS, ADMINS | OUTSIDER),
     "alert-rule-detail": Rule(MEMBERS, ADMINS),
-    "alert-rule-preview": Rule(NOBODY, HUMANS, why="reads history; the body names an organization the "
-                                                   "caller must belong to"),
+    "alert-rule-preview": Rule(
+        NOBODY, HUMANS, why="reads history; the body names an organization the caller must belong to"
+    ),
     "alert-rule-test": Rule(NOBODY, ADMINS),
     "incident-list": Rule(HUMANS),
     "incident-detail": Rule(MEMBERS),
@@ -252,8 +260,11 @@ EXPECTED: dict[str, Rule] = {
     "teams:members": Rule(MEMBERS, ADMINS, why="everyone sees who is in; admins change roles and remove"),
     "teams:invitation-create": Rule(NOBODY, ADMINS),
     "teams:invitation-revoke": Rule(NOBODY, ADMINS),
-    "teams:invitation-accept": Rule(NOBODY, NOBODY, why="without a valid token every caller gets the "
-                                                        "not-valid page (404); tested in tests/teams"),
+    "teams:invitation-accept": Rule(
+        NOBODY,
+        NOBODY,
+        why="without a valid token every caller gets the not-valid page (404); tested in tests/teams",
+    ),
 }
 
 # Unnamed trailing-slash twins: checked under the row of the named route they duplicate.
@@ -306,12 +317,24 @@ PK_OBJECTS = (
 # Routes whose <pk> the prefix rule would get wrong.
 PK_BY_ROUTE = {"agents:agent-token-issue": "agent"}
 NAMED_PARAMS = {
-    "board_id": "board", "task_id": "task", "webhook_id": "webhook", "webhook_pk": "webhook",
-    "payload_id": "payload", "event_id": "event", "approval_id": "approval",
-    "depends_on_id": "other_task", "agent_id": "agent", "token_id": "agent_token",
-    "subscription_id": "subscription", "subscription_pk": "subscription", "delivery_id": "delivery",
-    "delivery_pk": "delivery", "attempt_id": "attempt", "organization_id": "organization",
-    "message_id": "chat_message", "notification_id": "notification",
+    "board_id": "board",
+    "task_id": "task",
+    "webhook_id": "webhook",
+    "webhook_pk": "webhook",
+    "payload_id": "payload",
+    "event_id": "event",
+    "approval_id": "approval",
+    "depends_on_id": "other_task",
+    "agent_id": "agent",
+    "token_id": "agent_token",
+    "subscription_id": "subscription",
+    "subscription_pk": "subscription",
+    "delivery_id": "delivery",
+    "delivery_pk": "delivery",
+    "attempt_id": "attempt",
+    "organization_id": "organization",
+    "message_id": "chat_message",
+    "notification_id": "notification",
     "rule_id": "rule",
     "invitation_id": "invitation",
 }
@@ -364,8 +387,17 @@ def classify(response) -> str:
 def snapshot() -> str:
     """Every row of the domain tables, hashed: did a refused write change anything anyway?"""
     digest = hashlib.sha256()
-    for app in ("core", "boards", "agents", "webhooks", "teams", "alerts", "chat", "notifications",
-                "webhook_rules"):
+    for app in (
+        "core",
+        "boards",
+        "agents",
+        "webhooks",
+        "teams",
+        "alerts",
+        "chat",
+        "notifications",
+        "webhook_rules",
+    ):
         for model in apps.get_app_config(app).get_models():
             if model._meta.label == "webhooks.WebhookRefusalCount":
                 continue  # counting a refused payload is the one write a refusal is meant to make
@@ -439,8 +471,13 @@ def test_every_route_answers_every_principal_as_the_table_says(django_db_blocker
                     clients[principal] = world.client(principal)  # logging out drops the cookie
                 expected = "allow" if principal in allowed else "deny"
                 refused_write = method != "get" and expected == "deny"
-                response, changed = request(clients[principal], method, path, write_body(route, world),
-                                            baseline=baseline if refused_write else None)
+                response, changed = request(
+                    clients[principal],
+                    method,
+                    path,
+                    write_body(route, world),
+                    baseline=baseline if refused_write else None,
+                )
                 if route.key == "logout":
                     clients[principal] = world.client(principal)
                 outcome = classify(response)
@@ -457,8 +494,9 @@ def test_every_route_answers_every_principal_as_the_table_says(django_db_blocker
                         f"got {response.status_code}{' and rows changed' if changed else ''}"
                     )
                 if principal in ("outsider", "anonymous") and MARKER in _body_text(response):
-                    leaks.append(f"{method.upper()} {path} [{route.key}] showed the first organization "
-                                 f"to {principal}")
+                    leaks.append(
+                        f"{method.upper()} {path} [{route.key}] showed the first organization to {principal}"
+                    )
     if os.environ.get("SECURITY_MATRIX_DUMP"):
         print(json.dumps(observed, indent=1))
     assert not leaks, "\n".join(leaks)
@@ -468,8 +506,9 @@ def test_every_route_answers_every_principal_as_the_table_says(django_db_blocker
 def test_the_format_suffixed_webhook_rotate_route_does_not_crash(db):
     """Regression: WebhookViewSet.rotate took no `format` kwarg, so rotate.json/ was a 500 (fixed)."""
     world = build_world()
-    response = world.client("admin").post(f"/api/v1/webhooks/{world.webhook.pk}/rotate.json/", {},
-                                           content_type="application/json")
+    response = world.client("admin").post(
+        f"/api/v1/webhooks/{world.webhook.pk}/rotate.json/", {}, content_type="application/json"
+    )
     assert response.status_code < 500
 
 
@@ -482,15 +521,22 @@ def test_the_agent_event_stream_answers_as_the_table_says(asgi_server):
     cookie = session.cookies["sessionid"].value
     rule = EXPECTED["agent-event-stream"]
     credentials = {
-        "anonymous": {}, "agent": {"Authorization": f"Bearer {world.agent_raw_token}"},
-        **{p: {"Cookie": f"sessionid={world.client(p).cookies['sessionid'].value}"}
-           for p in ("viewer", "operator", "admin", "outsider")},
+        "anonymous": {},
+        "agent": {"Authorization": f"Bearer {world.agent_raw_token}"},
+        **{
+            p: {"Cookie": f"sessionid={world.client(p).cookies['sessionid'].value}"}
+            for p in ("viewer", "operator", "admin", "outsider")
+        },
     }
     assert cookie
     for principal, headers in credentials.items():
-        with requests.get(f"{asgi_server.url}/api/v1/agent/events/stream", headers=headers, stream=True,
-                          timeout=10) as response:
+        with requests.get(
+            f"{asgi_server.url}/api/v1/agent/events/stream", headers=headers, stream=True, timeout=10
+        ) as response:
             expected = "allow" if principal in rule.get else "deny"
-            outcome = "allow" if response.status_code == 200 else (
-                "deny" if response.status_code in (401, 403, 404) else f"error {response.status_code}")
+            outcome = (
+                "allow"
+                if response.status_code == 200
+                else ("deny" if response.status_code in (401, 403, 404) else f"error {response.status_code}")
+            )
             assert outcome == expected, f"{principal}: {response.status_code}"

@@ -79,37 +79,63 @@ def test_no_secret_appears_anywhere_after_its_creation_response(db, caplog):
     secrets: dict[str, str] = {}
 
     # Agent + token, then rotation.
-    agent = _json(admin.post("/api/v1/agents/", {"name": "hygiene-agent", "boards": [world.board.pk]},
-                             content_type="application/json"))
-    issued = _json(admin.post(f"/api/v1/agents/{agent['id']}/tokens/", {"name": "ci"},
-                              content_type="application/json"))
+    agent = _json(
+        admin.post(
+            "/api/v1/agents/",
+            {"name": "hygiene-agent", "boards": [world.board.pk]},
+            content_type="application/json",
+        )
+    )
+    issued = _json(
+        admin.post(f"/api/v1/agents/{agent['id']}/tokens/", {"name": "ci"}, content_type="application/json")
+    )
     secrets["agent token"] = issued["token"]
-    rotated = _json(admin.post(f"/api/v1/agent-tokens/{issued['id']}/rotate/", {},
-                               content_type="application/json"))
+    rotated = _json(
+        admin.post(f"/api/v1/agent-tokens/{issued['id']}/rotate/", {}, content_type="application/json")
+    )
     secrets["rotated agent token"] = rotated["token"]
     assert rotated["token"] != issued["token"]
 
     # Webhook + secret, then rotation.
-    webhook = _json(admin.post("/api/v1/webhooks/", {"board": world.board.pk, "description": "hygiene"},
-                               content_type="application/json"))
+    webhook = _json(
+        admin.post(
+            "/api/v1/webhooks/",
+            {"board": world.board.pk, "description": "hygiene"},
+            content_type="application/json",
+        )
+    )
     secrets["webhook secret"] = webhook["secret"]
-    rotated_hook = _json(admin.post(f"/api/v1/webhooks/{webhook['id']}/rotate/", {"grace_seconds": 60},
-                                    content_type="application/json"))
+    rotated_hook = _json(
+        admin.post(
+            f"/api/v1/webhooks/{webhook['id']}/rotate/",
+            {"grace_seconds": 60},
+            content_type="application/json",
+        )
+    )
     secrets["rotated webhook secret"] = rotated_hook["secret"]
 
     # Outbound subscription + secret, then rotation; the agent's signing secret.
-    subscription = admin.post("/api/v1/subscriptions/", {
-        "organization": world.organization.pk, "target_url": "https://93.184.216.34/hygiene",
-        "description": "hygiene",
-    }, content_type="application/json")
+    subscription = admin.post(
+        "/api/v1/subscriptions/",
+        {
+            "organization": world.organization.pk,
+            "target_url": "https://93.184.216.34/hygiene",
+            "description": "hygiene",
+        },
+        content_type="application/json",
+    )
     if subscription.status_code == 201:
         body = subscription.json()
         secrets["subscription secret"] = body["secret"]
-        rotated_sub = _json(admin.post(f"/api/v1/subscriptions/{body['id']}/rotate-secret/", {},
-                                       content_type="application/json"))
+        rotated_sub = _json(
+            admin.post(
+                f"/api/v1/subscriptions/{body['id']}/rotate-secret/", {}, content_type="application/json"
+            )
+        )
         secrets["rotated subscription secret"] = rotated_sub["secret"]
-    signing = _json(admin.post("/api/v1/agent-signing-secrets/", {"agent": agent["id"]},
-                               content_type="application/json"))
+    signing = _json(
+        admin.post("/api/v1/agent-signing-secrets/", {"agent": agent["id"]}, content_type="application/json")
+    )
     secrets["agent signing secret"] = signing["secret"]
 
     # A personal API token.
@@ -125,34 +151,69 @@ def test_no_secret_appears_anywhere_after_its_creation_response(db, caplog):
     tampered = secrets["rotated agent token"][:-3] + "abc"
     later.keep("tampered token", Client(HTTP_AUTHORIZATION=f"Bearer {tampered}").get("/api/v1/agent/me"))
     if "personal token" in secrets:
-        later.keep("personal token use", Client(HTTP_AUTHORIZATION=f"Token {secrets['personal token']}")
-                   .get("/api/v1/boards/"))
-        later.keep("bad personal token", Client(HTTP_AUTHORIZATION=f"Token {secrets['personal token']}x")
-                   .get("/api/v1/boards/"))
+        later.keep(
+            "personal token use",
+            Client(HTTP_AUTHORIZATION=f"Token {secrets['personal token']}").get("/api/v1/boards/"),
+        )
+        later.keep(
+            "bad personal token",
+            Client(HTTP_AUTHORIZATION=f"Token {secrets['personal token']}x").get("/api/v1/boards/"),
+        )
 
     ingest = f"/api/v1/boards/{world.board.pk}/webhooks/{webhook['id']}"
     body = json.dumps({"event": "hygiene", "echo": "hello"}).encode()
-    good = Client().post(ingest, body, content_type="application/json",
-                         HTTP_X_WEBHOOK_SIGNATURE=sha256_signature(secrets["rotated webhook secret"], body))
+    good = Client().post(
+        ingest,
+        body,
+        content_type="application/json",
+        HTTP_X_WEBHOOK_SIGNATURE=sha256_signature(secrets["rotated webhook secret"], body),
+    )
     assert good.status_code == 202, good.content
     later.keep("ingest", good)
-    later.keep("ingest with the old secret in grace", Client().post(
-        ingest, body, content_type="application/json",
-        HTTP_X_WEBHOOK_SIGNATURE=sha256_signature(secrets["webhook secret"], body)))
-    later.keep("ingest with a bad signature", Client().post(
-        ingest, body, content_type="application/json", HTTP_X_WEBHOOK_SIGNATURE="sha256=" + "0" * 64))
+    later.keep(
+        "ingest with the old secret in grace",
+        Client().post(
+            ingest,
+            body,
+            content_type="application/json",
+            HTTP_X_WEBHOOK_SIGNATURE=sha256_signature(secrets["webhook secret"], body),
+        ),
+    )
+    later.keep(
+        "ingest with a bad signature",
+        Client().post(
+            ingest, body, content_type="application/json", HTTP_X_WEBHOOK_SIGNATURE="sha256=" + "0" * 64
+        ),
+    )
     # A sender who mistakenly puts the secret itself in a header: it must not be stored or shown.
-    later.keep("ingest with the secret in a header", Client().post(
-        ingest, body, content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {secrets['webhook secret']}",
-        HTTP_X_WEBHOOK_SIGNATURE=sha256_signature(secrets["rotated webhook secret"], body)))
+    later.keep(
+        "ingest with the secret in a header",
+        Client().post(
+            ingest,
+            body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {secrets['webhook secret']}",
+            HTTP_X_WEBHOOK_SIGNATURE=sha256_signature(secrets["rotated webhook secret"], body),
+        ),
+    )
 
-    for path in (f"/api/v1/agents/{agent['id']}/", f"/api/v1/agents/{agent['id']}/tokens/",
-                 f"/api/v1/agent-tokens/{issued['id']}/", f"/api/v1/webhooks/{webhook['id']}/",
-                 f"/api/v1/webhooks/{webhook['id']}/payloads/", "/api/v1/subscriptions/",
-                 "/api/v1/activity/?page_size=200", "/api/v1/personal-tokens/", "/agents/",
-                 f"/agents/{agent['id']}/", "/webhooks/", f"/webhooks/{webhook['id']}/", "/activity/",
-                 "/deliveries/subscriptions/", "/tokens/"):
+    for path in (
+        f"/api/v1/agents/{agent['id']}/",
+        f"/api/v1/agents/{agent['id']}/tokens/",
+        f"/api/v1/agent-tokens/{issued['id']}/",
+        f"/api/v1/webhooks/{webhook['id']}/",
+        f"/api/v1/webhooks/{webhook['id']}/payloads/",
+        "/api/v1/subscriptions/",
+        "/api/v1/activity/?page_size=200",
+        "/api/v1/personal-tokens/",
+        "/agents/",
+        f"/agents/{agent['id']}/",
+        "/webhooks/",
+        f"/webhooks/{webhook['id']}/",
+        "/activity/",
+        "/deliveries/subscriptions/",
+        "/tokens/",
+    ):
         later.keep(path, admin.get(path))
     for payload_id in admin.get(f"/api/v1/webhooks/{webhook['id']}/payloads/").json()["results"]:
         later.keep("payload", admin.get(f"/api/v1/webhooks/{webhook['id']}/payloads/{payload_id['id']}/"))
@@ -160,9 +221,15 @@ def test_no_secret_appears_anywhere_after_its_creation_response(db, caplog):
     superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
     staff = Client()
     staff.force_login(superuser)
-    for model_path in ("agents/agent", "agents/agenttoken", "webhooks/boardwebhook",
-                       "webhooks/webhookpayload", "deliveries/subscription", "core/personaltoken",
-                       "activity/activityevent"):
+    for model_path in (
+        "agents/agent",
+        "agents/agenttoken",
+        "webhooks/boardwebhook",
+        "webhooks/webhookpayload",
+        "deliveries/subscription",
+        "core/personaltoken",
+        "activity/activityevent",
+    ):
         changelist = staff.get(f"/admin/{model_path}/")
         assert changelist.status_code == 200, model_path
         later.keep(f"admin {model_path}", changelist)
@@ -174,8 +241,11 @@ def test_no_secret_appears_anywhere_after_its_creation_response(db, caplog):
     later.keep("schema", admin.get("/api/v1/schema/", {"format": "json"}))
 
     problems = []
-    haystacks = [*later.texts, ("logs", caplog.text),
-                 ("log records", "\n".join(repr(r.__dict__) for r in caplog.records))]
+    haystacks = [
+        *later.texts,
+        ("logs", caplog.text),
+        ("log records", "\n".join(repr(r.__dict__) for r in caplog.records)),
+    ]
     for name, secret in secrets.items():
         for label, text in haystacks:
             for what in leaks(secret, text):
@@ -225,6 +295,8 @@ def is_placeholder(value: str) -> bool:
             return False
         return decoded.isascii() and decoded.decode("ascii", "replace").isprintable()
     return False
+
+
 HIGH_ENTROPY = re.compile(r"""["']([A-Za-z0-9+/_=-]{32,})["']""")
 SKIP_SUFFIXES = (".lock", ".svg", ".png", ".jpg", ".ico", ".woff", ".woff2", ".min.js", ".min.css")
 

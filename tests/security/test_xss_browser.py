@@ -35,18 +35,26 @@ def test_script_shaped_text_everywhere_is_rendered_inert(asgi_server, page):
     task = TaskFactory(board=board, title=f"{SCRIPT}{IMG}", description=EVERYTHING)
     Comment.objects.create(task=task, author_user=world.users["admin"], body=EVERYTHING)
     Comment.objects.create(task=task, author_agent=world.agent, body=f"{JS_LINK_MD} {SVG}")
-    agent = AgentFactory(organization=world.organization, name=f"{IMG}{SCRIPT}",
-                         description=EVERYTHING)
+    agent = AgentFactory(organization=world.organization, name=f"{IMG}{SCRIPT}", description=EVERYTHING)
     agent.boards.add(board)
     world.webhook.description = f"{SCRIPT}{IMG}"
     world.webhook.save(update_fields=["description"])
     payload = ingest_webhook_payload(
-        webhook=world.webhook, body=json.dumps({"title": SCRIPT, "html": IMG, "link": JS_LINK_HTML}).encode(),
-        content_type="application/json", headers={"X-Evil": SCRIPT}, source_ip="127.0.0.1",
+        webhook=world.webhook,
+        body=json.dumps({"title": SCRIPT, "html": IMG, "link": JS_LINK_HTML}).encode(),
+        content_type="application/json",
+        headers={"X-Evil": SCRIPT},
+        source_ip="127.0.0.1",
     ).payload
     ActivityEvent.objects.create(
-        organization=world.organization, board=board, actor_kind="agent", actor_agent=agent,
-        actor_label=f"{IMG}", verb="task.updated", target_type="task", target_id=str(task.pk),
+        organization=world.organization,
+        board=board,
+        actor_kind="agent",
+        actor_agent=agent,
+        actor_label=f"{IMG}",
+        verb="task.updated",
+        target_type="task",
+        target_id=str(task.pk),
         detail={"title": SCRIPT, "progress_note": IMG},
     )
 
@@ -56,10 +64,19 @@ def test_script_shaped_text_everywhere_is_rendered_inert(asgi_server, page):
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     log_in(page, asgi_server.url, "admin")
     pages = [
-        "/", f"/boards/{board.pk}/", f"/boards/{board.pk}/tasks/{task.pk}/",
-        f"/boards/{board.pk}/tasks/{task.pk}/card/", f"/boards/{board.pk}/activity/", "/activity/",
-        "/agents/", f"/agents/{agent.pk}/", "/webhooks/", f"/webhooks/{world.webhook.pk}/",
-        f"/webhooks/boards/{board.pk}/", f"/webhooks/payloads/{payload.pk}/", "/deliveries/",
+        "/",
+        f"/boards/{board.pk}/",
+        f"/boards/{board.pk}/tasks/{task.pk}/",
+        f"/boards/{board.pk}/tasks/{task.pk}/card/",
+        f"/boards/{board.pk}/activity/",
+        "/activity/",
+        "/agents/",
+        f"/agents/{agent.pk}/",
+        "/webhooks/",
+        f"/webhooks/{world.webhook.pk}/",
+        f"/webhooks/boards/{board.pk}/",
+        f"/webhooks/payloads/{payload.pk}/",
+        "/deliveries/",
     ]
     visited = []
     for path in pages:

@@ -76,8 +76,9 @@ def build_world() -> World:
         ("outsider", Role.ADMIN, other),
     ):
         users[principal] = UserFactory(username=principal)
-        MembershipFactory(organization=organization if org is organization else other,
-                          user=users[principal], role=role)
+        MembershipFactory(
+            organization=organization if org is organization else other, user=users[principal], role=role
+        )
     admin = users["admin"]
     board = BoardFactory(organization=organization, name=f"Board {MARKER}", slug="launch", created_by=admin)
     BoardFactory(organization=other, name="Globex board", slug="globex-board")
@@ -100,14 +101,29 @@ def build_world() -> World:
     event = ActivityEvent.objects.filter(organization=organization).order_by("-id").first()
     if event is None or event.board_id is None:
         event = ActivityEvent.objects.create(
-            organization=organization, board=board, actor_kind="system", actor_label="system",
-            verb="task.created", target_type="task", target_id=str(task.pk),
+            organization=organization,
+            board=board,
+            actor_kind="system",
+            actor_label="system",
+            verb="task.created",
+            target_type="task",
+            target_id=str(task.pk),
             detail={"title": task.title},
         )
     world = World(
-        organization=organization, other_organization=other, users=users, board=board, task=task,
-        other_task=other_task, comment=comment, tag=tag, approval=approval, event=event, agent=agent,
-        agent_token=token, agent_raw_token=raw,
+        organization=organization,
+        other_organization=other,
+        users=users,
+        board=board,
+        task=task,
+        other_task=other_task,
+        comment=comment,
+        tag=tag,
+        approval=approval,
+        event=event,
+        agent=agent,
+        agent_token=token,
+        agent_raw_token=raw,
     )
     _add_personal_token(world)
     _add_webhooks(world)
@@ -121,8 +137,9 @@ def _add_chat(world: World) -> None:
     """A chat message by the operator that mentions the admin (so the admin has a notification)."""
     from chat.services import post_message
 
-    message = post_message(board=world.board, actor=Actor.for_user(world.users["operator"]),
-                           body=f"@admin chat {MARKER}")
+    message = post_message(
+        board=world.board, actor=Actor.for_user(world.users["operator"]), body=f"@admin chat {MARKER}"
+    )
     notification = world.users["admin"].notifications.get()
     world.extra.update(chat_message=message, notification=notification)
 
@@ -132,8 +149,11 @@ def _add_invitation(world: World) -> None:
     from teams.services import create_invitation
 
     invitation, _ = create_invitation(
-        organization=world.organization, actor=Actor.for_user(world.users["admin"]),
-        email=f"{MARKER}@example.com", role=Role.OPERATOR, send_email=False,
+        organization=world.organization,
+        actor=Actor.for_user(world.users["admin"]),
+        email=f"{MARKER}@example.com",
+        role=Role.OPERATOR,
+        send_email=False,
     )
     world.extra["invitation"] = invitation
 
@@ -153,12 +173,17 @@ def _add_webhooks(world: World) -> None:
     from webhooks.services import create_webhook, ingest_webhook_payload
 
     webhook, secret = create_webhook(
-        board=world.board, actor=Actor.for_user(world.users["admin"]), description=f"Hook {MARKER}",
+        board=world.board,
+        actor=Actor.for_user(world.users["admin"]),
+        description=f"Hook {MARKER}",
         target_agent=world.agent,
     )
     result = ingest_webhook_payload(
-        webhook=webhook, body=f'{{"title": "{MARKER}"}}'.encode(), content_type="application/json",
-        headers={"Content-Type": "application/json"}, source_ip="127.0.0.1",
+        webhook=webhook,
+        body=f'{{"title": "{MARKER}"}}'.encode(),
+        content_type="application/json",
+        headers={"Content-Type": "application/json"},
+        source_ip="127.0.0.1",
     )
     world.webhook, world.webhook_secret, world.payload = webhook, secret, result.payload
     _add_webhook_rules(world)
@@ -178,17 +203,25 @@ def _add_deliveries(world: World) -> None:
     from deliveries.models import Delivery, DeliveryAttempt, Subscription
 
     subscription = Subscription.objects.create(
-        organization=world.organization, board=world.board, description=f"Subscription {MARKER}",
-        target_url="https://hooks.example.com/mc", secret_ciphertext=encrypt_secret("whsec_" + "A" * 32),
+        organization=world.organization,
+        board=world.board,
+        description=f"Subscription {MARKER}",
+        target_url="https://hooks.example.com/mc",
+        secret_ciphertext=encrypt_secret("whsec_" + "A" * 32),
         created_by=world.users["admin"],
     )
     delivery = Delivery.objects.create(
-        organization=world.organization, board=world.board, subscription=subscription,
-        target_url=subscription.target_url, event_type="task.created", payload={"marker": MARKER},
+        organization=world.organization,
+        board=world.board,
+        subscription=subscription,
+        target_url=subscription.target_url,
+        event_type="task.created",
+        payload={"marker": MARKER},
         status="dead",
     )
-    attempt = DeliveryAttempt.objects.create(delivery=delivery, number=1, response_status=500,
-                                             error_message="boom")
+    attempt = DeliveryAttempt.objects.create(
+        delivery=delivery, number=1, response_status=500, error_message="boom"
+    )
     world.extra.update(subscription=subscription, delivery=delivery, attempt=attempt)
 
 
@@ -199,10 +232,20 @@ def _add_alerts(world: World) -> None:
     from alerts.models import Incident
     from alerts.services import create_rule
 
-    rule = create_rule(actor=Actor.for_user(world.users["admin"]), organization=world.organization,
-                       name=f"Rule {MARKER}", condition="approval_waiting", params={"hours": 2})
+    rule = create_rule(
+        actor=Actor.for_user(world.users["admin"]),
+        organization=world.organization,
+        name=f"Rule {MARKER}",
+        condition="approval_waiting",
+        params={"hours": 2},
+    )
     incident = Incident.objects.create(
-        rule=rule, organization=world.organization, board=world.board, subject_key="approval:1",
-        subject_label=f"Incident {MARKER}", summary=f"Summary {MARKER}", opened_at=timezone.now(),
+        rule=rule,
+        organization=world.organization,
+        board=world.board,
+        subject_key="approval:1",
+        subject_label=f"Incident {MARKER}",
+        summary=f"Summary {MARKER}",
+        opened_at=timezone.now(),
     )
     world.extra.update(alert_rule=rule, incident=incident)

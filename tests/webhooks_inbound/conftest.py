@@ -44,7 +44,15 @@ def ingest_path(webhook) -> str:
     return f"/api/v1/boards/{webhook.board_id}/webhooks/{webhook.pk}"
 
 
-def post_signed(client, webhook, body: bytes, *, secret: str = SECRET, header: str = "X-Hub-Signature-256",
-                content_type: str = "application/json", **extra):
+def post_signed(
+    client,
+    webhook,
+    body: bytes,
+    *,
+    secret: str = SECRET,
+    header: str = "X-Hub-Signature-256",
+    content_type: str = "application/json",
+    **extra,
+):
     headers = {header: sha256_signature(secret, body), **extra.pop("headers", {})}
     return client.post(ingest_path(webhook), data=body, content_type=content_type, headers=headers, **extra)

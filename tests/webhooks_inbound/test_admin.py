@@ -37,8 +37,13 @@ def test_the_admin_cannot_add_webhooks(admin_client):
 def test_admin_changes_go_through_the_services(admin_client, webhook):
     response = admin_client.post(
         f"/admin/webhooks/boardwebhook/{webhook.pk}/change/",
-        {"description": "renamed", "enabled": "", "signature_header": "", "target_agent": "",
-         "task_title_template": ""},
+        {
+            "description": "renamed",
+            "enabled": "",
+            "signature_header": "",
+            "target_agent": "",
+            "task_title_template": "",
+        },
     )
     assert response.status_code == 302
     webhook.refresh_from_db()

@@ -65,8 +65,10 @@ def test_members_read_but_only_admins_write(board, webhook, viewer, teammate):
         client = _client_for(member)
         assert client.get(f"/api/v1/webhooks/{webhook.pk}/").status_code == 200
         assert client.post("/api/v1/webhooks/", {"board": board.pk}, format="json").status_code == 403
-        assert client.patch(f"/api/v1/webhooks/{webhook.pk}/", {"enabled": False}, format="json") \
-            .status_code == 403
+        assert (
+            client.patch(f"/api/v1/webhooks/{webhook.pk}/", {"enabled": False}, format="json").status_code
+            == 403
+        )
         assert client.post(f"/api/v1/webhooks/{webhook.pk}/rotate/", {}, format="json").status_code == 403
         assert client.delete(f"/api/v1/webhooks/{webhook.pk}/").status_code == 403
     assert BoardWebhook.objects.get(pk=webhook.pk).enabled is True
@@ -90,8 +92,9 @@ def test_anonymous_callers_are_refused(anon_client, webhook):
 
 def test_admins_update_disable_and_delete(webhook, user):
     client = _client_for(user)
-    response = client.patch(f"/api/v1/webhooks/{webhook.pk}/", {"enabled": False, "description": "x"},
-                            format="json")
+    response = client.patch(
+        f"/api/v1/webhooks/{webhook.pk}/", {"enabled": False, "description": "x"}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["enabled"] is False and response.json()["description"] == "x"
     assert client.delete(f"/api/v1/webhooks/{webhook.pk}/").status_code == 204
@@ -99,8 +102,9 @@ def test_admins_update_disable_and_delete(webhook, user):
 
 
 def test_rotate_returns_the_new_secret_and_the_grace_deadline(webhook, user):
-    response = _client_for(user).post(f"/api/v1/webhooks/{webhook.pk}/rotate/", {"grace_seconds": 3600},
-                                      format="json")
+    response = _client_for(user).post(
+        f"/api/v1/webhooks/{webhook.pk}/rotate/", {"grace_seconds": 3600}, format="json"
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["secret"].startswith("whsec_") and body["secret"] != SECRET
@@ -110,8 +114,9 @@ def test_rotate_returns_the_new_secret_and_the_grace_deadline(webhook, user):
 
 
 def test_rotate_refuses_a_grace_out_of_range(webhook, user):
-    response = _client_for(user).post(f"/api/v1/webhooks/{webhook.pk}/rotate/", {"grace_seconds": -5},
-                                      format="json")
+    response = _client_for(user).post(
+        f"/api/v1/webhooks/{webhook.pk}/rotate/", {"grace_seconds": -5}, format="json"
+    )
     assert response.status_code == 400
     assert "grace_seconds" in response.json()["error"]["fields"]
 
@@ -119,7 +124,9 @@ def test_rotate_refuses_a_grace_out_of_range(webhook, user):
 def _store(webhook, count: int) -> list[WebhookPayload]:
     return [
         services.ingest_webhook_payload(
-            webhook=webhook, body=b'{"n": %d}' % n, content_type="application/json",
+            webhook=webhook,
+            body=b'{"n": %d}' % n,
+            content_type="application/json",
             headers={"x-hub-signature-256": "sha256=abc", "x-github-event": "push"},
         ).payload
         for n in range(count)

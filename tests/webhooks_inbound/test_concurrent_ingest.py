@@ -30,8 +30,11 @@ def test_concurrent_ingest_stores_every_accepted_payload(concurrent_ingest, asgi
     def post(n: int) -> int:
         body = f'{{"n": {n}}}'.encode()
         signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature,
-                   "Idempotency-Key": f"delivery-{n % (REQUESTS // 2)}"}
+        headers = {
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": signature,
+            "Idempotency-Key": f"delivery-{n % (REQUESTS // 2)}",
+        }
         return httpx.post(url, content=body, headers=headers, timeout=30).status_code
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:

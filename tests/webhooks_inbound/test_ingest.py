@@ -87,8 +87,12 @@ def test_it_stores_non_json_bodies_raw_without_parsing(sender, webhook):
 
 
 def test_it_accepts_vendor_json_content_types(sender, webhook):
-    assert post_signed(sender, webhook, b'{"a": 1}', content_type="application/vnd.x+json; charset=utf-8") \
-        .status_code == 202
+    assert (
+        post_signed(
+            sender, webhook, b'{"a": 1}', content_type="application/vnd.x+json; charset=utf-8"
+        ).status_code
+        == 202
+    )
     assert WebhookPayload.objects.get().payload == {"a": 1}
 
 
@@ -103,9 +107,17 @@ def test_it_redacts_signature_and_credential_headers(sender, board, user):
     )
     body = b'{"a": 1}'
     response = post_signed(
-        sender, custom, body, header="X-Signature",
-        headers={"Authorization": "Bearer abc", "X-Hub-Signature-256": "sha256=00",
-                 "X-Api-Key": "k", "Cookie": "sessionid=s", "X-Request-Source": "ci"},
+        sender,
+        custom,
+        body,
+        header="X-Signature",
+        headers={
+            "Authorization": "Bearer abc",
+            "X-Hub-Signature-256": "sha256=00",
+            "X-Api-Key": "k",
+            "Cookie": "sessionid=s",
+            "X-Request-Source": "ci",
+        },
     )
     assert response.status_code == 202
     headers = WebhookPayload.objects.get().headers
@@ -120,7 +132,9 @@ def test_it_redacts_standard_webhook_signatures(sender, webhook):
     stamp = str(int(time.time()))
     signature = standard_webhook_signature(SECRET, "msg_1", stamp, body)
     response = sender.post(
-        ingest_path(webhook), data=body, content_type="application/json",
+        ingest_path(webhook),
+        data=body,
+        content_type="application/json",
         headers={"webhook-id": "msg_1", "webhook-timestamp": stamp, "webhook-signature": signature},
     )
     assert response.status_code == 202
@@ -132,12 +146,15 @@ def test_it_redacts_standard_webhook_signatures(sender, webhook):
 
 def test_it_answers_the_same_404_for_an_unknown_board_and_an_unknown_webhook(sender, webhook, organization):
     other_board = BoardFactory(organization=organization)
-    unknown_board = sender.post(f"/api/v1/boards/999999/webhooks/{webhook.pk}", data=b"{}",
-                                content_type="application/json")
-    wrong_board = sender.post(f"/api/v1/boards/{other_board.pk}/webhooks/{webhook.pk}", data=b"{}",
-                              content_type="application/json")
-    unknown_webhook = sender.post(f"/api/v1/boards/{webhook.board_id}/webhooks/999999", data=b"{}",
-                                  content_type="application/json")
+    unknown_board = sender.post(
+        f"/api/v1/boards/999999/webhooks/{webhook.pk}", data=b"{}", content_type="application/json"
+    )
+    wrong_board = sender.post(
+        f"/api/v1/boards/{other_board.pk}/webhooks/{webhook.pk}", data=b"{}", content_type="application/json"
+    )
+    unknown_webhook = sender.post(
+        f"/api/v1/boards/{webhook.board_id}/webhooks/999999", data=b"{}", content_type="application/json"
+    )
     assert unknown_board.status_code == wrong_board.status_code == unknown_webhook.status_code == 404
     assert unknown_board.content == wrong_board.content == unknown_webhook.content
     assert unknown_board.json()["error"]["code"] == "not_found"
@@ -182,8 +199,9 @@ def test_it_refuses_one_byte_over_the_limit_with_an_honest_content_length(sender
 
 
 def test_it_refuses_a_declared_oversize_length_before_reading(sender, webhook):
-    response = sender.post(ingest_path(webhook), data=b"{}", content_type="application/json",
-                           CONTENT_LENGTH=str(LIMIT + 1))
+    response = sender.post(
+        ingest_path(webhook), data=b"{}", content_type="application/json", CONTENT_LENGTH=str(LIMIT + 1)
+    )
     assert response.status_code == 413
 
 
@@ -194,12 +212,21 @@ def test_the_limit_is_configurable_and_independent_of_django_upload_limit(sender
 
 
 def _asgi_request(webhook, body: bytes, content_length: str | None) -> ASGIRequest:
-    headers = [(b"content-type", b"application/json"),
-               (b"x-hub-signature-256", sha256_signature(SECRET, body).encode())]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"x-hub-signature-256", sha256_signature(SECRET, body).encode()),
+    ]
     if content_length is not None:
         headers.append((b"content-length", content_length.encode()))
-    scope = {"type": "http", "method": "POST", "path": ingest_path(webhook), "query_string": b"",
-             "headers": headers, "client": ("10.0.0.9", 5000), "server": ("testserver", 80)}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": ingest_path(webhook),
+        "query_string": b"",
+        "headers": headers,
+        "client": ("10.0.0.9", 5000),
+        "server": ("testserver", 80),
+    }
     return ASGIRequest(scope, io.BytesIO(body))
 
 
@@ -265,14 +292,22 @@ def test_it_refuses_a_missing_signature(sender, webhook):
 
 def test_it_refuses_a_signature_without_the_sha256_prefix(sender, webhook):
     digest = sha256_signature(SECRET, b"{}").split("=")[1]
-    response = sender.post(ingest_path(webhook), data=b"{}", content_type="application/json",
-                           headers={"X-Hub-Signature-256": digest})
+    response = sender.post(
+        ingest_path(webhook),
+        data=b"{}",
+        content_type="application/json",
+        headers={"X-Hub-Signature-256": digest},
+    )
     assert response.status_code == 403
 
 
 def test_it_refuses_a_signature_over_different_bytes(sender, webhook):
-    response = sender.post(ingest_path(webhook), data=b'{"a": 1}', content_type="application/json",
-                           headers={"X-Hub-Signature-256": sha256_signature(SECRET, b'{"a":1}')})
+    response = sender.post(
+        ingest_path(webhook),
+        data=b'{"a": 1}',
+        content_type="application/json",
+        headers={"X-Hub-Signature-256": sha256_signature(SECRET, b'{"a":1}')},
+    )
     assert response.status_code == 403
 
 
@@ -297,8 +332,9 @@ def test_an_unsigned_webhook_accepts_payloads_without_a_signature(sender, unsign
 # --- 403: Standard Webhooks --------------------------------------------------------------------------
 
 
-def _post_standard(client, webhook, body: bytes, *, msg_id="msg_2a", timestamp=None, secret=SECRET,
-                   signature=None, drop=()):
+def _post_standard(
+    client, webhook, body: bytes, *, msg_id="msg_2a", timestamp=None, secret=SECRET, signature=None, drop=()
+):
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     headers = {
         "webhook-id": msg_id,
@@ -319,8 +355,9 @@ def test_it_accepts_a_good_standard_webhook_signature(sender, webhook):
 def test_it_accepts_one_of_several_standard_signatures(sender, webhook):
     stamp = int(time.time())
     good = standard_webhook_signature(SECRET, "m", stamp, b"{}")
-    response = _post_standard(sender, webhook, b"{}", msg_id="m", timestamp=stamp,
-                              signature=f"v1,AAAA {good}")
+    response = _post_standard(
+        sender, webhook, b"{}", msg_id="m", timestamp=stamp, signature=f"v1,AAAA {good}"
+    )
     assert response.status_code == 202
 
 

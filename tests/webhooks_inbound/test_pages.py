@@ -22,8 +22,11 @@ def _client_for(user) -> Client:
 
 
 def test_the_index_lists_webhooks_of_the_users_boards_only(webhook, user, outsider, other_organization):
-    hidden, _ = services.create_webhook(board=BoardFactory(organization=other_organization),
-                                        actor=Actor.system(), description="Secret project")
+    hidden, _ = services.create_webhook(
+        board=BoardFactory(organization=other_organization),
+        actor=Actor.system(),
+        description="Secret project",
+    )
     response = _client_for(user).get("/webhooks/")
     assert response.status_code == 200
     page = response.content.decode()
@@ -116,7 +119,9 @@ def test_the_payload_log_lists_and_filters_payloads(webhook, viewer):
 def test_the_payload_viewer_escapes_attacker_controlled_content(webhook, viewer):
     body = b'{"title": "<script>alert(1)</script>", "x": "</pre><img src=x onerror=alert(2)>"}'
     payload = services.ingest_webhook_payload(
-        webhook=webhook, body=body, content_type="application/json",
+        webhook=webhook,
+        body=body,
+        content_type="application/json",
         headers={"x-evil": "<svg onload=alert(3)>", "x-hub-signature-256": "sha256=abc"},
     ).payload
     response = _client_for(viewer).get(f"/webhooks/payloads/{payload.pk}/")

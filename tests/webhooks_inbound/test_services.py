@@ -78,13 +78,15 @@ class TestManagingWebhooks:
             services.rotate_webhook_secret(webhook=webhook, actor=Actor.for_user(user), grace_seconds=-1)
         with pytest.raises(DomainError):
             services.rotate_webhook_secret(
-                webhook=webhook, actor=Actor.for_user(user),
+                webhook=webhook,
+                actor=Actor.for_user(user),
                 grace_seconds=services.MAX_ROTATION_GRACE_SECONDS + 1,
             )
 
     def test_rotating_an_unsigned_webhook_makes_it_signed(self, unsigned_webhook, user):
-        secret = services.rotate_webhook_secret(webhook=unsigned_webhook, actor=Actor.for_user(user),
-                                                grace_seconds=60)
+        secret = services.rotate_webhook_secret(
+            webhook=unsigned_webhook, actor=Actor.for_user(user), grace_seconds=60
+        )
         unsigned_webhook.refresh_from_db()
         assert services.webhook_secrets(unsigned_webhook) == [secret]
 
@@ -135,7 +137,9 @@ class TestAfterStoring:
             patch.setattr(services, "record_activity", spy)
             with django_capture_on_commit_callbacks(execute=True):
                 result = services.ingest_webhook_payload(
-                    webhook=webhook, body=b'{"a":1}', content_type="application/json",
+                    webhook=webhook,
+                    body=b'{"a":1}',
+                    content_type="application/json",
                     headers={"x-github-event": "push"},
                 )
         event = ActivityEvent.objects.get(verb="webhook.received")
@@ -154,7 +158,9 @@ class TestAfterStoring:
         self, board, user, django_capture_on_commit_callbacks
     ):
         webhook, _ = services.create_webhook(
-            board=board, actor=Actor.for_user(user), creates_task=True,
+            board=board,
+            actor=Actor.for_user(user),
+            creates_task=True,
             task_title_template="Alert: {alertname}",
         )
         with django_capture_on_commit_callbacks(execute=True):

@@ -37,8 +37,19 @@ class WebhookSerializer(serializers.ModelSerializer):
     class Meta:
         model = BoardWebhook
         fields = [
-            "id", "board", "description", "enabled", "signed", "signature_header", "target_agent",
-            "creates_task", "task_title_template", "url", "grace_until", "created_by", "created_at",
+            "id",
+            "board",
+            "description",
+            "enabled",
+            "signed",
+            "signature_header",
+            "target_agent",
+            "creates_task",
+            "task_title_template",
+            "url",
+            "grace_until",
+            "created_by",
+            "created_at",
         ]
         read_only_fields = ["id", "created_at"]
 
@@ -57,8 +68,9 @@ class WebhookSerializer(serializers.ModelSerializer):
 class WebhookCreateSerializer(WebhookSerializer):
     """Creating: optionally bring your own secret, or explicitly choose unsigned."""
 
-    secret = serializers.CharField(required=False, write_only=True, min_length=16, max_length=256,
-                                   trim_whitespace=False)
+    secret = serializers.CharField(
+        required=False, write_only=True, min_length=16, max_length=256, trim_whitespace=False
+    )
     unsigned = serializers.BooleanField(required=False, default=False, write_only=True)
 
     class Meta(WebhookSerializer.Meta):
@@ -88,8 +100,16 @@ class PayloadListSerializer(serializers.ModelSerializer):
     class Meta:
         model = WebhookPayload
         fields = [
-            "id", "webhook", "board", "received_at", "content_type", "delivery_id", "source_ip", "size",
-            "json_invalid", "status",
+            "id",
+            "webhook",
+            "board",
+            "received_at",
+            "content_type",
+            "delivery_id",
+            "source_ip",
+            "size",
+            "json_invalid",
+            "status",
         ]
 
     def get_status(self, payload: WebhookPayload) -> str:

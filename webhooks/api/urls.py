@@ -17,9 +17,7 @@ payload_replay = PayloadViewSet.as_view({"post": "replay"})
 urlpatterns = [
     # No trailing slash, exactly as senders are told; APPEND_SLASH never redirects a POST here
     # because the path resolves as is.
-    path(
-        "boards/<int:board_id>/webhooks/<int:webhook_id>", ingest_webhook, name="webhook-ingest"
-    ),
+    path("boards/<int:board_id>/webhooks/<int:webhook_id>", ingest_webhook, name="webhook-ingest"),
     path("webhooks/<int:webhook_pk>/payloads/", payload_list, name="webhook-payload-list"),
     path("webhooks/<int:webhook_pk>/payloads/<int:pk>/", payload_detail, name="webhook-payload-detail"),
     path(

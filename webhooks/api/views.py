@@ -48,9 +48,11 @@ class WebhookViewSet(
     ordering_fields = ["created_at", "id"]
 
     def get_queryset(self):
-        return services.webhooks_visible_to(self.request.user).select_related(
-            "board", "created_by", "target_agent"
-        ).order_by("-created_at", "-id")
+        return (
+            services.webhooks_visible_to(self.request.user)
+            .select_related("board", "created_by", "target_agent")
+            .order_by("-created_at", "-id")
+        )
 
     def get_serializer_class(self):
         if self.action == "create":
@@ -64,9 +66,7 @@ class WebhookViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         secret = "" if data.pop("unsigned", False) else data.pop("secret", None)
-        webhook, plaintext = services.create_webhook(
-            actor=self.actor, secret=secret, **data
-        )
+        webhook, plaintext = services.create_webhook(actor=self.actor, secret=secret, **data)
         body = WebhookSerializer(webhook, context=self.get_serializer_context()).data
         body["secret"] = plaintext  # the only time it is readable
         return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
@@ -86,7 +86,8 @@ class WebhookViewSet(
         serializer = RotateSecretSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         secret = services.rotate_webhook_secret(
-            webhook=webhook, actor=self.actor,
+            webhook=webhook,
+            actor=self.actor,
             grace_seconds=serializer.validated_data["grace_seconds"],
             new_secret=serializer.validated_data.get("secret"),
         )

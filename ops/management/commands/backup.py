@@ -18,11 +18,15 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             backup = create_backup(
-                trigger=BackupTrigger.MANUAL, backup_dir=options["dir"],
-                progress=lambda line: self.stdout.write(line), prune=not options["no_prune"],
+                trigger=BackupTrigger.MANUAL,
+                backup_dir=options["dir"],
+                progress=lambda line: self.stdout.write(line),
+                prune=not options["no_prune"],
             )
         except BackupError as exc:
             raise CommandError(f"backup failed: {exc}") from None
-        self.stdout.write(self.style.SUCCESS(
-            f"backup ok: {backup.file_name} ({backup.size_bytes} bytes, sha256 {backup.sha256})"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"backup ok: {backup.file_name} ({backup.size_bytes} bytes, sha256 {backup.sha256})"
+            )
+        )

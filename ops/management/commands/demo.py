@@ -46,11 +46,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="Print what exists as JSON.")
         parser.add_argument(
-            "--rotate-secrets", action="store_true",
+            "--rotate-secrets",
+            action="store_true",
             help="Issue a new demo agent token and webhook secret; the old ones stop working.",
         )
         parser.add_argument(
-            "--reset-admin-password", action="store_true",
+            "--reset-admin-password",
+            action="store_true",
             help="Set a new random password for the demo admin (or MC_ADMIN_PASSWORD) and print it.",
         )
 
@@ -74,14 +76,15 @@ class Command(BaseCommand):
         organization, _ = Organization.objects.get_or_create(
             slug=ORGANIZATION_SLUG, defaults={"name": "Demo"}
         )
-        Membership.objects.get_or_create(
-            organization=organization, user=admin, defaults={"role": Role.ADMIN}
-        )
+        Membership.objects.get_or_create(organization=organization, user=admin, defaults={"role": Role.ADMIN})
 
         board = Board.objects.filter(organization=organization, slug=BOARD_SLUG).first()
         if board is None:
             board = board_services.create_board(
-                organization=organization, actor=actor, name="Getting started", slug=BOARD_SLUG,
+                organization=organization,
+                actor=actor,
+                name="Getting started",
+                slug=BOARD_SLUG,
                 description="A demo board: tasks, an agent and a webhook to try things with.",
             )
             for title, description in STARTER_TASKS:
@@ -90,8 +93,12 @@ class Command(BaseCommand):
         agent = Agent.objects.filter(organization=organization, name=AGENT_NAME).first()
         if agent is None:
             agent = agent_services.create_agent(
-                organization=organization, actor=actor, name=AGENT_NAME, boards=[board],
-                is_board_lead=True, description="Demo agent: pulls work with its bearer token.",
+                organization=organization,
+                actor=actor,
+                name=AGENT_NAME,
+                boards=[board],
+                is_board_lead=True,
+                description="Demo agent: pulls work with its bearer token.",
             )
             _token, result["agent_token"] = agent_services.issue_agent_token(
                 agent=agent, actor=actor, name="demo"
@@ -106,7 +113,10 @@ class Command(BaseCommand):
         webhook = BoardWebhook.objects.filter(board=board, description=WEBHOOK_DESCRIPTION).first()
         if webhook is None:
             webhook, result["webhook_secret"] = webhook_services.create_webhook(
-                board=board, actor=actor, description=WEBHOOK_DESCRIPTION, target_agent=agent,
+                board=board,
+                actor=actor,
+                description=WEBHOOK_DESCRIPTION,
+                target_agent=agent,
             )
         elif rotate:
             result["webhook_secret"] = webhook_services.rotate_webhook_secret(

@@ -24,8 +24,10 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report.as_dict(), indent=2))
         else:
             for finding in report.findings:
-                style = self.style.SUCCESS if finding.status == "ok" else (
-                    self.style.ERROR if finding in report.problems else self.style.WARNING
+                style = (
+                    self.style.SUCCESS
+                    if finding.status == "ok"
+                    else (self.style.ERROR if finding in report.problems else self.style.WARNING)
                 )
                 self.stdout.write(style(finding.line()))
         if not report.ok:

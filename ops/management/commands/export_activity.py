@@ -16,8 +16,9 @@ def parse_since(value: str) -> datetime:
     if moment is None:
         day = parse_date(value)
         if day is None:
-            raise CommandError(f"--since must be an ISO date or datetime (2026-01-31 or "
-                               f"2026-01-31T12:00:00Z), not {value!r}")
+            raise CommandError(
+                f"--since must be an ISO date or datetime (2026-01-31 or 2026-01-31T12:00:00Z), not {value!r}"
+            )
         moment = datetime.combine(day, time.min)
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, UTC)

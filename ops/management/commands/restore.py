@@ -19,9 +19,10 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--verify-only", action="store_true", help="Verify, restore nothing.")
         parser.add_argument(
-            "--into", metavar="DATABASE_URL",
+            "--into",
+            metavar="DATABASE_URL",
             help="Restore into this database instead (postgres://…, created if missing; or a "
-                 "sqlite file path), e.g. for a drill.",
+            "sqlite file path), e.g. for a drill.",
         )
         parser.add_argument("--force", action="store_true", help="Overwrite a non-empty database.")
 
@@ -33,7 +34,9 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.SUCCESS(f"verified: {path.name} ({engine}, checksum ok)"))
                 return
             result = restore_backup(
-                path=path, into=options["into"], force=options["force"],
+                path=path,
+                into=options["into"],
+                force=options["force"],
                 progress=lambda line: self.stdout.write(line),
             )
         except BackupError as exc:

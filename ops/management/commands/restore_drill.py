@@ -26,7 +26,9 @@ class Command(BaseCommand):
                 f"restore drill FAILED: {len(report.mismatches)} of {tables} tables differ "
                 f"({report.backup_file} into {report.target})"
             )
-        self.stdout.write(self.style.SUCCESS(
-            f"restore drill PASSED: {tables} tables, {rows} rows equal ({report.backup_file} into "
-            f"{report.target})"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"restore drill PASSED: {tables} tables, {rows} rows equal ({report.backup_file} into "
+                f"{report.target})"
+            )
+        )

@@ -30,5 +30,7 @@ class Command(BaseCommand):
         detail = ", ".join(f"{name}={count}" for name, count in result.reencrypted.items())
         self.stdout.write(self.style.SUCCESS(f"re-encrypted {result.total} secret(s) ({detail})"))
         if result.changed_meanwhile:
-            self.stdout.write(f"{result.changed_meanwhile} secret(s) changed during the run were left "
-                              "as written (already under the newest key); run again to confirm.")
+            self.stdout.write(
+                f"{result.changed_meanwhile} secret(s) changed during the run were left "
+                "as written (already under the newest key); run again to confirm."
+            )
