@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import pytest
 from django.apps import apps
 from django.core.cache import caches
-from django.db import transaction
+from django.core.signals import request_finished
+from django.db import close_old_connections, transaction
 
 from tests.security.routes import Route, build_path, iter_routes
 from tests.security.world import MARKER, PRINCIPALS, World, build_world
@@ -428,7 +429,14 @@ def request(client, method: str, path: str, body: dict, *, baseline: str | None)
 
 def _body_text(response) -> str:
     if getattr(response, "streaming", False):
-        response.close()
+        # Closing a response sends request_finished, whose close_old_connections would drop the
+        # test's connection in the middle of its transaction (PostgreSQL); Django's test client
+        # disconnects it the same way when it closes a streamed response itself.
+        request_finished.disconnect(close_old_connections)
+        try:
+            response.close()
+        finally:
+            request_finished.connect(close_old_connections)
         return ""
     return response.content.decode(errors="replace")
 
