@@ -337,6 +337,10 @@ CELERY_TASK_ROUTES = {
     # Outbound mail waits on a remote server like a delivery does.
     "alerts.tasks.send_incident_email": {"queue": "deliveries"},
     "alerts.tasks.send_test_email": {"queue": "deliveries"},
+    # Rules turn a stored payload into work on a board: latency-sensitive like a delivery, and
+    # never behind a backup or a sweep.
+    "webhook_rules.tasks.apply_webhook_rules": {"queue": "deliveries"},
+    "webhook_rules.tasks.requeue_unapplied_payloads": {"queue": "maintenance"},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULER = "missioncontrol.celery:DirectoryCreatingScheduler"

@@ -10,6 +10,7 @@ from django.urls import reverse
 from activity.models import ActivityEvent
 from boards.models import Task
 from core.actors import ActorKind
+from core.ids import parse_id
 from core.models import Membership, Role
 from notifications.models import NotificationKind, TaskWatch
 from notifications.services import notify
@@ -61,7 +62,12 @@ def _notify_about_task(
 
 
 def _on_status_changed(event: ActivityEvent) -> None:
-    task, people = _task_people(int(event.target_id))
+    # A listener runs inside the writer's transaction: an event without a task id (recorded by
+    # an import, a test, a future caller) must not roll the write back.
+    task_id = parse_id(event.target_id)
+    if task_id is None:
+        return
+    task, people = _task_people(task_id)
     people.discard(event.actor_user_id if event.actor_kind == ActorKind.USER else None)
     if task is None or not people:
         return
@@ -81,7 +87,7 @@ def _on_status_changed(event: ActivityEvent) -> None:
 def _on_approval_requested(event: ActivityEvent) -> None:
     """An approval waits for the people who can decide it: the operators and admins among the
     task's followers, or else the organization's admins."""
-    task, people = _task_people(int((event.detail or {}).get("task_id") or 0))
+    task, people = _task_people(parse_id((event.detail or {}).get("task_id")) or 0)
     if task is None:
         return
     people.discard(event.actor_user_id)

@@ -8,6 +8,7 @@ controls). Domain errors come back as a message on the page, never a 500.
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -336,7 +337,7 @@ def invitation_accept(request: HttpRequest) -> HttpResponse:
                     username=signup_form.cleaned_data["username"],
                     password=signup_form.cleaned_data["password1"],
                 )
-                login(request, account.user, backend="django.contrib.auth.backends.ModelBackend")
+                login(request, account.user, backend=settings.AUTHENTICATION_BACKENDS[0])
                 return _joined(request, account.membership)
         except services.InvitationUnusable as exc:
             return _no_store(

@@ -25,6 +25,8 @@ QUEUES = {
     "alerts.tasks.evaluate_alert_rules": "maintenance",
     "alerts.tasks.send_incident_email": "deliveries",
     "alerts.tasks.send_test_email": "deliveries",
+    "webhook_rules.tasks.apply_webhook_rules": "deliveries",
+    "webhook_rules.tasks.requeue_unapplied_payloads": "maintenance",
 }
 
 
