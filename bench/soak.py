@@ -29,7 +29,7 @@ import os
 import statistics
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -153,9 +153,11 @@ async def watch_board(
             assert json.loads(await ws.recv())["type"] == "hello"
             ready.set()
             async for frame in ws:
-                if EVENT_TYPE in frame:
+                if EVENT_TYPE in frame or '"ping"' in frame:
                     message = json.loads(frame)
-                    if message.get("type") == "event" and message["event"]["verb"] == EVENT_TYPE:
+                    if message.get("type") == "ping":  # as static/js/live.js: a silent socket is closed
+                        await ws.send(json.dumps({"type": "pong"}))
+                    elif message.get("type") == "event" and message["event"]["verb"] == EVENT_TYPE:
                         received.add(int(message["event"]["target"]["id"]))
             errors.append(f"closed by the server: {ws.close_code} {ws.close_reason}")
     except asyncio.CancelledError:
@@ -212,7 +214,7 @@ async def soak(url: str, base: dict, tokens: list[str], args, on_warm) -> dict:
         "failures": dict(recorder.failures),
         "latency": recorder.table(),
         "socket_received": per_socket,
-        "socket_errors": socket_errors,
+        "socket_errors": dict(Counter(socket_errors)),
     }
 
 
