@@ -90,12 +90,12 @@ def manage(*args: str, env: dict[str, str] | None = None) -> str:
     return result.stdout
 
 
-def seed(command: str, *args: str) -> dict:
+def seed(command: str, *args: str, env: dict[str, str] | None = None) -> dict:
     """Run a bench.seed command (Django set up in production mode) and return its JSON."""
     result = subprocess.run(
         [PYTHON, "-m", "bench.seed", command, *args],
         cwd=ROOT,
-        env=production_env(),
+        env=env or production_env(),
         capture_output=True,
         text=True,
         timeout=900,
@@ -309,10 +309,10 @@ def start_nginx(
     )
 
 
-def session_cpu_seconds(session_id: int) -> float:
-    """User + system CPU of every live process in a session (a server's master and workers),
-    from /proc: what the server spent, whatever else runs on the machine."""
-    total = 0
+def session_processes(session_id: int) -> dict[int, list[str]]:
+    """Every live process in a session (a server's master and workers): pid -> its /proc/<pid>/stat
+    fields after the command name (state ppid pgrp session ... utime(11) stime(12))."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -320,10 +320,16 @@ def session_cpu_seconds(session_id: int) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        # After the command name: state ppid pgrp session ... utime(12) stime(13)
         if int(fields[3]) == session_id:
-            total += int(fields[11]) + int(fields[12])
-    return total / CLOCK_TICKS
+            found[int(entry.name)] = fields
+    return found
+
+
+def session_cpu_seconds(session_id: int) -> float:
+    """User + system CPU of every live process in a session, from /proc: what the server spent,
+    whatever else runs on the machine."""
+    ticks = sum(int(fields[11]) + int(fields[12]) for fields in session_processes(session_id).values())
+    return ticks / CLOCK_TICKS
 
 
 def measured(servers: list, load: Callable[[], dict]) -> dict:

@@ -86,28 +86,33 @@ def worker_env(receiver_port: int) -> dict[str, str]:
     )
 
 
+def start_celery(*args: str, env: dict[str, str]) -> subprocess.Popen:
+    """`celery -A missioncontrol <args>` in its own session, quiet."""
+    return subprocess.Popen(
+        [str(harness.VENV_BIN / "celery"), "-A", "missioncontrol", *args, "--loglevel=WARNING"],
+        cwd=harness.ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 @contextmanager
-def celery_workers(count: int, env: dict[str, str]):
+def celery_workers(count: int, env: dict[str, str], *, queue: str | None = None, concurrency: int = 1):
+    """`count` prefork workers (on every queue, or only `queue`), stopped on exit."""
+    queues = ["-Q", queue] if queue else []
     processes = [
-        subprocess.Popen(
-            [
-                str(harness.VENV_BIN / "celery"),
-                "-A",
-                "missioncontrol",
-                "worker",
-                "--pool=prefork",
-                "--concurrency=1",
-                "--without-heartbeat",
-                "--without-mingle",
-                "--without-gossip",
-                "--loglevel=WARNING",
-                f"--hostname=bench{n}-{time.monotonic_ns()}@%h",
-            ],
-            cwd=harness.ROOT,
+        start_celery(
+            "worker",
+            "--pool=prefork",
+            f"--concurrency={concurrency}",
+            *queues,
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+            f"--hostname={queue or 'bench'}{n}-{time.monotonic_ns()}@%h",
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
         )
         for n in range(count)
     ]
