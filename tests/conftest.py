@@ -47,6 +47,18 @@ def _fresh_caches():
     ratelimits.reset_backend_state()
 
 
+@pytest.fixture(autouse=True)
+def _no_server_loop_from_an_earlier_test():
+    """An in-process server of an earlier test (tests/e2e) binds realtime to its event loop; if
+    that loop outlives its test (a slow shutdown under load), later tests' publishes would be
+    handed to it instead of to their own loop, and their sockets would wait for nothing."""
+    from missioncontrol import realtime
+
+    realtime._server_loop = None
+    yield
+    realtime._server_loop = None
+
+
 @pytest.fixture
 def organization(db):
     return OrganizationFactory(name="Acme", slug="acme")

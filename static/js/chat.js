@@ -284,7 +284,6 @@
       box.textContent = "";
       options = [];
       active = -1;
-      input.setAttribute("aria-expanded", "false");
       input.removeAttribute("aria-activedescendant");
     }
 
@@ -334,7 +333,6 @@
         box.appendChild(li);
       });
       box.hidden = false;
-      input.setAttribute("aria-expanded", "true");
       highlight(0);
     }
 

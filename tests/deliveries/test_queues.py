@@ -32,7 +32,8 @@ QUEUES = {
 
 def test_every_task_has_its_queue():
     app.loader.import_default_modules()
-    ours = sorted(name for name in app.tasks if not name.startswith("celery."))
+    # Tasks that tests define for themselves (tests.*) are not the project's.
+    ours = sorted(name for name in app.tasks if not name.startswith(("celery.", "tests.")))
     assert ours == sorted(QUEUES), "a new task needs a route in CELERY_TASK_ROUTES (and a row here)"
     for name, queue in QUEUES.items():
         assert app.amqp.router.route({}, name)["queue"].name == queue, name

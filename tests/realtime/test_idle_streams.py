@@ -7,7 +7,6 @@ socket died (1006). Both stream kinds must stay open, silent and healthy well pa
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +17,14 @@ from websockets.sync.client import connect
 
 from tests.conftest import requires_postgres, requires_redis
 from tests.factories import AgentFactory
-from tests.realtime.test_multiprocess import browser_headers, free_port, start, stop, web_ready
+from tests.realtime.test_multiprocess import (
+    browser_headers,
+    free_port,
+    start,
+    stop,
+    uvicorn_command,
+    web_ready,
+)
 
 pytestmark = [requires_postgres, requires_redis, pytest.mark.django_db(transaction=True)]
 
@@ -28,22 +34,7 @@ IDLE_SECONDS = 30
 @pytest.fixture
 def server(django_db_blocker) -> Iterator[tuple[int, object]]:
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "missioncontrol.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--ws",
-        "websockets",
-        "--log-level",
-        "warning",
-        "--lifespan",
-        "off",
-    ]
+    command = uvicorn_command(port, "--lifespan", "off")
     with django_db_blocker.unblock():
         process = start(command)
     deadline = time.monotonic() + 30

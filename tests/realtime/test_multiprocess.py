@@ -53,6 +53,25 @@ def child_env() -> dict[str, str]:
     return env
 
 
+def uvicorn_command(port: int, *extra: str) -> list[str]:
+    """A real uvicorn process serving the project on 127.0.0.1:`port`."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "missioncontrol.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ws",
+        "websockets",
+        "--log-level",
+        "warning",
+        *extra,
+    ]
+
+
 def start(command: list[str]) -> subprocess.Popen:
     return subprocess.Popen(
         command, cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -87,23 +106,7 @@ def worker_ready() -> bool:
 def cluster(django_db_setup, django_db_blocker) -> Iterator[tuple[int, int]]:
     """Web processes A and B and a Celery worker (its own queue), started side by side."""
     ports = free_port(), free_port()
-    web = [
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "missioncontrol.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--ws",
-            "websockets",
-            "--log-level",
-            "warning",
-        ]
-        for port in ports
-    ]
+    web = [uvicorn_command(port) for port in ports]
     worker = [
         sys.executable,
         "-m",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
@@ -29,6 +28,7 @@ from tests.realtime.test_multiprocess import (
     free_port,
     receive_event,
     stop,
+    uvicorn_command,
     web_ready,
 )
 
@@ -47,24 +47,7 @@ def redis_and_web(django_db_blocker) -> Iterator[tuple[PrivateRedis, int]]:
     env = {**child_env(), "REDIS_URL": redis.url}
     with django_db_blocker.unblock():
         web = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "missioncontrol.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--ws",
-                "websockets",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            uvicorn_command(port), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
     try:
         deadline = time.monotonic() + 60

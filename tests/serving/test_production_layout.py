@@ -17,10 +17,11 @@ from websockets.sync.client import connect
 
 from core.actors import Actor
 from core.signing import sha256_signature
+from tests.conftest import requires_postgres, requires_redis
 from tests.serving.conftest import AGENT_AUTH_LIMIT, HEADER_READ_TIMEOUT_SECONDS, Layout
 from webhooks import services
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [requires_postgres, requires_redis, pytest.mark.django_db(transaction=True)]
 
 SECRET = "whsec_c2VydmluZy10ZXN0LXNlY3JldC0wMTIzNDU2Nzg5"
 SERVERS = ["wsgi", "asgi"]
