@@ -48,15 +48,22 @@ def _fresh_caches():
 
 
 @pytest.fixture(autouse=True)
-def _no_server_loop_from_an_earlier_test():
+def _no_realtime_state_from_an_earlier_test():
     """An in-process server of an earlier test (tests/e2e) binds realtime to its event loop; if
     that loop outlives its test (a slow shutdown under load), later tests' publishes would be
     handed to it instead of to their own loop, and their sockets would wait for nothing."""
+    from channels.layers import channel_layers
+
     from missioncontrol import realtime
 
+    # A fresh channel layer per test, too: channels-redis remembers the event loop of a receive
+    # still pending when a test's server loop went away, and refuses every later loop ("Two
+    # event loops are trying to receive()"); the in-memory layer keeps queues of dead loops.
+    channel_layers.backends.clear()
     realtime._server_loop = None
     yield
     realtime._server_loop = None
+    channel_layers.backends.clear()
 
 
 @pytest.fixture
