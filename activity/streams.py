@@ -126,14 +126,29 @@ class ActivityStreamConsumer(AsyncWebsocketConsumer):
     def channel_receive(self, raw_receive) -> None:
         pass  # the raw layer read Channels sets; _channel_receive_guarded calls the layer itself
 
+    @property
+    def accepted(self) -> asyncio.Event:
+        """Set once the socket is accepted. Until then the layer is not read: nothing is sent to
+        a channel before it joins its groups, and a refused handshake (most of them carry no
+        valid credentials) then costs no Redis read, and leaves none pending to be cancelled."""
+        event = self.__dict__.get("_accepted")
+        if event is None:
+            event = self.__dict__["_accepted"] = asyncio.Event()
+        return event
+
     async def _channel_receive_guarded(self) -> dict[str, Any]:
+        await self.accepted.wait()
         if self.layer_lost:
             await asyncio.Event().wait()  # already closing: wait to be cancelled at disconnect
+        first_read = not self.__dict__.get("_layer_read")
+        self.__dict__["_layer_read"] = True
         try:
             return await self.channel_layer.receive(self.channel_name)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # redis ConnectionError/TimeoutError, OSError: the layer is gone
+            if first_read and await self._read_again_after_a_stale_connection():
+                return await self._channel_receive_guarded()
             self.layer_lost = True
             logger.warning(
                 "channel layer lost on %s stream (%s); asking the client to reconnect",
@@ -141,6 +156,16 @@ class ActivityStreamConsumer(AsyncWebsocketConsumer):
                 type(exc).__name__,
             )
             return {"type": "stream.layer_lost"}
+
+    async def _read_again_after_a_stale_connection(self) -> bool:
+        """A socket's first read can fail on a pooled connection that died with an earlier Redis
+        (a restart since another socket's read). Its groups were joined moments ago, on the Redis
+        that is up now, so nothing was missed: read again, once, if Redis answers."""
+        try:
+            await self.channel_layer.connection(0).ping()
+        except Exception:
+            return False
+        return True
 
     async def stream_layer_lost(self, message: dict[str, Any]) -> None:
         await self.close_for(CLOSE_SERVICE_RESTART, "layer_lost")
@@ -182,6 +207,7 @@ class ActivityStreamConsumer(AsyncWebsocketConsumer):
 
     async def accept_socket(self) -> None:
         await self.accept()
+        self.accepted.set()
         OPEN_WEBSOCKETS.labels(stream=self.stream).inc()
         self.counted = True
         self.watchdog = asyncio.ensure_future(self.watch_idle())

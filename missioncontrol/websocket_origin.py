@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.http.request import is_same_domain, split_domain_port, validate_host
 
@@ -91,6 +90,15 @@ def origin_allowed(scope: dict[str, Any], origin: str) -> bool:
     return parsed == site_origin(scope) or _trusted(parsed)
 
 
+async def refuse_handshake(receive, send) -> None:
+    """Close before accepting (the server answers 403). Plain ASGI, not channels' WebsocketDenier:
+    a consumer opens a channel-layer receive (a Redis round trip, and a task left pending) for a
+    socket that is refused anyway."""
+    message = await receive()
+    if message["type"] == "websocket.connect":
+        await send({"type": "websocket.close"})
+
+
 class OriginValidator:
     """Refuses the handshake (403) from a foreign origin. A missing Origin (non-browser agents
     that authenticate with a token) is allowed, but its Cookie header is dropped: every browser
@@ -108,5 +116,5 @@ class OriginValidator:
             headers = scope.get("headers") or []
             scope = dict(scope, headers=[(name, value) for name, value in headers if name != b"cookie"])
         elif not origin_allowed(scope, origin):
-            return await WebsocketDenier()(scope, receive, send)
+            return await refuse_handshake(receive, send)
         return await self.application(scope, receive, send)

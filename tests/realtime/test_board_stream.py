@@ -322,3 +322,29 @@ async def test_the_activity_stream_follows_the_organization_picked_in_the_switch
     assert [e["id"] for e in await receive_events(communicator, 1)] == [picked.pk]
     await assert_silent(communicator)
     await communicator.disconnect()
+
+
+async def test_a_refused_handshake_never_reads_the_channel_layer(board, user, monkeypatch):
+    """Most refused handshakes carry no valid credentials: they cost no Redis read, and leave
+    none pending (a pending read cancelled with its event loop could hang that loop's close)."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    reads = []
+    original = layer.receive
+
+    async def counting_receive(channel):
+        reads.append(channel)
+        return await original(channel)
+
+    monkeypatch.setattr(layer, "receive", counting_receive)
+    refused = await browser_socket(None, f"/ws/boards/{board.pk}/")
+    assert await refused.connect() == (False, CLOSE_UNAUTHENTICATED)
+    await refused.disconnect()
+    foreign = await browser_socket(user, f"/ws/boards/{board.pk}/", origin=b"https://evil.example")
+    assert not (await foreign.connect())[0]
+    assert reads == []
+    accepted = await open_board(user, board)
+    await assert_silent(accepted, wait=0.1)
+    assert len(reads) == 1
+    await accepted.disconnect()
