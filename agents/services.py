@@ -19,6 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from activity.services import record_activity
+from agents import gates
 from agents import presence as presence_rules
 from agents.models import Agent, AgentStatus, AgentToken
 from agents.tokens import new_token, token_digest
@@ -397,6 +398,7 @@ def claim_task(*, task: Task, agent: Agent) -> Task:
     if agent.status != AgentStatus.ACTIVE:
         raise Conflict("A suspended agent cannot claim tasks.", code="agent_suspended")
     _require_task_on_agent_boards(task=task, agent=agent)
+    gates.check_work_allowed(agent)
     if Board.objects.filter(pk=task.board_id, archived=True).exists():
         raise Conflict("This board is archived.", code="board_archived")
     now = timezone.now()

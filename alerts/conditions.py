@@ -7,8 +7,9 @@ resolves incidents from that list. `trigger_verbs` are the activity events after
 evaluated at once; every rule is also evaluated by the beat sweep, which is what notices time
 passing (an agent that stays silent, a window that slides past a burst).
 
-Another app adds a condition with `register_condition()` in its AppConfig.ready(); the usage app
-replaces the inactive `usage_over_budget` placeholder this way.
+Another app adds a condition with `register_condition()` in its AppConfig.ready(). Conditions
+about the apps below alerts (agents, boards, webhooks, usage) live here: alerts may read them,
+they may not import alerts.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from agents.models import Agent, AgentStatus
 from boards.models import Approval, ApprovalStatus, Board, Task, TaskStatus
 from deliveries.models import Subscription
 from missioncontrol.exceptions import DomainError
+from usage import selectors as usage_selectors
+from usage.models import Budget, BudgetCrossing
 from webhooks import refusals
 from webhooks.models import BoardWebhook, WebhookPayload
 
@@ -116,6 +119,8 @@ def _object_queryset(model: str, organization_id: int):
         return Subscription.objects.filter(organization_id=organization_id)
     if model == "webhook":
         return BoardWebhook.objects.filter(board__organization_id=organization_id)
+    if model == "budget":
+        return Budget.objects.filter(organization_id=organization_id)
     raise ValueError(model)
 
 
@@ -146,6 +151,8 @@ def _clean_param(param: Param, value: Any, organization_id: int) -> Any:
         raise DomainError(f"{param.label} must be true or false.", code="invalid_params")
     allowed = [choice for choice, _ in param.choices]
     if param.kind == "choice":
+        if isinstance(value, str) and value.isdigit() and int(value) in allowed:
+            value = int(value)  # a form posts numbers as text
         if value not in allowed:
             raise DomainError(
                 f"{param.label} must be one of {', '.join(map(str, allowed))}.", code="invalid_params"
@@ -749,20 +756,56 @@ class WebhookSilence(Condition):
 
 
 class UsageOverBudget(Condition):
-    """The seam for the usage app: it registers its own `usage_over_budget` in its ready()."""
+    """A budget's current period past 80 % or 100 % of its limit (usage.selectors). Evaluated after
+    every usage report and by the sweep, which notices a new period starting (the breach resolves)."""
 
     key = "usage_over_budget"
     label = "Usage over budget"
-    description = "Usage or cost of an organization, board or agent over its budget."
-    params = (Param("budget", "Budget", "int", minimum=1, maximum=10**9),)
-    active = False
-    inactive_reason = "usage is not recorded yet (the usage app registers this condition when installed)."
+    description = "What an organization, board or agent spent this day or month passes a share of its budget."
+    params = (
+        Param("budget", "Budget", "object", model="budget", help="Set budgets on the usage page."),
+        Param(
+            "percent",
+            "Alert at",
+            "choice",
+            default=100,
+            choices=((80, "80 % of the limit"), (100, "100 % of the limit")),
+        ),
+    )
+    trigger_verbs = frozenset({"usage.reported", "usage.budget_crossed"})
+    history_note = "Past crossings are those recorded by the budget (80 % and 100 %)."
 
     def evaluate(self, rule: AlertRule, now: datetime) -> list[Breach]:
-        return []
+        budget = Budget.objects.filter(
+            pk=rule.params["budget"], organization_id=rule.organization_id
+        ).select_related("board", "agent")
+        statuses = usage_selectors.budget_statuses(rule.organization_id, budgets=budget, today=now.date())
+        if not statuses or statuses[0].percent < rule.params["percent"]:
+            return []
+        status = statuses[0]
+        return [
+            Breach(
+                f"budget:{status.budget.pk}:{status.period_start.isoformat()}",
+                f"Budget of {status.target} ({status.period_label})",
+                status.sentence,
+                board_id=status.budget.board_id,
+                detail={"percent": status.percent, "spent": str(status.spent), "limit": str(status.limit)},
+            )
+        ]
 
     def episodes(self, rule: AlertRule, since: datetime, until: datetime) -> list[tuple[str, datetime]]:
-        return []
+        crossings = BudgetCrossing.objects.filter(
+            budget_id=rule.params["budget"],
+            budget__organization_id=rule.organization_id,
+            threshold__gte=rule.params["percent"],
+            crossed_at__gte=since,
+            crossed_at__lte=until,
+        ).order_by("crossed_at")
+        first_per_period: dict[str, datetime] = {}
+        for crossing in crossings:
+            subject = f"budget:{crossing.budget_id}:{crossing.period_start.isoformat()}"
+            first_per_period.setdefault(subject, crossing.crossed_at)
+        return list(first_per_period.items())
 
 
 class EventsMatching(Condition):

@@ -29,6 +29,7 @@ from core.actors import Actor
 from core.models import Role
 from deliveries.models import Subscription
 from missioncontrol.exceptions import DomainError
+from usage import selectors as usage_selectors
 from webhooks.models import BoardWebhook
 
 INCIDENTS_SHOWN = 100
@@ -203,6 +204,13 @@ def _object_choices(organization_id: int) -> dict[str, list[tuple[int, str]]]:
             for w in BoardWebhook.objects.filter(board__organization_id=organization_id).select_related(
                 "board"
             )
+        ],
+        "budget": [
+            (
+                status.budget.pk,
+                f"{status.target}, {status.budget.get_period_display().lower()} ${status.limit}",
+            )
+            for status in usage_selectors.budget_statuses(organization_id)
         ],
     }
 

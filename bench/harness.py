@@ -55,8 +55,10 @@ def production_env(**extra: str) -> dict[str, str]:
         CSRF_COOKIE_SECURE="0",
         DB_POOL_MAX="20",
         DJANGO_SETTINGS_MODULE="missioncontrol.settings",
-        # Its own static root, so a benchmark never touches the tree the tests serve from.
-        STATIC_ROOT=str(Path(tempfile.gettempdir()) / "mc-bench-static"),
+        # Its own static root, so a benchmark never touches the tree the tests serve from (and
+        # BENCH_STATIC_ROOT, so two benchmark runs at once do not share one either).
+        STATIC_ROOT=os.environ.get("BENCH_STATIC_ROOT")
+        or str(Path(tempfile.gettempdir()) / "mc-bench-static"),
     )
     env.update(extra)
     return env

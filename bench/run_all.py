@@ -163,6 +163,28 @@ def bench_board_scale(base: dict, quick: bool) -> dict:
     return {"runs": runs, "query_count_flat": flat, "target": "query counts do not grow with tasks"}
 
 
+def bench_usage_scale(base: dict, quick: bool) -> dict:
+    """Issue 20: usage reports ingested per second (batches of 100), and the usage page and the
+    totals API at 1,000,000 stored reports (20,000 quick); CPU per request beside each."""
+    import subprocess
+
+    rows, seconds = ("20000", "2") if quick else ("1000000", "10")
+    result = subprocess.run(
+        [harness.PYTHON, "-m", "bench.usage_scale", "--rows", rows, "--ingest-seconds", seconds],
+        cwd=harness.ROOT,
+        env=harness.production_env(),
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"usage scale failed:\n{result.stderr[-3000:]}")
+    return {
+        **json.loads(result.stdout.strip().splitlines()[-1]),
+        "target": "usage page (30 days) median <= 300 ms at 1,000,000 reports",
+    }
+
+
 def bench_outbound(base: dict, quick: bool) -> dict:
     """Deliveries/s with one and two Celery worker processes; drain time after a recovery."""
     from bench import outbound
@@ -178,7 +200,8 @@ def bench_live(base: dict, quick: bool) -> dict:
 
 
 # Board scale runs before the auth benchmark seeds 10,000 agents onto the board: it measures
-# tasks, and the board page's assignee lists grow with the agents on the board.
+# tasks, and the board page's assignee lists grow with the agents on the board. Usage runs last:
+# its million rows would otherwise share the database's cache with every benchmark after it.
 BENCHMARKS: dict[str, Callable[[dict, bool], dict]] = {
     "serving": bench_serving,
     "ingest": bench_ingest,
@@ -186,6 +209,7 @@ BENCHMARKS: dict[str, Callable[[dict, bool], dict]] = {
     "auth": bench_agent_auth,
     "live": bench_live,
     "outbound": bench_outbound,
+    "usage": bench_usage_scale,
 }
 
 
@@ -217,6 +241,9 @@ def targets(results: dict) -> dict:
         record(
             "live_p99_ms_at_50_per_second", results["live"]["at_50_per_second"]["p99_ms"], 100, at_most=True
         )
+    if "usage" in results and results["usage"]["reports"] >= 1_000_000:  # not at --quick's size
+        page = results["usage"]["usage_page"]["30d"]
+        record("usage_page_30d_median_ms_at_1m", page["median_ms"], 300, at_most=True)
     return out
 
 
@@ -319,6 +346,32 @@ def print_table(results: dict) -> None:
                 "",
             )
         )
+    if "usage" in results:
+        r = results["usage"]
+        ingest = r["ingest"]
+        rows.append(
+            (
+                f"usage ingest, {ingest['batch_size']}/batch",
+                f"{ingest['reports_per_second']}/s ({ingest['cpu_ms_per_request']} ms CPU/batch)",
+                ingest["median_batch_ms"],
+                "",
+                "",
+                "",
+            )
+        )
+        pages = [(f"usage page {days}", run) for days, run in r["usage_page"].items()]
+        apis = [(f"usage API group_by={key}", run) for key, run in r["totals_api"].items()]
+        for name, run in pages + apis:
+            rows.append(
+                (
+                    f"{name}, {r['reports']} reports",
+                    f"{run['cpu_ms_per_request']} ms CPU, {run['db_ms_per_request']} ms in DB",
+                    run["median_ms"],
+                    "",
+                    "",
+                    "",
+                )
+            )
     if "serving" in results:
         from bench.serving import print_rows
 

@@ -36,6 +36,13 @@ class InvalidTransition(DomainError):
     code = "invalid_transition"
 
 
+class PaymentRequired(DomainError):
+    """A spending limit stops the action until the period ends or the limit is raised: 402."""
+
+    status_code = 402
+    code = "budget_exhausted"
+
+
 class RateLimited(DomainError):
     """Too many of something in a window: 429 with Retry-After (seconds)."""
 

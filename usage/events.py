@@ -32,9 +32,36 @@ def _budget_crossed(event):
     )
 
 
+def _budget_set(event):
+    detail = event.detail or {}
+    return format_html(
+        "{} set a {} {} budget of ${}{}",
+        event.actor_label,
+        detail.get("period", ""),
+        detail.get("scope", ""),
+        detail.get("limit", "0"),
+        " with a hard stop" if detail.get("hard_stop") else "",
+    )
+
+
+def _budget_removed(event):
+    detail = event.detail or {}
+    return format_html(
+        "{} removed the {} {} budget of ${}",
+        event.actor_label,
+        detail.get("period", ""),
+        detail.get("scope", ""),
+        detail.get("limit", "0"),
+    )
+
+
 register_event_type(
     "usage.reported", category="usage", label="Usage reported", sentence=_reported, on_board_feed=False
 )
 register_event_type(
     "usage.budget_crossed", category="usage", label="Budget threshold passed", sentence=_budget_crossed
+)
+register_event_type("usage.budget_set", category="usage", label="Budget set", sentence=_budget_set)
+register_event_type(
+    "usage.budget_removed", category="usage", label="Budget removed", sentence=_budget_removed
 )

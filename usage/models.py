@@ -214,6 +214,9 @@ class Budget(models.Model):
     )
     period = models.CharField(max_length=8, choices=BudgetPeriod.choices, default=BudgetPeriod.MONTHLY)
     limit_micros = models.BigIntegerField()
+    # Off by default: at 100 % the agent API refuses the agent's work-taking calls with 402
+    # (agents.gates); usage reports are always accepted, so nothing spent goes unrecorded.
+    hard_stop = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

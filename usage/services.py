@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, connection, transaction
@@ -24,7 +24,7 @@ from boards.models import Task
 from core.access import authorize
 from core.actors import Actor
 from core.models import Organization, Role
-from missioncontrol.exceptions import PermissionDenied
+from missioncontrol.exceptions import DomainError, NotFound, PermissionDenied
 from usage.models import (
     MICROS_PER_DOLLAR,
     Budget,
@@ -36,6 +36,7 @@ from usage.models import (
     UsageDaily,
     UsageReport,
 )
+from usage.selectors import period_of
 
 
 @dataclass(frozen=True)
@@ -291,19 +292,6 @@ def set_model_price(
 BUDGET_THRESHOLDS = (80, 100)
 
 
-def period_of(budget: Budget, day: date) -> tuple[date, date]:
-    """The first and last day of the budget's period containing `day`."""
-    if budget.period == BudgetPeriod.DAILY:
-        return day, day
-    first = day.replace(day=1)
-    following = (
-        first.replace(year=first.year + 1, month=1)
-        if first.month == 12
-        else first.replace(month=first.month + 1)
-    )
-    return first, following - timedelta(days=1)
-
-
 def budget_spend(budget: Budget, first: date, last: date) -> int:
     rows = UsageDaily.objects.of_organization(budget.organization_id).between(first, last)
     if budget.scope == BudgetScope.BOARD:
@@ -354,3 +342,78 @@ def check_budgets(*, agent: Agent, days: set[date]) -> list[BudgetCrossing]:
                     },
                 )
     return crossings
+
+
+BUDGET_MAX_DOLLARS = Decimal("10000000")
+
+
+@transaction.atomic
+def create_budget(
+    *,
+    actor: Actor,
+    organization: Organization,
+    scope: str,
+    period: str,
+    limit: Decimal,
+    board_id: int | None = None,
+    agent_id: int | None = None,
+    hard_stop: bool = False,
+) -> Budget:
+    """A spending limit for the organization, one of its boards or one of its agents. Admins only;
+    the board or agent must be the organization's (404 otherwise, like any object it cannot see)."""
+    authorize(actor, organization=organization, role=Role.ADMIN, allow_agent=False)
+    if scope not in BudgetScope.values:
+        raise DomainError(
+            "Choose what the budget limits: organization, board or agent.", code="invalid_scope"
+        )
+    if period not in BudgetPeriod.values:
+        raise DomainError("Choose a daily or monthly budget.", code="invalid_period")
+    if not Decimal(0) < limit <= BUDGET_MAX_DOLLARS:
+        raise DomainError(
+            f"The limit must be more than $0 and at most ${BUDGET_MAX_DOLLARS:,}.", code="invalid_limit"
+        )
+    board = agent = None
+    if scope == BudgetScope.BOARD:
+        board = organization.boards.filter(pk=board_id).first() if board_id else None
+        if board is None:
+            raise NotFound("No such board in this organization.")
+    elif scope == BudgetScope.AGENT:
+        agent = Agent.objects.filter(organization=organization, pk=agent_id).first() if agent_id else None
+        if agent is None:
+            raise NotFound("No such agent in this organization.")
+    budget = Budget.objects.create(
+        organization=organization,
+        scope=scope,
+        board=board,
+        agent=agent,
+        period=period,
+        limit_micros=int((limit * MICROS_PER_DOLLAR).to_integral_value(rounding=ROUND_HALF_UP)),
+        hard_stop=hard_stop,
+    )
+    record_activity(
+        organization=organization,
+        verb="usage.budget_set",
+        actor=actor,
+        board=board,
+        target=budget,
+        detail={"scope": scope, "period": period, "limit": str(limit), "hard_stop": hard_stop},
+    )
+    return budget
+
+
+@transaction.atomic
+def delete_budget(*, actor: Actor, budget: Budget) -> None:
+    authorize(actor, organization=budget.organization, role=Role.ADMIN, allow_agent=False)
+    record_activity(
+        organization=budget.organization_id,
+        verb="usage.budget_removed",
+        actor=actor,
+        board=budget.board_id,
+        target=budget,
+        detail={
+            "scope": budget.scope,
+            "period": budget.period,
+            "limit": str(Decimal(budget.limit_micros) / MICROS_PER_DOLLAR),
+        },
+    )
+    budget.delete()

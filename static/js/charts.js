@@ -178,6 +178,8 @@
     });
   }
   document.body.addEventListener("htmx:afterSettle", drawAll);
+  // live.js swapped fresh server-rendered regions in (a chart's figure among them).
+  document.body.addEventListener("mc:regions-updated", drawAll);
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", drawAll);
   } else {

@@ -43,7 +43,7 @@ def test_the_catalogue_lists_every_condition_with_its_parameters(api_client):
         "usage_over_budget",
         "events_matching",
     }
-    assert conditions["usage_over_budget"]["active"] is False
+    assert conditions["usage_over_budget"]["active"] is True
     minutes = conditions["agent_offline"]["params"][0]
     assert (minutes["name"], minutes["minimum"], minutes["maximum"]) == ("minutes", 1, 10080)
 
@@ -90,7 +90,16 @@ def test_it_rejects_bad_parameters_with_a_json_error(api_client, organization, p
     assert response.json()["error"]["code"] == code
 
 
-def test_it_rejects_an_unknown_condition_and_an_inactive_one(api_client, organization):
+def test_it_rejects_an_unknown_condition_and_an_inactive_one(api_client, organization, monkeypatch):
+    from alerts.conditions import CATALOGUE, Condition
+
+    class Planned(Condition):
+        key = "planned"
+        label = "Planned"
+        active = False
+        inactive_reason = "not built yet."
+
+    monkeypatch.setitem(CATALOGUE, "planned", Planned())
     unknown = api_client.post(
         "/api/v1/alert-rules/",
         {"organization": organization.pk, "name": "x", "condition": "moon_phase"},
@@ -101,8 +110,7 @@ def test_it_rejects_an_unknown_condition_and_an_inactive_one(api_client, organiz
         {
             "organization": organization.pk,
             "name": "y",
-            "condition": "usage_over_budget",
-            "params": {"budget": 5},
+            "condition": "planned",
         },
         format="json",
     )

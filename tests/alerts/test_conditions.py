@@ -297,13 +297,54 @@ def test_an_approval_waiting_too_long_fires_and_resolves_when_decided(make_rule,
 # --- the usage seam ---------------------------------------------------------------------------------
 
 
-def test_usage_over_budget_is_listed_but_cannot_be_created_yet(make_rule):
-    from alerts.conditions import CATALOGUE
+def _budget_with_spend(organization, agent, *, limit_dollars: int, spent_dollars: float, day=None):
+    from usage.models import Budget, UsageDaily
 
-    assert CATALOGUE["usage_over_budget"].active is False
-    with pytest.raises(DomainError, match="not available yet") as raised:
-        make_rule("usage_over_budget", {"budget": 100})
-    assert raised.value.code == "condition_inactive"
+    budget = Budget.objects.create(organization=organization, limit_micros=limit_dollars * 1_000_000)
+    UsageDaily.objects.create(
+        organization=organization,
+        day=day or timezone.now().date(),
+        agent=agent,
+        model="gpt-4o",
+        reports=1,
+        cost_micros=int(spent_dollars * 1_000_000),
+    )
+    return budget
+
+
+def test_usage_over_budget_fires_at_its_share_of_the_limit_and_names_the_budget(make_rule, organization):
+    agent = AgentFactory(organization=organization)
+    budget = _budget_with_spend(organization, agent, limit_dollars=100, spent_dollars=79.99)
+    at_80 = make_rule("usage_over_budget", {"budget": budget.pk, "percent": "80"}, name="At 80")
+    at_100 = make_rule("usage_over_budget", {"budget": budget.pk})
+    assert at_80.params == {"budget": budget.pk, "percent": 80} and at_100.params["percent"] == 100
+    assert evaluate(at_80).opened == [] and evaluate(at_100).opened == []
+
+    from usage.models import UsageDaily
+
+    UsageDaily.objects.filter(agent=agent).update(cost_micros=80_000_000)
+    [incident] = evaluate(at_80).opened
+    assert incident.summary == "The monthly budget of the organization is at 80%: $80.00 of $100.00 spent this month."
+    assert evaluate(at_100).opened == []
+
+
+def test_usage_over_budget_resolves_when_a_new_period_starts(make_rule, organization):
+    agent = AgentFactory(organization=organization)
+    budget = _budget_with_spend(organization, agent, limit_dollars=10, spent_dollars=12)
+    rule = make_rule("usage_over_budget", {"budget": budget.pk})
+    today = timezone.now()
+    assert len(evaluate(rule, today).opened) == 1
+    first_of_next_month = (today.replace(day=1) + timedelta(days=32)).replace(day=1, hour=1)
+    assert len(evaluate(rule, first_of_next_month).resolved) == 1
+
+
+def test_usage_over_budget_refuses_another_organizations_budget(make_rule, organization, other_organization):
+    foreign = _budget_with_spend(
+        other_organization, AgentFactory(organization=other_organization), limit_dollars=1, spent_dollars=2
+    )
+    with pytest.raises(DomainError, match="no such budget") as raised:
+        make_rule("usage_over_budget", {"budget": foreign.pk})
+    assert raised.value.code == "invalid_params"
 
 
 def test_incident_states_are_the_documented_four():

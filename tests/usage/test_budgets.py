@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from activity.models import ActivityEvent
 from tests.agents.factories import agent_with_token, bearer
 from usage.models import Budget, BudgetCrossing, BudgetPeriod, BudgetScope
-from usage.services import period_of
+from usage.selectors import period_of
 
 pytestmark = pytest.mark.django_db
 
