@@ -324,7 +324,9 @@ def test_usage_over_budget_fires_at_its_share_of_the_limit_and_names_the_budget(
 
     UsageDaily.objects.filter(agent=agent).update(cost_micros=80_000_000)
     [incident] = evaluate(at_80).opened
-    assert incident.summary == "The monthly budget of the organization is at 80%: $80.00 of $100.00 spent this month."
+    assert incident.summary == (
+        "The monthly budget of the organization is at 80%: $80.00 of $100.00 spent this month."
+    )
     assert evaluate(at_100).opened == []
 
 

@@ -60,6 +60,8 @@ class World:
             ("subscriptions", "/deliveries/subscriptions/"),
             ("subscription", f"/deliveries/subscriptions/{i['subscription']}/"),
             ("ops", "/ops/"),
+            ("usage", "/usage/"),
+            ("budgets and prices", "/usage/budgets/"),
             ("search", "/search/?q=load"),
             ("members", f"/organizations/{i['organization']}/members/"),
             ("organization settings", f"/organizations/{i['organization']}/settings/"),
