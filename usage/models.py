@@ -186,6 +186,68 @@ class UsageDaily(models.Model):
         return self.input_tokens + self.output_tokens + self.cached_tokens
 
 
+class RollupSums(models.Model):
+    """The sums every rollup keeps."""
+
+    reports = models.BigIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cached_tokens = models.BigIntegerField(default=0)
+    cost_micros = models.BigIntegerField(default=0)
+    unpriced_reports = models.BigIntegerField(default=0)
+
+    objects = UsageDailyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class UsageDailyByAgent(RollupSums):
+    """The rollup per (organization, day, agent, model): at most days x agents x models rows, what
+    the chart, the top agents, the agent page, organization and agent budgets and the API's day,
+    model and agent totals read. The full key of UsageDaily has a row per task too: at a million
+    reports a month of it is a quarter of a million rows to sum on every page view."""
+
+    organization = models.ForeignKey("core.Organization", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+")
+    model = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "day", "agent", "model"], name="usage_by_agent_key"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "day"], name="usage_by_agent_org_day")]
+
+
+class UsageDailyByTask(RollupSums):
+    """The rollup per (organization, day, board, task): the top tasks, the task page, cost per task
+    done, board budgets and the API's board and task totals (ids as in UsageDaily; 0: none)."""
+
+    organization = models.ForeignKey("core.Organization", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    board_key = models.BigIntegerField(default=0)
+    task_key = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "day", "board_key", "task_key"], name="usage_by_task_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "day"], name="usage_by_task_org_day"),
+            models.Index(fields=["task_key"], name="usage_by_task_task"),
+        ]
+
+
+def rollup_for(group_by: str) -> type[RollupSums]:
+    """The narrowest rollup that has the dimension."""
+    return UsageDailyByTask if group_by in ("board", "task") else UsageDailyByAgent
+
+
 TOTAL_TOKENS = F("input_tokens") + F("output_tokens") + F("cached_tokens")
 
 

@@ -13,7 +13,15 @@ from django.utils import timezone
 
 from agents.models import Agent
 from boards.models import Task, TaskStatus
-from usage.models import MICROS_PER_DOLLAR, TOTAL_TOKENS, Budget, BudgetPeriod, BudgetScope, UsageDaily
+from usage.models import (
+    MICROS_PER_DOLLAR,
+    TOTAL_TOKENS,
+    Budget,
+    BudgetPeriod,
+    BudgetScope,
+    UsageDailyByAgent,
+    UsageDailyByTask,
+)
 
 WARNING_PERCENT = 80
 
@@ -88,24 +96,38 @@ class BudgetStatus:
         )
 
 
-def _spend_rows(organization_id: int, today: date) -> list[dict]:
-    """This month's spend per day, agent and board (one grouped query covers every budget)."""
-    return list(
-        UsageDaily.objects.of_organization(organization_id)
-        .between(today.replace(day=1), today)
-        .values("day", "agent_id", "board_key")
-        .annotate(cost=Sum("cost_micros"))
-        .order_by()
-    )
+def _spend_rows(organization_id: int, today: date, budgets: list[Budget]) -> list[dict]:
+    """This month's spend per day and agent (organization and agent budgets) and per day and board
+    (board budgets), from the narrow rollups: one grouped query per kind the budgets need."""
+    rows: list[dict] = []
+    month = (today.replace(day=1), today)
+    if any(budget.scope != BudgetScope.BOARD for budget in budgets):
+        rows += (
+            UsageDailyByAgent.objects.of_organization(organization_id)
+            .between(*month)
+            .values("day", "agent_id")
+            .annotate(cost=Sum("cost_micros"))
+            .order_by()
+        )
+    if any(budget.scope == BudgetScope.BOARD for budget in budgets):
+        rows += (
+            UsageDailyByTask.objects.of_organization(organization_id)
+            .between(*month)
+            .values("day", "board_key")
+            .annotate(cost=Sum("cost_micros"))
+            .order_by()
+        )
+    return rows
 
 
 def _status(budget: Budget, rows: list[dict], today: date) -> BudgetStatus:
     first, last = period_of(budget, today)
+    by_board = budget.scope == BudgetScope.BOARD
     spent = 0
     for row in rows:
-        if not first <= row["day"] <= last:
+        if not first <= row["day"] <= last or ("board_key" in row) != by_board:
             continue
-        if budget.scope == BudgetScope.BOARD and row["board_key"] != budget.board_id:
+        if by_board and row["board_key"] != budget.board_id:
             continue
         if budget.scope == BudgetScope.AGENT and row["agent_id"] != budget.agent_id:
             continue
@@ -117,14 +139,14 @@ def budget_statuses(
     organization_id: int, *, budgets: Iterable[Budget] | None = None, today: date | None = None
 ) -> list[BudgetStatus]:
     """Each budget of the organization (or the given ones) with its current period's spend,
-    fullest first. Two queries."""
+    fullest first. At most three queries."""
     today = today or timezone.now().date()
     if budgets is None:
         budgets = Budget.objects.filter(organization_id=organization_id).select_related("board", "agent")
     budgets = list(budgets)
     if not budgets:
         return []
-    rows = _spend_rows(organization_id, today)
+    rows = _spend_rows(organization_id, today, budgets)
     statuses = [_status(budget, rows, today) for budget in budgets]
     return sorted(statuses, key=lambda status: (-status.percent, status.budget.pk))
 
@@ -185,7 +207,7 @@ def _summary(rows) -> SpendSummary:
 def agent_spend(agent: Agent, *, days: int = 30) -> tuple[SpendSummary, list[dict]]:
     """An agent's totals over the last `days` days and its spend per model (biggest first)."""
     today = timezone.now().date()
-    rows = UsageDaily.objects.of_organization(agent.organization_id).between(
+    rows = UsageDailyByAgent.objects.of_organization(agent.organization_id).between(
         today - timedelta(days=days - 1), today
     )
     rows = rows.filter(agent_id=agent.pk)
@@ -198,7 +220,7 @@ def agent_spend(agent: Agent, *, days: int = 30) -> tuple[SpendSummary, list[dic
 
 def task_spend(task: Task) -> SpendSummary:
     """Everything reported against a task, all time."""
-    return _summary(UsageDaily.objects.filter(task_key=task.pk, board_key=task.board_id))
+    return _summary(UsageDailyByTask.objects.filter(task_key=task.pk, board_key=task.board_id))
 
 
 @dataclass(frozen=True)
@@ -223,7 +245,7 @@ def cost_per_task_done(organization_id: int, first: date, last: date) -> UnitCos
     the range, divided by how many they are. One query."""
     done = Task.objects.filter(board__organization_id=organization_id, status=TaskStatus.DONE).values("pk")
     totals = (
-        UsageDaily.objects.of_organization(organization_id)
+        UsageDailyByTask.objects.of_organization(organization_id)
         .between(first, last)
         .filter(task_key__in=Subquery(done))
         .aggregate(tasks=Count("task_key", distinct=True), tokens=Sum(TOTAL_TOKENS), cost=Sum("cost_micros"))

@@ -34,6 +34,8 @@ from usage.models import (
     CostSource,
     ModelPrice,
     UsageDaily,
+    UsageDailyByAgent,
+    UsageDailyByTask,
     UsageReport,
 )
 from usage.selectors import period_of
@@ -188,7 +190,6 @@ def _insert_new_reports(reports: list[UsageReport]) -> list[UsageReport]:
     return created
 
 
-_ROLLUP_KEY = ("organization_id", "day", "agent_id", "model", "board_key", "task_key")
 _ROLLUP_SUMS = (
     "reports",
     "input_tokens",
@@ -197,22 +198,47 @@ _ROLLUP_SUMS = (
     "cost_micros",
     "unpriced_reports",
 )
+# Each rollup with its key, as columns and as read from a report.
+_ROLLUPS = (
+    (
+        UsageDaily,
+        ("organization_id", "day", "agent_id", "model", "board_key", "task_key"),
+        lambda r: (
+            r.organization_id,
+            r.occurred_at.date(),
+            r.agent_id,
+            r.model,
+            r.board_id or 0,
+            r.task_id or 0,
+        ),
+    ),
+    (
+        UsageDailyByAgent,
+        ("organization_id", "day", "agent_id", "model"),
+        lambda r: (r.organization_id, r.occurred_at.date(), r.agent_id, r.model),
+    ),
+    (
+        UsageDailyByTask,
+        ("organization_id", "day", "board_key", "task_key"),
+        lambda r: (r.organization_id, r.occurred_at.date(), r.board_id or 0, r.task_id or 0),
+    ),
+)
 
 
 def add_to_rollup(reports: Sequence[UsageReport]) -> None:
-    """Add reports to UsageDaily in one statement. Rows are summed per key first (one statement
-    may not update a row twice) and sorted, so concurrent batches lock rows in the same order."""
+    """Add reports to the three rollups (the full key, per agent and model, per board and task):
+    one statement each, in the reports' transaction."""
+    for model, key_columns, key_of in _ROLLUPS:
+        _add_to(model, key_columns, key_of, reports)
+
+
+def _add_to(model, key_columns: tuple[str, ...], key_of, reports: Sequence[UsageReport]) -> None:
+    """INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x. Rows are summed per key first (one
+    statement may not update a row twice) and sorted, so concurrent batches lock rows in the same
+    order."""
     sums: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(_ROLLUP_SUMS))
     for report in reports:
-        key = (
-            report.organization_id,
-            report.occurred_at.date(),
-            report.agent_id,
-            report.model,
-            report.board_id or 0,
-            report.task_id or 0,
-        )
-        row = sums[key]
+        row = sums[key_of(report)]
         for index, value in enumerate(
             (
                 1,
@@ -224,8 +250,8 @@ def add_to_rollup(reports: Sequence[UsageReport]) -> None:
             )
         ):
             row[index] += value
-    table = connection.ops.quote_name(UsageDaily._meta.db_table)
-    columns = [*_ROLLUP_KEY, *_ROLLUP_SUMS]
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = [*key_columns, *_ROLLUP_SUMS]
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
     updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in _ROLLUP_SUMS)
     rows = sorted(sums.items(), key=lambda pair: tuple(str(part) for part in pair[0]))
@@ -233,7 +259,7 @@ def add_to_rollup(reports: Sequence[UsageReport]) -> None:
     values = ", ".join([placeholders] * len(rows))
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} "  # noqa: S608
-        f"ON CONFLICT ({', '.join(_ROLLUP_KEY)}) DO UPDATE SET {updates}"
+        f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}"
     )
     params = [value for key, totals in rows for value in (*key, *totals)]
     with connection.cursor() as cursor:
@@ -293,7 +319,8 @@ BUDGET_THRESHOLDS = (80, 100)
 
 
 def budget_spend(budget: Budget, first: date, last: date) -> int:
-    rows = UsageDaily.objects.of_organization(budget.organization_id).between(first, last)
+    model = UsageDailyByTask if budget.scope == BudgetScope.BOARD else UsageDailyByAgent
+    rows = model.objects.of_organization(budget.organization_id).between(first, last)
     if budget.scope == BudgetScope.BOARD:
         rows = rows.filter(board_key=budget.board_id)
     elif budget.scope == BudgetScope.AGENT:

@@ -26,7 +26,15 @@ from core.models import Role
 from missioncontrol.exceptions import DomainError
 from usage import selectors, services
 from usage.charts import spend_chart
-from usage.models import Budget, BudgetPeriod, BudgetScope, ModelPrice, UsageDaily
+from usage.models import (
+    Budget,
+    BudgetPeriod,
+    BudgetScope,
+    ModelPrice,
+    UsageDaily,
+    UsageDailyByAgent,
+    UsageDailyByTask,
+)
 from usage.selectors import dollars
 
 RANGES = (7, 30, 90)
@@ -52,7 +60,8 @@ def usage_page(request: HttpRequest) -> HttpResponse:
         return render(request, "usage/usage.html", context)
     last = timezone.now().date()
     first = last - timedelta(days=days - 1)
-    rollup = UsageDaily.objects.of_organization(organization.pk).between(first, last)
+    rollup = UsageDailyByAgent.objects.of_organization(organization.pk).between(first, last)
+    by_task = UsageDailyByTask.objects.of_organization(organization.pk).between(first, last)
     field = "model" if stack == "model" else "agent_id"
     per_day = list(rollup.values("day", field).annotate(cost=Sum("cost_micros")).order_by())
     agent_names = dict(Agent.objects.filter(organization=organization).values_list("pk", "name"))
@@ -74,7 +83,7 @@ def usage_page(request: HttpRequest) -> HttpResponse:
     ]
     top_tasks = [
         {**row, "cost": dollars(row["cost_micros"])}
-        for row in rollup.exclude(task_key=0).totals_by("task")[:10]
+        for row in by_task.exclude(task_key=0).totals_by("task")[:10]
     ]
     titles = dict(
         Task.objects.filter(

@@ -298,10 +298,10 @@ def test_an_approval_waiting_too_long_fires_and_resolves_when_decided(make_rule,
 
 
 def _budget_with_spend(organization, agent, *, limit_dollars: int, spent_dollars: float, day=None):
-    from usage.models import Budget, UsageDaily
+    from usage.models import Budget, UsageDailyByAgent
 
     budget = Budget.objects.create(organization=organization, limit_micros=limit_dollars * 1_000_000)
-    UsageDaily.objects.create(
+    UsageDailyByAgent.objects.create(
         organization=organization,
         day=day or timezone.now().date(),
         agent=agent,
@@ -320,9 +320,9 @@ def test_usage_over_budget_fires_at_its_share_of_the_limit_and_names_the_budget(
     assert at_80.params == {"budget": budget.pk, "percent": 80} and at_100.params["percent"] == 100
     assert evaluate(at_80).opened == [] and evaluate(at_100).opened == []
 
-    from usage.models import UsageDaily
+    from usage.models import UsageDailyByAgent
 
-    UsageDaily.objects.filter(agent=agent).update(cost_micros=80_000_000)
+    UsageDailyByAgent.objects.filter(agent=agent).update(cost_micros=80_000_000)
     [incident] = evaluate(at_80).opened
     assert incident.summary == (
         "The monthly budget of the organization is at 80%: $80.00 of $100.00 spent this month."

@@ -132,6 +132,9 @@ EXPECTED: dict[str, Rule] = {
     "usage-totals": Rule(HUMANS, why="the caller's current organization; ?organization= of another is 404"),
     "usage:usage": Rule(HUMANS, why="the page of the caller's current organization"),
     "usage:usage-csv": Rule(HUMANS, why="the export of the caller's current organization"),
+    "usage:budgets": Rule(HUMANS, ADMINS | OUTSIDER, why="the current organization's budgets; admins set them"),
+    "usage:budget-delete": Rule(NOBODY, ADMINS),
+    "usage:price-set": Rule(NOBODY, ADMINS | OUTSIDER, why="a price for the current organization"),
     # --- inbound webhooks --------------------------------------------------------------------
     "webhook-ingest": Rule(NOBODY, NOBODY, why="signature required: no session or bearer replaces it"),
     "webhook-list": Rule(HUMANS, ADMINS | OUTSIDER),
@@ -313,6 +316,7 @@ PK_OBJECTS = (
     ("alert-rule", "alert_rule"),
     ("rule", "alert_rule"),
     ("incident", "incident"),
+    ("budget", "budget"),
     ("delivery", "delivery"),
 )
 # Routes whose <pk> the prefix rule would get wrong.

@@ -248,4 +248,7 @@ def _add_alerts(world: World) -> None:
         summary=f"Summary {MARKER}",
         opened_at=timezone.now(),
     )
-    world.extra.update(alert_rule=rule, incident=incident)
+    from usage.models import Budget
+
+    budget = Budget.objects.create(organization=world.organization, limit_micros=50_000_000)
+    world.extra.update(alert_rule=rule, incident=incident, budget=budget)

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from tests.agents.factories import agent_with_token, bearer
 from tests.conftest import requires_postgres
-from usage.models import UsageDaily, UsageReport
+from usage.models import UsageDaily, UsageDailyByAgent, UsageDailyByTask, UsageReport
 
 pytestmark = [requires_postgres, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -95,11 +95,15 @@ def test_the_rollup_equals_a_recomputation_after_a_random_concurrent_workload(or
     assert {status for status, _ in outcomes} == {200}
 
     recomputed = _sums_by_agent_and_model(UsageReport.objects, reports=Count("id"))
-    rolled = _sums_by_agent_and_model(UsageDaily.objects, reports=Sum("reports"))
-    assert rolled.keys() == recomputed.keys()
-    for key, row in recomputed.items():
-        for column in ("reports", "input_tokens", "output_tokens", "cached_tokens"):
-            assert rolled[key][column] == row[column], (key, column)
-        assert rolled[key]["cost_micros"] == (row["cost_micros"] or 0), key
+    for rollup in (UsageDaily, UsageDailyByAgent):
+        rolled = _sums_by_agent_and_model(rollup.objects, reports=Sum("reports"))
+        assert rolled.keys() == recomputed.keys()
+        for key, row in recomputed.items():
+            for column in ("reports", "input_tokens", "output_tokens", "cached_tokens"):
+                assert rolled[key][column] == row[column], (rollup.__name__, key, column)
+            assert rolled[key]["cost_micros"] == (row["cost_micros"] or 0), (rollup.__name__, key)
+    by_task = UsageDailyByTask.objects.aggregate(reports=Sum("reports"), cost=Sum("cost_micros"))
+    raw = UsageReport.objects.aggregate(reports=Count("id"), cost=Sum("cost_micros"))
+    assert (by_task["reports"], by_task["cost"]) == (raw["reports"], raw["cost"] or 0)
     accepted = sum(body["accepted"] for _, body in outcomes)
     assert accepted == UsageReport.objects.count()

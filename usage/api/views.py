@@ -19,7 +19,7 @@ from core.api.views import HumanAPIMixin
 from missioncontrol.exceptions import NotFound
 from usage import services
 from usage.api import serializers as s
-from usage.models import GROUP_BY_FIELDS, MICROS_PER_DOLLAR, UsageDaily, UsageReport
+from usage.models import GROUP_BY_FIELDS, MICROS_PER_DOLLAR, UsageDaily, UsageReport, rollup_for
 
 # Grouping by task can yield many rows: the biggest first, this many at most.
 MAX_TOTAL_ROWS = 1000
@@ -86,7 +86,8 @@ class UsageTotalsView(HumanAPIMixin, GenericAPIView):
         group_by = params["group_by"]
         field = GROUP_BY_FIELDS[group_by]
         rows = list(
-            UsageDaily.objects.of_organization(organization_id)
+            rollup_for(group_by)
+            .objects.of_organization(organization_id)
             .between(params["first"], params["last"])
             .totals_by(group_by)[: MAX_TOTAL_ROWS + 1]
         )
