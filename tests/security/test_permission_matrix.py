@@ -132,7 +132,7 @@ EXPECTED: dict[str, Rule] = {
     "usage-totals": Rule(HUMANS, why="the caller's current organization; ?organization= of another is 404"),
     "usage:usage": Rule(HUMANS, why="the page of the caller's current organization"),
     "usage:usage-csv": Rule(HUMANS, why="the export of the caller's current organization"),
-    "usage:budgets": Rule(HUMANS, ADMINS | OUTSIDER, why="the current organization's budgets; admins set them"),
+    "usage:budgets": Rule(HUMANS, ADMINS | OUTSIDER, why="the current organization's budgets"),
     "usage:budget-delete": Rule(NOBODY, ADMINS),
     "usage:price-set": Rule(NOBODY, ADMINS | OUTSIDER, why="a price for the current organization"),
     # --- inbound webhooks --------------------------------------------------------------------
