@@ -35,6 +35,7 @@ import django
 django.setup()
 
 from django.db import connection, transaction  # noqa: E402
+from django.db.models import Sum  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
@@ -44,14 +45,23 @@ from agents.models import Agent  # noqa: E402
 from boards.models import Board, Task  # noqa: E402
 from core.actors import Actor  # noqa: E402
 from core.models import Membership, Organization, Role  # noqa: E402
-from usage.models import CostSource, UsageDaily, UsageReport  # noqa: E402
-from usage.services import add_to_rollup  # noqa: E402
+from usage.models import CostSource, UsageReport  # noqa: E402
+from usage.services import _ROLLUPS, add_to_rollup  # noqa: E402
 
 MODELS = ["gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "claude-3-5-haiku", "gemini-1.5-pro"]
 DAYS = 90
 INGEST_BATCH = 100
 RUNS = 10
 SEED_METHODS = {"postgresql": "copy"}
+# A rollup key column as computed from a stored report (what add_to_rollup does in Python).
+KEY_SQL = {
+    "organization_id": "organization_id",
+    "day": "(occurred_at AT TIME ZONE 'UTC')::date",
+    "agent_id": "agent_id",
+    "model": "model",
+    "board_key": "coalesce(board_id, 0)",
+    "task_key": "coalesce(task_id, 0)",
+}
 # Both hosts are in the bench's ALLOWED_HOSTS and in the production configuration run_all uses.
 HOST = "127.0.0.1"
 
@@ -79,14 +89,18 @@ def _report_rows(rows: int, *, organization: Organization, agents: list[Agent], 
 
 
 def _seed_copy(rows: int, *, organization: Organization, agents: list[Agent], tasks: list[Task]) -> None:
-    """PostgreSQL: the reports in one COPY and the rollup from them in one statement (minutes for
-    1,000,000 rows where the ORM took an hour on a busy machine). The rollup statement computes
-    what add_to_rollup adds per report: the UTC day, 0 for no board or task, unpriced reports."""
+    """PostgreSQL: the reports in one COPY and each rollup add_to_rollup writes from them in one
+    INSERT … SELECT … GROUP BY (minutes for 1,000,000 rows where the ORM took an hour on a busy
+    machine): the UTC day, 0 for no board or task, reports without a cost as unpriced."""
     table = UsageReport._meta.db_table
     columns = (
         "organization_id, agent_id, board_id, task_id, model, input_tokens, output_tokens, "
         "cached_tokens, cost_micros, occurred_at, idempotency_key, model_known, cost_source, "
         "received_at"
+    )
+    sums = (
+        "count(*), sum(input_tokens), sum(output_tokens), sum(cached_tokens), "
+        "coalesce(sum(cost_micros), 0), count(*) FILTER (WHERE cost_micros IS NULL)"
     )
     received_at = timezone.now()
     tail = (True, CostSource.COMPUTED.value, received_at)
@@ -95,25 +109,20 @@ def _seed_copy(rows: int, *, organization: Organization, agents: list[Agent], ta
         with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for row in _report_rows(rows, organization=organization, agents=agents, tasks=tasks):
                 copy.write_row((organization.pk, *row, *tail))
-        daily = UsageDaily._meta.db_table
-        cursor.execute(
-            f"""
-            INSERT INTO {daily} (organization_id, day, agent_id, model, board_key, task_key, reports,
-                input_tokens, output_tokens, cached_tokens, cost_micros, unpriced_reports)
-            SELECT organization_id, (occurred_at AT TIME ZONE 'UTC')::date, agent_id, model,
-                coalesce(board_id, 0), coalesce(task_id, 0), count(*), sum(input_tokens),
-                sum(output_tokens), sum(cached_tokens), coalesce(sum(cost_micros), 0),
-                count(*) FILTER (WHERE cost_micros IS NULL)
-            FROM {table} WHERE organization_id = %s
-            GROUP BY 1, 2, 3, 4, 5, 6
-            """,  # noqa: S608 - table names from the models only
-            [organization.pk],
-        )
+        for model, key_columns, _key_of in _ROLLUPS:
+            positions = ", ".join(str(n) for n in range(1, len(key_columns) + 1))
+            cursor.execute(
+                f"INSERT INTO {model._meta.db_table} ({', '.join(key_columns)}, "  # noqa: S608 - model names only
+                "reports, input_tokens, output_tokens, cached_tokens, cost_micros, unpriced_reports) "
+                f"SELECT {', '.join(KEY_SQL[column] for column in key_columns)}, {sums} "
+                f"FROM {table} WHERE organization_id = %s GROUP BY {positions}",
+                [organization.pk],
+            )
     # What autovacuum would have done long before a table holds this much: planner statistics
     # and the visibility map (index-only scans). Measuring without it measures the bulk load.
     with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM ANALYZE {table}")
-        cursor.execute(f"VACUUM ANALYZE {daily}")
+        for model in [UsageReport, *(rollup for rollup, _columns, _key_of in _ROLLUPS)]:
+            cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
 
 
 def _seed_orm(rows: int, *, organization: Organization, agents: list[Agent], tasks: list[Task]) -> None:
@@ -162,6 +171,9 @@ def seed(rows: int) -> tuple[Organization, list[Agent], object]:
     agents = [Agent.objects.create(organization=organization, name=f"a{n}") for n in range(20)]
     fill = _seed_copy if SEED_METHODS.get(connection.vendor) == "copy" else _seed_orm
     fill(rows, organization=organization, agents=agents, tasks=tasks)
+    for model, _columns, _key_of in _ROLLUPS:  # a rollup the seed missed would be measured empty
+        counted = model.objects.filter(organization=organization).aggregate(n=Sum("reports"))["n"]
+        assert counted == rows, f"{model.__name__} counts {counted} reports of {rows}"
     return organization, agents, user
 
 
@@ -271,7 +283,10 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"seeded {args.rows} reports", file=sys.stderr, flush=True)
     seeded_s = time.perf_counter() - started
     reports = UsageReport.objects.filter(organization=organization).count() if args.existing else args.rows
-    rollup_rows = UsageDaily.objects.of_organization(organization.pk).count()
+    rollup_rows = {
+        model.__name__: model.objects.filter(organization=organization).count()
+        for model, _columns, _key_of in _ROLLUPS
+    }
 
     ingested = ingest(agents[0], args.ingest_seconds)
 
