@@ -144,7 +144,24 @@ class UsageDailyQuerySet(models.QuerySet):
         return rows.order_by(field) if group_by == "day" else rows.order_by("-cost_micros", field)
 
 
-class UsageDaily(models.Model):
+class RollupSums(models.Model):
+    """The sums every rollup keeps."""
+
+    reports = models.BigIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cached_tokens = models.BigIntegerField(default=0)
+    cost_micros = models.BigIntegerField(default=0)
+    # Reports without a cost (unknown model, none reported): the cost sum is a lower bound.
+    unpriced_reports = models.BigIntegerField(default=0)
+
+    objects = UsageDailyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class UsageDaily(RollupSums):
     """The rollup every read uses: one row per organization, UTC day, agent, model, board and task,
     incremented in the reports' transaction by one INSERT … ON CONFLICT DO UPDATE (services), so
     concurrent reports never lose an update and reads never scan the raw reports.
@@ -159,15 +176,6 @@ class UsageDaily(models.Model):
     model = models.CharField(max_length=100)
     board_key = models.BigIntegerField(default=0)
     task_key = models.BigIntegerField(default=0)
-    reports = models.BigIntegerField(default=0)
-    input_tokens = models.BigIntegerField(default=0)
-    output_tokens = models.BigIntegerField(default=0)
-    cached_tokens = models.BigIntegerField(default=0)
-    cost_micros = models.BigIntegerField(default=0)
-    # Reports without a cost (unknown model, none reported): the cost sum is a lower bound.
-    unpriced_reports = models.BigIntegerField(default=0)
-
-    objects = UsageDailyQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -184,22 +192,6 @@ class UsageDaily(models.Model):
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens + self.cached_tokens
-
-
-class RollupSums(models.Model):
-    """The sums every rollup keeps."""
-
-    reports = models.BigIntegerField(default=0)
-    input_tokens = models.BigIntegerField(default=0)
-    output_tokens = models.BigIntegerField(default=0)
-    cached_tokens = models.BigIntegerField(default=0)
-    cost_micros = models.BigIntegerField(default=0)
-    unpriced_reports = models.BigIntegerField(default=0)
-
-    objects = UsageDailyQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
 
 
 class UsageDailyByAgent(RollupSums):
