@@ -29,7 +29,7 @@ from core.actors import Actor
 from core.models import Role
 from deliveries.models import Subscription
 from missioncontrol.exceptions import DomainError
-from usage import selectors as usage_selectors
+from usage.models import Budget
 from webhooks.models import BoardWebhook
 
 INCIDENTS_SHOWN = 100
@@ -206,11 +206,10 @@ def _object_choices(organization_id: int) -> dict[str, list[tuple[int, str]]]:
             )
         ],
         "budget": [
-            (
-                status.budget.pk,
-                f"{status.target}, {status.budget.get_period_display().lower()} ${status.limit}",
+            (budget.pk, str(budget))
+            for budget in Budget.objects.filter(organization_id=organization_id).select_related(
+                "board", "agent"
             )
-            for status in usage_selectors.budget_statuses(organization_id)
         ],
     }
 

@@ -286,6 +286,19 @@ class Budget(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        limit = (Decimal(self.limit_micros) / MICROS_PER_DOLLAR).quantize(Decimal("0.01"))
+        return f"{self.target_label}, {self.get_period_display().lower()} ${limit}"
+
+    @property
+    def target_label(self) -> str:
+        """What the budget limits, as a person says it (select_related board and agent)."""
+        if self.scope == BudgetScope.BOARD:
+            return f"board {self.board.name}"
+        if self.scope == BudgetScope.AGENT:
+            return f"agent {self.agent.name}"
+        return "the organization"
+
 
 class BudgetCrossing(models.Model):
     """A threshold (80 or 100 %) a budget passed in one period. The unique constraint makes the

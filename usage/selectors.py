@@ -73,13 +73,7 @@ class BudgetStatus:
 
     @property
     def target(self) -> str:
-        """What the budget limits, as a person says it."""
-        budget = self.budget
-        if budget.scope == BudgetScope.BOARD:
-            return f"board {budget.board.name}"
-        if budget.scope == BudgetScope.AGENT:
-            return f"agent {budget.agent.name}"
-        return "the organization"
+        return self.budget.target_label
 
     @property
     def period_label(self) -> str:

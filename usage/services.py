@@ -38,7 +38,7 @@ from usage.models import (
     UsageDailyByTask,
     UsageReport,
 )
-from usage.selectors import period_of
+from usage.selectors import budgets_touching, period_of
 
 
 @dataclass(frozen=True)
@@ -331,14 +331,8 @@ def budget_spend(budget: Budget, first: date, last: date) -> int:
 def check_budgets(*, agent: Agent, days: set[date]) -> list[BudgetCrossing]:
     """Record each threshold a budget touching this agent's usage has newly passed, once per
     period (the constraint settles concurrent reports), with a `usage.budget_crossed` event."""
-    board_ids = list(agent.boards.values_list("pk", flat=True))
-    budgets = Budget.objects.filter(organization_id=agent.organization_id).filter(
-        Q(scope=BudgetScope.ORGANIZATION)
-        | Q(scope=BudgetScope.AGENT, agent=agent)
-        | Q(scope=BudgetScope.BOARD, board_id__in=board_ids)
-    )
     crossings = []
-    for budget in budgets:
+    for budget in budgets_touching(agent):
         for first, last in {period_of(budget, day) for day in days}:
             spent = budget_spend(budget, first, last)
             for threshold in BUDGET_THRESHOLDS:
