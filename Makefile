@@ -55,11 +55,16 @@ run: venv .env
 	CELERY_EMBEDDED_WORKER=$${CELERY_EMBEDDED_WORKER:-1} $(PY) -m missioncontrol.serving \
 		--host $(HOST) --port $(PORT) --workers 1
 
+# Two workers (pytest-xdist), each with its own test database and Redis database; tests that
+# share a browser, a server or a worker stay together on one (tests/ci_plugin.py). The 30
+# slowest tests are printed at the end, so the next slow one is visible in every CI log.
+PYTEST_WORKERS ?= 2
 test: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	PYTHONPATH=. $(VENV)/bin/pytest -p tests.ci_plugin -n $(PYTEST_WORKERS) --dist loadgroup \
+		--durations=30 $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

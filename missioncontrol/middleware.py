@@ -90,7 +90,10 @@ class RequestIdMiddleware(AroundMiddleware):
                 request.path,
                 response.status_code,
                 duration_ms,
+                # The id rides on the record itself, not only via the handler's filter: a
+                # handler added later (a log shipper, pytest's capture) sees it too.
                 extra={
+                    "request_id": request.request_id,
                     "method": request.method,
                     "path": request.path,
                     "status": response.status_code,

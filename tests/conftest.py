@@ -13,6 +13,7 @@ from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from core.models import Role
+from tests.ci_plugin import OTHER_BACKEND
 from tests.factories import (
     BoardFactory,
     MembershipFactory,
@@ -23,8 +24,13 @@ from tests.factories import (
 USING_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 USING_REDIS = bool(os.environ.get("REDIS_URL"))
 
+# A skip that names OTHER_BACKEND is the only kind CI's PostgreSQL run accepts (REQUIRE_SERVICES=1,
+# tests/ci_plugin.py): any other skip there fails the run.
 requires_postgres = pytest.mark.skipif(not USING_POSTGRES, reason="needs DATABASE_URL=postgres://…")
 requires_redis = pytest.mark.skipif(not USING_REDIS, reason="needs REDIS_URL=redis://…")
+requires_sqlite = pytest.mark.skipif(
+    USING_POSTGRES, reason=f"{OTHER_BACKEND} the embedded SQLite database only"
+)
 
 
 @pytest.fixture(autouse=True, scope="session")

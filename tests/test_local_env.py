@@ -5,7 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from missioncontrol.local_env import write_local_env
+
+# Reads files and settings only: CI runs it once, in the SQLite run.
+pytestmark = pytest.mark.backend_independent
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,6 +13,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
+
+# Reads files and settings only: CI runs it once, in the SQLite run.
+pytestmark = pytest.mark.backend_independent
 
 ROOT = Path(__file__).resolve().parents[1]
 

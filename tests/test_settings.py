@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# Reads files and settings only: CI runs it once, in the SQLite run.
+pytestmark = pytest.mark.backend_independent
+
 ROOT = Path(__file__).resolve().parent.parent
 STRONG_KEY = "k" * 20 + "9f8e7d6c5b4a3210fedcba98"
 

@@ -12,6 +12,9 @@ from activity import registry
 from activity.models import ActivityEvent
 from deliveries.outbound import DEAD_LETTER_STATUSES
 
+# Reads files and settings only: CI runs it once, in the SQLite run.
+pytestmark = pytest.mark.backend_independent
+
 ROOT = Path(__file__).resolve().parents[2]
 APP_DIRS = (
     "boards",

@@ -191,6 +191,7 @@ def problems_on(page, axe: Axe, name: str, url: str, expect_status: int) -> list
         page.remove_listener("response", on_response)
 
 
+@pytest.mark.backend_independent  # pages, styles and scripts: CI runs it in the SQLite run only
 def test_every_page_is_clean_accessible_and_fits_a_phone_in_light_and_dark(asgi_server, browser):
     world = build_world(asgi_server.url)
     axe = Axe()

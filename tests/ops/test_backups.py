@@ -33,10 +33,8 @@ from ops.restore import (
     sqlite_table_counts,
     verify_backup,
 )
-from tests.conftest import USING_POSTGRES, requires_postgres
+from tests.conftest import requires_postgres, requires_sqlite
 from tests.factories import BoardFactory, TaskFactory
-
-requires_sqlite = pytest.mark.skipif(USING_POSTGRES, reason="the embedded SQLite database only")
 
 
 def make_sqlite_file(path: Path, rows: int = 3) -> Path:

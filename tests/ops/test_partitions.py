@@ -14,7 +14,7 @@ from activity.models import ActivityEvent
 from activity.replay import missed_events
 from missioncontrol import partitions
 from ops import retention
-from tests.conftest import requires_postgres
+from tests.conftest import requires_postgres, requires_sqlite
 
 pytestmark = pytest.mark.django_db
 
@@ -112,10 +112,9 @@ def test_replay_across_a_partition_boundary_has_no_gap(board, four_months):
     assert not replay.truncated
 
 
+@requires_sqlite  # the PostgreSQL path drops partitions (tested above)
 @override_settings(ACTIVITY_RETENTION_DAYS=30, DELIVERY_ATTEMPT_RETENTION_DAYS=0)
 def test_retention_deletes_old_rows_in_the_embedded_default_too(board):
-    if partitions.is_postgres():
-        pytest.skip("the PostgreSQL path drops partitions (tested above)")
     old = event_at(board, NOW - dt.timedelta(days=31))
     young = event_at(board, NOW - dt.timedelta(days=29))
     assert retention.apply_retention(now=NOW) == {"boards_activityevent": 1}

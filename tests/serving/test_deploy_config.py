@@ -12,6 +12,9 @@ import pytest
 
 from missioncontrol.serving import render_nginx, uvicorn_options
 
+# Reads files and settings only: CI runs it once, in the SQLite run.
+pytestmark = pytest.mark.backend_independent
+
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCHERS = [ROOT / "Makefile", ROOT / "Dockerfile", ROOT / "compose.yml"]
 

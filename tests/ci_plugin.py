@@ -1,0 +1,115 @@
+"""How the suite shares the machine and its services: `make test` loads this first, with
+`-p tests.ci_plugin` (a plugin, not a conftest, so that it runs before Django reads settings).
+
+- **Workers** (pytest-xdist, `make test` runs two): pytest-django gives each worker its own
+  test database; this module gives each its own Redis database, before Django reads REDIS_URL,
+  so one worker's cache clear or rate-limit window never touches the other's.
+- **Groups** (`--dist loadgroup`): tests that share an expensive module- or package-scoped thing
+  (a browser and an in-process server, a production layout, a Celery worker) are kept on one
+  worker in one block, so each is started once per worker rather than once per test.
+- **No silent skips**: with `REQUIRE_SERVICES=1` (CI's PostgreSQL run) the session refuses to
+  start unless PostgreSQL and Redis answer at the configured URLs, and a test that skips for any
+  reason but "this runs on the other backend" fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+# Redis databases 8..15 belong to test workers (0..7 are left to people and their tools).
+_FIRST_WORKER_REDIS_DB = 8
+# The only skip reason CI's PostgreSQL run accepts (tests/conftest.py's `requires_sqlite`).
+OTHER_BACKEND = "runs on the other backend:"
+
+# Fixtures that start something per worker; tests using them run on one worker, in one block.
+_BROWSER_FIXTURES = {"browser", "page", "asgi_server", "live_server_url"}
+_MODULE_SERVER_FIXTURES = {"layout", "cluster", "_module_worker", "gateway", "mcp_server"}
+
+
+def _worker_index() -> int | None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else None
+
+
+def _give_this_worker_its_own_redis_db() -> None:
+    index = _worker_index()
+    url = os.environ.get("REDIS_URL", "")
+    if index is None or not url:
+        return
+    db = _FIRST_WORKER_REDIS_DB + index
+    if db > 15:
+        raise pytest.UsageError("at most 8 test workers share one Redis (databases 8-15)")
+    # redis://host:port/N (or no path): the database is the path's last segment.
+    match = re.match(r"^(rediss?://[^/?#]+)(/\d*)?(.*)$", url)
+    if match is None:
+        raise pytest.UsageError(f"REDIS_URL is not a redis:// URL: {url!r}")
+    os.environ["REDIS_URL"] = f"{match.group(1)}/{db}{match.group(3)}"
+
+
+# Module import time: before pytest-django's early setup reads the settings.
+_give_this_worker_its_own_redis_db()
+
+
+def services_required() -> bool:
+    return os.environ.get("REQUIRE_SERVICES", "") not in ("", "0")
+
+
+def _check_services() -> None:
+    """Fail the whole run at once when a promised service is not there (a mistyped URL)."""
+    problems = []
+    database_url = os.environ.get("DATABASE_URL", "")
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        problems.append(f"DATABASE_URL is not a postgres:// URL ({database_url or 'unset'})")
+    else:
+        import psycopg
+
+        try:
+            psycopg.connect(database_url, connect_timeout=5).close()
+        except psycopg.Error as exc:
+            problems.append(f"PostgreSQL at DATABASE_URL does not answer: {exc}".strip())
+    if not redis_url.startswith(("redis://", "rediss://")):
+        problems.append(f"REDIS_URL is not a redis:// URL ({redis_url or 'unset'})")
+    else:
+        import redis
+
+        try:
+            redis.Redis.from_url(redis_url, socket_connect_timeout=5).ping()
+        except redis.RedisError as exc:
+            problems.append(f"Redis at REDIS_URL does not answer: {exc}")
+    if problems:
+        raise pytest.UsageError("REQUIRE_SERVICES=1, but:\n  " + "\n  ".join(problems))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if services_required():
+        _check_services()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # tryfirst: xdist's own hook turns the xdist_group marks into scheduling scopes after this.
+    for item in items:
+        if any(True for _ in item.iter_markers("xdist_group")):
+            continue
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & _BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+        elif fixtures & _MODULE_SERVER_FIXTURES:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    if not (report.skipped and services_required()) or hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if OTHER_BACKEND in reason:
+        return
+    report.outcome = "failed"
+    report.longrepr = f"REQUIRE_SERVICES=1 and this test skipped: {reason}"
