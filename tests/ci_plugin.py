@@ -4,9 +4,10 @@
 - **Workers** (pytest-xdist, `make test` runs two): pytest-django gives each worker its own
   test database; this module gives each its own Redis database, before Django reads REDIS_URL,
   so one worker's cache clear or rate-limit window never touches the other's.
-- **Groups** (`--dist loadgroup`): tests that share an expensive module- or package-scoped thing
-  (a browser and an in-process server, a production layout, a Celery worker) are kept on one
-  worker in one block, so each is started once per worker rather than once per test.
+- **Groups** (`--dist loadgroup`): the tests of a module that share an expensive module-scoped
+  thing (a browser, an in-process server, a production layout, a Celery worker) are kept on one
+  worker in one block, so it is started once rather than once on each worker. Other tests are
+  handed out one by one. A test marked `xdist_group(name)` joins that group instead.
 - **No silent skips**: with `REQUIRE_SERVICES=1` (CI's PostgreSQL run) the session refuses to
   start unless PostgreSQL and Redis answer at the configured URLs, and a test that skips for any
   reason but "this runs on the other backend" fails instead.
@@ -24,9 +25,9 @@ _FIRST_WORKER_REDIS_DB = 8
 # The only skip reason CI's PostgreSQL run accepts (tests/conftest.py's `requires_sqlite`).
 OTHER_BACKEND = "runs on the other backend:"
 
-# Fixtures that start something per worker; tests using them run on one worker, in one block.
-_BROWSER_FIXTURES = {"browser", "page", "asgi_server", "live_server_url"}
-_MODULE_SERVER_FIXTURES = {"layout", "cluster", "_module_worker", "gateway", "mcp_server"}
+# Module-scoped fixtures that start something (a browser, an in-process or a real server, a
+# worker): the tests of a module using one run on one worker, so it is started once.
+_MODULE_SCOPED_STARTERS = {"browser", "_module_asgi_server", "layout", "cluster", "_module_worker"}
 
 
 def _worker_index() -> int | None:
@@ -95,10 +96,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if any(True for _ in item.iter_markers("xdist_group")):
             continue
-        fixtures = set(getattr(item, "fixturenames", ()))
-        if fixtures & _BROWSER_FIXTURES:
-            item.add_marker(pytest.mark.xdist_group("browser"))
-        elif fixtures & _MODULE_SERVER_FIXTURES:
+        if set(getattr(item, "fixturenames", ())) & _MODULE_SCOPED_STARTERS:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
 

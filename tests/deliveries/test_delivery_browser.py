@@ -9,7 +9,7 @@ from django.test import override_settings
 from deliveries.models import Delivery, DeliveryStatus
 from tests.deliveries.factories import subscribe
 from tests.deliveries.test_delivery_api import make_delivery
-from tests.e2e.conftest import asgi_server, browser, log_in, page  # noqa: F401  (fixtures)
+from tests.e2e.conftest import _module_asgi_server, asgi_server, browser, log_in, page  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.e2e
 

@@ -46,17 +46,20 @@ def free_port() -> int:
 
 
 class ThreadedUvicorn:
-    """uvicorn.Server on a background thread; stop() is graceful, then the thread is joined."""
+    """uvicorn.Server on a background thread; stop() is graceful, then the thread is joined.
+    start() after stop() serves again on the same port (a restart, as a browser sees one)."""
 
     def __init__(self, app, port: int) -> None:
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name=f"uvicorn-{port}", daemon=True)
+        self.app = app
+        self.port = port
         self.url = f"http://127.0.0.1:{port}"
 
     def start(self) -> ThreadedUvicorn:
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning", ws="websockets"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name=f"uvicorn-{self.port}", daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 15
         while not self.server.started:
@@ -70,8 +73,11 @@ class ThreadedUvicorn:
         self.thread.join(10)
 
 
-@pytest.fixture
-def asgi_server(transactional_db) -> Iterator[ThreadedUvicorn]:
+@pytest.fixture(scope="module")
+def _module_asgi_server() -> Iterator[ThreadedUvicorn]:
+    """One server per test module: it holds no state of its own between tests (each test's data
+    is its own, in the database and the channel layer the autouse fixtures reset), and starting
+    and stopping it per test cost seconds."""
     from missioncontrol.asgi import application
 
     server = ThreadedUvicorn(application, free_port()).start()
@@ -82,9 +88,16 @@ def asgi_server(transactional_db) -> Iterator[ThreadedUvicorn]:
 
 
 @pytest.fixture
+def asgi_server(transactional_db, _module_asgi_server) -> ThreadedUvicorn:
+    """The module's server, for a test whose writes it must see (committed: transactional_db)."""
+    return _module_asgi_server
+
+
+@pytest.fixture(scope="module")
 def browser():
-    """Per test, not per session: while Playwright's sync API is alive it keeps an event loop
-    running on this thread, which would break every later test that uses asyncio."""
+    """Per module, not per session: while Playwright's sync API is alive it keeps an event loop
+    running on this thread, which would break a later test that uses asyncio (no browser test
+    module has one; tests/ci_plugin.py keeps each module's tests together on one worker)."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -136,5 +149,6 @@ def log_in(page, base_url: str, username: str, password: str = PASSWORD) -> None
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
-    # Signed in once the login page is left (waiting for the network to idle cost 0.5 s a call).
-    page.wait_for_url(lambda url: "/login/" not in url)
+    # Idle, not just navigated: the landing page opens its live socket after load, and a test
+    # that waits for the next page's socket must not catch the landing page's instead.
+    page.wait_for_load_state("networkidle")

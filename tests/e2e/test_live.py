@@ -18,7 +18,7 @@ from boards.models import TaskStatus
 from boards.services import create_task
 from core.actors import Actor
 from core.signing import sha256_signature
-from tests.e2e.conftest import ThreadedUvicorn, log_in
+from tests.e2e.conftest import log_in
 from tests.factories import AgentFactory, TaskFactory
 from webhooks.services import create_webhook
 
@@ -84,10 +84,7 @@ def test_a_signed_webhook_shows_up_live(asgi_server, page, user, board):
 
 
 def test_the_page_reconnects_after_a_restart_and_catches_up(asgi_server, page, user, board):
-    from missioncontrol.asgi import application
-
     open_board(page, asgi_server.url, "owner", board)
-    port = int(asgi_server.url.rsplit(":", 1)[1])
     asgi_server.stop()
     page.wait_for_selector('#live-status[data-state="reconnecting"]', timeout=5000)
 
@@ -95,15 +92,12 @@ def test_the_page_reconnects_after_a_restart_and_catches_up(asgi_server, page, u
     missed = create_task(board=board, actor=Actor.for_user(user), title="Made while you were away")
     event = ActivityEvent.objects.filter(verb="task.created").latest("id")
 
-    restarted = ThreadedUvicorn(application, port).start()
-    try:
-        page.wait_for_selector(f'[data-column="inbox"] #task-{missed.pk}', timeout=15000)
-        page.wait_for_selector(f'#activity-feed [data-event-id="{event.pk}"]')
-        page.wait_for_selector(LIVE)
-        # The connection error while the server was down is the only console error allowed.
-        assert all("WebSocket" in error or "ERR_CONNECTION_REFUSED" in error for error in page.console_errors)
-    finally:
-        restarted.stop()
+    asgi_server.start()  # the same port: the module's later tests keep using it
+    page.wait_for_selector(f'[data-column="inbox"] #task-{missed.pk}', timeout=15000)
+    page.wait_for_selector(f'#activity-feed [data-event-id="{event.pk}"]')
+    page.wait_for_selector(LIVE)
+    # The connection error while the server was down is the only console error allowed.
+    assert all("WebSocket" in error or "ERR_CONNECTION_REFUSED" in error for error in page.console_errors)
 
 
 def test_the_agents_list_shows_presence_changes_live(asgi_server, page, user, organization):

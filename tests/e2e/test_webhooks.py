@@ -12,7 +12,7 @@ import pytest
 
 from core.actors import Actor
 from core.signing import sha256_signature
-from tests.e2e.conftest import ThreadedUvicorn, free_port, log_in
+from tests.e2e.conftest import log_in
 from webhooks import services
 from webhooks.models import WebhookPayload
 
@@ -117,15 +117,9 @@ def test_an_honest_oversized_content_length_is_refused(asgi_server, webhook):
 
 
 @pytest.fixture
-def limited_server(transactional_db):
+def limited_server(asgi_server):
     """The ASGI app as missioncontrol.asgi serves it (with its streaming body limit)."""
-    from missioncontrol.asgi import application
-
-    server = ThreadedUvicorn(application, free_port()).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    return asgi_server
 
 
 def test_the_body_limit_answers_413_before_the_sender_finishes(limited_server, webhook):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import asgi_server, browser, page  # noqa: F401
+from tests.e2e.conftest import _module_asgi_server, asgi_server, browser, page  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ import pytest
 
 from core.actors import Actor
 from tests.conftest import requires_postgres
-from tests.e2e.conftest import asgi_server  # noqa: F401  (the real uvicorn fixture)
+from tests.e2e.conftest import _module_asgi_server, asgi_server  # noqa: F401  (the real uvicorn fixture)
 from webhooks.models import WebhookPayload
 from webhooks.services import create_webhook
 
