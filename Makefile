@@ -12,7 +12,7 @@ PORT ?= 8000
 UV_VERSION ?= 0.13.9
 UV := .tools/bin/uv
 
-.PHONY: run test lint bench worker beat migrate venv clean lock lock-check lock-upgrade
+.PHONY: run test test-tools lint bench worker beat migrate venv clean lock lock-check lock-upgrade
 
 venv: $(VENV)/.installed
 
@@ -59,12 +59,24 @@ run: venv .env
 # share a browser, a server or a worker stay together on one (tests/ci_plugin.py). The 30
 # slowest tests are printed at the end, so the next slow one is visible in every CI log.
 PYTEST_WORKERS ?= 2
-test: venv
+test: venv test-tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	PYTHONPATH=. $(VENV)/bin/pytest -p tests.ci_plugin -n $(PYTEST_WORKERS) --dist loadgroup \
 		--durations=30 $(PYTEST_ARGS)
+
+# What the tests drive besides Python, from Debian's packages when missing (needs root, as CI
+# has): Chromium for the browser tests, pg_dump/pg_restore for the backup tests, wrk for the
+# benchmark smoke test, nginx for the production serving layout.
+TEST_TOOLS := chromium:chromium pg_dump:postgresql-client wrk:wrk nginx:nginx
+test-tools:
+	@missing=""; for pair in $(TEST_TOOLS); do \
+		command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -35,6 +35,20 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 UNLIMITED = "100000000/60s"
 
 
+def smoke() -> bool:
+    """`run_all --smoke`, the test suite's proof that the harness runs: each benchmark at its
+    smallest size with a second of load, so its figures mean nothing. An environment variable,
+    so the benchmarks run as subprocesses shrink too."""
+    return os.environ.get("BENCH_SMOKE") == "1"
+
+
+def sized(quick: bool, *, full, quick_size, smoke_size):
+    """The size of a benchmark for this run: full, --quick, or --smoke."""
+    if smoke():
+        return smoke_size
+    return quick_size if quick else full
+
+
 def production_env(**extra: str) -> dict[str, str]:
     """The production configuration, with rate limits raised so they do not cap the figures."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
@@ -391,6 +405,8 @@ def lua_string(value: str) -> str:
 def run_wrk(url: str, script: Path, *, connections: int, seconds: int, threads: int = 2) -> dict:
     if not shutil.which("wrk"):
         raise RuntimeError("wrk is not installed: apt-get install wrk")
+    if smoke():
+        connections, seconds, threads = min(connections, 2), 1, 1
     result = subprocess.run(
         [
             "wrk",
@@ -425,6 +441,9 @@ def exact_post_count(url: str, body: bytes, headers: dict[str, str], *, total: i
     import asyncio
 
     import httpx
+
+    if smoke():
+        total, concurrency = min(total, 10), min(concurrency, 2)
 
     async def run() -> dict:
         statuses: dict[int, int] = {}

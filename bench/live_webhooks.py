@@ -104,8 +104,8 @@ async def run_phase(server_url: str, base: dict, *, rate: float | None, seconds:
 
 def run(base: dict, quick: bool) -> dict:
     """Through the production layout: webhooks to nginx -> gunicorn, the socket nginx -> uvicorn."""
-    seconds = 3 if quick else 20
-    rates = (50,) if quick else (50, 100, 200)
+    seconds = harness.sized(quick, full=20, quick_size=3, smoke_size=1)
+    rates = harness.sized(quick, full=(50, 100, 200), quick_size=(50,), smoke_size=(50,))
     with harness.Layout() as layout:
         results = {
             f"at_{rate}_per_second": asyncio.run(run_phase(layout.url, base, rate=rate, seconds=seconds))

@@ -176,9 +176,11 @@ def recovery_drain(count: int, outage_seconds: float) -> dict:
 
 
 def run(quick: bool) -> dict:
-    count = 100 if quick else 1000
+    count = harness.sized(quick, full=1000, quick_size=100, smoke_size=10)
     return {
         "one_worker": throughput(1, count),
         "two_workers": throughput(2, count),
-        "recovery": recovery_drain(50 if quick else 300, 2 if quick else 5),
+        "recovery": recovery_drain(
+            *harness.sized(quick, full=(300, 5), quick_size=(50, 2), smoke_size=(10, 1))
+        ),
     }

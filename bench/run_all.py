@@ -4,7 +4,8 @@ Runs against the production configuration on this machine (PostgreSQL + Redis, u
 worker per core, rate limits raised), prints a table and writes bench/results.json.
 
     python -m bench.run_all            # full run (several minutes)
-    python -m bench.run_all --quick    # each benchmark in seconds (the smoke test uses this)
+    python -m bench.run_all --quick    # each benchmark in seconds
+    python -m bench.run_all --smoke    # each at its smallest, one second of load (the test suite's check)
     python -m bench.run_all --only ingest,auth
 """
 
@@ -14,6 +15,7 @@ import argparse
 import hashlib
 import hmac
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -100,7 +102,7 @@ def bench_agent_auth(base: dict, quick: bool) -> dict:
     """GET /api/v1/agent/me with 1, 1,000 and 10,000 agents on gunicorn: the lookup must stay
     O(1); against the bare Django view ceiling of the same server; CPU per request."""
     seconds = 2 if quick else 15
-    populations = (1, 1000) if quick else (1, 1000, 10000)
+    populations = harness.sized(quick, full=(1, 1000, 10000), quick_size=(1, 1000), smoke_size=(1,))
     stack_env = harness.production_env(DJANGO_SETTINGS_MODULE="bench.stack_ceiling")
     runs = {}
     bare = None
@@ -144,7 +146,9 @@ def bench_board_scale(base: dict, quick: bool) -> dict:
     """The board page and the task list API at 100, 1,000 and 10,000 tasks."""
     import subprocess
 
-    counts = ["100", "1000"] if quick else ["100", "1000", "10000"]
+    counts = harness.sized(
+        quick, full=["100", "1000", "10000"], quick_size=["100", "1000"], smoke_size=["100"]
+    )
     result = subprocess.run(
         [harness.PYTHON, "-m", "bench.board_scale", *counts],
         cwd=harness.ROOT,
@@ -168,7 +172,9 @@ def bench_usage_scale(base: dict, quick: bool) -> dict:
     totals API at 1,000,000 stored reports (20,000 quick); CPU per request beside each."""
     import subprocess
 
-    rows, seconds = ("20000", "2") if quick else ("1000000", "10")
+    rows, seconds = harness.sized(
+        quick, full=("1000000", "10"), quick_size=("20000", "2"), smoke_size=("1000", "1")
+    )
     result = subprocess.run(
         [harness.PYTHON, "-m", "bench.usage_scale", "--rows", rows, "--ingest-seconds", seconds],
         cwd=harness.ROOT,
@@ -386,10 +392,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="seconds per benchmark, for smoke tests")
+    parser.add_argument("--quick", action="store_true", help="seconds per benchmark")
+    parser.add_argument(
+        "--smoke", action="store_true", help="the smallest run of each (the test suite's check); no figures"
+    )
     parser.add_argument("--only", default="", help="comma-separated subset of: " + ",".join(BENCHMARKS))
     parser.add_argument("--output", default=str(RESULTS))
     args = parser.parse_args(argv)
+    if args.smoke:
+        os.environ["BENCH_SMOKE"] = "1"
+        args.quick = True
     selected = [name for name in (args.only.split(",") if args.only else BENCHMARKS) if name]
     unknown = set(selected) - set(BENCHMARKS)
     if unknown:
@@ -402,11 +414,13 @@ def main(argv: list[str] | None = None) -> dict:
     failed: dict[str, str] = {}
     for name in selected:
         print(f"-- {name} ...", flush=True)
+        benchmark_started = time.monotonic()
         try:
             results[name] = BENCHMARKS[name](base, args.quick)
         except Exception as exc:  # one broken benchmark must not lose the others' figures
             failed[name] = f"{type(exc).__name__}: {exc}"[:2000]
             print(f"   {name} failed: {failed[name][:300]}", flush=True)
+        results.setdefault("benchmark_seconds", {})[name] = round(time.monotonic() - benchmark_started, 1)
         Path(args.output).write_text(json.dumps({**results, "failed": failed}, indent=2))
     results["failed"] = failed
     results["targets"] = targets(results)

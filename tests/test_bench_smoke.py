@@ -1,4 +1,4 @@
-"""The benchmark harness cannot rot: `bench.run_all --quick` runs end to end in production
+"""The benchmark harness cannot rot: `bench.run_all --smoke` runs end to end in production
 configuration (PostgreSQL + Redis, gunicorn/uvicorn/nginx subprocesses, wrk) and reports sane figures."""
 
 import json
@@ -18,10 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 @requires_redis
 @pytest.mark.skipif(not shutil.which("wrk"), reason="wrk is not installed (.ci/run installs it)")
 @pytest.mark.timeout(600)
-def test_quick_benchmarks_run_end_to_end(tmp_path):
+def test_every_benchmark_runs_end_to_end_at_its_smallest(tmp_path):
     output = tmp_path / "results.json"
     result = subprocess.run(
-        [sys.executable, "-m", "bench.run_all", "--quick", "--output", str(output)],
+        [sys.executable, "-m", "bench.run_all", "--smoke", "--output", str(output)],
         cwd=ROOT,
         capture_output=True,
         text=True,
