@@ -72,6 +72,16 @@ class ThreadedUvicorn:
         self.server.should_exit = True
         self.thread.join(10)
 
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """True once no connection is open and no request or socket handler still runs."""
+        deadline = time.monotonic() + timeout
+        state = self.server.server_state
+        while state.connections or state.tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
 
 @pytest.fixture(scope="module")
 def _module_asgi_server() -> Iterator[ThreadedUvicorn]:
@@ -88,9 +98,16 @@ def _module_asgi_server() -> Iterator[ThreadedUvicorn]:
 
 
 @pytest.fixture
-def asgi_server(transactional_db, _module_asgi_server) -> ThreadedUvicorn:
-    """The module's server, for a test whose writes it must see (committed: transactional_db)."""
-    return _module_asgi_server
+def asgi_server(transactional_db, _module_asgi_server) -> Iterator[ThreadedUvicorn]:
+    """The module's server, for a test whose writes it must see (committed: transactional_db).
+
+    Before the test's data is flushed, the server must be done with the test: a socket handler
+    still writing (a flood test's last event) would hold the table the flush empties. Whatever
+    does not finish in time is ended by a restart, as a per-test server's stop ended it."""
+    yield _module_asgi_server
+    if _module_asgi_server.thread.is_alive() and not _module_asgi_server.wait_idle():
+        _module_asgi_server.stop()
+        _module_asgi_server.start()
 
 
 @pytest.fixture(scope="module")
