@@ -609,15 +609,27 @@ def sync_task_status(*, task: Task, actor: Actor, status: str) -> Task:
     workflow: GitHub does not ask for review, approval or finished dependencies before closing.
 
     For webhooks and the system only; people and agents move tasks with move_task.
+
+    The one gate it keeps is the board's approval for done: an outside system closing an issue
+    is a request to finish, not a decision. On such a board the task goes to review (where
+    decide_approval can finish it) and the pending approval is filed (or the open one kept)
+    exactly as move_task does; `task.approval_requested` then holds it so the caller can say so.
     """
     if actor.kind not in (ActorKind.WEBHOOK, ActorKind.SYSTEM):
         raise PermissionDenied("Only webhook rules set a task's status from outside.")
     if status not in TaskStatus.values:
         raise DomainError(f"Unknown status “{status}”.", code="invalid_status")
     task = Task.objects.select_for_update().select_related("board").get(pk=task.pk)
+    task.approval_requested = None
     _require_writable(task.board)
     previous = task.status
     if status == previous:
+        return task
+    if status == TaskStatus.DONE and task.board.require_approval_for_done:
+        approval_requested = _request_approval(task, actor)
+        if previous != TaskStatus.REVIEW:
+            task = sync_task_status(task=task, actor=actor, status=TaskStatus.REVIEW)
+        task.approval_requested = approval_requested
         return task
     task.status = status
     task.position = _end_of_column(task.board_id, status)
