@@ -20,6 +20,7 @@ import datetime
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -28,6 +29,7 @@ from django.utils.text import slugify
 from activity.models import ActivityEvent
 from activity.services import record_activity
 from agents.models import Agent, AgentStatus
+from boards.mentions import resolve_mentions
 from boards.models import (
     Approval,
     ApprovalStatus,
@@ -752,7 +754,27 @@ def remove_dependency(*, task: Task, depends_on: Task, actor: Actor) -> None:
 # --- comments -------------------------------------------------------------------------------------
 
 
+def _comment_mentions(task: Task, actor: Actor, body: str) -> tuple[list[int], list[int]]:
+    """The people and agents a comment @mentions (boards.mentions, the parser chat uses), never
+    its author; within the same per-message cap as chat. @here is chat's: a comment names people."""
+    mentions = resolve_mentions(board=task.board, text=body)
+    user_ids = sorted({user.pk for user in mentions.users} - {actor.user.pk if actor.user else None})
+    agent_ids = sorted({agent.pk for agent in mentions.agents} - {actor.agent.pk if actor.agent else None})
+    cap = settings.CHAT_MENTION_FANOUT_MAX
+    if len(user_ids) + len(agent_ids) > cap:
+        raise DomainError(
+            f"This comment would notify {len(user_ids) + len(agent_ids)} people and agents; one comment "
+            f"may notify at most {cap}.",
+            code="too_many_mentions",
+        )
+    return user_ids, agent_ids
+
+
 def _create_comment(task: Task, actor: Actor, body: str) -> Comment:
+    """The comment and its `comment.added` event. Mentioned agents are woken like the assignee
+    (their stream and push delivery); mentioned people are notified by the notifications
+    handler, which reads `mentioned_user_ids` from the event."""
+    mentioned_user_ids, mentioned_agent_ids = _comment_mentions(task, actor, body)
     comment = Comment.objects.create(task=task, author_user=actor.user, author_agent=actor.agent, body=body)
     record_activity(
         organization=task.board.organization_id,
@@ -760,8 +782,14 @@ def _create_comment(task: Task, actor: Actor, body: str) -> Comment:
         verb="comment.added",
         actor=actor,
         target=comment,
-        detail={**_task_summary(task), "comment_id": comment.pk, "excerpt": body[:200]},
-        notify_agent_ids=_notify(task),
+        detail={
+            **_task_summary(task),
+            "comment_id": comment.pk,
+            "excerpt": body[:200],
+            "mentioned_user_ids": mentioned_user_ids,
+            "mentioned_agent_ids": mentioned_agent_ids,
+        },
+        notify_agent_ids=_notify(task, *mentioned_agent_ids),
     )
     return comment
 
