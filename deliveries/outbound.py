@@ -41,6 +41,7 @@ from core.models import Membership, Organization, Role
 from core.signing import STANDARD_WEBHOOK_SECRET_PREFIX, standard_webhook_signature
 from deliveries import sending as http
 from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription
+from missioncontrol import outbound_guard
 from missioncontrol.celery import app as celery_app
 from missioncontrol.exceptions import Conflict, DomainError, NotFound, PermissionDenied
 from missioncontrol.metrics import DELIVERIES, DELIVERY_LATENCY
@@ -562,8 +563,8 @@ def reveal_agent_signing_secret(*, actor: Actor, agent: Agent) -> str:
 
 def validate_target_url(url: str) -> None:
     try:
-        http.check_target_url(url)
-    except http.UnsafeTarget as exc:
+        outbound_guard.check_url_at_save(url)
+    except outbound_guard.UnsafeTarget as exc:
         raise TargetRefused(str(exc)) from None
 
 
