@@ -466,6 +466,10 @@ DELIVERY_RETRY_SCHEDULE = [
 ]
 DELIVERY_ALLOWED_HOSTS = env_list("DELIVERY_ALLOWED_HOSTS")
 DELIVERY_AUTO_DISABLE_AFTER = env_int("DELIVERY_AUTO_DISABLE_AFTER", 5, minimum=1)
+# The delivery sweeper (every minute) hands the whole overdue backlog to the workers, a batch
+# at a time, until none is left or this many seconds are spent (the next run takes up the rest).
+DELIVERY_SWEEP_BATCH = env_int("DELIVERY_SWEEP_BATCH", 500, minimum=1)
+DELIVERY_SWEEP_BUDGET_SECONDS = env_float("DELIVERY_SWEEP_BUDGET_SECONDS", 30.0)
 # Board chat (chat/): message size, posts per author, @here per author and board, and the most
 # people and agents one message may notify (explicit mentions or @here alike).
 CHAT_MESSAGE_MAX_CHARS = env_int("CHAT_MESSAGE_MAX_CHARS", 4000, minimum=1)
