@@ -194,6 +194,11 @@ TEMPLATES = [
 
 # --- database ---------------------------------------------------------------------------------
 EMBEDDED_DATABASE = not DATABASE_URL
+DB_POOL_TIMEOUT_DEFAULT = 10.0
+# Seconds to open a connection, and milliseconds one statement may run (0: no limit, for the
+# migrate job and the maintenance and backup workers, whose statements may run long).
+DB_CONNECT_TIMEOUT_SECONDS = env_int("DB_CONNECT_TIMEOUT_SECONDS", 5, minimum=1)
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 10_000, minimum=0)
 if DATABASE_URL:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
     if _db["ENGINE"] == "django.db.backends.postgresql":
@@ -201,8 +206,15 @@ if DATABASE_URL:
         _db.setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DB_POOL_MIN", 1),
             "max_size": env_int("DB_POOL_MAX", 10),
-            "timeout": env_float("DB_POOL_TIMEOUT", 10.0),
+            "timeout": env_float("DB_POOL_TIMEOUT", DB_POOL_TIMEOUT_DEFAULT),
         }
+        # Fail fast: a stuck PostgreSQL (stopped, a lock held) must turn into an error the
+        # request can answer (ingest: 503, nothing stored) well before the proxy gives up on it
+        # (SERVER_TIMEOUT_SECONDS: nginx's proxy_read_timeout and gunicorn's timeout). Without
+        # them a request waited past nginx's 504 and its payload committed later, unseen.
+        _db["OPTIONS"]["connect_timeout"] = DB_CONNECT_TIMEOUT_SECONDS
+        if DB_STATEMENT_TIMEOUT_MS:
+            _db["OPTIONS"]["options"] = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
     DATABASES = {"default": _db}
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -525,6 +537,12 @@ MAX_HEADER_BYTES = env_int("MAX_HEADER_BYTES", 16_384, minimum=4096)
 KEEPALIVE_SECONDS = env_int("KEEPALIVE_SECONDS", 5, minimum=1)
 # A plain HTTP request running longer than this is cut off (gunicorn restarts the worker).
 SERVER_TIMEOUT_SECONDS = env_int("SERVER_TIMEOUT_SECONDS", 30, minimum=1)
+if DB_STATEMENT_TIMEOUT_MS and DB_STATEMENT_TIMEOUT_MS >= SERVER_TIMEOUT_SECONDS * 1000:
+    raise ImproperlyConfigured(
+        f"DB_STATEMENT_TIMEOUT_MS ({DB_STATEMENT_TIMEOUT_MS}) must be shorter than "
+        f"SERVER_TIMEOUT_SECONDS ({SERVER_TIMEOUT_SECONDS} s), the proxy's timeout: a request "
+        "the proxy has given up on must not go on to commit."
+    )
 
 # --- overview and exports ------------------------------------------------------------------------
 # The overview lists tasks blocked or in review for longer than this under "needs attention".
