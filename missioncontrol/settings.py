@@ -37,7 +37,11 @@ EXAMPLE_SECRET_KEY = "insecure-change-me-mission-control-example-key"  # noqa: S
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
+    """The variable's value; unset or blank gives the default (as for the number and flag
+    readers), so `NAME=` in a .env file means "the default", never an empty value (LOG_FORMAT=
+    made production logs text)."""
+    value = os.environ.get(name, "").strip()
+    return value or default
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -76,7 +80,10 @@ def env_float(name: str, default: float) -> float:
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+    """Comma-separated; unlike a single value, a blank list is the empty list (`ALLOWED_HOSTS=`
+    is refused in production, `DELIVERY_ALLOWED_HOSTS=` allows none); unset gives the default."""
+    raw = os.environ.get(name)
+    return [item.strip() for item in (default if raw is None else raw).split(",") if item.strip()]
 
 
 def env_rate(name: str, default: str) -> str:
@@ -511,20 +518,6 @@ HEALTH_CHECK_TIMEOUT_SECONDS = env_float("HEALTH_CHECK_TIMEOUT_SECONDS", 2.0)
 # How often beat evaluates every alert rule (time conditions, sliding windows, ending snoozes).
 ALERTS_SWEEP_SECONDS = env_int("ALERTS_SWEEP_SECONDS", 60, minimum=1)
 
-# --- email (alert notifications) ----------------------------------------------------------------
-EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
-    "django.core.mail.backends.console.EmailBackend"
-    if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend"
-)
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
-EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
-EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Mission Control <mission-control@localhost>")
-
 # --- serving (missioncontrol.serving, deploy/gunicorn.conf.py, deploy/nginx.conf.template) --------
 # gunicorn (plain HTTP): processes and threads per process.
 WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", os.cpu_count() or 1, minimum=1)
@@ -555,7 +548,7 @@ EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 1_000_000, minimum=1)
 SEARCH_TEXT_CONFIG = env_str("SEARCH_TEXT_CONFIG", "english")
 INVITATION_EXPIRY_DAYS = env_int("INVITATION_EXPIRY_DAYS", 7, minimum=1)
 
-# --- email (invitations) -------------------------------------------------------------------------
+# --- email (invitations, alert notifications) -------------------------------------------------------
 # Empty EMAIL_HOST: the console backend (the embedded default prints mail to the server log).
 EMAIL_HOST = env_str("EMAIL_HOST")
 _MAIL_BACKEND = "smtp" if EMAIL_HOST else "console"
