@@ -104,7 +104,10 @@ SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 CORS_ALLOWED_ORIGINS = env_list("CORS_ORIGINS")
-PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The port `make run` serves on; links handed out (webhook URLs) follow it unless PUBLIC_BASE_URL
+# is set, so `PORT=9000 python manage.py demo` prints URLs that work.
+PORT = env_int("PORT", 8000, minimum=1)
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
 DATABASE_URL = env_str("DATABASE_URL")
 REDIS_URL = env_str("REDIS_URL")
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
