@@ -31,6 +31,11 @@ ENV_FILE = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
 if ENV_FILE:
     # override=False: a variable set in the environment always wins over the file.
     load_dotenv(ENV_FILE, override=False)
+# prometheus_client switches to multi-process mode when this variable merely exists: a blank one
+# (`PROMETHEUS_MULTIPROC_DIR=` from a sourced .env) made every process write its metric files
+# into the working directory. Blank means unset, as for every other variable.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip():
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 # The value shipped in .env.example; accepted only with DEBUG=1.
 EXAMPLE_SECRET_KEY = "insecure-change-me-mission-control-example-key"  # noqa: S105

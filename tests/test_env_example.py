@@ -18,6 +18,7 @@ EXAMPLE = ROOT / ".env.example"
 STRONG_KEY = "k" * 20 + "9f8e7d6c5b4a3210fedcba98"
 PRINT_SETTINGS = (
     "import django, json; django.setup(); from django.conf import settings as s; "
+    "import missioncontrol.metrics as m; m.HTTP_REQUESTS.labels('GET', '/', '200').inc(); "
     "print(json.dumps({n: str(getattr(s, n)) for n in ("
     "'DEBUG', 'LOG_FORMAT', 'BACKUP_SCHEDULE', 'DEFAULT_FROM_EMAIL', 'EMAIL_BACKEND', 'EMAIL_PORT', "
     "'WEB_CONCURRENCY', 'DB_STATEMENT_TIMEOUT_MS')}))"
@@ -43,9 +44,16 @@ def in_a_shell_sourcing_the_example(command: str, tmp_path: Path) -> subprocess.
     )
 
 
+def metric_files() -> set[Path]:
+    return set(ROOT.glob("*.db"))
+
+
 def test_the_example_is_sourceable_and_boots_production_settings(tmp_path):
+    before = metric_files()
     result = in_a_shell_sourcing_the_example(f'{sys.executable} -c "{PRINT_SETTINGS}"', tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
+    # PROMETHEUS_MULTIPROC_DIR= (blank) must not make prometheus_client write into the checkout.
+    assert metric_files() - before == set()
     values = json.loads(result.stdout.strip().splitlines()[-1])
     assert values["DEBUG"] == "False"
     assert values["LOG_FORMAT"] == "json"  # production logs are JSON lines
