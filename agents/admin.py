@@ -45,6 +45,13 @@ class AgentAdminForm(forms.ModelForm):
             "capabilities",
         ]
 
+    def clean_callback_url(self) -> str:
+        # The service checks it too; here the refusal lands on the field it is about.
+        try:
+            return services.clean_callback_url(self.cleaned_data.get("callback_url") or "")
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from None
+
     def clean(self):
         cleaned = super().clean()
         organization = cleaned.get("organization") or getattr(self.instance, "organization", None)

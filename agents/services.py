@@ -29,6 +29,7 @@ from core.actors import Actor
 from core.models import Organization, Role
 from missioncontrol import realtime
 from missioncontrol.exceptions import Conflict, DomainError, NotFound
+from missioncontrol.outbound_guard import UnsafeTarget, check_url_at_save
 
 MAX_TOKENS_PER_AGENT = 20  # usable (not revoked, not expired) tokens at once
 MAX_GRACE_SECONDS = 7 * 24 * 3600
@@ -65,13 +66,21 @@ def _clean_capabilities(capabilities: Iterable[str]) -> list[str]:
     return cleaned
 
 
-def _clean_callback_url(url: str) -> str:
+def clean_callback_url(url: str) -> str:
+    """An http(s) URL the outbound guard accepts, the same guard every push runs before sending
+    (missioncontrol.outbound_guard): a loopback, private, link-local or metadata address, also
+    inside IPv6 (mapped, 6to4, NAT64), is refused when saved instead of failing every send."""
     url = (url or "").strip()
     if url:
         try:
             URLValidator(schemes=["http", "https"])(url)
         except ValidationError:
             raise DomainError("The callback URL must be an http(s) URL.", code="invalid") from None
+        try:
+            # A name that does not resolve yet is accepted: the send-time check still runs.
+            check_url_at_save(url, allow_unresolvable=True)
+        except UnsafeTarget as exc:
+            raise DomainError(f"The callback URL is refused: {exc}", code="unsafe_target") from None
     return url
 
 
@@ -121,7 +130,7 @@ def create_agent(
                 name=name,
                 description=description or "",
                 is_board_lead=is_board_lead,
-                callback_url=_clean_callback_url(callback_url),
+                callback_url=clean_callback_url(callback_url),
                 capabilities=_clean_capabilities(capabilities),
                 created_by=actor.user,
             )
@@ -171,7 +180,7 @@ def update_agent(
         agent.is_board_lead = bool(is_board_lead)
         changed.append("is_board_lead")
     if callback_url is not _UNSET:
-        url = _clean_callback_url(callback_url)
+        url = clean_callback_url(callback_url)
         if url != agent.callback_url:
             agent.callback_url = url
             changed.append("callback_url")

@@ -113,6 +113,13 @@ class AgentForm(forms.Form):
             if len(organization_ids) == 1:
                 self.fields["organization"].initial = next(iter(organization_ids))
 
+    def clean_callback_url(self) -> str:
+        # The service checks it too; here the refusal lands on the field it is about.
+        try:
+            return services.clean_callback_url(self.cleaned_data.get("callback_url") or "")
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from None
+
     def clean_capabilities(self) -> list[str]:
         raw = self.cleaned_data.get("capabilities") or ""
         return [part.strip() for part in raw.split(",") if part.strip()]

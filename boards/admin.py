@@ -1,17 +1,23 @@
 """Admin for boards: every model searchable and filterable; the activity log is read-only.
 
-Bulk actions go through boards.services so they record activity like any other change. The
+Every save, delete and bulk action goes through boards.services, so a change made in admin is
+checked (transitions, names, assignees), recorded as an event and shown live like any other. The
 staff member acts as a trusted (system-kind) actor whose user is kept on the event: staff need not
-be a member of the organization they tidy up.
+be a member of the organization they tidy up. A refusal rolls the whole form back and comes back
+as an error message on the same form. Comments, approvals and dependencies have their own
+workflow on the board pages, so here they are read-only.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from agents.models import Agent
@@ -26,33 +32,130 @@ def staff_actor(request: HttpRequest) -> Actor:
     return Actor(kind=ActorKind.SYSTEM, label=f"{request.user.get_username()} (admin)", user=request.user)
 
 
+class ServiceRefused(Exception):
+    """A service said no while admin was saving: unwinds admin's transaction, then shown."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class RefusalsAsMessages(admin.ModelAdmin):
+    """A ServiceRefused raised while saving or deleting comes back as a message on the form."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceRefused as exc:
+            # Raised inside admin's atomic block, so whatever the service began is rolled back.
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ServiceRefused as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class ThroughServicesAdmin(RefusalsAsMessages):
+    """A ModelAdmin whose add, change and delete call services instead of Model.save/delete.
+
+    Subclasses implement `create_through_services` and `change_through_services`, and
+    `delete_through_services`. Django's own save of the object and of its many-to-many fields
+    is skipped, so nothing reaches the table without the service's checks and event.
+    """
+
+    def create_through_services(self, request: HttpRequest, data: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def change_through_services(
+        self, request: HttpRequest, current: Any, data: dict[str, Any], changed: set[str]
+    ) -> Any:
+        raise NotImplementedError
+
+    def delete_through_services(self, request: HttpRequest, obj: Any) -> None:
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change) -> None:
+        try:
+            if change:
+                # The stored row, not `obj`: the form has already copied its values onto obj,
+                # and the service compares against what is stored to know what changed.
+                current = type(obj).objects.get(pk=obj.pk)
+                saved = self.change_through_services(
+                    request, current, form.cleaned_data, set(form.changed_data)
+                )
+            else:
+                saved = self.create_through_services(request, form.cleaned_data)
+        except DomainError as exc:
+            raise ServiceRefused(exc.message) from exc
+        obj.pk = saved.pk
+        for field in obj._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
+
+    def save_related(self, request, form, formsets, change) -> None:
+        # No form.save_m2m(): many-to-many values (tags) went through the service in save_model.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request, obj) -> None:
+        try:
+            self.delete_through_services(request, obj)
+        except DomainError as exc:
+            raise ServiceRefused(exc.message) from exc
+
+    def delete_queryset(self, request, queryset) -> None:
+        deleted, failed = 0, []
+        for obj in queryset:
+            try:
+                self.delete_through_services(request, obj)
+                deleted += 1
+            except DomainError as exc:
+                failed.append(f"{obj}: {exc.message}")
+        for failure in failed:
+            messages.error(request, failure)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Looked at in admin; changed only through its own workflow on the board pages."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
 
-def _save_membership(request: HttpRequest, membership: Membership, *, created: bool) -> None:
+def _save_membership(request: HttpRequest, membership: Membership, *, created: bool) -> Membership:
     """Member changes made in admin go through the services, so each is an audit event."""
     try:
         if created:
-            saved = services.add_member(
+            return services.add_member(
                 organization=membership.organization,
                 actor=staff_actor(request),
                 user=membership.user,
                 role=membership.role,
             )
-            membership.pk = saved.pk
-        else:
-            services.change_member_role(
-                membership=membership, actor=staff_actor(request), role=membership.role
-            )
-    except DomainError as exc:  # e.g. demoting the last admin: nothing changed, say why
-        messages.error(request, exc.message)
+        return services.change_member_role(
+            membership=membership, actor=staff_actor(request), role=membership.role
+        )
+    except DomainError as exc:  # e.g. demoting the last admin: nothing changes, the form says why
+        raise ServiceRefused(exc.message) from exc
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(RefusalsAsMessages):
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -66,44 +169,79 @@ class OrganizationAdmin(admin.ModelAdmin):
             try:
                 services.remove_member(membership=membership, actor=staff_actor(request))
             except DomainError as exc:
-                messages.error(request, exc.message)
+                raise ServiceRefused(exc.message) from exc
         for membership in memberships:
-            _save_membership(request, membership, created=membership.pk is None)
+            saved = _save_membership(request, membership, created=membership.pk is None)
+            membership.pk = saved.pk
         return None
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ThroughServicesAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role", "organization"]
     search_fields = ["user__username", "user__email", "organization__name"]
     autocomplete_fields = ["user", "organization"]
     list_select_related = ["user", "organization"]
 
-    def save_model(self, request, obj, form, change):
-        _save_membership(request, obj, created=not change)
+    def get_readonly_fields(self, request, obj=None):
+        # A membership is one person in one organization; another pair is another membership.
+        return ["user", "organization"] if obj else []
 
-    def delete_model(self, request, obj):
-        self.delete_queryset(request, [obj])
+    def create_through_services(self, request, data):
+        return services.add_member(
+            organization=data["organization"],
+            actor=staff_actor(request),
+            user=data["user"],
+            role=data["role"],
+        )
 
-    def delete_queryset(self, request, queryset):
-        for membership in queryset:
-            try:
-                services.remove_member(membership=membership, actor=staff_actor(request))
-            except DomainError as exc:
-                messages.error(request, exc.message)
+    def change_through_services(self, request, current, data, changed):
+        return services.change_member_role(membership=current, actor=staff_actor(request), role=data["role"])
+
+    def delete_through_services(self, request, obj):
+        services.remove_member(membership=obj, actor=staff_actor(request))
 
 
 @admin.register(BoardGroup)
-class BoardGroupAdmin(admin.ModelAdmin):
-    list_display = ["name", "organization"]
+class BoardGroupAdmin(ThroughServicesAdmin):
+    list_display = ["name", "organization", "position"]
     list_filter = ["organization"]
     search_fields = ["name", "organization__name"]
     autocomplete_fields = ["organization"]
+    fields = ["organization", "name", "position"]
+    readonly_fields = ["position"]  # the order is set on the boards page (reorder_board_groups)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "organization"] if obj else self.readonly_fields
+
+    def create_through_services(self, request, data):
+        return services.create_board_group(
+            organization=data["organization"], actor=staff_actor(request), name=data["name"]
+        )
+
+    def change_through_services(self, request, current, data, changed):
+        if "name" in changed:
+            return services.rename_board_group(group=current, actor=staff_actor(request), name=data["name"])
+        return current
+
+    def delete_through_services(self, request, obj):
+        services.delete_board_group(group=obj, actor=staff_actor(request))
+
+
+BOARD_CREATE_FIELDS = [
+    "name",
+    "description",
+    "slug",
+    "group",
+    "require_approval_for_done",
+    "require_comment_for_review",
+    "agents_can_create_tasks",
+]
 
 
 @admin.register(Board)
-class BoardAdmin(admin.ModelAdmin):
+class BoardAdmin(ThroughServicesAdmin):
     list_display = [
         "name",
         "organization",
@@ -118,6 +256,38 @@ class BoardAdmin(admin.ModelAdmin):
     autocomplete_fields = ["organization", "group", "created_by"]
     list_select_related = ["organization", "group"]
     actions = ["archive_boards"]
+    fields = ["organization", *BOARD_CREATE_FIELDS, "archived", "created_by", "created_at", "updated_at"]
+    # Archiving is the action (archive_board); the slug is the board's address once made.
+    readonly_fields = ["archived", "created_by", "created_at", "updated_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "organization", "slug"] if obj else self.readonly_fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            # create_board makes a unique slug from the name when none is given.
+            form.base_fields["slug"].required = False
+        return form
+
+    def create_through_services(self, request, data):
+        return services.create_board(
+            organization=data["organization"],
+            actor=staff_actor(request),
+            **{name: data[name] for name in BOARD_CREATE_FIELDS},
+        )
+
+    def change_through_services(self, request, current, data, changed):
+        fields = {name: data[name] for name in changed if name in services.BOARD_UPDATABLE_FIELDS}
+        return services.update_board(board=current, actor=staff_actor(request), **fields)
+
+    def delete_through_services(self, request, obj):
+        raise DomainError(
+            "Boards are archived, not deleted: use the “Archive” action.", code="archive_instead"
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # nothing in the services deletes a board (its work and history stay)
 
     @admin.action(description="Archive the selected boards")
     def archive_boards(self, request: HttpRequest, queryset: QuerySet[Board]) -> None:
@@ -129,11 +299,34 @@ class BoardAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(ThroughServicesAdmin):
     list_display = ["name", "organization", "color"]
     list_filter = ["organization"]
     search_fields = ["name", "organization__name"]
     autocomplete_fields = ["organization"]
+    fields = ["organization", "name", "color"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["organization"] if obj else []
+
+    def create_through_services(self, request, data):
+        return services.create_tag(
+            organization=data["organization"],
+            actor=staff_actor(request),
+            name=data["name"],
+            color=data["color"],
+        )
+
+    def change_through_services(self, request, current, data, changed):
+        return services.update_tag(
+            tag=current,
+            actor=staff_actor(request),
+            name=data["name"] if "name" in changed else None,
+            color=data["color"] if "color" in changed else None,
+        )
+
+    def delete_through_services(self, request, obj):
+        services.delete_tag(tag=obj, actor=staff_actor(request))
 
 
 class ReassignForm(forms.Form):
@@ -154,8 +347,11 @@ class ReassignForm(forms.Form):
         return data
 
 
+TASK_FIELDS_FOR_UPDATE = ["title", "description", "priority", "due_date", "progress_note"]
+
+
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(ThroughServicesAdmin):
     list_display = [
         "title",
         "board",
@@ -170,8 +366,71 @@ class TaskAdmin(admin.ModelAdmin):
     search_fields = ["title", "description", "board__name"]
     autocomplete_fields = ["board", "assignee_agent", "assignee_user", "tags"]
     list_select_related = ["board", "assignee_agent", "assignee_user"]
+    fields = [
+        "board",
+        "title",
+        "description",
+        "status",
+        "priority",
+        "assignee_agent",
+        "assignee_user",
+        "due_date",
+        "tags",
+        "progress_note",
+        "external_id",
+        "external_url",
+        "created_by_user",
+        "created_by_agent",
+        "created_at",
+        "updated_at",
+    ]
     readonly_fields = ["created_by_user", "created_by_agent", "created_at", "updated_at"]
     actions = ["reassign_tasks"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_readonly_fields(self, request, obj=None):
+        # A task stays on its board; the external id belongs to the webhook rule that set it.
+        return (
+            [*self.readonly_fields, "board", "external_id", "external_url"] if obj else self.readonly_fields
+        )
+
+    def create_through_services(self, request, data):
+        return services.create_task(
+            board=data["board"],
+            actor=staff_actor(request),
+            title=data["title"],
+            description=data["description"],
+            priority=data["priority"],
+            status=data["status"],
+            assignee_agent=data["assignee_agent"],
+            assignee_user=data["assignee_user"],
+            due_date=data["due_date"],
+            tag_names=[tag.name for tag in data["tags"]],
+            external_id=data["external_id"],
+            external_url=data["external_url"],
+        )
+
+    def change_through_services(self, request, current, data, changed):
+        actor = staff_actor(request)
+        fields: dict[str, Any] = {name: data[name] for name in TASK_FIELDS_FOR_UPDATE if name in changed}
+        if "tags" in changed:
+            fields["tag_names"] = [tag.name for tag in data["tags"]]
+        if changed & {"assignee_agent", "assignee_user"}:
+            fields["assignee_agent"] = data["assignee_agent"]
+            fields["assignee_user"] = data["assignee_user"]
+        task = services.update_task(task=current, actor=actor, **fields) if fields else current
+        if "status" in changed:
+            task = services.move_task(task=task, actor=actor, status=data["status"])
+            if getattr(task, "approval_requested", None) is not None:
+                messages.warning(
+                    request,
+                    "This board requires approval for done: the approval is requested, "
+                    "the task stays where it was until someone approves it.",
+                )
+        return task
+
+    def delete_through_services(self, request, obj):
+        services.delete_task(task=obj, actor=staff_actor(request))
 
     @admin.action(description="Reassign the selected tasks…")
     def reassign_tasks(self, request: HttpRequest, queryset: QuerySet[Task]):
@@ -208,7 +467,7 @@ class TaskAdmin(admin.ModelAdmin):
 
 
 @admin.register(TaskDependency)
-class TaskDependencyAdmin(admin.ModelAdmin):
+class TaskDependencyAdmin(ReadOnlyAdmin):
     list_display = ["task", "depends_on", "created_at"]
     search_fields = ["task__title", "depends_on__title"]
     autocomplete_fields = ["task", "depends_on"]
@@ -216,7 +475,7 @@ class TaskDependencyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(ReadOnlyAdmin):
     list_display = ["task", "author_user", "author_agent", "created_at"]
     list_filter = ["task__board__organization"]
     search_fields = ["body", "task__title"]
@@ -225,7 +484,7 @@ class CommentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Approval)
-class ApprovalAdmin(admin.ModelAdmin):
+class ApprovalAdmin(ReadOnlyAdmin):
     list_display = [
         "task",
         "status",

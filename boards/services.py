@@ -20,6 +20,7 @@ import datetime
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -28,6 +29,7 @@ from django.utils.text import slugify
 from activity.models import ActivityEvent
 from activity.services import record_activity
 from agents.models import Agent, AgentStatus
+from boards.mentions import resolve_mentions
 from boards.models import (
     Approval,
     ApprovalStatus,
@@ -609,15 +611,27 @@ def sync_task_status(*, task: Task, actor: Actor, status: str) -> Task:
     workflow: GitHub does not ask for review, approval or finished dependencies before closing.
 
     For webhooks and the system only; people and agents move tasks with move_task.
+
+    The one gate it keeps is the board's approval for done: an outside system closing an issue
+    is a request to finish, not a decision. On such a board the task goes to review (where
+    decide_approval can finish it) and the pending approval is filed (or the open one kept)
+    exactly as move_task does; `task.approval_requested` then holds it so the caller can say so.
     """
     if actor.kind not in (ActorKind.WEBHOOK, ActorKind.SYSTEM):
         raise PermissionDenied("Only webhook rules set a task's status from outside.")
     if status not in TaskStatus.values:
         raise DomainError(f"Unknown status “{status}”.", code="invalid_status")
     task = Task.objects.select_for_update().select_related("board").get(pk=task.pk)
+    task.approval_requested = None
     _require_writable(task.board)
     previous = task.status
     if status == previous:
+        return task
+    if status == TaskStatus.DONE and task.board.require_approval_for_done:
+        approval_requested = _request_approval(task, actor)
+        if previous != TaskStatus.REVIEW:
+            task = sync_task_status(task=task, actor=actor, status=TaskStatus.REVIEW)
+        task.approval_requested = approval_requested
         return task
     task.status = status
     task.position = _end_of_column(task.board_id, status)
@@ -740,7 +754,27 @@ def remove_dependency(*, task: Task, depends_on: Task, actor: Actor) -> None:
 # --- comments -------------------------------------------------------------------------------------
 
 
+def _comment_mentions(task: Task, actor: Actor, body: str) -> tuple[list[int], list[int]]:
+    """The people and agents a comment @mentions (boards.mentions, the parser chat uses), never
+    its author; within the same per-message cap as chat. @here is chat's: a comment names people."""
+    mentions = resolve_mentions(board=task.board, text=body)
+    user_ids = sorted({user.pk for user in mentions.users} - {actor.user.pk if actor.user else None})
+    agent_ids = sorted({agent.pk for agent in mentions.agents} - {actor.agent.pk if actor.agent else None})
+    cap = settings.CHAT_MENTION_FANOUT_MAX
+    if len(user_ids) + len(agent_ids) > cap:
+        raise DomainError(
+            f"This comment would notify {len(user_ids) + len(agent_ids)} people and agents; one comment "
+            f"may notify at most {cap}.",
+            code="too_many_mentions",
+        )
+    return user_ids, agent_ids
+
+
 def _create_comment(task: Task, actor: Actor, body: str) -> Comment:
+    """The comment and its `comment.added` event. Mentioned agents are woken like the assignee
+    (their stream and push delivery); mentioned people are notified by the notifications
+    handler, which reads `mentioned_user_ids` from the event."""
+    mentioned_user_ids, mentioned_agent_ids = _comment_mentions(task, actor, body)
     comment = Comment.objects.create(task=task, author_user=actor.user, author_agent=actor.agent, body=body)
     record_activity(
         organization=task.board.organization_id,
@@ -748,8 +782,14 @@ def _create_comment(task: Task, actor: Actor, body: str) -> Comment:
         verb="comment.added",
         actor=actor,
         target=comment,
-        detail={**_task_summary(task), "comment_id": comment.pk, "excerpt": body[:200]},
-        notify_agent_ids=_notify(task),
+        detail={
+            **_task_summary(task),
+            "comment_id": comment.pk,
+            "excerpt": body[:200],
+            "mentioned_user_ids": mentioned_user_ids,
+            "mentioned_agent_ids": mentioned_agent_ids,
+        },
+        notify_agent_ids=_notify(task, *mentioned_agent_ids),
     )
     return comment
 

@@ -24,8 +24,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from activity.services import record_activity
+from boards.mentions import Mentions, board_agents, board_members, resolve_mentions
 from boards.models import Board, Task
-from chat.mentions import Mentions, board_agents, board_members, resolve_mentions
 from chat.models import ChatMention, ChatMessage, MentionKind
 from core.access import authorize
 from core.actors import Actor, ActorKind

@@ -41,6 +41,7 @@ from core.models import Membership, Organization, Role
 from core.signing import STANDARD_WEBHOOK_SECRET_PREFIX, standard_webhook_signature
 from deliveries import sending as http
 from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription
+from missioncontrol import outbound_guard
 from missioncontrol.celery import app as celery_app
 from missioncontrol.exceptions import Conflict, DomainError, NotFound, PermissionDenied
 from missioncontrol.metrics import DELIVERIES, DELIVERY_LATENCY
@@ -54,7 +55,6 @@ NON_DELIVERABLE_PREFIXES = ("delivery.", "subscription.")
 RETRY_AFTER_CAP_SECONDS = 3600
 # The sweeper leaves recently due rows alone: their countdown message is probably on its way.
 SWEEP_GRACE = timedelta(seconds=60)
-SWEEP_BATCH = 500
 DEAD_LETTER_STATUSES = (DeliveryStatus.DEAD, DeliveryStatus.FAILED)
 _AGENT_KEY_CONTEXT = b"missioncontrol:agent-callback-signing:v1:"
 # The name deliveries.tasks.deliver_webhook is registered under (kept from before the move:
@@ -458,19 +458,45 @@ def _record_dead_letter(delivery: Delivery, result: http.SendResult) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def requeue_overdue_deliveries(*, grace: timedelta = SWEEP_GRACE, limit: int = SWEEP_BATCH) -> int:
-    """Re-enqueue pending deliveries whose attempt is overdue and not locked (lost messages)."""
+def requeue_overdue_deliveries(
+    *, grace: timedelta = SWEEP_GRACE, batch: int | None = None, budget_seconds: float | None = None
+) -> int:
+    """Re-enqueue every pending delivery whose attempt is overdue and not locked (lost messages,
+    or a backlog left by a broker or receiver outage), `batch` rows at a time in id order, until
+    none is left or `budget_seconds` is spent; the next run takes up what is still overdue.
+
+    A fixed count per run drained a backlog at that rate (500 a minute: 1,351 took six
+    minutes); the workers send in parallel, so the sweeper's job is to hand them all of it.
+    Each row is enqueued once per run (keyset on id); a duplicate message across runs is
+    harmless, the conditional-UPDATE claim lets one attempt through.
+    """
+    batch = batch or settings.DELIVERY_SWEEP_BATCH
+    budget = settings.DELIVERY_SWEEP_BUDGET_SECONDS if budget_seconds is None else budget_seconds
+    started = time.monotonic()
     now = timezone.now()
-    ids = list(
-        Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now - grace)
-        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-        .order_by("next_attempt_at")
-        .values_list("id", flat=True)[:limit]
+    overdue = Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now - grace).filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lt=now)
     )
-    enqueue_deliveries(ids)
-    if ids:
-        logger.info("re-enqueued %s overdue deliveries", len(ids))
-    return len(ids)
+    total, after_id = 0, 0
+    while True:
+        ids = list(overdue.filter(id__gt=after_id).order_by("id").values_list("id", flat=True)[:batch])
+        if not ids:
+            break
+        enqueue_deliveries(ids)
+        total += len(ids)
+        after_id = ids[-1]
+        if len(ids) < batch:
+            break
+        if time.monotonic() - started >= budget:
+            logger.warning(
+                "delivery sweep stopped after %.1fs with %s re-enqueued; the next run continues",
+                time.monotonic() - started,
+                total,
+            )
+            break
+    if total:
+        logger.info("re-enqueued %s overdue deliveries in %.1fs", total, time.monotonic() - started)
+    return total
 
 
 def dead_letter_count() -> int:
@@ -562,8 +588,8 @@ def reveal_agent_signing_secret(*, actor: Actor, agent: Agent) -> str:
 
 def validate_target_url(url: str) -> None:
     try:
-        http.check_target_url(url)
-    except http.UnsafeTarget as exc:
+        outbound_guard.check_url_at_save(url)
+    except outbound_guard.UnsafeTarget as exc:
         raise TargetRefused(str(exc)) from None
 
 

@@ -13,6 +13,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "missioncontrol.settings")
 from missioncontrol import settings as mc
 
 bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")]
+# gunicorn 24+ opens a control socket (gunicornc) at ~/.gunicorn/gunicorn.ctl by default: one path
+# per user, so a second gunicorn of the same user on the host (two web processes, a test run)
+# takes it over. Nothing here uses it: off unless GUNICORN_CONTROL_SOCKET names a path of its own.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
 worker_class = "gthread"
 workers = mc.WEB_CONCURRENCY
 threads = mc.WEB_THREADS

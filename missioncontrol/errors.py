@@ -6,7 +6,13 @@ import logging
 import math
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404, HttpRequest, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -30,11 +36,44 @@ def json_error(
     return JsonResponse(error_body(code, message, **extra), status=status_code, headers=headers)
 
 
+# Django refuses a request body past its DATA_UPLOAD_* limits while DRF parses it, inside the
+# view; DRF's own handler does not know these exceptions, so without this they were 500s.
+REQUEST_LIMIT_ERRORS: tuple[tuple[type[Exception], str, str], ...] = (
+    (
+        TooManyFieldsSent,
+        "too_many_fields",
+        "The request has more form fields than DATA_UPLOAD_MAX_NUMBER_FIELDS allows; send JSON.",
+    ),
+    (
+        TooManyFilesSent,
+        "too_many_files",
+        "The request has more files than DATA_UPLOAD_MAX_NUMBER_FILES allows.",
+    ),
+    (
+        RequestDataTooBig,
+        "request_too_large",
+        "The request body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE allows.",
+    ),
+)
+
+
+def _request_limit_response(exc: Exception) -> Response | None:
+    for exception_type, code, message in REQUEST_LIMIT_ERRORS:
+        if isinstance(exc, exception_type):
+            return Response(error_body(code, message), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, SuspiciousOperation):  # as Django answers it outside DRF: 400, no detail
+        return Response(error_body("bad_request", "Bad request."), status=status.HTTP_400_BAD_REQUEST)
+    return None
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, reshaped; unexpected exceptions become a logged 500 without a traceback."""
     if isinstance(exc, DomainError):
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
         return Response(error_body(exc.code, exc.message), status=exc.status_code, headers=headers)
+    refused = _request_limit_response(exc)
+    if refused is not None:
+        return refused
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = exception_handler(exc, context)

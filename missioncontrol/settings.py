@@ -31,13 +31,22 @@ ENV_FILE = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
 if ENV_FILE:
     # override=False: a variable set in the environment always wins over the file.
     load_dotenv(ENV_FILE, override=False)
+# prometheus_client switches to multi-process mode when this variable merely exists: a blank one
+# (`PROMETHEUS_MULTIPROC_DIR=` from a sourced .env) made every process write its metric files
+# into the working directory. Blank means unset, as for every other variable.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip():
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 # The value shipped in .env.example; accepted only with DEBUG=1.
 EXAMPLE_SECRET_KEY = "insecure-change-me-mission-control-example-key"  # noqa: S105
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
+    """The variable's value; unset or blank gives the default (as for the number and flag
+    readers), so `NAME=` in a .env file means "the default", never an empty value (LOG_FORMAT=
+    made production logs text)."""
+    value = os.environ.get(name, "").strip()
+    return value or default
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -76,7 +85,10 @@ def env_float(name: str, default: float) -> float:
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+    """Comma-separated; unlike a single value, a blank list is the empty list (`ALLOWED_HOSTS=`
+    is refused in production, `DELIVERY_ALLOWED_HOSTS=` allows none); unset gives the default."""
+    raw = os.environ.get(name)
+    return [item.strip() for item in (default if raw is None else raw).split(",") if item.strip()]
 
 
 def env_rate(name: str, default: str) -> str:
@@ -97,7 +109,10 @@ SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 CORS_ALLOWED_ORIGINS = env_list("CORS_ORIGINS")
-PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The port `make run` serves on; links handed out (webhook URLs) follow it unless PUBLIC_BASE_URL
+# is set, so `PORT=9000 python manage.py demo` prints URLs that work.
+PORT = env_int("PORT", 8000, minimum=1)
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
 DATABASE_URL = env_str("DATABASE_URL")
 REDIS_URL = env_str("REDIS_URL")
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
@@ -194,6 +209,11 @@ TEMPLATES = [
 
 # --- database ---------------------------------------------------------------------------------
 EMBEDDED_DATABASE = not DATABASE_URL
+DB_POOL_TIMEOUT_DEFAULT = 10.0
+# Seconds to open a connection, and milliseconds one statement may run (0: no limit, for the
+# migrate job and the maintenance and backup workers, whose statements may run long).
+DB_CONNECT_TIMEOUT_SECONDS = env_int("DB_CONNECT_TIMEOUT_SECONDS", 5, minimum=1)
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 10_000, minimum=0)
 if DATABASE_URL:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
     if _db["ENGINE"] == "django.db.backends.postgresql":
@@ -201,8 +221,15 @@ if DATABASE_URL:
         _db.setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DB_POOL_MIN", 1),
             "max_size": env_int("DB_POOL_MAX", 10),
-            "timeout": env_float("DB_POOL_TIMEOUT", 10.0),
+            "timeout": env_float("DB_POOL_TIMEOUT", DB_POOL_TIMEOUT_DEFAULT),
         }
+        # Fail fast: a stuck PostgreSQL (stopped, a lock held) must turn into an error the
+        # request can answer (ingest: 503, nothing stored) well before the proxy gives up on it
+        # (SERVER_TIMEOUT_SECONDS: nginx's proxy_read_timeout and gunicorn's timeout). Without
+        # them a request waited past nginx's 504 and its payload committed later, unseen.
+        _db["OPTIONS"]["connect_timeout"] = DB_CONNECT_TIMEOUT_SECONDS
+        if DB_STATEMENT_TIMEOUT_MS:
+            _db["OPTIONS"]["options"] = f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
     DATABASES = {"default": _db}
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -466,6 +493,10 @@ DELIVERY_RETRY_SCHEDULE = [
 ]
 DELIVERY_ALLOWED_HOSTS = env_list("DELIVERY_ALLOWED_HOSTS")
 DELIVERY_AUTO_DISABLE_AFTER = env_int("DELIVERY_AUTO_DISABLE_AFTER", 5, minimum=1)
+# The delivery sweeper (every minute) hands the whole overdue backlog to the workers, a batch
+# at a time, until none is left or this many seconds are spent (the next run takes up the rest).
+DELIVERY_SWEEP_BATCH = env_int("DELIVERY_SWEEP_BATCH", 500, minimum=1)
+DELIVERY_SWEEP_BUDGET_SECONDS = env_float("DELIVERY_SWEEP_BUDGET_SECONDS", 30.0)
 # Board chat (chat/): message size, posts per author, @here per author and board, and the most
 # people and agents one message may notify (explicit mentions or @here alike).
 CHAT_MESSAGE_MAX_CHARS = env_int("CHAT_MESSAGE_MAX_CHARS", 4000, minimum=1)
@@ -495,20 +526,6 @@ HEALTH_CHECK_TIMEOUT_SECONDS = env_float("HEALTH_CHECK_TIMEOUT_SECONDS", 2.0)
 # How often beat evaluates every alert rule (time conditions, sliding windows, ending snoozes).
 ALERTS_SWEEP_SECONDS = env_int("ALERTS_SWEEP_SECONDS", 60, minimum=1)
 
-# --- email (alert notifications) ----------------------------------------------------------------
-EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
-    "django.core.mail.backends.console.EmailBackend"
-    if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend"
-)
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
-EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
-EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Mission Control <mission-control@localhost>")
-
 # --- serving (missioncontrol.serving, deploy/gunicorn.conf.py, deploy/nginx.conf.template) --------
 # gunicorn (plain HTTP): processes and threads per process.
 WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", os.cpu_count() or 1, minimum=1)
@@ -521,6 +538,12 @@ MAX_HEADER_BYTES = env_int("MAX_HEADER_BYTES", 16_384, minimum=4096)
 KEEPALIVE_SECONDS = env_int("KEEPALIVE_SECONDS", 5, minimum=1)
 # A plain HTTP request running longer than this is cut off (gunicorn restarts the worker).
 SERVER_TIMEOUT_SECONDS = env_int("SERVER_TIMEOUT_SECONDS", 30, minimum=1)
+if DB_STATEMENT_TIMEOUT_MS and DB_STATEMENT_TIMEOUT_MS >= SERVER_TIMEOUT_SECONDS * 1000:
+    raise ImproperlyConfigured(
+        f"DB_STATEMENT_TIMEOUT_MS ({DB_STATEMENT_TIMEOUT_MS}) must be shorter than "
+        f"SERVER_TIMEOUT_SECONDS ({SERVER_TIMEOUT_SECONDS} s), the proxy's timeout: a request "
+        "the proxy has given up on must not go on to commit."
+    )
 
 # --- overview and exports ------------------------------------------------------------------------
 # The overview lists tasks blocked or in review for longer than this under "needs attention".
@@ -533,7 +556,7 @@ EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 1_000_000, minimum=1)
 SEARCH_TEXT_CONFIG = env_str("SEARCH_TEXT_CONFIG", "english")
 INVITATION_EXPIRY_DAYS = env_int("INVITATION_EXPIRY_DAYS", 7, minimum=1)
 
-# --- email (invitations) -------------------------------------------------------------------------
+# --- email (invitations, alert notifications) -------------------------------------------------------
 # Empty EMAIL_HOST: the console backend (the embedded default prints mail to the server log).
 EMAIL_HOST = env_str("EMAIL_HOST")
 _MAIL_BACKEND = "smtp" if EMAIL_HOST else "console"

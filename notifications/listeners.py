@@ -111,7 +111,37 @@ def _on_approval_requested(event: ActivityEvent) -> None:
     )
 
 
-HANDLERS = {"task.status_changed": _on_status_changed, "approval.requested": _on_approval_requested}
+def _on_comment_added(event: ActivityEvent) -> None:
+    """The people a task comment @mentions (boards.mentions, the parser chat uses), told the way
+    a chat mention tells them: a `mention` notification linking to the comment."""
+    detail = event.detail or {}
+    mentioned = {pk for pk in (parse_id(value) for value in detail.get("mentioned_user_ids") or []) if pk}
+    mentioned.discard(event.actor_user_id if event.actor_kind == ActorKind.USER else None)
+    task_id = parse_id(detail.get("task_id"))
+    if not mentioned or task_id is None:
+        return
+    task = Task.objects.filter(pk=task_id).only("pk", "title", "board_id").first()
+    if task is None:
+        return
+    notify(
+        recipients=mentioned,
+        kind=NotificationKind.MENTION,
+        organization=event.organization_id,
+        board=event.board_id,
+        url=reverse("boards:task-detail", args=[task.board_id, task.pk]) + f"#comment-{event.target_id}",
+        actor_label=event.actor_label,
+        title=f"{event.actor_label} mentioned you in “{task.title}”"[:200],
+        excerpt=str(detail.get("excerpt") or "")[:300],
+        target_type="comment",
+        target_id=event.target_id,
+    )
+
+
+HANDLERS = {
+    "task.status_changed": _on_status_changed,
+    "approval.requested": _on_approval_requested,
+    "comment.added": _on_comment_added,
+}
 
 
 def notify_on_activity(event: ActivityEvent, agent_ids: Sequence[int] = ()) -> None:

@@ -1,5 +1,11 @@
 """Backups: pg_dump (custom format) or SQLite's online backup API, a SHA-256 beside each file,
-retention by age and count, and a Backup row per run.
+a row-count manifest beside it, retention by age and count, and a Backup row per run.
+
+The checksum proves the file is the one written; it cannot prove the file holds the database
+(a file truncated and re-hashed passes it). The manifest (`<file>.manifest.json`) is the row
+count of every table, taken in the very snapshot the dump was made from (PostgreSQL: an exported
+snapshot pg_dump reuses; SQLite: the backup file itself), so verification reads the backup's
+content and compares (ops.restore.verify_backup).
 
 A failed backup is never silent: an ERROR log line with the reason, the `mc_backups_total`
 counter, a `backup.failed` activity event in every organization, the Backup row (shown on
@@ -9,6 +15,7 @@ counter, a `backup.failed` activity event in every organization, the Backup row 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -39,6 +46,8 @@ FILE_PREFIX = "missioncontrol-"
 POSTGRES_SUFFIX = ".dump"
 SQLITE_SUFFIX = ".sqlite3"
 CHECKSUM_SUFFIX = ".sha256"
+MANIFEST_SUFFIX = ".manifest.json"
+MANIFEST_FORMAT = 1
 # missioncontrol-20261123T020000Z.dump (a "-2" suffix only if two runs share a second).
 _NAME_RE = re.compile(r"^missioncontrol-(\d{8}T\d{6}Z)(?:-\d+)?\.(dump|sqlite3)$")
 PROGRESS_EVERY_SECONDS = 10.0
@@ -154,6 +163,85 @@ def create_private_file(path: Path) -> Path:
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE))
     os.chmod(path, PRIVATE_FILE_MODE)
     return path
+
+
+def manifest_path(path: Path) -> Path:
+    return path.with_name(path.name + MANIFEST_SUFFIX)
+
+
+def write_manifest(path: Path, counts: dict[str, int]) -> Path:
+    """`<file>.manifest.json`: the row count of every table the backup holds."""
+    manifest = create_private_file(manifest_path(path))
+    manifest.write_text(
+        json.dumps({"format": MANIFEST_FORMAT, "file": path.name, "tables": counts}, indent=1)
+    )
+    return manifest
+
+
+def read_manifest(path: Path) -> dict[str, int] | None:
+    """The manifest's table counts; None when the backup has none (taken before manifests)."""
+    manifest = manifest_path(path)
+    if not manifest.is_file():
+        return None
+    try:
+        data = json.loads(manifest.read_text())
+        tables = data["tables"]
+        if not isinstance(tables, dict) or not all(isinstance(v, int) for v in tables.values()):
+            raise ValueError("tables")
+    except (ValueError, KeyError, TypeError):
+        raise BackupError(f"{manifest.name} is not a readable manifest") from None
+    return {str(name): int(count) for name, count in tables.items()}
+
+
+def postgres_leaf_table_counts(conn) -> dict[str, int]:
+    """Row counts of the ordinary tables of the public schema (leaf partitions, not their
+    partitioned parents: a dump holds rows once, in the partition they live in)."""
+    from psycopg import sql
+
+    tables = [
+        row[0]
+        for row in conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY c.relname"
+        ).fetchall()
+    ]
+    return {
+        table: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
+        for table in tables
+    }
+
+
+def sqlite_file_counts(path: Path) -> dict[str, int]:
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            ).fetchall()
+        ]
+        # Table names come from sqlite_master itself, quoted as identifiers.
+        return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}  # noqa: S608
+    finally:
+        conn.close()
+
+
+def dump_postgres_with_manifest(
+    pg: PgConnection, destination: Path, *, progress: Progress | None = None
+) -> dict[str, int]:
+    """pg_dump from a snapshot this connection exports, counting every table in that snapshot
+    first: the counts are exactly the rows the dump holds, whatever is written meanwhile."""
+    import psycopg
+
+    with psycopg.connect(**pg.psycopg_kwargs(), autocommit=True) as conn:
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        counts = postgres_leaf_table_counts(conn)
+        # The snapshot stays valid while this transaction is open, i.e. during the dump.
+        dump_postgres(pg, destination, progress=progress, snapshot=snapshot)
+        conn.execute("COMMIT")
+    return counts
 
 
 def write_checksum(path: Path) -> str:
@@ -277,9 +365,13 @@ def create_backup(
     backup_dir: Path | None = None,
     progress: Progress | None = None,
     snapshot: str = "",
+    snapshot_counts: dict[str, int] | None = None,
     prune: bool = True,
 ) -> Backup:
-    """Back up the default database into BACKUP_DIR; raise BackupError after recording a failure."""
+    """Back up the default database into BACKUP_DIR; raise BackupError after recording a failure.
+
+    `snapshot` (PostgreSQL): dump from a snapshot the caller exported and holds open, whose
+    leaf-table counts the caller passes as `snapshot_counts` for the manifest."""
     directory = Path(backup_dir or settings.BACKUP_DIR)
     started = timezone.now()
     clock = time.monotonic()
@@ -297,12 +389,19 @@ def create_backup(
         partial = create_private_file(final.with_name(final.name + ".partial"))
         if progress:
             progress(f"backing up the {engine} database into {final}")
-        if engine == "postgresql":
+        if engine == "postgresql" and snapshot:
+            if snapshot_counts is None:
+                raise BackupError("a snapshot needs its table counts for the manifest")
             dump_postgres(PgConnection.from_settings(db), partial, progress=progress, snapshot=snapshot)
+            counts = snapshot_counts
+        elif engine == "postgresql":
+            counts = dump_postgres_with_manifest(PgConnection.from_settings(db), partial, progress=progress)
         else:
             dump_sqlite(_django_sqlite_connection(), partial, progress=progress)
+            counts = sqlite_file_counts(partial)  # the file is the snapshot
         partial.replace(final)
         partial = None
+        write_manifest(final, counts)
         digest = write_checksum(final)
         size = final.stat().st_size
     except Exception as exc:
@@ -394,6 +493,7 @@ def prune_backups(
             continue
         backup_file.path.unlink(missing_ok=True)
         checksum_path(backup_file.path).unlink(missing_ok=True)
+        manifest_path(backup_file.path).unlink(missing_ok=True)
         removed.append(backup_file.path)
     if removed:
         Backup.objects.filter(file_name__in=[p.name for p in removed], pruned_at__isnull=True).update(

@@ -1,10 +1,18 @@
-"""Restores and restore drills: verify first (SHA-256, then `pg_restore --list` or SQLite's
-integrity check), refuse to overwrite a non-empty database unless forced, compare row counts.
+"""Restores and restore drills: verify first, restore into a new database, and only when that
+succeeded put it in the old one's place; refuse to overwrite a non-empty database unless forced.
+
+Verification reads the backup's content, not only its checksum (a truncated file with a
+recomputed `.sha256` passes a checksum): PostgreSQL: `pg_restore --list`, then every row of the
+dump read back through `pg_restore` and counted per table; SQLite: `PRAGMA integrity_check` and
+a count per table; both compared with the row-count manifest written beside the backup. The
+restored database is counted again against the manifest before it replaces anything.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -25,8 +33,12 @@ from ops.backups import (
     create_backup,
     database_engine,
     is_file_of_run,
+    manifest_path,
+    postgres_leaf_table_counts,
+    read_manifest,
     scrub,
     sha256_of,
+    sqlite_file_counts,
 )
 from ops.models import Backup, BackupStatus, BackupTrigger
 
@@ -47,7 +59,7 @@ def backup_engine(path: Path) -> str:
 
 
 def verify_backup(path: Path) -> str:
-    """Checksum first (a corrupted or truncated file stops here), then the format; return the engine."""
+    """Checksum, format, then content (rows per table against the manifest); return the engine."""
     if not path.is_file():
         raise BackupError(f"{path} does not exist")
     sidecar = checksum_path(path)
@@ -65,6 +77,7 @@ def verify_backup(path: Path) -> str:
         result = _run(["pg_restore", "--list", str(path)], env=None)
         if result.returncode != 0:
             raise BackupError(f"pg_restore --list rejected {path.name}: {_last_lines(result.stderr)}")
+        counts = dump_row_counts(path)
     else:
         try:
             with _sqlite_readonly(path) as conn:
@@ -73,7 +86,69 @@ def verify_backup(path: Path) -> str:
             raise BackupError(f"{path.name} is not a readable SQLite database: {exc}") from None
         if verdict != "ok":
             raise BackupError(f"SQLite integrity check failed for {path.name}: {verdict}")
+        try:
+            counts = sqlite_file_counts(path)
+        except sqlite3.Error as exc:
+            raise BackupError(f"{path.name} is not a readable SQLite database: {exc}") from None
+    compare_with_manifest(path, counts, what="the backup")
     return engine
+
+
+def compare_with_manifest(path: Path, counts: dict[str, int], *, what: str) -> None:
+    """Raise unless every table of the manifest has its row count in `counts`. A backup taken
+    before manifests existed has none: its content was still read in full (above)."""
+    manifest = read_manifest(path)
+    if manifest is None:
+        logger.warning("%s has no %s; row counts not compared", path.name, manifest_path(path).name)
+        return
+    wrong = {
+        table: (count, counts.get(table)) for table, count in manifest.items() if counts.get(table) != count
+    }
+    if wrong:
+        shown = ", ".join(
+            f"{t}: {want} expected, {got} found" for t, (want, got) in sorted(wrong.items())[:5]
+        )
+        raise BackupError(
+            f"{what} does not hold the rows its manifest lists ({len(wrong)} table(s) differ: {shown}); "
+            "the file is incomplete"
+        )
+
+
+_COPY_LINE = re.compile(r'^COPY (?:"?public"?\.)?"?([^"\s(]+)"? ')
+
+
+def dump_row_counts(path: Path) -> dict[str, int]:
+    """Rows per table in a custom-format dump, read back through pg_restore (one line per row
+    in COPY's text format, which escapes newlines). A truncated or damaged data section makes
+    pg_restore fail here, even when the table of contents at the start of the file is intact."""
+    counts: dict[str, int] = {}
+    command = ["pg_restore", "--data-only", "--file=-", str(path)]
+    try:
+        process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except FileNotFoundError:
+        raise BackupError("pg_restore not found; install postgresql-client matching the server") from None
+    table = None
+    assert process.stdout is not None
+    for raw in process.stdout:
+        if table is None:
+            if raw.startswith(b"COPY "):
+                match = _COPY_LINE.match(raw.decode(errors="replace"))
+                table = match.group(1) if match else raw[5:60].decode(errors="replace")
+                counts[table] = 0
+        elif raw == b"\\.\n":
+            table = None
+        else:
+            counts[table] += 1
+    stderr = process.stderr.read() if process.stderr else b""
+    if process.wait() != 0 or table is not None:
+        raise BackupError(
+            f"{path.name} cannot be read to the end: {_last_lines(stderr)}; the file is incomplete"
+        )
+    return counts
 
 
 def _run(command: list[str], env: dict[str, str] | None) -> subprocess.CompletedProcess:
@@ -273,15 +348,11 @@ def restore_into_target(
             "or pass --force to overwrite it"
         )
     if progress:
-        progress(f"checksum and format verified; restoring {path.name} into {target.describe()}")
+        progress(f"checksum, format and content verified; restoring {path.name} into {target.describe()}")
     if target.pg is not None:
-        if force and postgres_database_exists(target.pg) and not target_is_empty(target):
-            _restore_postgres_replacing(path, target.pg)
-        else:
-            result.created_database = create_postgres_database(target.pg)
-            _pg_restore(path, target.pg)
+        result.created_database = _restore_postgres_then_swap(path, target.pg)
     else:
-        _restore_sqlite(path, target.sqlite_path)
+        _restore_sqlite_then_swap(path, target.sqlite_path)
     logger.warning(
         "database restored from %s into %s",
         path.name,
@@ -310,14 +381,23 @@ def _pg_restore(path: Path, pg: PgConnection) -> None:
         )
 
 
-def _restore_postgres_replacing(path: Path, pg: PgConnection) -> None:
-    """--force over a database with data: restore beside it, then swap the two by renaming.
+def postgres_leaf_counts_of(pg: PgConnection) -> dict[str, int]:
+    import psycopg
 
-    `pg_restore --clean` cannot replace partitioned tables (it drops the partitions' inherited
-    key constraints one by one, which PostgreSQL refuses), so the backup goes into a fresh
-    database first. Only when that restore succeeded is the old database renamed away (its
-    sessions ended: a restore over a live database needs web and workers stopped, see
-    docs/operations.md) and the new one given its name; a failed restore leaves it untouched.
+    with psycopg.connect(**pg.psycopg_kwargs()) as conn:
+        return postgres_leaf_table_counts(conn)
+
+
+def _restore_postgres_then_swap(path: Path, pg: PgConnection) -> bool:
+    """Restore into a new database beside the target, count its rows against the manifest,
+    and only then give it the target's name; return whether the target did not exist before.
+
+    A failed restore drops the new database and leaves the target exactly as it was (missing,
+    empty or full): never an empty or half-restored database under the target's name. Over an
+    existing database the old one is renamed away (its sessions ended: a restore over a live
+    database needs web and workers stopped, see docs/operations.md) and dropped after the swap.
+    `pg_restore --clean` is not used: it cannot replace partitioned tables (it drops the
+    partitions' inherited key constraints one by one, which PostgreSQL refuses).
     """
     from psycopg import sql
 
@@ -328,34 +408,37 @@ def _restore_postgres_replacing(path: Path, pg: PgConnection) -> None:
     create_postgres_database(incoming)
     try:
         _pg_restore(path, incoming)
+        compare_with_manifest(path, postgres_leaf_counts_of(incoming), what="the restored database")
     except BackupError:
         drop_postgres_database(incoming)
         raise
+    existed = postgres_database_exists(pg)
     drop_postgres_database(pg.with_name(replaced))
     with _admin_connection(pg) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid()",
-            [pg.name],
-        )
-        conn.execute(
-            sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                sql.Identifier(pg.name), sql.Identifier(replaced)
+        if existed:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [pg.name],
             )
-        )
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    sql.Identifier(pg.name), sql.Identifier(replaced)
+                )
+            )
         conn.execute(
             sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
                 sql.Identifier(incoming.name), sql.Identifier(pg.name)
             )
         )
     drop_postgres_database(pg.with_name(replaced))
+    return not existed
 
 
-def _restore_sqlite(path: Path, destination: Path) -> None:
-    """Copy the verified file into place through the backup API, which also resets the WAL
-    the old database may have left beside it."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+def _sqlite_copy(source_path: Path, destination: Path) -> None:
+    """One backup-API step: the destination is written in one transaction (and its WAL reset),
+    so a failure leaves it as it was."""
+    source = sqlite3.connect(f"{source_path.resolve().as_uri()}?mode=ro", uri=True)
     target = sqlite3.connect(destination)
     try:
         source.backup(target)
@@ -364,6 +447,30 @@ def _restore_sqlite(path: Path, destination: Path) -> None:
     finally:
         target.close()
         source.close()
+
+
+def _restore_sqlite_then_swap(path: Path, destination: Path) -> None:
+    """Restore into a new file beside the destination, check it, then put it in place: a
+    missing destination gets the file by an atomic rename, an existing one is overwritten in
+    one backup-API transaction. A failure removes the new file and leaves the destination."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    incoming = destination.with_name(destination.name + ".restoring")
+    incoming.unlink(missing_ok=True)
+    try:
+        _sqlite_copy(path, incoming)
+        with _sqlite_readonly(incoming) as conn:
+            verdict = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        if verdict != "ok":
+            raise BackupError(f"the restored copy fails SQLite's integrity check: {verdict}")
+        compare_with_manifest(path, sqlite_file_counts(incoming), what="the restored database")
+        if destination.exists():
+            _sqlite_copy(incoming, destination)
+        else:
+            for stale in ("-wal", "-shm"):  # left by a deleted database, they must not apply
+                destination.with_name(destination.name + stale).unlink(missing_ok=True)
+            os.replace(incoming, destination)
+    finally:
+        incoming.unlink(missing_ok=True)
 
 
 # --- drill ------------------------------------------------------------------------------------
@@ -425,6 +532,7 @@ def _drill_postgres(
             backup_dir=backup_dir,
             progress=progress,
             snapshot=snapshot,
+            snapshot_counts=postgres_leaf_table_counts(conn),
             prune=False,
         )
         conn.execute("COMMIT")

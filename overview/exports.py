@@ -9,7 +9,6 @@ are escaped (docs/overview.md, "Exports").
 
 from __future__ import annotations
 
-import csv
 import datetime
 import json
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -33,12 +32,12 @@ from core.access import current_organization
 from core.actors import ActorKind
 from core.models import Organization
 from deliveries.models import Delivery, DeliveryStatus
+from missioncontrol.csv_export import csv_lines as write_csv_lines
 from missioncontrol.exceptions import DomainError
 
 FORMATS = ("csv", "jsonl")
 CHUNK_ROWS = 2000
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ExportError(DomainError):
@@ -222,31 +221,8 @@ def parse_format(raw: str | None) -> str:
 # --- writing --------------------------------------------------------------------------------------
 
 
-def safe_cell(value: Any) -> Any:
-    """A cell as text a spreadsheet shows rather than runs: formula starts get a leading '."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime.datetime | datetime.date):
-        return value.isoformat()
-    if isinstance(value, dict | list):
-        value = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-class _Line:
-    """A file-like sink for csv.writer that hands back the line just written."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_lines(dataset: Dataset, rows: Iterable[tuple]) -> Iterator[bytes]:
-    writer = csv.writer(_Line())
-    yield writer.writerow(dataset.columns).encode()
-    for row in rows:
-        yield writer.writerow([safe_cell(value) for value in row]).encode()
+    return write_csv_lines(dataset.columns, rows)
 
 
 def _json_default(value: Any) -> str:

@@ -30,7 +30,7 @@ from boards.services import _require_another_admin
 from core.access import authorize
 from core.actors import Actor
 from core.models import Membership, Organization, Role
-from missioncontrol.exceptions import Conflict, DomainError, NotFound
+from missioncontrol.exceptions import Conflict, DomainError, NotFound, PermissionDenied
 from teams.models import Invitation, InvitationState
 
 logger = logging.getLogger(__name__)
@@ -211,6 +211,23 @@ def revoke_invitation(*, invitation: Invitation, actor: Actor) -> Invitation:
     return invitation
 
 
+@transaction.atomic
+def reissue_invitation(
+    *, invitation: Invitation, actor: Actor, email: str | None = None, send_email: bool = True
+) -> tuple[Invitation, str]:
+    """A fresh link for the same role (to the same address, or to a corrected one): the old link
+    stops working. For a lost, expired or mistyped invitation; returns (new invitation, raw token)."""
+    authorize(actor, organization=invitation.organization_id, role=Role.ADMIN, allow_agent=False)
+    old = revoke_invitation(invitation=invitation, actor=actor)
+    return create_invitation(
+        organization=old.organization,
+        actor=actor,
+        email=email if email and email.strip() else old.email,
+        role=old.role,
+        send_email=send_email,
+    )
+
+
 class InvitationUnusable(DomainError):
     """The link cannot be used; `state` says why (invalid, expired, revoked, accepted)."""
 
@@ -246,10 +263,32 @@ def find_invitation(raw_token: str | None, *, for_update: bool = False) -> Invit
     return invitation
 
 
+class InvitationForSomeoneElse(PermissionDenied):
+    """The link was sent to another address than the signed-in account's: a link that leaked
+    (forwarded, pasted in a ticket) must not let its holder join, let alone as admin."""
+
+    code = "invitation_wrong_account"
+
+
+def invitation_is_for(invitation: Invitation, user) -> bool:
+    """Whether `user` is the invited address (emails compare case-insensitively, as stored)."""
+    return bool(user.email) and user.email.strip().lower() == invitation.email
+
+
 @transaction.atomic
 def accept_invitation(*, raw_token: str, user) -> Membership:
-    """Join with the invited role. The row is locked, so two tabs accepting at once use it once."""
+    """Join with the invited role. The row is locked, so two tabs accepting at once use it once.
+
+    Only the account with the invited email may accept; anyone else is refused and the
+    invitation stays pending for its addressee (an admin re-issues it to another address)."""
     invitation = find_invitation(raw_token, for_update=True)
+    if not invitation_is_for(invitation, user):
+        raise InvitationForSomeoneElse(
+            f"This invitation was sent to {invitation.email}, and you are signed in as "
+            f"{user.get_username()}{f' ({user.email})' if user.email else ' (no email)'}. Log out and "
+            f"open the link again to join as {invitation.email}, or ask an admin of "
+            f"{invitation.organization.name} to invite your address."
+        )
     if Membership.objects.filter(organization=invitation.organization, user=user).exists():
         raise Conflict(f"You are already a member of {invitation.organization.name}.", code="already_member")
     membership = Membership.objects.create(

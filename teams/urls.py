@@ -16,5 +16,10 @@ urlpatterns = [
         views.invitation_revoke,
         name="invitation-revoke",
     ),
+    path(
+        "<int:organization_id>/invitations/<int:invitation_id>/reissue/",
+        views.invitation_reissue,
+        name="invitation-reissue",
+    ),
     path("invitations/accept/", views.invitation_accept, name="invitation-accept"),
 ]

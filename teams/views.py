@@ -305,6 +305,33 @@ def invitation_revoke(request: HttpRequest, organization_id: int, invitation_id:
     return redirect("teams:members", organization_id=membership.organization_id)
 
 
+@login_required
+@require_POST
+def invitation_reissue(request: HttpRequest, organization_id: int, invitation_id: int) -> HttpResponse:
+    """A new link for the same role, to the same or a corrected address; the old link stops."""
+    membership = _membership_or_404(request, organization_id)
+    organization = membership.organization
+    invitation = get_object_or_404(
+        Invitation.objects.filter(organization_id=organization.pk), pk=invitation_id
+    )
+    if not membership.has_role(Role.ADMIN):
+        return render(request, "teams/admins_only.html", {"organization": organization}, status=403)
+    email = (request.POST.get("email") or "").strip()
+    try:
+        new, raw = services.reissue_invitation(invitation=invitation, actor=_actor(request), email=email)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("teams:members", organization_id=organization.pk)
+    return _no_store(
+        render(
+            request,
+            "teams/invitation_created.html",
+            {"organization": organization, "invitation": new, "link": services.invitation_url(raw)},
+            status=201,
+        )
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request: HttpRequest) -> HttpResponse:
     """The link's page: who invited you where; join with this account, or create one.
@@ -348,12 +375,23 @@ def invitation_accept(request: HttpRequest) -> HttpResponse:
                     status=410,
                 )
             )
+        except services.InvitationForSomeoneElse:
+            status = 403  # the page below says whose invitation it is
         except DomainError as exc:
             messages.error(request, exc.message)
-        status = 400
+            status = 400
+        else:
+            status = 400
     already_member = request.user.is_authenticated and membership_for(
         request.user, invitation.organization_id
     )
+    wrong_account = (
+        request.user.is_authenticated
+        and not already_member
+        and not services.invitation_is_for(invitation, request.user)
+    )
+    if wrong_account:
+        status = 403
     return _no_store(
         render(
             request,
@@ -363,6 +401,7 @@ def invitation_accept(request: HttpRequest) -> HttpResponse:
                 "token": raw,
                 "signup_form": signup_form,
                 "already_member": bool(already_member),
+                "wrong_account": wrong_account,
                 "login_next": request.get_full_path(),
             },
             status=status,

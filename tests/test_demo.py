@@ -12,7 +12,15 @@ from tests.agent_tokens import authenticate_agent_token
 from webhooks.models import BoardWebhook
 from webhooks.services import webhook_secrets
 
-ID_KEYS = {"organization_id", "board_id", "webhook_id", "webhook_url", "agent_id", "admin_username"}
+ID_KEYS = {
+    "base_url",
+    "organization_id",
+    "board_id",
+    "webhook_id",
+    "webhook_url",
+    "agent_id",
+    "admin_username",
+}
 SECRET_KEYS = {"webhook_secret", "agent_token", "admin_password"}
 
 

@@ -100,3 +100,16 @@ def test_the_channel_layer_shards_over_every_listed_redis():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "['redis://10.0.0.1:6379/0', 'redis://10.0.0.2:6379/0']"
+
+
+@pytest.mark.parametrize(("statement_ms", "starts"), [("29999", True), ("30000", False), ("0", True)])
+def test_the_statement_timeout_must_be_shorter_than_the_proxy_timeout(statement_ms, starts):
+    result = start_django(
+        DEBUG="1",
+        DATABASE_URL="postgres://mc@127.0.0.1:9/unused",  # never connected: settings only
+        SERVER_TIMEOUT_SECONDS="30",
+        DB_STATEMENT_TIMEOUT_MS=statement_ms,
+    )
+    assert (result.returncode == 0) is starts, result.stderr[-500:]
+    if not starts:
+        assert "DB_STATEMENT_TIMEOUT_MS (30000) must be shorter than SERVER_TIMEOUT_SECONDS" in result.stderr

@@ -4,7 +4,6 @@ usage.selectors and the rollup, writes go through usage.services."""
 
 from __future__ import annotations
 
-import csv
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -23,6 +22,7 @@ from boards.models import Task
 from core.access import current_organization, membership_for
 from core.actors import Actor
 from core.models import Role
+from missioncontrol.csv_export import csv_lines
 from missioncontrol.exceptions import DomainError
 from usage import selectors, services
 from usage.charts import spend_chart
@@ -106,11 +106,6 @@ def usage_page(request: HttpRequest) -> HttpResponse:
     return render(request, "usage/usage.html", context)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @login_required
 def usage_csv(request: HttpRequest) -> HttpResponse:
     """The rollup rows of the chosen range, one per day, agent, model, board and task."""
@@ -124,7 +119,6 @@ def usage_csv(request: HttpRequest) -> HttpResponse:
             last - timedelta(days=days - 1), last
         )
     )
-    writer = csv.writer(_Echo())
     header = [
         "day",
         "agent_id",
@@ -140,29 +134,27 @@ def usage_csv(request: HttpRequest) -> HttpResponse:
         "unpriced_reports",
     ]
 
-    def lines():
-        yield writer.writerow(header)
+    def cells():
         for row in (
             rows.select_related("agent").order_by("day", "agent_id", "model").iterator(chunk_size=2000)
         ):
-            yield writer.writerow(
-                [
-                    row.day.isoformat(),
-                    row.agent_id,
-                    row.agent.name,
-                    row.model,
-                    row.board_key or "",
-                    row.task_key or "",
-                    row.reports,
-                    row.input_tokens,
-                    row.output_tokens,
-                    row.cached_tokens,
-                    str(dollars(row.cost_micros)),
-                    row.unpriced_reports,
-                ]
-            )
+            # Model and agent names are what an agent reported: csv_lines escapes formulas.
+            yield [
+                row.day,
+                row.agent_id,
+                row.agent.name,
+                row.model,
+                row.board_key or "",
+                row.task_key or "",
+                row.reports,
+                row.input_tokens,
+                row.output_tokens,
+                row.cached_tokens,
+                dollars(row.cost_micros),
+                row.unpriced_reports,
+            ]
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv")
+    response = StreamingHttpResponse(csv_lines(header, cells()), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="usage-{last.isoformat()}-{days}d.csv"'
     return response
 

@@ -480,10 +480,16 @@ def _apply_plan(plan: RulePlan, payload: WebhookPayload, attempt: int) -> Payloa
     plan.task = task
     changed = [] if created else _update_task(plan, task, actor)
     status = target_status(plan)
+    approval_id = None
     if status and status != task.status:
         previous = task.status
         task = board_services.sync_task_status(task=task, actor=actor, status=status)
-        changed.append(f"status {previous} → {status}")
+        if task.approval_requested is not None:
+            # The board needs a person to approve done: the rule asked, it did not decide.
+            approval_id = task.approval_requested.pk
+            changed.append(f"approval #{approval_id} requested for done (status {previous} → {task.status})")
+        else:
+            changed.append(f"status {previous} → {status}")
     if plan.action == RuleAction.COMMENT:
         board_services.add_comment(task=task, actor=actor, body=plan.comment[:20000])
         changed.append("comment")
@@ -516,6 +522,7 @@ def _apply_plan(plan: RulePlan, payload: WebhookPayload, attempt: int) -> Payloa
         f"Updated task #{task.pk}: {', '.join(changed)}.",
         task,
         changed=changed,
+        approval_requested=approval_id,
     )
 
 

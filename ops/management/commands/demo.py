@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shlex
 from typing import Any
 
 from django.conf import settings
@@ -40,11 +41,27 @@ STARTER_TASKS = [
 ]
 
 
+# What --env exports: the URLs, and the secrets when this run issued them (shown once).
+ENV_KEYS = {
+    "base_url": "BASE_URL",
+    "webhook_url": "WEBHOOK_URL",
+    "webhook_secret": "WEBHOOK_SECRET",
+    "agent_token": "AGENT_TOKEN",
+    "admin_password": "ADMIN_PASSWORD",
+}
+
+
 class Command(BaseCommand):
     help = "Create (once) a demo admin, organization, board, agent and webhook."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="Print what exists as JSON.")
+        parser.add_argument(
+            "--env",
+            action="store_true",
+            help="Print shell `export` lines (BASE_URL, WEBHOOK_URL, and the secrets issued now: "
+            "WEBHOOK_SECRET, AGENT_TOKEN, ADMIN_PASSWORD) for `eval`.",
+        )
         parser.add_argument(
             "--rotate-secrets",
             action="store_true",
@@ -63,6 +80,10 @@ class Command(BaseCommand):
                 result["admin_password"] = self._reset_admin_password()
         if options["json"]:
             self.stdout.write(json.dumps(result, indent=2))
+        elif options["env"]:
+            for key, value in result.items():
+                if key in ENV_KEYS:
+                    self.stdout.write(f"export {ENV_KEYS[key]}={shlex.quote(str(value))}")
         else:
             self._print_human(result)
 
@@ -124,6 +145,7 @@ class Command(BaseCommand):
             )
 
         return {
+            "base_url": settings.PUBLIC_BASE_URL,
             "organization_id": organization.pk,
             "board_id": board.pk,
             "webhook_id": webhook.pk,
