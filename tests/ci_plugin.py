@@ -26,10 +26,6 @@ _FIRST_WORKER_REDIS_DB = 10
 # The only skip reason CI's PostgreSQL run accepts (tests/conftest.py's `requires_sqlite`).
 OTHER_BACKEND = "runs on the other backend:"
 
-# Module-scoped fixtures that start something (a browser, an in-process or a real server, a
-# worker): the tests of a module using one run on one worker, so it is started once.
-_MODULE_SCOPED_STARTERS = {"browser", "_module_asgi_server", "layout", "cluster", "_module_worker"}
-
 
 def _worker_index() -> int | None:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
@@ -97,8 +93,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if any(True for _ in item.iter_markers("xdist_group")):
             continue
-        if set(getattr(item, "fixturenames", ())) & _MODULE_SCOPED_STARTERS:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+        group = shared_fixture_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def shared_fixture_group(item: pytest.Item) -> str | None:
+    """The group of a test that uses a wider-scoped fixture the tests define (a browser, a
+    server, a worker, a gateway): its module's tests, or for a session-scoped one every test
+    that uses it, so the thing is started once rather than once on each worker. Fixtures of
+    plugins (pytest-django's database set-up) and autouse ones apply to every test: not counted."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    shared = None
+    for name in info.names_closure:
+        definitions = info.name2fixturedefs.get(name)
+        if not definitions:
+            continue
+        fixture = definitions[-1]
+        if not fixture.baseid.startswith("tests/") or getattr(fixture, "_autouse", False):
+            continue
+        if fixture.scope == "session":
+            return f"session fixture {name}"
+        if fixture.scope in ("module", "package"):
+            shared = item.nodeid.split("::", 1)[0]
+    return shared
 
 
 @pytest.hookimpl(hookwrapper=True)
