@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels.
+"""ASGI entry point: HTTP through Django, websockets through Channels, `/mcp` through the MCP SDK.
 
 In the embedded default the Celery worker and beat run as threads of this process
 (missioncontrol.embedded_worker), because the in-memory broker and channel layer are
@@ -17,6 +17,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from agent_mcp.server import mcp_endpoint  # noqa: E402
 from missioncontrol import realtime  # noqa: E402
 from missioncontrol.body_limit import ASGIRequestBodyLimit  # noqa: E402
 from missioncontrol.routing import websocket_urlpatterns  # noqa: E402
@@ -40,10 +41,24 @@ class BindServerLoop:
         return await self.app(scope, receive, send)
 
 
+class RouteMCP:
+    """`/mcp` (streamable HTTP, agent tokens) to the MCP endpoint; every other path to Django."""
+
+    def __init__(self, mcp_app, django_app) -> None:
+        self.mcp_app = mcp_app
+        self.django_app = django_app
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if path == "/mcp" or path.startswith("/mcp/"):
+            return await self.mcp_app(scope, receive, send)
+        return await self.django_app(scope, receive, send)
+
+
 router = ProtocolTypeRouter(
     {
         # Bodies are limited while streaming in, before Django would buffer them whole.
-        "http": ASGIRequestBodyLimit(django_asgi_app),
+        "http": ASGIRequestBodyLimit(RouteMCP(mcp_endpoint, django_asgi_app)),
         "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -154,6 +154,7 @@ INSTALLED_APPS = [
     # Feature apps on core + activity + the domain apps.
     "search",
     "teams",
+    "agent_mcp",
 ]
 
 MIDDLEWARE = [
