@@ -43,6 +43,7 @@ urlpatterns = [
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("agents/", include("agents.urls")),
+    path("agents/", include("agent_mcp.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("webhooks/", include("webhook_rules.urls")),
     path("deliveries/", include("deliveries.urls")),

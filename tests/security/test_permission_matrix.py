@@ -217,6 +217,8 @@ EXPECTED: dict[str, Rule] = {
     "agents:agent-token-issue": Rule(NOBODY, ADMINS),
     "agents:agent-token-rotate": Rule(NOBODY, ADMINS),
     "agents:agent-token-revoke": Rule(NOBODY, ADMINS),
+    # The MCP "connect your agent" page: members read it; only admins issue a token there.
+    "agent_mcp:agent-connect": Rule(MEMBERS, ADMINS),
     "webhooks:webhook-index": Rule(HUMANS, ADMINS | OUTSIDER),
     "webhooks:board-webhooks": Rule(MEMBERS, ADMINS),
     "webhooks:webhook-detail": Rule(MEMBERS, ADMINS),
