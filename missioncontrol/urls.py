@@ -25,6 +25,8 @@ api_v1 = [
     path("", include("webhook_rules.api.urls")),
     path("", include("search.api.urls")),
     path("", include("overview.api.urls")),
+    path("", include("notifications.api.urls")),
+    path("", include("teams.api.urls")),
     path("status", ops_status.status_api, name="ops-status-api"),
     path("event-types/", activity_api.event_types, name="event-types"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,8 +1,9 @@
 """/api/v1/ routes for boards; kebab-case plural, with or without a trailing slash."""
 
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from boards.api import views
+from boards.api import organization_views, views
 
 router = SimpleRouter()
 # Set after construction: the constructor only knows "/" or "" and clients send both.
@@ -14,5 +15,10 @@ router.register("tasks", views.TaskViewSet, basename="task")
 router.register("approvals", views.ApprovalViewSet, basename="approval")
 router.register("activity", views.ActivityViewSet, basename="activity")
 router.register("personal-tokens", views.PersonalTokenViewSet, basename="personal-token")
+router.register("members", organization_views.MembershipViewSet, basename="member")
+router.register("board-groups", organization_views.BoardGroupViewSet, basename="board-group")
 
-urlpatterns = router.urls
+urlpatterns = [
+    re_path(r"^roles/?$", organization_views.RoleListView.as_view(), name="role-list"),
+    *router.urls,
+]

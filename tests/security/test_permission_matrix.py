@@ -271,6 +271,32 @@ EXPECTED: dict[str, Rule] = {
         NOBODY,
         why="without a valid token every caller gets the not-valid page (404); tested in tests/teams",
     ),
+    # --- human API: members, roles, board groups, invitations, notifications (issue 31) ---------
+    "role-list": Rule(HUMANS),
+    "member-list": Rule(HUMANS, why="the members of each caller's own organizations"),
+    "member-detail": Rule(MEMBERS, ADMINS, why="the viewer's membership: admins change or remove it"),
+    "board-group-list": Rule(
+        HUMANS, HUMANS, why="POST {} is a 400 for anyone signed in: the organization is named in the body"
+    ),
+    "board-group-detail": Rule(MEMBERS, ADMINS),
+    "board-group-reorder": Rule(
+        NOBODY, HUMANS, why="POST {} is a 400 for anyone signed in: the organization is named in the body"
+    ),
+    "invitation-list": Rule(
+        HUMANS,
+        HUMANS,
+        why="each admin's organizations' invitations; POST {} is a 400 (organization in the body)",
+    ),
+    "invitation-detail": Rule(ADMINS),
+    "invitation-revoke": Rule(NOBODY, ADMINS),
+    "invitation-accept": Rule(
+        NOBODY, HUMANS, why="POST {} is a 400 for anyone signed in (the token is missing)"
+    ),
+    "notification-list": Rule(HUMANS, why="each person's own notifications"),
+    "notification-unread-count": Rule(HUMANS, why="each person's own count"),
+    "notification-read-all": Rule(NOBODY, HUMANS, why="each person's own notifications"),
+    "notification-detail": Rule(ADMINS, why="the admin's notification: only its recipient"),
+    "notification-read": Rule(NOBODY, ADMINS, why="the admin's notification: only its recipient"),
 }
 
 # Unnamed trailing-slash twins: checked under the row of the named route they duplicate.
@@ -306,7 +332,11 @@ PK_OBJECTS = (
     ("webhook-rule", "rule"),
     ("agent-token", "agent_token"),
     ("organization", "organization"),
+    ("board-group", "board_group"),
     ("board", "board"),
+    ("member", "membership"),
+    ("invitation", "invitation"),
+    ("notification", "notification"),
     ("tag", "tag"),
     ("task", "task"),
     ("approval", "approval"),
