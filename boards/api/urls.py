@@ -8,7 +8,6 @@ from boards.api import organization_views, views
 router = SimpleRouter()
 # Set after construction: the constructor only knows "/" or "" and clients send both.
 router.trailing_slash = "/?"
-router.register("organizations", views.OrganizationViewSet, basename="organization")
 router.register("boards", views.BoardViewSet, basename="board")
 router.register("tags", views.TagViewSet, basename="tag")
 router.register("tasks", views.TaskViewSet, basename="task")

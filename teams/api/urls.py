@@ -6,6 +6,8 @@ from teams.api import views
 
 router = SimpleRouter()
 router.trailing_slash = "/?"
+# /organizations/ lives here, not in boards.api: its writes are teams' services (teams sits above boards).
+router.register("organizations", views.OrganizationViewSet, basename="organization")
 router.register("invitations", views.InvitationViewSet, basename="invitation")
 
 urlpatterns = router.urls

@@ -1,6 +1,7 @@
-"""/api/v1/invitations/: invite people by email, list and revoke pending invitations (admins of
-the organization), and accept one with its token. Every write is one teams.services call, which
-authorises and records the event; the invitation link is in the creating response only."""
+"""/api/v1/organizations/ and /api/v1/invitations/: start, rename and leave an organization;
+invite people by email, list and revoke pending invitations (admins of the organization), and
+accept one with its token. Every write is one teams.services call, which authorises and records
+the event; the invitation link is in the creating response only."""
 
 from __future__ import annotations
 
@@ -12,12 +13,55 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from boards.api.organization_views import MembershipSerializer
+from boards.api.serializers import OrganizationSerializer, membership_roles
+from boards.api.views import OrganizationViewSet as OrganizationReadViewSet
 from core.access import require_role
 from core.api.views import HumanViewSet
 from core.ids import MAX_ID
 from core.models import Membership, Organization, Role
 from teams import services
 from teams.models import Invitation
+
+
+class OrganizationNameSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+
+
+class OrganizationViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, OrganizationReadViewSet):
+    """The organizations you belong to, with your role in each. Anyone signed in starts one (and
+    is its admin); admins rename it (PATCH `name`); any member leaves it (`leave`), except the
+    last admin."""
+
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def _respond(self, organization: Organization, code: int = status.HTTP_200_OK) -> Response:
+        context = {**self.get_serializer_context(), "roles": membership_roles(self.request.user)}
+        return Response(OrganizationSerializer(organization, context=context).data, status=code)
+
+    @extend_schema(request=OrganizationNameSerializer, responses={201: OrganizationSerializer})
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        data = OrganizationNameSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        organization = services.create_organization(user=request.user, name=data.validated_data["name"])
+        return self._respond(organization, status.HTTP_201_CREATED)
+
+    @extend_schema(request=OrganizationNameSerializer, responses=OrganizationSerializer)
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:
+        organization = self.get_object()
+        # The service authorises too; asking first means a viewer learns nothing from validation.
+        require_role(user=request.user, organization=organization, role=Role.ADMIN)
+        data = OrganizationNameSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        organization = services.rename_organization(
+            organization=organization, actor=self.actor, name=data.validated_data["name"]
+        )
+        return self._respond(organization)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["post"])
+    def leave(self, request: Request, pk=None) -> Response:
+        services.leave_organization(organization=self.get_object(), user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class InvitationSerializer(serializers.ModelSerializer):

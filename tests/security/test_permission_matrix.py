@@ -79,8 +79,9 @@ EXPECTED: dict[str, Rule] = {
     "api-redoc": Rule(ALL, why="the ReDoc shell; the schema above is public too"),
     "event-types": Rule(HUMANS, why="the event-type registry (names, labels; no data), signed-in users"),
     # --- human API: organizations, boards, tasks ---------------------------------------------
-    "organization-list": Rule(HUMANS),
-    "organization-detail": Rule(MEMBERS),
+    "organization-list": Rule(HUMANS, HUMANS, why="anyone signed in starts an organization (POST {}: 400)"),
+    "organization-detail": Rule(MEMBERS, ADMINS, why="admins rename it"),
+    "organization-leave": Rule(NOBODY, MEMBERS, why="any member leaves; the last admin gets a 409"),
     "board-list": Rule(HUMANS, ADMINS | OUTSIDER, why="an outsider creates in their own organization"),
     "board-detail": Rule(MEMBERS, ADMINS),
     "board-archive": Rule(NOBODY, ADMINS),

@@ -67,3 +67,35 @@ def test_a_bad_email_is_a_clear_error(user, organization):
     response = _invite(_script(user), organization, email="not-an-email")
     assert response.status_code == 400
     assert response.json()["error"] == {"code": "invalid_email", "message": "Enter a valid email address."}
+
+
+# --- /api/v1/organizations/ writes (teams.services) ---------------------------------------------------
+
+
+def test_a_person_starts_renames_and_leaves_an_organization(user, teammate, organization):
+    client = _script(user)
+    created = client.post("/api/v1/organizations/", {"name": "Initech"}, format="json")
+    assert created.status_code == 201, created.json()
+    assert (created.json()["name"], created.json()["role"]) == ("Initech", "admin")
+    renamed = client.patch(f"/api/v1/organizations/{organization.pk}/", {"name": "Acme Corp"}, format="json")
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Acme Corp"
+    assert (
+        _script(teammate)
+        .patch(f"/api/v1/organizations/{organization.pk}/", {"name": "Mine now"}, format="json")
+        .status_code
+        == 403
+    )
+    last_admin = client.post(f"/api/v1/organizations/{organization.pk}/leave/")
+    assert last_admin.status_code == 409
+    assert _script(teammate).post(f"/api/v1/organizations/{organization.pk}/leave/").status_code == 204
+    assert not Membership.objects.filter(user=teammate, organization=organization).exists()
+    assert ActivityEvent.objects.filter(verb="member.left").count() == 1
+
+
+def test_an_outsider_cannot_rename_or_leave_an_organization_it_is_not_in(outsider, organization):
+    client = _script(outsider)
+    assert (
+        client.patch(f"/api/v1/organizations/{organization.pk}/", {"name": "x"}, format="json").status_code
+        == 404
+    )
+    assert client.post(f"/api/v1/organizations/{organization.pk}/leave/").status_code == 404
