@@ -24,6 +24,7 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -50,11 +51,14 @@ from agents.authentication import (
 from agents.models import Agent, AgentToken
 from boards.models import Board, Task
 from missioncontrol.exceptions import DomainError, NotFound, RateLimited
+from missioncontrol.logs import current_request_id
+from missioncontrol.middleware import incoming_request_id
 
 logger = logging.getLogger(__name__)
 
 SERVER_NAME = "mission-control"
 AUTHENTICATED_SCOPE_KEY = "agent_mcp.agent_token"
+REQUEST_ID_SCOPE_KEY = "agent_mcp.request_id"
 BOARD_URI = re.compile(r"^missioncontrol://boards/(?P<id>\d+)$")
 TASK_URI = re.compile(r"^missioncontrol://tasks/(?P<id>\d+)$")
 MAX_TASK_COMMENTS = 50
@@ -80,6 +84,25 @@ def _error_result(code: str, message: str, **extra: Any) -> types.CallToolResult
         structuredContent=body,
         isError=True,
     )
+
+
+def _request_id(server: Server) -> str:
+    request = server.request_context.request
+    return (request.scope.get(REQUEST_ID_SCOPE_KEY) if request is not None else None) or "-"
+
+
+def _with_request_id(handler: Callable[[Agent, dict[str, Any]], Any], request_id: str):
+    """`handler` run under the HTTP request's id, so that its events and log lines carry it (the
+    SDK runs tools in its own task, outside the request's context)."""
+
+    def run(agent: Agent, arguments: dict[str, Any]) -> Any:
+        token = current_request_id.set(request_id)
+        try:
+            return handler(agent, arguments)
+        finally:
+            current_request_id.reset(token)
+
+    return run
 
 
 def _request_token(server: Server) -> AgentToken:
@@ -153,7 +176,8 @@ def build_server() -> Server:
         if tool is None:
             return _error_result("unknown_tool", f"There is no tool named “{name}”.")
         try:
-            result = await database_sync_to_async(tool.handler)(token.agent, arguments or {})
+            handler = _with_request_id(tool.handler, _request_id(server))
+            result = await database_sync_to_async(handler)(token.agent, arguments or {})
         except RateLimited as exc:
             return _error_result(exc.code, exc.message, retry_after=exc.retry_after)
         except DomainError as exc:
@@ -284,6 +308,23 @@ class MCPEndpoint:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return
+        request_id = incoming_request_id(_header(scope, b"x-request-id") or None)
+
+        async def send_with_request_id(message) -> None:
+            if message["type"] == "http.response.start":
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode())],
+                }
+            await send(message)
+
+        token = current_request_id.set(request_id)
+        try:
+            await self._handle(scope, receive, send_with_request_id, request_id)
+        finally:
+            current_request_id.reset(token)
+
+    async def _handle(self, scope, receive, send, request_id: str) -> None:
         host, _port = split_domain_port(_header(scope, b"host"))
         if not host or not validate_host(host, _allowed_hosts()):
             return await _send_json(send, 400, "bad_request", "This host is not served here.")
@@ -308,7 +349,8 @@ class MCPEndpoint:
             return await _send_json(send, exc.status_code, exc.code, str(exc), headers)
         manager = await self._session_manager()
         # Read back by the tools (server.request_context.request.scope): the scope is per request.
-        await manager.handle_request({**scope, AUTHENTICATED_SCOPE_KEY: token}, receive, send)
+        scope = {**scope, AUTHENTICATED_SCOPE_KEY: token, REQUEST_ID_SCOPE_KEY: request_id}
+        await manager.handle_request(scope, receive, send)
 
 
 mcp_endpoint = MCPEndpoint()

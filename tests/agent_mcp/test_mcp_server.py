@@ -272,3 +272,29 @@ def test_an_unknown_host_is_refused(mcp_server, worker):
     )
     assert response.status_code == 400
     assert Task.objects.count() == 0
+
+
+def test_a_tool_call_is_audited_under_the_http_request_id(mcp_server, worker, board):
+    from activity.models import ActivityEvent
+
+    _agent, _token, raw = worker
+    task = TaskFactory(board=board)
+    response = httpx.post(
+        f"{mcp_server.url}/mcp",
+        json={
+            "jsonrpc": "2.0",
+            "id": 7,
+            "method": "tools/call",
+            "params": {"name": "claim_task", "arguments": {"task_id": task.pk}},
+        },
+        headers={
+            **MCP_HEADERS,
+            "Authorization": f"Bearer {raw}",
+            "MCP-Protocol-Version": "2025-06-18",
+            "X-Request-ID": "mcp-audit-0001",
+        },
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["x-request-id"] == "mcp-audit-0001"
+    assert ActivityEvent.objects.get(verb="task.claimed").request_id == "mcp-audit-0001"
