@@ -579,5 +579,7 @@ LOGGING = {
         "celery.worker.strategy": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
         "celery.beat": {"level": "WARNING"},
+        # The MCP SDK logs every stateless request's start and end at INFO (agent_mcp, /mcp).
+        "mcp": {"level": "WARNING"},
     },
 }
