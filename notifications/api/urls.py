@@ -1,5 +1,6 @@
 """/api/v1/ routes for notifications; kebab-case plural, with or without a trailing slash."""
 
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from notifications.api import views
@@ -8,4 +9,8 @@ router = SimpleRouter()
 router.trailing_slash = "/?"
 router.register("notifications", views.NotificationViewSet, basename="notification")
 
-urlpatterns = router.urls
+urlpatterns = [
+    re_path(r"^boards/(?P<board_id>\d+)/mute/?$", views.BoardMuteView.as_view(), name="board-mute"),
+    re_path(r"^tasks/(?P<task_id>\d+)/watch/?$", views.TaskWatchView.as_view(), name="task-watch"),
+    *router.urls,
+]

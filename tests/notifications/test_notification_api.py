@@ -47,3 +47,30 @@ def test_it_counts_and_marks_all_read(user, organization):
     assert client.get("/api/v1/notifications/unread-count/").json() == {"unread": 3}
     assert client.post("/api/v1/notifications/read-all/").json() == {"marked": 3}
     assert client.get("/api/v1/notifications/unread-count/").json() == {"unread": 0}
+
+
+def test_a_member_mutes_a_board_and_watches_a_task(viewer, outsider, board):
+    from notifications.models import BoardMute, TaskWatch
+    from tests.factories import TaskFactory
+
+    task = TaskFactory(board=board)
+    client = _script(viewer)
+    assert client.post(f"/api/v1/boards/{board.pk}/mute", {"muted": True}, format="json").json() == {
+        "board": board.pk,
+        "muted": True,
+    }
+    assert BoardMute.objects.filter(user=viewer, board=board).exists()
+    assert (
+        client.post(f"/api/v1/tasks/{task.pk}/watch/", {"watched": True}, format="json").json()["watched"]
+        is True
+    )
+    assert TaskWatch.objects.filter(user=viewer, task=task).exists()
+    client.post(f"/api/v1/boards/{board.pk}/mute", {"muted": False}, format="json")
+    assert not BoardMute.objects.filter(user=viewer).exists()
+    missing = client.post(f"/api/v1/boards/{board.pk}/mute", {}, format="json")
+    assert missing.status_code == 400 and "muted" in missing.json()["error"]["fields"]
+    stranger = _script(outsider)
+    assert stranger.post(f"/api/v1/boards/{board.pk}/mute", {"muted": True}, format="json").status_code == 404
+    assert (
+        stranger.post(f"/api/v1/tasks/{task.pk}/watch", {"watched": True}, format="json").status_code == 404
+    )

@@ -298,6 +298,8 @@ EXPECTED: dict[str, Rule] = {
     "notification-read-all": Rule(NOBODY, HUMANS, why="each person's own notifications"),
     "notification-detail": Rule(ADMINS, why="the admin's notification: only its recipient"),
     "notification-read": Rule(NOBODY, ADMINS, why="the admin's notification: only its recipient"),
+    "board-mute": Rule(NOBODY, MEMBERS, why="a per-person setting; any member"),
+    "task-watch": Rule(NOBODY, MEMBERS, why="a per-person setting; any member"),
 }
 
 # Unnamed trailing-slash twins: checked under the row of the named route they duplicate.
