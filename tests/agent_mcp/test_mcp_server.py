@@ -298,3 +298,40 @@ def test_a_tool_call_is_audited_under_the_http_request_id(mcp_server, worker, bo
     assert response.status_code == 200, response.text
     assert response.headers["x-request-id"] == "mcp-audit-0001"
     assert ActivityEvent.objects.get(verb="task.claimed").request_id == "mcp-audit-0001"
+
+
+def test_a_persons_token_is_not_an_agent_token(mcp_server, user):
+    from core.services import create_personal_token
+
+    _token, raw = create_personal_token(user=user, name="script")
+    as_token = httpx.post(
+        f"{mcp_server.url}/mcp",
+        json=INITIALIZE,
+        headers={**MCP_HEADERS, "Authorization": f"Token {raw}"},
+        timeout=10,
+    )
+    as_bearer = _initialize(mcp_server.url, raw)
+    assert (as_token.status_code, as_bearer.status_code) == (401, 401)
+
+
+def test_approval_on_a_board_without_it_and_a_foreign_resource_are_clear_errors(
+    mcp_server, worker, board, other_organization
+):
+    from mcp.shared.exceptions import McpError
+
+    _agent, _token, raw = worker
+    task = TaskFactory(board=board, status=TaskStatus.REVIEW)
+    foreign_board = BoardFactory(organization=other_organization)
+
+    async def action(session):
+        approval = await session.call_tool("request_approval", {"task_id": task.pk})
+        try:
+            await session.read_resource(f"missioncontrol://boards/{foreign_board.pk}")
+        except McpError as exc:
+            return approval, exc.error.message
+        return approval, None
+
+    approval, resource_error = with_mcp_session(mcp_server.url, raw, action)
+    assert approval.isError and _body(approval)["error"]["code"] == "approval_not_required"
+    assert resource_error == "Board not found."
+    assert not Approval.objects.exists()
