@@ -2,6 +2,7 @@
 
 Order of checks for every HTTP request, before the SDK sees it:
 1. the Host header against ALLOWED_HOSTS (Django's rule; this app is not behind Django's checks);
+   then the method: POST only (405 otherwise: a stateless server has no stream to offer on GET);
 2. the agent's bearer token (`Authorization: Bearer`, or `X-Agent-Token`) through
    agents.authentication.verify_agent_credentials: the REST API's one lookup, failure lockout per
    address (AGENT_AUTH_RATE), per-agent call limit (AGENT_RATE) and failure log, so a token, a
@@ -328,6 +329,12 @@ class MCPEndpoint:
         host, _port = split_domain_port(_header(scope, b"host"))
         if not host or not validate_host(host, _allowed_hosts()):
             return await _send_json(send, 400, "bad_request", "This host is not served here.")
+        if scope.get("method") != "POST":
+            # Stateless: no session to resume or push from, so no GET stream (the spec's 405 for a
+            # server without one) and no DELETE; a GET would otherwise hold an idle stream open.
+            return await _send_json(
+                send, 405, "method_not_allowed", "POST JSON-RPC messages to /mcp.", [(b"allow", b"POST")]
+            )
         raw = token_from_request_headers(scope.get("headers") or [])
         challenge = [(b"www-authenticate", b'Bearer realm="mcp"')]
         if raw is None:

@@ -335,3 +335,13 @@ def test_approval_on_a_board_without_it_and_a_foreign_resource_are_clear_errors(
     assert approval.isError and _body(approval)["error"]["code"] == "approval_not_required"
     assert resource_error == "Board not found."
     assert not Approval.objects.exists()
+
+
+def test_get_and_delete_are_405_a_stateless_server_has_no_stream(mcp_server, worker):
+    _agent, _token, raw = worker
+    headers = {"Authorization": f"Bearer {raw}", "Accept": "text/event-stream"}
+    for method in ("GET", "DELETE"):
+        response = httpx.request(method, f"{mcp_server.url}/mcp", headers=headers, timeout=10)
+        assert response.status_code == 405
+        assert response.headers["allow"] == "POST"
+        assert response.json()["error"]["code"] == "method_not_allowed"
