@@ -6,6 +6,7 @@ per-process.
 """
 
 import asyncio
+import importlib
 import os
 
 from django.core.asgi import get_asgi_application
@@ -17,7 +18,6 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from agent_mcp.server import mcp_endpoint  # noqa: E402
 from missioncontrol import realtime  # noqa: E402
 from missioncontrol.body_limit import ASGIRequestBodyLimit  # noqa: E402
 from missioncontrol.routing import websocket_urlpatterns  # noqa: E402
@@ -42,15 +42,23 @@ class BindServerLoop:
 
 
 class RouteMCP:
-    """`/mcp` (streamable HTTP, agent tokens) to the MCP endpoint; every other path to Django."""
+    """`/mcp` (streamable HTTP, agent tokens) to the MCP endpoint; every other path to Django.
 
-    def __init__(self, mcp_app, django_app) -> None:
-        self.mcp_app = mcp_app
+    The MCP SDK takes about a second of CPU to import (pydantic models, its client, rich): it is
+    imported on the first `/mcp` request, in a thread so the event loop keeps serving sockets,
+    rather than at start-up of every ASGI process whether or not agents use MCP.
+    """
+
+    def __init__(self, django_app) -> None:
         self.django_app = django_app
+        self.mcp_app = None
 
     async def __call__(self, scope, receive, send):
         path = scope.get("path", "")
         if path == "/mcp" or path.startswith("/mcp/"):
+            if self.mcp_app is None:
+                module = await asyncio.to_thread(importlib.import_module, "agent_mcp.server")
+                self.mcp_app = module.mcp_endpoint
             return await self.mcp_app(scope, receive, send)
         return await self.django_app(scope, receive, send)
 
@@ -58,7 +66,7 @@ class RouteMCP:
 router = ProtocolTypeRouter(
     {
         # Bodies are limited while streaming in, before Django would buffer them whole.
-        "http": ASGIRequestBodyLimit(RouteMCP(mcp_endpoint, django_asgi_app)),
+        "http": ASGIRequestBodyLimit(RouteMCP(django_asgi_app)),
         "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
