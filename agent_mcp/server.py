@@ -31,6 +31,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
+from jsonschema import Draft202012Validator
 from mcp import types
 from mcp.server.lowlevel import Server
 from mcp.server.lowlevel.helper_types import ReadResourceContents
@@ -85,6 +86,15 @@ def _error_result(code: str, message: str, **extra: Any) -> types.CallToolResult
         structuredContent=body,
         isError=True,
     )
+
+
+def _schema_errors(schema: dict[str, Any], arguments: dict[str, Any]) -> dict[str, list[str]]:
+    """The arguments' violations of a tool's JSON schema, by field, as the REST API lists them."""
+    fields: dict[str, list[str]] = {}
+    for error in Draft202012Validator(schema).iter_errors(arguments):
+        field = str(error.path[0]) if error.path else "non_field_errors"
+        fields.setdefault(field, []).append(error.message)
+    return fields
 
 
 def _request_id(server: Server) -> str:
@@ -170,12 +180,16 @@ def build_server() -> Server:
             for tool in TOOLS
         ]
 
-    @server.call_tool()
+    # The SDK's own check answers in plain text; ours answers in the API's error shape.
+    @server.call_tool(validate_input=False)
     async def call_tool(name: str, arguments: dict[str, Any]) -> types.CallToolResult:
         token = _request_token(server)
         tool = TOOLS_BY_NAME.get(name)
         if tool is None:
             return _error_result("unknown_tool", f"There is no tool named “{name}”.")
+        fields = _schema_errors(tool.input_schema, arguments or {})
+        if fields:
+            return _error_result("invalid", "The request has invalid fields.", fields=fields)
         try:
             handler = _with_request_id(tool.handler, _request_id(server))
             result = await database_sync_to_async(handler)(token.agent, arguments or {})

@@ -345,3 +345,35 @@ def test_get_and_delete_are_405_a_stateless_server_has_no_stream(mcp_server, wor
         assert response.status_code == 405
         assert response.headers["allow"] == "POST"
         assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_it_lists_my_tasks_and_a_boards_claimable_tasks(mcp_server, worker, organization, board):
+    agent, _token, raw = worker
+    mine = TaskFactory(board=board, assignee_agent=agent, status=TaskStatus.IN_PROGRESS)
+    mine_done = TaskFactory(board=board, assignee_agent=agent, status=TaskStatus.DONE)
+    free = TaskFactory(board=board)
+    others = TaskFactory(board=board, assignee_agent=agent_with_token(organization=organization)[0])
+    elsewhere = TaskFactory(board=BoardFactory(organization=organization), assignee_agent=agent)
+
+    async def action(session):
+        return (
+            await session.call_tool("list_my_tasks", {}),
+            await session.call_tool("list_my_tasks", {"status": ["in_progress"]}),
+            await session.call_tool("list_board_tasks", {"board_id": board.pk}),
+            await session.call_tool("list_board_tasks", {"board_id": board.pk, "unassigned_only": True}),
+            await session.call_tool("list_my_tasks", {"status": ["doing"]}),
+        )
+
+    my_tasks, in_progress, board_tasks, claimable, bad_status = with_mcp_session(mcp_server.url, raw, action)
+    ids = lambda result: {task["id"] for task in result.structuredContent["tasks"]}  # noqa: E731
+    assert ids(my_tasks) == {mine.pk, mine_done.pk}  # not the task on a board the agent is not on
+    assert elsewhere.pk not in ids(my_tasks)
+    assert ids(in_progress) == {mine.pk}
+    assert ids(board_tasks) == {mine.pk, mine_done.pk, free.pk, others.pk}
+    assert ids(claimable) == {free.pk}
+    assert my_tasks.structuredContent["truncated"] is False
+    assert bad_status.isError
+    assert _body(bad_status)["error"]["code"] == "invalid"
+    assert _body(bad_status)["error"]["fields"]["status"] == [
+        "'doing' is not one of ['inbox', 'in_progress', 'review', 'done', 'blocked']"
+    ]
