@@ -377,3 +377,20 @@ def test_it_lists_my_tasks_and_a_boards_claimable_tasks(mcp_server, worker, orga
     assert _body(bad_status)["error"]["fields"]["status"] == [
         "'doing' is not one of ['inbox', 'in_progress', 'review', 'done', 'blocked']"
     ]
+
+
+def test_a_chat_rate_limit_is_a_tool_error_with_retry_after(mcp_server, settings, worker, board):
+    settings.CHAT_POST_RATE = "1/60s"
+    _agent, _token, raw = worker
+
+    async def action(session):
+        return (
+            await session.call_tool("post_chat_message", {"board_id": board.pk, "body": "one"}),
+            await session.call_tool("post_chat_message", {"board_id": board.pk, "body": "two"}),
+        )
+
+    first, second = with_mcp_session(mcp_server.url, raw, action)
+    assert not first.isError
+    error = _body(second)["error"]
+    assert second.isError and error["code"] == "rate_limited" and error["retry_after"] >= 1
+    assert ChatMessage.objects.filter(board=board).count() == 1
