@@ -54,6 +54,13 @@ def register() -> None:
             sentence=lambda e, phrase=phrase: format_html("{} " + phrase, actor(e), _token(e), agent_link(e)),
         )
     register_event_type(
+        "agent.token_first_used",
+        category="agent",
+        label="Agent token first used",
+        on_board_feed=False,
+        sentence=lambda e: format_html("{} made its first call with {}", agent_link(e), _token(e)),
+    )
+    register_event_type(
         "agent.presence_changed",
         category="agent",
         label="Agent online/offline",

@@ -467,6 +467,24 @@ def _record_presence_change(*, agent: Agent, new: str, now: datetime) -> bool:
     return True
 
 
+def _record_first_use(*, agent: Agent, token: AgentToken, now: datetime) -> None:
+    """The token's first call: an event, so that a page waiting for the agent to connect (the MCP
+    "connect your agent" page) turns green at once. The conditional UPDATE makes it one event even
+    when several processes see the first calls at the same moment."""
+    first = AgentToken.objects.filter(pk=token.pk, last_used_at__isnull=True).update(last_used_at=now)
+    token.last_used_at = now
+    if not first:
+        return
+    record_activity(
+        organization=agent.organization_id,
+        verb="agent.token_first_used",
+        actor=Actor.for_agent(agent),
+        target_type="agent",
+        target_id=agent.pk,
+        detail={"agent_id": agent.pk, "name": agent.name, "token_id": token.pk, "token_name": token.name},
+    )
+
+
 def record_agent_seen(*, agent: Agent, token: AgentToken | None = None, now: datetime | None = None) -> bool:
     """Note that the agent (and token) was just active; True if this call wrote.
 
@@ -481,7 +499,9 @@ def record_agent_seen(*, agent: Agent, token: AgentToken | None = None, now: dat
     if not token_stale and not agent_stale:
         return False
     with transaction.atomic():
-        if token_stale:
+        if token_stale and token.last_used_at is None:
+            _record_first_use(agent=agent, token=token, now=now)
+        elif token_stale:
             AgentToken.objects.filter(pk=token.pk).filter(
                 Q(last_used_at__isnull=True) | Q(last_used_at__lte=threshold)
             ).update(last_used_at=now)

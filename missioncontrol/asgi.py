@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels.
+"""ASGI entry point: HTTP through Django, websockets through Channels, `/mcp` through the MCP SDK.
 
 In the embedded default the Celery worker and beat run as threads of this process
 (missioncontrol.embedded_worker), because the in-memory broker and channel layer are
@@ -6,6 +6,7 @@ per-process.
 """
 
 import asyncio
+import importlib
 import os
 
 from django.core.asgi import get_asgi_application
@@ -40,10 +41,32 @@ class BindServerLoop:
         return await self.app(scope, receive, send)
 
 
+class RouteMCP:
+    """`/mcp` (streamable HTTP, agent tokens) to the MCP endpoint; every other path to Django.
+
+    The MCP SDK takes about a second of CPU to import (pydantic models, its client, rich): it is
+    imported on the first `/mcp` request, in a thread so the event loop keeps serving sockets,
+    rather than at start-up of every ASGI process whether or not agents use MCP.
+    """
+
+    def __init__(self, django_app) -> None:
+        self.django_app = django_app
+        self.mcp_app = None
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if path == "/mcp" or path.startswith("/mcp/"):
+            if self.mcp_app is None:
+                module = await asyncio.to_thread(importlib.import_module, "agent_mcp.server")
+                self.mcp_app = module.mcp_endpoint
+            return await self.mcp_app(scope, receive, send)
+        return await self.django_app(scope, receive, send)
+
+
 router = ProtocolTypeRouter(
     {
         # Bodies are limited while streaming in, before Django would buffer them whole.
-        "http": ASGIRequestBodyLimit(django_asgi_app),
+        "http": ASGIRequestBodyLimit(RouteMCP(django_asgi_app)),
         "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -169,6 +169,7 @@ INSTALLED_APPS = [
     # Feature apps on core + activity + the domain apps.
     "search",
     "teams",
+    "agent_mcp",
 ]
 
 MIDDLEWARE = [
@@ -601,5 +602,7 @@ LOGGING = {
         "celery.worker.strategy": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
         "celery.beat": {"level": "WARNING"},
+        # The MCP SDK logs every stateless request's start and end at INFO (agent_mcp, /mcp).
+        "mcp": {"level": "WARNING"},
     },
 }

@@ -22,7 +22,8 @@ from core.models import Organization, PersonalToken
 
 
 class OrganizationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HumanViewSet):
-    """The organizations you belong to, with your role in each."""
+    """The organizations you belong to, with your role in each. Routed by teams.api, which adds the
+    writes (teams' services)."""
 
     queryset = Organization.objects.none()  # the schema generator's model; get_queryset scopes
 

@@ -49,6 +49,7 @@ class World:
             ("new agent", "/agents/new/"),
             ("agent", f"/agents/{i['agent']}/"),
             ("edit agent", f"/agents/{i['agent']}/edit/"),
+            ("connect agent", f"/agents/{i['agent']}/connect/"),
             ("webhooks", "/webhooks/"),
             ("board webhooks", f"/webhooks/boards/{i['board']}/"),
             ("webhook", f"/webhooks/{i['webhook']}/"),

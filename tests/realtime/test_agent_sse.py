@@ -76,9 +76,13 @@ async def test_it_replays_from_last_event_id_then_keeps_alive_and_ends_in_time(
     assert body.startswith("retry: ")
     data = [json.loads(line[6:]) for line in body.splitlines() if line.startswith('data: {"')]
     assert event_ids(body) == [d["id"] for d in data]
-    # Authenticating marked the agent online: an event about the agent, so replayed as well.
+    # The token's first call (agent.token_first_used) marked the agent online: events about the
+    # agent, so replayed as well.
     assert [d["id"] for d in data if d["verb"] == "task.updated"] == [e.pk for e in events[1:]]
-    assert [d["verb"] for d in data if d["verb"] != "task.updated"] == ["agent.presence_changed"]
+    assert [d["verb"] for d in data if d["verb"] != "task.updated"] == [
+        "agent.token_first_used",
+        "agent.presence_changed",
+    ]
     assert ": keep-alive" in body
 
 

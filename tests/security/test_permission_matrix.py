@@ -79,8 +79,9 @@ EXPECTED: dict[str, Rule] = {
     "api-redoc": Rule(ALL, why="the ReDoc shell; the schema above is public too"),
     "event-types": Rule(HUMANS, why="the event-type registry (names, labels; no data), signed-in users"),
     # --- human API: organizations, boards, tasks ---------------------------------------------
-    "organization-list": Rule(HUMANS),
-    "organization-detail": Rule(MEMBERS),
+    "organization-list": Rule(HUMANS, HUMANS, why="anyone signed in starts an organization (POST {}: 400)"),
+    "organization-detail": Rule(MEMBERS, ADMINS, why="admins rename it"),
+    "organization-leave": Rule(NOBODY, MEMBERS, why="any member leaves; the last admin gets a 409"),
     "board-list": Rule(HUMANS, ADMINS | OUTSIDER, why="an outsider creates in their own organization"),
     "board-detail": Rule(MEMBERS, ADMINS),
     "board-archive": Rule(NOBODY, ADMINS),
@@ -217,6 +218,8 @@ EXPECTED: dict[str, Rule] = {
     "agents:agent-token-issue": Rule(NOBODY, ADMINS),
     "agents:agent-token-rotate": Rule(NOBODY, ADMINS),
     "agents:agent-token-revoke": Rule(NOBODY, ADMINS),
+    # The MCP "connect your agent" page: members read it; only admins issue a token there.
+    "agent_mcp:agent-connect": Rule(MEMBERS, ADMINS),
     "webhooks:webhook-index": Rule(HUMANS, ADMINS | OUTSIDER),
     "webhooks:board-webhooks": Rule(MEMBERS, ADMINS),
     "webhooks:webhook-detail": Rule(MEMBERS, ADMINS),
@@ -270,6 +273,34 @@ EXPECTED: dict[str, Rule] = {
         NOBODY,
         why="without a valid token every caller gets the not-valid page (404); tested in tests/teams",
     ),
+    # --- human API: members, roles, board groups, invitations, notifications (issue 31) ---------
+    "role-list": Rule(HUMANS),
+    "member-list": Rule(HUMANS, why="the members of each caller's own organizations"),
+    "member-detail": Rule(MEMBERS, ADMINS, why="the viewer's membership: admins change or remove it"),
+    "board-group-list": Rule(
+        HUMANS, HUMANS, why="POST {} is a 400 for anyone signed in: the organization is named in the body"
+    ),
+    "board-group-detail": Rule(MEMBERS, ADMINS),
+    "board-group-reorder": Rule(
+        NOBODY, HUMANS, why="POST {} is a 400 for anyone signed in: the organization is named in the body"
+    ),
+    "invitation-list": Rule(
+        HUMANS,
+        HUMANS,
+        why="each admin's organizations' invitations; POST {} is a 400 (organization in the body)",
+    ),
+    "invitation-detail": Rule(ADMINS),
+    "invitation-revoke": Rule(NOBODY, ADMINS),
+    "invitation-accept": Rule(
+        NOBODY, HUMANS, why="POST {} is a 400 for anyone signed in (the token is missing)"
+    ),
+    "notification-list": Rule(HUMANS, why="each person's own notifications"),
+    "notification-unread-count": Rule(HUMANS, why="each person's own count"),
+    "notification-read-all": Rule(NOBODY, HUMANS, why="each person's own notifications"),
+    "notification-detail": Rule(ADMINS, why="the admin's notification: only its recipient"),
+    "notification-read": Rule(NOBODY, ADMINS, why="the admin's notification: only its recipient"),
+    "board-mute": Rule(NOBODY, MEMBERS, why="a per-person setting; any member"),
+    "task-watch": Rule(NOBODY, MEMBERS, why="a per-person setting; any member"),
 }
 
 # Unnamed trailing-slash twins: checked under the row of the named route they duplicate.
@@ -305,7 +336,11 @@ PK_OBJECTS = (
     ("webhook-rule", "rule"),
     ("agent-token", "agent_token"),
     ("organization", "organization"),
+    ("board-group", "board_group"),
     ("board", "board"),
+    ("member", "membership"),
+    ("invitation", "invitation"),
+    ("notification", "notification"),
     ("tag", "tag"),
     ("task", "task"),
     ("approval", "approval"),

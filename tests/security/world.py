@@ -130,7 +130,21 @@ def build_world() -> World:
     _add_alerts(world)
     _add_chat(world)
     _add_invitation(world)
+    _add_organization_parts(world)
     return world
+
+
+def _add_organization_parts(world: World) -> None:
+    """A board group of the first organization, and the viewer's membership (for /members/<pk>)."""
+    from boards.services import create_board_group
+    from core.models import Membership
+
+    world.extra["board_group"] = create_board_group(
+        organization=world.organization, actor=Actor.for_user(world.users["admin"]), name=f"Group {MARKER}"
+    )
+    world.extra["membership"] = Membership.objects.get(
+        organization=world.organization, user=world.users["viewer"]
+    )
 
 
 def _add_chat(world: World) -> None:

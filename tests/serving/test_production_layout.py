@@ -97,6 +97,54 @@ def test_the_proxy_sends_the_sse_stream_to_the_asgi_server_unbuffered(layout):
     assert response.headers["content-type"].startswith("application/json")
 
 
+def test_an_mcp_client_works_through_the_proxy_and_its_claim_reaches_the_board(layout, user, board):
+    # Issue 31: /mcp goes to the ASGI server, unbuffered; the official client, a tool call, the event.
+    from agents.models import AgentStatus
+    from tests.agent_mcp.conftest import call_tool
+    from tests.agents.factories import agent_with_token
+    from tests.factories import TaskFactory
+
+    agent, _token, raw = agent_with_token(
+        organization=board.organization, boards=[board], status=AgentStatus.ACTIVE
+    )
+    task = TaskFactory(board=board)
+    proxy = layout.url("proxy")
+    refused = httpx.post(f"{proxy}/mcp", json={}, timeout=10)
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "authentication_failed"  # the ASGI app's answer, not a 404
+    client = Client()
+    client.force_login(user)
+    headers = {"Origin": proxy, "Cookie": f"sessionid={client.cookies['sessionid'].value}"}
+    with connect(
+        f"ws://127.0.0.1:{layout.proxy_port}/ws/boards/{board.pk}/",
+        additional_headers=headers,
+        open_timeout=10,
+    ) as ws:
+        assert json.loads(ws.recv(timeout=5))["type"] == "hello"
+        result = call_tool(proxy, raw, "claim_task", {"task_id": task.pk})
+        assert not result.isError, result.content
+        deadline = time.monotonic() + 10
+        while True:
+            message = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
+            if message["type"] == "event" and message["event"]["verb"] == "task.claimed":
+                break
+    assert message["event"]["actor"]["agent_id"] == agent.pk
+    # Server-sent events pass through unbuffered: the response is an event stream, not a 502.
+    response = httpx.post(
+        f"{proxy}/mcp",
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        headers={
+            "Authorization": f"Bearer {raw}",
+            "Accept": "application/json, text/event-stream",
+            "MCP-Protocol-Version": "2025-06-18",
+        },
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert "claim_task" in response.text
+
+
 # --- 14.4: no server believes X-Forwarded-For by itself -------------------------------------------------
 
 
