@@ -1,7 +1,8 @@
 """The production serving layout as real processes: gunicorn (deploy/gunicorn.conf.py), uvicorn
 (missioncontrol.serving) and nginx (deploy/nginx.conf.template) on free ports, against this
-test's PostgreSQL database and Redis. Started once per module; each test talks to them over
-sockets, exactly as a client in production would."""
+test's PostgreSQL database and Redis. Started once per test run (every test module that uses it
+runs on one xdist worker: tests/ci_plugin.py); each test talks to them over sockets, exactly as
+a client in production would."""
 
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait(5)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def layout(django_db_setup, django_db_blocker) -> Iterator[Layout]:
     if NGINX is None:
         pytest.skip("nginx is not installed (apt-get install nginx-light)")
