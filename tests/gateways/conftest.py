@@ -1,0 +1,43 @@
+"""Fixtures for the gateway tests: one real OpenClaw gateway and one fake model per test session.
+
+Without the gateway tools (`make gateway-tools`) the real-gateway tests skip with the reason,
+except where REQUIRE_SERVICES=1 (CI's PostgreSQL run): there a missing gateway fails them, so a
+broken install step cannot pass as a green run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.gateways.fake_model import FakeModelServer
+from tests.gateways.gateway_process import GatewayProcess, tools_missing_reason
+
+
+@pytest.fixture(scope="session")
+def fake_model() -> Iterator[FakeModelServer]:
+    server = FakeModelServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def openclaw_gateway(fake_model, tmp_path_factory) -> Iterator[GatewayProcess]:
+    """The session's gateway, started on first use (about 20 s), stopped at the end."""
+    reason = tools_missing_reason()
+    if reason:
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
+        pytest.skip(reason)
+    gateway = GatewayProcess(base_dir=tmp_path_factory.mktemp("openclaw"), model_base_url=fake_model.base_url)
+    gateway.start()
+    yield gateway
+    gateway.stop()
+
+
+def pytest_configure(config) -> None:
+    # pytest-xdist registers this marker once the lead's parallel run lands; until then
+    # --strict-markers would refuse it.
+    config.addinivalue_line("markers", "xdist_group(name): run in one xdist worker with the group")
