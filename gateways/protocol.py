@@ -39,6 +39,7 @@ CLIENT_MODE = "backend"
 ROLE = "operator"
 # What Mission Control asks for; the gateway may grant less (hello-ok.auth.scopes says what).
 DEFAULT_SCOPES = ("operator.read", "operator.write", "operator.admin", "operator.approvals")
+READ_ONLY_SCOPES = ("operator.read",)
 # Pre-auth frames may be at most 64 KiB on the gateway; after hello-ok, policy.maxPayload (25 MiB).
 MAX_FRAME_BYTES = 25 * 1024 * 1024
 

@@ -25,6 +25,7 @@ api_v1 = [
     path("", include("webhook_rules.api.urls")),
     path("", include("search.api.urls")),
     path("", include("overview.api.urls")),
+    path("", include("gateways.api.urls")),
     path("status", ops_status.status_api, name="ops-status-api"),
     path("event-types/", activity_api.event_types, name="event-types"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -53,6 +54,7 @@ urlpatterns = [
     path("organizations/", include("teams.urls")),
     path("overview/", include("overview.urls")),
     path("usage/", include("usage.urls")),
+    path("gateways/", include("gateways.urls")),
     path("", include("boards.urls")),
 ]
 

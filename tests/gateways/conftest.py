@@ -41,3 +41,53 @@ def pytest_configure(config) -> None:
     # pytest-xdist registers this marker once the lead's parallel run lands; until then
     # --strict-markers would refuse it.
     config.addinivalue_line("markers", "xdist_group(name): run in one xdist worker with the group")
+
+
+class SupervisorThread:
+    """The real supervisor on a thread with its own event loop, as in the embedded default."""
+
+    def __init__(self) -> None:
+        import asyncio
+        import threading
+
+        from gateways.gateway_events import GatewayEventSink
+        from gateways.supervisor import GatewaySupervisor
+
+        self.supervisor = GatewaySupervisor(event_sink=GatewayEventSink())
+        self._loop = asyncio.new_event_loop()
+        self._stop = asyncio.Event()
+        self._thread = threading.Thread(
+            target=lambda: self._loop.run_until_complete(self.supervisor.run(self._stop)),
+            name="test-gateway-supervisor",
+            daemon=True,
+        )
+
+    def start(self) -> SupervisorThread:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+        self._loop.close()
+
+
+@pytest.fixture
+def gateway_supervisor(transactional_db) -> Iterator[SupervisorThread]:
+    thread = SupervisorThread().start()
+    yield thread
+    thread.stop()
+
+
+def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.1, what: str = "the condition"):
+    """Poll `predicate` until it returns something truthy; fail with `what` after `timeout`."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)

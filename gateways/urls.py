@@ -1,0 +1,11 @@
+from django.urls import path
+
+from gateways import views
+
+app_name = "gateways"
+
+urlpatterns = [
+    path("", views.gateway_list, name="gateway-list"),
+    path("<int:pk>/", views.gateway_detail, name="gateway-detail"),
+    path("<int:pk>/delete", views.gateway_delete, name="gateway-delete"),
+]
