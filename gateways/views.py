@@ -10,6 +10,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,7 +21,7 @@ from core.actors import Actor
 from core.models import Role
 from gateways import services
 from gateways.models import Gateway, GatewayCommand
-from missioncontrol.exceptions import DomainError
+from missioncontrol.exceptions import DomainError, PermissionDenied
 
 RECENT_COMMANDS = 20
 
@@ -138,6 +139,9 @@ def gateway_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def gateway_delete(request: HttpRequest, pk: int) -> HttpResponse:
     gateway = _visible_gateway(request.user, pk)
-    services.delete_gateway(actor=Actor.for_user(request.user), gateway=gateway)
+    try:
+        services.delete_gateway(actor=Actor.for_user(request.user), gateway=gateway)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc)) from None
     messages.success(request, f"Gateway {gateway.name} removed.")
     return redirect(reverse("gateways:gateway-list"))

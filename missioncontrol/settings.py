@@ -446,6 +446,8 @@ SPECTACULAR_SETTINGS = {
         "AgentStatusEnum": "agents.models.AgentStatus",
         "DeliveryStatusEnum": "deliveries.models.DeliveryStatus",
         "IncidentStateEnum": "alerts.models.IncidentState",
+        "GatewayStatusEnum": "gateways.models.GatewayStatus",
+        "GatewayCommandStateEnum": "gateways.models.CommandState",
     },
 }
 

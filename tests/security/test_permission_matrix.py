@@ -172,6 +172,16 @@ EXPECTED: dict[str, Rule] = {
     "incident-detail": Rule(MEMBERS),
     "incident-acknowledge": Rule(NOBODY, WRITERS, why="operators handle incidents"),
     "incident-snooze": Rule(NOBODY, WRITERS),
+    # --- gateways (docs/gateways.md): viewers see, operators act, admins configure -------------
+    "gateway-list": Rule(HUMANS, ADMINS | OUTSIDER, why="admins add a gateway to their own organization"),
+    "gateway-detail": Rule(MEMBERS, ADMINS),
+    "gateway-commands": Rule(
+        MEMBERS, MEMBERS, why="the method's role decides; `{}` names no method, so every member gets the 400"
+    ),
+    "gateway-command-detail": Rule(MEMBERS),
+    "gateways:gateway-list": Rule(HUMANS, ADMINS | OUTSIDER, why="the form adds to the current organization"),
+    "gateways:gateway-detail": Rule(MEMBERS, ADMINS),
+    "gateways:gateway-delete": Rule(NOBODY, ADMINS),
     "alerts:incident-list": Rule(HUMANS),
     "alerts:incident-detail": Rule(MEMBERS),
     "alerts:incident-acknowledge": Rule(NOBODY, WRITERS),
@@ -314,6 +324,8 @@ PK_OBJECTS = (
     ("subscription", "subscription"),
     ("delivery-attempt", "attempt"),
     ("alert-rule", "alert_rule"),
+    ("gateway-command", "gateway_command"),
+    ("gateway", "gateway"),
     ("rule", "alert_rule"),
     ("incident", "incident"),
     ("budget", "budget"),
@@ -402,6 +414,7 @@ def snapshot() -> str:
         "chat",
         "notifications",
         "webhook_rules",
+        "gateways",
     ):
         for model in apps.get_app_config(app).get_models():
             if model._meta.label == "webhooks.WebhookRefusalCount":

@@ -130,7 +130,23 @@ def build_world() -> World:
     _add_alerts(world)
     _add_chat(world)
     _add_invitation(world)
+    _add_gateway(world)
     return world
+
+
+def _add_gateway(world: World) -> None:
+    """A gateway of the first organization with one queued command (no supervisor runs here)."""
+    from gateways.services import create_gateway, request_command
+
+    gateway = create_gateway(
+        actor=Actor.for_user(world.users["admin"]),
+        organization=world.organization,
+        name=f"Gateway {MARKER}",
+        url="ws://127.0.0.1:9/",
+        token=f"token-{MARKER}",
+    )
+    command, _ = request_command(actor=Actor.for_user(world.users["admin"]), gateway=gateway, method="health")
+    world.extra.update(gateway=gateway, gateway_command=command)
 
 
 def _add_chat(world: World) -> None:
