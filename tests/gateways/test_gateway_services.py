@@ -262,3 +262,25 @@ def test_the_backoff_doubles_to_its_ceiling():
     assert 0.375 <= backoff_delay(0) <= 0.5
     assert 0.75 <= backoff_delay(1) <= 1.0
     assert 22.5 <= backoff_delay(20, ceiling=30) <= 30
+
+
+def test_key_rotation_reencrypts_gateway_tokens_and_device_keys(organization, user, settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    gateway = services.create_gateway(
+        actor=Actor.for_user(user),
+        organization=organization,
+        name="p",
+        url=URL,
+        token="tok",
+        device_identity=True,
+    )
+    device_id = gateway.device_id
+    new_key = Fernet.generate_key().decode()
+    settings.SECRET_ENCRYPTION_KEYS = [new_key, settings.SECRET_KEY]
+    call_command("rotate_secret_encryption")
+    settings.SECRET_ENCRYPTION_KEYS = [new_key]  # the old key is gone: only re-encrypted rows read
+    gateway.refresh_from_db()
+    assert services.gateway_token(gateway) == "tok"
+    assert services.gateway_device(gateway).device_id == device_id
