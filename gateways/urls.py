@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.gateway_list, name="gateway-list"),
     path("<int:pk>/", views.gateway_detail, name="gateway-detail"),
     path("<int:pk>/delete", views.gateway_delete, name="gateway-delete"),
+    path("<int:pk>/session/", views.gateway_session, name="gateway-session"),
 ]

@@ -24,6 +24,9 @@ from gateways.models import Gateway, GatewayCommand
 from missioncontrol.exceptions import DomainError, PermissionDenied
 
 RECENT_COMMANDS = 20
+MAX_SESSION_KEY = 200
+# The gateway's default agent's main session (hello-ok.snapshot.sessionDefaults.mainSessionKey).
+DEFAULT_SESSION_KEY = "agent:main:main"
 
 
 class GatewayForm(forms.Form):
@@ -132,6 +135,26 @@ def gateway_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "gateways/gateway_detail.html",
         {"gateway": gateway, "form": form, "is_admin": is_admin, "commands": commands},
         status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def gateway_session(request: HttpRequest, pk: int) -> HttpResponse:
+    """One session's transcript: history through the command queue (chat.history), then live
+    through /ws/gateways/<id>/session/. Operators also get the composer (chat.send)."""
+    gateway = _visible_gateway(request.user, pk)
+    key = request.GET.get("key", "").strip() or DEFAULT_SESSION_KEY
+    if len(key) > MAX_SESSION_KEY:
+        raise Http404(f"A session key is at most {MAX_SESSION_KEY} characters.")
+    membership = membership_for(request.user, gateway.organization_id)
+    return render(
+        request,
+        "gateways/session.html",
+        {
+            "gateway": gateway,
+            "session_key": key,
+            "can_send": membership is not None and membership.has_role(Role.OPERATOR),
+        },
     )
 
 

@@ -64,6 +64,7 @@ class World:
             ("budgets and prices", "/usage/budgets/"),
             ("gateways", "/gateways/"),
             ("gateway", f"/gateways/{i['gateway']}/"),
+            ("gateway session", f"/gateways/{i['gateway']}/session/?key=agent:main:main"),
             ("search", "/search/?q=load"),
             ("members", f"/organizations/{i['organization']}/members/"),
             ("organization settings", f"/organizations/{i['organization']}/settings/"),

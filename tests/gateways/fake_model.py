@@ -36,25 +36,28 @@ def _text_of(content: Any) -> str:
     return ""
 
 
+def _is_real_user_turn(message: dict[str, Any]) -> bool:
+    return message.get("role") == "user" and INTERNAL_CONTEXT not in _text_of(message.get("content"))
+
+
 def user_text(messages: list[dict[str, Any]]) -> str:
     """The last user turn a person wrote, without OpenClaw's wrappers."""
     for message in reversed(messages):
-        if message.get("role") != "user":
-            continue
-        text = _text_of(message.get("content"))
-        if INTERNAL_CONTEXT in text:
-            continue
-        text = TIMESTAMP_PREFIX.sub("", text.strip())
-        return text.split("\n\nRuntime:")[0].strip()
+        if _is_real_user_turn(message):
+            text = TIMESTAMP_PREFIX.sub("", _text_of(message.get("content")).strip())
+            return text.split("\n\nRuntime:")[0].strip()
     return ""
 
 
 def plan_reply(body: dict[str, Any]) -> dict[str, Any]:
     """Either {"text": …} or {"tool": name, "arguments": {…}} for one request."""
     messages = body.get("messages") or []
-    last = messages[-1] if messages else {}
-    if last.get("role") == "tool":
-        return {"text": f"TOOL RESULT SEEN: {_text_of(last.get('content'))[:60]}"}
+    last_user = max((i for i, m in enumerate(messages) if _is_real_user_turn(m)), default=-1)
+    # A tool already ran for this turn (OpenClaw may append its own turns after the result):
+    # answer in text, never with another tool call, or the run would loop.
+    tool_results = [m for m in messages[last_user + 1 :] if m.get("role") == "tool"]
+    if tool_results:
+        return {"text": f"TOOL RESULT SEEN: {_text_of(tool_results[-1].get('content'))[:60]}"}
     text = user_text(messages)
     tools = [t.get("function", {}).get("name") for t in body.get("tools") or []]
     if "RUN_COMMAND:" in text:

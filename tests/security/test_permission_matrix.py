@@ -182,6 +182,9 @@ EXPECTED: dict[str, Rule] = {
     "gateways:gateway-list": Rule(HUMANS, ADMINS | OUTSIDER, why="the form adds to the current organization"),
     "gateways:gateway-detail": Rule(MEMBERS, ADMINS),
     "gateways:gateway-delete": Rule(NOBODY, ADMINS),
+    "gateways:gateway-session": Rule(
+        MEMBERS, why="the transcript page; sending goes through gateway-commands"
+    ),
     "alerts:incident-list": Rule(HUMANS),
     "alerts:incident-detail": Rule(MEMBERS),
     "alerts:incident-acknowledge": Rule(NOBODY, WRITERS),
