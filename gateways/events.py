@@ -71,6 +71,35 @@ def _run_end(event):
     return format_html("A run on the gateway {} finished: {}", _gateway(event), d.get("text") or "")
 
 
+def _agent_change(phrase: str):
+    def sentence(event):
+        d = detail(event)
+        return format_html(
+            "The agent {} {} the gateway {}", quoted(d.get("agent_key"), "an agent"), phrase, _gateway(event)
+        )
+
+    return sentence
+
+
+def _agent_linked(event):
+    d = detail(event)
+    if not d.get("agent_id"):
+        return format_html(
+            "{} unlinked the agent {} of the gateway {}",
+            actor(event),
+            quoted(d.get("agent_key")),
+            _gateway(event),
+        )
+    url = url_or_none("agents:agent-detail", int(d["agent_id"])) if str(d.get("agent_id")).isdigit() else None
+    return format_html(
+        "{} linked the agent {} of the gateway {} to {}",
+        actor(event),
+        quoted(d.get("agent_key")),
+        _gateway(event),
+        link(url, d.get("linked_name") or "an agent"),
+    )
+
+
 def register() -> None:
     register_category("gateway", "Gateways")
     for name, label, sentence in (
@@ -84,5 +113,8 @@ def register() -> None:
         ("gateway.command_finished", "Gateway command finished", _command_finished),
         ("gateway.run_finished", "Gateway run finished", _run_end),
         ("gateway.run_failed", "Gateway run failed", _run_end),
+        ("gateway.agent_imported", "Gateway agent found", _agent_change("is now on")),
+        ("gateway.agent_retired", "Gateway agent retired", _agent_change("is no longer on")),
+        ("gateway.agent_linked", "Gateway agent linked", _agent_linked),
     ):
         register_event_type(name, category="gateway", label=label, sentence=sentence, on_board_feed=False)

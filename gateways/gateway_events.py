@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 
 from activity.services import record_activity
+from gateways import services
 from gateways.models import Gateway
 from gateways.services import gateway_actor
 from missioncontrol import realtime
@@ -78,3 +79,25 @@ class GatewayEventSink:
             )
         if event == "chat" and payload.get("state") in ("final", "error"):
             await runner.db.run(record_run_end, gateway_id=settings.id, payload=payload)
+            run_id, agent_key = payload.get("runId"), payload.get("agentId")
+            if isinstance(run_id, str) and isinstance(agent_key, str) and isinstance(session_key, str):
+                runner.spawn(
+                    self.record_usage(runner, session_key=session_key, agent_key=agent_key, run_id=run_id)
+                )
+
+    async def record_usage(self, runner, *, session_key: str, agent_key: str, run_id: str) -> None:
+        """The run's usage, from chat.history, for the linked Mission Control agent."""
+        connection = runner.connection
+        if connection is None:
+            return
+        try:
+            history = await connection.request("chat.history", {"sessionKey": session_key})
+            await runner.db.run(
+                services.record_run_usage,
+                gateway_id=runner.settings.id,
+                agent_key=agent_key,
+                run_id=run_id,
+                history=history,
+            )
+        except Exception:
+            logger.exception("gateway %s: recording the usage of run %s failed", runner.settings.id, run_id)

@@ -126,3 +126,39 @@ class GatewayCommand(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} on {self.gateway_id} ({self.state})"
+
+
+class GatewayAgentQuerySet(models.QuerySet):
+    def active(self) -> GatewayAgentQuerySet:
+        return self.filter(retired_at__isnull=True)
+
+
+class GatewayAgent(models.Model):
+    """An agent that lives on a gateway, as the gateway's agents.list last reported it, and the
+    Mission Control agent it is linked to (whose usage, budgets and pages it then feeds).
+
+    The supervisor keeps these rows in step with the gateway: on every connect and after every
+    agents.create / agents.delete it runs. An agent the gateway no longer lists is retired, not
+    deleted, so its usage and events keep their subject.
+    """
+
+    gateway = models.ForeignKey(Gateway, on_delete=models.CASCADE, related_name="agents")
+    agent_key = models.CharField(max_length=100)  # the gateway's agent id ("main", "release-bot")
+    name = models.CharField(max_length=200, blank=True)
+    workspace = models.CharField(max_length=500, blank=True)
+    agent = models.ForeignKey(
+        "agents.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="gateway_links"
+    )
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    objects = GatewayAgentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["agent_key", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["gateway", "agent_key"], name="gateway_agent_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent_key} on {self.gateway_id}"

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,13 +20,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from activity.services import record_activity
+from agents.models import Agent
 from core.access import authorize
 from core.actors import Actor, ActorKind
 from core.encryption import decrypt_secret, encrypt_secret
 from core.models import Organization, Role
-from gateways.models import CommandState, Gateway, GatewayCommand, GatewayStatus
+from gateways.models import CommandState, Gateway, GatewayAgent, GatewayCommand, GatewayStatus
 from gateways.protocol import DeviceIdentity, GatewayError, Hello
-from missioncontrol.exceptions import Conflict, DomainError
+from missioncontrol.exceptions import Conflict, DomainError, NotFound
+from usage.services import UsageItem, record_usage
 
 MAX_NAME_LENGTH = 100
 MAX_URL_LENGTH = 500
@@ -472,3 +475,147 @@ def record_seen(*, gateway_id: int, latency_ms: int | None = None) -> None:
     if latency_ms is not None:
         fields["latency_ms"] = latency_ms
     Gateway.objects.filter(pk=gateway_id).update(**fields)
+
+
+# --- agents on a gateway -------------------------------------------------------------------------
+
+
+def sync_gateway_agents(*, gateway_id: int, listed: Any) -> list[GatewayAgent]:
+    """Bring the GatewayAgent rows in step with the gateway's agents.list answer.
+
+    New agents are imported (recorded as `gateway.agent_imported`), agents the gateway no longer
+    lists are retired (`gateway.agent_retired`), returning ones are un-retired. Links to Mission
+    Control agents are kept.
+    """
+    agents = listed.get("agents") if isinstance(listed, dict) else None
+    if not isinstance(agents, list):
+        return []
+    seen: dict[str, dict[str, Any]] = {}
+    for entry in agents:
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str) and entry["id"]:
+            seen[entry["id"][:100]] = entry
+    now = timezone.now()
+    with transaction.atomic():
+        gateway = Gateway.objects.select_for_update().filter(pk=gateway_id).first()
+        if gateway is None:
+            return []
+        existing = {row.agent_key: row for row in GatewayAgent.objects.filter(gateway=gateway)}
+        for key, entry in seen.items():
+            row = existing.get(key)
+            name = str(entry.get("name") or key)[:200]
+            workspace = str(entry.get("workspace") or "")[:500]
+            if row is None:
+                row = GatewayAgent.objects.create(
+                    gateway=gateway, agent_key=key, name=name, workspace=workspace
+                )
+                existing[key] = row
+                _record_agent_event(gateway, row, verb="gateway.agent_imported")
+            elif row.retired_at or row.name != name or row.workspace != workspace:
+                returned = row.retired_at is not None
+                row.name, row.workspace, row.retired_at = name, workspace, None
+                row.save(update_fields=["name", "workspace", "retired_at"])
+                if returned:
+                    _record_agent_event(gateway, row, verb="gateway.agent_imported")
+        for key, row in existing.items():
+            if key not in seen and row.retired_at is None:
+                row.retired_at = now
+                row.save(update_fields=["retired_at"])
+                _record_agent_event(gateway, row, verb="gateway.agent_retired")
+    return [row for row in existing.values() if row.retired_at is None]
+
+
+def _record_agent_event(gateway: Gateway, row: GatewayAgent, *, verb: str) -> None:
+    record_activity(
+        organization=gateway.organization_id,
+        verb=verb,
+        actor=gateway_actor(gateway),
+        target_type="gateway",
+        target_id=gateway.pk,
+        detail=_detail(gateway, agent_key=row.agent_key, agent_name=row.name),
+    )
+
+
+@transaction.atomic
+def link_gateway_agent(*, actor: Actor, gateway_agent: GatewayAgent, agent: Agent | None) -> GatewayAgent:
+    """Link a gateway's agent to a Mission Control agent of the same organization (or unlink)."""
+    gateway = gateway_agent.gateway
+    authorize(actor, organization=gateway.organization_id, role=Role.ADMIN, allow_agent=False)
+    if agent is not None and agent.organization_id != gateway.organization_id:
+        raise NotFound("No such agent in this organization.")
+    gateway_agent.agent = agent
+    gateway_agent.save(update_fields=["agent"])
+    record_activity(
+        organization=gateway.organization_id,
+        verb="gateway.agent_linked",
+        actor=actor,
+        target_type="gateway",
+        target_id=gateway.pk,
+        detail=_detail(
+            gateway,
+            agent_key=gateway_agent.agent_key,
+            agent_name=gateway_agent.name,
+            agent_id=agent.pk if agent else None,
+            linked_name=agent.name if agent else "",
+        ),
+    )
+    return gateway_agent
+
+
+# --- usage ----------------------------------------------------------------------------------------
+
+
+def run_usage_items(*, gateway_id: int, run_id: str, history: Any) -> list[UsageItem]:
+    """One usage report per model call of a run, from chat.history's assistant messages.
+
+    OpenClaw's live `usage` events carry only a running output count; the history has each
+    call's input, output, cached tokens and cost. The idempotency key names the gateway, run and
+    message, so reading the history twice never counts a call twice.
+    """
+    messages = history.get("messages") if isinstance(history, dict) else None
+    items: list[UsageItem] = []
+    for message in messages if isinstance(messages, list) else []:
+        if not isinstance(message, dict) or message.get("role") != "assistant":
+            continue
+        meta = message.get("__openclaw") if isinstance(message.get("__openclaw"), dict) else {}
+        usage = message.get("usage") if isinstance(message.get("usage"), dict) else None
+        if meta.get("runId") != run_id or usage is None:
+            continue
+        cost = (usage.get("cost") or {}).get("total") if isinstance(usage.get("cost"), dict) else None
+        timestamp = message.get("timestamp")
+        occurred_at = (
+            datetime.fromtimestamp(timestamp / 1000, tz=UTC)
+            if isinstance(timestamp, int | float)
+            else timezone.now()
+        )
+        model = "/".join(str(part) for part in (message.get("provider"), message.get("model")) if part)
+        items.append(
+            UsageItem(
+                model=(model or "unknown")[:100],
+                idempotency_key=f"gateway:{gateway_id}:{run_id}:{meta.get('id') or len(items)}"[:100],
+                occurred_at=occurred_at,
+                input_tokens=max(0, int(usage.get("input") or 0)),
+                output_tokens=max(0, int(usage.get("output") or 0)),
+                cached_tokens=max(0, int(usage.get("cacheRead") or 0)),
+                cost=Decimal(str(cost)) if isinstance(cost, int | float) and cost > 0 else None,
+            )
+        )
+    return items
+
+
+def record_run_usage(*, gateway_id: int, agent_key: str, run_id: str, history: Any) -> int:
+    """Record a finished run's usage for the Mission Control agent linked to `agent_key`.
+
+    Returns how many reports were new; 0 when the gateway agent is not linked (its usage has no
+    Mission Control subject) or the run was already counted."""
+    link = (
+        GatewayAgent.objects.filter(gateway_id=gateway_id, agent_key=agent_key, agent__isnull=False)
+        .select_related("agent")
+        .first()
+    )
+    if link is None:
+        return 0
+    items = run_usage_items(gateway_id=gateway_id, run_id=run_id, history=history)
+    if not items:
+        return 0
+    recorded = record_usage(agent=link.agent, items=items)
+    return sum(1 for r in recorded if not r.duplicate)

@@ -57,6 +57,8 @@ REFUSED_RETRY_SECONDS = 30.0
 RELOAD_RACE_TEXT = "no longer exists in configuration"
 RELOAD_RACE_RETRY_SECONDS = 10.0
 SEEN_EVERY_SECONDS = 15.0
+# After these succeed, the supervisor reads agents.list again (import, retire).
+AGENT_CHANGING_METHODS = frozenset({"agents.create", "agents.update", "agents.delete"})
 LOCKED_RETRIES = 6
 
 
@@ -196,6 +198,7 @@ class GatewayRunner:
             return -1
         self.connection = connection
         await self.db.run(services.record_connected, gateway_id=gateway_id, hello=connection.hello)
+        await self.sync_agents(connection)
         self.connected.set()
         try:
             await self._serve(connection)
@@ -249,7 +252,25 @@ class GatewayRunner:
                 return
             await self.db.run(services.finish_command, command=command, result=result)
             await self._seen(int((time.monotonic() - started) * 1000))
+            if command.method in AGENT_CHANGING_METHODS:
+                await self.sync_agents(connection)
             return
+
+    async def sync_agents(self, connection: GatewayConnection) -> None:
+        """Import the gateway's agents (and retire the ones it dropped). A failure is logged and
+        left for the next connect or agent change: it must not cost the connection."""
+        try:
+            listed = await connection.request("agents.list")
+            await self.db.run(services.sync_gateway_agents, gateway_id=self.settings.id, listed=listed)
+        except (GatewayError, ConnectionLost) as exc:
+            logger.warning("gateway %s: agents.list failed: %s", self.settings.id, exc)
+
+    def spawn(self, coroutine) -> None:
+        """Run work an event asked for outside the reader (a request awaited inside the reader
+        would wait for a response only the reader can read)."""
+        task = asyncio.create_task(coroutine)
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
 
     async def _seen(self, latency_ms: int | None = None) -> None:
         now = time.monotonic()
@@ -260,6 +281,10 @@ class GatewayRunner:
     async def _on_event(self, event: str, payload: dict[str, Any]) -> None:
         if event == "tick":
             await self._seen()
+        elif event == "config.changed" and self.connection is not None:
+            # The gateway reloaded its config: agents created or removed (here or elsewhere) are
+            # listed only now, not yet right after agents.create answered.
+            self.spawn(self.sync_agents(self.connection))
         if self.event_sink is not None:
             await self.event_sink(self, event, payload)
 

@@ -16,11 +16,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from agents.models import Agent
 from core.access import current_organization, membership_for, organizations_of
 from core.actors import Actor
 from core.models import Role
 from gateways import services
-from gateways.models import Gateway, GatewayCommand
+from gateways.models import Gateway, GatewayAgent, GatewayCommand
 from missioncontrol.exceptions import DomainError, PermissionDenied
 
 RECENT_COMMANDS = 20
@@ -130,10 +131,21 @@ def gateway_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, "Gateway saved.")
                 return redirect("gateways:gateway-detail", gateway.pk)
     commands = GatewayCommand.objects.filter(gateway=gateway).select_related("requested_by")[:RECENT_COMMANDS]
+    gateway_agents = GatewayAgent.objects.filter(gateway=gateway).select_related("agent")
+    linkable = (
+        Agent.objects.filter(organization_id=gateway.organization_id).order_by("name") if is_admin else []
+    )
     return render(
         request,
         "gateways/gateway_detail.html",
-        {"gateway": gateway, "form": form, "is_admin": is_admin, "commands": commands},
+        {
+            "gateway": gateway,
+            "form": form,
+            "is_admin": is_admin,
+            "commands": commands,
+            "gateway_agents": gateway_agents,
+            "linkable_agents": linkable,
+        },
         status=400 if request.method == "POST" else 200,
     )
 
@@ -156,6 +168,29 @@ def gateway_session(request: HttpRequest, pk: int) -> HttpResponse:
             "can_send": membership is not None and membership.has_role(Role.OPERATOR),
         },
     )
+
+
+@login_required
+@require_POST
+def gateway_agent_link(request: HttpRequest, pk: int, agent_pk: int) -> HttpResponse:
+    gateway = _visible_gateway(request.user, pk)
+    row = GatewayAgent.objects.filter(gateway=gateway, pk=agent_pk).first()
+    if row is None:
+        raise Http404("No such agent on this gateway.")
+    raw = request.POST.get("agent", "")
+    agent = None
+    if raw:
+        agent = Agent.objects.filter(
+            organization_id=gateway.organization_id, pk=int(raw) if raw.isdigit() else 0
+        ).first()
+        if agent is None:
+            raise Http404("No such agent in this organization.")
+    try:
+        services.link_gateway_agent(actor=Actor.for_user(request.user), gateway_agent=row, agent=agent)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc)) from None
+    messages.success(request, f"{row.agent_key} is {'linked to ' + agent.name if agent else 'unlinked'}.")
+    return redirect("gateways:gateway-detail", gateway.pk)
 
 
 @login_required

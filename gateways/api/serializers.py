@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from agents.models import Agent
 from core.models import Organization
-from gateways.models import Gateway, GatewayCommand
+from gateways.models import Gateway, GatewayAgent, GatewayCommand
 from gateways.services import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_NAME_LENGTH, MAX_TOKEN_LENGTH, MAX_URL_LENGTH
 
 
@@ -101,4 +102,29 @@ class GatewayCommandRequestSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         help_text="Send the same key again to get the first command back instead of a second run.",
+    )
+
+
+class GatewayAgentSerializer(serializers.ModelSerializer):
+    agent_name = serializers.CharField(source="agent.name", read_only=True, default=None)
+
+    class Meta:
+        model = GatewayAgent
+        fields = [
+            "id",
+            "agent_key",
+            "name",
+            "workspace",
+            "agent",
+            "agent_name",
+            "first_seen_at",
+            "retired_at",
+        ]
+        read_only_fields = fields
+
+
+class GatewayAgentLinkSerializer(serializers.Serializer):
+    agent_key = serializers.CharField(max_length=100)
+    agent = serializers.PrimaryKeyRelatedField(
+        queryset=Agent.objects.all(), allow_null=True, help_text="A Mission Control agent; null unlinks."
     )

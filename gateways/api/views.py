@@ -19,7 +19,8 @@ from core.api.views import HumanViewSet
 from core.models import Membership, Role
 from gateways import services
 from gateways.api import serializers
-from gateways.models import Gateway, GatewayCommand
+from gateways.models import Gateway, GatewayAgent, GatewayCommand
+from missioncontrol.exceptions import NotFound
 
 
 def _member_organizations(user) -> QuerySet:
@@ -48,6 +49,8 @@ class GatewayViewSet(
             return serializers.GatewayUpdateSerializer
         if self.action == "commands":
             return serializers.GatewayCommandRequestSerializer
+        if self.action == "link_agent":
+            return serializers.GatewayAgentLinkSerializer
         return serializers.GatewaySerializer
 
     def create(self, request: Request, *args, **kwargs) -> Response:
@@ -87,6 +90,31 @@ class GatewayViewSet(
             serializers.GatewayCommandSerializer(command).data,
             status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
         )
+
+    @extend_schema(responses=serializers.GatewayAgentSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def agents(self, request: Request, pk=None) -> Response:
+        """The gateway's agents as the supervisor last imported them (retired ones included)."""
+        rows = GatewayAgent.objects.filter(gateway=self.get_object()).select_related("agent")
+        return Response(serializers.GatewayAgentSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=serializers.GatewayAgentLinkSerializer, responses=serializers.GatewayAgentSerializer
+    )
+    @action(detail=True, methods=["post"], url_path="link-agent")
+    def link_agent(self, request: Request, pk=None) -> Response:
+        """Link one of the gateway's agents to a Mission Control agent (admins): its runs' usage
+        then counts for that agent."""
+        gateway = self.get_object()
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        row = GatewayAgent.objects.filter(gateway=gateway, agent_key=body.validated_data["agent_key"]).first()
+        if row is None:
+            raise NotFound("This gateway has no agent with that id (yet).")
+        row = services.link_gateway_agent(
+            actor=self.actor, gateway_agent=row, agent=body.validated_data["agent"]
+        )
+        return Response(serializers.GatewayAgentSerializer(row).data)
 
 
 class GatewayCommandViewSet(mixins.RetrieveModelMixin, HumanViewSet):

@@ -83,9 +83,16 @@ def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.1, what:
     """Poll `predicate` until it returns something truthy; fail with `what` after `timeout`."""
     import time
 
+    from django.db import OperationalError
+
     deadline = time.monotonic() + timeout
     while True:
-        value = predicate()
+        try:
+            value = predicate()
+        except OperationalError as exc:  # SQLite's shared in-memory test database: a table is
+            if "locked" not in str(exc):  # locked while the supervisor's thread writes to it
+                raise
+            value = None
         if value:
             return value
         if time.monotonic() > deadline:

@@ -284,3 +284,87 @@ def test_key_rotation_reencrypts_gateway_tokens_and_device_keys(organization, us
     gateway.refresh_from_db()
     assert services.gateway_token(gateway) == "tok"
     assert services.gateway_device(gateway).device_id == device_id
+
+
+# --- agents on a gateway and their usage -----------------------------------------------------------
+
+
+def test_syncing_imports_new_agents_and_retires_dropped_ones(gateway):
+    services.sync_gateway_agents(gateway_id=gateway.pk, listed={"agents": [{"id": "main"}, {"id": "bot"}]})
+    services.sync_gateway_agents(gateway_id=gateway.pk, listed={"agents": [{"id": "main"}]})
+    rows = {row.agent_key: row for row in gateway.agents.all()}
+    assert rows["main"].retired_at is None and rows["bot"].retired_at is not None
+    verbs = list(
+        ActivityEvent.objects.filter(verb__startswith="gateway.agent_").values_list("verb", flat=True)
+    )
+    assert sorted(verbs) == ["gateway.agent_imported", "gateway.agent_imported", "gateway.agent_retired"]
+    services.sync_gateway_agents(gateway_id=gateway.pk, listed={"agents": [{"id": "main"}, {"id": "bot"}]})
+    assert gateway.agents.get(agent_key="bot").retired_at is None
+
+
+def test_an_agent_of_another_organization_cannot_be_linked(gateway, user, other_organization):
+    from tests.factories import AgentFactory
+
+    (row,) = services.sync_gateway_agents(gateway_id=gateway.pk, listed={"agents": [{"id": "main"}]})
+    with pytest.raises(NotFound):
+        services.link_gateway_agent(
+            actor=Actor.for_user(user), gateway_agent=row, agent=AgentFactory(organization=other_organization)
+        )
+
+
+HISTORY = {
+    "messages": [
+        {"role": "user", "content": "USE_TOOL"},
+        {
+            "role": "assistant",
+            "provider": "fake",
+            "model": "echo-1",
+            "usage": {"input": 44764, "output": 5, "cacheRead": 0, "cost": {"total": 0}},
+            "timestamp": 1796658618601,
+            "__openclaw": {"runId": "r1", "id": "m1"},
+        },
+        {"role": "toolResult", "toolCallId": "c1", "content": [{"type": "text", "text": "x"}]},
+        {
+            "role": "assistant",
+            "provider": "fake",
+            "model": "echo-1",
+            "usage": {"input": 44800, "output": 7, "cacheRead": 100, "cost": {"total": 0.0012}},
+            "timestamp": 1796658619601,
+            "__openclaw": {"runId": "r1", "id": "m2"},
+        },
+        {
+            "role": "assistant",
+            "usage": {"input": 1, "output": 1},
+            "__openclaw": {"runId": "other", "id": "m3"},
+        },
+    ]
+}
+
+
+def test_a_runs_usage_is_one_report_per_model_call_of_that_run(gateway):
+    items = services.run_usage_items(gateway_id=gateway.pk, run_id="r1", history=HISTORY)
+    assert [(i.model, i.input_tokens, i.output_tokens, i.cached_tokens) for i in items] == [
+        ("fake/echo-1", 44764, 5, 0),
+        ("fake/echo-1", 44800, 7, 100),
+    ]
+    assert items[1].cost is not None and str(items[1].cost) == "0.0012"
+    assert len({i.idempotency_key for i in items}) == 2
+
+
+def test_usage_goes_to_the_linked_agent_once(gateway, user):
+    from tests.factories import AgentFactory
+    from usage.models import UsageReport
+
+    (row,) = services.sync_gateway_agents(gateway_id=gateway.pk, listed={"agents": [{"id": "main"}]})
+    assert (
+        services.record_run_usage(gateway_id=gateway.pk, agent_key="main", run_id="r1", history=HISTORY) == 0
+    )
+    agent = AgentFactory(organization=gateway.organization)
+    services.link_gateway_agent(actor=Actor.for_user(user), gateway_agent=row, agent=agent)
+    assert (
+        services.record_run_usage(gateway_id=gateway.pk, agent_key="main", run_id="r1", history=HISTORY) == 2
+    )
+    assert (
+        services.record_run_usage(gateway_id=gateway.pk, agent_key="main", run_id="r1", history=HISTORY) == 0
+    )
+    assert UsageReport.objects.filter(agent=agent).count() == 2

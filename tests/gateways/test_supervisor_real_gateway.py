@@ -113,6 +113,8 @@ def test_it_provisions_an_agent_and_messages_it_through_the_reload_race(
     wait_until(_finished(create), timeout=60, what="agents.create")
     assert create.state == CommandState.SUCCEEDED, create.error_message
     assert create.result["agentId"] == "race-bot"
+    # Imported after agents.create (the supervisor reads agents.list again).
+    wait_until(lambda: gateway.agents.filter(agent_key="race-bot").exists(), what="the import of race-bot")
     wait_until(_finished(send), timeout=60, what="chat.send")
     assert send.state == CommandState.SUCCEEDED, send.error_message
     assert send.result["runId"]
@@ -133,6 +135,26 @@ def test_it_provisions_an_agent_and_messages_it_through_the_reload_race(
     assert finished.verb == "gateway.run_finished", finished.detail
     assert finished.detail["text"] == "ECHO: hello race"
     assert finished.detail["session_key"] == "agent:race-bot:main"
+
+
+def test_a_linked_agents_run_records_its_usage(admin, openclaw_gateway, gateway_supervisor):
+    from tests.factories import AgentFactory
+    from usage.models import UsageReport
+
+    gateway = _gateway(admin, openclaw_gateway)
+    wait_until(_status(gateway, GatewayStatus.CONNECTED), what="the connection")
+    main = wait_until(lambda: gateway.agents.filter(agent_key="main").first(), what="the import of main")
+    agent = AgentFactory(organization=gateway.organization, name="studio-main")
+    services.link_gateway_agent(actor=Actor.for_user(admin), gateway_agent=main, agent=agent)
+    services.request_command(
+        actor=Actor.for_user(admin),
+        gateway=gateway,
+        method="chat.send",
+        params={"sessionKey": "agent:main:usage-test", "message": "count me"},
+    )
+    report = wait_until(lambda: UsageReport.objects.filter(agent=agent).first(), timeout=90, what="the usage")
+    assert report.model == "fake/echo-1"
+    assert report.input_tokens > 0 and report.output_tokens > 0
 
 
 def test_it_survives_a_gateway_restart(admin, openclaw_gateway, gateway_supervisor, settings):

@@ -179,9 +179,12 @@ EXPECTED: dict[str, Rule] = {
         MEMBERS, MEMBERS, why="the method's role decides; `{}` names no method, so every member gets the 400"
     ),
     "gateway-command-detail": Rule(MEMBERS),
+    "gateway-agents": Rule(MEMBERS),
+    "gateway-link-agent": Rule(NOBODY, ADMINS, why="linking decides whose usage a gateway agent feeds"),
     "gateways:gateway-list": Rule(HUMANS, ADMINS | OUTSIDER, why="the form adds to the current organization"),
     "gateways:gateway-detail": Rule(MEMBERS, ADMINS),
     "gateways:gateway-delete": Rule(NOBODY, ADMINS),
+    "gateways:gateway-agent-link": Rule(NOBODY, ADMINS),
     "gateways:gateway-session": Rule(
         MEMBERS, why="the transcript page; sending goes through gateway-commands"
     ),
@@ -357,6 +360,7 @@ NAMED_PARAMS = {
     "notification_id": "notification",
     "rule_id": "rule",
     "invitation_id": "invitation",
+    "agent_pk": "gateway_agent",
 }
 
 

@@ -136,7 +136,7 @@ def build_world() -> World:
 
 def _add_gateway(world: World) -> None:
     """A gateway of the first organization with one queued command (no supervisor runs here)."""
-    from gateways.services import create_gateway, request_command
+    from gateways.services import create_gateway, request_command, sync_gateway_agents
 
     gateway = create_gateway(
         actor=Actor.for_user(world.users["admin"]),
@@ -146,7 +146,8 @@ def _add_gateway(world: World) -> None:
         token=f"token-{MARKER}",
     )
     command, _ = request_command(actor=Actor.for_user(world.users["admin"]), gateway=gateway, method="health")
-    world.extra.update(gateway=gateway, gateway_command=command)
+    (gateway_agent,) = sync_gateway_agents(gateway_id=gateway.pk, listed={"agents": [{"id": "main"}]})
+    world.extra.update(gateway=gateway, gateway_command=command, gateway_agent=gateway_agent)
 
 
 def _add_chat(world: World) -> None:
