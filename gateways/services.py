@@ -619,3 +619,37 @@ def record_run_usage(*, gateway_id: int, agent_key: str, run_id: str, history: A
         return 0
     recorded = record_usage(agent=link.agent, items=items)
     return sum(1 for r in recorded if not r.duplicate)
+
+
+MAX_MESSAGE_LENGTH = 20_000
+
+
+def send_to_gateway_agent(
+    *, actor: Actor, gateway_agent: GatewayAgent, message: str, idempotency_key: str
+) -> tuple[GatewayCommand, bool]:
+    """Start a run of a gateway agent with `message` (the gateway's `agent` method): the "Send"
+    of the agent page and the "Work on this" of the task page. Operators and admins.
+
+    The caller's idempotency key (the form carries one made when it was rendered) makes a double
+    click or a resubmitted form the same command and, at the gateway, the same run."""
+    if gateway_agent.retired_at is not None:
+        raise DomainError("This agent is no longer on the gateway.", code="agent_retired")
+    if not isinstance(message, str) or not message.strip():
+        raise DomainError("Write a message for the agent.", code="invalid_message")
+    if len(message) > MAX_MESSAGE_LENGTH:
+        raise DomainError(f"A message is at most {MAX_MESSAGE_LENGTH} characters.", code="invalid_message")
+    return request_command(
+        actor=actor,
+        gateway=gateway_agent.gateway,
+        method="agent",
+        params={"agentId": gateway_agent.agent_key, "message": message.strip(), "deliver": False},
+        idempotency_key=idempotency_key,
+    )
+
+
+def task_work_message(task: Any) -> str:
+    """What "Work on this" tells a gateway agent about a task."""
+    lines = [f"Work on task #{task.pk}: {task.title}"]
+    if getattr(task, "description", ""):
+        lines += ["", task.description]
+    return "\n".join(lines)[:MAX_MESSAGE_LENGTH]

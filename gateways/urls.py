@@ -10,4 +10,5 @@ urlpatterns = [
     path("<int:pk>/delete", views.gateway_delete, name="gateway-delete"),
     path("<int:pk>/session/", views.gateway_session, name="gateway-session"),
     path("<int:pk>/agents/<int:agent_pk>/link", views.gateway_agent_link, name="gateway-agent-link"),
+    path("<int:pk>/agents/<int:agent_pk>/send", views.gateway_agent_send, name="gateway-agent-send"),
 ]

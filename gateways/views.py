@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from agents.models import Agent
+from boards.models import Task
 from core.access import current_organization, membership_for, organizations_of
 from core.actors import Actor
 from core.models import Role
@@ -191,6 +192,44 @@ def gateway_agent_link(request: HttpRequest, pk: int, agent_pk: int) -> HttpResp
         raise DjangoPermissionDenied(str(exc)) from None
     messages.success(request, f"{row.agent_key} is {'linked to ' + agent.name if agent else 'unlinked'}.")
     return redirect("gateways:gateway-detail", gateway.pk)
+
+
+@login_required
+@require_POST
+def gateway_agent_send(request: HttpRequest, pk: int, agent_pk: int) -> HttpResponse:
+    """Send (agent page) and Work on this (task page, with `task`): queue an `agent` run and go
+    to the session where it streams."""
+    gateway = _visible_gateway(request.user, pk)
+    row = GatewayAgent.objects.filter(gateway=gateway, pk=agent_pk).first()
+    if row is None:
+        raise Http404("No such agent on this gateway.")
+    message = request.POST.get("message", "")
+    task_id = request.POST.get("task", "")
+    if task_id:
+        task = Task.objects.filter(
+            pk=int(task_id) if task_id.isdigit() else 0, board__organization_id=gateway.organization_id
+        ).first()
+        if task is None:
+            raise Http404("No such task.")
+        message = services.task_work_message(task)
+    try:
+        _command, created = services.send_to_gateway_agent(
+            actor=Actor.for_user(request.user),
+            gateway_agent=row,
+            message=message,
+            idempotency_key=request.POST.get("idempotency_key", ""),
+        )
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc)) from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(request.POST.get("next") or reverse("gateways:gateway-detail", args=[gateway.pk]))
+    if created:
+        messages.success(request, f"Sent to {row.agent_key}; the run streams below.")
+    else:
+        messages.info(request, "Already sent: this is the same run.")
+    session = f"agent:{row.agent_key}:main"
+    return redirect(f"{reverse('gateways:gateway-session', args=[gateway.pk])}?key={session}")
 
 
 @login_required

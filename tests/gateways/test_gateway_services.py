@@ -368,3 +368,83 @@ def test_usage_goes_to_the_linked_agent_once(gateway, user):
         services.record_run_usage(gateway_id=gateway.pk, agent_key="main", run_id="r1", history=HISTORY) == 0
     )
     assert UsageReport.objects.filter(agent=agent).count() == 2
+
+
+# --- Send and Work on this --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def linked(gateway, user, board):
+    from tests.factories import AgentFactory
+
+    (row,) = services.sync_gateway_agents(gateway_id=gateway.pk, listed={"agents": [{"id": "builder"}]})
+    agent = AgentFactory(organization=gateway.organization, name="builder-bot")
+    services.link_gateway_agent(actor=Actor.for_user(user), gateway_agent=row, agent=agent)
+    return row, agent
+
+
+def test_the_agent_page_sends_once_however_often_the_form_is_posted(linked, teammate, client):
+    row, agent = linked
+    client.force_login(teammate)
+    page = client.get(f"/agents/{agent.pk}/").content.decode()
+    assert "Message to builder" in page
+    key = page.split('name="idempotency_key" value="')[1].split('"')[0]
+    url = f"/gateways/{row.gateway_id}/agents/{row.pk}/send"
+    first = client.post(url, {"message": "ship it", "idempotency_key": key})
+    again = client.post(url, {"message": "ship it", "idempotency_key": key})
+    assert first.status_code == again.status_code == 302
+    assert first["Location"].endswith("/session/?key=agent:builder:main")
+    command = GatewayCommand.objects.get()
+    assert command.method == "agent"
+    assert command.params == {
+        "agentId": "builder",
+        "message": "ship it",
+        "deliver": False,
+        "idempotencyKey": key,
+    }
+
+
+def test_work_on_this_sends_the_task_to_the_assigned_gateway_agent(linked, teammate, client, board):
+    from tests.factories import TaskFactory
+
+    row, agent = linked
+    task = TaskFactory(board=board, title="Fix the build", description="CI is red", assignee_agent=agent)
+    client.force_login(teammate)
+    page = client.get(f"/boards/{board.pk}/tasks/{task.pk}/").content.decode()
+    assert "Work on this" in page
+    key = page.split('name="idempotency_key" value="')[-1].split('"')[0]
+    client.post(f"/gateways/{row.gateway_id}/agents/{row.pk}/send", {"task": task.pk, "idempotency_key": key})
+    command = GatewayCommand.objects.get()
+    assert command.params["message"] == f"Work on task #{task.pk}: Fix the build\n\nCI is red"
+
+
+def test_a_viewer_cannot_send_and_sees_no_form(linked, viewer, client):
+    row, agent = linked
+    client.force_login(viewer)
+    assert "Message to builder" not in client.get(f"/agents/{agent.pk}/").content.decode()
+    response = client.post(
+        f"/gateways/{row.gateway_id}/agents/{row.pk}/send", {"message": "x", "idempotency_key": "k"}
+    )
+    assert response.status_code == 403
+    assert not GatewayCommand.objects.exists()
+
+
+def test_a_retired_gateway_agent_gets_no_run(linked, teammate):
+    row, _agent = linked
+    services.sync_gateway_agents(gateway_id=row.gateway_id, listed={"agents": []})
+    row.refresh_from_db()
+    with pytest.raises(DomainError) as refused:
+        services.send_to_gateway_agent(
+            actor=Actor.for_user(teammate), gateway_agent=row, message="x", idempotency_key="k"
+        )
+    assert refused.value.code == "agent_retired"
+
+
+def test_the_message_limit_is_20000_characters(linked, teammate):
+    row, _agent = linked
+    actor = Actor.for_user(teammate)
+    services.send_to_gateway_agent(actor=actor, gateway_agent=row, message="x" * 20_000, idempotency_key="a")
+    with pytest.raises(DomainError):
+        services.send_to_gateway_agent(
+            actor=actor, gateway_agent=row, message="x" * 20_001, idempotency_key="b"
+        )

@@ -185,6 +185,7 @@ EXPECTED: dict[str, Rule] = {
     "gateways:gateway-detail": Rule(MEMBERS, ADMINS),
     "gateways:gateway-delete": Rule(NOBODY, ADMINS),
     "gateways:gateway-agent-link": Rule(NOBODY, ADMINS),
+    "gateways:gateway-agent-send": Rule(NOBODY, WRITERS, why="operators start runs (Send, Work on this)"),
     "gateways:gateway-session": Rule(
         MEMBERS, why="the transcript page; sending goes through gateway-commands"
     ),
