@@ -100,6 +100,28 @@ def _agent_linked(event):
     )
 
 
+def _approval_requested(event):
+    d = detail(event)
+    return format_html(
+        "The agent {} on the gateway {} asks to run {}",
+        quoted(d.get("agent_key"), "an agent"),
+        _gateway(event),
+        format_html("<code>{}</code>", d.get("command") or "a command"),
+    )
+
+
+def _approval_answered(event):
+    d = detail(event)
+    verb = "allowed" if d.get("decision") == "allow-once" else "denied"
+    return format_html(
+        "{} {} {} on the gateway {}",
+        actor(event),
+        verb,
+        format_html("<code>{}</code>", d.get("command") or "a command"),
+        _gateway(event),
+    )
+
+
 def register() -> None:
     register_category("gateway", "Gateways")
     for name, label, sentence in (
@@ -116,5 +138,7 @@ def register() -> None:
         ("gateway.agent_imported", "Gateway agent found", _agent_change("is now on")),
         ("gateway.agent_retired", "Gateway agent retired", _agent_change("is no longer on")),
         ("gateway.agent_linked", "Gateway agent linked", _agent_linked),
+        ("gateway.approval_requested", "Gateway approval requested", _approval_requested),
+        ("gateway.approval_answered", "Gateway approval answered", _approval_answered),
     ):
         register_event_type(name, category="gateway", label=label, sentence=sentence, on_board_feed=False)

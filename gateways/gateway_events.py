@@ -68,6 +68,12 @@ class GatewayEventSink:
 
     async def __call__(self, runner, event: str, payload: dict[str, Any]) -> None:
         settings = runner.settings
+        if event == "exec.approval.requested":
+            await runner.db.run(services.record_approval_requested, gateway_id=settings.id, payload=payload)
+            return
+        if event == "exec.approval.resolved":
+            await runner.db.run(services.record_approval_resolved, gateway_id=settings.id, payload=payload)
+            return
         if event not in ("agent", "chat"):
             return
         session_key = payload.get("sessionKey")

@@ -162,3 +162,40 @@ class GatewayAgent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent_key} on {self.gateway_id}"
+
+
+class ApprovalState(models.TextChoices):
+    PENDING = "pending", "Waiting for an answer"
+    ANSWERING = "answering", "Answer sent to the gateway"
+    APPROVED = "approved", "Approved"
+    DENIED = "denied", "Denied"
+    EXPIRED = "expired", "Expired"
+
+
+class GatewayApproval(models.Model):
+    """A command an agent on a gateway wants to run and the gateway holds for a person to allow
+    (`exec.approval.requested`), answered in Mission Control and resolved on the gateway."""
+
+    gateway = models.ForeignKey(Gateway, on_delete=models.CASCADE, related_name="approvals")
+    approval_id = models.CharField(max_length=200)  # the gateway's id, for exec.approval.resolve
+    agent_key = models.CharField(max_length=100, blank=True)
+    session_key = models.CharField(max_length=200, blank=True)
+    command = models.TextField(blank=True)
+    request = models.JSONField(default=dict, blank=True)  # the gateway's payload, as sent
+    state = models.CharField(max_length=20, choices=ApprovalState.choices, default=ApprovalState.PENDING)
+    decision = models.CharField(max_length=20, blank=True)  # allow-once | deny, as answered
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["gateway", "approval_id"], name="gateway_approval_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"approval {self.approval_id} on {self.gateway_id} ({self.state})"

@@ -25,7 +25,15 @@ from core.access import authorize
 from core.actors import Actor, ActorKind
 from core.encryption import decrypt_secret, encrypt_secret
 from core.models import Organization, Role
-from gateways.models import CommandState, Gateway, GatewayAgent, GatewayCommand, GatewayStatus
+from gateways.models import (
+    ApprovalState,
+    CommandState,
+    Gateway,
+    GatewayAgent,
+    GatewayApproval,
+    GatewayCommand,
+    GatewayStatus,
+)
 from gateways.protocol import DeviceIdentity, GatewayError, Hello
 from missioncontrol.exceptions import Conflict, DomainError, NotFound
 from usage.services import UsageItem, record_usage
@@ -59,6 +67,8 @@ COMMAND_ROLES: dict[str, str] = {
     "agents.update": Role.ADMIN,
     "agents.delete": Role.ADMIN,
     "agents.files.set": Role.ADMIN,
+    # Through answer_approval only in the app; operators may also answer through the API.
+    "exec.approval.resolve": Role.OPERATOR,
 }
 # Methods that start a run: the gateway also deduplicates them by idempotencyKey.
 RUN_METHODS = frozenset({"chat.send", "agent"})
@@ -653,3 +663,123 @@ def task_work_message(task: Any) -> str:
     if getattr(task, "description", ""):
         lines += ["", task.description]
     return "\n".join(lines)[:MAX_MESSAGE_LENGTH]
+
+
+# --- exec approvals -------------------------------------------------------------------------------
+
+APPROVAL_DECISIONS = ("allow-once", "deny")
+
+
+def _approval_detail(approval: GatewayApproval, **extra: Any) -> dict[str, Any]:
+    return _detail(
+        approval.gateway,
+        approval_id=approval.pk,
+        agent_key=approval.agent_key,
+        command=approval.command[:300],
+        **extra,
+    )
+
+
+def _approval_command(request_payload: dict[str, Any]) -> str:
+    inner = request_payload.get("request") if isinstance(request_payload.get("request"), dict) else {}
+    for source in (request_payload, inner):
+        for key in ("command", "rawCommand", "commandText"):
+            if isinstance(source.get(key), str) and source[key]:
+                return source[key]
+        argv = source.get("argv")
+        if isinstance(argv, list) and argv:
+            return " ".join(str(part) for part in argv)
+    return ""
+
+
+def record_approval_requested(*, gateway_id: int, payload: dict[str, Any]) -> GatewayApproval | None:
+    """`exec.approval.requested`: keep the request (once, however often the gateway replays it)
+    and tell the organization (`gateway.approval_requested`)."""
+    approval_id = payload.get("id")
+    if not isinstance(approval_id, str) or not approval_id:
+        return None
+    inner = payload.get("request") if isinstance(payload.get("request"), dict) else {}
+    expires = payload.get("expiresAtMs")
+    with transaction.atomic():
+        gateway = Gateway.objects.filter(pk=gateway_id).first()
+        if gateway is None:
+            return None
+        approval, created = GatewayApproval.objects.get_or_create(
+            gateway=gateway,
+            approval_id=approval_id[:200],
+            defaults={
+                "agent_key": str(inner.get("agentId") or payload.get("agentId") or "")[:100],
+                "session_key": str(inner.get("sessionKey") or payload.get("sessionKey") or "")[:200],
+                "command": _approval_command(payload)[:5000],
+                "request": payload,
+                "expires_at": (
+                    datetime.fromtimestamp(expires / 1000, tz=UTC)
+                    if isinstance(expires, int | float)
+                    else None
+                ),
+            },
+        )
+        if created:
+            record_activity(
+                organization=gateway.organization_id,
+                verb="gateway.approval_requested",
+                actor=gateway_actor(gateway),
+                target_type="gateway",
+                target_id=gateway.pk,
+                detail=_approval_detail(approval),
+            )
+    return approval
+
+
+def record_approval_resolved(*, gateway_id: int, payload: dict[str, Any]) -> None:
+    """`exec.approval.resolved`: the gateway's final word (our answer, another client's, or the
+    timeout) settles the row."""
+    approval_id = payload.get("id")
+    if not isinstance(approval_id, str):
+        return
+    decision = str(payload.get("decision") or "")
+    state = (
+        ApprovalState.APPROVED
+        if decision.startswith("allow")
+        else ApprovalState.DENIED
+        if decision == "deny"
+        else ApprovalState.EXPIRED
+    )
+    GatewayApproval.objects.filter(
+        gateway_id=gateway_id,
+        approval_id=approval_id,
+        state__in=[ApprovalState.PENDING, ApprovalState.ANSWERING],
+    ).update(state=state, decision=decision[:20] or "expired")
+
+
+@transaction.atomic
+def answer_approval(*, actor: Actor, approval: GatewayApproval, decision: str) -> GatewayCommand:
+    """An operator allows the command once, or denies it; the supervisor resolves it on the
+    gateway. The first answer wins: a second one (another person, a double click) gets 409."""
+    gateway = approval.gateway
+    authorize(actor, organization=gateway.organization_id, role=Role.OPERATOR, allow_agent=False)
+    if decision not in APPROVAL_DECISIONS:
+        raise DomainError(f"Answer with one of: {', '.join(APPROVAL_DECISIONS)}.", code="invalid_decision")
+    now = timezone.now()
+    won = GatewayApproval.objects.filter(pk=approval.pk, state=ApprovalState.PENDING).update(
+        state=ApprovalState.ANSWERING, decision=decision, decided_by=actor.user, decided_at=now
+    )
+    if not won:
+        raise Conflict("This approval was already answered or has expired.", code="approval_closed")
+    approval.refresh_from_db()
+    command, _created = request_command(
+        actor=actor,
+        gateway=gateway,
+        method="exec.approval.resolve",
+        params={"id": approval.approval_id, "decision": decision},
+        idempotency_key=f"approval-{approval.pk}",
+    )
+    record_activity(
+        organization=gateway.organization_id,
+        verb="gateway.approval_answered",
+        actor=actor,
+        target_type="gateway",
+        target_id=gateway.pk,
+        detail=_approval_detail(approval, decision=decision),
+    )
+    return command

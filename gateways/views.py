@@ -22,7 +22,7 @@ from core.access import current_organization, membership_for, organizations_of
 from core.actors import Actor
 from core.models import Role
 from gateways import services
-from gateways.models import Gateway, GatewayAgent, GatewayCommand
+from gateways.models import Gateway, GatewayAgent, GatewayApproval, GatewayCommand
 from missioncontrol.exceptions import DomainError, PermissionDenied
 
 RECENT_COMMANDS = 20
@@ -59,6 +59,11 @@ class GatewayEditForm(GatewayForm):
 def _is_admin(user, organization_id: int) -> bool:
     membership = membership_for(user, organization_id)
     return membership is not None and membership.has_role(Role.ADMIN)
+
+
+def _can_answer(user, organization_id: int) -> bool:
+    membership = membership_for(user, organization_id)
+    return membership is not None and membership.has_role(Role.OPERATOR)
 
 
 def _visible_gateway(user, pk: int) -> Gateway:
@@ -145,6 +150,8 @@ def gateway_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "is_admin": is_admin,
             "commands": commands,
             "gateway_agents": gateway_agents,
+            "approvals": GatewayApproval.objects.filter(gateway=gateway).select_related("decided_by")[:20],
+            "can_answer": _can_answer(request.user, gateway.organization_id),
             "linkable_agents": linkable,
         },
         status=400 if request.method == "POST" else 200,
@@ -230,6 +237,28 @@ def gateway_agent_send(request: HttpRequest, pk: int, agent_pk: int) -> HttpResp
         messages.info(request, "Already sent: this is the same run.")
     session = f"agent:{row.agent_key}:main"
     return redirect(f"{reverse('gateways:gateway-session', args=[gateway.pk])}?key={session}")
+
+
+@login_required
+@require_POST
+def gateway_approval_answer(request: HttpRequest, pk: int, approval_pk: int) -> HttpResponse:
+    gateway = _visible_gateway(request.user, pk)
+    approval = (
+        GatewayApproval.objects.filter(gateway=gateway, pk=approval_pk).select_related("gateway").first()
+    )
+    if approval is None:
+        raise Http404("No such approval on this gateway.")
+    try:
+        services.answer_approval(
+            actor=Actor.for_user(request.user), approval=approval, decision=request.POST.get("decision", "")
+        )
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc)) from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Answer sent to the gateway.")
+    return redirect("gateways:gateway-detail", gateway.pk)
 
 
 @login_required

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from agents.models import Agent
 from core.models import Organization
-from gateways.models import Gateway, GatewayAgent, GatewayCommand
+from gateways.models import Gateway, GatewayAgent, GatewayApproval, GatewayCommand
 from gateways.services import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_NAME_LENGTH, MAX_TOKEN_LENGTH, MAX_URL_LENGTH
 
 
@@ -128,3 +128,29 @@ class GatewayAgentLinkSerializer(serializers.Serializer):
     agent = serializers.PrimaryKeyRelatedField(
         queryset=Agent.objects.all(), allow_null=True, help_text="A Mission Control agent; null unlinks."
     )
+
+
+class GatewayApprovalSerializer(serializers.ModelSerializer):
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = GatewayApproval
+        fields = [
+            "id",
+            "gateway",
+            "approval_id",
+            "agent_key",
+            "session_key",
+            "command",
+            "state",
+            "decision",
+            "decided_by",
+            "decided_at",
+            "expires_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ApprovalAnswerSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["allow-once", "deny"])

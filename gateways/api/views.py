@@ -19,7 +19,7 @@ from core.api.views import HumanViewSet
 from core.models import Membership, Role
 from gateways import services
 from gateways.api import serializers
-from gateways.models import Gateway, GatewayAgent, GatewayCommand
+from gateways.models import Gateway, GatewayAgent, GatewayApproval, GatewayCommand
 from missioncontrol.exceptions import NotFound
 
 
@@ -115,6 +115,38 @@ class GatewayViewSet(
             actor=self.actor, gateway_agent=row, agent=body.validated_data["agent"]
         )
         return Response(serializers.GatewayAgentSerializer(row).data)
+
+
+class GatewayApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HumanViewSet):
+    """Commands agents on a gateway wait to run until a person answers (newest first)."""
+
+    queryset = GatewayApproval.objects.none()
+    filterset_fields = ["gateway", "state"]
+
+    def get_queryset(self) -> QuerySet[GatewayApproval]:
+        return GatewayApproval.objects.filter(
+            gateway__organization_id__in=_member_organizations(self.request.user)
+        ).select_related("decided_by")
+
+    def get_serializer_class(self):
+        if self.action == "answer":
+            return serializers.ApprovalAnswerSerializer
+        return serializers.GatewayApprovalSerializer
+
+    @extend_schema(
+        request=serializers.ApprovalAnswerSerializer, responses={202: serializers.GatewayCommandSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def answer(self, request: Request, pk=None) -> Response:
+        """Allow once or deny (operators); the supervisor resolves it on the gateway. 409 when it
+        was already answered."""
+        approval = self.get_object()
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        command = services.answer_approval(
+            actor=self.actor, approval=approval, decision=body.validated_data["decision"]
+        )
+        return Response(serializers.GatewayCommandSerializer(command).data, status=status.HTTP_202_ACCEPTED)
 
 
 class GatewayCommandViewSet(mixins.RetrieveModelMixin, HumanViewSet):

@@ -448,3 +448,62 @@ def test_the_message_limit_is_20000_characters(linked, teammate):
         services.send_to_gateway_agent(
             actor=actor, gateway_agent=row, message="x" * 20_001, idempotency_key="b"
         )
+
+
+# --- exec approvals -----------------------------------------------------------------------------------
+
+REQUESTED = {
+    "id": "appr-1",
+    "request": {"command": "printf approved-marker", "agentId": "main", "sessionKey": "agent:main:x"},
+    "expiresAtMs": 1796658735216,
+}
+
+
+def test_an_approval_request_is_kept_once_and_announced(gateway):
+    first = services.record_approval_requested(gateway_id=gateway.pk, payload=REQUESTED)
+    again = services.record_approval_requested(gateway_id=gateway.pk, payload=REQUESTED)
+    assert first.pk == again.pk
+    assert (first.command, first.agent_key, first.session_key) == (
+        "printf approved-marker",
+        "main",
+        "agent:main:x",
+    )
+    assert first.expires_at is not None
+    assert ActivityEvent.objects.filter(verb="gateway.approval_requested").count() == 1
+
+
+def test_the_first_answer_wins_and_queues_the_resolve(gateway, teammate, user):
+    approval = services.record_approval_requested(gateway_id=gateway.pk, payload=REQUESTED)
+    command = services.answer_approval(
+        actor=Actor.for_user(teammate), approval=approval, decision="allow-once"
+    )
+    assert (command.method, command.params) == (
+        "exec.approval.resolve",
+        {"id": "appr-1", "decision": "allow-once"},
+    )
+    with pytest.raises(Conflict):
+        services.answer_approval(actor=Actor.for_user(user), approval=approval, decision="deny")
+    services.record_approval_resolved(
+        gateway_id=gateway.pk, payload={"id": "appr-1", "decision": "allow-once"}
+    )
+    approval.refresh_from_db()
+    assert (approval.state, approval.decided_by) == ("approved", teammate)
+
+
+def test_a_viewer_cannot_answer_and_a_bad_decision_is_refused(gateway, viewer, teammate):
+    approval = services.record_approval_requested(gateway_id=gateway.pk, payload=REQUESTED)
+    with pytest.raises(PermissionDenied):
+        services.answer_approval(actor=Actor.for_user(viewer), approval=approval, decision="deny")
+    response = _client(teammate).post(
+        f"/api/v1/gateway-approvals/{approval.pk}/answer/", {"decision": "allow-always"}, format="json"
+    )
+    assert response.status_code == 400 and "error" in response.json()
+
+
+def test_an_approval_the_gateway_let_expire_is_closed(gateway, teammate):
+    approval = services.record_approval_requested(gateway_id=gateway.pk, payload=REQUESTED)
+    services.record_approval_resolved(gateway_id=gateway.pk, payload={"id": "appr-1", "decision": "timeout"})
+    approval.refresh_from_db()
+    assert approval.state == "expired"
+    with pytest.raises(Conflict):
+        services.answer_approval(actor=Actor.for_user(teammate), approval=approval, decision="deny")

@@ -180,6 +180,10 @@ EXPECTED: dict[str, Rule] = {
     ),
     "gateway-command-detail": Rule(MEMBERS),
     "gateway-agents": Rule(MEMBERS),
+    "gateway-approval-list": Rule(HUMANS),
+    "gateway-approval-detail": Rule(MEMBERS),
+    "gateway-approval-answer": Rule(NOBODY, WRITERS, why="operators answer exec approvals"),
+    "gateways:gateway-approval-answer": Rule(NOBODY, WRITERS),
     "gateway-link-agent": Rule(NOBODY, ADMINS, why="linking decides whose usage a gateway agent feeds"),
     "gateways:gateway-list": Rule(HUMANS, ADMINS | OUTSIDER, why="the form adds to the current organization"),
     "gateways:gateway-detail": Rule(MEMBERS, ADMINS),
@@ -332,6 +336,7 @@ PK_OBJECTS = (
     ("delivery-attempt", "attempt"),
     ("alert-rule", "alert_rule"),
     ("gateway-command", "gateway_command"),
+    ("gateway-approval", "gateway_approval"),
     ("gateway", "gateway"),
     ("rule", "alert_rule"),
     ("incident", "incident"),
@@ -339,7 +344,7 @@ PK_OBJECTS = (
     ("delivery", "delivery"),
 )
 # Routes whose <pk> the prefix rule would get wrong.
-PK_BY_ROUTE = {"agents:agent-token-issue": "agent"}
+PK_BY_ROUTE = {"agents:agent-token-issue": "agent", "gateways:gateway-approval-answer": "gateway"}
 NAMED_PARAMS = {
     "board_id": "board",
     "task_id": "task",
@@ -362,6 +367,7 @@ NAMED_PARAMS = {
     "rule_id": "rule",
     "invitation_id": "invitation",
     "agent_pk": "gateway_agent",
+    "approval_pk": "gateway_approval",
 }
 
 

@@ -136,7 +136,12 @@ def build_world() -> World:
 
 def _add_gateway(world: World) -> None:
     """A gateway of the first organization with one queued command (no supervisor runs here)."""
-    from gateways.services import create_gateway, request_command, sync_gateway_agents
+    from gateways.services import (
+        create_gateway,
+        record_approval_requested,
+        request_command,
+        sync_gateway_agents,
+    )
 
     gateway = create_gateway(
         actor=Actor.for_user(world.users["admin"]),
@@ -147,7 +152,13 @@ def _add_gateway(world: World) -> None:
     )
     command, _ = request_command(actor=Actor.for_user(world.users["admin"]), gateway=gateway, method="health")
     (gateway_agent,) = sync_gateway_agents(gateway_id=gateway.pk, listed={"agents": [{"id": "main"}]})
-    world.extra.update(gateway=gateway, gateway_command=command, gateway_agent=gateway_agent)
+    approval = record_approval_requested(
+        gateway_id=gateway.pk,
+        payload={"id": "approval-1", "request": {"command": f"rm {MARKER}", "agentId": "main"}},
+    )
+    world.extra.update(
+        gateway=gateway, gateway_command=command, gateway_agent=gateway_agent, gateway_approval=approval
+    )
 
 
 def _add_chat(world: World) -> None:
