@@ -40,6 +40,9 @@ ROLE = "operator"
 # What Mission Control asks for; the gateway may grant less (hello-ok.auth.scopes says what).
 DEFAULT_SCOPES = ("operator.read", "operator.write", "operator.admin", "operator.approvals")
 READ_ONLY_SCOPES = ("operator.read",)
+# exec-approvals: the gateway sends this client exec.approval.requested for runs it did not start
+# itself, and lets it resolve them (with operator.approvals).
+DEFAULT_CAPS = ("exec-approvals",)
 # Pre-auth frames may be at most 64 KiB on the gateway; after hello-ok, policy.maxPayload (25 MiB).
 MAX_FRAME_BYTES = 25 * 1024 * 1024
 
@@ -201,6 +204,7 @@ class GatewayConnection:
         on_event: EventHandler | None = None,
         timeout: float = 10.0,
         client_version: str = "1.0.0",
+        caps: tuple[str, ...] | list[str] = DEFAULT_CAPS,
     ) -> GatewayConnection:
         """Connect, answer the challenge, and return once hello-ok arrived.
 
@@ -219,7 +223,11 @@ class GatewayConnection:
         try:
             await asyncio.wait_for(
                 connection._handshake(
-                    token=token, scopes=list(scopes), device=device, client_version=client_version
+                    token=token,
+                    scopes=list(scopes),
+                    device=device,
+                    client_version=client_version,
+                    caps=list(caps),
                 ),
                 timeout,
             )
@@ -235,7 +243,13 @@ class GatewayConnection:
         return connection
 
     async def _handshake(
-        self, *, token: str, scopes: list[str], device: DeviceIdentity | None, client_version: str
+        self,
+        *,
+        token: str,
+        scopes: list[str],
+        device: DeviceIdentity | None,
+        client_version: str,
+        caps: list[str],
     ) -> None:
         challenge = None
         while challenge is None:
@@ -249,7 +263,7 @@ class GatewayConnection:
             "client": {"id": CLIENT_ID, "version": client_version, "platform": "linux", "mode": CLIENT_MODE},
             "role": ROLE,
             "scopes": scopes,
-            "caps": [],
+            "caps": caps,
             "auth": {"token": token},
         }
         if device is not None:

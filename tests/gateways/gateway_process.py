@@ -81,6 +81,8 @@ def gateway_config(*, port: int, token: str, model_base_url: str, log_file: Path
             },
         },
         "agents": {"defaults": {"model": {"primary": "fake/echo-1"}}},
+        # Every exec asks a person (an approval client: the supervisor), so approvals are testable.
+        "tools": {"exec": {"mode": "ask"}},
     }
 
 

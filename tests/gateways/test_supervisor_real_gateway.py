@@ -157,6 +157,49 @@ def test_a_linked_agents_run_records_its_usage(admin, openclaw_gateway, gateway_
     assert report.input_tokens > 0 and report.output_tokens > 0
 
 
+def test_an_exec_approval_is_answered_in_the_app_and_resolved_on_the_gateway(
+    admin, openclaw_gateway, gateway_supervisor, client
+):
+    from gateways.models import GatewayApproval
+
+    gateway = _gateway(admin, openclaw_gateway)
+    wait_until(_status(gateway, GatewayStatus.CONNECTED), what="the connection")
+    services.request_command(
+        actor=Actor.for_user(admin),
+        gateway=gateway,
+        method="chat.send",
+        params={"sessionKey": "agent:main:approval-test", "message": "RUN_COMMAND: printf approved-marker"},
+    )
+    approval = wait_until(
+        lambda: GatewayApproval.objects.filter(gateway=gateway).first(),
+        timeout=60,
+        what="the approval request",
+    )
+    assert (approval.command, approval.agent_key, approval.state) == (
+        "printf approved-marker",
+        "main",
+        "pending",
+    )
+    client.force_login(admin)
+    page = client.get(f"/gateways/{gateway.pk}/").content.decode()
+    assert "printf approved-marker" in page and "Allow once" in page
+    client.post(f"/gateways/{gateway.pk}/approvals/{approval.pk}/answer", {"decision": "allow-once"})
+
+    def settled():
+        approval.refresh_from_db()
+        return approval.state == "approved"
+
+    wait_until(settled, timeout=30, what="exec.approval.resolved")
+    finished = wait_until(
+        lambda: ActivityEvent.objects.filter(
+            verb="gateway.run_finished", detail__session_key="agent:main:approval-test"
+        ).first(),
+        timeout=60,
+        what="the approved run to finish",
+    )
+    assert finished.detail["text"] == "TOOL RESULT SEEN: approved-marker"
+
+
 def test_it_survives_a_gateway_restart(admin, openclaw_gateway, gateway_supervisor, settings):
     settings.GATEWAY_RECONNECT_MAX_SECONDS = 2
     gateway = _gateway(admin, openclaw_gateway)
