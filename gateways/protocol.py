@@ -214,7 +214,10 @@ class GatewayConnection:
         started = time.monotonic()
         try:
             websocket = await asyncio.wait_for(
-                websockets.connect(url, max_size=MAX_FRAME_BYTES, open_timeout=timeout, ping_interval=20),
+                # close_timeout: a gateway busy shutting down must not hold a reconnect for 10 s.
+                websockets.connect(
+                    url, max_size=MAX_FRAME_BYTES, open_timeout=timeout, ping_interval=20, close_timeout=2
+                ),
                 timeout,
             )
         except (OSError, TimeoutError, websockets.InvalidURI, websockets.InvalidHandshake) as exc:
