@@ -12,7 +12,7 @@ PORT ?= 8000
 UV_VERSION ?= 0.13.9
 UV := .tools/bin/uv
 
-.PHONY: run test test-tools lint bench worker beat migrate venv clean lock lock-check lock-upgrade
+.PHONY: run test test-tools lint bench worker beat migrate venv clean lock lock-check lock-upgrade gateway-tools gateways
 
 venv: $(VENV)/.installed
 
@@ -85,6 +85,15 @@ lint: venv
 
 bench: venv
 	$(PY) -m bench.run_all $(BENCH_ARGS)
+
+# Node 24 and the pinned OpenClaw gateway in .tools/gateway/ (the gateway tests run against it).
+# Idempotent: a second run returns at once. Versions: deploy/gateway-tools/*/package-lock.json.
+gateway-tools:
+	deploy/install_gateway_tools.sh
+
+# The gateway supervisor: one connection per gateway (docs/gateways.md).
+gateways: venv
+	$(PY) manage.py run_gateways
 
 worker: venv
 	$(VENV)/bin/celery -A missioncontrol worker --loglevel=INFO

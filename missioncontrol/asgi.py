@@ -29,6 +29,12 @@ if settings.CELERY_EMBEDDED_WORKER:
 
     start_embedded_worker()
 
+if settings.GATEWAY_SUPERVISOR_EMBEDDED:
+    # The gateway supervisor as a thread (gateways.embedded); production runs run_gateways.
+    from gateways.embedded import start_embedded_supervisor
+
+    start_embedded_supervisor()
+
 
 class BindServerLoop:
     """Tells missioncontrol.realtime which event loop serves the sockets (see bind_event_loop)."""

@@ -23,6 +23,7 @@ NAVIGATION = [
     NavItem("Boards", "boards:board-list", "square-kanban"),
     NavItem("Activity", "boards:activity", "activity"),
     NavItem("Agents", "agents:agent-list", "bot"),
+    NavItem("Gateways", "gateways:gateway-list", "server"),
     NavItem("Webhooks", "webhooks:webhook-index", "webhook"),
     NavItem("Deliveries", "deliveries:dead-letters", "send"),
     NavItem("Alerts", "alerts:incident-list", "triangle-alert"),

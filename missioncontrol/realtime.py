@@ -6,6 +6,7 @@ Group names come only from the helpers below so that publishers and consumers ca
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import threading
@@ -21,6 +22,8 @@ logger = logging.getLogger(__name__)
 ACTIVITY_MESSAGE_TYPE = "activity.event"
 # A person's unread notification count: "notification.count" -> notification_count().
 NOTIFICATION_MESSAGE_TYPE = "notification.count"
+# A gateway session's run event: "gateway.stream" -> gateway_stream().
+GATEWAY_STREAM_MESSAGE_TYPE = "gateway.stream"
 
 
 def board_group(board_id: int) -> str:
@@ -44,6 +47,13 @@ def organization_agents_group(organization_id: int) -> str:
     """Organization-level events about an agent (presence, status), for the board streams that
     show the agent: joining the whole organization group would send them every board's events."""
     return f"org.{organization_id}.agents"
+
+
+def gateway_session_group(gateway_id: int, session_key: str) -> str:
+    """The pages watching one session of one gateway (its live transcript). Session keys hold
+    colons and any length, which group names may not: the key is hashed."""
+    digest = hashlib.sha256(session_key.encode()).hexdigest()[:32]
+    return f"gateway.{gateway_id}.session.{digest}"
 
 
 def _extra_groups(payload: dict[str, Any]) -> list[str]:
@@ -113,6 +123,15 @@ def publish_event(payload: dict[str, Any], groups: Iterable[str]) -> None:
     that has already committed (clients catch up from the activity table on reconnect)."""
     message = {"type": ACTIVITY_MESSAGE_TYPE, "event": payload}
     _publish(message, list(dict.fromkeys([*groups, *_extra_groups(payload)])))
+
+
+def publish_gateway_session(*, gateway_id: int, session_key: str, payload: dict[str, Any]) -> None:
+    """One run event of a gateway session (a delta, a tool call, the end) to the pages watching
+    it. Never raises, and writes nothing: a page that opens late reads chat.history instead."""
+    _publish(
+        {"type": GATEWAY_STREAM_MESSAGE_TYPE, "event": payload},
+        [gateway_session_group(gateway_id, session_key)],
+    )
 
 
 def publish_unread_count(user_id: int, unread: int) -> None:

@@ -170,6 +170,7 @@ INSTALLED_APPS = [
     "search",
     "teams",
     "agent_mcp",
+    "gateways",
 ]
 
 MIDDLEWARE = [
@@ -334,6 +335,15 @@ else:
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_EMBEDDED_WORKER = env_bool("CELERY_EMBEDDED_WORKER", not REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+# Gateways (docs/gateways.md): the supervisor keeps one connection per OpenClaw gateway. In the
+# embedded default it is a thread of the web process (like the Celery worker above); production
+# runs `manage.py run_gateways` as its own service and leaves this off.
+GATEWAY_SUPERVISOR_EMBEDDED = env_bool("GATEWAY_SUPERVISOR_EMBEDDED", CELERY_EMBEDDED_WORKER)
+# The longest wait between two reconnect attempts to an unreachable gateway (doubling from 0.5 s).
+GATEWAY_RECONNECT_MAX_SECONDS = env_float("GATEWAY_RECONNECT_MAX_SECONDS", 30.0)
+if GATEWAY_RECONNECT_MAX_SECONDS < 0.5:
+    raise ImproperlyConfigured("GATEWAY_RECONNECT_MAX_SECONDS must be at least 0.5")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -464,6 +474,8 @@ SPECTACULAR_SETTINGS = {
         "AgentStatusEnum": "agents.models.AgentStatus",
         "DeliveryStatusEnum": "deliveries.models.DeliveryStatus",
         "IncidentStateEnum": "alerts.models.IncidentState",
+        "GatewayStatusEnum": "gateways.models.GatewayStatus",
+        "GatewayCommandStateEnum": "gateways.models.CommandState",
     },
 }
 

@@ -27,6 +27,7 @@ api_v1 = [
     path("", include("overview.api.urls")),
     path("", include("notifications.api.urls")),
     path("", include("teams.api.urls")),
+    path("", include("gateways.api.urls")),
     path("status", ops_status.status_api, name="ops-status-api"),
     path("event-types/", activity_api.event_types, name="event-types"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -56,6 +57,7 @@ urlpatterns = [
     path("organizations/", include("teams.urls")),
     path("overview/", include("overview.urls")),
     path("usage/", include("usage.urls")),
+    path("gateways/", include("gateways.urls")),
     path("", include("boards.urls")),
 ]
 

@@ -17,6 +17,7 @@ from activity.services import record_activity
 from core.actors import Actor
 from core.encryption import SecretUnreadable, decrypt_secret, reencrypt_secret
 from deliveries.models import Subscription
+from gateways.models import Gateway
 from webhooks.models import BoardWebhook
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ _FIELDS = (
     (BoardWebhook, "secret_ciphertext", "board__organization_id"),
     (BoardWebhook, "previous_secret_ciphertext", "board__organization_id"),
     (Subscription, "secret_ciphertext", "organization_id"),
+    (Gateway, "token_ciphertext", "organization_id"),
+    (Gateway, "device_key_ciphertext", "organization_id"),
 )
 
 

@@ -30,6 +30,7 @@ APP_DIRS = (
     "usage",
     "search",
     "teams",
+    "gateways",
 )
 # verb="task.created" in record_activity calls and in helpers that pass a verb along.
 VERB_LITERAL = re.compile(r"""\bverb\s*=\s*["']([a-z][a-z0-9_]*\.[a-z][a-z0-9_.]*)["']""")

@@ -63,6 +63,9 @@ class World:
             ("ops", "/ops/"),
             ("usage", "/usage/"),
             ("budgets and prices", "/usage/budgets/"),
+            ("gateways", "/gateways/"),
+            ("gateway", f"/gateways/{i['gateway']}/"),
+            ("gateway session", f"/gateways/{i['gateway']}/session/?key=agent:main:main"),
             ("search", "/search/?q=load"),
             ("members", f"/organizations/{i['organization']}/members/"),
             ("organization settings", f"/organizations/{i['organization']}/settings/"),
@@ -140,8 +143,21 @@ def build_world(base_url: str) -> World:
         last_status_code=500,
         updated_at=timezone.now(),
     )
+    from gateways import services as gateway_services
+
+    gateway = gateway_services.create_gateway(
+        actor=actor, organization=organization, name="studio", url="ws://127.0.0.1:9/", token="studio-token"
+    )
+    # As the supervisor records a refusal: the error is shown on both pages.
+    gateway_services.record_disconnected(
+        gateway_id=gateway.pk,
+        code="AUTH_TOKEN_MISMATCH",
+        error="unauthorized: gateway token mismatch (provide gateway auth token)",
+        refused=True,
+    )
     return World(
         ids={
+            "gateway": gateway.pk,
             "board": board.pk,
             "task": task.pk,
             "agent": agent.pk,

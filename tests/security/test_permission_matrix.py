@@ -173,6 +173,27 @@ EXPECTED: dict[str, Rule] = {
     "incident-detail": Rule(MEMBERS),
     "incident-acknowledge": Rule(NOBODY, WRITERS, why="operators handle incidents"),
     "incident-snooze": Rule(NOBODY, WRITERS),
+    # --- gateways (docs/gateways.md): viewers see, operators act, admins configure -------------
+    "gateway-list": Rule(HUMANS, ADMINS | OUTSIDER, why="admins add a gateway to their own organization"),
+    "gateway-detail": Rule(MEMBERS, ADMINS),
+    "gateway-commands": Rule(
+        MEMBERS, MEMBERS, why="the method's role decides; `{}` names no method, so every member gets the 400"
+    ),
+    "gateway-command-detail": Rule(MEMBERS),
+    "gateway-agents": Rule(MEMBERS),
+    "gateway-approval-list": Rule(HUMANS),
+    "gateway-approval-detail": Rule(MEMBERS),
+    "gateway-approval-answer": Rule(NOBODY, WRITERS, why="operators answer exec approvals"),
+    "gateways:gateway-approval-answer": Rule(NOBODY, WRITERS),
+    "gateway-link-agent": Rule(NOBODY, ADMINS, why="linking decides whose usage a gateway agent feeds"),
+    "gateways:gateway-list": Rule(HUMANS, ADMINS | OUTSIDER, why="the form adds to the current organization"),
+    "gateways:gateway-detail": Rule(MEMBERS, ADMINS),
+    "gateways:gateway-delete": Rule(NOBODY, ADMINS),
+    "gateways:gateway-agent-link": Rule(NOBODY, ADMINS),
+    "gateways:gateway-agent-send": Rule(NOBODY, WRITERS, why="operators start runs (Send, Work on this)"),
+    "gateways:gateway-session": Rule(
+        MEMBERS, why="the transcript page; sending goes through gateway-commands"
+    ),
     "alerts:incident-list": Rule(HUMANS),
     "alerts:incident-detail": Rule(MEMBERS),
     "alerts:incident-acknowledge": Rule(NOBODY, WRITERS),
@@ -350,13 +371,16 @@ PK_OBJECTS = (
     ("subscription", "subscription"),
     ("delivery-attempt", "attempt"),
     ("alert-rule", "alert_rule"),
+    ("gateway-command", "gateway_command"),
+    ("gateway-approval", "gateway_approval"),
+    ("gateway", "gateway"),
     ("rule", "alert_rule"),
     ("incident", "incident"),
     ("budget", "budget"),
     ("delivery", "delivery"),
 )
 # Routes whose <pk> the prefix rule would get wrong.
-PK_BY_ROUTE = {"agents:agent-token-issue": "agent"}
+PK_BY_ROUTE = {"agents:agent-token-issue": "agent", "gateways:gateway-approval-answer": "gateway"}
 NAMED_PARAMS = {
     "board_id": "board",
     "task_id": "task",
@@ -378,6 +402,8 @@ NAMED_PARAMS = {
     "notification_id": "notification",
     "rule_id": "rule",
     "invitation_id": "invitation",
+    "agent_pk": "gateway_agent",
+    "approval_pk": "gateway_approval",
 }
 
 
@@ -438,6 +464,7 @@ def snapshot() -> str:
         "chat",
         "notifications",
         "webhook_rules",
+        "gateways",
     ):
         for model in apps.get_app_config(app).get_models():
             if model._meta.label == "webhooks.WebhookRefusalCount":

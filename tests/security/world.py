@@ -131,6 +131,7 @@ def build_world() -> World:
     _add_chat(world)
     _add_invitation(world)
     _add_organization_parts(world)
+    _add_gateway(world)
     return world
 
 
@@ -144,6 +145,33 @@ def _add_organization_parts(world: World) -> None:
     )
     world.extra["membership"] = Membership.objects.get(
         organization=world.organization, user=world.users["viewer"]
+    )
+
+
+def _add_gateway(world: World) -> None:
+    """A gateway of the first organization with one queued command (no supervisor runs here)."""
+    from gateways.services import (
+        create_gateway,
+        record_approval_requested,
+        request_command,
+        sync_gateway_agents,
+    )
+
+    gateway = create_gateway(
+        actor=Actor.for_user(world.users["admin"]),
+        organization=world.organization,
+        name=f"Gateway {MARKER}",
+        url="ws://127.0.0.1:9/",
+        token=f"token-{MARKER}",
+    )
+    command, _ = request_command(actor=Actor.for_user(world.users["admin"]), gateway=gateway, method="health")
+    (gateway_agent,) = sync_gateway_agents(gateway_id=gateway.pk, listed={"agents": [{"id": "main"}]})
+    approval = record_approval_requested(
+        gateway_id=gateway.pk,
+        payload={"id": "approval-1", "request": {"command": f"rm {MARKER}", "agentId": "main"}},
+    )
+    world.extra.update(
+        gateway=gateway, gateway_command=command, gateway_agent=gateway_agent, gateway_approval=approval
     )
 
 

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class GatewaysConfig(AppConfig):
+    name = "gateways"
+    default_auto_field = "django.db.models.BigAutoField"
+    verbose_name = "Gateways"
+
+    def ready(self) -> None:
+        from gateways import events
+
+        events.register()

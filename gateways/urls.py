@@ -1,0 +1,19 @@
+from django.urls import path
+
+from gateways import views
+
+app_name = "gateways"
+
+urlpatterns = [
+    path("", views.gateway_list, name="gateway-list"),
+    path("<int:pk>/", views.gateway_detail, name="gateway-detail"),
+    path("<int:pk>/delete", views.gateway_delete, name="gateway-delete"),
+    path("<int:pk>/session/", views.gateway_session, name="gateway-session"),
+    path("<int:pk>/agents/<int:agent_pk>/link", views.gateway_agent_link, name="gateway-agent-link"),
+    path("<int:pk>/agents/<int:agent_pk>/send", views.gateway_agent_send, name="gateway-agent-send"),
+    path(
+        "<int:pk>/approvals/<int:approval_pk>/answer",
+        views.gateway_approval_answer,
+        name="gateway-approval-answer",
+    ),
+]

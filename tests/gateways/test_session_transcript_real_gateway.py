@@ -1,0 +1,60 @@
+"""A message sent from the session page runs on the real gateway, and its streamed transcript
+(the tool call, then the assistant's answer) reaches the browser through Mission Control's own
+websocket. One gateway (the session's), one supervisor thread, one ASGI server, one browser."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from core.actors import Actor
+from gateways import services
+from gateways.models import GatewayStatus
+from tests.e2e.conftest import asgi_server, browser, log_in, page  # noqa: F401  (fixtures)
+from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tests.gateways.conftest import wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("serial")]
+
+
+def test_a_message_streams_its_tool_call_and_answer_to_the_session_page(
+    openclaw_gateway,
+    gateway_supervisor,
+    asgi_server,  # noqa: F811
+    page,  # noqa: F811
+):
+    organization = OrganizationFactory()
+    operator = UserFactory(username="gateway-operator")
+    MembershipFactory(user=operator, organization=organization, role="admin")
+    gateway = services.create_gateway(
+        actor=Actor.for_user(operator),
+        organization=organization,
+        name="e2e",
+        url=openclaw_gateway.url,
+        token=openclaw_gateway.token,
+    )
+
+    def connected():
+        gateway.refresh_from_db()
+        return gateway.status == GatewayStatus.CONNECTED
+
+    wait_until(connected, what="the supervisor to connect")
+    session_key = f"agent:main:e2e-{uuid.uuid4().hex[:8]}"
+    log_in(page, asgi_server.url, operator.username)
+    page.goto(f"{asgi_server.url}/gateways/{gateway.pk}/session/?key={session_key}")
+    expect(page.locator("#session-live")).to_have_text("Live")
+    expect(page.locator("#transcript-state")).to_have_text("No messages yet.", timeout=30_000)
+
+    page.fill("#transcript-message", "USE_TOOL please")
+    page.click("#transcript-composer button[type=submit]")
+
+    # Live, from the gateway's events: the tool call as it runs, then the streamed answer.
+    expect(page.locator(".transcript-tool").first).to_contain_text("ls", timeout=60_000)
+    answer = page.locator(".transcript-assistant").last
+    expect(answer).to_contain_text("TOOL RESULT SEEN:", timeout=60_000)
+    # Then the history, read again: the tool's arguments and its result.
+    expect(page.locator(".transcript-tool-args").first).to_contain_text('{"path":"."}', timeout=30_000)
+    expect(page.locator(".transcript-tool-result").first).to_contain_text("AGENTS.md")
+    assert page.console_errors == []
