@@ -98,6 +98,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(group))
 
 
+# (pytest reads only pytest_* names; specname makes this a second implementation of the hook.)
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_long_modules_first(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Modules with a test marked `runs_long` go first, whole and in order, so the scheduler
+    hands them out while the short tests can still fill the other worker; last, they would be
+    the run's tail. trylast: after pytest-django has put the database tests in its order."""
+    long_modules = {item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker("runs_long")}
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in long_modules)
+
+
 def shared_fixture_group(item: pytest.Item) -> str | None:
     """The group of a test that uses a wider-scoped fixture the tests define (a browser, a
     server, a worker, a gateway): its module's tests, or for a session-scoped one every test

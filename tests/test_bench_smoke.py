@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @requires_redis
 @pytest.mark.skipif(not shutil.which("wrk"), reason="wrk is not installed (.ci/run installs it)")
 @pytest.mark.timeout(600)
+@pytest.mark.runs_long
 def test_every_benchmark_runs_end_to_end_at_its_smallest(tmp_path):
     output = tmp_path / "results.json"
     result = subprocess.run(

@@ -243,12 +243,21 @@
           if (!replacement) {
             return;
           }
-          var focusedId = region.contains(document.activeElement) ? document.activeElement.id : null;
+          // Keyboard users keep their place: the focused element by its id, or else the card it
+          // sits in (a card's link and menu buttons have no id of their own).
+          var focused = region.contains(document.activeElement) ? document.activeElement : null;
+          var focusedId = focused ? focused.id : null;
+          var focusedCard = focused && focused.closest ? focused.closest("[id^='task-']") : null;
           var adopted = document.importNode(replacement, true);
           region.replaceWith(adopted);
           activate(adopted);
           if (focusedId && document.getElementById(focusedId)) {
             document.getElementById(focusedId).focus();
+          } else if (focusedCard && document.getElementById(focusedCard.id)) {
+            var cardLink = document.getElementById(focusedCard.id).querySelector("[data-card-link]");
+            if (cardLink) {
+              cardLink.focus();
+            }
           }
         });
         if (window.MC) {

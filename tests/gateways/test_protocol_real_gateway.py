@@ -15,7 +15,7 @@ from gateways.protocol import (
     HandshakeRefused,
 )
 
-pytestmark = pytest.mark.xdist_group("serial")
+pytestmark = [pytest.mark.xdist_group("serial"), pytest.mark.runs_long]
 
 
 async def test_it_completes_the_challenge_handshake_on_protocol_4(openclaw_gateway):

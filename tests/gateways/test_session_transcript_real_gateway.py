@@ -16,7 +16,7 @@ from tests.e2e.conftest import asgi_server, browser, log_in, page  # noqa: F401 
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.gateways.conftest import wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("serial")]
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("serial"), pytest.mark.runs_long]
 
 
 def test_a_message_streams_its_tool_call_and_answer_to_the_session_page(

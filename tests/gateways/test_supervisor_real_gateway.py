@@ -15,7 +15,11 @@ from gateways.models import CommandState, Gateway, GatewayCommand, GatewayStatus
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.gateways.conftest import wait_until
 
-pytestmark = [pytest.mark.xdist_group("serial"), pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.xdist_group("serial"),
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.runs_long,
+]
 
 
 @pytest.fixture

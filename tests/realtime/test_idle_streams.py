@@ -26,7 +26,12 @@ from tests.realtime.test_multiprocess import (
     web_ready,
 )
 
-pytestmark = [requires_postgres, requires_redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    requires_postgres,
+    requires_redis,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.runs_long,
+]
 
 IDLE_SECONDS = 30
 

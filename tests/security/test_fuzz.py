@@ -24,7 +24,7 @@ from schemathesis.core.failures import FailureGroup
 
 from tests.security.world import World, build_world
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.runs_long]
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
 BUDGET_SECONDS = float(os.environ.get("FUZZ_BUDGET_SECONDS", "45"))
