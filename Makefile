@@ -68,9 +68,10 @@ test: venv test-tools
 
 # What the tests drive besides Python, from Debian's packages when missing (needs root, as CI
 # has): Chromium for the browser tests, pg_dump/pg_restore for the backup tests, wrk for the
-# benchmark smoke test, nginx for the production serving layout.
+# benchmark smoke test, nginx for the production serving layout; and the real OpenClaw gateway
+# (gateway-tools, below) for the gateway tests.
 TEST_TOOLS := chromium:chromium pg_dump:postgresql-client wrk:wrk nginx:nginx
-test-tools:
+test-tools: gateway-tools
 	@missing=""; for pair in $(TEST_TOOLS); do \
 		command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
 	if [ -n "$$missing" ]; then \

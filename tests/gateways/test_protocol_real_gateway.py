@@ -14,8 +14,10 @@ from gateways.protocol import (
     GatewayError,
     HandshakeRefused,
 )
+from tests.conftest import requires_postgres
 
-pytestmark = [pytest.mark.xdist_group("serial"), pytest.mark.runs_long]
+# The real gateway costs a minute or two of CI: it runs in the production-mode run only.
+pytestmark = [requires_postgres, pytest.mark.xdist_group("serial"), pytest.mark.runs_long]
 
 
 async def test_it_completes_the_challenge_handshake_on_protocol_4(openclaw_gateway):

@@ -12,11 +12,13 @@ from playwright.sync_api import expect
 from core.actors import Actor
 from gateways import services
 from gateways.models import GatewayStatus
-from tests.e2e.conftest import asgi_server, browser, log_in, page  # noqa: F401  (fixtures)
+from tests.conftest import requires_postgres
+from tests.e2e.conftest import _module_asgi_server, asgi_server, browser, log_in, page  # noqa: F401
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.gateways.conftest import wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("serial"), pytest.mark.runs_long]
+# The real gateway costs a minute or two of CI: it runs in the production-mode run only.
+pytestmark = [requires_postgres, pytest.mark.e2e, pytest.mark.xdist_group("serial"), pytest.mark.runs_long]
 
 
 def test_a_message_streams_its_tool_call_and_answer_to_the_session_page(

@@ -12,10 +12,13 @@ from activity.models import ActivityEvent
 from core.actors import Actor
 from gateways import services
 from gateways.models import CommandState, Gateway, GatewayCommand, GatewayStatus
+from tests.conftest import requires_postgres
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.gateways.conftest import wait_until
 
+# The real gateway costs a minute or two of CI: it runs in the production-mode run only.
 pytestmark = [
+    requires_postgres,
     pytest.mark.xdist_group("serial"),
     pytest.mark.django_db(transaction=True),
     pytest.mark.runs_long,
