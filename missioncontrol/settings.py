@@ -333,6 +333,9 @@ CELERY_TASK_ROUTES = {
     "ops.tasks.maintain_log_partitions": {"queue": "maintenance"},
     "overview.tasks.refresh_task_flow_rollup": {"queue": "maintenance"},
     "alerts.tasks.sweep_alert_rules": {"queue": "maintenance"},
+    # Search, deliveries' fan-out, rules, alerts, notifications follow the log here: never behind
+    # a backup or a sweep.
+    "activity.tasks.follow_activity_log": {"queue": "deliveries"},
     "alerts.tasks.evaluate_alert_rules": {"queue": "maintenance"},
     # Outbound mail waits on a remote server like a delivery does.
     "alerts.tasks.send_incident_email": {"queue": "deliveries"},
@@ -477,6 +480,19 @@ WS_MAX_MESSAGE_BYTES = env_int("WS_MAX_MESSAGE_BYTES", 65536, minimum=1)
 WS_IDLE_TIMEOUT_SECONDS = env_int("WS_IDLE_TIMEOUT_SECONDS", 300, minimum=1)
 REPLAY_MAX_EVENTS = env_int("REPLAY_MAX_EVENTS", 1000, minimum=1)
 REPLAY_MAX_AGE_SECONDS = env_int("REPLAY_MAX_AGE_SECONDS", 86400, minimum=1)
+# Every consumer of the activity log, in the order they run (activity.following explains how):
+# (cursor name, dotted path of handle(events), inline). The one place they are registered. A
+# consumer added later needs a data migration creating its cursor row at the head of the log,
+# unless it should work through the whole history.
+ACTIVITY_LOG_CONSUMERS: list[tuple[str, str, bool]] = [
+    # Open pages and agents first; runs right after each commit, in the writing process.
+    ("live", "activity.live.publish_events", True),
+]
+# Run every log consumer right after each commit, in the writing process (the embedded default:
+# no separate worker to wait for). Off: only the live publisher does; the rest run in the worker.
+ACTIVITY_CONSUMERS_INLINE = env_bool("ACTIVITY_CONSUMERS_INLINE", not REDIS_URL)
+# Beat drains every consumer this often, whatever was queued (a worker that died, a lost message).
+ACTIVITY_FOLLOW_SECONDS = env_float("ACTIVITY_FOLLOW_SECONDS", 1.0)
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
 BACKUP_RETENTION_DAYS = env_int("BACKUP_RETENTION_DAYS", 30, minimum=1)
