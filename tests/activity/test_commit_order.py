@@ -70,7 +70,7 @@ class LateWriter(threading.Thread):
                 )
                 self.event_id = event.pk
                 self.inserted.set()
-                assert self.may_commit.wait(10)
+                assert self.may_commit.wait(90)
         except BaseException as exc:  # reported by finish()
             self.error = exc
             self.inserted.set()
