@@ -44,7 +44,7 @@ DEFAULT_BATCH_SIZE = 500
 # The flag that says a follow_activity_log task is already waiting in the broker.
 FOLLOW_QUEUED_KEY = "mc:activity-follow-queued"
 
-EventHandler = Callable[[Sequence[ActivityEvent]], None]
+EventHandler = Callable[..., None]
 
 
 @dataclass(frozen=True)
@@ -52,15 +52,23 @@ class LogConsumer:
     """One follower of the log: its cursor's name, what it does with a batch, and where it runs."""
 
     name: str
-    # Dotted path of `handle(events)`, resolved on first use so the list can name any app's
-    # function without importing it at settings time.
+    # Dotted path of the handler, resolved on first use so the list can name any app's function
+    # without activity importing it (the arrows point down: docs/architecture.md).
     handler: str
     # True: run right after each commit in the writing process, whatever the deployment.
     inline: bool = False
+    # True: handler(events) takes the whole batch; False: handler(event, notify_agent_ids), one
+    # event at a time (the shape of the listeners that used to run inside the writing transaction).
+    batch: bool = False
     batch_size: int = DEFAULT_BATCH_SIZE
 
     def handle(self, events: Sequence[ActivityEvent]) -> None:
-        _resolve(self.handler)(events)
+        handler = _resolve(self.handler)
+        if self.batch:
+            handler(events)
+            return
+        for event in events:
+            handler(event, event.notify_agent_ids or ())
 
 
 @memoize
@@ -71,8 +79,8 @@ def _resolve(path: str) -> EventHandler:
 def log_consumers() -> tuple[LogConsumer, ...]:
     """The registered consumers (settings.ACTIVITY_LOG_CONSUMERS), in the order they run."""
     return tuple(
-        LogConsumer(name=name, handler=handler, inline=inline)
-        for name, handler, inline in settings.ACTIVITY_LOG_CONSUMERS
+        LogConsumer(name=name, handler=handler, inline=inline, batch=batch)
+        for name, handler, inline, batch in settings.ACTIVITY_LOG_CONSUMERS
     )
 
 

@@ -8,7 +8,6 @@ from typing import Any
 from django.db import models
 
 from activity import following
-from activity.listeners import event_listeners
 from activity.models import ActivityEvent
 from core.actors import Actor
 from missioncontrol.logs import current_request_id
@@ -49,9 +48,5 @@ def record_activity(
         notify_agent_ids=agent_ids,
         live=publish,
     )
-    # Rows other apps keep in step with the log (the deliveries outbox) are written in the same
-    # transaction; see activity.listeners for why this is a registered list, not an import.
-    for listener in event_listeners():
-        listener(event, agent_ids)
     following.schedule_after_commit()
     return event

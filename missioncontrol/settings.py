@@ -481,12 +481,20 @@ WS_IDLE_TIMEOUT_SECONDS = env_int("WS_IDLE_TIMEOUT_SECONDS", 300, minimum=1)
 REPLAY_MAX_EVENTS = env_int("REPLAY_MAX_EVENTS", 1000, minimum=1)
 REPLAY_MAX_AGE_SECONDS = env_int("REPLAY_MAX_AGE_SECONDS", 86400, minimum=1)
 # Every consumer of the activity log, in the order they run (activity.following explains how):
-# (cursor name, dotted path of handle(events), inline). The one place they are registered. A
-# consumer added later needs a data migration creating its cursor row at the head of the log,
-# unless it should work through the whole history.
-ACTIVITY_LOG_CONSUMERS: list[tuple[str, str, bool]] = [
+# (cursor name, dotted path of its handler, inline, batch). A batch handler takes the list of
+# events; the others take (event, notify_agent_ids), one event at a time. The one place they are
+# registered. A consumer added later needs a data migration creating its cursor row at the head
+# of the log, unless it should work through the whole history.
+ACTIVITY_LOG_CONSUMERS: list[tuple[str, str, bool, bool]] = [
     # Open pages and agents first; runs right after each commit, in the writing process.
-    ("live", "activity.live.publish_events", True),
+    ("live", "activity.live.publish_events", True, True),
+    # The outbox rows of outbound deliveries (sent when the consumer's transaction commits).
+    ("deliveries", "deliveries.outbound.create_deliveries_for_event", False, False),
+    ("search", "search.services.follow_activity", False, False),
+    ("notifications", "notifications.listeners.notify_on_activity", False, False),
+    ("alerts", "alerts.triggers.on_activity", False, False),
+    # Rules of the webhook that received a payload (applied by the worker).
+    ("webhook-rules", "webhook_rules.log_consumer.evaluate_rules_for_event", False, False),
 ]
 # Run every log consumer right after each commit, in the writing process (the embedded default:
 # no separate worker to wait for). Off: only the live publisher does; the rest run in the worker.

@@ -203,9 +203,12 @@ def follow_activity(event: ActivityEvent, agent_ids: Sequence[int] = ()) -> None
     if target_id is None:
         return
     if event.target_type == "boardwebhook" and event.verb == "webhook.deleted":
-        # The payloads go with the webhook (a cascade, no event each).
-        payload_ids = WebhookPayload.objects.filter(webhook_id=target_id).values_list("pk", flat=True)
-        remove_objects(kind=SearchKind.PAYLOAD, object_ids=list(payload_ids))
+        # The payloads went with the webhook (a cascade, no event each), before this consumer of
+        # the log got here: drop the board's payload documents whose payload no longer exists.
+        indexed = SearchDocument.objects.filter(kind=SearchKind.PAYLOAD, board_id=event.board_id)
+        kept = WebhookPayload.objects.filter(board_id=event.board_id).values("pk")
+        gone = indexed.exclude(object_id__in=kept)
+        remove_objects(kind=SearchKind.PAYLOAD, object_ids=list(gone.values_list("object_id", flat=True)))
         return
     kind = SearchKind.TASK if event.target_type == "comment" else TARGET_KINDS.get(event.target_type)
     if kind is None:

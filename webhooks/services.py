@@ -10,7 +10,6 @@ import json
 import logging
 import re
 import secrets as random_secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -61,9 +60,6 @@ _ALWAYS_REDACTED = {
 _CREDENTIAL_WORDS = ("signature", "token", "secret", "auth", "password", "api-key", "apikey")
 MAX_STORED_HEADERS = 100
 MAX_STORED_HEADER_LENGTH = 2000
-# Called with each newly stored payload after its commit (webhook_rules enqueues its worker
-# here): apps above this one hook in from AppConfig.ready instead of being imported.
-PAYLOAD_STORED_LISTENERS: list[Callable[[WebhookPayload], None]] = []
 
 
 # --- secrets and URLs ---------------------------------------------------------------------------
@@ -352,11 +348,13 @@ def ingest_webhook_payload(
     source_ip: str | None = None,
     delivery_id: str | None = None,
 ) -> IngestResult:
-    """Store one verified payload; a repeated delivery id returns the first payload instead.
+    """Store one verified payload and its `webhook.received` event, in one transaction; a
+    repeated delivery id returns the first payload instead (and records nothing).
 
-    Commits before returning, so the caller may answer 202 only for what is stored. The
-    activity event, the optional inbox task and the agent notification run after the commit,
-    each on its own: their failure is logged and never loses the payload.
+    Commits before returning, so the caller may answer 202 only for what is stored. Everything
+    else follows the committed log (activity.following): live streams, the agents' notification,
+    search, deliveries, rules, alerts. Only a webhook that creates inbox tasks creates its task
+    here, in a savepoint: a failing task is logged and never loses the payload.
     """
     if delivery_id is not None and len(delivery_id) > MAX_DELIVERY_ID_LENGTH:
         raise DomainError(
@@ -391,7 +389,7 @@ def ingest_webhook_payload(
         else:
             # No delivery id, no constraint to trip: no savepoint round trips on the hot path.
             payload = WebhookPayload.objects.create(**fields)
-        transaction.on_commit(lambda: after_payload_stored(payload), robust=True)
+        record_payload_received(payload)
     return IngestResult(payload=payload, duplicate=False)
 
 
@@ -424,15 +422,9 @@ def _payload_detail(payload: WebhookPayload) -> dict[str, Any]:
     return detail
 
 
-def after_payload_stored(payload: WebhookPayload | int) -> None:
-    """Runs after the payload's commit: activity (live), inbox task, agent notification.
-
-    Each step in its own transaction and try block: the payload is already safe, and a failing
-    side effect must not undo another or reach the sender. Ingest passes the payload it just
-    stored (webhook and board already loaded), saving a read on the hot path.
-    """
-    if isinstance(payload, int):
-        payload = WebhookPayload.objects.select_related("webhook__board").get(pk=payload)
+def record_payload_received(payload: WebhookPayload) -> None:
+    """The payload's event, in the payload's transaction (and its inbox task, if the webhook
+    creates one): the rest reacts to the committed event, outside the request."""
     webhook = payload.webhook
     task_id, task_title = None, ""
     if webhook.creates_task:
@@ -443,29 +435,20 @@ def after_payload_stored(payload: WebhookPayload | int) -> None:
             logger.exception(
                 "webhook %s: creating the inbox task for payload %s failed", webhook.pk, payload.pk
             )
-    try:
-        with transaction.atomic():
-            detail = _payload_detail(payload)
-            if task_id is not None:
-                detail["task_id"] = task_id
-                detail["title"] = task_title
-            record_activity(
-                organization=webhook.board.organization_id,
-                board=webhook.board_id,
-                actor=Actor.for_webhook(webhook),
-                verb="webhook.received",
-                target=payload,
-                target_type="webhookpayload",
-                detail=detail,
-                notify_agent_ids=agents_to_notify(webhook),
-            )
-    except Exception:
-        logger.exception("webhook %s: recording payload %s failed", webhook.pk, payload.pk)
-    for listener in PAYLOAD_STORED_LISTENERS:
-        try:
-            listener(payload)
-        except Exception:
-            logger.exception("webhook %s: a listener of payload %s failed", webhook.pk, payload.pk)
+    detail = _payload_detail(payload)
+    if task_id is not None:
+        detail["task_id"] = task_id
+        detail["title"] = task_title
+    record_activity(
+        organization=webhook.board.organization_id,
+        board=webhook.board_id,
+        actor=Actor.for_webhook(webhook),
+        verb="webhook.received",
+        target=payload,
+        target_type="webhookpayload",
+        detail=detail,
+        notify_agent_ids=agents_to_notify(webhook),
+    )
 
 
 def render_task_title(template: str, payload: Any, *, fallback: str) -> str:

@@ -60,12 +60,18 @@ def assign_positions(apps, schema_editor):
             cursor.execute(SQLITE_FORWARD)
 
 
-def create_live_cursor(apps, schema_editor):
-    """The live publisher starts at the head: the history was published when it was written."""
+# The consumers that existed when the log got its cursor (settings.ACTIVITY_LOG_CONSUMERS).
+CONSUMERS_AT_THE_TIME = ("live", "deliveries", "search", "notifications", "alerts", "webhook-rules")
+
+
+def create_consumer_cursors(apps, schema_editor):
+    """They start at the head: what they do for the history was done when it was written (by the
+    listeners that ran inside each write until now)."""
     event = apps.get_model("activity", "ActivityEvent")
     cursor = apps.get_model("activity", "LogConsumerCursor")
     head = event.objects.aggregate(head=models.Max("position"))["head"] or 0
-    cursor.objects.get_or_create(name="live", defaults={"position": head})
+    for name in CONSUMERS_AT_THE_TIME:
+        cursor.objects.get_or_create(name=name, defaults={"position": head})
 
 
 def remove_position_trigger(apps, schema_editor):
@@ -114,7 +120,7 @@ class Migration(migrations.Migration):
             field=models.BigIntegerField(blank=True, editable=False, null=True),
         ),
         migrations.RunPython(assign_positions, remove_position_trigger),
-        migrations.RunPython(create_live_cursor, migrations.RunPython.noop),
+        migrations.RunPython(create_consumer_cursors, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name='activityevent',
             index=models.Index(condition=models.Q(('position__isnull', False)), fields=['position'], name='activity_position'),
