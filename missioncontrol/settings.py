@@ -444,6 +444,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- product limits and rates ------------------------------------------------------------------
 WEBHOOK_MAX_PAYLOAD_BYTES = env_int("WEBHOOK_MAX_PAYLOAD_BYTES", 1_048_576, minimum=1)
+# Upper bound on how long the ingest cache keeps a webhook, its board and who to notify (it is also
+# dropped when the webhook changes, and stale when any agent changes).
+WEBHOOK_INGEST_CACHE_SECONDS = env_int("WEBHOOK_INGEST_CACHE_SECONDS", 60, minimum=0)
 WEBHOOK_INGEST_RATE = env_rate("WEBHOOK_INGEST_RATE", "60/60s")
 WEBHOOK_TOLERANCE_SECONDS = env_int("WEBHOOK_TOLERANCE_SECONDS", 300)
 WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 90, minimum=1)

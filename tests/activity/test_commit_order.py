@@ -30,7 +30,7 @@ def remember_events(events: Sequence[ActivityEvent]) -> None:
     HANDLED.extend(event.pk for event in events)
 
 
-TEST_CONSUMERS = [("test-follower", "tests.activity.test_commit_order.remember_events", False)]
+TEST_CONSUMERS = [("test-follower", "tests.activity.test_commit_order.remember_events", False, True)]
 
 
 @pytest.fixture
