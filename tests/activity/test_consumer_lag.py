@@ -63,3 +63,17 @@ def test_the_operations_page_lists_every_consumer_with_its_lag(client, board, wo
     assert "Log consumers" in html
     for name in ("live", "deliveries", "search", "notifications", "alerts", "webhook-rules"):
         assert f'<td class="mono">{name}</td>' in html
+
+
+def test_the_activity_api_pages_by_position(board, user):
+    from rest_framework.test import APIClient
+
+    record(board, 3)
+    client = APIClient()
+    client.force_authenticate(user)
+    everything = client.get(f"/api/v1/activity/?board={board.pk}").json()["results"]
+    positions = sorted(event["position"] for event in everything)
+    newer = client.get(f"/api/v1/activity/?board={board.pk}&after_position={positions[0]}").json()["results"]
+    assert sorted(event["position"] for event in newer) == positions[1:]
+    refused = client.get("/api/v1/activity/?after_position=-1")
+    assert refused.status_code == 400 and refused.json()["error"]["code"]
