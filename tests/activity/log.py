@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from activity import following
 
 
@@ -18,3 +20,11 @@ def drain_log() -> dict[str, int]:
     failed = [name for name, count in results.items() if count < 0]
     assert not failed, f"log consumers failed: {failed}"
     return results
+
+
+@pytest.fixture
+def consumers_inline(settings):
+    """Every log consumer right after each commit, in the process that wrote (the embedded
+    default's arrangement), whatever REDIS_URL says: browser tests run the server in the test
+    process with no worker to follow the log."""
+    settings.ACTIVITY_CONSUMERS_INLINE = True
