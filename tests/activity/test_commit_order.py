@@ -205,3 +205,27 @@ def test_a_failing_consumer_keeps_its_cursor_and_retries_the_batch(board, follow
     cursor = LogConsumerCursor.objects.get(name="test-follower")
     assert cursor.position == event.position and cursor.failures == 0 and cursor.last_error == ""
     assert [event.pk] == HANDLED and calls == [[event.pk], [event.pk]]
+
+
+def refuse_events(events):
+    raise RuntimeError("this consumer is broken")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_commit_a_failing_consumer_holds_back_only_itself(board):
+    """The embedded default follows every consumer right after each write, together in one
+    transaction; a failure there falls back to one consumer at a time."""
+    HANDLED.clear()
+    consumers = [
+        ("broken", "tests.activity.test_commit_order.refuse_events", False, True),
+        ("test-follower", "tests.activity.test_commit_order.remember_events", False, True),
+    ]
+    with override_settings(ACTIVITY_LOG_CONSUMERS=consumers, ACTIVITY_CONSUMERS_INLINE=True):
+        first = record_now(board, "one")  # the cursor rows do not exist yet: one at a time
+        second = record_now(board, "two")  # both rows exist: together, fails, one at a time
+    cursors = {row.name: row for row in LogConsumerCursor.objects.all()}
+    assert [first.pk, second.pk] == HANDLED
+    assert cursors["test-follower"].position == second.position
+    assert cursors["broken"].position == 0 and cursors["broken"].failures == 2
+    assert "this consumer is broken" in cursors["broken"].last_error
+    HANDLED.clear()
