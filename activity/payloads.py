@@ -11,6 +11,8 @@ def activity_payload(event: ActivityEvent) -> dict[str, Any]:
     """The event as clients see it, on websockets, SSE and the activity API alike."""
     return {
         "id": event.id,
+        # The cursor: commit order (docs/realtime.md). Clients resume with the last one they saw.
+        "position": event.position,
         "verb": event.verb,
         "organization_id": event.organization_id,
         "board_id": event.board_id,

@@ -1,7 +1,9 @@
 """Replay: what a live stream missed while it was away, read back from the activity table.
 
-The activity event id is the cursor. A client that reconnects with the id of the last event
-it saw receives the events after it, oldest first, before any live event. Replay is bounded
+The event's `position` is the cursor: positions are handed out in commit order (migration 0003,
+docs/realtime.md), so an event that commits late can never land behind a cursor a client already
+holds. A client that reconnects with the position of the last event it saw receives the events
+after it, in commit order, before any live event. Replay is bounded
 (REPLAY_MAX_EVENTS, REPLAY_MAX_AGE_SECONDS) so that a client away for a week cannot make the
 server read the whole table; `truncated` tells it to reload instead.
 """
@@ -28,7 +30,8 @@ class Replay:
 
 
 def parse_cursor(raw: str | None) -> int | None:
-    """A last_event_id from a query string or a header; None for absent or malformed values."""
+    """A last_event_id (an event's position) from a query string or a header; None for absent or
+    malformed values."""
     if raw is None:
         return None
     raw = raw.strip()
@@ -37,27 +40,31 @@ def parse_cursor(raw: str | None) -> int | None:
     return int(raw)
 
 
-def missed_events(*, scope: Q, after_id: int) -> Replay:
-    """Events matching `scope` with an id greater than `after_id`, oldest first, bounded."""
+def missed_events(*, scope: Q, after_position: int) -> Replay:
+    """Events matching `scope` after the cursor `after_position`, in commit order, bounded."""
     limit = settings.REPLAY_MAX_EVENTS
     oldest = timezone.now() - timedelta(seconds=settings.REPLAY_MAX_AGE_SECONDS)
-    # Newest first with a limit uses the (board, id) / (organization, id) indexes; one extra
-    # row says whether the count bound cut anything.
-    recent = ActivityEvent.objects.filter(scope, id__gt=after_id, created_at__gte=oldest)
-    rows = list(recent.order_by("-id")[: limit + 1])
+    # Newest first with a limit uses the (board, position) / (organization, position) indexes;
+    # one extra row says whether the count bound cut anything.
+    recent = ActivityEvent.objects.filter(scope, position__gt=after_position, created_at__gte=oldest)
+    rows = list(recent.order_by("-position")[: limit + 1])
     truncated = len(rows) > limit
     rows = rows[:limit]
     rows.reverse()
     if not truncated:
-        first_kept = rows[0].id if rows else None
-        older = ActivityEvent.objects.filter(scope, id__gt=after_id, created_at__lt=oldest)
+        first_kept = rows[0].position if rows else None
+        older = ActivityEvent.objects.filter(scope, position__gt=after_position, created_at__lt=oldest)
         if first_kept is not None:
-            older = older.filter(id__lt=first_kept)
+            older = older.filter(position__lt=first_kept)
         truncated = older.exists()
     return Replay(events=[activity_payload(event) for event in rows], truncated=truncated)
 
 
-def latest_event_id(*, scope: Q) -> int:
+def latest_position(*, scope: Q) -> int:
     """The cursor a fresh client starts from (0 when the stream has no event yet)."""
-    event = ActivityEvent.objects.filter(scope).order_by("-id").only("id").first()
-    return event.id if event else 0
+    newest = (
+        ActivityEvent.objects.filter(scope, position__isnull=False)
+        .order_by("-position")
+        .values_list("position", flat=True)[:1]
+    )
+    return newest[0] if newest else 0

@@ -1,17 +1,15 @@
-"""The one event path: every change appends one ActivityEvent and publishes it once, on commit."""
+"""The one event path: every change appends one ActivityEvent; what reacts to it follows the log."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import models, transaction
+from django.db import models
 
-from activity.listeners import event_listeners
+from activity import following
 from activity.models import ActivityEvent
-from activity.payloads import activity_payload
 from core.actors import Actor
-from missioncontrol import realtime
 from missioncontrol.logs import current_request_id
 
 
@@ -28,7 +26,10 @@ def record_activity(
     notify_agent_ids: Iterable[int] = (),
     publish: bool = True,
 ) -> ActivityEvent:
-    """Append an event inside the caller's transaction; publish it to live streams on commit."""
+    """Append an event inside the caller's transaction. After the commit the log's consumers
+    (activity.following) pick it up: the live publisher pushes it to the board and organization
+    streams and to the streams of `notify_agent_ids` (unless `publish` is False)."""
+    agent_ids = list(notify_agent_ids)
     if target is not None:
         target_type = target_type or target._meta.model_name
         target_id = target.pk
@@ -44,15 +45,8 @@ def record_activity(
         target_id=str(target_id),
         detail=detail or {},
         request_id=current_request_id.get() if current_request_id.get() != "-" else "",
+        notify_agent_ids=agent_ids,
+        live=publish,
     )
-    agent_ids = list(notify_agent_ids)
-    # Rows other apps keep in step with the log (the deliveries outbox) are written in the same
-    # transaction; see activity.listeners for why this is a registered list, not an import.
-    for listener in event_listeners():
-        listener(event, agent_ids)
-    if publish:
-        groups = realtime.groups_for_activity(
-            organization_id=event.organization_id, board_id=event.board_id, agent_ids=agent_ids
-        )
-        transaction.on_commit(lambda: realtime.publish_event(activity_payload(event), groups))
+    following.schedule_after_commit()
     return event

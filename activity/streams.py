@@ -26,7 +26,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 
-from activity.replay import latest_event_id, missed_events, parse_cursor
+from activity.replay import latest_position, missed_events, parse_cursor
 from activity.services import record_activity
 from core.actors import Actor
 from missioncontrol import realtime
@@ -217,18 +217,18 @@ class ActivityStreamConsumer(AsyncWebsocketConsumer):
         # Join before reading the table: an event committed in between is then either in the
         # replay or queued for us (or both, and dropped as a duplicate), never lost.
         await realtime.join_groups(self.channel_name, subscription.groups)
-        # The stream's newest id when it went live: the cursor of a client that had none (a page
+        # The stream's newest position when it went live: the cursor of a client that had none (a page
         # whose feed was empty), so that its first reconnect can replay what it missed.
-        latest = await database_sync_to_async(latest_event_id)(scope=subscription.scope)
+        latest = await database_sync_to_async(latest_position)(scope=subscription.scope)
         hello = {"type": "hello", "stream": self.stream, "board_id": subscription.board_id}
         await self.send_json({**hello, "last_event_id": latest})
         if cursor is None:
             return
-        replay = await database_sync_to_async(missed_events)(scope=subscription.scope, after_id=cursor)
+        replay = await database_sync_to_async(missed_events)(scope=subscription.scope, after_position=cursor)
         for payload in replay.events:
             self.sent.add(payload["id"])
             await self.send_json({"type": "event", "event": payload})
-        last = replay.events[-1]["id"] if replay.events else cursor
+        last = replay.events[-1]["position"] if replay.events else cursor
         await self.send_json(
             {
                 "type": "replay.done",

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
+from activity.models import ActivityEvent
 from activity.replay import parse_cursor
 from activity.streams import (
     CLOSE_FORBIDDEN,
@@ -41,7 +42,7 @@ from missioncontrol import realtime
 from missioncontrol.exceptions import DomainError
 
 AUTH_TIMEOUT_SECONDS = 5.0
-# The agent's last acknowledged event id: where a reconnect without last_event_id resumes.
+# The position of the agent's last acknowledged event: where a reconnect without last_event_id resumes.
 ACK_CURSOR_TTL_SECONDS = 7 * 24 * 3600
 
 
@@ -188,10 +189,15 @@ class AgentStreamConsumer(ActivityStreamConsumer):
         return True
 
     def store_ack(self, event_id: int) -> None:
+        """Keeps the acknowledged event's position: the cursor a reconnect resumes from."""
+        found = ActivityEvent.objects.filter(pk=event_id).values_list("position", flat=True)[:1]
+        position = found[0] if found else None
+        if position is None:
+            return
         key = ack_cursor_key(self.subscription.actor.agent.pk)
         current = cache.get(key)
-        if current is None or event_id > current:
-            cache.set(key, event_id, ACK_CURSOR_TTL_SECONDS)
+        if current is None or position > current:
+            cache.set(key, position, ACK_CURSOR_TTL_SECONDS)
 
     async def authenticate_message(self, kind: str, message: dict[str, Any]) -> None:
         raw = message.get("token")

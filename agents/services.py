@@ -26,6 +26,7 @@ from agents.tokens import new_token, token_digest
 from boards.models import Board, Task, TaskStatus
 from core.access import require_role
 from core.actors import Actor
+from core.generations import bump_agents_generation
 from core.models import Organization, Role
 from missioncontrol import realtime
 from missioncontrol.exceptions import Conflict, DomainError, NotFound
@@ -137,6 +138,7 @@ def create_agent(
     except IntegrityError:  # a concurrent create with the same name won the unique constraint
         raise Conflict("An agent with this name already exists.", code="duplicate_name") from None
     agent.boards.set(board_list)
+    bump_agents_generation(organization.pk)
     record_activity(
         organization=organization,
         verb="agent.created",
@@ -201,6 +203,7 @@ def update_agent(
             agent.boards.set(board_list)
             changed.append("boards")
     if changed:
+        bump_agents_generation(agent.organization_id)
         record_activity(
             organization=agent.organization_id,
             verb="agent.updated",
@@ -226,6 +229,7 @@ def _set_status(*, agent: Agent, actor: Actor, status: str, verb: str) -> Agent:
     if updated and status == AgentStatus.SUSPENDED:
         _close_streams_on_commit(agent_id=agent.pk, reason=realtime.AGENT_SUSPENDED)
     if updated:
+        bump_agents_generation(agent.organization_id)
         record_activity(
             organization=agent.organization_id,
             verb=verb,
@@ -250,6 +254,7 @@ def resume_agent(*, agent: Agent, actor: Actor) -> Agent:
 @transaction.atomic
 def delete_agent(*, agent: Agent, actor: Actor) -> None:
     _authorize(actor, agent.organization_id)
+    bump_agents_generation(agent.organization_id)
     record_activity(
         organization=agent.organization_id,
         verb="agent.deleted",

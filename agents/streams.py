@@ -2,10 +2,10 @@
 rather read a long HTTP response than speak websocket.
 
 Same events, groups and replay as /ws/agent/ (agents.consumers): each event is one SSE message
-with `id:` = activity event id, so a reconnecting EventSource sends Last-Event-ID and catches up
-from the activity table. The response lives at most SSE_MAX_LIFETIME_SECONDS (clients reconnect,
-proxies and workers are not held forever) and sends a comment every SSE_KEEPALIVE_SECONDS so
-idle-connection timeouts of proxies do not cut it.
+with `id:` = the event's position (the cursor): a reconnecting EventSource sends Last-Event-ID
+and catches up from the activity table. The response lives at most SSE_MAX_LIFETIME_SECONDS
+(clients reconnect, proxies and workers are not held forever) and sends a comment every
+SSE_KEEPALIVE_SECONDS so idle-connection timeouts of proxies do not cut it.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ SSE_RETRY_MILLISECONDS = 2000
 
 def sse_message(payload: dict[str, Any]) -> str:
     # json.dumps never emits a raw newline, so one `data:` line carries the whole event.
-    return f"id: {payload['id']}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n"
+    return f"id: {payload['position']}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n"
 
 
 def stream_closed_message(reason: str) -> str:
@@ -65,7 +65,7 @@ async def agent_events(
             yield f"retry: {SSE_RETRY_MILLISECONDS}\n: connected\n\n"
             if cursor is not None:
                 replay = await database_sync_to_async(missed_events)(
-                    scope=subscription.scope, after_id=cursor
+                    scope=subscription.scope, after_position=cursor
                 )
                 if replay.truncated:
                     yield "event: replay.truncated\ndata: {}\n\n"

@@ -6,9 +6,7 @@ class AlertsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from activity.listeners import register_event_listener
-        from alerts import events, triggers
+        from alerts import events
 
         events.register()
-        # The seam of docs/architecture.md: activity never imports alerts; alerts listens.
-        register_event_listener(triggers.on_activity)
+        # triggers.on_activity follows the activity log (settings.ACTIVITY_LOG_CONSUMERS).

@@ -1,7 +1,6 @@
-"""Event-triggered evaluation: registered as an activity listener (activity.listeners) in
-AlertsConfig.ready().
+"""Event-triggered evaluation: a log consumer (settings.ACTIVITY_LOG_CONSUMERS).
 
-Called inside the transaction of every activity event, so it must be cheap: one cache read
+Called for every committed activity event, so it must be cheap: one cache read
 per event (the organization's map of trigger verb -> rule ids, rebuilt from the rules on a miss
 and forgotten when a rule changes). A matching event enqueues an evaluation of those rules on
 commit; if the broker is down the beat sweep evaluates them within ALERTS_SWEEP_SECONDS anyway.

@@ -7,13 +7,9 @@ class DeliveriesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Deliveries sit above activity; they join the one event path through its listener seam
-        # so that activity never imports them (docs/architecture.md).
-        from activity.listeners import register_event_listener
+        # Deliveries' fan-out follows the activity log (settings.ACTIVITY_LOG_CONSUMERS).
         from deliveries import events
-        from deliveries.outbound import create_deliveries_for_event
 
         events.register()
-        register_event_listener(create_deliveries_for_event)
         # Registers the tasks under their names, which outbound.enqueue_deliveries looks up.
         from deliveries import tasks  # noqa: F401

@@ -42,6 +42,10 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
 
     sender.conf.beat_schedule = {
         "beat-tick": {"task": "missioncontrol.tasks.record_beat_tick", "schedule": 30.0},
+        "follow-activity-log": {
+            "task": "activity.tasks.follow_activity_log",
+            "schedule": float(settings.ACTIVITY_FOLLOW_SECONDS),
+        },
         "agent-presence": {"task": "agents.tasks.record_presence_transitions", "schedule": 30.0},
         "requeue-overdue-deliveries": {
             "task": "webhooks.tasks.requeue_overdue_deliveries",

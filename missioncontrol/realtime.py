@@ -134,6 +134,55 @@ def publish_gateway_session(*, gateway_id: int, session_key: str, payload: dict[
     )
 
 
+async def _send_in_order(layer, messages: list[tuple[dict[str, Any], list[str]]]) -> None:
+    """Each message to each of its groups, one after the other; the first failure propagates."""
+    for message, groups in messages:
+        for group in groups:
+            await layer.group_send(group, message)
+
+
+def publish_events_in_order(events: list[tuple[dict[str, Any], Iterable[str]]]) -> None:
+    """Publish events in the given order, waiting for each send; raises if any send fails.
+
+    The live publisher (activity.following) calls this with events in commit order and advances
+    its cursor only when it returns, so a send lost to a Redis restart is sent again (streams drop
+    the duplicate by id) instead of being skipped. Waiting also keeps the order: a socket's
+    channel receives the events in the order they were sent.
+    """
+    layer = get_channel_layer()
+    if layer is None or not events:
+        return
+    messages = [
+        (
+            {"type": ACTIVITY_MESSAGE_TYPE, "event": payload},
+            list(dict.fromkeys([*groups, *_extra_groups(payload)])),
+        )
+        for payload, groups in events
+    ]
+    server_loop = _server_loop
+    current_loop = _running_loop()
+    if server_loop is not None and server_loop.is_running() and current_loop is not server_loop:
+        asyncio.run_coroutine_threadsafe(_send_in_order(layer, messages), server_loop).result(
+            timeout=_SEND_TIMEOUT_SECONDS
+        )
+    elif current_loop is not None:
+        # Synchronous code on a running loop cannot wait without deadlocking it: the sends are
+        # scheduled in order in one task, and a failure there is only logged.
+        task = current_loop.create_task(_send_in_order(layer, messages))
+        task.add_done_callback(_log_failed_send)
+    elif isinstance(layer, InMemoryChannelLayer):
+        async_to_sync(_send_in_order)(layer, messages)
+    else:
+        asyncio.run_coroutine_threadsafe(_send_in_order(layer, messages), PublisherLoop.get()).result(
+            timeout=_SEND_TIMEOUT_SECONDS
+        )
+
+
+def _log_failed_send(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("realtime publish failed: %s", type(task.exception()).__name__)
+
+
 def publish_unread_count(user_id: int, unread: int) -> None:
     """A person's new unread notification count, to each of their open pages. Never raises:
     a page that misses it reads the count afresh when its socket reconnects."""

@@ -371,6 +371,9 @@ CELERY_TASK_ROUTES = {
     "ops.tasks.maintain_log_partitions": {"queue": "maintenance"},
     "overview.tasks.refresh_task_flow_rollup": {"queue": "maintenance"},
     "alerts.tasks.sweep_alert_rules": {"queue": "maintenance"},
+    # Search, deliveries' fan-out, rules, alerts, notifications follow the log here: never behind
+    # a backup or a sweep.
+    "activity.tasks.follow_activity_log": {"queue": "deliveries"},
     "alerts.tasks.evaluate_alert_rules": {"queue": "maintenance"},
     # Outbound mail waits on a remote server like a delivery does.
     "alerts.tasks.send_incident_email": {"queue": "deliveries"},
@@ -481,6 +484,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- product limits and rates ------------------------------------------------------------------
 WEBHOOK_MAX_PAYLOAD_BYTES = env_int("WEBHOOK_MAX_PAYLOAD_BYTES", 1_048_576, minimum=1)
+# Upper bound on how long the ingest cache keeps a webhook, its board and who to notify (it is also
+# dropped when the webhook changes, and stale when any agent changes).
+WEBHOOK_INGEST_CACHE_SECONDS = env_int("WEBHOOK_INGEST_CACHE_SECONDS", 60, minimum=0)
 WEBHOOK_INGEST_RATE = env_rate("WEBHOOK_INGEST_RATE", "60/60s")
 WEBHOOK_TOLERANCE_SECONDS = env_int("WEBHOOK_TOLERANCE_SECONDS", 300)
 WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 90, minimum=1)
@@ -521,6 +527,27 @@ WS_MAX_MESSAGE_BYTES = env_int("WS_MAX_MESSAGE_BYTES", 65536, minimum=1)
 WS_IDLE_TIMEOUT_SECONDS = env_int("WS_IDLE_TIMEOUT_SECONDS", 300, minimum=1)
 REPLAY_MAX_EVENTS = env_int("REPLAY_MAX_EVENTS", 1000, minimum=1)
 REPLAY_MAX_AGE_SECONDS = env_int("REPLAY_MAX_AGE_SECONDS", 86400, minimum=1)
+# Every consumer of the activity log, in the order they run (activity.following explains how):
+# (cursor name, dotted path of its handler, inline, batch). A batch handler takes the list of
+# events; the others take (event, notify_agent_ids), one event at a time. The one place they are
+# registered. A consumer added later needs a data migration creating its cursor row at the head
+# of the log, unless it should work through the whole history.
+ACTIVITY_LOG_CONSUMERS: list[tuple[str, str, bool, bool]] = [
+    # Open pages and agents first; runs right after each commit, in the writing process.
+    ("live", "activity.live.publish_events", True, True),
+    # The outbox rows of outbound deliveries (sent when the consumer's transaction commits).
+    ("deliveries", "deliveries.outbound.create_deliveries_for_event", False, False),
+    ("search", "search.services.follow_activity", False, False),
+    ("notifications", "notifications.listeners.notify_on_activity", False, False),
+    ("alerts", "alerts.triggers.on_activity", False, False),
+    # Rules of the webhook that received a payload (applied by the worker).
+    ("webhook-rules", "webhook_rules.log_consumer.evaluate_rules_for_event", False, False),
+]
+# Run every log consumer right after each commit, in the writing process (the embedded default:
+# no separate worker to wait for). Off: only the live publisher does; the rest run in the worker.
+ACTIVITY_CONSUMERS_INLINE = env_bool("ACTIVITY_CONSUMERS_INLINE", not REDIS_URL)
+# Beat drains every consumer this often, whatever was queued (a worker that died, a lost message).
+ACTIVITY_FOLLOW_SECONDS = env_float("ACTIVITY_FOLLOW_SECONDS", 1.0)
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
 BACKUP_RETENTION_DAYS = env_int("BACKUP_RETENTION_DAYS", 30, minimum=1)

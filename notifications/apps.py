@@ -6,8 +6,5 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from activity.listeners import register_event_listener
+        # notify_on_activity follows the activity log (settings.ACTIVITY_LOG_CONSUMERS).
         from notifications import events  # noqa: F401 - registers the event types
-        from notifications.listeners import notify_on_activity
-
-        register_event_listener(notify_on_activity)

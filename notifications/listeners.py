@@ -1,5 +1,5 @@
-"""Notifications that follow from board activity: registered with activity.listeners in
-NotificationsConfig.ready, called inside the transaction that records the event."""
+"""Notifications that follow from board activity: a log consumer (settings.ACTIVITY_LOG_CONSUMERS),
+called for each committed event by the consumer's own cursor, outside the writer's request."""
 
 from __future__ import annotations
 

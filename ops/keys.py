@@ -19,6 +19,7 @@ from core.encryption import SecretUnreadable, decrypt_secret, reencrypt_secret
 from deliveries.models import Subscription
 from gateways.models import Gateway
 from webhooks.models import BoardWebhook
+from webhooks.services import forget_webhook_for_ingest
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,9 @@ def reencrypt_all_secrets(*, dry_run: bool = False) -> RotationResult:
             if updated:
                 result.reencrypted[label] += 1
                 per_org[org_id] += 1
+                if model is BoardWebhook:
+                    # The ingest cache holds the row as it was: drop it with the old ciphertext.
+                    forget_webhook_for_ingest(pk)
             else:
                 result.changed_meanwhile += 1
     for org_id, count in sorted(per_org.items()):

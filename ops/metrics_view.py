@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
+from activity.gauges import LogConsumerCollector
 from alerts.metrics import AlertsCollector
 from missioncontrol.client_ip import client_ip_from_meta
 from missioncontrol.errors import json_error
@@ -92,6 +93,8 @@ _ops_registry.register(OpsCollector())
 _ops_registry.register(OverviewCollector())
 # mc_alerts_firing{rule} and mc_alert_incidents_open{state}.
 _ops_registry.register(AlertsCollector())
+# mc_log_consumer_lag_events / _lag_seconds / _failures {consumer}: each follower of the log.
+_ops_registry.register(LogConsumerCollector())
 
 
 def process_registry() -> CollectorRegistry:

@@ -9,12 +9,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from activity.following import consumer_lags
 from missioncontrol.errors import json_error
 from ops import doctor
 from ops.doctor import celery_queue_length
@@ -123,6 +125,10 @@ def ops_page(request: HttpRequest) -> HttpResponse:
     checks = page_checks(facts["checks"], local_install=settings.LOCAL_INSTALL)
     problems = [c for c in checks if c["status"] == "error" and not c["expected_locally"]]
     backups = Backup.objects.all()[:30]
+    try:
+        consumers = consumer_lags()
+    except DatabaseError:
+        consumers = []
     return render(
         request,
         "ops/status.html",
@@ -131,6 +137,7 @@ def ops_page(request: HttpRequest) -> HttpResponse:
             "checks": checks,
             "problems": problems,
             "backups": backups,
+            "consumers": consumers,
             "expected_count": sum(1 for c in checks if c["expected_locally"]),
             "checked_at": timezone.now(),
         },

@@ -5,10 +5,6 @@ class SearchConfig(AppConfig):
     name = "search"
     default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self) -> None:
-        # Every write records an activity event inside its transaction; following those events
-        # keeps the index fresh without the lower apps importing this one (DESIGN.md: arrows down).
-        from activity.listeners import register_event_listener
-        from search.services import follow_activity
-
-        register_event_listener(follow_activity)
+    # Every write records an activity event; search.services.follow_activity follows the committed
+    # log (settings.ACTIVITY_LOG_CONSUMERS) and keeps the index fresh without the lower apps
+    # importing this one (DESIGN.md: arrows down).

@@ -1,9 +1,10 @@
 """Writes to the search index: one document per task, agent, board, webhook payload and event.
 
-The seam: `follow_activity` is registered in activity.listeners (SearchConfig.ready)
-and runs for every ActivityEvent, inside the writer's transaction. Every domain write records an
-event, so the index commits (or rolls back) with the change and a search right after an edit
-sees it. Other apps never call this module; a new searchable kind adds a builder here.
+The seam: `follow_activity` is a log consumer (settings.ACTIVITY_LOG_CONSUMERS): it follows the
+committed activity log by its own cursor, in the worker (right after the commit on the embedded
+default), never inside the writer's transaction. Every domain write records an event, so the
+index catches up with every change. Other apps never call this module; a new searchable kind
+adds a builder here.
 
 `search_reindex` (management command) calls `rebuild_index` for data written before this app
 existed, or after a bulk operation that bypassed the services (payload pruning, cascades).
@@ -203,9 +204,12 @@ def follow_activity(event: ActivityEvent, agent_ids: Sequence[int] = ()) -> None
     if target_id is None:
         return
     if event.target_type == "boardwebhook" and event.verb == "webhook.deleted":
-        # The payloads go with the webhook (a cascade, no event each).
-        payload_ids = WebhookPayload.objects.filter(webhook_id=target_id).values_list("pk", flat=True)
-        remove_objects(kind=SearchKind.PAYLOAD, object_ids=list(payload_ids))
+        # The payloads went with the webhook (a cascade, no event each), before this consumer of
+        # the log got here: drop the board's payload documents whose payload no longer exists.
+        indexed = SearchDocument.objects.filter(kind=SearchKind.PAYLOAD, board_id=event.board_id)
+        kept = WebhookPayload.objects.filter(board_id=event.board_id).values("pk")
+        gone = indexed.exclude(object_id__in=kept)
+        remove_objects(kind=SearchKind.PAYLOAD, object_ids=list(gone.values_list("object_id", flat=True)))
         return
     kind = SearchKind.TASK if event.target_type == "comment" else TARGET_KINDS.get(event.target_type)
     if kind is None:

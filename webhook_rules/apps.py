@@ -7,10 +7,7 @@ class WebhookRulesConfig(AppConfig):
     verbose_name = "Webhook rules"
 
     def ready(self) -> None:
-        from webhook_rules.tasks import enqueue_rule_evaluation
-        from webhooks import services as webhook_services
-
-        # The inbound side calls its listeners after a payload commits; rules run in the worker.
-        webhook_services.PAYLOAD_STORED_LISTENERS.append(enqueue_rule_evaluation)
+        # webhook_rules.log_consumer follows the activity log (settings.ACTIVITY_LOG_CONSUMERS):
+        # each webhook.received event hands its payload to the worker; rules run there.
         # Registers the rule event types (and their sentences) in activity.registry.
         from webhook_rules import events  # noqa: F401

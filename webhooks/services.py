@@ -10,12 +10,12 @@ import json
 import logging
 import re
 import secrets as random_secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.urls import reverse
@@ -28,6 +28,7 @@ from boards.models import Board
 from core.access import require_role
 from core.actors import Actor, ActorKind
 from core.encryption import decrypt_secret, encrypt_secret
+from core.generations import AGENTS_GENERATION_KEY, agents_generation
 from core.models import Role
 from core.signing import STANDARD_WEBHOOK_SECRET_PREFIX
 from missioncontrol.exceptions import DomainError, NotFound, PermissionDenied
@@ -61,9 +62,6 @@ _ALWAYS_REDACTED = {
 _CREDENTIAL_WORDS = ("signature", "token", "secret", "auth", "password", "api-key", "apikey")
 MAX_STORED_HEADERS = 100
 MAX_STORED_HEADER_LENGTH = 2000
-# Called with each newly stored payload after its commit (webhook_rules enqueues its worker
-# here): apps above this one hook in from AppConfig.ready instead of being imported.
-PAYLOAD_STORED_LISTENERS: list[Callable[[WebhookPayload], None]] = []
 
 
 # --- secrets and URLs ---------------------------------------------------------------------------
@@ -176,6 +174,8 @@ def create_webhook(
         task_title_template=task_title_template,
         created_by=actor.user,
     )
+    # An id can come back (SQLite reuses the ids of rolled-back rows): nothing cached under it stays.
+    forget_webhook_for_ingest(webhook.pk)
     record_activity(
         organization=board.organization_id,
         board=board,
@@ -216,6 +216,7 @@ def update_webhook(*, webhook: BoardWebhook, actor: Actor, **changes: Any) -> Bo
         setattr(webhook, name, changes[name])
     if changed:
         webhook.save(update_fields=changed)
+        forget_webhook_for_ingest(webhook.pk)
         record_activity(
             organization=webhook.board.organization_id,
             board=webhook.board,
@@ -260,6 +261,7 @@ def rotate_webhook_secret(
     webhook.save(
         update_fields=["secret_ciphertext", "previous_secret_ciphertext", "previous_secret_expires_at"]
     )
+    forget_webhook_for_ingest(webhook.pk)
     record_activity(
         organization=webhook.board.organization_id,
         board=webhook.board,
@@ -285,6 +287,7 @@ def delete_webhook(*, webhook: BoardWebhook, actor: Actor) -> None:
         target_id=webhook.pk,
         detail={"description": webhook.description},
     )
+    forget_webhook_for_ingest(webhook.pk)
     webhook.delete()
 
 
@@ -352,11 +355,13 @@ def ingest_webhook_payload(
     source_ip: str | None = None,
     delivery_id: str | None = None,
 ) -> IngestResult:
-    """Store one verified payload; a repeated delivery id returns the first payload instead.
+    """Store one verified payload and its `webhook.received` event, in one transaction; a
+    repeated delivery id returns the first payload instead (and records nothing).
 
-    Commits before returning, so the caller may answer 202 only for what is stored. The
-    activity event, the optional inbox task and the agent notification run after the commit,
-    each on its own: their failure is logged and never loses the payload.
+    Commits before returning, so the caller may answer 202 only for what is stored. Everything
+    else follows the committed log (activity.following): live streams, the agents' notification,
+    search, deliveries, rules, alerts. Only a webhook that creates inbox tasks creates its task
+    here, in a savepoint: a failing task is logged and never loses the payload.
     """
     if delivery_id is not None and len(delivery_id) > MAX_DELIVERY_ID_LENGTH:
         raise DomainError(
@@ -391,12 +396,20 @@ def ingest_webhook_payload(
         else:
             # No delivery id, no constraint to trip: no savepoint round trips on the hot path.
             payload = WebhookPayload.objects.create(**fields)
-        transaction.on_commit(lambda: after_payload_stored(payload), robust=True)
+        record_payload_received(payload)
     return IngestResult(payload=payload, duplicate=False)
 
 
 def agents_to_notify(webhook: BoardWebhook) -> list[int]:
-    """The webhook's target agent, or else the board's lead agent(s); only active ones."""
+    """The webhook's target agent, or else the board's lead agent(s); only active ones (as
+    cached with the webhook by get_webhook_for_ingest when it came from there)."""
+    cached = getattr(webhook, "_notify_agent_ids", None)
+    if cached is not None:
+        return list(cached)
+    return _agents_to_notify_from_database(webhook)
+
+
+def _agents_to_notify_from_database(webhook: BoardWebhook) -> list[int]:
     if webhook.target_agent_id is not None:
         agents = Agent.objects.filter(pk=webhook.target_agent_id, status=AgentStatus.ACTIVE)
         return list(agents.values_list("pk", flat=True))
@@ -424,15 +437,9 @@ def _payload_detail(payload: WebhookPayload) -> dict[str, Any]:
     return detail
 
 
-def after_payload_stored(payload: WebhookPayload | int) -> None:
-    """Runs after the payload's commit: activity (live), inbox task, agent notification.
-
-    Each step in its own transaction and try block: the payload is already safe, and a failing
-    side effect must not undo another or reach the sender. Ingest passes the payload it just
-    stored (webhook and board already loaded), saving a read on the hot path.
-    """
-    if isinstance(payload, int):
-        payload = WebhookPayload.objects.select_related("webhook__board").get(pk=payload)
+def record_payload_received(payload: WebhookPayload) -> None:
+    """The payload's event, in the payload's transaction (and its inbox task, if the webhook
+    creates one): the rest reacts to the committed event, outside the request."""
     webhook = payload.webhook
     task_id, task_title = None, ""
     if webhook.creates_task:
@@ -443,29 +450,20 @@ def after_payload_stored(payload: WebhookPayload | int) -> None:
             logger.exception(
                 "webhook %s: creating the inbox task for payload %s failed", webhook.pk, payload.pk
             )
-    try:
-        with transaction.atomic():
-            detail = _payload_detail(payload)
-            if task_id is not None:
-                detail["task_id"] = task_id
-                detail["title"] = task_title
-            record_activity(
-                organization=webhook.board.organization_id,
-                board=webhook.board_id,
-                actor=Actor.for_webhook(webhook),
-                verb="webhook.received",
-                target=payload,
-                target_type="webhookpayload",
-                detail=detail,
-                notify_agent_ids=agents_to_notify(webhook),
-            )
-    except Exception:
-        logger.exception("webhook %s: recording payload %s failed", webhook.pk, payload.pk)
-    for listener in PAYLOAD_STORED_LISTENERS:
-        try:
-            listener(payload)
-        except Exception:
-            logger.exception("webhook %s: a listener of payload %s failed", webhook.pk, payload.pk)
+    detail = _payload_detail(payload)
+    if task_id is not None:
+        detail["task_id"] = task_id
+        detail["title"] = task_title
+    record_activity(
+        organization=webhook.board.organization_id,
+        board=webhook.board_id,
+        actor=Actor.for_webhook(webhook),
+        verb="webhook.received",
+        target=payload,
+        target_type="webhookpayload",
+        detail=detail,
+        notify_agent_ids=agents_to_notify(webhook),
+    )
 
 
 def render_task_title(template: str, payload: Any, *, fallback: str) -> str:
@@ -546,11 +544,55 @@ def prune_webhook_payloads(*, older_than_days: int | None = None) -> int:
         deleted += count
 
 
+def _ingest_cache_key(webhook_id: int) -> str:
+    return f"mc:webhook-ingest:{webhook_id}"
+
+
+def forget_webhook_for_ingest(webhook_id: int) -> None:
+    """Drop the ingest cache entry of a webhook once its change commits (and right away, so a
+    reader in between cannot cache the old row again for long: it expires on its own too)."""
+
+    def forget() -> None:
+        try:
+            cache.delete(_ingest_cache_key(webhook_id))
+        except Exception as exc:
+            logger.warning("webhook %s: dropping its ingest cache failed: %s", webhook_id, type(exc).__name__)
+
+    forget()
+    transaction.on_commit(forget, robust=True)
+
+
 def get_webhook_for_ingest(*, board_id: int, webhook_id: int) -> BoardWebhook:
-    """Both "no such board" and "no such webhook on this board" are the same NotFound."""
-    webhook = BoardWebhook.objects.select_related("board").filter(pk=webhook_id, board_id=board_id).first()
-    if webhook is None:
-        raise NotFound("Not found.")
+    """Both "no such board" and "no such webhook on this board" are the same NotFound.
+
+    The hot path of every ingest: the webhook, its board and the agents to notify are cached
+    together (WEBHOOK_INGEST_CACHE_SECONDS), dropped when the webhook changes (its services) and
+    stale as soon as any agent changes (core.generations). The cached row carries the secret
+    only as stored, encrypted.
+    """
+    key = _ingest_cache_key(webhook_id)
+    try:
+        found = cache.get_many([key, AGENTS_GENERATION_KEY])
+    except Exception:
+        found = {}
+    generation = agents_generation(found.get(AGENTS_GENERATION_KEY))
+    cached = found.get(key)
+    if cached is not None and cached[2] == generation:
+        webhook, agent_ids = cached[0], cached[1]
+        if webhook.board_id != board_id:
+            raise NotFound("Not found.")
+        webhook._notify_agent_ids = agent_ids
+        return webhook
+    try:
+        webhook = BoardWebhook.objects.select_related("board").get(pk=webhook_id, board_id=board_id)
+    except BoardWebhook.DoesNotExist:
+        raise NotFound("Not found.") from None
+    agent_ids = _agents_to_notify_from_database(webhook)
+    webhook._notify_agent_ids = agent_ids
+    try:
+        cache.set(key, (webhook, agent_ids, generation), settings.WEBHOOK_INGEST_CACHE_SECONDS)
+    except Exception as exc:
+        logger.warning("webhook %s: caching it for ingest failed: %s", webhook_id, type(exc).__name__)
     return webhook
 
 

@@ -93,6 +93,11 @@ class ActivityFilter(django_filters.FilterSet):
     since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     after_id = IdFilter(field_name="id", lookup_expr="gt")
+    # The cursor for a client that polls the log: positions are in commit order, ids are not, so
+    # paging by after_id can skip an event that commits late (docs/realtime.md, "The cursor").
+    after_position = IdFilter(
+        field_name="position", lookup_expr="gt", help_text="Events after this position (commit order)."
+    )
 
     class Meta:
         model = ActivityEvent

@@ -360,6 +360,7 @@ class ActivityEventSerializer(serializers.ModelSerializer):
         model = ActivityEvent
         fields = [
             "id",
+            "position",
             "verb",
             "organization_id",
             "board_id",

@@ -50,10 +50,10 @@
       cursor = null;
     }
     if (feed) {
-      feed.querySelectorAll("[data-event-id]").forEach(function (item) {
-        var id = parseInt(item.dataset.eventId, 10);
-        if (!isNaN(id) && (cursor === null || id > cursor)) {
-          cursor = id;
+      feed.querySelectorAll("[data-event-position]").forEach(function (item) {
+        var position = parseInt(item.dataset.eventPosition, 10);
+        if (!isNaN(position) && (cursor === null || position > cursor)) {
+          cursor = position;
         }
       });
     }
@@ -69,15 +69,17 @@
     indicator.title = "Live updates: " + state;
   }
 
-  function remember(id) {
+  // The cursor is the event's position (commit order), not its id: an event that commits after
+  // a later-numbered one still gets the larger position, so resuming after it skips nothing.
+  function remember(id, position) {
     seen.add(id);
     if (seen.size > 5000) {
       seen.delete(seen.values().next().value);
     }
-    if (lastEventId === null || id > lastEventId) {
-      lastEventId = id;
+    if (typeof position === "number" && (lastEventId === null || position > lastEventId)) {
+      lastEventId = position;
       if (indicator) {
-        indicator.dataset.lastEventId = String(id);
+        indicator.dataset.lastEventId = String(position);
       }
     }
   }
@@ -179,7 +181,7 @@
     if (typeof event.id !== "number" || seen.has(event.id)) {
       return;
     }
-    remember(event.id);
+    remember(event.id, event.position);
     // Pages with their own reactions (alerts.js) listen for every event here.
     body.dispatchEvent(new CustomEvent("mc:event", { detail: event }));
     var taskId = taskIdOf(event);

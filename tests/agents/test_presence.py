@@ -9,9 +9,10 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from activity.models import ActivityEvent
+from activity.models import ActivityEvent, LogConsumerCursor
 from agents import presence, services, tasks
 from agents.models import Agent
+from tests.activity.log import drain_log
 from tests.agents.factories import agent_with_token, bearer
 from tests.factories import AgentFactory
 
@@ -95,11 +96,14 @@ def test_the_celery_task_runs_the_sweep(organization):
 
 def test_heartbeat_updates_last_seen_and_publishes_presence(organization, django_capture_on_commit_callbacks):
     _agent, _token, raw = agent_with_token(organization=organization, name="hb")
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         response = APIClient().post(
             "/api/v1/agent/heartbeat", {"status_text": "idle loop"}, format="json", **bearer(raw)
         )
     assert response.status_code == 200 and response.json()["presence"] == "online"
-    assert callbacks  # the events were published on commit
     verbs = set(ActivityEvent.objects.values_list("verb", flat=True))
     assert {"agent.presence_changed", "agent.status_changed"} <= verbs
+    # Published by the live consumer of the log, which has now passed them.
+    drain_log()
+    live = LogConsumerCursor.objects.get(name="live").position
+    assert live == max(ActivityEvent.objects.values_list("position", flat=True))

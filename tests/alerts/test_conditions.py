@@ -15,6 +15,7 @@ from boards.models import Approval, TaskStatus
 from core.actors import Actor
 from deliveries.models import Subscription
 from missioncontrol.exceptions import DomainError
+from tests.activity.log import drain_log
 from tests.alerts.conftest import evaluate, event_at
 from tests.factories import AgentFactory, TaskFactory
 from webhooks import refusals
@@ -147,6 +148,7 @@ def test_a_dead_letter_event_evaluates_the_rule_at_once(
             verb="delivery.dead",
             detail={"agent_id": 4},
         )
+        drain_log()  # the alerts consumer follows the log, as the worker would
     assert Incident.objects.get().subject_key == "agent:4"
 
 
@@ -157,9 +159,11 @@ def test_only_the_trigger_events_enqueue_an_evaluation(
     with mock.patch("alerts.tasks.evaluate_alert_rules.delay") as delay:
         with django_capture_on_commit_callbacks(execute=True):
             event_at(timezone.now(), organization=organization, board=board, verb="task.created")
+            drain_log()  # the alerts consumer follows the log, as the worker would
         assert delay.call_count == 0
         with django_capture_on_commit_callbacks(execute=True):
             event_at(timezone.now(), organization=organization, board=board, verb="delivery.failed")
+            drain_log()
         delay.assert_called_once_with([rule.pk])
 
 

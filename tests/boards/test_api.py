@@ -345,6 +345,7 @@ def test_activity_is_newest_first_filterable_and_shaped_like_the_live_payload(
     event = body["results"][1]
     assert set(event) == {
         "id",
+        "position",
         "verb",
         "organization_id",
         "board_id",

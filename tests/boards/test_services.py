@@ -408,7 +408,9 @@ def test_events_publish_only_after_commit(
     from missioncontrol import realtime
 
     published = []
-    monkeypatch.setattr(realtime, "publish_event", lambda payload, groups: published.append(payload))
+    monkeypatch.setattr(
+        realtime, "publish_events_in_order", lambda events: published.extend(p for p, _ in events)
+    )
     with django_capture_on_commit_callbacks(execute=True):
         task = services.create_task(board=board, actor=operator_actor, title="Live")
         assert published == []

@@ -13,6 +13,7 @@ from core.models import Role
 from deliveries.models import Delivery
 from missioncontrol.exceptions import Conflict, DomainError, NotFound, PermissionDenied, RateLimited
 from notifications.models import BoardMute, Notification
+from tests.activity.log import drain_log
 from tests.factories import AgentFactory, BoardFactory, MembershipFactory, TaskFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -189,6 +190,7 @@ def test_a_mention_wakes_each_agent_once_and_pushes_to_push_mode_agents(board, t
     [event] = ActivityEvent.objects.filter(verb="chat.mentioned")
     assert event.detail["agent_ids"] == sorted([bot.pk, push_bot.pk])
     # One signed delivery, to the agent that has a callback URL; the pull-mode agent reads its stream.
+    drain_log()  # deliveries' fan-out follows the log, as the worker would
     [delivery] = Delivery.objects.filter(event_type="chat.mentioned")
     assert delivery.agent_id == push_bot.pk
 

@@ -54,7 +54,9 @@ async def test_a_mention_missed_while_away_is_replayed(organization, board, team
     agent, _token, raw = await database_sync_to_async(agent_with_token)(
         organization=organization, name="release-bot", boards=[board]
     )
-    cursor = await database_sync_to_async(lambda: ActivityEvent.objects.latest("id").pk)()
+    cursor = await database_sync_to_async(
+        lambda: ActivityEvent.objects.exclude(position=None).latest("position").position
+    )()
     await database_sync_to_async(say)(board, teammate, "@release-bot while you were away")
     stream = await agent_socket(raw, f"?last_event_id={cursor}")
     events = await receive_events(stream, 2)

@@ -9,6 +9,7 @@ from activity.services import record_activity
 from core.actors import Actor
 from deliveries.models import Subscription
 from deliveries.outbound import create_subscription
+from tests.activity.log import drain_log
 
 
 def subscribe(*, user, organization, url: str, board=None, event_types=None) -> tuple[Subscription, str]:
@@ -22,9 +23,10 @@ def subscribe(*, user, organization, url: str, board=None, event_types=None) -> 
 
 
 def emit(*, organization, board=None, verb: str = "task.created", notify_agent_ids=()) -> ActivityEvent:
-    """An event as any service records it: inside a transaction, deliveries enqueued on commit."""
+    """An event as any service records it, then the log followed as the worker would: the
+    deliveries consumer creates the outbox rows (drain_log), enqueued when that commits."""
     with transaction.atomic():
-        return record_activity(
+        event = record_activity(
             organization=organization,
             board=board,
             actor=Actor.system(),
@@ -34,3 +36,5 @@ def emit(*, organization, board=None, verb: str = "task.created", notify_agent_i
             detail={"title": "Ship it"},
             notify_agent_ids=notify_agent_ids,
         )
+    drain_log()
+    return event

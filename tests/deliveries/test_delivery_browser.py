@@ -7,11 +7,12 @@ import pytest
 from django.test import override_settings
 
 from deliveries.models import Delivery, DeliveryStatus
+from tests.activity.log import consumers_inline  # noqa: F401 - the fixture
 from tests.deliveries.factories import subscribe
 from tests.deliveries.test_delivery_api import make_delivery
 from tests.e2e.conftest import _module_asgi_server, asgi_server, browser, log_in, page  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("consumers_inline")]
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ from tests.deliveries.conftest import WorkerProcess, wait_for_status
 from tests.deliveries.factories import emit, subscribe
 
 QUEUES = {
+    "activity.tasks.follow_activity_log": "deliveries",
     "webhooks.tasks.deliver_webhook": "deliveries",
     "missioncontrol.tasks.run_scheduled_backup": "backups",
     "missioncontrol.tasks.record_beat_tick": "maintenance",

@@ -13,10 +13,11 @@ from django.utils import timezone
 from activity.services import record_activity
 from alerts.models import AlertRule, Incident, IncidentState
 from core.actors import Actor
+from tests.activity.log import consumers_inline  # noqa: F401 - the fixture
 from tests.alerts.conftest import event_at
 from tests.e2e.conftest import log_in
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("consumers_inline")]
 
 LIVE = '#live-status[data-state="live"]'
 

@@ -14,9 +14,10 @@ from chat.models import ChatMessage
 from chat.services import post_message, set_pinned
 from core.actors import Actor
 from notifications.models import Notification
+from tests.activity.log import consumers_inline  # noqa: F401 - the fixture
 from tests.agents.factories import agent_with_token
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("consumers_inline")]
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 DOC_HOST = "http://127.0.0.1:8000"

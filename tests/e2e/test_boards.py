@@ -9,10 +9,11 @@ import pytest
 from playwright.sync_api import expect
 
 from boards.models import Board, Comment, Task
+from tests.activity.log import consumers_inline  # noqa: F401 - the fixture
 from tests.e2e.conftest import log_in
 from tests.factories import TaskFactory
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("consumers_inline")]
 
 
 def card(page, title):

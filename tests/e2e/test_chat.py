@@ -11,10 +11,11 @@ from playwright.sync_api import expect
 from chat.services import post_message
 from core.actors import Actor
 from notifications.models import BoardMute, Notification
+from tests.activity.log import consumers_inline  # noqa: F401 - the fixture
 from tests.agents.factories import agent_with_token
 from tests.e2e.conftest import log_in
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("consumers_inline")]
 
 CHAT_READY = '#board-chat[data-chat-ready="true"]'
 LIVE = '#live-status[data-state="live"]'

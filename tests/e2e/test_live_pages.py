@@ -14,11 +14,12 @@ from playwright.sync_api import expect
 from agents.services import issue_agent_token
 from core.actors import Actor
 from core.signing import sha256_signature
+from tests.activity.log import consumers_inline  # noqa: F401 - the fixture
 from tests.e2e.conftest import log_in, new_page
 from tests.factories import AgentFactory, TaskFactory
 from webhooks.services import create_webhook
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("consumers_inline")]
 
 LIVE = '#live-status[data-state="live"]'
 

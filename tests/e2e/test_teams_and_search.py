@@ -9,9 +9,10 @@ from playwright.sync_api import expect
 from boards import services
 from core.actors import Actor
 from core.models import Membership, Role
+from tests.activity.log import consumers_inline  # noqa: F401 - the fixture
 from tests.e2e.conftest import log_in
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("consumers_inline")]
 
 
 def test_an_admin_invites_a_colleague_who_joins_from_another_browser(

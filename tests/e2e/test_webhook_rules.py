@@ -15,12 +15,13 @@ from celery.contrib.testing.worker import start_worker
 from boards.models import Task
 from core.actors import Actor
 from core.signing import sha256_signature
+from tests.activity.log import consumers_inline  # noqa: F401 - the fixture
 from tests.e2e.conftest import log_in
 from tests.webhook_rules import github
 from webhook_rules.models import WebhookRule
 from webhooks.services import create_webhook
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("consumers_inline")]
 
 
 @pytest.fixture

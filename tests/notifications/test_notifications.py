@@ -13,6 +13,7 @@ from core.actors import Actor
 from core.models import Role
 from notifications import services
 from notifications.models import BoardMute, Notification, NotificationKind, TaskWatch
+from tests.activity.log import drain_log
 from tests.factories import MembershipFactory, TaskFactory, UserFactory
 from tests.realtime.streams import browser_socket, receive
 
@@ -20,7 +21,10 @@ pytestmark = pytest.mark.django_db
 
 
 def move(task, who, status):
-    return board_services.move_task(task=task, actor=Actor.for_user(who), status=status)
+    """Move, then follow the log as the worker would (notifications are a log consumer)."""
+    moved = board_services.move_task(task=task, actor=Actor.for_user(who), status=status)
+    drain_log()
+    return moved
 
 
 def test_the_creator_and_watchers_hear_of_a_status_change_but_not_the_mover(board, user, teammate, viewer):

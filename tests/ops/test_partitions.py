@@ -107,7 +107,12 @@ def test_replay_across_a_partition_boundary_has_no_gap(board, four_months):
     before = [event_at(board, dt.datetime(2026, 10, 31, 23, 59, second, tzinfo=dt.UTC)) for second in (1, 2)]
     after = [event_at(board, dt.datetime(2026, 11, 1, 0, 0, second, tzinfo=dt.UTC)) for second in (1, 2)]
     assert {partition_of(e) for e in before} != {partition_of(e) for e in after}
-    replay = missed_events(scope=Q(board_id=board.pk), after_id=before[0].pk - 1)
+    with connection.cursor() as cursor:
+        # Positions are assigned at commit; inside the test's transaction, now.
+        cursor.execute("SET CONSTRAINTS activity_event_position IMMEDIATE")
+    for event in before + after:
+        event.refresh_from_db(fields=["position"])
+    replay = missed_events(scope=Q(board_id=board.pk), after_position=before[0].position - 1)
     assert [event["id"] for event in replay.events] == [e.pk for e in before + after]
     assert not replay.truncated
 

@@ -45,7 +45,10 @@ async def browser_socket(
 
 def _record(**kwargs):
     with transaction.atomic():
-        return record_activity(actor=Actor.system(), **kwargs)
+        event = record_activity(actor=Actor.system(), **kwargs)
+    # The position (the streams' cursor) is assigned as the transaction commits.
+    event.refresh_from_db(fields=["position"])
+    return event
 
 
 async def record(**kwargs):

@@ -65,7 +65,7 @@ async def test_it_replays_from_last_event_id_then_keeps_alive_and_ends_in_time(
     events = [await record(organization=organization, board=board) for _ in range(3)]
     started = time.monotonic()
     response = await AsyncClient().get(
-        URL, headers={"Authorization": f"Bearer {raw_token}", "Last-Event-ID": str(events[0].pk)}
+        URL, headers={"Authorization": f"Bearer {raw_token}", "Last-Event-ID": str(events[0].position)}
     )
     assert response.status_code == 200
     assert response["Content-Type"] == "text/event-stream"
@@ -75,7 +75,8 @@ async def test_it_replays_from_last_event_id_then_keeps_alive_and_ends_in_time(
     assert time.monotonic() - started < 3
     assert body.startswith("retry: ")
     data = [json.loads(line[6:]) for line in body.splitlines() if line.startswith('data: {"')]
-    assert event_ids(body) == [d["id"] for d in data]
+    # Each message's SSE id is the event's position: the cursor an EventSource resumes from.
+    assert event_ids(body) == [d["position"] for d in data]
     # The token's first call (agent.token_first_used) marked the agent online: events about the
     # agent, so replayed as well.
     assert [d["id"] for d in data if d["verb"] == "task.updated"] == [e.pk for e in events[1:]]

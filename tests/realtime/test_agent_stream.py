@@ -74,7 +74,9 @@ async def test_a_browser_style_client_authenticates_with_a_first_message(
     communicator = agent_socket()
     connected, _ = await communicator.connect()
     assert connected
-    await communicator.send_json_to({"type": "auth", "token": raw_token, "last_event_id": missed.pk - 1})
+    await communicator.send_json_to(
+        {"type": "auth", "token": raw_token, "last_event_id": missed.position - 1}
+    )
     assert (await receive(communicator))["stream"] == "agent"
     assert [e["id"] for e in await receive_events(communicator, 1)] == [missed.pk]
     await communicator.disconnect()

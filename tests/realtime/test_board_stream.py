@@ -88,11 +88,12 @@ async def test_a_viewer_receives_every_event_of_the_board_and_none_of_another(bo
 
 async def test_it_replays_missed_events_in_order_then_goes_live_without_duplicates(board, user, organization):
     missed = [await record(organization=organization, board=board, target_id=n) for n in range(5)]
-    communicator = await open_board(user, board, f"?last_event_id={missed[1].pk}")
+    communicator = await open_board(user, board, f"?last_event_id={missed[1].position}")
     replayed = await receive_events(communicator, 3)
     assert [e["id"] for e in replayed] == [e.pk for e in missed[2:]]
     done = await receive(communicator)
-    assert done == {"type": "replay.done", "count": 3, "truncated": False, "last_event_id": missed[-1].pk}
+    last = missed[-1].position
+    assert done == {"type": "replay.done", "count": 3, "truncated": False, "last_event_id": last}
     # The same event reaching the socket again (it was queued live while the replay ran) is dropped.
     await database_sync_to_async(realtime.publish_event)(
         activity_payload(missed[3]), [realtime.board_group(board.pk)]
@@ -106,7 +107,7 @@ async def test_it_replays_missed_events_in_order_then_goes_live_without_duplicat
 async def test_it_delivers_an_event_published_live_but_missing_from_the_replay(board, user, organization):
     """Join first, then read: an event committed after the replay query still arrives."""
     first = await record(organization=organization, board=board)
-    communicator = await open_board(user, board, f"?last_event_id={first.pk}")
+    communicator = await open_board(user, board, f"?last_event_id={first.position}")
     assert (await receive(communicator))["type"] == "replay.done"
     late = await record(organization=organization, board=board)
     assert [e["id"] for e in await receive_events(communicator, 1)] == [late.pk]
@@ -116,7 +117,7 @@ async def test_it_delivers_an_event_published_live_but_missing_from_the_replay(b
 async def test_replay_is_bounded_by_count_and_says_so(board, user, organization, settings):
     settings.REPLAY_MAX_EVENTS = 3
     events = [await record(organization=organization, board=board) for _ in range(5)]
-    communicator = await open_board(user, board, f"?last_event_id={events[0].pk - 1}")
+    communicator = await open_board(user, board, f"?last_event_id={events[0].position - 1}")
     replayed = await receive_events(communicator, 3)
     assert [e["id"] for e in replayed] == [e.pk for e in events[2:]]
     assert (await receive(communicator))["truncated"] is True
@@ -126,7 +127,7 @@ async def test_replay_is_bounded_by_count_and_says_so(board, user, organization,
 async def test_replay_at_exactly_the_count_bound_is_complete(board, user, organization, settings):
     settings.REPLAY_MAX_EVENTS = 3
     events = [await record(organization=organization, board=board) for _ in range(4)]
-    communicator = await open_board(user, board, f"?last_event_id={events[0].pk}")
+    communicator = await open_board(user, board, f"?last_event_id={events[0].position}")
     assert [e["id"] for e in await receive_events(communicator, 3)] == [e.pk for e in events[1:]]
     assert (await receive(communicator))["truncated"] is False
     await communicator.disconnect()
@@ -139,7 +140,7 @@ async def test_replay_skips_events_older_than_the_age_bound(board, user, organiz
     await database_sync_to_async(ActivityEvent.objects.filter(pk=old.pk).update)(
         created_at=timezone.now() - timedelta(seconds=61)
     )
-    communicator = await open_board(user, board, f"?last_event_id={old.pk - 1}")
+    communicator = await open_board(user, board, f"?last_event_id={old.position - 1}")
     assert [e["id"] for e in await receive_events(communicator, 1)] == [recent.pk]
     done = await receive(communicator)
     assert done["truncated"] is True and done["count"] == 1
@@ -152,7 +153,7 @@ async def test_hello_carries_the_newest_event_id_of_the_stream(board, user, orga
     await record(organization=organization, verb="agent.presence_changed")  # not this board's
     communicator = await browser_socket(user, f"/ws/boards/{board.pk}/")
     await communicator.connect()
-    assert (await receive(communicator))["last_event_id"] == newest.pk
+    assert (await receive(communicator))["last_event_id"] == newest.position
     await communicator.disconnect()
 
 
@@ -286,7 +287,7 @@ async def test_the_board_stream_carries_presence_of_the_boards_agents_only(board
         target_id=on_board.pk,
         detail={"agent_id": on_board.pk, "presence": "idle"},
     )
-    communicator = await open_board(user, board, f"?last_event_id={before.pk}")
+    communicator = await open_board(user, board, f"?last_event_id={before.position}")
     assert [e["id"] for e in await receive_events(communicator, 1)] == [missed.pk]
     assert (await receive(communicator))["type"] == "replay.done"
     await record(

@@ -68,7 +68,7 @@ def test_a_socket_survives_its_redis_restarting_and_catches_up(redis_and_web, us
     with connect(url, additional_headers=headers, open_timeout=10) as ws:
         assert json.loads(ws.recv(timeout=5))["type"] == "hello"
         create_task_on(port, user, board, "Before the restart")
-        last_seen = receive_event(ws, "task.created")["id"]
+        last_seen = receive_event(ws, "task.created")["position"]
 
         redis.stop()
         # Written while Redis is away: committed, but no live publish can reach anyone.

@@ -12,12 +12,23 @@ from agents.services import create_agent
 from boards import services
 from core.actors import Actor
 from search.models import SearchDocument, SearchKind
-from search.queries import documents_for_agent, documents_for_user, search_documents
+from search.queries import documents_for_agent, documents_for_user
+from search.queries import search_documents as search_index
+from tests.activity.log import drain_log
 from tests.conftest import USING_POSTGRES, requires_postgres
 from tests.factories import AgentFactory, BoardFactory
 from webhooks.services import create_webhook, delete_webhook, ingest_webhook_payload
 
 pytestmark = pytest.mark.django_db
+
+
+# The index follows the activity log (a log consumer): every search here first lets the log be
+# followed, as the worker would have done by then.
+
+
+def search_documents(documents, text, **kwargs):
+    drain_log()
+    return search_index(documents, text, **kwargs)
 
 
 def titles(user, text, **kwargs):
@@ -90,6 +101,7 @@ def test_results_follow_an_edit_and_a_delete_at_once(board, actor, user):
     assert titles(user, "ledger", kinds=[SearchKind.TASK]) == ["Migrate the ledger"]
     services.delete_task(task=task, actor=actor)
     assert titles(user, "ledger", kinds=[SearchKind.TASK]) == []
+    drain_log()
     assert not SearchDocument.objects.filter(kind=SearchKind.TASK, object_id=task.pk).exists()
 
 
@@ -145,6 +157,7 @@ def test_payloads_of_a_deleted_webhook_leave_the_index(
     assert titles(user, "narwhal", kinds=[SearchKind.PAYLOAD]) == ["CI"]
     delete_webhook(webhook=webhook, actor=actor)
     assert titles(user, "narwhal", kinds=[SearchKind.PAYLOAD]) == []
+    drain_log()
     assert not SearchDocument.objects.filter(kind=SearchKind.PAYLOAD).exists()
 
 
@@ -164,6 +177,7 @@ def test_the_vector_is_stored_and_the_gin_indexes_exist_on_postgres(board, actor
     from django.db import connection
 
     task = new_task(board, actor, "Deploy api")
+    drain_log()
     document = SearchDocument.objects.get(kind=SearchKind.TASK, object_id=task.pk)
     assert "'deploy':1A" in document.vector
     with connection.cursor() as cursor:

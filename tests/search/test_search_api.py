@@ -11,6 +11,7 @@ from boards import services
 from core.actors import Actor
 from core.services import create_personal_token
 from search.query_syntax import QUERY_MAX_LENGTH
+from tests.activity.log import drain_log
 from tests.factories import AgentFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,10 +21,12 @@ API = "/api/v1/search/"
 @pytest.fixture
 def tasks(board, user):
     actor = Actor.for_user(user)
-    return [
+    created = [
         services.create_task(board=board, actor=actor, title=f"Deploy service {n}", description="ship it")
         for n in range(3)
     ]
+    drain_log()  # the index follows the activity log, as the worker would have by now
+    return created
 
 
 def test_a_member_gets_ranked_highlighted_hits(api_client, tasks, django_assert_max_num_queries):

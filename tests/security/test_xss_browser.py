@@ -14,12 +14,13 @@ import pytest
 
 from activity.models import ActivityEvent
 from boards.models import Comment
+from tests.activity.log import consumers_inline  # noqa: F401 - the fixture
 from tests.e2e.conftest import log_in
 from tests.factories import AgentFactory, TaskFactory
 from tests.security.world import build_world
 from webhooks.services import ingest_webhook_payload
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("consumers_inline")]
 
 SCRIPT = "<script>alert('xss-script')</script>"
 IMG = "<img src=x onerror=\"alert('xss-img')\">"

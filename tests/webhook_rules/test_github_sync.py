@@ -8,6 +8,7 @@ from activity.models import ActivityEvent
 from boards import services as board_services
 from boards.models import Approval, ApprovalStatus, Task, TaskPriority, TaskStatus
 from core.actors import Actor
+from tests.activity.log import drain_log
 from tests.agents.factories import agent_with_token
 from tests.factories import UserFactory
 from tests.webhook_rules import github
@@ -182,13 +183,16 @@ def test_ingest_hands_the_payload_to_the_worker_only_when_rules_exist(
 
     queued = []
     monkeypatch.setattr(tasks.apply_webhook_rules, "delay", queued.append)
+    # The rules consumer follows the log (drain_log stands in for the worker).
     with django_capture_on_commit_callbacks(execute=True):
         store(webhook, github.OPENED)
+        drain_log()
     assert queued == []
 
     services.apply_preset(webhook=webhook, actor=Actor.for_user(user), preset="github")
     with django_capture_on_commit_callbacks(execute=True):
         payload = store(webhook, github.OPENED)
+        drain_log()
     assert queued == [payload.pk]
 
 

@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test import Client
 from django.utils import timezone
 
@@ -187,17 +187,20 @@ class TestAfterStoring:
         assert ActivityEvent.objects.filter(verb="webhook.received").exists()
         assert not Task.objects.filter(board=board).exists()
 
-    def test_a_failing_activity_record_still_answers_202(
+    def test_a_failing_event_insert_stores_nothing_and_asks_the_sender_to_retry(
         self, webhook, monkeypatch, django_capture_on_commit_callbacks
     ):
+        """The payload and its event commit together: never a payload the log does not know of
+        (no consumer would ever see it), and never a 202 for what is not stored."""
+
         def broken(**kwargs):
-            raise RuntimeError("boom")
+            raise DatabaseError("the event's insert failed")
 
         monkeypatch.setattr(services, "record_activity", broken)
         with django_capture_on_commit_callbacks(execute=True):
             response = post_signed(Client(), webhook, b"{}")
-        assert response.status_code == 202
-        assert WebhookPayload.objects.count() == 1
+        assert response.status_code == 503 and response["Retry-After"]
+        assert WebhookPayload.objects.count() == 0
 
     def test_replay_records_webhook_replayed_with_the_agent_to_notify(self, board, user, organization):
         agent = AgentFactory(organization=organization)
