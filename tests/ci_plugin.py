@@ -101,11 +101,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # (pytest reads only pytest_* names; specname makes this a second implementation of the hook.)
 @pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
 def pytest_collection_modifyitems_long_modules_first(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Modules with a test marked `runs_long` go first, whole and in order, so the scheduler
-    hands them out while the short tests can still fill the other worker; last, they would be
-    the run's tail. trylast: after pytest-django has put the database tests in its order."""
+    """Within each of pytest-django's classes (database tests, then transactional ones, then the
+    rest), modules with a test marked `runs_long` go first, whole and in order, so the scheduler
+    hands them out while short tests can still fill the other worker; last, they would be the
+    run's tail. The classes keep their order: a transactional test's flush empties the rows
+    migrations seeded (model prices), which a later plain database test may read.
+    trylast: after pytest-django's own sort, which this refines."""
     long_modules = {item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker("runs_long")}
-    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in long_modules)
+    items.sort(key=lambda item: (_django_class(item), item.nodeid.split("::", 1)[0] not in long_modules))
+
+
+def _django_class(item: pytest.Item) -> int:
+    """pytest-django's order: 0 database tests, 1 transactional ones, 2 tests without the database."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = set(getattr(item, "fixturenames", ()))
+    transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+        fixtures & {"transactional_db", "live_server"}
+    )
+    if transactional:
+        return 1
+    return 0 if marker or "db" in fixtures else 2
 
 
 def shared_fixture_group(item: pytest.Item) -> str | None:

@@ -13,6 +13,7 @@ from core.models import Role
 from deliveries.models import Delivery
 from missioncontrol.exceptions import DomainError
 from notifications.models import BoardMute, Notification, NotificationKind
+from tests.activity.log import drain_log
 from tests.factories import AgentFactory, MembershipFactory, TaskFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,8 +48,11 @@ def push_bot(organization, board):
 
 
 def comment(task, who, body):
+    """A comment, then the log's consumers (notifications, deliveries) as the worker runs them."""
     actor = Actor.for_agent(who) if hasattr(who, "callback_url") else Actor.for_user(who)
-    return services.add_comment(task=task, actor=actor, body=body)
+    made = services.add_comment(task=task, actor=actor, body=body)
+    drain_log()
+    return made
 
 
 def mentions_of(user) -> list[Notification]:
@@ -101,6 +105,7 @@ def test_a_note_on_a_move_notifies_the_people_it_mentions(task, teammate, user):
     services.move_task(
         task=task, actor=Actor.for_user(teammate), status="in_progress", note="@owner picking it up"
     )
+    drain_log()
     assert len(mentions_of(user)) == 1
 
 
