@@ -55,6 +55,55 @@ def test_login_lands_on_the_overview_and_every_chart_draws(asgi_server, page, us
     assert page.console_errors == []
 
 
+def test_the_overview_lays_out_at_desktop_and_phone_width_and_its_feed_skips_sign_ins(
+    asgi_server, browser, page, user, teammate, board
+):
+    create_task(board=board, actor=Actor.for_user(user), title="Before the page")
+    open_overview(page, asgi_server.url, "owner")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('figure[data-chart]')].every(f => f.querySelector('canvas'))"
+    )
+    tops = page.eval_on_selector_all(
+        "[data-kpi]", "cards => cards.map(c => Math.round(c.getBoundingClientRect().top))"
+    )
+    assert len(tops) >= 3 and len(set(tops[:3])) == 1, tops  # the first row starts level
+    overlaps = page.evaluate(
+        """() => {
+            const links = [...document.querySelectorAll('.overview-feed a')];
+            const l = links.find(a => a.textContent === 'All activity').getBoundingClientRect();
+            return [...document.querySelectorAll('#activity-feed > li')].filter(li => {
+                const r = li.getBoundingClientRect();
+                const apart = r.bottom <= l.top || r.top >= l.bottom
+                    || r.right <= l.left || r.left >= l.right;
+                return r.height && !apart;
+            }).length;
+        }"""
+    )
+    assert overlaps == 0
+    feed = page.locator("#activity-feed")
+    assert "Before the page" in feed.inner_text() and "signed in" not in feed.inner_text()
+
+    # Live: a colleague signing in stays out of the feed; their task comes in.
+    other = browser.new_context()
+    try:
+        log_in(other.new_page(), asgi_server.url, "teammate")
+    finally:
+        other.close()
+    create_task(board=board, actor=Actor.for_user(teammate), title="After the sign-in")
+    page.wait_for_selector("#activity-feed >> text=After the sign-in")
+    assert ActivityEvent.objects.filter(verb="auth.login", actor_user=teammate).exists()
+    assert "signed in" not in feed.inner_text()
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)  # charts redraw on resize (150 ms debounce)
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    attention = page.locator(".overview-attention").bounding_box()
+    first_chart = page.locator("figure[data-chart]").first.bounding_box()
+    first_kpi = page.locator("[data-kpi]").first.bounding_box()
+    assert attention["y"] < first_kpi["y"] < first_chart["y"]  # needs attention first on a phone
+    assert page.console_errors == []
+
+
 def test_a_webhook_and_a_task_move_show_up_live_in_a_second_page(
     asgi_server, browser, page, user, teammate, board
 ):
