@@ -78,3 +78,31 @@ def test_the_firing_count_ends_the_alerts_link_and_there_is_no_firing_item(clien
     badge = client.get("/alerts/badge/").content.decode()
     assert 'data-firing="1"' in badge and "nav-item" not in badge and "Firing" not in badge
     assert "firing:" in badge  # read out after the link's name: "Alerts, firing: 1"
+
+
+@pytest.mark.django_db
+def test_the_sidebar_lists_the_boards_under_their_groups_and_marks_the_current_one(
+    client, user, organization
+):
+    from boards.models import BoardGroup
+    from tests.factories import BoardFactory
+
+    product = BoardGroup.objects.create(organization=organization, name="Product", position=0)
+    ops = BoardGroup.objects.create(organization=organization, name="Operations", position=1)
+    roadmap = BoardFactory(organization=organization, name="Roadmap", group=product)
+    BoardFactory(organization=organization, name="On-call", group=ops)
+    BoardFactory(organization=organization, name="Scratch")
+    BoardFactory(organization=organization, name="Old", archived=True)
+    client.force_login(user)
+    html = client.get(f"/boards/{roadmap.pk}/").content.decode()
+    nav = html[html.index('aria-label="Boards by group"') :]
+    nav = nav[: nav.index("</nav>")]
+    titles = re.findall(r'<summary class="nav-label">([^<]+)</summary>', nav)
+    assert titles == ["Product", "Operations", "Other boards"]
+    names = re.findall(r'<span class="truncate">([^<]+)</span>', nav)
+    assert names == ["Roadmap", "On-call", "Scratch"]  # in group order; archived left out
+    assert re.search(r'aria-current="page"><span class="truncate">Roadmap<', nav)
+    assert (
+        'aria-current="page"'
+        not in client.get("/overview/").content.decode().split("Boards by group")[1].split("</nav>")[0]
+    )
