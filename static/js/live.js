@@ -216,7 +216,12 @@
     if (!matches) {
       return false;
     }
-    return pageTaskId === null || taskId === String(pageTaskId);
+    if (pageTaskId === null || taskId === String(pageTaskId)) {
+      return true;
+    }
+    // usage.reported names every task a batch of reports was about.
+    var taskIds = (event.detail && event.detail.task_ids) || [];
+    return taskIds.map(String).indexOf(String(pageTaskId)) !== -1;
   }
 
   // Several events in a burst (a move writes two) cost one fetch.

@@ -184,3 +184,24 @@ def test_a_new_dead_letter_appears_on_the_open_deliveries_list_and_detail_withou
     expect(page.locator(f"#delivery-{retrying.pk}")).to_contain_text("task.moved", timeout=5000)
     expect(second_page.locator(".delivery-dead")).to_be_visible(timeout=5000)
     assert page.console_errors == [] and second_page.console_errors == []
+
+
+def test_the_task_pages_cost_card_follows_usage_reported_against_the_task(asgi_server, page, user, board):
+    agent = AgentFactory(organization=board.organization, name="cost-bot")
+    agent.boards.add(board)
+    _token, raw = issue_agent_token(agent=agent, actor=Actor.for_user(user), name="t")
+    task = TaskFactory(board=board, title="Expensive task")
+    log_in(page, asgi_server.url, "owner")
+    page.goto(f"{asgi_server.url}/boards/{board.pk}/tasks/{task.pk}/")
+    page.wait_for_selector(LIVE)
+    cost = page.locator("#task-cost")
+    expect(cost).not_to_contain_text("1,700")
+    report = {"model": "gpt-4o", "input_tokens": 1000, "output_tokens": 500, "cached_tokens": 200}
+    response = httpx.post(
+        f"{asgi_server.url}/api/v1/agent/usage",
+        json={"reports": [{**report, "idempotency_key": "live-1", "task": task.pk}]},
+        headers={"Authorization": f"Bearer {raw}"},
+    )
+    assert response.status_code in (200, 201, 202), response.text
+    expect(cost.locator("[data-task-cost]")).to_be_visible(timeout=5000)
+    assert page.console_errors == []

@@ -22,7 +22,7 @@ LIVE_PAGES = [
     ("dead letters", "/deliveries/", {"delivery."}, "delivery-list"),
     ("board deliveries", "/deliveries/boards/{board}/", {"delivery."}, "delivery-list"),
     ("delivery", "/deliveries/{delivery}/", {"delivery."}, "delivery-live"),
-    ("task", "/boards/{board}/tasks/{task}/", {"task.", "comment.", "approval."}, "task-summary"),
+    ("task", "/boards/{board}/tasks/{task}/", {"task.", "comment.", "approval.", "usage."}, "task-cost"),
     ("usage", "/usage/", {"usage."}, "usage-summary"),
 ]
 # Pages whose own script follows the stream (overview.js: numbers and fleet, incl. agent status).
