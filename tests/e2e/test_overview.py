@@ -12,6 +12,7 @@ import json
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from activity.models import ActivityEvent
 from boards.models import TaskStatus
@@ -101,6 +102,21 @@ def test_the_overview_lays_out_at_desktop_and_phone_width_and_its_feed_skips_sig
     first_chart = page.locator("figure[data-chart]").first.bounding_box()
     first_kpi = page.locator("[data-kpi]").first.bounding_box()
     assert attention["y"] < first_kpi["y"] < first_chart["y"]  # needs attention first on a phone
+    assert page.console_errors == []
+
+
+def test_an_agents_status_text_changes_live_in_the_fleet(asgi_server, page, user, organization, board):
+    from agents.services import record_heartbeat
+    from tests.factories import AgentFactory
+
+    agent = AgentFactory(organization=organization, name="fleet-bot")
+    agent.boards.add(board)
+    record_heartbeat(agent=agent, status_text="Warming up")
+    open_overview(page, asgi_server.url, "owner")
+    tile = page.locator(f'[data-agent-tile="{agent.pk}"] .fleet-status')
+    expect(tile).to_have_text("Warming up")
+    record_heartbeat(agent=agent, status_text="Bisecting reconnect flake")
+    expect(tile).to_have_text("Bisecting reconnect flake", timeout=5000)
     assert page.console_errors == []
 
 
