@@ -23,7 +23,7 @@
   function local() {
     var seen = {};
     var found = [];
-    document.querySelectorAll("nav.nav a.nav-item").forEach(function (link) {
+    document.querySelectorAll("nav.nav a.nav-item, nav.sidebar-boards a.nav-item").forEach(function (link) {
       var label = link.textContent.replace(/\s+/g, " ").trim().replace(/[,:]?\s*(unread|firing)?:?\s*\d*$/i, "");
       var href = link.getAttribute("href");
       if (!href || seen[href]) {
