@@ -543,7 +543,12 @@ def record_heartbeat(*, agent: Agent, status_text: str = "", current_task: Task 
             actor=Actor.for_agent(agent),
             target=agent,
             board=current_task.board_id if current_task is not None else None,
-            detail={"agent_id": agent.pk, "status_text": status_text, "current_task_id": current_task_id},
+            detail={
+                "agent_id": agent.pk,
+                "name": agent.name,
+                "status_text": status_text,
+                "current_task_id": current_task_id,
+            },
         )
     record_agent_seen(agent=agent)
     return agent

@@ -541,18 +541,36 @@ class DeadLetters(Condition):
                 times[f"agent:{agent_id}"].append(moment)
         return times
 
+    @staticmethod
+    def _names(subjects: Iterable[str]) -> dict[str, str]:
+        """ "subscription:3" -> its description or URL, "agent:5" -> the agent's name (one query each)."""
+        ids: dict[str, list[int]] = defaultdict(list)
+        for subject in subjects:
+            kind, _, pk = subject.partition(":")
+            ids[kind].append(int(pk))
+        names = {}
+        for sub in Subscription.objects.filter(pk__in=ids["subscription"]).only("description", "target_url"):
+            names[f"subscription:{sub.pk}"] = sub.description or sub.target_url
+        for pk, name in Agent.objects.filter(pk__in=ids["agent"]).values_list("pk", "name"):
+            names[f"agent:{pk}"] = name
+        return names
+
     def evaluate(self, rule: AlertRule, now: datetime) -> list[Breach]:
         window = rule.params["window_minutes"]
         threshold = rule.params["threshold"]
         breaches = []
-        for subject, times in self._times_by_subject(rule, now - timedelta(minutes=window), None).items():
+        by_subject = self._times_by_subject(rule, now - timedelta(minutes=window), None)
+        names = self._names(by_subject)
+        for subject, times in by_subject.items():
             if len(times) >= threshold:
                 kind, _, pk = subject.partition(":")
+                name = names.get(subject, f"{kind.capitalize()} {pk}")
                 breaches.append(
                     Breach(
                         subject,
-                        f"{kind} {pk}",
-                        f"{len(times)} dead letters for {kind} {pk} in the last {window} minutes.",
+                        name,
+                        f"{len(times)} dead letter{'s' if len(times) != 1 else ''} for {name} "
+                        f"in the last {window} minutes.",
                         board_id=rule.board_id,
                         detail={"count": len(times), kind + "_id": int(pk)},
                     )
@@ -569,6 +587,16 @@ class DeadLetters(Condition):
                 if moment >= since
             ]
         return found
+
+
+def webhook_label(webhook: BoardWebhook) -> str:
+    """A webhook as people know it: its description, else the board it feeds (never "webhook 2")."""
+    return webhook.description or f"Webhook of {webhook.board.name}"
+
+
+def webhook_names(ids: Iterable[int]) -> dict[int, str]:
+    webhooks = BoardWebhook.objects.filter(pk__in=list(ids)).select_related("board")
+    return {webhook.pk: webhook_label(webhook) for webhook in webhooks.only("description", "board__name")}
 
 
 class SubscriptionDisabled(Condition):
@@ -652,14 +680,17 @@ class WebhookRefusals(Condition):
         # Minute buckets: the window covers the current minute and the window-1 before it.
         since = now - timedelta(minutes=window - 1)
         breaches = []
-        for webhook_id, minutes in self._minutes(rule, since, now).items():
+        counts = self._minutes(rule, since, now)
+        names = webhook_names(counts)
+        for webhook_id, minutes in counts.items():
             total = sum(count for _, count in minutes)
             if total >= rule.params["threshold"]:
+                name = names.get(webhook_id, f"Webhook {webhook_id}")
                 breaches.append(
                     Breach(
                         f"webhook:{webhook_id}",
-                        f"webhook {webhook_id}",
-                        f"Webhook {webhook_id} refused {total} requests in the last {window} minutes.",
+                        name,
+                        f"\u2018{name}\u2019 refused {total} requests in the last {window} minutes.",
                         board_id=rule.board_id,
                         detail={"webhook_id": webhook_id, "count": total},
                     )
@@ -715,6 +746,7 @@ class WebhookSilence(Condition):
         quiet_since = now - timedelta(hours=rule.params["hours"])
         webhooks = (
             self._webhooks(rule)
+            .select_related("board")
             .annotate(
                 last_payload=Max("payloads__received_at"),
                 usual=Count(
@@ -730,8 +762,8 @@ class WebhookSilence(Condition):
         return [
             Breach(
                 f"webhook:{webhook.pk}",
-                str(webhook),
-                f"Webhook {webhook} has received nothing for {rule.params['hours']} hours "
+                webhook_label(webhook),
+                f"\u2018{webhook_label(webhook)}\u2019 has received nothing for {rule.params['hours']} hours "
                 f"(usually {webhook.usual} a week).",
                 board_id=webhook.board_id,
                 detail={"webhook_id": webhook.pk, "last_payload_at": webhook.last_payload.isoformat()},

@@ -35,6 +35,14 @@ NAVIGATION = [
 ]
 
 
+# A live count at the end of a sidebar link (its app keeps it current): unread notifications,
+# firing incidents. In the item itself, not a separate header widget, so the sidebar is one list.
+NAV_COUNTERS = {
+    "notifications:list": "notifications/partials/nav_count.html",
+    "alerts:incident-list": "alerts/partials/nav_count.html",
+}
+
+
 def _is_current(path: str, url: str) -> bool:
     if url == "/":  # Boards live at the root: the list and every /boards/... page.
         return path == "/" or path.startswith("/boards/")
@@ -53,5 +61,13 @@ def navigation(request: HttpRequest) -> dict:
             url = reverse(item.url_name)
         except NoReverseMatch:  # an app that is not installed in this configuration
             continue
-        items.append({"label": item.label, "url": url, "icon": item.icon, "current": _is_current(path, url)})
+        items.append(
+            {
+                "label": item.label,
+                "url": url,
+                "icon": item.icon,
+                "current": _is_current(path, url),
+                "counter": NAV_COUNTERS.get(item.url_name, ""),
+            }
+        )
     return {"navigation": items}

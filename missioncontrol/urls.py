@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from activity import api as activity_api
 from agents.streams import agent_event_stream
-from missioncontrol import favicon, health
+from missioncontrol import favicon, health, redoc_bundle
 from missioncontrol.login_protection import ThrottledLoginView
 from ops import metrics_view
 from ops import status as ops_status
@@ -33,6 +33,7 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("redoc/redoc.standalone.js", redoc_bundle.redoc_bundle, name="api-redoc-bundle"),
 ]
 
 urlpatterns = [

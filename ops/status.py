@@ -111,7 +111,7 @@ def page_checks(checks: list[dict[str, Any]], *, local_install: bool) -> list[di
     for check in checks:
         expected = local_install and check["status"] != "ok" and check["check"] in EXPECTED_LOCALLY
         rows.append({**check, "expected_locally": expected})
-    order = {"error": 0, "warning": 1, "skipped": 3, "ok": 4}
+    order = {"error": 0, "warning": 1, "note": 2, "skipped": 3, "ok": 4}
     return sorted(rows, key=lambda c: 2 if c["expected_locally"] else order.get(c["status"], 2))
 
 
@@ -124,6 +124,7 @@ def ops_page(request: HttpRequest) -> HttpResponse:
     facts = status_facts(context="web")
     checks = page_checks(facts["checks"], local_install=settings.LOCAL_INSTALL)
     problems = [c for c in checks if c["status"] == "error" and not c["expected_locally"]]
+    notes = [c for c in checks if c["status"] == "note"]
     backups = Backup.objects.all()[:30]
     try:
         consumers = consumer_lags()
@@ -136,6 +137,7 @@ def ops_page(request: HttpRequest) -> HttpResponse:
             "facts": facts,
             "checks": checks,
             "problems": problems,
+            "notes": notes,
             "backups": backups,
             "consumers": consumers,
             "expected_count": sum(1 for c in checks if c["expected_locally"]),

@@ -79,6 +79,10 @@ def _fleet_context(selected: OverviewFilter) -> dict:
     return {"agents": agents, "attention": fleet_reads.needs_attention(selected.scope, agents=agents)}
 
 
+# Sign-ins are the audit trail's (the activity page keeps them), not what the fleet is doing.
+FEED_HIDDEN_PREFIX = "auth."
+
+
 @login_required
 @require_GET
 def overview_page(request: HttpRequest) -> HttpResponse:
@@ -86,12 +90,15 @@ def overview_page(request: HttpRequest) -> HttpResponse:
     if selected is None:
         return render(request, "overview/overview.html", {"selected": None})
     catch_up_before_read()
-    events = ActivityEvent.objects.filter(organization=selected.organization)
+    events = ActivityEvent.objects.filter(organization=selected.organization).exclude(
+        verb__startswith=FEED_HIDDEN_PREFIX
+    )
     if selected.board is not None:
         events = events.filter(board=selected.board)
     context = {
         "selected": selected,
         "period_choices": metrics.PERIOD_DAYS,
+        "feed_hidden_prefix": FEED_HIDDEN_PREFIX,
         "feed": list(events.select_related("board").order_by("-id")[:FEED_SIZE]),
         **_numbers_context(selected),
         **_fleet_context(selected),

@@ -3,13 +3,16 @@
 - PostgreSQL: the stored `vector` column (GIN), `websearch_to_tsquery`, `ts_rank`; when full-text
   finds nothing (a misspelling, a fragment), pg_trgm word similarity on the title (GIN trigram).
 - SQLite with FTS5 (the embedded default): the `search_fts` table, porter stemming, bm25; when
-  that finds nothing, the same terms as prefixes.
+  that finds nothing, the same terms as prefixes; when that finds nothing either (a misspelling),
+  the titles sharing trigrams with the words (`search_trigram`, FTS5's trigram tokenizer), kept
+  when every word is as similar to a title word as pg_trgm's threshold (0.3) asks.
 - SQLite without FTS5 (rare builds): every term as a case-insensitive substring of title or body.
 Each returns document ids with a score, best first; search.queries does scoping and display.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Protocol
 
@@ -108,6 +111,28 @@ class PostgresBackend:
             return list(self.similar_titles(documents, text).values_list("pk", "score")[:limit])
 
 
+# pg_trgm's word-similarity threshold as PostgresBackend sets it: one swapped letter in a short word.
+TRIGRAM_THRESHOLD = 0.3
+# Titles sharing a trigram with the words, read to score them; the best by bm25 first.
+TRIGRAM_CANDIDATES = 500
+
+
+def trigrams(word: str) -> set[str]:
+    """pg_trgm's trigrams of one word: lower-cased, two spaces before and one after."""
+    padded = f"  {word.lower()} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def word_similarity(word: str, title: str) -> float:
+    """How close `word` is to its closest word of `title` (shared trigrams over all of both)."""
+    wanted = trigrams(word)
+    best = 0.0
+    for candidate in re.findall(r"\w+", title):
+        theirs = trigrams(candidate)
+        best = max(best, len(wanted & theirs) / len(wanted | theirs))
+    return best
+
+
 class SqliteFtsBackend:
     name = "sqlite-fts5"
 
@@ -119,11 +144,43 @@ class SqliteFtsBackend:
             cursor.execute(
                 "INSERT INTO search_fts (rowid, title, body) VALUES (%s, %s, %s)", [document_id, title, body]
             )
+            if _sqlite_has_trigram_table():
+                cursor.execute("DELETE FROM search_trigram WHERE rowid = %s", [document_id])
+                cursor.execute(
+                    "INSERT INTO search_trigram (rowid, title) VALUES (%s, %s)",
+                    [document_id, title],
+                )
 
     def forget(self, document_ids: list[int]) -> None:
         with connection.cursor() as cursor:
             # One statement per id: a few per write, and no SQL assembled from strings.
             cursor.executemany("DELETE FROM search_fts WHERE rowid = %s", [[pk] for pk in document_ids])
+            if _sqlite_has_trigram_table():
+                rows = [[pk] for pk in document_ids]
+                cursor.executemany("DELETE FROM search_trigram WHERE rowid = %s", rows)
+
+    def similar_titles(
+        self, documents: QuerySet[SearchDocument], text: str, limit: int
+    ) -> list[tuple[int, float]]:
+        """Titles close to every word of the query (misspellings), most similar first."""
+        words = [word for term in positive_terms(parse_query(text)) for word in term.words if len(word) >= 3]
+        if not words or not _sqlite_has_trigram_table():
+            return []
+        # The trigram tokenizer indexes every three characters; a word's inner trigrams (no padding)
+        # find the candidates, each quoted as an FTS5 string ("" escapes a quote inside).
+        inner = sorted({word.lower()[i : i + 3] for word in words for i in range(len(word) - 2)})
+        expression = " OR ".join('"' + gram.replace('"', '""') + '"' for gram in inner)
+        matching = RawSQL(
+            "SELECT rowid FROM search_trigram WHERE search_trigram MATCH %s ORDER BY rank LIMIT %s",
+            [expression, TRIGRAM_CANDIDATES],
+        )
+        scored = []
+        for pk, kind, title in documents.filter(pk__in=matching).values_list("pk", "kind", "title"):
+            similarity = min(word_similarity(word, title) for word in words)
+            if similarity >= TRIGRAM_THRESHOLD:
+                scored.append((pk, similarity * KIND_WEIGHTS.get(kind, 1.0)))
+        scored.sort(key=lambda hit: -hit[1])
+        return scored[:limit]
 
     def find(self, documents: QuerySet[SearchDocument], text: str, limit: int) -> list[tuple[int, float]]:
         groups = parse_query(text)
@@ -148,7 +205,7 @@ class SqliteFtsBackend:
             )
             if hits:
                 return hits
-        return []
+        return self.similar_titles(documents, text, limit)
 
 
 class SubstringBackend:
@@ -182,6 +239,11 @@ def has_trigram() -> bool:
 @cache
 def _sqlite_has_fts_table() -> bool:
     return "search_fts" in connection.introspection.table_names()
+
+
+@cache
+def _sqlite_has_trigram_table() -> bool:
+    return "search_trigram" in connection.introspection.table_names()
 
 
 def current() -> SearchBackend:

@@ -269,12 +269,18 @@ def _add_to(model, key_columns: tuple[str, ...], key_of, reports: Sequence[Usage
 def _record_reported(agent: Agent, reports: Sequence[UsageReport]) -> None:
     total_tokens = sum(r.input_tokens + r.output_tokens + r.cached_tokens for r in reports)
     micros = sum(r.cost_micros or 0 for r in reports)
+    task_ids = sorted({r.task_id for r in reports if r.task_id})
+    boards = {r.board_id for r in reports}
     record_activity(
         organization=agent.organization_id,
+        # On the board's stream too when every report is about one board's tasks, so that the open
+        # task pages (which follow their board) refresh their cost card.
+        board=boards.pop() if len(boards) == 1 else None,
         verb="usage.reported",
         actor=Actor.for_agent(agent),
         target=agent,
         detail={
+            "task_ids": task_ids,
             "reports": len(reports),
             "total_tokens": total_tokens,
             "cost": str(Decimal(micros) / MICROS_PER_DOLLAR),

@@ -79,6 +79,20 @@
     };
   }
 
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+  // "2026-12-01" on an axis reads as "Dec 1" (the table and the legend keep the full date).
+  function shortLabel(label) {
+    var match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(label));
+    return match ? MONTHS[Number(match[2]) - 1] + " " + Number(match[3]) : String(label);
+  }
+
+  function longestLabel(labels) {
+    return labels.reduce(function (longest, label) {
+      return Math.max(longest, shortLabel(label).length);
+    }, 1);
+  }
+
   function options(figure, data, width) {
     var colours = palette();
     var fg = cssVar(["--color-text-2", "--fg"], "#222222");
@@ -112,10 +126,14 @@
       scales: { x: { time: false } },
       axes: [
         Object.assign({}, axis, {
+          // Room per label from the longest one, so uPlot skips categories rather than overlap them;
+          // whole steps only (a category axis has no "day 2.5").
+          space: longestLabel(data.x) * 7 + 16,
+          incrs: [1, 2, 3, 4, 5, 7, 10, 14, 15, 20, 30, 60, 90, 120, 180, 365],
           values: function (u, ticks) {
             return ticks.map(function (tick) {
               var label = data.x[tick];
-              return label === undefined || tick !== Math.round(tick) ? "" : label;
+              return label === undefined || tick !== Math.round(tick) ? "" : shortLabel(label);
             });
           },
         }),

@@ -198,11 +198,17 @@
     if (event.verb === "agent.presence_changed" && event.detail) {
       updatePresence(event.detail.agent_id || event.target.id, event.detail.presence);
     }
-    if (feed && (!feed.dataset.boardOnly || String(event.board_id) === feed.dataset.boardOnly)) {
+    if (feed && (!feed.dataset.boardOnly || String(event.board_id) === feed.dataset.boardOnly) && !skippedInFeed(event.verb)) {
       addFeedItem(event);
     }
     // Pages with their own live parts (the overview, chat.js) listen for this rather than open a socket.
     body.dispatchEvent(new CustomEvent("mc:event", { detail: { event: event } }));
+  }
+
+  // data-skip-verbs: a verb prefix this feed leaves out (the overview's feed: "auth.", sign-ins).
+  function skippedInFeed(verb) {
+    var prefix = feed.dataset.skipVerbs;
+    return Boolean(prefix) && verb.indexOf(prefix) === 0;
   }
 
   function wantsRefresh(event, taskId) {
@@ -212,7 +218,12 @@
     if (!matches) {
       return false;
     }
-    return pageTaskId === null || taskId === String(pageTaskId);
+    if (pageTaskId === null || taskId === String(pageTaskId)) {
+      return true;
+    }
+    // usage.reported names every task a batch of reports was about.
+    var taskIds = (event.detail && event.detail.task_ids) || [];
+    return taskIds.map(String).indexOf(String(pageTaskId)) !== -1;
   }
 
   // Several events in a burst (a move writes two) cost one fetch.

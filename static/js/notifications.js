@@ -1,12 +1,12 @@
-// The notification bell: keeps the unread count in the header live over /ws/notifications/.
+// The unread count at the end of the sidebar's Notifications link, live over /ws/notifications/.
 // The server sends {"type": "notifications", "unread": N} on connect and after every change;
 // reconnects with backoff. No inline script: the CSP forbids it.
 (function () {
   "use strict";
 
-  var bell = document.getElementById("notification-bell");
   var count = document.getElementById("notification-count");
-  if (!bell || !count || !("WebSocket" in window)) {
+  var label = document.getElementById("notification-count-label");
+  if (!count || !label || !("WebSocket" in window)) {
     return;
   }
   var attempt = 0;
@@ -16,7 +16,7 @@
     count.dataset.unread = String(unread);
     count.textContent = unread > 99 ? "99+" : String(unread);
     count.hidden = unread === 0;
-    bell.setAttribute("aria-label", unread ? "Notifications (" + unread + " unread)" : "Notifications");
+    label.hidden = unread === 0;
   }
 
   function connect() {

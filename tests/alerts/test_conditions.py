@@ -136,6 +136,26 @@ def test_dead_letters_fire_per_subscription_at_the_threshold(make_rule, organiza
     assert len(evaluate(rule, now + timedelta(minutes=31)).resolved) == 1
 
 
+def test_dead_letter_incidents_are_named_by_their_subscription_and_agent(make_rule, organization, board):
+    subscription = Subscription.objects.create(
+        organization=organization, description="Pager relay", target_url="https://example.com/h"
+    )
+    agent = AgentFactory(organization=organization, name="release-bot")
+    rule = make_rule("dead_letters", {"threshold": 1, "window_minutes": 30})
+    now = timezone.now()
+    for detail in ({"subscription_id": subscription.pk}, {"agent_id": agent.pk}, {"subscription_id": 999}):
+        event_at(now, organization=organization, board=board, verb="delivery.dead", detail=detail)
+    opened = evaluate(rule).opened
+    labels = {incident.subject_key: incident.subject_label for incident in opened}
+    assert labels == {
+        f"subscription:{subscription.pk}": "Pager relay",
+        f"agent:{agent.pk}": "release-bot",
+        "subscription:999": "Subscription 999",  # deleted since: the id is all there is
+    }
+    summaries = {incident.summary for incident in opened}
+    assert "1 dead letter for release-bot in the last 30 minutes." in summaries
+
+
 def test_a_dead_letter_event_evaluates_the_rule_at_once(
     make_rule, organization, board, eager_tasks, django_capture_on_commit_callbacks
 ):
@@ -210,7 +230,18 @@ def test_webhook_refusals_fire_at_the_threshold_within_the_window(make_rule, web
     refusals.record_refusal(webhook.pk, 403, now=now)
     [incident] = evaluate(rule, now).opened
     assert incident.subject_key == f"webhook:{webhook.pk}" and "refused 3 requests" in incident.summary
+    assert incident.subject_label == "CI" and incident.summary.startswith("\u2018CI\u2019 refused")
     assert len(evaluate(rule, now + timedelta(minutes=6)).resolved) == 1
+
+
+def test_a_webhook_without_a_description_is_named_by_its_board(make_rule, board, user):
+    hook, _ = create_webhook(board=board, actor=Actor.for_user(user), description="")
+    rule = make_rule("webhook_refusals", {"threshold": 1, "window_minutes": 5, "statuses": [403]})
+    refusals.mark_webhook_known(hook.pk)
+    refusals.record_refusal(hook.pk, 403, now=timezone.now())
+    [incident] = evaluate(rule).opened
+    assert incident.subject_label == f"Webhook of {board.name}"
+    assert "webhook " + str(hook.pk) not in incident.summary.lower()
 
 
 def test_a_429_for_a_webhook_never_looked_up_is_not_counted(webhook):

@@ -353,3 +353,18 @@ def test_mentions_cannot_inject_markup():
 
     html = render_markdown('@x"><script>', {'x"><script>': "/agents/1/"})
     assert "<script>" not in html
+
+
+def test_the_task_page_links_a_synced_task_to_its_source_like_the_card(owner_client, board):
+    synced = TaskFactory(
+        board=board,
+        title="Crash on login",
+        external_id="octo-org/octo-repo#1347",
+        external_url="https://github.com/octo-org/octo-repo/issues/1347",
+    )
+    plain = TaskFactory(board=board, title="Local work")
+    page = owner_client.get(f"/boards/{board.pk}/tasks/{synced.pk}/").content.decode()
+    link = '<a class="source-link" href="https://github.com/octo-org/octo-repo/issues/1347" rel="noopener'
+    assert link in page and "Source: octo-org/octo-repo#1347</a>" in page
+    assert link in owner_client.get(f"/boards/{board.pk}/").content.decode()  # the card's, same partial
+    assert "source-link" not in owner_client.get(f"/boards/{board.pk}/tasks/{plain.pk}/").content.decode()

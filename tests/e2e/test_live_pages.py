@@ -143,3 +143,66 @@ def test_the_theme_toggle_switches_and_survives_a_reload(asgi_server, page, user
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"
     assert page.evaluate(background) == dark
     expect(toggle).to_have_attribute("aria-label", "Colour theme: dark. Switch to system")
+
+
+def test_a_new_dead_letter_appears_on_the_open_deliveries_list_and_detail_without_reload(
+    asgi_server, page, second_page, user, organization, board
+):
+    from django.db import transaction
+
+    from deliveries import outbound
+    from deliveries.models import Delivery, DeliveryStatus, Subscription
+    from deliveries.sending import SendResult
+
+    subscription = Subscription.objects.create(
+        organization=organization, board=board, description="Pager relay", target_url="https://example.com/h"
+    )
+    retrying = Delivery.objects.create(
+        organization=organization,
+        board=board,
+        subscription=subscription,
+        target_url=subscription.target_url,
+        event_type="task.moved",
+        payload={},
+        status=DeliveryStatus.PENDING,
+        attempt_count=2,
+    )
+    log_in(page, asgi_server.url, "owner")
+    page.goto(f"{asgi_server.url}/deliveries/")
+    page.wait_for_selector(LIVE)
+    log_in(second_page, asgi_server.url, "owner")
+    second_page.goto(f"{asgi_server.url}/deliveries/{retrying.pk}/")
+    second_page.wait_for_selector(LIVE)
+    expect(page.locator("#delivery-list")).to_contain_text("No dead letters")
+
+    def die(delivery: Delivery) -> None:
+        with transaction.atomic():  # as record_attempt does: the status and the event together
+            delivery.status, delivery.attempt_count = DeliveryStatus.DEAD, delivery.attempt_count + 1
+            delivery.save(update_fields=["status", "attempt_count"])
+            outbound._record_dead_letter(delivery, SendResult(status_code=503, duration_ms=12))
+
+    die(retrying)
+    expect(page.locator(f"#delivery-{retrying.pk}")).to_contain_text("task.moved", timeout=5000)
+    expect(second_page.locator(".delivery-dead")).to_be_visible(timeout=5000)
+    assert page.console_errors == [] and second_page.console_errors == []
+
+
+def test_the_task_pages_cost_card_follows_usage_reported_against_the_task(asgi_server, page, user, board):
+    agent = AgentFactory(organization=board.organization, name="cost-bot")
+    agent.boards.add(board)
+    _token, raw = issue_agent_token(agent=agent, actor=Actor.for_user(user), name="t")
+    task = TaskFactory(board=board, title="Expensive task")
+    log_in(page, asgi_server.url, "owner")
+    page.goto(f"{asgi_server.url}/boards/{board.pk}/tasks/{task.pk}/")
+    page.wait_for_selector(LIVE)
+    cost = page.locator("#task-cost")
+    expect(cost).not_to_contain_text("1,700")
+    report = {"model": "gpt-4o", "input_tokens": 1000, "output_tokens": 500, "cached_tokens": 200}
+    response = httpx.post(
+        f"{asgi_server.url}/api/v1/agent/usage",
+        json={"reports": [{**report, "idempotency_key": "live-1", "task": task.pk}]},
+        headers={"Authorization": f"Bearer {raw}"},
+    )
+    assert response.status_code in (200, 201, 202), response.text
+    expect(cost.locator("[data-task-cost]")).to_be_visible(timeout=5000)
+    assert page.console_errors == []

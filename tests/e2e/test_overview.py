@@ -12,6 +12,7 @@ import json
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from activity.models import ActivityEvent
 from boards.models import TaskStatus
@@ -52,6 +53,70 @@ def test_login_lands_on_the_overview_and_every_chart_draws(asgi_server, page, us
     )
     assert page.locator("figure[data-chart] table caption").count() == figures.count()
     assert kpi(page, "tasks_done") == "1"
+    assert page.console_errors == []
+
+
+def test_the_overview_lays_out_at_desktop_and_phone_width_and_its_feed_skips_sign_ins(
+    asgi_server, browser, page, user, teammate, board
+):
+    create_task(board=board, actor=Actor.for_user(user), title="Before the page")
+    open_overview(page, asgi_server.url, "owner")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('figure[data-chart]')].every(f => f.querySelector('canvas'))"
+    )
+    tops = page.eval_on_selector_all(
+        "[data-kpi]", "cards => cards.map(c => Math.round(c.getBoundingClientRect().top))"
+    )
+    assert len(tops) >= 3 and len(set(tops[:3])) == 1, tops  # the first row starts level
+    overlaps = page.evaluate(
+        """() => {
+            const links = [...document.querySelectorAll('.overview-feed a')];
+            const l = links.find(a => a.textContent === 'All activity').getBoundingClientRect();
+            return [...document.querySelectorAll('#activity-feed > li')].filter(li => {
+                const r = li.getBoundingClientRect();
+                const apart = r.bottom <= l.top || r.top >= l.bottom
+                    || r.right <= l.left || r.left >= l.right;
+                return r.height && !apart;
+            }).length;
+        }"""
+    )
+    assert overlaps == 0
+    feed = page.locator("#activity-feed")
+    assert "Before the page" in feed.inner_text() and "signed in" not in feed.inner_text()
+
+    # Live: a colleague signing in stays out of the feed; their task comes in.
+    other = browser.new_context()
+    try:
+        log_in(other.new_page(), asgi_server.url, "teammate")
+    finally:
+        other.close()
+    create_task(board=board, actor=Actor.for_user(teammate), title="After the sign-in")
+    page.wait_for_selector("#activity-feed >> text=After the sign-in")
+    assert ActivityEvent.objects.filter(verb="auth.login", actor_user=teammate).exists()
+    assert "signed in" not in feed.inner_text()
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)  # charts redraw on resize (150 ms debounce)
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    attention = page.locator(".overview-attention").bounding_box()
+    first_chart = page.locator("figure[data-chart]").first.bounding_box()
+    first_kpi = page.locator("[data-kpi]").first.bounding_box()
+    assert attention["y"] < first_kpi["y"] < first_chart["y"]  # needs attention first on a phone
+    assert page.console_errors == []
+
+
+def test_an_agents_status_text_changes_live_in_the_fleet(asgi_server, page, user, organization, board):
+    from agents.services import record_heartbeat
+    from tests.factories import AgentFactory
+
+    agent = AgentFactory(organization=organization, name="fleet-bot")
+    agent.boards.add(board)
+    record_heartbeat(agent=agent, status_text="Warming up")
+    open_overview(page, asgi_server.url, "owner")
+    tile = page.locator(f'[data-agent-tile="{agent.pk}"] .fleet-status')
+    expect(tile).to_have_text("Warming up")
+    record_heartbeat(agent=agent, status_text="Bisecting reconnect flake")
+    expect(tile).to_have_text("Bisecting reconnect flake", timeout=5000)
     assert page.console_errors == []
 
 

@@ -74,7 +74,44 @@ def test_a_member_searches_from_the_keyboard_shortcut_to_the_task(asgi_server, p
     result.locator(".search-hit-title").click()
     expect(page).to_have_url(f"{base}/boards/{board.pk}/tasks/{task.pk}/")
 
-    page.locator("body").click()
+    assert not page.console_errors
+
+
+def test_the_command_palette_goes_to_a_page_and_a_task_by_keyboard_only(asgi_server, page, user, board):
+    task = services.create_task(board=board, actor=Actor.for_user(user), title="Feed the wombat")
+    base = asgi_server.url
+    log_in(page, base, "owner")
+    page.goto(f"{base}/overview/")
+
     page.keyboard.press("Control+k")
-    expect(page.locator("#app-search-input")).to_be_focused()
+    palette_input = page.locator("#palette-input")
+    expect(palette_input).to_be_focused()
+    expect(page.get_by_role("dialog", name="Go to a page, board, task or agent")).to_be_visible()
+    # Pages from the sidebar, filtered as one types; the first option is active.
+    page.keyboard.type("agen")
+    active = page.locator('#palette-list [role="option"][aria-selected="true"]')
+    expect(active).to_contain_text("Agents")
+    assert palette_input.get_attribute("aria-activedescendant") == active.get_attribute("id")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{base}/agents/")
+
+    # Search results inline: the arrow keys reach the task, Enter opens it.
+    page.keyboard.press("Control+k")
+    page.keyboard.type("wombat")
+    option = page.locator('#palette-list [role="option"]', has_text="Feed the wombat")
+    expect(option).to_be_visible()
+    for _ in range(20):  # bounded: the options are the matching pages, then at most 8 hits
+        if option.get_attribute("aria-selected") == "true":
+            break
+        page.keyboard.press("ArrowDown")
+    expect(option).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{base}/boards/{board.pk}/tasks/{task.pk}/")
+
+    # "?" lists the shortcuts; Escape closes the dialog.
+    page.locator("body").press("?")
+    shortcuts = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(shortcuts).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(shortcuts).to_be_hidden()
     assert not page.console_errors

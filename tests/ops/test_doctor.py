@@ -9,6 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
 from agents.models import Agent
@@ -87,8 +88,27 @@ def test_a_silenced_deploy_check_is_accepted(healthy):
     assert run_doctor().ok
 
 
-def test_it_fails_without_any_successful_backup(healthy):
+def test_it_fails_without_any_successful_backup_once_the_install_is_older_than_the_limit(healthy):
     Backup.objects.all().delete()
+    old = timezone.now() - timedelta(hours=healthy.BACKUP_MAX_AGE_HOURS, minutes=1)
+    MigrationRecorder.Migration.objects.update(applied=old)
+    assert "backup_age" in failing(run_doctor())
+
+
+def test_a_fresh_install_without_a_backup_gets_a_note_not_a_problem(healthy):
+    Backup.objects.all().delete()  # the test database was migrated moments ago: a fresh install
+    report = run_doctor(strict=True)
+    assert report.ok, [f.line() for f in report.problems]
+    (finding,) = [f for f in report.findings if f.check == "backup_age"]
+    assert finding.status == "note" and finding.message.startswith("no backup yet; the first is due by")
+    assert finding.line().startswith("note    backup_age: no backup yet")
+
+
+def test_a_fresh_install_whose_first_backup_failed_still_fails(healthy):
+    Backup.objects.all().delete()
+    Backup.objects.create(
+        started_at=timezone.now(), status=BackupStatus.FAILED, engine="sqlite", error="disk full"
+    )
     assert "backup_age" in failing(run_doctor())
 
 

@@ -176,6 +176,21 @@ def test_ops_page_marks_https_and_debug_findings_as_expected_on_a_local_install(
     assert "expected locally" in html  # the test settings run with DEBUG on
 
 
+@pytest.mark.django_db
+def test_ops_page_on_a_fresh_install_shows_no_backup_as_a_note_not_a_problem(client, healthy, monkeypatch):
+    """The first-run page is quiet: all checks pass, the missing backup is a neutral note."""
+    from missioncontrol import embedded_worker
+
+    monkeypatch.setattr(embedded_worker, "_started", True)  # as under `make run` (embedded mode)
+    Backup.objects.all().delete()  # the test database was migrated moments ago: a fresh install
+    client.force_login(UserFactory(username="operator", is_staff=True))
+    html = client.get("/ops/", secure=True).content.decode()
+    assert 'class="callout callout-success ops-summary ops-ok"' in html
+    assert "problem" not in html.split("ops-summary", 1)[1].split("</div>", 1)[0]
+    assert "No backup yet; the first is due by" in html
+    assert '<span class="badge badge-info">note</span>' in html
+
+
 def test_page_checks_put_problems_first_and_mark_local_findings():
     from ops.status import page_checks
 

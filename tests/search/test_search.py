@@ -166,10 +166,33 @@ def test_a_prefix_of_a_word_finds_it_when_nothing_matches_whole_words(board, act
     assert titles(user, "kubern", kinds=[SearchKind.TASK]) == ["Kubernetes upgrade"]
 
 
-@requires_postgres
-def test_a_misspelled_word_finds_the_title_through_trigrams_on_postgres(board, actor, user):
+def test_a_misspelled_word_finds_the_title_through_trigrams(board, actor, user):
+    """pg_trgm on PostgreSQL; FTS5's trigram tokenizer and the same similarity on SQLite."""
     new_task(board, actor, "Deploy the billing service")
+    new_task(board, actor, "Rotate the signing keys")
     assert titles(user, "billnig", kinds=[SearchKind.TASK]) == ["Deploy the billing service"]
+    assert titles(user, "zebra", kinds=[SearchKind.TASK]) == []  # shares nothing: still nothing
+
+
+@pytest.mark.skipif(USING_POSTGRES, reason="other backend: the SQLite trigram table")
+def test_the_sqlite_trigram_table_follows_edits_and_deletes(board, actor, user):
+    task = new_task(board, actor, "Migrate the warehouse")
+    assert titles(user, "warehuose")[0] == "Migrate the warehouse"  # the task above its event
+    # Each misspelled word close to a word of the title, in any order.
+    assert titles(user, "warehuose migrtae", kinds=[SearchKind.TASK]) == ["Migrate the warehouse"]
+    services.update_task(task=task, actor=actor, title="Migrate the ledger")
+    assert titles(user, "warehuose", kinds=[SearchKind.TASK]) == []
+    assert titles(user, "ledgre", kinds=[SearchKind.TASK]) == ["Migrate the ledger"]
+    services.delete_task(task=task, actor=actor)
+    assert titles(user, "ledgre", kinds=[SearchKind.TASK]) == []
+
+
+def test_word_similarity_is_pg_trgms():
+    from search.backends import word_similarity
+
+    # pg_trgm: word_similarity('billnig', 'the billing service') = 4 shared of 12 trigrams.
+    assert word_similarity("billnig", "the billing service") == pytest.approx(4 / 12)
+    assert word_similarity("billing", "Billing!") == 1.0
 
 
 @requires_postgres

@@ -114,7 +114,8 @@ def test_every_page_has_the_search_box(user):
     client = Client()
     client.force_login(user)
     page = client.get("/").content.decode()
-    assert 'id="app-search-input"' in page and 'aria-keyshortcuts="/ Control+K"' in page
+    assert 'id="app-search-input"' in page and 'aria-keyshortcuts="/"' in page
+    assert 'id="command-palette"' in page and 'role="listbox"' in page  # Ctrl-K: the palette
 
 
 def test_the_schema_documents_the_search_endpoint(api_client):

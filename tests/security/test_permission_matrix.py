@@ -77,6 +77,7 @@ EXPECTED: dict[str, Rule] = {
     "api-schema": Rule(ALL, why="public by drf-spectacular's default (SERVE_PERMISSIONS AllowAny)"),
     "api-docs": Rule(ALL, why="the Swagger UI shell; the schema above is public too"),
     "api-redoc": Rule(ALL, why="the ReDoc shell; the schema above is public too"),
+    "api-redoc-bundle": Rule(ALL, why="the ReDoc script (the sidecar's bundle, public like the shell)"),
     "event-types": Rule(HUMANS, why="the event-type registry (names, labels; no data), signed-in users"),
     # --- human API: organizations, boards, tasks ---------------------------------------------
     "organization-list": Rule(HUMANS, HUMANS, why="anyone signed in starts an organization (POST {}: 400)"),

@@ -24,11 +24,10 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report.as_dict(), indent=2))
         else:
             for finding in report.findings:
-                style = (
-                    self.style.SUCCESS
-                    if finding.status == "ok"
-                    else (self.style.ERROR if finding in report.problems else self.style.WARNING)
-                )
+                if finding.status in ("ok", "note"):
+                    style = self.style.SUCCESS if finding.status == "ok" else self.style.NOTICE
+                else:
+                    style = self.style.ERROR if finding in report.problems else self.style.WARNING
                 self.stdout.write(style(finding.line()))
         if not report.ok:
             raise CommandError(f"doctor found {len(report.problems)} problem(s)")
