@@ -102,20 +102,22 @@
   });
 
   // The columns are replaced after a move: put focus back on the moved card, not on <body>.
-  var movedTaskId = null;
-
+  // The task id rides on the move's own request: any other htmx request on the page (a count,
+  // a panel) in between must neither clear it nor settle it first.
   document.addEventListener("htmx:beforeRequest", function (event) {
     var form = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest(".move-form");
     var card = form && form.closest("[data-task-id]");
-    movedTaskId = card ? card.dataset.taskId : null;
+    if (card && event.detail.xhr) {
+      event.detail.xhr.mcMovedTaskId = card.dataset.taskId;
+    }
   });
 
-  document.addEventListener("htmx:afterSettle", function () {
-    if (movedTaskId === null) {
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var movedTaskId = event.detail.xhr ? event.detail.xhr.mcMovedTaskId : undefined;
+    if (!movedTaskId) {
       return;
     }
     var card = document.getElementById("task-" + movedTaskId);
-    movedTaskId = null;
     var link = card && card.querySelector("[data-card-link]");
     if (link) {
       link.focus();
