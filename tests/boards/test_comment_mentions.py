@@ -25,13 +25,6 @@ def task(board):
 
 
 @pytest.fixture
-def viewer(organization):
-    member = UserFactory(username="viewer")
-    MembershipFactory(organization=organization, user=member, role=Role.VIEWER)
-    return member
-
-
-@pytest.fixture
 def bot(organization, board):
     agent = AgentFactory(organization=organization, name="release-bot")
     agent.boards.set([board])
