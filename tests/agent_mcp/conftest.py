@@ -18,11 +18,6 @@ from tests.e2e.conftest import ThreadedUvicorn, free_port
 T = TypeVar("T")
 
 
-def pytest_configure(config) -> None:
-    # pytest-xdist registers this marker; without it (--strict-markers) the mark must be known.
-    config.addinivalue_line("markers", "xdist_group(name): run the marked tests in one xdist worker")
-
-
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -37,12 +37,6 @@ def openclaw_gateway(fake_model, tmp_path_factory) -> Iterator[GatewayProcess]:
     gateway.stop()
 
 
-def pytest_configure(config) -> None:
-    # pytest-xdist registers this marker once the lead's parallel run lands; until then
-    # --strict-markers would refuse it.
-    config.addinivalue_line("markers", "xdist_group(name): run in one xdist worker with the group")
-
-
 class SupervisorThread:
     """The real supervisor on a thread with its own event loop, as in the embedded default."""
 
