@@ -140,14 +140,27 @@ def _module_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iter
 
 
 @pytest.fixture
-def celery_worker(transactional_db, fast_delivery_settings, _module_worker) -> object:
+def celery_worker(transactional_db, fast_delivery_settings, _module_worker) -> Iterator[object]:
     """A real worker: a subprocess on Redis in production mode, a thread on memory:// otherwise."""
     if connection.vendor == "sqlite":
         # The test database is SQLite's shared-cache memory database, where a reader locks the
         # table against the worker thread's writes; the test only polls, so it reads uncommitted.
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA read_uncommitted = 1")
-    return _module_worker
+    yield _module_worker
+    if not USING_REDIS:
+        _wait_until_the_worker_thread_is_idle()
+
+
+def _wait_until_the_worker_thread_is_idle(timeout: float = 15.0) -> None:
+    """The module's worker thread shares this process and its SQLite database: a task it still
+    runs after the test (following the activity log after the test's last commit) would hold a
+    table while the test's data is flushed and the next test's is written."""
+    from celery.worker import state
+
+    deadline = time.monotonic() + timeout
+    while (state.active_requests or state.reserved_requests) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def wait_for_status(delivery: Delivery, statuses: set[str], timeout: float = 20) -> Delivery:
