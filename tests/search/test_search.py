@@ -15,7 +15,7 @@ from search.models import SearchDocument, SearchKind
 from search.queries import documents_for_agent, documents_for_user
 from search.queries import search_documents as search_index
 from tests.activity.log import drain_log
-from tests.conftest import USING_POSTGRES, requires_postgres
+from tests.conftest import USING_POSTGRES, requires_postgres, requires_sqlite
 from tests.factories import AgentFactory, BoardFactory
 from webhooks.services import create_webhook, delete_webhook, ingest_webhook_payload
 
@@ -174,7 +174,7 @@ def test_a_misspelled_word_finds_the_title_through_trigrams(board, actor, user):
     assert titles(user, "zebra", kinds=[SearchKind.TASK]) == []  # shares nothing: still nothing
 
 
-@pytest.mark.skipif(USING_POSTGRES, reason="other backend: the SQLite trigram table")
+@requires_sqlite  # the SQLite trigram table (PostgreSQL has pg_trgm, tested above)
 def test_the_sqlite_trigram_table_follows_edits_and_deletes(board, actor, user):
     task = new_task(board, actor, "Migrate the warehouse")
     assert titles(user, "warehuose")[0] == "Migrate the warehouse"  # the task above its event
