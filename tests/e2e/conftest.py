@@ -56,7 +56,15 @@ class ThreadedUvicorn:
 
     def start(self) -> ThreadedUvicorn:
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning", ws="websockets"
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            lifespan="off",
+            log_level="warning",
+            ws="websockets",
+            # A websocket handler can outlive its closed connection by channels-redis's blocking
+            # read; a stop need not wait for that.
+            timeout_graceful_shutdown=2,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"uvicorn-{self.port}", daemon=True)
@@ -72,13 +80,19 @@ class ThreadedUvicorn:
         self.server.should_exit = True
         self.thread.join(10)
 
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        """True once no connection is open and no request or socket handler still runs."""
-        deadline = time.monotonic() + timeout
+    def wait_idle(self, timeout: float = 10.0, linger: float = 2.0) -> bool:
+        """True once no connection is open (False if one still is after `timeout`), and then
+        every handler has ended or `linger` seconds have passed: a websocket handler may outlive
+        its closed connection by the channel layer's blocking read (channels-redis: seconds), and
+        one still finishing its last write gets that long."""
         state = self.server.server_state
-        while state.connections or state.tasks:
+        deadline = time.monotonic() + timeout
+        while state.connections:
             if time.monotonic() > deadline:
                 return False
+            time.sleep(0.02)
+        deadline = time.monotonic() + linger
+        while state.tasks and time.monotonic() < deadline:
             time.sleep(0.02)
         return True
 
@@ -102,8 +116,9 @@ def asgi_server(transactional_db, _module_asgi_server) -> Iterator[ThreadedUvico
     """The module's server, for a test whose writes it must see (committed: transactional_db).
 
     Before the test's data is flushed, the server must be done with the test: a socket handler
-    still writing (a flood test's last event) would hold the table the flush empties. Whatever
-    does not finish in time is ended by a restart, as a per-test server's stop ended it."""
+    still writing (a flood test's last event) would hold the table the flush empties. A
+    connection still open after the wait is ended by a restart, as a per-test server's stop
+    ended it."""
     yield _module_asgi_server
     if _module_asgi_server.thread.is_alive() and not _module_asgi_server.wait_idle():
         _module_asgi_server.stop()
