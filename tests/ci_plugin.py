@@ -107,8 +107,12 @@ def pytest_collection_modifyitems_long_modules_first(config: pytest.Config, item
     run's tail. The classes keep their order: a transactional test's flush empties the rows
     migrations seeded (model prices), which a later plain database test may read.
     trylast: after pytest-django's own sort, which this refines."""
-    long_modules = {item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker("runs_long")}
-    items.sort(key=lambda item: (_django_class(item), item.nodeid.split("::", 1)[0] not in long_modules))
+    long_modules = {_module_of(item) for item in items if item.get_closest_marker("runs_long")}
+    items.sort(key=lambda item: (_django_class(item), _module_of(item) not in long_modules))
+
+
+def _module_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
 
 
 def _django_class(item: pytest.Item) -> int:
@@ -142,7 +146,7 @@ def shared_fixture_group(item: pytest.Item) -> str | None:
         if fixture.scope == "session":
             return f"session fixture {name}"
         if fixture.scope in ("module", "package"):
-            shared = item.nodeid.split("::", 1)[0]
+            shared = _module_of(item)
     return shared
 
 
