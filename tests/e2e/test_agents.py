@@ -40,7 +40,9 @@ def test_admin_creates_an_agent_and_sees_its_token_exactly_once(asgi_server, pag
     raw = page.input_value("#new-token-value")
     assert raw.startswith("mca_")
     assert authenticate_agent_token(raw).agent_id == agent.pk
-    assert page.evaluate("document.querySelector('dialog.token-dialog').matches(':modal')")
+    # The partial arrives as an open dialog (readable without script); app.js then reopens it as a
+    # modal after the swap settles. Wait for that rather than race it.
+    page.wait_for_function("document.querySelector('dialog.token-dialog').matches(':modal')", timeout=5000)
     page.click("dialog.token-dialog button:has-text('I have copied it')")
     # The close handler removes the dialog from the page; wait for it rather than race it.
     expect(page.locator("dialog.token-dialog")).to_have_count(0)
