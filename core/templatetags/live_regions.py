@@ -32,7 +32,7 @@ def live_region(context, region_id: str, *, follows: str, source: str = "", boar
             'hx-get="{}" hx-select="#{}" hx-swap="outerHTML"', request.get_full_path(), region_id
         )
     return format_html(
-        'id="{}" data-live-follows="{}"{} {} hx-sync="this:replace" hx-trigger="live-refresh"',
+        'id="{}" data-live-follows="{}"{} {} hx-sync="this:drop" hx-trigger="live-refresh"',
         region_id,
         follows,
         board_attribute,

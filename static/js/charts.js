@@ -188,9 +188,8 @@
       attributeFilter: ["data-theme", "class"],
     });
   }
+  // htmx swapped a region in (a live region with a chart's figure among them).
   document.body.addEventListener("htmx:afterSettle", drawAll);
-  // live.js swapped fresh server-rendered regions in (a chart's figure among them).
-  document.body.addEventListener("mc:regions-updated", drawAll);
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", drawAll);
   } else {

@@ -4,7 +4,7 @@
 // where it refreshes from (core/templatetags/live_regions.py writes the attributes):
 //   <section {% live_region "usage-summary" follows="usage." %}> gives
 //   data-live-follows="usage." hx-get="<this page>" hx-select="#usage-summary" hx-swap="outerHTML"
-//   hx-sync="this:replace" hx-trigger="live-refresh"
+//   hx-sync="this:drop" hx-trigger="live-refresh"
 // When an event whose verb starts with one of the region's prefixes arrives (on a task page: an
 // event about that task; data-live-board: an event of that board), live.js dispatches
 // "live-refresh" on the region and htmx fetches and swaps it. A region without an hx-get is
@@ -236,9 +236,13 @@
     return taskIds.map(String).indexOf(String(pageTaskId)) !== -1;
   }
 
-  // Several events in a burst (a move writes two) cost one request per region.
+  // Several events in a burst (a move writes two) cost one request per region. A region whose
+  // refresh is still on the wire is not asked again (htmx would abort it, or queue a request on
+  // the element its own answer is about to replace): it stays stale and is refreshed once more
+  // when that answer is in, so the last event is always reflected.
   var REFRESH_DELAY_MS = 150;
   var staleRegions = new Set();
+  var refreshing = new Set();
   var refreshTimer = null;
 
   function markStaleRegions(event, taskId) {
@@ -247,23 +251,50 @@
         staleRegions.add(region.id);
       }
     });
+    scheduleRefresh();
+  }
+
+  function scheduleRefresh() {
     if (staleRegions.size && refreshTimer === null) {
       refreshTimer = window.setTimeout(refreshStaleRegions, REFRESH_DELAY_MS);
     }
   }
 
   // The region is looked up by id when the timer fires: an earlier swap may have replaced it.
-  // hx-sync="this:replace" aborts a refresh still in flight, so the newest answer is the one shown.
   function refreshStaleRegions() {
     refreshTimer = null;
     staleRegions.forEach(function (id) {
+      if (refreshing.has(id)) {
+        return;
+      }
+      staleRegions.delete(id);
       var region = document.getElementById(id);
       if (region && declaresSource(region) && window.htmx) {
         window.htmx.trigger(region, "live-refresh");
       }
     });
-    staleRegions.clear();
   }
+
+  // requestConfig.elt is the region that asked, also after an outerHTML swap replaced it.
+  function refreshedRegionId(event) {
+    var config = event.detail && event.detail.requestConfig;
+    var region = config && config.elt;
+    return region && region.matches && region.matches(REGION_SELECTOR) ? region.id : null;
+  }
+
+  body.addEventListener("htmx:beforeRequest", function (event) {
+    var id = refreshedRegionId(event);
+    if (id) {
+      refreshing.add(id);
+    }
+  });
+
+  body.addEventListener("htmx:afterRequest", function (event) {
+    var id = refreshedRegionId(event);
+    if (id && refreshing.delete(id)) {
+      scheduleRefresh();
+    }
+  });
 
   function declaresSource(region) {
     if (region.hasAttribute("hx-get") && region.getAttribute("hx-trigger") === "live-refresh") {
