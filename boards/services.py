@@ -44,7 +44,7 @@ from boards.models import (
 )
 from core.access import authorize, membership_for
 from core.actors import Actor, ActorKind
-from core.models import Membership, Organization, Role
+from core.models import Organization, Role
 from missioncontrol.exceptions import Conflict, DomainError, InvalidTransition, NotFound, PermissionDenied
 
 OPEN_STATUSES = (TaskStatus.INBOX, TaskStatus.IN_PROGRESS, TaskStatus.REVIEW)
@@ -888,92 +888,6 @@ def decide_approval(*, approval: Approval, actor: Actor, approve: bool, reason: 
         )
     approval.task = task
     return approval
-
-
-# --- members -------------------------------------------------------------------------------------
-
-
-def _member_detail(membership: Membership) -> dict[str, Any]:
-    return {
-        "user_id": membership.user_id,
-        "username": membership.user.get_username(),
-        "role": membership.role,
-    }
-
-
-def _require_another_admin(membership: Membership) -> None:
-    """An organization always keeps one admin: nobody could manage it otherwise.
-
-    The admin rows are locked, so two admins demoting each other at once cannot both pass.
-    """
-    admins = Membership.objects.select_for_update().filter(
-        organization_id=membership.organization_id, role=Role.ADMIN
-    )
-    if not [pk for pk in admins.values_list("pk", flat=True) if pk != membership.pk]:
-        raise Conflict("This is the organization's last admin; make someone else admin first.")
-
-
-@transaction.atomic
-def add_member(*, organization: Organization, actor: Actor, user, role: str = Role.VIEWER) -> Membership:
-    """Admins add people; the event is the audit trail of who let whom in."""
-    authorize(actor, organization=organization, role=Role.ADMIN, allow_agent=False)
-    if role not in Role.values:
-        raise DomainError(f"Unknown role {role!r}; use one of {', '.join(Role.values)}.")
-    membership, created = Membership.objects.get_or_create(
-        organization=organization, user=user, defaults={"role": role}
-    )
-    if not created:
-        raise Conflict(f"{user.get_username()} is already a member.")
-    record_activity(
-        organization=organization,
-        actor=actor,
-        verb="member.added",
-        target=membership,
-        detail=_member_detail(membership),
-    )
-    return membership
-
-
-@transaction.atomic
-def change_member_role(*, membership: Membership, actor: Actor, role: str) -> Membership:
-    authorize(actor, organization=membership.organization_id, role=Role.ADMIN, allow_agent=False)
-    if role not in Role.values:
-        raise DomainError(f"Unknown role {role!r}; use one of {', '.join(Role.values)}.")
-    membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
-    previous = membership.role
-    if previous == role:
-        return membership
-    if previous == Role.ADMIN:
-        _require_another_admin(membership)
-    membership.role = role
-    membership.save(update_fields=["role"])
-    record_activity(
-        organization=membership.organization_id,
-        actor=actor,
-        verb="member.role_changed",
-        target=membership,
-        detail={**_member_detail(membership), "from": previous},
-    )
-    return membership
-
-
-@transaction.atomic
-def remove_member(*, membership: Membership, actor: Actor) -> None:
-    authorize(actor, organization=membership.organization_id, role=Role.ADMIN, allow_agent=False)
-    membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
-    if membership.role == Role.ADMIN:
-        _require_another_admin(membership)
-    detail = _member_detail(membership)
-    organization_id, membership_id = membership.organization_id, membership.pk
-    membership.delete()
-    record_activity(
-        organization=organization_id,
-        actor=actor,
-        verb="member.removed",
-        target_type="membership",
-        target_id=membership_id,
-        detail=detail,
-    )
 
 
 # --- board groups --------------------------------------------------------------------------------
