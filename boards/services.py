@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from activity.models import ActivityEvent
-from activity.services import record_activity
+from activity.services import record_activity, update_and_record
 from agents.models import Agent, AgentStatus
 from boards.mentions import resolve_mentions
 from boards.models import (
@@ -203,19 +203,14 @@ def update_board(*, board: Board, actor: Actor, **fields: Any) -> Board:
             raise DomainError("A board needs a name.", code="name_required")
     if "group" in fields:
         _check_group(board.organization_id, fields["group"])
-    changed = [name for name, value in fields.items() if getattr(board, name) != value]
-    for name in changed:
-        setattr(board, name, fields[name])
-    if changed:
-        board.save(update_fields=[*changed, "updated_at"])
-        record_activity(
-            organization=board.organization_id,
-            board=board,
-            verb="board.updated",
-            actor=actor,
-            target=board,
-            detail={"fields": changed},
-        )
+    update_and_record(
+        board,
+        changes=fields,
+        actor=actor,
+        verb="board.updated",
+        organization=board.organization_id,
+        board=board,
+    )
     return board
 
 

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
-from activity.services import record_activity
+from activity.services import record_activity, update_and_record
 from boards import services as board_services
 from boards.models import Task, TaskPriority, TaskStatus
 from core.access import require_role
@@ -160,12 +160,21 @@ def update_rule(*, rule: WebhookRule, actor: Actor, **changes: Any) -> WebhookRu
     require_rule_admin(actor, rule.webhook)
     values = {**_rule_values(rule), **changes}
     validate_rule_fields(values)
-    changed = sorted(name for name in changes if changes[name] != getattr(rule, name))
-    for name in changed:
-        setattr(rule, name, changes[name])
-    if changed:
-        rule.save(update_fields=[*changed, "updated_at"])
-        _record(actor, rule.webhook, "webhook_rule.updated", rule, {"name": rule.name, "fields": changed})
+    webhook = rule.webhook
+    update_and_record(
+        rule,
+        changes=changes,
+        actor=actor,
+        verb="webhook_rule.updated",
+        organization=webhook.board.organization_id,
+        board=webhook.board_id,
+        detail=lambda changed: {
+            "webhook_id": webhook.pk,
+            "webhook": str(webhook)[:200],
+            "name": rule.name,
+            "fields": sorted(changed),
+        },
+    )
     return rule
 
 
