@@ -6,12 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-
-class AlertRuleQuerySet(models.QuerySet):
-    def visible_to(self, user) -> AlertRuleQuerySet:
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(organization__memberships__user=user)
+from core.querysets import OrganizationScopedQuerySet
 
 
 class AlertRule(models.Model):
@@ -49,7 +44,7 @@ class AlertRule(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = AlertRuleQuerySet.as_manager()
+    objects = OrganizationScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
@@ -71,12 +66,7 @@ class IncidentState(models.TextChoices):
 OPEN_STATES = (IncidentState.FIRING, IncidentState.ACKNOWLEDGED, IncidentState.SNOOZED)
 
 
-class IncidentQuerySet(models.QuerySet):
-    def visible_to(self, user) -> IncidentQuerySet:
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(organization__memberships__user=user)
-
+class IncidentQuerySet(OrganizationScopedQuerySet):
     def open(self) -> IncidentQuerySet:
         return self.exclude(state=IncidentState.RESOLVED)
 

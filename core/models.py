@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from core.querysets import OrganizationScopedQuerySet
+
 
 class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
@@ -20,11 +22,8 @@ class Role(models.TextChoices):
 ROLE_RANK = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.ADMIN: 3}
 
 
-class OrganizationQuerySet(models.QuerySet):
-    def visible_to(self, user) -> OrganizationQuerySet:
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(memberships__user=user)
+class OrganizationQuerySet(OrganizationScopedQuerySet):
+    organization_path = ""
 
 
 class Organization(models.Model):

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.querysets import OrganizationScopedQuerySet
+
 
 class GatewayStatus(models.TextChoices):
     NEW = "new", "Not connected yet"
@@ -19,12 +21,7 @@ class GatewayStatus(models.TextChoices):
     DISABLED = "disabled", "Disabled"
 
 
-class GatewayQuerySet(models.QuerySet):
-    def visible_to(self, user) -> GatewayQuerySet:
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(organization__memberships__user=user)
-
+class GatewayQuerySet(OrganizationScopedQuerySet):
     def supervised(self) -> GatewayQuerySet:
         """The gateways the supervisor keeps a connection to."""
         return self.filter(enabled=True)
