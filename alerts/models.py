@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.models import creation_stamps
 from core.querysets import OrganizationScopedQuerySet
 
 
@@ -38,11 +39,7 @@ class AlertRule(models.Model):
         blank=True,
         related_name="alert_rules",
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_by, created_at, updated_at = creation_stamps()
 
     objects = OrganizationScopedQuerySet.as_manager()
 

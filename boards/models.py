@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.ids import MAX_ID
-from core.models import Organization
+from core.models import Organization, creation_stamps
 from core.querysets import OrganizationScopedQuerySet
 
 
@@ -47,11 +47,7 @@ class Board(models.Model):
     require_approval_for_done = models.BooleanField(default=False)
     require_comment_for_review = models.BooleanField(default=False)
     agents_can_create_tasks = models.BooleanField(default=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_by, created_at, updated_at = creation_stamps()
 
     objects = BoardQuerySet.as_manager()
 

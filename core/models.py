@@ -12,6 +12,22 @@ from django.db import models
 from core.querysets import OrganizationScopedQuerySet
 
 
+def creation_stamps() -> tuple[models.ForeignKey, models.DateTimeField, models.DateTimeField]:
+    """`created_by, created_at, updated_at = creation_stamps()` in a model's body: who created the
+    row (kept empty when they are deleted), when, and when it was last saved.
+
+    A function, not an abstract model: inherited fields go to the front of a model's field order,
+    and admin forms and read-only admin pages would show them first.
+    """
+    return (
+        models.ForeignKey(
+            settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        ),
+        models.DateTimeField(auto_now_add=True),
+        models.DateTimeField(auto_now=True),
+    )
+
+
 class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
     OPERATOR = "operator", "Operator"

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.models import creation_stamps
 from core.querysets import OrganizationScopedQuerySet
 
 
@@ -53,11 +54,7 @@ class Gateway(models.Model):
     last_seen_at = models.DateTimeField(null=True, blank=True)
     connected_at = models.DateTimeField(null=True, blank=True)
 
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_by, created_at, updated_at = creation_stamps()
 
     objects = GatewayQuerySet.as_manager()
 
