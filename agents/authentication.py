@@ -24,6 +24,7 @@ from rest_framework import authentication, exceptions
 from agents.models import AgentStatus, AgentToken
 from agents.services import record_agent_seen
 from agents.tokens import DUMMY_DIGEST, TOKEN_PATTERN, token_digest
+from core.api.views import HUMAN_AUTHENTICATION
 from missioncontrol import ratelimits
 from missioncontrol.client_ip import client_ip_from_meta
 from missioncontrol.logs import current_request_id
@@ -263,3 +264,8 @@ AGENT_OR_SESSION_AUTHENTICATION = [
     AgentTokenAuthentication,
     authentication.SessionAuthentication,
 ]
+
+
+# The human API base's authentication with agent bearer tokens first: for the few read APIs
+# (search, overview metrics and exports) that agents share with people, each scoped per caller.
+HUMAN_OR_AGENT_AUTHENTICATION = [AgentTokenAuthentication, *HUMAN_AUTHENTICATION]

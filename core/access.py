@@ -16,6 +16,11 @@ def membership_for(user, organization: Organization | int) -> Membership | None:
     return Membership.objects.filter(organization_id=organization_id, user=user).first()
 
 
+def member_organization_ids(user) -> models.QuerySet:
+    """The ids of the user's organizations, as a subquery: `organization_id__in=` of list reads."""
+    return Membership.objects.filter(user=user).values("organization_id")
+
+
 def require_role(*, user, organization: Organization | int, role: str = Role.VIEWER) -> Membership:
     """The user's membership if it carries `role` or more.
 

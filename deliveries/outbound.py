@@ -31,7 +31,7 @@ from django.utils import timezone
 from activity import registry
 from activity.models import ActivityEvent
 from activity.payloads import activity_payload
-from activity.services import record_activity
+from activity.services import record_activity, update_and_record
 from agents.models import Agent, AgentStatus
 from boards.models import Board
 from core.access import authorize
@@ -643,16 +643,15 @@ def update_subscription(*, actor: Actor, subscription: Subscription, **changes: 
         validate_target_url(changes["target_url"])
     if changes.get("enabled") and not subscription.enabled:
         changes.update(consecutive_dead=0, disabled_reason="")
-    for field, value in changes.items():
-        setattr(subscription, field, value)
-    subscription.save()
-    record_activity(
-        organization=subscription.organization_id,
-        board=subscription.board_id,
+    update_and_record(
+        subscription,
+        changes=changes,
         actor=actor,
         verb="subscription.updated",
-        target=subscription,
-        detail={"fields": sorted(k for k in changes if k in allowed)},
+        organization=subscription.organization_id,
+        board=changes.get("board", subscription.board_id),
+        detail=lambda changed: {"fields": sorted(k for k in changes if k in allowed)},
+        record_unchanged=True,
     )
     return subscription
 

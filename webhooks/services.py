@@ -21,7 +21,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from activity.services import record_activity
+from activity.services import record_activity, update_and_record
 from agents.models import Agent, AgentStatus
 from boards import services as board_services
 from boards.models import Board
@@ -211,20 +211,17 @@ def update_webhook(*, webhook: BoardWebhook, actor: Actor, **changes: Any) -> Bo
         target_agent=merged["target_agent"],
         task_title_template=merged["task_title_template"],
     )
-    changed = [name for name in changes if changes[name] != getattr(webhook, name)]
-    for name in changed:
-        setattr(webhook, name, changes[name])
+    changed = update_and_record(
+        webhook,
+        changes=changes,
+        actor=actor,
+        verb="webhook.updated",
+        organization=webhook.board.organization_id,
+        board=webhook.board,
+        detail=lambda changed: {"fields": sorted(changed)},
+    )
     if changed:
-        webhook.save(update_fields=changed)
         forget_webhook_for_ingest(webhook.pk)
-        record_activity(
-            organization=webhook.board.organization_id,
-            board=webhook.board,
-            actor=actor,
-            verb="webhook.updated",
-            target=webhook,
-            detail={"fields": sorted(changed)},
-        )
     return webhook
 
 
