@@ -52,9 +52,9 @@ from agents.authentication import (
 )
 from agents.models import Agent, AgentToken
 from boards.models import Board, Task
-from missioncontrol.exceptions import DomainError, NotFound, RateLimited
-from missioncontrol.logs import current_request_id
-from missioncontrol.middleware import incoming_request_id
+from infra.exceptions import DomainError, NotFound, RateLimited
+from infra.logs import current_request_id
+from infra.middleware import incoming_request_id
 
 logger = logging.getLogger(__name__)
 

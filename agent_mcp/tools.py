@@ -26,7 +26,7 @@ from chat.api import serializers as chat_serializers
 from chat.models import ChatMessage
 from core.actors import Actor
 from core.ids import parse_id
-from missioncontrol.exceptions import DomainError, NotFound
+from infra.exceptions import DomainError, NotFound
 from usage.api import serializers as usage_serializers
 from usage.services import record_usage
 

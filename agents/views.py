@@ -23,7 +23,7 @@ from agents.models import Agent, AgentToken
 from boards.models import Board, TaskStatus
 from core.actors import Actor
 from core.models import Membership, Organization, Role
-from missioncontrol.exceptions import DomainError, NotFound, PermissionDenied
+from infra.exceptions import DomainError, NotFound, PermissionDenied
 
 OPEN_STATUSES = [s for s in TaskStatus.values if s != TaskStatus.DONE]
 GRACE_CHOICES = [

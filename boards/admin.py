@@ -25,7 +25,7 @@ from boards import services
 from boards.models import Approval, Board, BoardGroup, Comment, Tag, Task, TaskDependency
 from core.actors import Actor, ActorKind
 from core.models import Membership, Organization
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 
 
 def staff_actor(request: HttpRequest) -> Actor:

@@ -39,7 +39,7 @@ from core.access import (
 from core.actors import Actor, ActorKind
 from core.ids import parse_id
 from core.models import PersonalToken, Role
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 
 User = get_user_model()
 FEED_PAGE_SIZE = 50

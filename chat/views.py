@@ -24,7 +24,7 @@ from core.access import membership_for
 from core.actors import Actor
 from core.ids import parse_id
 from core.models import Membership, Role
-from missioncontrol.exceptions import DomainError, RateLimited
+from infra.exceptions import DomainError, RateLimited
 
 PAGE_SIZE = 30
 

@@ -26,7 +26,7 @@ from core.actors import Actor
 from core.models import Membership, Organization, Role
 from deliveries import outbound
 from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 
 PAGE_SIZE = 50
 

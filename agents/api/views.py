@@ -28,7 +28,7 @@ from core.actors import Actor
 from core.api.views import HumanViewSet
 from core.ids import parse_id
 from core.models import Membership, Organization, Role
-from missioncontrol.exceptions import NotFound
+from infra.exceptions import NotFound
 from usage.api.serializers import usage_items, usage_result
 from usage.services import record_usage
 from webhooks.models import WebhookPayload

@@ -20,7 +20,7 @@ from chat import services
 from chat.api import serializers as s
 from chat.models import ChatMessage
 from core.ids import parse_id
-from missioncontrol.exceptions import NotFound
+from infra.exceptions import NotFound
 
 
 class ChatCursorPagination(CursorPagination):

@@ -20,7 +20,7 @@ from core.models import Membership, Role
 from gateways import services
 from gateways.api import serializers
 from gateways.models import Gateway, GatewayAgent, GatewayApproval, GatewayCommand
-from missioncontrol.exceptions import NotFound
+from infra.exceptions import NotFound
 
 
 def _member_organizations(user) -> QuerySet:

@@ -23,7 +23,7 @@ from agents.authentication import AgentTokenAuthentication
 from boards.models import Board
 from core.api.authentication import PersonalTokenAuthentication
 from core.models import Organization
-from missioncontrol.exceptions import DomainError, NotFound
+from infra.exceptions import DomainError, NotFound
 from overview import exports, metrics
 from overview import fleet as fleet_reads
 from overview.api import serializers

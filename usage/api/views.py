@@ -16,7 +16,7 @@ from agents.models import Agent
 from boards.models import Board, Task
 from core.access import current_organization, require_role
 from core.api.views import HumanAPIMixin
-from missioncontrol.exceptions import NotFound
+from infra.exceptions import NotFound
 from usage import services
 from usage.api import serializers as s
 from usage.models import GROUP_BY_FIELDS, MICROS_PER_DOLLAR, UsageDaily, UsageReport, rollup_for
