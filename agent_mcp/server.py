@@ -41,8 +41,8 @@ from pydantic import AnyUrl
 from rest_framework.exceptions import ValidationError
 from rest_framework.utils.encoders import JSONEncoder
 
+from agent_api import serializers as agent_serializers
 from agent_mcp.tools import MAX_ROWS, TOOLS, TOOLS_BY_NAME, list_board_tasks
-from agents.api import serializers as agent_serializers
 from agents.authentication import (
     AgentAuthenticationFailed,
     AgentRateLimited,

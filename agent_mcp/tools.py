@@ -16,8 +16,8 @@ from typing import Any
 from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
+from agent_api import serializers as agent_serializers
 from agents import services as agent_services
-from agents.api import serializers as agent_serializers
 from agents.models import Agent
 from boards import services as board_services
 from boards.models import Board, Task, TaskStatus

@@ -170,6 +170,7 @@ INSTALLED_APPS = [
     # Feature apps on core + activity + the domain apps.
     "search",
     "teams",
+    "agent_api",
     "agent_mcp",
     "gateways",
 ]

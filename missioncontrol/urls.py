@@ -16,7 +16,7 @@ api_v1 = [
     # The agent SSE stream: a plain async Django view, not DRF (see agents.streams).
     path("agent/events/stream", agent_event_stream, name="agent-event-stream"),
     path("", include("boards.api.urls")),
-    path("", include("agents.api.urls")),
+    path("", include("agent_api.urls")),
     path("", include("usage.api.urls")),
     path("", include("webhooks.api.urls")),
     path("", include("deliveries.api.urls")),

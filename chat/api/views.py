@@ -14,7 +14,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agents.api.views import AgentAPIView
+from agent_api.views import AgentAPIView
 from boards.models import Board, Task
 from chat import services
 from chat.api import serializers as s
