@@ -182,7 +182,7 @@ class ThrottledLoginView(auth_views.LoginView):
 
 
 class ThrottledAdminSite(AdminSite):
-    """The admin site (installed as the default one by MissionControlAdminConfig) with its login
+    """The admin site (installed as the default one by infra.apps.ThrottledAdminConfig) with its login
     and password change behind the same windows as `/login/`."""
 
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
