@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 
-# The project's Celery app (missioncontrol/celery.py) as Celery's current app: the project package
-# wires the apps together, so nothing below it imports it.
+# The project's Celery app (missioncontrol/celery.py) as Celery's current app (its Django fix-up
+# makes it the default of every thread): the project package is the top, nothing below imports it.
 from celery import current_app as celery_app
 from channels.layers import get_channel_layer
 from django.conf import settings

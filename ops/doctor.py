@@ -19,8 +19,8 @@ from typing import Any
 
 import redis
 
-# The project's Celery app (missioncontrol/celery.py) as Celery's current app: the project package
-# wires the apps together, so nothing below it imports it.
+# The project's Celery app (missioncontrol/celery.py) as Celery's current app (its Django fix-up
+# makes it the default of every thread): the project package is the top, nothing below imports it.
 from celery import current_app as celery_app
 from django.conf import settings
 from django.core.cache import cache
