@@ -10,7 +10,7 @@ from django.db import models
 from activity import following
 from activity.models import ActivityEvent
 from core.actors import Actor
-from missioncontrol.logs import current_request_id
+from infra.logs import current_request_id
 
 
 def record_activity(

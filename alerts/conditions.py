@@ -30,7 +30,7 @@ from activity.models import ActivityEvent
 from agents.models import Agent, AgentStatus
 from boards.models import Approval, ApprovalStatus, Board, Task, TaskStatus
 from deliveries.models import Subscription
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from usage import selectors as usage_selectors
 from usage.models import Budget, BudgetCrossing
 from webhooks import refusals

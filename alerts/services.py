@@ -28,8 +28,8 @@ from core.access import require_role
 from core.actors import Actor
 from core.models import Organization, Role
 from deliveries.models import Subscription
-from missioncontrol.exceptions import DomainError, InvalidTransition, NotFound
-from missioncontrol.metrics import ALERT_INCIDENTS
+from infra.exceptions import DomainError, InvalidTransition, NotFound
+from infra.metrics import ALERT_INCIDENTS
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from agents.models import Agent
 from boards import services
 from boards.models import Approval, Board, BoardGroup, Comment, Tag, Task, TaskDependency
 from core.actors import Actor, ActorKind
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 
 
 def staff_actor(request: HttpRequest) -> Actor:

@@ -45,7 +45,7 @@ from boards.models import (
 from core.access import authorize, membership_for
 from core.actors import Actor, ActorKind
 from core.models import Organization, Role
-from missioncontrol.exceptions import Conflict, DomainError, InvalidTransition, NotFound, PermissionDenied
+from infra.exceptions import Conflict, DomainError, InvalidTransition, NotFound, PermissionDenied
 
 OPEN_STATUSES = (TaskStatus.INBOX, TaskStatus.IN_PROGRESS, TaskStatus.REVIEW)
 # Statuses that mean work has started: dependencies must all be done first.

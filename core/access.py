@@ -6,7 +6,7 @@ from django.db import models
 
 from core.actors import Actor, ActorKind
 from core.models import Membership, Organization, Role
-from missioncontrol.exceptions import NotFound, PermissionDenied
+from infra.exceptions import NotFound, PermissionDenied
 
 
 def membership_for(user, organization: Organization | int) -> Membership | None:

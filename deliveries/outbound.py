@@ -23,6 +23,9 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+# The project's Celery app (missioncontrol/celery.py) as Celery's current app (its Django fix-up
+# makes it the default of every thread): the project package is the top, nothing below imports it.
+from celery import current_app as celery_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
@@ -41,10 +44,9 @@ from core.models import Membership, Organization, Role
 from core.signing import STANDARD_WEBHOOK_SECRET_PREFIX, standard_webhook_signature
 from deliveries import sending as http
 from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription
-from missioncontrol import outbound_guard
-from missioncontrol.celery import app as celery_app
-from missioncontrol.exceptions import Conflict, DomainError, NotFound, PermissionDenied
-from missioncontrol.metrics import DELIVERIES, DELIVERY_LATENCY
+from infra import outbound_guard
+from infra.exceptions import Conflict, DomainError, NotFound, PermissionDenied
+from infra.metrics import DELIVERIES, DELIVERY_LATENCY
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 
 from boards.admin import RefusalsAsMessages, ServiceRefused, ThroughServicesAdmin, staff_actor
 from core.models import Membership, Organization
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from teams import services as member_services
 
 

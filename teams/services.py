@@ -30,7 +30,7 @@ from activity.services import record_activity
 from core.access import authorize
 from core.actors import Actor
 from core.models import Membership, Organization, Role
-from missioncontrol.exceptions import Conflict, DomainError, NotFound, PermissionDenied
+from infra.exceptions import Conflict, DomainError, NotFound, PermissionDenied
 from teams.models import Invitation, InvitationState
 
 logger = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from core.access import CURRENT_ORGANIZATION_SESSION_KEY, current_organization, 
 from core.actors import Actor
 from core.ids import parse_id
 from core.models import Membership, Organization, Role
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from teams import services
 from teams.models import Invitation
 

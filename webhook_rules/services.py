@@ -23,7 +23,7 @@ from boards.models import Task, TaskPriority, TaskStatus
 from core.access import require_role
 from core.actors import Actor, ActorKind
 from core.models import Role
-from missioncontrol.exceptions import DomainError, PermissionDenied
+from infra.exceptions import DomainError, PermissionDenied
 from webhook_rules import presets
 from webhook_rules.expressions import check_expression, check_template
 from webhook_rules.models import (

@@ -31,7 +31,7 @@ from core.encryption import decrypt_secret, encrypt_secret
 from core.generations import AGENTS_GENERATION_KEY, agents_generation
 from core.models import Role
 from core.signing import STANDARD_WEBHOOK_SECRET_PREFIX
-from missioncontrol.exceptions import DomainError, NotFound, PermissionDenied
+from infra.exceptions import DomainError, NotFound, PermissionDenied
 from webhooks.models import BoardWebhook, WebhookPayload, WebhookRefusalCount
 
 logger = logging.getLogger(__name__)

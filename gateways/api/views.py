@@ -21,7 +21,7 @@ from core.api.views import HumanViewSet, OrganizationResourceViewSet
 from gateways import services
 from gateways.api import serializers
 from gateways.models import Gateway, GatewayAgent, GatewayApproval, GatewayCommand
-from missioncontrol.exceptions import NotFound
+from infra.exceptions import NotFound
 
 
 class GatewayViewSet(OrganizationResourceViewSet):

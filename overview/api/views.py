@@ -21,7 +21,7 @@ from agents.authentication import HUMAN_OR_AGENT_AUTHENTICATION
 from boards.models import Board
 from core.api.views import HumanViewSet
 from core.models import Organization
-from missioncontrol.exceptions import DomainError, NotFound
+from infra.exceptions import DomainError, NotFound
 from overview import exports, metrics
 from overview import fleet as fleet_reads
 from overview.api import serializers

@@ -5,7 +5,7 @@ import pytest
 from activity.models import ActivityEvent
 from core.actors import Actor
 from core.models import Membership, Role
-from missioncontrol.exceptions import Conflict, NotFound, PermissionDenied
+from infra.exceptions import Conflict, NotFound, PermissionDenied
 from teams import services
 from tests.factories import UserFactory
 
