@@ -22,7 +22,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from activity.services import record_activity, update_and_record
-from boards import services as board_services
 from core.access import require_role
 from core.actors import Actor, ActorKind
 from core.encryption import decrypt_secret, encrypt_secret
@@ -31,6 +30,7 @@ from core.models import Role
 from core.signing import STANDARD_WEBHOOK_SECRET_PREFIX
 from core.vocabulary import AgentStatus
 from infra.exceptions import DomainError, NotFound, PermissionDenied
+from webhooks import inbox
 from webhooks.models import BoardWebhook, WebhookPayload, WebhookRefusalCount
 
 logger = logging.getLogger(__name__)
@@ -488,13 +488,12 @@ def _create_inbox_task(payload: WebhookPayload) -> tuple[int, str]:
         payload.payload,
         fallback=f"Webhook payload #{payload.pk} ({webhook})",
     )
-    task = board_services.create_task(
+    return inbox.make_inbox_task(
         board=webhook.board,
         actor=Actor.for_webhook(webhook),
         title=title,
         description=f"Created from webhook payload #{payload.pk} ({webhook}).",
     )
-    return task.pk, task.title
 
 
 @transaction.atomic
