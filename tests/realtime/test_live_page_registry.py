@@ -24,6 +24,13 @@ LIVE_PAGES = [
     ("delivery", "/deliveries/{delivery}/", {"delivery."}, "delivery-live"),
     ("task", "/boards/{board}/tasks/{task}/", {"task.", "comment.", "approval.", "usage."}, "task-cost"),
     ("usage", "/usage/", {"usage."}, "usage-summary"),
+    ("standup", "/standups/", {"task.", "approval.", "usage.", "standup."}, "standup-figures"),
+    (
+        "board standup",
+        "/standups/boards/{board}/",
+        {"task.", "approval.", "usage.", "standup."},
+        "standup-people",
+    ),
 ]
 # Pages whose own script follows the stream (overview.js: numbers and fleet, incl. agent status).
 SCRIPTED_PAGES = [("overview", "/overview/", "js/overview.js", ("overview-numbers", "overview-fleet"))]
