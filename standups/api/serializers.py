@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.ids import MAX_ID
 from deliveries.models import Subscription
 from standups import figures as standup_figures
 from standups.models import Standup, StandupSettings
@@ -36,8 +37,8 @@ class StandupSerializer(serializers.ModelSerializer):
 
 
 class StandupPreviewQuery(serializers.Serializer):
-    organization = serializers.IntegerField(required=False, min_value=1)
-    board = serializers.IntegerField(required=False, min_value=1)
+    organization = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    board = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     date = serializers.CharField(required=False, allow_blank=True, max_length=10)
 
 

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from boards.models import Board
 from core.access import require_role
 from core.api.views import HumanViewSet
+from core.ids import MAX_ID, parse_id
 from core.models import Membership, Organization, Role
 from missioncontrol.exceptions import DomainError, NotFound
 from standups import figures as standup_figures
@@ -29,6 +30,10 @@ class StandupFilter(filters.FilterSet):
     date_after = filters.DateFilter(field_name="date", lookup_expr="gte")
     date_before = filters.DateFilter(field_name="date", lookup_expr="lte")
     organization_only = filters.BooleanFilter(field_name="board", lookup_expr="isnull")
+    # Plain numbers, not model choices: a choice filter answers "not one of the available
+    # choices" only for ids that do not exist anywhere, which would let ids be probed.
+    organization = filters.NumberFilter(field_name="organization_id", min_value=1, max_value=MAX_ID)
+    board = filters.NumberFilter(field_name="board_id", min_value=1, max_value=MAX_ID)
 
     class Meta:
         model = Standup
@@ -109,7 +114,12 @@ class StandupSettingsViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
     pagination_class = None
 
     def get_object(self):
-        organization = Organization.objects.visible_to(self.request.user).filter(pk=self.kwargs["pk"]).first()
+        organization_id = parse_id(self.kwargs["pk"])
+        organization = (
+            Organization.objects.visible_to(self.request.user).filter(pk=organization_id).first()
+            if organization_id
+            else None
+        )
         if organization is None:
             raise NotFound("Not found.")
         self._organization = organization
