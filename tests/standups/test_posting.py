@@ -13,12 +13,13 @@ from django.core import mail
 from activity.models import ActivityEvent
 from boards.models import Board
 from chat.models import ChatMessage
+from chat.services import post_message
 from core.actors import Actor
 from core.models import Organization
 from core.signing import verify_standard_webhook_signature
 from deliveries.models import Delivery, DeliveryStatus
 from deliveries.outbound import attempt_delivery, create_subscription
-from missioncontrol.exceptions import NotFound, PermissionDenied
+from missioncontrol.exceptions import NotFound, PermissionDenied, RateLimited
 from standups import services
 from standups.models import Standup, StandupEmailOptIn
 from tests.deliveries.receiver import Receiver
@@ -151,3 +152,19 @@ def test_a_member_opts_in_for_themselves_and_nobody_else_can(organization, board
         actor=Actor.for_user(viewer), organization=organization, enabled=False
     )
     assert not StandupEmailOptIn.objects.exists()
+
+
+@pytest.mark.backend_independent
+def test_the_standup_is_not_held_to_a_persons_chat_rate(organization, board, user, settings):
+    """CHAT_POST_RATE is per author; the system posts one standup per board and day, so one shared
+    budget would refuse the standups of every board past the rate."""
+    settings.CHAT_POST_RATE = "1/60s"
+    second_board = Board.objects.create(organization=organization, name="Second", slug="second")
+
+    post_message(board=board, actor=services.STANDUP_ACTOR, body="standup one")
+    post_message(board=second_board, actor=services.STANDUP_ACTOR, body="standup two")
+    post_message(board=board, actor=Actor.for_user(user), body="first")
+    with pytest.raises(RateLimited):
+        post_message(board=board, actor=Actor.for_user(user), body="second")
+
+    assert ChatMessage.objects.filter(author_label="Standup").count() == 2
