@@ -208,8 +208,12 @@ def post_due_standups(*, now: datetime | None = None) -> int:
             if standup_figures.local_today(board.created_at, config.time_zone) <= day
         ]
         targets.append(None)
+        # One query per organization and run, not one per board: most runs find everything posted.
+        done = set(
+            Standup.objects.filter(organization=organization, date=day).values_list("board_id", flat=True)
+        )
         for board in targets:
-            if selectors.posted(organization.pk, board.pk if board else None, day) is not None:
+            if (board.pk if board else None) in done:
                 continue
             try:
                 if post_standup(organization=organization, board=board, day=day, config=config):
