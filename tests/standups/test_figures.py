@@ -78,6 +78,7 @@ def test_the_organization_figures_match_the_log_for_a_fixed_history(organization
     )
 
 
+@pytest.mark.backend_independent  # the same fold as the organization's, which runs on both
 def test_a_board_standup_counts_only_that_board(organization, board, user, teammate):
     build(organization=organization, board=board, user=user, teammate=teammate)
 
