@@ -103,9 +103,8 @@ def test_the_pages_show_a_day_live_today_and_refuse_tomorrow(
     tomorrow = client.get(f"/standups/boards/{board.pk}/?date={(today() + timedelta(days=1)).isoformat()}")
 
     assert "Standup of Acme" in page and "1 task is blocked: \u2018Triage\u2019 (owner)." in page
-    assert 'data-live-refresh="task. approval. usage. standup."' in board_page
+    assert 'id="standup-figures" data-live-follows="task. approval. usage. standup."' in board_page
     assert f'data-live-url="/ws/boards/{board.pk}/"' in board_page
-    assert 'id="standup-figures" data-live-region' in board_page
     assert "printed to the server's log" in board_page
     assert tomorrow.status_code == 400 and "has not begun" in tomorrow.content.decode()
     client.force_login(outsider)
