@@ -13,8 +13,9 @@ so the figures of a past day do not change when the board does, and they match t
 Each item is credited to whoever made the move it is about (the actor of the event); a task that
 finished through an approval is credited to whoever asked for the approval, not the approver.
 
-The fold reads every status event of the scope up to the end of the day: one query, a few
-columns per event, cheap next to a day's work, but linear in the scope's task history.
+The fold reads only the events of the tasks and approvals that can count (open now, or moved
+since the day began; `_relevant_events`): one query, linear in the open work and in what happened
+since, not in the board's history.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import CharField, Count, Q, QuerySet, Sum
+from django.db.models.functions import Cast
 
 from activity.models import ActivityEvent
+from boards.models import Approval, ApprovalStatus, Task, TaskStatus
 from missioncontrol.charts import Chart, ChartSeries
 from usage.models import MICROS_PER_DOLLAR, UsageReport
 
@@ -39,6 +42,8 @@ SECTIONS = ("done", "in_progress", "blocked", "waiting")
 STATUS_VERBS = ("task.created", "task.status_changed", "task.deleted")
 APPROVAL_VERBS = ("approval.requested", "approval.decided")
 CHART_ID = "standup-chart"
+# The statuses a task can be counted in at the end of a day without having moved on it.
+HELD_STATUSES = (TaskStatus.IN_PROGRESS, TaskStatus.REVIEW, TaskStatus.BLOCKED)
 
 
 @dataclass(frozen=True)
@@ -97,11 +102,7 @@ def _who(event: dict[str, Any]) -> dict[str, str]:
 def compute(scope: Scope, day: date) -> dict[str, Any]:
     """The figures of `scope` for the local `day` (a JSON-ready dict; see the module docstring)."""
     start, end = day_bounds(day, scope.time_zone)
-    events = ActivityEvent.objects.filter(
-        organization_id=scope.organization_id, created_at__lt=end, verb__in=STATUS_VERBS + APPROVAL_VERBS
-    )
-    if scope.board_id is not None:
-        events = events.filter(board_id=scope.board_id)
+    events = _relevant_events(scope, start, end)
     tasks: dict[str, dict[str, Any]] = {}
     approvals: dict[str, dict[str, Any]] = {}
     requester_of: dict[str, dict[str, str]] = {}
@@ -181,6 +182,37 @@ def compute(scope: Scope, day: date) -> dict[str, Any]:
         items.sort(key=lambda item: (item["since"], str(item["task_id"])))
         figures[name] = [{**item, "since": item["since"].isoformat()} for item in items[:MAX_ITEMS]]
     return figures
+
+
+def _relevant_events(scope: Scope, start: datetime, end: datetime) -> QuerySet[ActivityEvent]:
+    """The status and approval events up to `end` of the tasks and approvals that can count.
+
+    A task with no status event since `start` had, at the end of the day, the status it has now;
+    it counts only if that is in progress, review or blocked. Any other task either changed since
+    `start` (its events are read) or contributes nothing (done before the day, inbox, deleted).
+    The same holds for approvals and "pending". So the fold reads the open work and what moved
+    since the day began, not the board's whole history.
+    """
+    scoped = ActivityEvent.objects.filter(organization_id=scope.organization_id)
+    held = Task.objects.filter(board__organization_id=scope.organization_id, status__in=HELD_STATUSES)
+    pending = Approval.objects.filter(
+        task__board__organization_id=scope.organization_id, status=ApprovalStatus.PENDING
+    )
+    if scope.board_id is not None:
+        scoped = scoped.filter(board_id=scope.board_id)
+        held = held.filter(board_id=scope.board_id)
+        pending = pending.filter(task__board_id=scope.board_id)
+    touched = scoped.filter(created_at__gte=start)
+    as_key = Cast("pk", CharField())
+    tasks = Q(verb__in=STATUS_VERBS) & (
+        Q(target_id__in=touched.filter(verb__in=STATUS_VERBS).values("target_id"))
+        | Q(target_id__in=held.annotate(key=as_key).values("key"))
+    )
+    approvals = Q(verb__in=APPROVAL_VERBS) & (
+        Q(target_id__in=touched.filter(verb__in=APPROVAL_VERBS).values("target_id"))
+        | Q(target_id__in=pending.annotate(key=as_key).values("key"))
+    )
+    return scoped.filter(tasks | approvals, created_at__lt=end)
 
 
 def _spend(scope: Scope, start: datetime, end: datetime) -> dict[str, Any]:

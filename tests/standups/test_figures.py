@@ -7,11 +7,12 @@ import pytest
 from django.utils import timezone
 
 from activity.models import ActivityEvent
-from boards.services import create_task
+from boards.models import Board
+from boards.services import create_task, move_task
 from core.actors import Actor
 from standups import figures
 from standups.figures import Scope, compute, day_bounds
-from tests.standups.history import DAY, TIME_ZONE, build
+from tests.standups.history import DAY, TIME_ZONE, build, clock, utc
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +118,26 @@ def test_a_section_lists_at_most_max_items_and_counts_them_all(organization, boa
         "3 tasks are blocked: \u2018Blocked 0\u2019 (owner), \u2018Blocked 1\u2019 (owner) and 1 more."
         in (figures.sentences(over_it))
     )
+
+
+@pytest.mark.backend_independent
+def test_work_untouched_since_before_the_day_still_counts_when_it_is_open(organization, board, user):
+    """The fold reads only open work and what moved since the day began: an approval asked for
+    days earlier and a task blocked since then still count; a task finished earlier does not."""
+    owner = Actor.for_user(user)
+    Board.objects.filter(pk=board.pk).update(require_approval_for_done=True)
+    board.refresh_from_db()
+    with clock(utc(11, 20, 10)):
+        waiting = create_task(board=board, actor=owner, title="Sign the contract")
+        for status in ("in_progress", "review", "done"):
+            waiting = move_task(task=waiting, actor=owner, status=status)
+        create_task(board=board, actor=owner, title="Vendor", status="blocked")
+
+    result = compute(Scope(organization.pk, board.pk, "UTC"), DAY)
+
+    assert titles(result["waiting"]) == ["Sign the contract"]
+    assert titles(result["blocked"]) == ["Vendor"]
+    assert [(item["title"], item["status"]) for item in result["in_progress"]] == [
+        ("Sign the contract", "review")
+    ]
+    assert result["counts"]["done"] == 0
