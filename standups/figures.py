@@ -32,7 +32,7 @@ from django.db.models.functions import Cast
 
 from activity.models import ActivityEvent
 from boards.models import Approval, ApprovalStatus, Task, TaskStatus
-from missioncontrol.charts import Chart, ChartSeries
+from infra.charts import Chart, ChartSeries
 from usage.models import MICROS_PER_DOLLAR, UsageReport
 
 # At most this many items per section are listed (counts stay exact): a chat message, an email

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.querysets import OrganizationScopedQuerySet
+
 
 class StandupSettings(models.Model):
     """An organization's standup settings; without a row the defaults (STANDUP_* settings) apply."""
@@ -61,6 +63,8 @@ class Standup(models.Model):
     emailed_at = models.DateTimeField(null=True, blank=True)
     email_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrganizationScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-date", "-id"]

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from core.models import Membership
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from standups.figures import Scope, local_today, zone
 from standups.models import Standup, StandupEmailOptIn, StandupSettings
 
@@ -50,9 +50,7 @@ def posted(organization_id: int, board_id: int | None, day: date) -> Standup | N
 
 
 def standups_visible_to(user) -> QuerySet[Standup]:
-    return Standup.objects.filter(
-        organization_id__in=Membership.objects.filter(user=user).values("organization_id")
-    )
+    return Standup.objects.visible_to(user)
 
 
 def opted_in(user, organization_id: int, board_id: int | None) -> bool:

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from activity.services import record_activity
+from activity.services import record_activity, update_and_record
 from boards.models import Board
 from chat.services import post_message
 from core.access import authorize
@@ -27,7 +27,7 @@ from core.actors import Actor, ActorKind
 from core.models import Organization, Role
 from deliveries.models import Subscription
 from deliveries.outbound import deliver_event_to_subscription
-from missioncontrol.exceptions import DomainError, NotFound
+from infra.exceptions import DomainError, NotFound
 from standups import figures as standup_figures
 from standups import selectors
 from standups.models import Standup, StandupEmailOptIn, StandupSettings
@@ -258,18 +258,18 @@ def update_standup_settings(*, actor: Actor, organization: Organization, **chang
             hour=defaults.hour,
             time_zone=defaults.time_zone,
         )
-    changed = [name for name, value in changes.items() if getattr(config, name) != value]
-    for name in changed:
-        setattr(config, name, changes[name])
-    if changed:
-        config.save()
-        record_activity(
-            organization=organization,
-            actor=actor,
-            verb="standup.settings_updated",
-            target=config,
-            detail={"fields": sorted(changed), "hour": config.hour, "time_zone": config.time_zone},
-        )
+    update_and_record(
+        config,
+        changes=changes,
+        actor=actor,
+        verb="standup.settings_updated",
+        organization=organization,
+        detail=lambda changed: {
+            "fields": sorted(changed),
+            "hour": config.hour,
+            "time_zone": config.time_zone,
+        },
+    )
     return config
 
 

@@ -19,7 +19,7 @@ from core.access import current_organization, membership_for
 from core.actors import Actor
 from core.models import Organization, Role
 from deliveries.models import Subscription
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from standups import figures as standup_figures
 from standups import selectors, services
 

@@ -19,7 +19,7 @@ from core.access import require_role
 from core.api.views import HumanViewSet
 from core.ids import MAX_ID, parse_id
 from core.models import Membership, Organization, Role
-from missioncontrol.exceptions import DomainError, NotFound
+from infra.exceptions import DomainError, NotFound
 from standups import figures as standup_figures
 from standups import selectors, services
 from standups.api import serializers

@@ -19,7 +19,7 @@ from core.models import Organization
 from core.signing import verify_standard_webhook_signature
 from deliveries.models import Delivery, DeliveryStatus
 from deliveries.outbound import attempt_delivery, create_subscription
-from missioncontrol.exceptions import NotFound, PermissionDenied, RateLimited
+from infra.exceptions import NotFound, PermissionDenied, RateLimited
 from standups import services
 from standups.models import Standup, StandupEmailOptIn
 from tests.deliveries.receiver import Receiver
