@@ -63,6 +63,8 @@ class World:
             ("ops", "/ops/"),
             ("usage", "/usage/"),
             ("budgets and prices", "/usage/budgets/"),
+            ("standup", "/standups/"),
+            ("board standup", f"/standups/boards/{i['board']}/"),
             ("gateways", "/gateways/"),
             ("gateway", f"/gateways/{i['gateway']}/"),
             ("gateway session", f"/gateways/{i['gateway']}/session/?key=agent:main:main"),

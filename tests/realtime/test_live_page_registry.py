@@ -27,6 +27,13 @@ LIVE_PAGES = [
     ("usage", "/usage/", {"usage."}, "usage-summary"),
     ("overview numbers", "/overview/", {"task.", "approval.", "webhook.", "delivery."}, "overview-numbers"),
     ("overview fleet", "/overview/", {"task.", "agent."}, "overview-fleet"),
+    ("standup", "/standups/", {"task.", "approval.", "usage.", "standup."}, "standup-figures"),
+    (
+        "board standup",
+        "/standups/boards/{board}/",
+        {"task.", "approval.", "usage.", "standup."},
+        "standup-people",
+    ),
 ]
 
 

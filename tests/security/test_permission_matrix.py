@@ -206,6 +206,17 @@ EXPECTED: dict[str, Rule] = {
     "alerts:rule-edit": Rule(MEMBERS, ADMINS),
     "alerts:rule-delete": Rule(NOBODY, ADMINS),
     "alerts:rule-test": Rule(NOBODY, ADMINS),
+    # --- standups ----------------------------------------------------------------------------
+    "standup-list": Rule(HUMANS, why="posted standups of the caller's organizations"),
+    "standup-detail": Rule(MEMBERS),
+    "standup-preview": Rule(HUMANS, why="with one organization and no board named: the caller's own"),
+    "standup-settings-detail": Rule(MEMBERS, ADMINS, why="by organization id; admins change them"),
+    "standups:organization": Rule(HUMANS, why="the page of the caller's current organization"),
+    "standups:board": Rule(MEMBERS),
+    "standups:email": Rule(NOBODY, HUMANS, why="each member opts in for themselves (current organization)"),
+    "standups:settings": Rule(
+        NOBODY, ADMINS | OUTSIDER, why="the current organization's; POST {} is a 302 with an error"
+    ),
     # --- pages -------------------------------------------------------------------------------
     "boards:board-list": Rule(HUMANS),
     "boards:personal-tokens": Rule(HUMANS, HUMANS, why="each user's own tokens page"),
@@ -353,6 +364,8 @@ def rule_for(route: Route) -> Rule | None:
 
 # Which object a `pk` stands for, by the route name's prefix (longest first).
 PK_OBJECTS = (
+    ("standup-settings", "organization"),
+    ("standup", "standup"),
     ("personal-token", "personal_token"),
     ("webhook-payload", "payload"),
     ("webhook-rule", "rule"),
