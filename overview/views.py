@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -22,7 +22,7 @@ from core.access import current_organization
 from core.ids import parse_id
 from core.models import Organization
 from overview import fleet as fleet_reads
-from overview import metrics
+from overview import metrics, palette
 from overview.metrics import Period, Scope
 from overview.rollup import catch_up_before_read
 
@@ -126,3 +126,12 @@ def numbers_fragment(request: HttpRequest) -> HttpResponse:
 def fleet_fragment(request: HttpRequest) -> HttpResponse:
     """Fleet tiles and the needs-attention list, re-rendered when agents or work change."""
     return _fragment(request, "overview/partials/fleet.html", _fleet_context)
+
+
+@login_required
+@require_GET
+def palette_actions(request: HttpRequest) -> JsonResponse:
+    """The command palette's actions and their choices, for the signed-in person (JSON)."""
+    response = JsonResponse(palette.palette_choices(request.user))
+    response["Cache-Control"] = "private, no-store"
+    return response
