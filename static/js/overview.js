@@ -10,7 +10,10 @@
   var sections = {
     numbers: document.getElementById("overview-numbers"),
     fleet: document.getElementById("overview-fleet"),
+    onboarding: document.getElementById("overview-onboarding"),
   };
+  // The events that can check off a step of the first-run checklist (overview/onboarding.py).
+  var ONBOARDING_PREFIXES = ["board", "agent", "gateway", "webhook", "invitation", "member"];
   var feed = document.getElementById("activity-feed");
   var boardOnly = feed ? feed.dataset.boardOnly : "";
   var stale = new Set();
@@ -19,6 +22,11 @@
 
   function affected(verb) {
     var prefix = verb.split(".")[0];
+    var names = ONBOARDING_PREFIXES.indexOf(prefix) !== -1 ? ["onboarding"] : [];
+    return names.concat(affectedFigures(prefix));
+  }
+
+  function affectedFigures(prefix) {
     if (prefix === "task" || prefix === "approval") {
       return ["numbers", "fleet"];
     }
@@ -69,10 +77,10 @@
     if (!event || typeof event.verb !== "string") {
       return;
     }
-    if (boardOnly && event.board_id && String(event.board_id) !== boardOnly) {
-      return;
-    }
     affected(event.verb).forEach(function (name) {
+      if (name !== "onboarding" && boardOnly && event.board_id && String(event.board_id) !== boardOnly) {
+        return;
+      }
       stale.add(name);
     });
     if (stale.size && timer === null) {

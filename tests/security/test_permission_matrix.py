@@ -215,6 +215,8 @@ EXPECTED: dict[str, Rule] = {
     "overview:numbers": Rule(HUMANS),
     "overview:fleet": Rule(HUMANS),
     "overview:palette-actions": Rule(HUMANS, why="the palette's actions, each person's own"),
+    "overview:onboarding": Rule(HUMANS, why="empty for anyone but an admin of the current organization"),
+    "overview:onboarding-dismiss": Rule(NOBODY, ADMINS | OUTSIDER, why="an admin, in the current org"),
     "overview:exports": Rule(HUMANS),
     "overview:export": Rule(HUMANS, why="the current organization's rows only"),
     "boards:switch-organization": Rule(NOBODY, HUMANS),
