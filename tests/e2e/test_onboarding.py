@@ -20,7 +20,7 @@ from tests.activity.log import consumers_inline  # noqa: F401 - the fixture
 from tests.e2e.conftest import log_in
 from webhooks import services as webhook_services
 
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("consumers_inline")]
+pytestmark = [pytest.mark.e2e, pytest.mark.backend_independent, pytest.mark.usefixtures("consumers_inline")]
 
 
 def _http(url: str, *, body: bytes | None = None, headers: dict[str, str]) -> int:

@@ -13,7 +13,7 @@ from core.actors import Actor
 from tests.activity.log import consumers_inline  # noqa: F401 - the fixture
 from tests.e2e.conftest import log_in
 
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("consumers_inline")]
+pytestmark = [pytest.mark.e2e, pytest.mark.backend_independent, pytest.mark.usefixtures("consumers_inline")]
 
 
 def _palette(page):
