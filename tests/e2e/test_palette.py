@@ -5,6 +5,7 @@ Chromium, the CSP on. Navigation by the palette first."""
 from __future__ import annotations
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from boards import services
@@ -99,6 +100,14 @@ def test_palette_actions_new_task_move_and_assign_by_keyboard_only(asgi_server, 
     expect(page.locator("#palette-step")).to_be_hidden()
     _choose(page, "move", "Move a task…")
     _choose(page, "wombat", "Feed the wombat")
+    # The open palette mid-action, at a phone's width and in dark: axe-clean, nothing overflows.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.emulate_media(color_scheme="dark")
+    blocking = [
+        v["id"] for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")
+    ]
+    assert blocking == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     _choose(page, "progr", "In progress")
     expect(page).to_have_url(f"{base}/boards/{board.pk}/tasks/{task.pk}/")
     task.refresh_from_db()
