@@ -16,8 +16,9 @@ from typing import Any
 from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
+from agent_api import serializers as agent_serializers
+from agent_api.services import claim_and_start_task
 from agents import services as agent_services
-from agents.api import serializers as agent_serializers
 from agents.models import Agent
 from boards import services as board_services
 from boards.models import Board, Task, TaskStatus
@@ -26,7 +27,7 @@ from chat.api import serializers as chat_serializers
 from chat.models import ChatMessage
 from core.actors import Actor
 from core.ids import parse_id
-from missioncontrol.exceptions import DomainError, NotFound
+from infra.exceptions import DomainError, NotFound
 from usage.api import serializers as usage_serializers
 from usage.services import record_usage
 
@@ -159,7 +160,7 @@ def read_board_memory(agent: Agent, arguments: dict[str, Any]) -> dict[str, Any]
 
 
 def claim_task(agent: Agent, arguments: dict[str, Any]) -> dict[str, Any]:
-    task = agent_services.claim_task(task=_task(agent, arguments.get("task_id")), agent=agent)
+    task = claim_and_start_task(task=_task(agent, arguments.get("task_id")), agent=agent)
     return _task_out(task)
 
 

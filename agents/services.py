@@ -23,15 +23,14 @@ from agents import gates
 from agents import presence as presence_rules
 from agents.models import Agent, AgentStatus, AgentToken
 from agents.tokens import new_token, token_digest
-from boards import services as board_services
 from boards.models import Board, Task, TaskStatus
 from core.access import require_role
 from core.actors import Actor
 from core.generations import bump_agents_generation
 from core.models import Organization, Role
-from missioncontrol import realtime
-from missioncontrol.exceptions import Conflict, DomainError, InvalidTransition, NotFound
-from missioncontrol.outbound_guard import UnsafeTarget, check_url_at_save
+from infra import realtime
+from infra.exceptions import Conflict, DomainError, NotFound
+from infra.outbound_guard import UnsafeTarget, check_url_at_save
 
 MAX_TOKENS_PER_AGENT = 20  # usable (not revoked, not expired) tokens at once
 MAX_GRACE_SECONDS = 7 * 24 * 3600
@@ -70,7 +69,7 @@ def _clean_capabilities(capabilities: Iterable[str]) -> list[str]:
 
 def clean_callback_url(url: str) -> str:
     """An http(s) URL the outbound guard accepts, the same guard every push runs before sending
-    (missioncontrol.outbound_guard): a loopback, private, link-local or metadata address, also
+    (infra.outbound_guard): a loopback, private, link-local or metadata address, also
     inside IPv6 (mapped, 6to4, NAT64), is refused when saved instead of failing every send."""
     url = (url or "").strip()
     if url:
@@ -403,23 +402,10 @@ def _require_task_on_agent_boards(*, task: Task, agent: Agent) -> None:
         raise NotFound("Task not found.")
 
 
-def _start_claimed_task(task: Task, agent: Agent) -> Task:
-    """A claimed inbox task is being worked on: it moves to in progress through move_task (its
-    task.status_changed event is what the board, the overview's "In progress" and the flow metrics
-    count). One whose dependencies are still open stays in the inbox: held, not yet startable."""
-    try:
-        with transaction.atomic():
-            return board_services.move_task(
-                task=task, actor=Actor.for_agent(agent), status=TaskStatus.IN_PROGRESS
-            )
-    except InvalidTransition:
-        return task
-
-
 @transaction.atomic
 def claim_task(*, task: Task, agent: Agent) -> Task:
-    """Assign an unassigned task to the agent and, from the inbox, start it (in progress).
-    Exactly one of concurrent claimers wins.
+    """Assign an unassigned task to the agent. Exactly one of concurrent claimers wins.
+    (Agents claim through agent_api.services.claim_and_start_task, which then starts the task.)
 
     The conditional UPDATE is the lock: the database applies it to the row once, so a second
     claimer's UPDATE matches no row (assignee already set) and gets a Conflict (409).
@@ -455,8 +441,6 @@ def claim_task(*, task: Task, agent: Agent) -> Task:
         target=task,
         detail={"task_id": task.pk, "title": task.title, "agent_id": agent.pk},
     )
-    if task.status == TaskStatus.INBOX:
-        task = _start_claimed_task(task, agent)
     return task
 
 

@@ -24,7 +24,7 @@ from core.access import current_organization
 from core.actors import Actor
 from core.ids import parse_id
 from core.models import Organization
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from overview import fleet as fleet_reads
 from overview import metrics, onboarding, palette, services
 from overview.metrics import Period, Scope

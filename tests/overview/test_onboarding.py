@@ -17,7 +17,7 @@ from boards import services as board_services
 from core.actors import Actor
 from gateways import services as gateway_services
 from gateways.models import GatewayAgent
-from missioncontrol.exceptions import PermissionDenied
+from infra.exceptions import PermissionDenied
 from overview import onboarding, services
 from overview.models import OnboardingDismissal
 from teams import services as team_services

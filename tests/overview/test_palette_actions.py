@@ -156,7 +156,7 @@ def test_a_retired_agent_is_not_woken(client, teammate, gateway_agent):
 
 
 def test_a_wake_text_has_a_limit(teammate, gateway_agent):
-    from missioncontrol.exceptions import DomainError
+    from infra.exceptions import DomainError
 
     actor = Actor.for_user(teammate)
     limit = gateway_services.MAX_MESSAGE_LENGTH
