@@ -482,6 +482,31 @@ def task_move(request: HttpRequest, board_id: int, task_id: int) -> HttpResponse
 
 
 @login_required
+@require_POST
+def task_assign(request: HttpRequest, board_id: int, task_id: int) -> HttpResponse:
+    """Give a task to an agent or a person (`assignee` = agent:<id>, user:<id> or empty for
+    nobody): the command palette's "Assign task". Then to the task, where the toast says so."""
+    board, _ = _board_context(request, board_id)
+    task = get_object_or_404(board.tasks.select_related("board"), pk=task_id)
+    value = request.POST.get("assignee", "")[:40]
+    people = resolve_assignee(board, value)
+    if value and not (people["assignee_agent"] or people["assignee_user"]):
+        messages.error(request, "That assignee is not in this organization.")
+        return redirect("boards:task-detail", board_id=board.pk, task_id=task.pk)
+    try:
+        task = services.assign_task(
+            task=task, actor=_actor(request), agent=people["assignee_agent"], user=people["assignee_user"]
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        who = people["assignee_agent"] or people["assignee_user"]
+        name = getattr(who, "name", None) or (who.get_username() if who else "nobody")
+        messages.success(request, f"“{task.title}” is assigned to {name}.")
+    return redirect("boards:task-detail", board_id=board.pk, task_id=task.pk)
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def task_detail(request: HttpRequest, board_id: int, task_id: int) -> HttpResponse:
     board, context = _board_context(request, board_id)

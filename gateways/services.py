@@ -657,6 +657,31 @@ def send_to_gateway_agent(
     )
 
 
+WAKE_TEXT = "Mission Control: check your tasks."
+
+
+def wake_gateway_agent(
+    *, actor: Actor, gateway_agent: GatewayAgent, text: str = "", idempotency_key: str = ""
+) -> tuple[GatewayCommand, bool]:
+    """Wake a gateway agent now (the gateway's `wake`, routed by agentId): its heartbeat runs at
+    once instead of at the next tick. The palette's "Wake agent"; operators and admins.
+
+    A wake starts no new run of its own, so unlike Send it needs no message; the text is what the
+    agent's heartbeat is told (the gateway refuses an empty one)."""
+    if gateway_agent.retired_at is not None:
+        raise DomainError("This agent is no longer on the gateway.", code="agent_retired")
+    text = (text or "").strip() or WAKE_TEXT
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise DomainError(f"A message is at most {MAX_MESSAGE_LENGTH} characters.", code="invalid_message")
+    return request_command(
+        actor=actor,
+        gateway=gateway_agent.gateway,
+        method="wake",
+        params={"mode": "now", "text": text, "agentId": gateway_agent.agent_key},
+        idempotency_key=idempotency_key or None,
+    )
+
+
 def task_work_message(task: Any) -> str:
     """What "Work on this" tells a gateway agent about a task."""
     lines = [f"Work on task #{task.pk}: {task.title}"]

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/session/", views.gateway_session, name="gateway-session"),
     path("<int:pk>/agents/<int:agent_pk>/link", views.gateway_agent_link, name="gateway-agent-link"),
     path("<int:pk>/agents/<int:agent_pk>/send", views.gateway_agent_send, name="gateway-agent-send"),
+    path("<int:pk>/agents/<int:agent_pk>/wake", views.gateway_agent_wake, name="gateway-agent-wake"),
     path(
         "<int:pk>/approvals/<int:approval_pk>/answer",
         views.gateway_approval_answer,

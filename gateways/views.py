@@ -241,6 +241,34 @@ def gateway_agent_send(request: HttpRequest, pk: int, agent_pk: int) -> HttpResp
 
 @login_required
 @require_POST
+def gateway_agent_wake(request: HttpRequest, pk: int, agent_pk: int) -> HttpResponse:
+    """Wake (the command palette): queue the gateway's `wake` for this agent and go back to the
+    gateway, where the command's outcome shows."""
+    gateway = _visible_gateway(request.user, pk)
+    row = GatewayAgent.objects.filter(gateway=gateway, pk=agent_pk).first()
+    if row is None:
+        raise Http404("No such agent on this gateway.")
+    try:
+        _command, created = services.wake_gateway_agent(
+            actor=Actor.for_user(request.user),
+            gateway_agent=row,
+            idempotency_key=request.POST.get("idempotency_key", ""),
+        )
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc)) from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if created:
+            name = row.name or row.agent_key
+            messages.success(request, f"Waking {name}: the gateway runs its heartbeat now.")
+        else:
+            messages.info(request, "Already asked: this is the same wake.")
+    return redirect("gateways:gateway-detail", gateway.pk)
+
+
+@login_required
+@require_POST
 def gateway_approval_answer(request: HttpRequest, pk: int, approval_pk: int) -> HttpResponse:
     gateway = _visible_gateway(request.user, pk)
     approval = (

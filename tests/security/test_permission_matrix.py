@@ -192,6 +192,7 @@ EXPECTED: dict[str, Rule] = {
     "gateways:gateway-delete": Rule(NOBODY, ADMINS),
     "gateways:gateway-agent-link": Rule(NOBODY, ADMINS),
     "gateways:gateway-agent-send": Rule(NOBODY, WRITERS, why="operators start runs (Send, Work on this)"),
+    "gateways:gateway-agent-wake": Rule(NOBODY, WRITERS, why="operators wake agents (the palette)"),
     "gateways:gateway-session": Rule(
         MEMBERS, why="the transcript page; sending goes through gateway-commands"
     ),
@@ -224,6 +225,9 @@ EXPECTED: dict[str, Rule] = {
     "overview:overview": Rule(HUMANS, why="each person's current organization"),
     "overview:numbers": Rule(HUMANS),
     "overview:fleet": Rule(HUMANS),
+    "overview:palette-actions": Rule(HUMANS, why="the palette's actions, each person's own"),
+    "overview:onboarding": Rule(HUMANS, why="empty for anyone but an admin of the current organization"),
+    "overview:onboarding-dismiss": Rule(NOBODY, ADMINS | OUTSIDER, why="an admin, in the current org"),
     "overview:exports": Rule(HUMANS),
     "overview:export": Rule(HUMANS, why="the current organization's rows only"),
     "boards:switch-organization": Rule(NOBODY, HUMANS),
@@ -238,6 +242,7 @@ EXPECTED: dict[str, Rule] = {
     "boards:task-detail": Rule(MEMBERS, WRITERS),
     "boards:task-card": Rule(MEMBERS),
     "boards:task-move": Rule(NOBODY, WRITERS),
+    "boards:task-assign": Rule(NOBODY, WRITERS, why="the palette's Assign task"),
     "boards:task-comment": Rule(NOBODY, WRITERS),
     "boards:task-dependency": Rule(NOBODY, WRITERS),
     "boards:approval-decide": Rule(NOBODY, WRITERS),
