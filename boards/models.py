@@ -50,6 +50,9 @@ class Board(models.Model):
     require_approval_for_done = models.BooleanField(default=False)
     require_comment_for_review = models.BooleanField(default=False)
     agents_can_create_tasks = models.BooleanField(default=True)
+    # A task assigned to an agent that runs on an OpenClaw gateway starts a run of it with the
+    # task (gateways.assignment, a log consumer: never inside the assigning request).
+    send_work_to_gateway_agents = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
