@@ -165,6 +165,13 @@ def _file_saved(event):
     )
 
 
+def _sessions_changed(event):
+    d = detail(event)
+    parts = [f"new {', '.join(d['added'])}"] if d.get("added") else []
+    parts += [f"gone {', '.join(d['removed'])}"] if d.get("removed") else []
+    return format_html("Sessions on the gateway {} changed: {}", _gateway(event), "; ".join(parts) or "?")
+
+
 def register() -> None:
     register_category("gateway", "Gateways")
     for name, label, sentence in (
@@ -187,5 +194,6 @@ def register() -> None:
         ("gateway.session_stopped", "Gateway session stopped", _session_action("stopped the run of")),
         ("gateway.session_reset", "Gateway session reset", _session_action("reset")),
         ("gateway.agent_file_saved", "Gateway agent file saved", _file_saved),
+        ("gateway.sessions_changed", "Gateway sessions changed", _sessions_changed),
     ):
         register_event_type(name, category="gateway", label=label, sentence=sentence, on_board_feed=False)

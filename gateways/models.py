@@ -215,7 +215,8 @@ class GatewaySession(models.Model):
     seen_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["-updated_at", "key"]
+        # The most recently active first; sessions the gateway gave no time last (on every database).
+        ordering = [models.F("updated_at").desc(nulls_last=True), "key"]
         constraints = [
             models.UniqueConstraint(fields=["gateway", "key"], name="gateway_session_key_unique"),
         ]

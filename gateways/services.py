@@ -835,8 +835,9 @@ def _session_time(value: Any) -> datetime | None:
 def sync_gateway_sessions(*, gateway_id: int, listed: Any) -> int:
     """Keep the gateway's sessions (its sessions.list answer) for the agent pages to show.
 
-    A copy of the gateway's state, not history: rows the gateway no longer lists go, and no event
-    is recorded (a session changes with every run). Returns how many sessions are kept.
+    A copy of the gateway's state, not history: rows the gateway no longer lists go. An event
+    (`gateway.sessions_changed`) is recorded only when sessions appear or go, not for every run
+    that touches one. Returns how many sessions are kept.
     """
     sessions = listed.get("sessions") if isinstance(listed, dict) else None
     if not isinstance(sessions, list):
@@ -859,8 +860,10 @@ def sync_gateway_sessions(*, gateway_id: int, listed: Any) -> int:
             seen_at=now,
         )
     with transaction.atomic():
-        if not Gateway.objects.filter(pk=gateway_id).exists():
+        gateway = Gateway.objects.filter(pk=gateway_id).first()
+        if gateway is None:
             return 0
+        before = set(GatewaySession.objects.filter(gateway=gateway).values_list("key", flat=True))
         GatewaySession.objects.filter(gateway_id=gateway_id).exclude(key__in=list(rows)).delete()
         GatewaySession.objects.bulk_create(
             rows.values(),
@@ -868,6 +871,18 @@ def sync_gateway_sessions(*, gateway_id: int, listed: Any) -> int:
             unique_fields=["gateway", "key"],
             update_fields=["agent_key", "label", "updated_at", "seen_at"],
         )
+        added, removed = sorted(set(rows) - before), sorted(before - set(rows))
+        if added or removed:
+            # Only when sessions come or go (not on every run's update): the agent pages
+            # refresh on it, and the feed says which sessions started or went.
+            record_activity(
+                organization=gateway.organization_id,
+                verb="gateway.sessions_changed",
+                actor=gateway_actor(gateway),
+                target_type="gateway",
+                target_id=gateway.pk,
+                detail=_detail(gateway, added=added[:10], removed=removed[:10], count=len(rows)),
+            )
     return len(rows)
 
 

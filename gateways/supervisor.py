@@ -203,7 +203,7 @@ class GatewayRunner:
         await self.db.run(services.record_connected, gateway_id=gateway_id, hello=connection.hello)
         await self.sync_agents(connection)
         self._sessions_sync_due = False
-        self.spawn(self.sync_sessions(connection))
+        self.spawn(self.sync_sessions(connection, subscribe=True))
         self.connected.set()
         try:
             await self._serve(connection)
@@ -270,10 +270,18 @@ class GatewayRunner:
         except (GatewayError, ConnectionLost) as exc:
             logger.warning("gateway %s: agents.list failed: %s", self.settings.id, exc)
 
-    async def sync_sessions(self, connection: GatewayConnection) -> None:
-        """Keep the gateway's sessions for the agent pages (a page never asks the gateway)."""
+    async def sync_sessions(self, connection: GatewayConnection, *, subscribe: bool = False) -> None:
+        """Keep the gateway's sessions for the agent pages (a page never asks the gateway).
+
+        On connect, `sessions.subscribe` both lists them and asks for `sessions.changed`, which
+        the gateway sends only to connections that subscribed; later reads are `sessions.list`.
+        """
         try:
-            listed = await connection.request("sessions.list", {"limit": 500})
+            if subscribe:
+                answer = await connection.request("sessions.subscribe", {"limit": services.MAX_SESSIONS_KEPT})
+                listed = answer.get("list") if isinstance(answer, dict) else None
+            else:
+                listed = await connection.request("sessions.list", {"limit": services.MAX_SESSIONS_KEPT})
             await self.db.run(services.sync_gateway_sessions, gateway_id=self.settings.id, listed=listed)
         except (GatewayError, ConnectionLost) as exc:
             logger.warning("gateway %s: sessions.list failed: %s", self.settings.id, exc)

@@ -204,3 +204,19 @@ def test_a_file_is_at_most_the_command_params_limit(gateway, user):
             params={**base, "content": "x" * services.MAX_COMMAND_PARAMS_BYTES},
         )
     assert refused.value.code == "params_too_large"
+
+
+def test_sessions_that_come_or_go_are_an_event_but_a_run_in_one_is_not(gateway):
+    from activity.models import ActivityEvent as Event
+
+    services.sync_gateway_sessions(gateway_id=gateway.pk, listed={"sessions": [{"key": "agent:a:main"}]})
+    services.sync_gateway_sessions(
+        gateway_id=gateway.pk, listed={"sessions": [{"key": "agent:a:main", "updatedAt": 1796654399622}]}
+    )
+    services.sync_gateway_sessions(gateway_id=gateway.pk, listed={"sessions": [{"key": "agent:b:x"}]})
+    events = list(Event.objects.filter(verb="gateway.sessions_changed").order_by("id"))
+    assert [(e.detail["added"], e.detail["removed"]) for e in events] == [
+        (["agent:a:main"], []),
+        (["agent:b:x"], ["agent:a:main"]),
+    ]
+    assert "new agent:b:x; gone agent:a:main" in registry.describe(events[1])
