@@ -46,6 +46,7 @@ def gateway_agent_panel(context, agent) -> dict:
     for link in links:
         link.session_list = sessions.get((link.gateway_id, link.agent_key), [])
     return {
+        "request": request,  # the buttons come back to this page (`next`)
         "links": links,
         "can_act": bool(links) and _can_act(request, agent.organization_id),
         # Made once per render: a resubmitted form reuses it, so it is one run, never two.

@@ -75,6 +75,7 @@ def test_the_agent_page_lists_its_sessions_with_stop_and_reset_for_operators(lin
     assert "agent:main:main" not in page  # another agent's session
     assert page.count("Stop the run of") == 2 and page.count('aria-label="Reset') == 2
     assert "Wake builder" in page and f"/gateways/{row.gateway_id}/agents/{row.pk}/files/" in page
+    assert f'name="next" value="/agents/{agent.pk}/"' in page  # Stop and Reset come back here
 
 
 def test_a_viewer_sees_the_sessions_but_no_buttons_and_cannot_stop(linked, viewer, client):

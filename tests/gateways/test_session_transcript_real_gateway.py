@@ -109,3 +109,52 @@ def test_wake_on_the_agent_page_and_work_on_this_on_the_task_page_stream_their_r
     )
     expect(answer.last).to_be_visible(timeout=60_000)
     assert page.console_errors == []
+
+
+def test_the_files_page_saves_soul_md_and_refuses_a_save_over_a_change_made_meanwhile(
+    openclaw_gateway,
+    gateway_supervisor,
+    asgi_server,  # noqa: F811
+    page,  # noqa: F811
+):
+    from gateways.models import CommandState, GatewayCommand
+
+    organization = OrganizationFactory()
+    admin = UserFactory(username="files-admin")
+    MembershipFactory(user=admin, organization=organization, role="admin")
+    actor = Actor.for_user(admin)
+    gateway = services.create_gateway(
+        actor=actor,
+        organization=organization,
+        name="files",
+        url=openclaw_gateway.url,
+        token=openclaw_gateway.token,
+    )
+    main = wait_until(lambda: gateway.agents.filter(agent_key="main").first(), what="the import of main")
+    log_in(page, asgi_server.url, admin.username)
+    page.goto(f"{asgi_server.url}/gateways/{gateway.pk}/agents/{main.pk}/files/")
+    content = page.locator("#gateway-file-content")
+    expect(content).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("link", name="AGENTS.md")).to_be_visible()
+
+    content.fill("You are the studio's careful release agent.\n")
+    page.click("#gateway-file-save")
+    expect(page.locator("#gateway-file-save-state")).to_have_text("Saved SOUL.md.", timeout=30_000)
+
+    # Someone changes SOUL.md on the gateway; this page still holds the version it saved.
+    elsewhere, _ = services.request_command(
+        actor=actor,
+        gateway=gateway,
+        method="agents.files.set",
+        params={"agentId": "main", "name": "SOUL.md", "content": "Changed elsewhere.\n"},
+    )
+    wait_until(
+        lambda: GatewayCommand.objects.filter(pk=elsewhere.pk, state=CommandState.SUCCEEDED).exists(),
+        what="the other save",
+    )
+    content.fill("My edit, made on a stale copy.\n")
+    page.click("#gateway-file-save")
+    expect(page.locator("#gateway-file-save-state")).to_contain_text(
+        "FILE_CHANGED: SOUL.md was changed on the gateway since you opened it", timeout=30_000
+    )
+    assert page.console_errors == []
