@@ -29,7 +29,7 @@ from core.actors import Actor
 from core.models import Role
 from deliveries.models import Subscription
 from gateways.models import Gateway
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from usage.models import Budget
 from webhooks.models import BoardWebhook
 

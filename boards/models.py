@@ -7,7 +7,8 @@ from django.db import models
 from django.db.models import Q
 
 from core.ids import MAX_ID
-from core.models import Organization
+from core.models import Organization, creation_stamps
+from core.querysets import OrganizationScopedQuerySet
 
 
 class BoardGroup(models.Model):
@@ -26,12 +27,8 @@ class BoardGroup(models.Model):
         return self.name
 
 
-class BoardQuerySet(models.QuerySet):
-    def visible_to(self, user) -> BoardQuerySet:
-        """Boards of the organizations the user belongs to; the base of every board read."""
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(organization__memberships__user=user)
+class BoardQuerySet(OrganizationScopedQuerySet):
+    """Boards of the organizations the user belongs to; the base of every board read."""
 
     def for_agent(self, agent) -> BoardQuerySet:
         """The boards an agent is on, in its own organization: every agent-API board read."""
@@ -53,11 +50,7 @@ class Board(models.Model):
     # A task assigned to an agent that runs on an OpenClaw gateway starts a run of it with the
     # task (gateways.assignment, a log consumer: never inside the assigning request).
     send_work_to_gateway_agents = models.BooleanField(default=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_by, created_at, updated_at = creation_stamps()
 
     objects = BoardQuerySet.as_manager()
 
@@ -101,11 +94,8 @@ class TaskPriority(models.TextChoices):
     URGENT = "urgent", "Urgent"
 
 
-class TaskQuerySet(models.QuerySet):
-    def visible_to(self, user) -> TaskQuerySet:
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(board__organization__memberships__user=user)
+class TaskQuerySet(OrganizationScopedQuerySet):
+    organization_path = "board__organization"
 
     def for_agent(self, agent) -> TaskQuerySet:
         """Every task on the boards the agent is on, in its own organization."""

@@ -9,7 +9,7 @@ class GatewaysConfig(AppConfig):
     def ready(self) -> None:
         from gateways import events
         from gateways.readiness import gateway_states
-        from missioncontrol.health import register_readiness_report
+        from infra.health import register_readiness_report
 
         events.register()
         register_readiness_report("gateways", gateway_states)

@@ -22,7 +22,7 @@ from boards.models import Task, TaskStatus
 from core.actors import Actor, ActorKind
 from core.ids import parse_id
 from gateways import services
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
 

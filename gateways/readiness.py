@@ -1,4 +1,4 @@
-"""Each gateway's state for /readyz (missioncontrol.health shows it and never fails on it).
+"""Each gateway's state for /readyz (infra.health shows it and never fails on it).
 
 The probe is public, so it names gateways by id only: no name, URL or error text, which belong to
 the organization that owns the gateway (its gateway page and the API show them).

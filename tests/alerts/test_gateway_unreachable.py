@@ -14,7 +14,7 @@ from gateways import services as gateway_services
 from gateways.models import Gateway, GatewayStatus
 from gateways.protocol import Hello
 from gateways.readiness import gateway_states
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from tests.activity.log import drain_log
 from tests.alerts.conftest import evaluate, event_at
 
