@@ -64,6 +64,11 @@ class BoardForm(forms.Form):
     require_comment_for_review = forms.BooleanField(
         required=False, label="Require a comment when a task goes to review"
     )
+    send_work_to_gateway_agents = forms.BooleanField(
+        required=False,
+        label="Send work to gateway agents when assigned",
+        help_text="A task assigned to an agent that runs on an OpenClaw gateway wakes it with the task.",
+    )
     group = forms.ModelChoiceField(queryset=BoardGroup.objects.none(), required=False, empty_label="No group")
 
     def __init__(self, *args, organization_id: int, **kwargs) -> None:
@@ -361,6 +366,7 @@ def board_settings(request: HttpRequest, board_id: int) -> HttpResponse:
         "description": board.description,
         "require_approval_for_done": board.require_approval_for_done,
         "require_comment_for_review": board.require_comment_for_review,
+        "send_work_to_gateway_agents": board.send_work_to_gateway_agents,
         "group": board.group_id,
     }
     form = BoardForm(request.POST or None, initial=initial, organization_id=board.organization_id)

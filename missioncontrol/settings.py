@@ -549,6 +549,8 @@ ACTIVITY_LOG_CONSUMERS: list[tuple[str, str, bool, bool]] = [
     ("alerts", "alerts.triggers.on_activity", False, False),
     # Rules of the webhook that received a payload (applied by the worker).
     ("webhook-rules", "webhook_rules.log_consumer.evaluate_rules_for_event", False, False),
+    # Boards that send work to gateway agents when a task is assigned (queues the run).
+    ("gateway-work", "gateways.assignment.send_assigned_work", False, False),
 ]
 # Run every log consumer right after each commit, in the writing process (the embedded default:
 # no separate worker to wait for). Off: only the live publisher does; the rest run in the worker.

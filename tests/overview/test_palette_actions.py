@@ -134,8 +134,9 @@ def test_wake_queues_the_gateways_wake_for_that_agent_once_per_key(client, teamm
     client.post(url, {"idempotency_key": "k1"})  # a double Enter
     assert first.status_code == 302
     command = GatewayCommand.objects.get()
-    assert command.method == "wake"
-    assert command.params == {"mode": "now", "text": gateway_services.WAKE_TEXT, "agentId": "main"}
+    assert command.method == "agent"
+    assert command.params["agentId"] == "main"
+    assert command.params["message"] == gateway_services.WAKE_MESSAGE
 
 
 def test_a_viewer_cannot_wake(client, viewer, gateway_agent):
@@ -160,6 +161,10 @@ def test_a_wake_text_has_a_limit(teammate, gateway_agent):
 
     actor = Actor.for_user(teammate)
     limit = gateway_services.MAX_MESSAGE_LENGTH
-    gateway_services.wake_gateway_agent(actor=actor, gateway_agent=gateway_agent, text="x" * limit)
+    gateway_services.wake_gateway_agent(
+        actor=actor, gateway_agent=gateway_agent, idempotency_key="", message="x" * limit
+    )
     with pytest.raises(DomainError):
-        gateway_services.wake_gateway_agent(actor=actor, gateway_agent=gateway_agent, text="x" * (limit + 1))
+        gateway_services.wake_gateway_agent(
+            actor=actor, gateway_agent=gateway_agent, idempotency_key="", message="x" * (limit + 1)
+        )

@@ -193,6 +193,9 @@ EXPECTED: dict[str, Rule] = {
     "gateways:gateway-agent-link": Rule(NOBODY, ADMINS),
     "gateways:gateway-agent-send": Rule(NOBODY, WRITERS, why="operators start runs (Send, Work on this)"),
     "gateways:gateway-agent-wake": Rule(NOBODY, WRITERS, why="operators wake agents (the palette)"),
+    "gateways:gateway-session-stop": Rule(NOBODY, WRITERS, why="operators stop a session's run"),
+    "gateways:gateway-session-reset": Rule(NOBODY, WRITERS, why="operators reset a session"),
+    "gateways:gateway-agent-files": Rule(MEMBERS, why="reading goes through gateway-commands; admins save"),
     "gateways:gateway-session": Rule(
         MEMBERS, why="the transcript page; sending goes through gateway-commands"
     ),
