@@ -111,13 +111,16 @@ def _fire_pending_positions() -> None:
             cursor.execute("SET CONSTRAINTS activity_event_position IMMEDIATE")
 
 
-def _locked_cursor(name: str) -> LogConsumerCursor:
+def _locked_cursor(name: str, *, wait: bool = True) -> LogConsumerCursor | None:
+    """The cursor row, locked; None when `wait` is False and another drain holds it."""
     # FOR UPDATE: two processes draining the same consumer would otherwise handle one batch twice;
-    # the second waits here and then reads the cursor the first committed.
+    # the second waits here and then reads the cursor the first committed (or, not waiting,
+    # leaves the batch to the first).
     try:
-        return LogConsumerCursor.objects.select_for_update().get(name=name)
+        return LogConsumerCursor.objects.select_for_update(skip_locked=not wait).get(name=name)
     except LogConsumerCursor.DoesNotExist:
-        pass
+        if not wait and LogConsumerCursor.objects.filter(name=name).exists():
+            return None
     try:
         with transaction.atomic():
             # A consumer without a row starts at the beginning of the log; migrations create the
@@ -128,32 +131,41 @@ def _locked_cursor(name: str) -> LogConsumerCursor:
     return LogConsumerCursor.objects.select_for_update().get(name=name)
 
 
-def follow(consumer: LogConsumer, *, max_batches: int = 20) -> int:
+def follow(consumer: LogConsumer, *, max_batches: int = 20, wait: bool = True) -> int:
     """Handle the events after `consumer`'s cursor, a batch per transaction; how many were handled.
 
     A batch that raises is rolled back (cursor included), its error recorded on the cursor row,
-    and the exception propagates: the events are handled again by the next drain.
+    and the exception propagates: the events are handled again by the next drain. With `wait`
+    False a drain already under way elsewhere is left to finish alone (a page catching up before
+    it reads must not queue behind the worker).
     """
     handled = 0
-    with _process_lock(consumer.name):
+    lock = _process_lock(consumer.name)
+    if not lock.acquire(blocking=wait):
+        return 0
+    try:
         for _ in range(max_batches):
             try:
-                count = _follow_one_batch(consumer)
+                count = _follow_one_batch(consumer, wait=wait)
             except Exception as exc:
                 _record_failure(consumer.name, exc)
                 raise
             handled += count
             if count < consumer.batch_size:
                 break
+    finally:
+        lock.release()
     return handled
 
 
-def _follow_one_batch(consumer: LogConsumer) -> int:
+def _follow_one_batch(consumer: LogConsumer, *, wait: bool = True) -> int:
     inside_a_transaction = connection.in_atomic_block
     with transaction.atomic():
         if inside_a_transaction:
             _fire_pending_positions()
-        cursor = _locked_cursor(consumer.name)
+        cursor = _locked_cursor(consumer.name, wait=wait)
+        if cursor is None:
+            return 0
         events = list(
             ActivityEvent.objects.filter(position__gt=cursor.position).order_by("position")[
                 : consumer.batch_size

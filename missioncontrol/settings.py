@@ -542,6 +542,8 @@ ACTIVITY_LOG_CONSUMERS: list[tuple[str, str, bool, bool]] = [
     ("alerts", "alerts.triggers.on_activity", False, False),
     # Rules of the webhook that received a payload (applied by the worker).
     ("webhook-rules", "webhook_rules.log_consumer.evaluate_rules_for_event", False, False),
+    # The overview's task-flow rollup (also caught up by every overview read).
+    ("task-flow", "overview.rollup.follow_task_events", False, True),
 ]
 # Run every log consumer right after each commit, in the writing process (the embedded default:
 # no separate worker to wait for). Off: only the live publisher does; the rest run in the worker.
