@@ -5,8 +5,3 @@ class GatewaysConfig(AppConfig):
     name = "gateways"
     default_auto_field = "django.db.models.BigAutoField"
     verbose_name = "Gateways"
-
-    def ready(self) -> None:
-        from gateways import events
-
-        events.register()

@@ -545,6 +545,28 @@ ACTIVITY_LOG_CONSUMERS: list[tuple[str, str, bool, bool]] = [
     # The overview's task-flow rollup (also caught up by every overview read).
     ("task-flow", "overview.rollup.follow_task_events", False, True),
 ]
+# Every app's event types (category, label, the feed's sentence: activity.registry), registered in
+# this order when the activity app is ready; the filter menus list new categories in this order.
+ACTIVITY_EVENT_TYPES: list[str] = [
+    "boards.events.register",
+    "agents.events.register",
+    "webhooks.events.register",
+    "webhook_rules.events.register",
+    "usage.events.register",
+    "deliveries.events.register",
+    "alerts.events.register",
+    "ops.events.register",
+    "notifications.events.register",
+    "chat.events.register",
+    "teams.events.register",
+    "gateways.events.register",
+]
+# Checks an agent's work-taking calls pass before they run (agents.gates), in this order; the first
+# that refuses answers the 402.
+AGENT_WORK_GATES: list[str] = [
+    # A spent budget with its hard stop on.
+    "usage.selectors.hard_stop_refusal",
+]
 # Run every log consumer right after each commit, in the writing process (the embedded default:
 # no separate worker to wait for). Off: only the live publisher does; the rest run in the worker.
 ACTIVITY_CONSUMERS_INLINE = env_bool("ACTIVITY_CONSUMERS_INLINE", not REDIS_URL)

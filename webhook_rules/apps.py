@@ -6,8 +6,6 @@ class WebhookRulesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     verbose_name = "Webhook rules"
 
-    def ready(self) -> None:
-        # webhook_rules.log_consumer follows the activity log (settings.ACTIVITY_LOG_CONSUMERS):
-        # each webhook.received event hands its payload to the worker; rules run there.
-        # Registers the rule event types (and their sentences) in activity.registry.
-        from webhook_rules import events  # noqa: F401
+    # webhook_rules.log_consumer follows the activity log (settings.ACTIVITY_LOG_CONSUMERS): each
+    # webhook.received event hands its payload to the worker; rules run there. The event types are
+    # registered from settings.ACTIVITY_EVENT_TYPES.
