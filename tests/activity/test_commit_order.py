@@ -49,9 +49,10 @@ def follower(monkeypatch):
 class LateWriter(threading.Thread):
     """Records an event in its own transaction, then waits to be told to commit."""
 
-    def __init__(self, board) -> None:
+    def __init__(self, board, *, verb: str = "task.updated", target_id: str = "late", detail=None) -> None:
         super().__init__(daemon=True)
         self.board = board
+        self.verb, self.target_id, self.detail = verb, target_id, detail
         self.inserted = threading.Event()
         self.may_commit = threading.Event()
         self.event_id: int | None = None
@@ -64,9 +65,10 @@ class LateWriter(threading.Thread):
                     organization=self.board.organization_id,
                     board=self.board,
                     actor=Actor.system(),
-                    verb="task.updated",
+                    verb=self.verb,
                     target_type="task",
-                    target_id="late",
+                    target_id=self.target_id,
+                    detail=self.detail,
                 )
                 self.event_id = event.pk
                 self.inserted.set()
