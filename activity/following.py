@@ -139,22 +139,27 @@ def follow(consumer: LogConsumer, *, max_batches: int = 20, wait: bool = True) -
     False a drain already under way elsewhere is left to finish alone (a page catching up before
     it reads must not queue behind the worker).
     """
-    handled = 0
     lock = _process_lock(consumer.name)
     if not lock.acquire(blocking=wait):
         return 0
     try:
-        for _ in range(max_batches):
-            try:
-                count = _follow_one_batch(consumer, wait=wait)
-            except Exception as exc:
-                _record_failure(consumer.name, exc)
-                raise
-            handled += count
-            if count < consumer.batch_size:
-                break
+        return _drain_locked(consumer, max_batches=max_batches, wait=wait)
     finally:
         lock.release()
+
+
+def _drain_locked(consumer: LogConsumer, *, max_batches: int = 20, wait: bool = True) -> int:
+    """follow()'s batches, for a caller that holds the process lock; how many were handled."""
+    handled = 0
+    for _ in range(max_batches):
+        try:
+            count = _follow_one_batch(consumer, wait=wait)
+        except Exception as exc:
+            _record_failure(consumer.name, exc)
+            raise
+        handled += count
+        if count < consumer.batch_size:
+            break
     return handled
 
 
@@ -244,11 +249,38 @@ def after_commit() -> None:
     queued = False
     for consumer in log_consumers():
         if consumer.inline:
-            with contextlib.suppress(Exception):
-                follow(consumer)
+            follow_soon(consumer)
         elif not queued:
             queued = True
             enqueue_follow()
+
+
+# Per consumer, within a process: "a commit happened since the last drain started".
+_pending: dict[str, threading.Event] = {}
+
+
+def follow_soon(consumer: LogConsumer) -> None:
+    """Drain `consumer` now, or leave it to the thread of this process that is draining it.
+
+    Every request follows the live publisher after its commit; under load most of them would
+    queue on the process lock (and on the cursor row) only to find that the thread ahead of them
+    already published their event. The flag is set before the lock is tried and checked again
+    after it is released, so a commit is never left behind: either this thread drains, or the
+    holder sees the flag and drains once more. Never raises (see after_commit).
+    """
+    with _process_locks_guard:
+        pending = _pending.setdefault(consumer.name, threading.Event())
+    lock = _process_lock(consumer.name)
+    pending.set()
+    while pending.is_set():
+        if not lock.acquire(blocking=False):
+            return  # the holder drains again after it releases
+        try:
+            pending.clear()
+            with contextlib.suppress(Exception):  # logged and recorded by follow()
+                _drain_locked(consumer)
+        finally:
+            lock.release()
 
 
 class _NotTogether(Exception):
