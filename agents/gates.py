@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from missioncontrol.exceptions import PaymentRequired
+from infra.exceptions import PaymentRequired
 
 if TYPE_CHECKING:
     from agents.models import Agent
