@@ -234,6 +234,11 @@ BENCHMARKS: dict[str, Callable[[dict, bool], dict]] = {
     "usage": bench_usage_scale,
 }
 
+# Left out of the test suite's `--smoke` run unless named with --only: each starts its own servers
+# (a worker and the layout; a SQLite site), which took the smoke run past its 540 s budget on a
+# loaded machine. `--smoke --only lag,embedded` checks them.
+NOT_IN_SMOKE = ("lag", "embedded")
+
 
 def targets(results: dict) -> dict:
     """Issue 23's targets, each with the figure measured in this run and whether it is met."""
@@ -425,7 +430,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.smoke:
         os.environ["BENCH_SMOKE"] = "1"
         args.quick = True
-    selected = [name for name in (args.only.split(",") if args.only else BENCHMARKS) if name]
+    default = [name for name in BENCHMARKS if not (args.smoke and name in NOT_IN_SMOKE)]
+    selected = [name for name in (args.only.split(",") if args.only else default) if name]
     unknown = set(selected) - set(BENCHMARKS)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")

@@ -44,11 +44,6 @@ def test_every_benchmark_runs_end_to_end_at_its_smallest(tmp_path):
     assert all(results["board"]["query_count_flat"].values())
     for run in results["live"].values():
         assert run["accepted"] > 0 and run["lost"] == 0
-    lag = results["lag"]
-    assert lag["live"]["accepted"] > 0 and lag["live"]["lost"] == 0
-    assert {"live", "search", "notifications", "task-flow"} <= set(lag["consumers"])
-    embedded = results["embedded"]["ingest"]
-    assert embedded["ok"] > 0 and embedded["status_errors"] == 0
     for key in ("one_worker", "two_workers", "recovery"):
         assert results["outbound"][key]["complete"] is True
     assert "webhook ingest" in result.stdout
@@ -56,8 +51,7 @@ def test_every_benchmark_runs_end_to_end_at_its_smallest(tmp_path):
         for name, run in results["serving"]["servers"][server].items():
             assert run["ok"] > 0 and run["status_errors"] == 0, (server, name)
             assert run["cpu_ms_per_request"] > 0, (server, name)
-    expected_targets = {"ingest_cpu_ms", "agent_get_cpu_ms", "healthz_cpu_ms", "consumer_lag_p99_ms"}
-    assert set(results["targets"]) >= expected_targets
+    assert set(results["targets"]) >= {"ingest_cpu_ms", "agent_get_cpu_ms", "healthz_cpu_ms"}
     assert ingest["ingest"]["postgres_cpu_ms_per_request"] is not None
     usage = results["usage"]
     assert usage["reports"] > 0 and usage["ingest"]["reports_per_second"] > 0
