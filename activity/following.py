@@ -111,13 +111,16 @@ def _fire_pending_positions() -> None:
             cursor.execute("SET CONSTRAINTS activity_event_position IMMEDIATE")
 
 
-def _locked_cursor(name: str) -> LogConsumerCursor:
+def _locked_cursor(name: str, *, wait: bool = True) -> LogConsumerCursor | None:
+    """The cursor row, locked; None when `wait` is False and another drain holds it."""
     # FOR UPDATE: two processes draining the same consumer would otherwise handle one batch twice;
-    # the second waits here and then reads the cursor the first committed.
+    # the second waits here and then reads the cursor the first committed (or, not waiting,
+    # leaves the batch to the first).
     try:
-        return LogConsumerCursor.objects.select_for_update().get(name=name)
+        return LogConsumerCursor.objects.select_for_update(skip_locked=not wait).get(name=name)
     except LogConsumerCursor.DoesNotExist:
-        pass
+        if not wait and LogConsumerCursor.objects.filter(name=name).exists():
+            return None
     try:
         with transaction.atomic():
             # A consumer without a row starts at the beginning of the log; migrations create the
@@ -128,32 +131,46 @@ def _locked_cursor(name: str) -> LogConsumerCursor:
     return LogConsumerCursor.objects.select_for_update().get(name=name)
 
 
-def follow(consumer: LogConsumer, *, max_batches: int = 20) -> int:
+def follow(consumer: LogConsumer, *, max_batches: int = 20, wait: bool = True) -> int:
     """Handle the events after `consumer`'s cursor, a batch per transaction; how many were handled.
 
     A batch that raises is rolled back (cursor included), its error recorded on the cursor row,
-    and the exception propagates: the events are handled again by the next drain.
+    and the exception propagates: the events are handled again by the next drain. With `wait`
+    False a drain already under way elsewhere is left to finish alone (a page catching up before
+    it reads must not queue behind the worker).
     """
+    lock = _process_lock(consumer.name)
+    if not lock.acquire(blocking=wait):
+        return 0
+    try:
+        return _drain_locked(consumer, max_batches=max_batches, wait=wait)
+    finally:
+        lock.release()
+
+
+def _drain_locked(consumer: LogConsumer, *, max_batches: int = 20, wait: bool = True) -> int:
+    """follow()'s batches, for a caller that holds the process lock; how many were handled."""
     handled = 0
-    with _process_lock(consumer.name):
-        for _ in range(max_batches):
-            try:
-                count = _follow_one_batch(consumer)
-            except Exception as exc:
-                _record_failure(consumer.name, exc)
-                raise
-            handled += count
-            if count < consumer.batch_size:
-                break
+    for _ in range(max_batches):
+        try:
+            count = _follow_one_batch(consumer, wait=wait)
+        except Exception as exc:
+            _record_failure(consumer.name, exc)
+            raise
+        handled += count
+        if count < consumer.batch_size:
+            break
     return handled
 
 
-def _follow_one_batch(consumer: LogConsumer) -> int:
+def _follow_one_batch(consumer: LogConsumer, *, wait: bool = True) -> int:
     inside_a_transaction = connection.in_atomic_block
     with transaction.atomic():
         if inside_a_transaction:
             _fire_pending_positions()
-        cursor = _locked_cursor(consumer.name)
+        cursor = _locked_cursor(consumer.name, wait=wait)
+        if cursor is None:
+            return 0
         events = list(
             ActivityEvent.objects.filter(position__gt=cursor.position).order_by("position")[
                 : consumer.batch_size
@@ -232,11 +249,38 @@ def after_commit() -> None:
     queued = False
     for consumer in log_consumers():
         if consumer.inline:
-            with contextlib.suppress(Exception):
-                follow(consumer)
+            follow_soon(consumer)
         elif not queued:
             queued = True
             enqueue_follow()
+
+
+# Per consumer, within a process: "a commit happened since the last drain started".
+_pending: dict[str, threading.Event] = {}
+
+
+def follow_soon(consumer: LogConsumer) -> None:
+    """Drain `consumer` now, or leave it to the thread of this process that is draining it.
+
+    Every request follows the live publisher after its commit; under load most of them would
+    queue on the process lock (and on the cursor row) only to find that the thread ahead of them
+    already published their event. The flag is set before the lock is tried and checked again
+    after it is released, so a commit is never left behind: either this thread drains, or the
+    holder sees the flag and drains once more. Never raises (see after_commit).
+    """
+    with _process_locks_guard:
+        pending = _pending.setdefault(consumer.name, threading.Event())
+    lock = _process_lock(consumer.name)
+    pending.set()
+    while pending.is_set():
+        if not lock.acquire(blocking=False):
+            return  # the holder drains again after it releases
+        try:
+            pending.clear()
+            with contextlib.suppress(Exception):  # logged and recorded by follow()
+                _drain_locked(consumer)
+        finally:
+            lock.release()
 
 
 class _NotTogether(Exception):

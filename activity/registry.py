@@ -1,9 +1,9 @@
 """The event-type registry: every verb the code records, with its category and a human sentence.
 
 Feeds, filters, toasts and subscription forms read this instead of printing raw verbs. Each app
-registers its own types from `<app>/events.py`, imported by its AppConfig.ready(), so a new verb
-is readable everywhere the moment it is registered; tests fail for a verb the code emits without
-a registration.
+registers its own types in a `register()` function of `<app>/events.py`; the functions are listed
+in settings.ACTIVITY_EVENT_TYPES (the one place, in order, like ACTIVITY_LOG_CONSUMERS) and called
+when this app is ready. Tests fail for a verb the code emits without a registration.
 
 A sentence callable takes the ActivityEvent and returns a SafeString built with `format_html`
 (every value from `detail` is escaped there). It must not query the database: a feed renders
@@ -84,6 +84,17 @@ def register_event_type(
     _types[name] = EventType(
         name=name, category=category, label=label, sentence=sentence, on_board_feed=on_board_feed
     )
+
+
+def load_event_types() -> None:
+    """Call every registration function of settings.ACTIVITY_EVENT_TYPES, in order; once."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    if _types:
+        return
+    for path in settings.ACTIVITY_EVENT_TYPES:
+        import_string(path)()
 
 
 def register_category(key: str, label: str) -> None:

@@ -38,9 +38,6 @@ class AgentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from agents import events
-
-        events.register()
         checks.register(rate_limit_backend_check, checks.Tags.caches)
         # Servers (uvicorn, celery) do not run system checks: say it in their start-up log too.
         for message in rate_limit_backend_check():

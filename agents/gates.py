@@ -1,14 +1,19 @@
 """Checks an agent's work-taking calls pass before they run (claiming a task).
 
-Apps above agents add a gate with `register_work_gate()` in their AppConfig.ready(): the usage app
-refuses work to an agent whose hard-stop budget is spent. A gate returns None to allow, or the
-sentence the agent gets in its 402.
+The gates are listed in settings.AGENT_WORK_GATES (dotted paths, so the apps above agents can add
+one without agents importing them: the usage app refuses work to an agent whose hard-stop budget
+is spent), and run in that order. A gate returns None to allow, or the sentence the agent gets in
+its 402.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.utils.module_loading import import_string
 
 from infra.exceptions import PaymentRequired
 
@@ -17,17 +22,15 @@ if TYPE_CHECKING:
 
 WorkGate = Callable[["Agent"], str | None]
 
-_GATES: dict[str, WorkGate] = {}
 
-
-def register_work_gate(name: str, gate: WorkGate) -> None:
-    """Add a gate, or replace the one of the same name (a reload registers again)."""
-    _GATES[name] = gate
+@cache
+def _gate(path: str) -> WorkGate:
+    return import_string(path)
 
 
 def check_work_allowed(agent: Agent) -> None:
     """Raise PaymentRequired (402) with the first gate's reason; nothing when every gate allows."""
-    for gate in _GATES.values():
-        reason = gate(agent)
+    for path in settings.AGENT_WORK_GATES:
+        reason = _gate(path)(agent)
         if reason:
             raise PaymentRequired(reason)

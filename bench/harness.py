@@ -348,14 +348,44 @@ def session_cpu_seconds(session_id: int) -> float:
     return ticks / CLOCK_TICKS
 
 
-def measured(servers: list, load: Callable[[], dict]) -> dict:
-    """Run `load` (a wrk run) and add the servers' CPU per request, in milliseconds."""
+def postgres_backend_ticks(database: str = BENCH_DATABASE) -> dict[int, int]:
+    """User + system clock ticks of each PostgreSQL backend connected to `database`, from /proc
+    (the server runs on this machine): the database's share of a request, apart from the other
+    databases other jobs use on the same server."""
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [database])
+        pids = [row[0] for row in rows]
+    ticks = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        ticks[pid] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def measured(servers: list, load: Callable[[], dict], *, database: str | None = BENCH_DATABASE) -> dict:
+    """Run `load` (a wrk run) and add the servers' CPU per request, in milliseconds, and (with
+    `database`) that of the PostgreSQL backends serving them. A backend that exits during the
+    load takes its ticks with it; the servers' connection pools keep theirs open."""
     before = sum(server.cpu_seconds() for server in servers)
+    pg_before = postgres_backend_ticks(database) if database else {}
     result = load()
     spent = sum(server.cpu_seconds() for server in servers) - before
     served = result.get("requests", 0)
     result["server_cpu_seconds"] = round(spent, 2)
     result["cpu_ms_per_request"] = round(spent * 1000 / served, 3) if served else None
+    if database:
+        pg_after = postgres_backend_ticks(database)
+        pg_spent = sum(ticks - pg_before.get(pid, 0) for pid, ticks in pg_after.items()) / CLOCK_TICKS
+        result["postgres_cpu_seconds"] = round(pg_spent, 2)
+        result["postgres_cpu_ms_per_request"] = round(pg_spent * 1000 / served, 3) if served else None
+        result["web_and_postgres_cpu_ms_per_request"] = (
+            round((spent + pg_spent) * 1000 / served, 3) if served else None
+        )
     return result
 
 

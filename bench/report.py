@@ -35,7 +35,8 @@ def rows(results: dict) -> list[tuple[str, str, str]]:
             (
                 f"webhook ingest on gunicorn, signed 1 KiB, {r['connections']} connections, {r['seconds']} s",
                 f"{ingest['rate']:,.0f} req/s, p50 {ingest['p50_ms']:,.0f} ms, "
-                f"p99 {ingest['p99_ms']:,.0f} ms, {ingest['cpu_ms_per_request']} ms CPU per request",
+                f"p99 {ingest['p99_ms']:,.0f} ms, {ingest['cpu_ms_per_request']} ms CPU per request "
+                f"(+ PostgreSQL {ingest.get('postgres_cpu_ms_per_request')} ms)",
                 _met(targets, "ingest_cpu_ms"),
             )
         )

@@ -94,7 +94,7 @@ def bench_ingest(base: dict, quick: bool) -> dict:
         },
         "ratio_to_stack": ratio(ingest["rate"], stack_ceiling["rate"]),
         "ratio_to_server": ratio(ingest["rate"], server_ceiling["rate"]),
-        "target": "ingest >= 0.5 x stack ceiling; <= 4 ms CPU per request",
+        "target": "ingest >= 0.5 x stack ceiling; <= 3.5 ms CPU per request, web + PostgreSQL",
     }
 
 
@@ -205,6 +205,20 @@ def bench_live(base: dict, quick: bool) -> dict:
     return live_webhooks.run(base, quick)
 
 
+def bench_consumer_lag(base: dict, quick: bool) -> dict:
+    """Every log consumer's lag p99 while webhooks arrive at 100/s for 60 s (#28)."""
+    from bench import consumer_lag
+
+    return consumer_lag.run(base, quick)
+
+
+def bench_embedded_ingest(base: dict, quick: bool) -> dict:
+    """The embedded default (make run: one process, SQLite) taking webhooks from 64 connections."""
+    from bench import embedded_ingest
+
+    return embedded_ingest.run(quick)
+
+
 # Board scale runs before the auth benchmark seeds 10,000 agents onto the board: it measures
 # tasks, and the board page's assignee lists grow with the agents on the board. Usage runs last:
 # its million rows would otherwise share the database's cache with every benchmark after it.
@@ -214,9 +228,16 @@ BENCHMARKS: dict[str, Callable[[dict, bool], dict]] = {
     "board": bench_board_scale,
     "auth": bench_agent_auth,
     "live": bench_live,
+    "lag": bench_consumer_lag,
+    "embedded": bench_embedded_ingest,
     "outbound": bench_outbound,
     "usage": bench_usage_scale,
 }
+
+# Left out of the test suite's `--smoke` run unless named with --only: each starts its own servers
+# (a worker and the layout; a SQLite site), which took the smoke run past its 540 s budget on a
+# loaded machine. `--smoke --only lag,embedded` checks them.
+NOT_IN_SMOKE = ("lag", "embedded")
 
 
 def targets(results: dict) -> dict:
@@ -233,8 +254,15 @@ def targets(results: dict) -> dict:
 
     if "ingest" in results:
         r = results["ingest"]
-        record("ingest_cpu_ms", r["ingest"].get("cpu_ms_per_request"), 4.0, at_most=True)
+        # #28: web + PostgreSQL CPU per ingest, half the peer's.
+        record("ingest_cpu_ms", r["ingest"].get("web_and_postgres_cpu_ms_per_request"), 3.5, at_most=True)
         record("ingest_to_stack_ceiling", r["ratio_to_stack"], 0.5, at_most=False)
+    if "embedded" in results:
+        r = results["embedded"]["ingest"]
+        record("embedded_ingest_rate", r.get("rate"), 150, at_most=False)
+        record("embedded_ingest_p99_ms", r.get("p99_ms"), 1000, at_most=True)
+    if "lag" in results:
+        record("consumer_lag_p99_ms", results["lag"]["worst_p99_ms"], 1000, at_most=True)
     if "auth" in results:
         r = results["auth"]
         record("agent_get_cpu_ms", r["runs"]["1"].get("cpu_ms_per_request"), 2.5, at_most=True)
@@ -402,7 +430,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.smoke:
         os.environ["BENCH_SMOKE"] = "1"
         args.quick = True
-    selected = [name for name in (args.only.split(",") if args.only else BENCHMARKS) if name]
+    default = [name for name in BENCHMARKS if not (args.smoke and name in NOT_IN_SMOKE)]
+    selected = [name for name in (args.only.split(",") if args.only else default) if name]
     unknown = set(selected) - set(BENCHMARKS)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")

@@ -4,8 +4,3 @@ from django.apps import AppConfig
 class BoardsConfig(AppConfig):
     name = "boards"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from boards import events
-
-        events.register()

@@ -1,4 +1,4 @@
-"""Activity event types of board chat (registered from ChatConfig.ready)."""
+"""Activity event types of board chat (register() is listed in settings.ACTIVITY_EVENT_TYPES)."""
 
 from __future__ import annotations
 
@@ -44,15 +44,16 @@ def _mentioned(event: ActivityEvent) -> SafeString:
     )
 
 
-register_category("chat", "Chat")
-
-for _name, _label, _sentence, _on_feed in (
-    ("chat.message_posted", "Chat message", _posted, True),
-    ("chat.message_edited", "Chat message edited", _edited, True),
-    ("chat.message_deleted", "Chat message deleted", _deleted, True),
-    ("chat.message_pinned", "Chat message pinned", _pinned, True),
-    ("chat.message_unpinned", "Chat message unpinned", _unpinned, True),
-    # Addressed to the agents it names (their streams and push deliveries); the post is on the feed.
-    ("chat.mentioned", "Mentioned in chat", _mentioned, False),
-):
-    register_event_type(_name, category="chat", label=_label, sentence=_sentence, on_board_feed=_on_feed)
+def register() -> None:
+    """Called in order from settings.ACTIVITY_EVENT_TYPES (activity.registry.load_event_types)."""
+    register_category("chat", "Chat")
+    for _name, _label, _sentence, _on_feed in (
+        ("chat.message_posted", "Chat message", _posted, True),
+        ("chat.message_edited", "Chat message edited", _edited, True),
+        ("chat.message_deleted", "Chat message deleted", _deleted, True),
+        ("chat.message_pinned", "Chat message pinned", _pinned, True),
+        ("chat.message_unpinned", "Chat message unpinned", _unpinned, True),
+        # Addressed to the agents it names (their streams and push deliveries); the post is on the feed.
+        ("chat.mentioned", "Mentioned in chat", _mentioned, False),
+    ):
+        register_event_type(_name, category="chat", label=_label, sentence=_sentence, on_board_feed=_on_feed)

@@ -8,8 +8,5 @@ class DeliveriesConfig(AppConfig):
 
     def ready(self) -> None:
         # Deliveries' fan-out follows the activity log (settings.ACTIVITY_LOG_CONSUMERS).
-        from deliveries import events
-
-        events.register()
         # Registers the tasks under their names, which outbound.enqueue_deliveries looks up.
         from deliveries import tasks  # noqa: F401

@@ -551,6 +551,32 @@ ACTIVITY_LOG_CONSUMERS: list[tuple[str, str, bool, bool]] = [
     ("webhook-rules", "webhook_rules.log_consumer.evaluate_rules_for_event", False, False),
     # Boards that send work to gateway agents when a task is assigned (queues the run).
     ("gateway-work", "gateways.assignment.send_assigned_work", False, False),
+    # The overview's task-flow rollup (also caught up by every overview read).
+    ("task-flow", "overview.rollup.follow_task_events", False, True),
+]
+# Every app's event types (category, label, the feed's sentence: activity.registry), registered in
+# this order when the activity app is ready; the filter menus list new categories in this order.
+ACTIVITY_EVENT_TYPES: list[str] = [
+    "boards.events.register",
+    "agents.events.register",
+    "webhooks.events.register",
+    "webhook_rules.events.register",
+    "usage.events.register",
+    "deliveries.events.register",
+    "alerts.events.register",
+    "ops.events.register",
+    "notifications.events.register",
+    "chat.events.register",
+    "teams.events.register",
+    "gateways.events.register",
+    "overview.events.register",
+    "standups.events.register",
+]
+# Checks an agent's work-taking calls pass before they run (agents.gates), in this order; the first
+# that refuses answers the 402.
+AGENT_WORK_GATES: list[str] = [
+    # A spent budget with its hard stop on.
+    "usage.selectors.hard_stop_refusal",
 ]
 # Run every log consumer right after each commit, in the writing process (the embedded default:
 # no separate worker to wait for). Off: only the live publisher does; the rest run in the worker.

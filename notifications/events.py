@@ -1,4 +1,4 @@
-"""Activity event types of notifications (registered from NotificationsConfig.ready)."""
+"""Activity event types of notifications (register() is listed in settings.ACTIVITY_EVENT_TYPES)."""
 
 from __future__ import annotations
 
@@ -25,14 +25,15 @@ def _unwatched(event: ActivityEvent) -> SafeString:
     return format_html("{} stopped watching “{}”", event.actor_label, event.detail.get("title", ""))
 
 
-register_category("notifications", "Notifications")
-
-for _name, _label, _sentence in (
-    ("notification.board_muted", "Board muted", _muted),
-    ("notification.board_unmuted", "Board unmuted", _unmuted),
-    ("notification.task_watched", "Task watched", _watched),
-    ("notification.task_unwatched", "Task unwatched", _unwatched),
-):
-    register_event_type(
-        _name, category="notifications", label=_label, sentence=_sentence, on_board_feed=False
-    )
+def register() -> None:
+    """Called in order from settings.ACTIVITY_EVENT_TYPES (activity.registry.load_event_types)."""
+    register_category("notifications", "Notifications")
+    for _name, _label, _sentence in (
+        ("notification.board_muted", "Board muted", _muted),
+        ("notification.board_unmuted", "Board unmuted", _unmuted),
+        ("notification.task_watched", "Task watched", _watched),
+        ("notification.task_unwatched", "Task unwatched", _unwatched),
+    ):
+        register_event_type(
+            _name, category="notifications", label=_label, sentence=_sentence, on_board_feed=False
+        )

@@ -8,6 +8,4 @@ class OpsConfig(AppConfig):
 
     def ready(self) -> None:
         # Login and failed-login audit events are receivers of django.contrib.auth's signals.
-        from ops import audit, events  # noqa: F401
-
-        events.register()
+        from ops import audit  # noqa: F401

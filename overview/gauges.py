@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import logging
 
-from django.db.models import Count, Max
+from django.db.models import Count
 from prometheus_client.core import GaugeMetricFamily
 
-from activity.models import ActivityEvent
+from activity.models import ActivityEvent, LogConsumerCursor
 from boards.models import Task
 from overview.metrics import WIP_STATUSES
-from overview.models import RollupCursor
-from overview.rollup import CURSOR_NAME
+from overview.rollup import CONSUMER_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +26,11 @@ class OverviewCollector:
                 .annotate(n=Count("pk"))
                 .order_by()
             )
-            newest = ActivityEvent.objects.aggregate(newest=Max("id"))["newest"] or 0
             cursor = (
-                RollupCursor.objects.filter(pk=CURSOR_NAME).values_list("last_event_id", flat=True).first()
+                LogConsumerCursor.objects.filter(pk=CONSUMER_NAME).values_list("position", flat=True).first()
                 or 0
             )
+            behind = ActivityEvent.objects.filter(position__gt=cursor).count()
         except Exception as exc:
             logger.warning("metrics: overview gauges unavailable: %s", type(exc).__name__)
             return
@@ -45,7 +44,8 @@ class OverviewCollector:
         yield wip
         lag = GaugeMetricFamily(
             "mc_overview_rollup_lag_events",
-            "Activity events the task-flow rollup has not read yet (it trails by up to a minute by design)",
+            "Committed activity events the task-flow rollup has not read yet "
+            '(also mc_log_consumer_lag_events{consumer="task-flow"})',
         )
-        lag.add_metric([], max(newest - cursor, 0))
+        lag.add_metric([], behind)
         yield lag

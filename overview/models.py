@@ -34,10 +34,11 @@ class TaskFlow(models.Model):
     done_at = models.DateTimeField(null=True, blank=True)
     cycle_seconds = models.FloatField(null=True, blank=True)
     lead_seconds = models.FloatField(null=True, blank=True)
-    # The current status, since when, and the event that set it (ties on time go to the later id).
+    # The current status, since when, and the position of the event that set it (the latest
+    # committed status change wins; 0: none yet).
     status = models.CharField(max_length=16)
     status_changed_at = models.DateTimeField()
-    status_event_id = models.BigIntegerField(default=0)
+    status_event_position = models.BigIntegerField(default=0)
 
     objects = TaskFlowQuerySet.as_manager()
 
@@ -55,17 +56,6 @@ class TaskFlow(models.Model):
 
     def __str__(self) -> str:
         return f"flow of task {self.task_id}"
-
-
-class RollupCursor(models.Model):
-    """How far a rollup has read the activity log (by event id)."""
-
-    name = models.CharField(max_length=40, primary_key=True)
-    last_event_id = models.BigIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return f"{self.name} at event {self.last_event_id}"
 
 
 class OnboardingDismissal(models.Model):

@@ -9,4 +9,4 @@ from overview.rollup import BEAT_BATCH_LIMIT, refresh_task_flows
 
 @shared_task
 def refresh_task_flow_rollup() -> int:
-    return refresh_task_flows(batches=BEAT_BATCH_LIMIT).events_read
+    return refresh_task_flows(batches=BEAT_BATCH_LIMIT, wait=False).events_read

@@ -1,6 +1,6 @@
 """Event types recorded by teams and the board-group services (activity registry, issue 15).
 
-Imported by TeamsConfig.ready(); importing registers them.
+register() is listed in settings.ACTIVITY_EVENT_TYPES.
 """
 
 from __future__ import annotations
@@ -88,5 +88,8 @@ SENTENCES = {
     ),
 }
 
-for name, (category, label, sentence) in SENTENCES.items():
-    register_event_type(name, category=category, label=label, sentence=sentence, on_board_feed=False)
+
+def register() -> None:
+    """Called in order from settings.ACTIVITY_EVENT_TYPES (activity.registry.load_event_types)."""
+    for name, (category, label, sentence) in SENTENCES.items():
+        register_event_type(name, category=category, label=label, sentence=sentence, on_board_feed=False)

@@ -52,6 +52,7 @@ def test_every_benchmark_runs_end_to_end_at_its_smallest(tmp_path):
             assert run["ok"] > 0 and run["status_errors"] == 0, (server, name)
             assert run["cpu_ms_per_request"] > 0, (server, name)
     assert set(results["targets"]) >= {"ingest_cpu_ms", "agent_get_cpu_ms", "healthz_cpu_ms"}
+    assert ingest["ingest"]["postgres_cpu_ms_per_request"] is not None
     usage = results["usage"]
     assert usage["reports"] > 0 and usage["ingest"]["reports_per_second"] > 0
     assert all(run["median_ms"] > 0 for run in usage["usage_page"].values())

@@ -1,13 +1,11 @@
-"""The event types this app records, with their sentences (activity.registry); imported by
-UsageConfig.ready()."""
+"""The event types this app records, with their sentences (activity.registry); register() is
+listed in settings.ACTIVITY_EVENT_TYPES."""
 
 from __future__ import annotations
 
 from django.utils.html import format_html
 
 from activity.registry import register_category, register_event_type
-
-register_category("usage", "Usage")
 
 
 def _reported(event):
@@ -55,13 +53,16 @@ def _budget_removed(event):
     )
 
 
-register_event_type(
-    "usage.reported", category="usage", label="Usage reported", sentence=_reported, on_board_feed=False
-)
-register_event_type(
-    "usage.budget_crossed", category="usage", label="Budget threshold passed", sentence=_budget_crossed
-)
-register_event_type("usage.budget_set", category="usage", label="Budget set", sentence=_budget_set)
-register_event_type(
-    "usage.budget_removed", category="usage", label="Budget removed", sentence=_budget_removed
-)
+def register() -> None:
+    """Called in order from settings.ACTIVITY_EVENT_TYPES (activity.registry.load_event_types)."""
+    register_category("usage", "Usage")
+    register_event_type(
+        "usage.reported", category="usage", label="Usage reported", sentence=_reported, on_board_feed=False
+    )
+    register_event_type(
+        "usage.budget_crossed", category="usage", label="Budget threshold passed", sentence=_budget_crossed
+    )
+    register_event_type("usage.budget_set", category="usage", label="Budget set", sentence=_budget_set)
+    register_event_type(
+        "usage.budget_removed", category="usage", label="Budget removed", sentence=_budget_removed
+    )

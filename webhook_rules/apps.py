@@ -8,9 +8,8 @@ class WebhookRulesConfig(AppConfig):
 
     def ready(self) -> None:
         # webhook_rules.log_consumer follows the activity log (settings.ACTIVITY_LOG_CONSUMERS):
-        # each webhook.received event hands its payload to the worker; rules run there.
-        # Registers the rule event types (and their sentences) in activity.registry.
-        from webhook_rules import events  # noqa: F401
+        # each webhook.received event hands its payload to the worker; rules run there. The event
+        # types are registered from settings.ACTIVITY_EVENT_TYPES.
         from webhook_rules.inbox import make_inbox_task
         from webhooks.inbox import register_inbox_task_maker
 

@@ -1,6 +1,6 @@
 """The event types webhook rules emit, each with the sentence the feeds show.
 
-Imported from WebhookRulesConfig.ready() once activity.registry (issue 15) is on main.
+register() is listed in settings.ACTIVITY_EVENT_TYPES.
 Tasks that rules create, change, close or comment emit the boards app's own task.* events.
 """
 
@@ -68,52 +68,56 @@ def _reapplied(event) -> SafeString:
     )
 
 
-register_event_type(
-    "webhook_rule.created",
-    category="webhooks",
-    label="Webhook rule added",
-    sentence=_rule_sentence("added"),
-    on_board_feed=False,
-)
-register_event_type(
-    "webhook_rule.updated",
-    category="webhooks",
-    label="Webhook rule changed",
-    sentence=_rule_sentence("changed"),
-    on_board_feed=False,
-)
-register_event_type(
-    "webhook_rule.deleted",
-    category="webhooks",
-    label="Webhook rule deleted",
-    sentence=_rule_sentence("deleted"),
-    on_board_feed=False,
-)
-register_event_type(
-    "webhook_rule.preset_applied",
-    category="webhooks",
-    label="Webhook preset applied",
-    sentence=_preset_applied,
-    on_board_feed=False,
-)
-register_event_type(
-    "webhook_rule.mappings_changed",
-    category="webhooks",
-    label="Webhook tables changed",
-    sentence=_mappings_changed,
-    on_board_feed=False,
-)
-register_event_type("webhook_rule.failed", category="webhooks", label="Webhook rule failed", sentence=_failed)
-register_event_type(
-    "webhook_rule.agent_notified",
-    category="webhooks",
-    label="Agent notified by a rule",
-    sentence=_agent_notified,
-)
-register_event_type(
-    "webhook_rule.reapplied",
-    category="webhooks",
-    label="Webhook rules re-applied",
-    sentence=_reapplied,
-    on_board_feed=False,
-)
+def register() -> None:
+    """Called in order from settings.ACTIVITY_EVENT_TYPES (activity.registry.load_event_types)."""
+    register_event_type(
+        "webhook_rule.created",
+        category="webhooks",
+        label="Webhook rule added",
+        sentence=_rule_sentence("added"),
+        on_board_feed=False,
+    )
+    register_event_type(
+        "webhook_rule.updated",
+        category="webhooks",
+        label="Webhook rule changed",
+        sentence=_rule_sentence("changed"),
+        on_board_feed=False,
+    )
+    register_event_type(
+        "webhook_rule.deleted",
+        category="webhooks",
+        label="Webhook rule deleted",
+        sentence=_rule_sentence("deleted"),
+        on_board_feed=False,
+    )
+    register_event_type(
+        "webhook_rule.preset_applied",
+        category="webhooks",
+        label="Webhook preset applied",
+        sentence=_preset_applied,
+        on_board_feed=False,
+    )
+    register_event_type(
+        "webhook_rule.mappings_changed",
+        category="webhooks",
+        label="Webhook tables changed",
+        sentence=_mappings_changed,
+        on_board_feed=False,
+    )
+    register_event_type(
+        "webhook_rule.failed", category="webhooks", label="Webhook rule failed", sentence=_failed
+    )
+    register_event_type(
+        "webhook_rule.agent_notified",
+        category="webhooks",
+        label="Agent notified by a rule",
+        sentence=_agent_notified,
+    )
+    register_event_type(
+        "webhook_rule.reapplied",
+        category="webhooks",
+        label="Webhook rules re-applied",
+        sentence=_reapplied,
+        on_board_feed=False,
+    )

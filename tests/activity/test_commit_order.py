@@ -49,9 +49,10 @@ def follower(monkeypatch):
 class LateWriter(threading.Thread):
     """Records an event in its own transaction, then waits to be told to commit."""
 
-    def __init__(self, board) -> None:
+    def __init__(self, board, *, verb: str = "task.updated", target_id: str = "late", detail=None) -> None:
         super().__init__(daemon=True)
         self.board = board
+        self.verb, self.target_id, self.detail = verb, target_id, detail
         self.inserted = threading.Event()
         self.may_commit = threading.Event()
         self.event_id: int | None = None
@@ -64,9 +65,10 @@ class LateWriter(threading.Thread):
                     organization=self.board.organization_id,
                     board=self.board,
                     actor=Actor.system(),
-                    verb="task.updated",
+                    verb=self.verb,
                     target_type="task",
-                    target_id="late",
+                    target_id=self.target_id,
+                    detail=self.detail,
                 )
                 self.event_id = event.pk
                 self.inserted.set()
@@ -228,4 +230,45 @@ def test_after_a_commit_a_failing_consumer_holds_back_only_itself(board):
     assert cursors["test-follower"].position == second.position
     assert cursors["broken"].position == 0 and cursors["broken"].failures == 2
     assert "this consumer is broken" in cursors["broken"].last_error
+    HANDLED.clear()
+
+
+GATE = threading.Event()
+ENTERED = threading.Event()
+
+
+def remember_events_slowly(events: Sequence[ActivityEvent]) -> None:
+    ENTERED.set()
+    assert GATE.wait(10)
+    remember_events(events)
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_during_a_drain_is_left_to_the_draining_thread_and_not_lost(board, monkeypatch):
+    """After each commit every request follows the live publisher; one that finds another thread
+    of its process draining returns at once, and that thread drains once more for it."""
+    HANDLED.clear()
+    GATE.clear()
+    ENTERED.clear()
+    monkeypatch.setattr(following, "enqueue_follow", lambda: None)
+    consumers = [("test-follower", "tests.activity.test_commit_order.remember_events_slowly", True, True)]
+    with override_settings(ACTIVITY_LOG_CONSUMERS=consumers, ACTIVITY_CONSUMERS_INLINE=False):
+        consumer = following.consumer_named("test-follower")
+
+        def commit_and_drain() -> None:
+            try:
+                record_now(board, "one")
+            finally:
+                connections.close_all()
+
+        drainer = threading.Thread(target=commit_and_drain)
+        drainer.start()
+        assert ENTERED.wait(10), "the first commit's drain started"
+        second = record_now(board, "two")  # its follow_soon returns at once: a drain is under way
+        assert HANDLED == []
+        GATE.set()
+        drainer.join(10)
+        following.follow_soon(consumer)  # nothing left: returns after an empty batch
+    assert len(HANDLED) == 2 and HANDLED[1] == second.pk
     HANDLED.clear()

@@ -177,3 +177,22 @@ def test_board_feed_verbs_are_work_not_presence_or_sign_ins():
 def test_choices_group_types_by_human_category():
     groups = dict(registry.choices())
     assert ("task.status_changed", "Task moved") in groups["Tasks"]
+
+
+def test_event_types_are_registered_only_from_the_settings_list(monkeypatch, settings):
+    """One registration style: importing an app's events module registers nothing; the functions
+    in settings.ACTIVITY_EVENT_TYPES do, in that order (so the menus' categories follow it)."""
+    import importlib
+
+    from django.utils.module_loading import import_string
+
+    monkeypatch.setattr(registry, "_types", {})
+    for path in settings.ACTIVITY_EVENT_TYPES:
+        importlib.reload(importlib.import_module(path.rsplit(".", 1)[0]))
+    assert registry._types == {}, "an events module registers on import"
+    for path in settings.ACTIVITY_EVENT_TYPES:
+        before = len(registry._types)
+        import_string(path)()
+        assert len(registry._types) > before, f"{path} registered nothing"
+    apps_with_events = {p.parent.name for p in ROOT.glob("*/events.py")}
+    assert apps_with_events == {path.split(".")[0] for path in settings.ACTIVITY_EVENT_TYPES}

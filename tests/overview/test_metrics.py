@@ -6,13 +6,17 @@ bucketing queries differ between them only in SQL, never in the numbers.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from activity import following
+from activity.models import LogConsumerCursor
 from boards.models import TaskStatus
 from deliveries.models import Delivery, DeliveryStatus
 from overview import metrics
 from overview.metrics import Period, Scope
-from overview.models import RollupCursor, TaskFlow
+from overview.models import TaskFlow
 from overview.rollup import refresh_task_flows
 from tests.factories import AgentFactory, BoardFactory
 from tests.overview.conftest import HOUR, NOW, clock, moment
@@ -208,16 +212,18 @@ def test_webhook_volume_chart_splits_stored_and_refused(webhook_history, scope, 
 
 def test_the_rollup_is_idempotent_when_the_log_is_read_again(fixed_history, scope, period):
     before = kpi_values(scope, period)
-    RollupCursor.objects.update(last_event_id=0)
+    LogConsumerCursor.objects.filter(name="task-flow").update(position=0)
     refresh_task_flows(batches=10)
     assert kpi_values(scope, period) == before
 
 
-def test_the_rollup_reads_a_long_log_in_batches(fixed_history, scope, period):
+def test_the_rollup_reads_a_long_log_in_batches(fixed_history, scope, period, monkeypatch):
     before = kpi_values(scope, period)
     TaskFlow.objects.all().delete()
-    RollupCursor.objects.update(last_event_id=0)
-    result = refresh_task_flows(limit=3, batches=1000)
+    LogConsumerCursor.objects.filter(name="task-flow").update(position=0)
+    small_batches = dataclasses.replace(following.consumer_named("task-flow"), batch_size=3)
+    monkeypatch.setattr(following, "consumer_named", lambda name: small_batches)
+    result = refresh_task_flows(batches=1000)
     assert result.events_read > 3
     assert kpi_values(scope, period) == before
 
