@@ -59,6 +59,10 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
             "task": "webhook_rules.tasks.requeue_unapplied_payloads",
             "schedule": 300.0,
         },
+        "fire-due-schedules": {
+            "task": "automations.tasks.fire_due_schedules",
+            "schedule": float(settings.AUTOMATIONS_TICK_SECONDS),
+        },
         "refresh-task-flow-rollup": {"task": "overview.tasks.refresh_task_flow_rollup", "schedule": 60.0},
         "prune-webhook-payloads": {
             "task": "webhooks.tasks.prune_webhook_payloads",

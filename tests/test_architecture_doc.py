@@ -18,6 +18,8 @@ NUMBERS = {
     15: "fifteen",
     16: "sixteen",
     17: "seventeen",
+    18: "eighteen",
+    19: "nineteen",
 }
 
 
