@@ -39,7 +39,12 @@ EXCERPT_CHARS = 200
 
 
 def _author_key(actor: Actor) -> str:
-    return f"agent:{actor.agent.pk}" if actor.kind == ActorKind.AGENT else f"user:{actor.user.pk}"
+    if actor.kind == ActorKind.AGENT:
+        return f"agent:{actor.agent.pk}"
+    if actor.user is None:
+        # An automation or schedule posting (automations.engine): limited by its name, like a person.
+        return f"{actor.kind}:{actor.label}"
+    return f"user:{actor.user.pk}"
 
 
 def _clean_body(body: str) -> str:
