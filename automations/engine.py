@@ -84,7 +84,7 @@ ACTION_PARAMS: dict[str, frozenset[str]] = {
     Action.CREATE_FROM_TEMPLATE: frozenset({"task_template", "pipeline_template"}),
 }
 
-PLACEHOLDER = re.compile(r"\{(task\.id|task\.title|task\.status|trigger|date)\}")
+PLACEHOLDER = re.compile(r"\{(task\.id|task\.title|task\.status|trigger|date|slot)\}")
 
 
 @dataclass
@@ -97,6 +97,7 @@ class Firing:
     key: str  # "slot:<iso>", "event:<id>", "payload:<id>", …
     depth: int = 0
     date: str = ""
+    slot: str = ""  # a schedule's slot, local time ("2026-12-07 09:00")
 
     def actor(self) -> Actor:
         # Feeds read "automation “Triage” moved …": the system acting, named by what fired.
@@ -362,6 +363,7 @@ def render(text: str, *, task: Task | None, firing: Firing) -> str:
         "task.status": task.status if task else "",
         "trigger": firing.name,
         "date": firing.date,
+        "slot": firing.slot,
     }
     return PLACEHOLDER.sub(lambda m: values[m.group(1)], text or "")
 

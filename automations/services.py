@@ -285,6 +285,7 @@ def fire_schedule(*, schedule_id: int, now: dt.datetime | None = None) -> Schedu
                 key=f"slot:{slot.astimezone(dt.UTC).isoformat()}",
                 depth=1,
                 date=slot.date().isoformat(),
+                slot=slot.strftime("%Y-%m-%d %H:%M"),
             )
             with caused_by(kind=SourceKind.SCHEDULE, id=schedule.pk, depth=1):
                 outcomes = engine.run_actions(board=schedule.board, actions=schedule.actions, firing=firing)

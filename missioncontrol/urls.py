@@ -23,6 +23,7 @@ api_v1 = [
     path("", include("alerts.api.urls")),
     path("", include("chat.api.urls")),
     path("", include("webhook_rules.api.urls")),
+    path("", include("automations.api.urls")),
     path("", include("search.api.urls")),
     path("", include("overview.api.urls")),
     path("", include("notifications.api.urls")),

@@ -174,6 +174,28 @@ EXPECTED: dict[str, Rule] = {
     "incident-detail": Rule(MEMBERS),
     "incident-acknowledge": Rule(NOBODY, WRITERS, why="operators handle incidents"),
     "incident-snooze": Rule(NOBODY, WRITERS),
+    # --- automations (docs/automations.md): viewers see, operators run, admins configure ---------
+    "schedule-list": Rule(
+        HUMANS, HUMANS, why="the body names the board; `{}` is a 400 for everyone, the service decides"
+    ),
+    "schedule-detail": Rule(MEMBERS, ADMINS),
+    "schedule-run": Rule(NOBODY, WRITERS, why="operators run a schedule now"),
+    "schedule-runs": Rule(MEMBERS),
+    "schedule-preview": Rule(
+        NOBODY, HUMANS, why="reads nothing of the board but its name; the body names it"
+    ),
+    "automation-list": Rule(HUMANS, HUMANS, why="the body names the board; the service decides"),
+    "automation-detail": Rule(MEMBERS, ADMINS),
+    "automation-preview": Rule(NOBODY, HUMANS, why="a dry run over the history of a board the body names"),
+    "task-template-list": Rule(HUMANS, HUMANS, why="the body names the board; the service decides"),
+    "task-template-detail": Rule(MEMBERS, ADMINS),
+    "task-template-instantiate": Rule(NOBODY, WRITERS, why="operators create work from a template"),
+    "pipeline-template-list": Rule(HUMANS, HUMANS, why="the body names the board; the service decides"),
+    "pipeline-template-detail": Rule(MEMBERS, ADMINS),
+    "pipeline-template-instantiate": Rule(NOBODY, WRITERS),
+    "pipeline-list": Rule(HUMANS),
+    "pipeline-detail": Rule(MEMBERS),
+    "action-outcome-list": Rule(HUMANS),
     # --- gateways (docs/gateways.md): viewers see, operators act, admins configure -------------
     "gateway-list": Rule(HUMANS, ADMINS | OUTSIDER, why="admins add a gateway to their own organization"),
     "gateway-detail": Rule(MEMBERS, ADMINS),
@@ -354,6 +376,11 @@ def rule_for(route: Route) -> Rule | None:
 # Which object a `pk` stands for, by the route name's prefix (longest first).
 PK_OBJECTS = (
     ("personal-token", "personal_token"),
+    ("task-template", "task_template"),
+    ("pipeline-template", "pipeline_template"),
+    ("pipeline", "pipeline"),
+    ("schedule", "schedule"),
+    ("automation", "automation"),
     ("webhook-payload", "payload"),
     ("webhook-rule", "rule"),
     ("agent-token", "agent_token"),
@@ -465,6 +492,7 @@ def snapshot() -> str:
         "chat",
         "notifications",
         "webhook_rules",
+        "automations",
         "gateways",
     ):
         for model in apps.get_app_config(app).get_models():
