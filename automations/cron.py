@@ -42,6 +42,12 @@ def clean_cron(expression: str) -> str:
             "(minute hour day-of-month month day-of-week), e.g. 0 9 * * 1-5.",
             code="invalid_cron",
         )
+    try:
+        croniter(expression).get_next(dt.datetime)
+    except Exception:  # croniter's "no such date" errors: 31 February is valid syntax, never a slot
+        raise DomainError(
+            f"“{expression}” never comes round (check the day and month).", code="invalid_cron"
+        ) from None
     return expression
 
 

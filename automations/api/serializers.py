@@ -3,6 +3,8 @@ services'; these check shapes and name the fields."""
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from automations import cron
@@ -21,6 +23,7 @@ from automations.services import pipeline_progress
 from boards.models import Board
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class BoardField(serializers.PrimaryKeyRelatedField):
     """A board the caller can see (another organization's is "does not exist", like a 404)."""
 
