@@ -60,6 +60,7 @@ urlpatterns = [
     path("overview/", include("overview.urls")),
     path("usage/", include("usage.urls")),
     path("gateways/", include("gateways.urls")),
+    path("", include("automations.urls")),
     path("", include("boards.urls")),
 ]
 

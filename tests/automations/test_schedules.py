@@ -144,7 +144,10 @@ def test_only_admins_configure_schedules(board, admin, teammate, outsider):
     [
         ({"cron_expression": "61 * * * *"}, "invalid_cron"),
         ({"cron_expression": "* * * * * *"}, "invalid_cron"),
-        ({"cron_expression": "0 0 31 2 *"}, "invalid_cron"),  # valid syntax, never a slot  # no seconds: a schedule is not a loop
+        (
+            {"cron_expression": "0 0 31 2 *"},
+            "invalid_cron",
+        ),  # valid syntax, never a slot  # no seconds: a schedule is not a loop
         ({"cron_expression": "1," * 50 + "2 * * * *"}, "too_long"),
         ({"time_zone": "Mars/Olympus"}, "invalid_time_zone"),
         ({"name": "x" * 101}, "too_long"),

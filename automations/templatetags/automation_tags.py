@@ -1,0 +1,25 @@
+"""The pipeline strip of the board page: boards sits below automations and loads this tag rather
+than import it."""
+
+from __future__ import annotations
+
+from django import template
+
+from automations.models import Pipeline
+from automations.services import pipeline_progress
+from boards.models import TaskStatus
+
+register = template.Library()
+SHOWN = 5
+
+
+@register.inclusion_tag("automations/partials/board_pipelines.html")
+def board_pipelines(board) -> dict:
+    """The board's newest unfinished pipelines with their progress (nothing when there is none)."""
+    unfinished = (
+        Pipeline.objects.filter(board=board)
+        .filter(steps__task__status__in=[s for s in TaskStatus.values if s != TaskStatus.DONE])
+        .distinct()
+        .order_by("-id")[:SHOWN]
+    )
+    return {"pipelines": [{"pipeline": p, "progress": pipeline_progress(p)} for p in unfinished]}
