@@ -91,7 +91,8 @@ class ActionFields(forms.Form):
     )
 
     def __init__(self, *args: Any, board: Board, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        # Prefixed: the trigger's form beside it has a "column" too, and ids must be unique.
+        super().__init__(*args, prefix="then", **kwargs)
         choices = [("", "—")]
         choices += [(f"task:{t.pk}", f"Task: {t.name}") for t in TaskTemplate.objects.filter(board=board)]
         choices += [

@@ -20,8 +20,8 @@ def test_an_admin_creates_a_schedule_from_the_form(client, user, board):
             "time_zone": "Europe/Paris",
             "missed_policy": "skip",
             "enabled": "on",
-            "action": "create_task",
-            "text": "Check the overnight runs ({date})",
+            "then-action": "create_task",
+            "then-text": "Check the overnight runs ({date})",
         },
     )
     assert response.status_code == 302
@@ -40,8 +40,8 @@ def test_a_refused_form_says_why_with_a_400(client, user, board):
             "cron": "every day",
             "time_zone": "UTC",
             "missed_policy": "run_once",
-            "action": "post_chat",
-            "text": "x",
+            "then-action": "post_chat",
+            "then-text": "x",
         },
     )
     assert response.status_code == 400
@@ -66,8 +66,8 @@ def test_the_automation_dry_run_and_form(client, user, viewer, board):
             "trigger": "task_done",
             "conditions": "task.priority is urgent",
             "enabled": "on",
-            "action": "post_chat",
-            "text": "{task.title} is done",
+            "then-action": "post_chat",
+            "then-text": "{task.title} is done",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
