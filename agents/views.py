@@ -23,6 +23,7 @@ from agents.models import Agent, AgentToken
 from boards.models import Board, TaskStatus
 from core.actors import Actor
 from core.models import Membership, Organization, Role
+from core.partials import is_partial
 from missioncontrol.exceptions import DomainError, NotFound, PermissionDenied
 
 OPEN_STATUSES = [s for s in TaskStatus.values if s != TaskStatus.DONE]
@@ -251,9 +252,9 @@ def _tokens_response(
         new_token_id=new_token_id,
         replaced_token_id=replaced_token_id,
     )
-    template = "agents/partials/tokens.html" if request.htmx else "agents/agent_detail.html"
+    template = "agents/partials/tokens.html" if is_partial(request) else "agents/agent_detail.html"
     # htmx swaps only 2xx answers, so its error partial is a 200; a plain form post gets a 400.
-    response = render(request, template, context, status=400 if error and not request.htmx else 200)
+    response = render(request, template, context, status=400 if error and not is_partial(request) else 200)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -305,7 +306,7 @@ def agent_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
         services.revoke_agent_token(token=token, actor=_actor(request))
     except DomainError as exc:
         return _domain_error_response(request, agent, exc)
-    if request.htmx:
+    if is_partial(request):
         return _tokens_response(request, agent)
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("agents:agent-detail", pk=agent.pk)

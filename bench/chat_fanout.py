@@ -48,7 +48,7 @@ def summary(samples: list[float]) -> dict:
 async def fetch_fragment(http: httpx.AsyncClient, url: str, cookie: str) -> httpx.Response:
     """GET, retried once on a kept-alive connection the server closed meanwhile (browsers retry
     an idempotent request on a stale connection too)."""
-    headers = {"Cookie": cookie, "X-Requested-With": "chat"}
+    headers = {"Cookie": cookie, "HX-Request": "true"}
     try:
         return await http.get(url, headers=headers)
     except (httpx.ReadError, httpx.RemoteProtocolError):

@@ -39,6 +39,7 @@ from core.access import (
 from core.actors import Actor, ActorKind
 from core.ids import parse_id
 from core.models import PersonalToken, Role
+from core.partials import is_partial
 from missioncontrol.exceptions import DomainError
 
 User = get_user_model()
@@ -468,7 +469,7 @@ def task_move(request: HttpRequest, board_id: int, task_id: int) -> HttpResponse
         if (not error and getattr(task, "approval_requested", None))
         else ""
     )
-    if request.htmx:
+    if is_partial(request):
         return _render_columns(request, board, context, move_error=error, move_notice=notice)
     if error:
         messages.error(request, error)

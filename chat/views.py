@@ -24,6 +24,7 @@ from core.access import membership_for
 from core.actors import Actor
 from core.ids import parse_id
 from core.models import Membership, Role
+from core.partials import is_partial
 from missioncontrol.exceptions import DomainError, RateLimited
 
 PAGE_SIZE = 30
@@ -119,13 +120,13 @@ def _post(request: HttpRequest, board: Board, membership: Membership) -> HttpRes
         )
     except DomainError as exc:
         return _error(request, exc, board, task)
-    if request.headers.get("X-Requested-With") == "chat":
+    if is_partial(request):
         return _render_message(request, membership, board, message.pk, status=201)
     return redirect(services.message_url(message))
 
 
 def _error(request: HttpRequest, exc: DomainError, board: Board, task: Task | None) -> HttpResponse:
-    if request.headers.get("X-Requested-With") == "chat":
+    if is_partial(request):
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
         return JsonResponse(
             {"error": {"code": exc.code, "message": exc.message}}, status=exc.status_code, headers=headers
@@ -195,7 +196,7 @@ def _change(request: HttpRequest, board_id: int, message_id: int, change) -> Htt
         change(message, Actor.for_user(request.user))
     except DomainError as exc:
         return _error(request, exc, board, message.task)
-    if request.headers.get("X-Requested-With") == "chat":
+    if is_partial(request):
         return _render_message(request, membership, board, message.pk)
     return redirect(services.message_url(message))
 

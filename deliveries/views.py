@@ -24,6 +24,7 @@ from agents.models import Agent
 from boards.models import Board
 from core.actors import Actor
 from core.models import Membership, Organization, Role
+from core.partials import is_partial
 from deliveries import outbound
 from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription
 from missioncontrol.exceptions import DomainError
@@ -139,7 +140,7 @@ def replay(request: HttpRequest, delivery_id: int) -> HttpResponse:
         delivery = outbound.replay_delivery(delivery=delivery, actor=Actor.for_user(request.user))
     except DomainError as exc:
         error = exc.message
-    if request.htmx:
+    if is_partial(request):
         return render(
             request,
             "deliveries/partials/row.html",
@@ -169,7 +170,7 @@ def bulk_replay(request: HttpRequest) -> HttpResponse:
             deliveries = deliveries.filter(**{f"{field}_id": int(value)})
     ids = outbound.replay_deliveries(deliveries=deliveries, actor=Actor.for_user(request.user))
     text = f"Replaying {len(ids)} deliveries." if ids else "Nothing to replay."
-    if request.htmx:
+    if is_partial(request):
         return HttpResponse(f'<p class="message" role="status">{text}</p>')
     messages.success(request, text)
     return redirect(

@@ -13,8 +13,8 @@ register = template.Library()
 SHOWN = 5
 
 
-@register.inclusion_tag("automations/partials/board_pipelines.html")
-def board_pipelines(board) -> dict:
+@register.inclusion_tag("automations/partials/board_pipelines.html", takes_context=True)
+def board_pipelines(context, board) -> dict:
     """The board's newest unfinished pipelines with their progress (nothing when there is none)."""
     unfinished = (
         Pipeline.objects.filter(board=board)
@@ -22,4 +22,9 @@ def board_pipelines(board) -> dict:
         .distinct()
         .order_by("-id")[:SHOWN]
     )
-    return {"pipelines": [{"pipeline": p, "progress": pipeline_progress(p)} for p in unfinished]}
+    # A live region (a pipeline started, a step done): live_region reads the page's request.
+    return {
+        "board": board,
+        "request": context.get("request"),
+        "pipelines": [{"pipeline": p, "progress": pipeline_progress(p)} for p in unfinished],
+    }

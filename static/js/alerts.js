@@ -1,6 +1,6 @@
 // Alerts pages. The rule editor shows only the chosen condition's parameters (and sends only
 // those); alert events arriving live (live.js dispatches each as "mc:event") refresh the sidebar
-// badge. The incident list and timeline refresh through live.js's data-live-refresh regions.
+// badge. The incident list and timeline are live regions (live.js).
 // No inline scripts anywhere: the CSP forbids them.
 "use strict";
 (function () {
@@ -18,7 +18,7 @@
   }
 
   document.body.addEventListener("mc:event", function (event) {
-    var verb = event.detail && event.detail.verb;
+    var verb = event.detail && event.detail.event && event.detail.event.verb;
     if (typeof verb === "string" && verb.indexOf("alert.") === 0 && verb.indexOf("alert.rule_") !== 0) {
       document.body.dispatchEvent(new CustomEvent("mc:alert"));
     }

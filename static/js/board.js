@@ -142,9 +142,6 @@
   document.body.addEventListener("htmx:load", function (event) {
     paintTags(event.detail.elt);
   });
-  document.body.addEventListener("mc:regions-updated", function () {
-    paintTags(document);
-  });
   document.body.addEventListener("mc:card-updated", function (event) {
     if (event.detail && event.detail.card) {
       paintTags(event.detail.card);

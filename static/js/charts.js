@@ -14,15 +14,8 @@
 
   var HEIGHT_PX = 220;
   var PALETTE_VARS = ["--chart-1", "--chart-2", "--chart-3", "--chart-4", "--chart-5", "--chart-6"];
-  // The design system's tokens (docs/design-system.md), then the older stylesheet's names.
-  var FALLBACK_VARS = [
-    ["--color-accent", "--accent"],
-    ["--color-success", "--ok"],
-    ["--color-warning", "--warn"],
-    ["--color-danger", "--danger"],
-    ["--color-info", "--muted"],
-    ["--color-text-3", "--fg"],
-  ];
+  // Chart colours are tokens in app.css with a plain value per theme: the canvas needs a colour,
+  // and a token holding light-dark() would be read back unresolved.
   var charts = new Map();
 
   // The first of `names` that is set on :root, else `fallback`.
@@ -39,8 +32,8 @@
   }
 
   function palette() {
-    return PALETTE_VARS.map(function (name, i) {
-      return cssVar([name].concat(FALLBACK_VARS[i]), "#888888");
+    return PALETTE_VARS.map(function (name) {
+      return cssVar(name, "#888888");
     });
   }
 
@@ -95,8 +88,8 @@
 
   function options(figure, data, width) {
     var colours = palette();
-    var fg = cssVar(["--color-text-2", "--fg"], "#222222");
-    var grid = cssVar(["--color-border", "--border"], "#dddddd");
+    var fg = cssVar("--chart-text", "#5b5e6b");
+    var grid = cssVar("--chart-grid", "#e3e4e8");
     var kind = data.kind || "lines";
     var bars = kind === "bars" || kind === "histogram";
     var prepared = seriesData(data);
@@ -195,9 +188,8 @@
       attributeFilter: ["data-theme", "class"],
     });
   }
+  // htmx swapped a region in (a live region with a chart's figure among them).
   document.body.addEventListener("htmx:afterSettle", drawAll);
-  // live.js swapped fresh server-rendered regions in (a chart's figure among them).
-  document.body.addEventListener("mc:regions-updated", drawAll);
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", drawAll);
   } else {

@@ -27,7 +27,7 @@
   }
 
   function get(url) {
-    return fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "chat" } }).then(function (r) {
+    return fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } }).then(function (r) {
       return r.ok ? r.text() : null;
     });
   }
@@ -153,7 +153,7 @@
     fetch(form.action, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "X-Requested-With": "chat", "X-CSRFToken": csrfToken(form) },
+      headers: { "HX-Request": "true", "X-CSRFToken": csrfToken(form) },
       body: new FormData(form)
     }).then(function (response) {
       return response.text().then(function (text) {
@@ -344,7 +344,7 @@
       }
       var mine = ++ticket;
       fetch(self.chat.dataset.mentionUrl + "?q=" + encodeURIComponent(prefix), {
-        credentials: "same-origin", headers: { "X-Requested-With": "chat" }
+        credentials: "same-origin", headers: { "HX-Request": "true" }
       }).then(function (r) {
         return r.ok ? r.json() : { results: [] };
       }).then(function (data) {

@@ -1,24 +1,33 @@
-// Live updates for Mission Control pages (board, task detail, activity feed, agents).
+// Live updates for Mission Control pages (board, task detail, activity feed, agents, overview).
 //
-// Pages with body[data-live-refresh="task. agent."] re-fetch themselves when an event whose verb
-// starts with one of those prefixes arrives (on a task page: an event about that task), and
-// swap in every [data-live-region] element by id; forms outside those regions keep their input.
+// live.js keeps the socket; htmx does the swapping. A live region declares what it follows and
+// where it refreshes from (core/templatetags/live_regions.py writes the attributes):
+//   <section {% live_region "usage-summary" follows="usage." %}> gives
+//   data-live-follows="usage." hx-get="<this page>" hx-select="#usage-summary" hx-swap="outerHTML"
+//   hx-sync="this:drop" hx-trigger="live-refresh"
+// When an event whose verb starts with one of the region's prefixes arrives (on a task page: an
+// event about that task; data-live-board: an event of that board), live.js dispatches
+// "live-refresh" on the region and htmx fetches and swaps it. A region without an hx-get is
+// refused (logged, never refreshed): there would be nothing to fetch.
+// Board cards and feed items are inserted one by one (by position, newest first), not swapped.
 // A board with body[data-toast-webhooks] shows a toast linking to each webhook payload that lands.
 //
-// Connects to the page's stream (body[data-live-url], else /ws/activity/ on pages with an activity
-// feed or agent presence badges), shows the connection state in #live-status, reconnects with
-// exponential backoff and jitter, and resumes from the last event id it saw so the server replays
-// what was missed. Events re-render server-side partials; nothing here builds markup by hand.
-// Wire format: docs/realtime.md. No inline scripts anywhere: the CSP forbids them.
+// Connects to the page's stream (body[data-live-url], else /ws/activity/ on pages with a live
+// region, an activity feed or agent presence badges), shows the connection state in #live-status,
+// reconnects with exponential backoff and jitter, and resumes from the last event id it saw so the
+// server replays what was missed. Events re-render server-side partials; nothing here builds markup
+// by hand. Every event is announced as "mc:event" on <body> (detail.event) for pages with their own
+// reactions (alerts.js, chat.js). Wire format: docs/realtime.md. No inline scripts: the CSP forbids
+// them.
 (function () {
   "use strict";
 
   var body = document.body;
   var feed = document.getElementById("activity-feed");
   var url = body.dataset.liveUrl;
-  var refreshPrefixes = (body.dataset.liveRefresh || "").split(/\s+/).filter(Boolean);
+  var REGION_SELECTOR = "[data-live-follows]";
   var pageTaskId = body.dataset.taskId || null;
-  if (!url && (feed || refreshPrefixes.length || document.querySelector("[data-agent-id][data-presence]"))) {
+  if (!url && (feed || document.querySelector(REGION_SELECTOR) || document.querySelector("[data-agent-id][data-presence]"))) {
     url = "/ws/activity/";
   }
   if (!url || !("WebSocket" in window)) {
@@ -182,16 +191,12 @@
       return;
     }
     remember(event.id, event.position);
-    // Pages with their own reactions (alerts.js) listen for every event here.
-    body.dispatchEvent(new CustomEvent("mc:event", { detail: event }));
     var taskId = taskIdOf(event);
     if (boardId && taskId !== null && String(event.board_id) === String(boardId) &&
         document.getElementById("board-columns")) {
       refreshCard(taskId);
     }
-    if (refreshPrefixes.length && wantsRefresh(event, taskId)) {
-      scheduleRegionRefresh();
-    }
+    markStaleRegions(event, taskId);
     if (body.dataset.toastWebhooks && event.verb === "webhook.received") {
       toastWebhook(event);
     }
@@ -201,7 +206,7 @@
     if (feed && (!feed.dataset.boardOnly || String(event.board_id) === feed.dataset.boardOnly) && !skippedInFeed(event.verb)) {
       addFeedItem(event);
     }
-    // Pages with their own live parts (the overview, chat.js) listen for this rather than open a socket.
+    // Pages with their own live parts (alerts.js, chat.js) listen for this rather than open a socket.
     body.dispatchEvent(new CustomEvent("mc:event", { detail: { event: event } }));
   }
 
@@ -211,11 +216,16 @@
     return Boolean(prefix) && verb.indexOf(prefix) === 0;
   }
 
-  function wantsRefresh(event, taskId) {
-    var matches = refreshPrefixes.some(function (prefix) {
+  function follows(region, event, taskId) {
+    var prefixes = region.dataset.liveFollows.split(/\s+/).filter(Boolean);
+    var matches = prefixes.some(function (prefix) {
       return event.verb.indexOf(prefix) === 0;
     });
     if (!matches) {
+      return false;
+    }
+    var boardOnly = region.dataset.liveBoard;
+    if (boardOnly && event.board_id && String(event.board_id) !== boardOnly) {
       return false;
     }
     if (pageTaskId === null || taskId === String(pageTaskId)) {
@@ -226,62 +236,100 @@
     return taskIds.map(String).indexOf(String(pageTaskId)) !== -1;
   }
 
-  // Several events in a burst (a move writes two) cost one fetch.
-  var regionTimer = null;
-  var regionTicket = 0;
+  // Several events in a burst (a move writes two) cost one request per region. A region whose
+  // refresh is still on the wire is not asked again (htmx would abort it, or queue a request on
+  // the element its own answer is about to replace): it stays stale and is refreshed once more
+  // when that answer is in, so the last event is always reflected.
+  var REFRESH_DELAY_MS = 150;
+  var staleRegions = new Set();
+  var refreshing = new Set();
+  var refreshTimer = null;
 
-  function scheduleRegionRefresh() {
-    if (regionTimer !== null) {
+  function markStaleRegions(event, taskId) {
+    document.querySelectorAll(REGION_SELECTOR).forEach(function (region) {
+      if (follows(region, event, taskId)) {
+        staleRegions.add(region.id);
+      }
+    });
+    scheduleRefresh();
+  }
+
+  function scheduleRefresh() {
+    if (staleRegions.size && refreshTimer === null) {
+      refreshTimer = window.setTimeout(refreshStaleRegions, REFRESH_DELAY_MS);
+    }
+  }
+
+  // The region is looked up by id when the timer fires: an earlier swap may have replaced it.
+  function refreshStaleRegions() {
+    refreshTimer = null;
+    staleRegions.forEach(function (id) {
+      if (refreshing.has(id)) {
+        return;
+      }
+      staleRegions.delete(id);
+      var region = document.getElementById(id);
+      if (region && declaresSource(region) && window.htmx) {
+        window.htmx.trigger(region, "live-refresh");
+      }
+    });
+  }
+
+  // requestConfig.elt is the region that asked, also after an outerHTML swap replaced it.
+  function refreshedRegionId(event) {
+    var config = event.detail && event.detail.requestConfig;
+    var region = config && config.elt;
+    return region && region.matches && region.matches(REGION_SELECTOR) ? region.id : null;
+  }
+
+  body.addEventListener("htmx:beforeRequest", function (event) {
+    var id = refreshedRegionId(event);
+    if (id) {
+      refreshing.add(id);
+    }
+  });
+
+  body.addEventListener("htmx:afterRequest", function (event) {
+    var id = refreshedRegionId(event);
+    if (id && refreshing.delete(id)) {
+      scheduleRefresh();
+    }
+  });
+
+  function declaresSource(region) {
+    if (region.hasAttribute("hx-get") && region.getAttribute("hx-trigger") === "live-refresh") {
+      return true;
+    }
+    if (window.console) {
+      window.console.error("live region #" + region.id + " declares no hx-get with hx-trigger=\"live-refresh\": not refreshed");
+    }
+    return false;
+  }
+
+  // Keyboard users keep their place. htmx refocuses an element that has an id; a card's link and
+  // menu buttons have none, so the card's link takes the focus back.
+  var focusedCardId = null;
+
+  body.addEventListener("htmx:beforeSwap", function (event) {
+    var region = event.detail.elt;
+    focusedCardId = null;
+    if (region && region.matches && region.matches(REGION_SELECTOR) && region.contains(document.activeElement)) {
+      var card = document.activeElement.id ? null : document.activeElement.closest("[id^='task-']");
+      focusedCardId = card ? card.id : null;
+    }
+  });
+
+  body.addEventListener("htmx:afterSettle", function () {
+    if (focusedCardId === null) {
       return;
     }
-    regionTimer = window.setTimeout(function () {
-      regionTimer = null;
-      refreshRegions();
-    }, 150);
-  }
-
-  function refreshRegions() {
-    var ticket = ++regionTicket;
-    fetch(window.location.href, { credentials: "same-origin", headers: { "X-Requested-With": "live" } })
-      .then(function (response) {
-        return response.ok ? response.text() : null;
-      })
-      .then(function (html) {
-        if (!html || ticket !== regionTicket) {
-          return;
-        }
-        var fresh = new DOMParser().parseFromString(html, "text/html");
-        document.querySelectorAll("[data-live-region][id]").forEach(function (region) {
-          var replacement = fresh.getElementById(region.id);
-          if (!replacement) {
-            return;
-          }
-          // Keyboard users keep their place: the focused element by its id, or else the card it
-          // sits in (a card's link and menu buttons have no id of their own).
-          var focused = region.contains(document.activeElement) ? document.activeElement : null;
-          var focusedId = focused ? focused.id : null;
-          var focusedCard = focused && focused.closest ? focused.closest("[id^='task-']") : null;
-          var adopted = document.importNode(replacement, true);
-          region.replaceWith(adopted);
-          activate(adopted);
-          if (focusedId && document.getElementById(focusedId)) {
-            document.getElementById(focusedId).focus();
-          } else if (focusedCard && document.getElementById(focusedCard.id)) {
-            var cardLink = document.getElementById(focusedCard.id).querySelector("[data-card-link]");
-            if (cardLink) {
-              cardLink.focus();
-            }
-          }
-        });
-        if (window.MC) {
-          window.MC.refreshTimes(document);
-        }
-        body.dispatchEvent(new CustomEvent("mc:regions-updated"));
-      })
-      .catch(function () {
-        // The next event tries again; a reload always shows the truth.
-      });
-  }
+    var card = document.getElementById(focusedCardId);
+    var cardLink = card ? card.querySelector("[data-card-link]") : null;
+    focusedCardId = null;
+    if (cardLink && (document.activeElement === body || document.activeElement === null)) {
+      cardLink.focus();
+    }
+  });
 
   // Only for events that just happened: a replay after a reconnect does not pop old toasts.
   var TOAST_MAX_AGE_MS = 60000;
@@ -330,7 +378,7 @@
     var ticket = (cardRequests.get(taskId) || 0) + 1;
     cardRequests.set(taskId, ticket);
     var path = "/boards/" + boardId + "/tasks/" + encodeURIComponent(taskId) + "/card/";
-    fetch(path, { credentials: "same-origin", headers: { "X-Requested-With": "live" } })
+    fetch(path, { credentials: "same-origin" })
       .then(function (response) {
         if (cardRequests.get(taskId) !== ticket) {
           return null;
@@ -452,7 +500,7 @@
     if (!path || feed.querySelector('[data-event-id="' + event.id + '"]')) {
       return;
     }
-    fetch(path, { credentials: "same-origin", headers: { "X-Requested-With": "live" } })
+    fetch(path, { credentials: "same-origin" })
       .then(function (response) {
         return response.ok ? response.text() : null;
       })

@@ -69,9 +69,7 @@ def test_an_outsider_sees_nothing(board, teammate, outsider, client):
 
 def test_posting_from_the_page_returns_the_message_fragment(board, teammate, client):
     client.force_login(teammate)
-    response = client.post(
-        f"/boards/{board.pk}/chat/", {"body": "hello **team**"}, HTTP_X_REQUESTED_WITH="chat"
-    )
+    response = client.post(f"/boards/{board.pk}/chat/", {"body": "hello **team**"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 201
     assert "<strong>team</strong>" in response.content.decode()
 
@@ -79,8 +77,8 @@ def test_posting_from_the_page_returns_the_message_fragment(board, teammate, cli
 def test_a_page_post_over_the_rate_answers_429_with_retry_after(board, teammate, client, settings):
     settings.CHAT_POST_RATE = "1/60s"
     client.force_login(teammate)
-    client.post(f"/boards/{board.pk}/chat/", {"body": "one"}, HTTP_X_REQUESTED_WITH="chat")
-    response = client.post(f"/boards/{board.pk}/chat/", {"body": "two"}, HTTP_X_REQUESTED_WITH="chat")
+    client.post(f"/boards/{board.pk}/chat/", {"body": "one"}, HTTP_HX_REQUEST="true")
+    response = client.post(f"/boards/{board.pk}/chat/", {"body": "two"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 429 and int(response["Retry-After"]) >= 1
     assert response.json()["error"]["code"] == "rate_limited"
 
@@ -95,14 +93,12 @@ def test_without_javascript_a_post_redirects_to_the_message(board, teammate, cli
 def test_edit_delete_and_pin_from_the_page(board, teammate, user, client):
     message = say(board, teammate, "draft")
     client.force_login(teammate)
-    client.post(
-        f"/boards/{board.pk}/chat/{message.pk}/edit/", {"body": "final"}, HTTP_X_REQUESTED_WITH="chat"
-    )
+    client.post(f"/boards/{board.pk}/chat/{message.pk}/edit/", {"body": "final"}, HTTP_HX_REQUEST="true")
     client.post(f"/boards/{board.pk}/chat/{message.pk}/pin/", {"pinned": "1"})
     message.refresh_from_db()
     assert message.body == "final" and message.pinned_at is not None
     client.force_login(user)  # an admin removes someone else's message
-    html = client.post(f"/boards/{board.pk}/chat/{message.pk}/delete/", HTTP_X_REQUESTED_WITH="chat")
+    html = client.post(f"/boards/{board.pk}/chat/{message.pk}/delete/", HTTP_HX_REQUEST="true")
     assert "Message deleted." in html.content.decode()
 
 

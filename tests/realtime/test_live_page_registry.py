@@ -1,9 +1,10 @@
 """Live is the rule: every page whose data can change names the events that refresh it.
 
-Each row: a page, and the event-verb prefixes that must re-render it (body[data-live-refresh],
-handled by static/js/live.js, which swaps the page's [data-live-region] elements), or the page's
-own live script. A page added to the product that shows changing data gets a row here; the
-browser tests (tests/e2e/test_live*.py, test_overview.py, test_usage.py) prove the wiring works.
+Each row: a page, a live region on it and the event-verb prefixes that must re-render that region
+(`{% live_region %}`: data-live-follows, with the hx-get htmx refreshes it from when
+static/js/live.js dispatches "live-refresh" on it). A page added to the product that shows
+changing data gets a row here; the browser tests (tests/e2e/test_live*.py, test_overview.py,
+test_usage.py) prove the wiring works.
 """
 
 from __future__ import annotations
@@ -24,9 +25,16 @@ LIVE_PAGES = [
     ("delivery", "/deliveries/{delivery}/", {"delivery."}, "delivery-live"),
     ("task", "/boards/{board}/tasks/{task}/", {"task.", "comment.", "approval.", "usage."}, "task-cost"),
     ("usage", "/usage/", {"usage."}, "usage-summary"),
+    (
+        "automations",
+        "/boards/{board}/automations/",
+        {"schedule.", "automation.", "pipeline."},
+        "automations-live",
+    ),
+    ("board pipelines", "/boards/{board}/", {"pipeline.", "task.status_changed"}, "board-pipelines"),
+    ("overview numbers", "/overview/", {"task.", "approval.", "webhook.", "delivery."}, "overview-numbers"),
+    ("overview fleet", "/overview/", {"task.", "agent."}, "overview-fleet"),
 ]
-# Pages whose own script follows the stream (overview.js: numbers and fleet, incl. agent status).
-SCRIPTED_PAGES = [("overview", "/overview/", "js/overview.js", ("overview-numbers", "overview-fleet"))]
 
 
 @pytest.fixture
@@ -50,19 +58,10 @@ def ids(organization, board):
 def test_each_live_page_refreshes_on_its_events(client, user, ids, name, url, prefixes, region):
     client.force_login(user)
     html = client.get(url.format(**ids)).content.decode()
-    declared = re.search(r'<body[^>]*data-live-refresh="([^"]*)"', html)
-    assert declared, f"{name}: no data-live-refresh on <body>"
+    tag = re.search(rf'<[a-z]+ [^>]*id="{region}"[^>]*>', html)
+    assert tag, f"{name}: no live region #{region}"
+    declared = re.search(r'data-live-follows="([^"]*)"', tag.group(0))
+    assert declared, f"{name}: #{region} follows nothing"
     assert prefixes <= set(declared.group(1).split()), f"{name}: refreshes on {declared.group(1)!r}"
-    assert re.search(rf'id="{region}"[^>]*data-live-region', html), f"{name}: no live region #{region}"
+    assert re.search(r'hx-get="[^"]+"', tag.group(0)) and 'hx-trigger="live-refresh"' in tag.group(0)
     assert "js/live.js" in html and 'id="live-status"' in html
-
-
-@pytest.mark.parametrize(
-    ("name", "url", "script", "regions"), SCRIPTED_PAGES, ids=[p[0] for p in SCRIPTED_PAGES]
-)
-def test_each_scripted_live_page_loads_its_script_and_regions(client, user, ids, name, url, script, regions):
-    client.force_login(user)
-    html = client.get(url.format(**ids)).content.decode()
-    assert script in html and "js/live.js" in html
-    for region in regions:
-        assert f'id="{region}" data-fragment-url=' in html, f"{name}: #{region}"
