@@ -24,6 +24,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD curl -fsS http://127.0.0.1:8000/healthz || exit 1
 # Plain HTTP: gunicorn with the versioned settings (finishes in-flight requests on SIGTERM).
-# The websocket/SSE server runs from the same image: python -m missioncontrol.serving (compose.yml).
+# The websocket/SSE server runs from the same image: python -m infra.serving (compose.yml).
 # Neither rewrites the client address from proxy headers; TRUSTED_PROXY_COUNT decides (docs/security.md).
 CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "missioncontrol.wsgi:application"]

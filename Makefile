@@ -43,16 +43,16 @@ migrate: venv
 	$(PY) manage.py migrate --noinput
 
 .env:
-	$(PY) -m missioncontrol.local_env .env
+	$(PY) -m infra.local_env .env
 
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 # One uvicorn process (the in-memory layers live in it), with the shipped ASGI settings
-# (missioncontrol.serving: no proxy-header rewriting, bounded request heads).
+# (infra.serving: no proxy-header rewriting, bounded request heads).
 run: venv .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py demo
-	CELERY_EMBEDDED_WORKER=$${CELERY_EMBEDDED_WORKER:-1} $(PY) -m missioncontrol.serving \
+	CELERY_EMBEDDED_WORKER=$${CELERY_EMBEDDED_WORKER:-1} $(PY) -m infra.serving \
 		--host $(HOST) --port $(PORT) --workers 1
 
 # Two workers (pytest-xdist), each with its own test database and Redis database; tests that

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from activity.models import ActivityEvent
 from activity.payloads import activity_payload
-from missioncontrol import realtime
+from infra import realtime
 
 
 def publish_events(events: Sequence[ActivityEvent]) -> None:

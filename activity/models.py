@@ -10,13 +10,7 @@ from django.conf import settings
 from django.db import models
 
 from core.actors import ActorKind
-
-
-class ActivityEventQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ActivityEventQuerySet:
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(organization__memberships__user=user)
+from core.querysets import OrganizationScopedQuerySet
 
 
 class ActivityEvent(models.Model):
@@ -57,7 +51,7 @@ class ActivityEvent(models.Model):
     # False for entries that are only recorded (audit), never pushed to open streams.
     live = models.BooleanField(default=True)
 
-    objects = ActivityEventQuerySet.as_manager()
+    objects = OrganizationScopedQuerySet.as_manager()
 
     class Meta:
         # The table keeps the name it was created with in boards (moved in activity 0001, no copy).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.db import models
@@ -11,7 +11,7 @@ from activity import following
 from activity.causation import current_cause
 from activity.models import ActivityEvent
 from core.actors import Actor
-from missioncontrol.logs import current_request_id
+from infra.logs import current_request_id
 
 
 def record_activity(
@@ -54,3 +54,46 @@ def record_activity(
     )
     following.schedule_after_commit()
     return event
+
+
+def _name_changed_fields(changed: list[str]) -> dict[str, Any]:
+    return {"fields": changed}
+
+
+def update_and_record(
+    instance: models.Model,
+    *,
+    changes: Mapping[str, Any],
+    actor: Actor,
+    verb: str,
+    organization: models.Model | int,
+    board: models.Model | int | None = None,
+    target_type: str = "",
+    detail: Callable[[list[str]], dict[str, Any]] | None = None,
+    record_unchanged: bool = False,
+) -> list[str]:
+    """The "set fields, save, record the event" step of every update service.
+
+    Sets only the fields whose value differs, saves only those (and the model's auto_now stamps,
+    which update_fields would otherwise skip) and records one event whose detail is built from the
+    changed names, after they are set (so it can name the new values). Returns the changed names
+    in the order given. A call that changes nothing records nothing, unless `record_unchanged`:
+    some resources' history has always listed every update request.
+    """
+    changed = [name for name, value in changes.items() if getattr(instance, name) != value]
+    if not changed and not record_unchanged:
+        return changed
+    for name in changed:
+        setattr(instance, name, changes[name])
+    stamps = [field.name for field in instance._meta.concrete_fields if getattr(field, "auto_now", False)]
+    instance.save(update_fields=[*changed, *stamps])
+    record_activity(
+        organization=organization,
+        board=board,
+        actor=actor,
+        verb=verb,
+        target=instance,
+        target_type=target_type,
+        detail=(detail or _name_changed_fields)(changed),
+    )
+    return changed

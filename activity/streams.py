@@ -29,8 +29,8 @@ from django.db.models import Q
 from activity.replay import latest_position, missed_events, parse_cursor
 from activity.services import record_activity
 from core.actors import Actor
-from missioncontrol import realtime
-from missioncontrol.metrics import OPEN_WEBSOCKETS, WEBSOCKET_POLICY_CLOSES
+from infra import realtime
+from infra.metrics import OPEN_WEBSOCKETS, WEBSOCKET_POLICY_CLOSES
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class ActivityStreamConsumer(AsyncWebsocketConsumer):
 
     stream = "activity"
     # Browser streams authenticate with the session cookie, so they insist on an Origin header
-    # (validated by missioncontrol.websocket_origin): a cookie without one is not a browser's.
+    # (validated by infra.websocket_origin): a cookie without one is not a browser's.
     requires_origin = True
 
     # Channels reads the channel layer in the same loop as the socket, through the

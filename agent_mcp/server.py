@@ -41,8 +41,8 @@ from pydantic import AnyUrl
 from rest_framework.exceptions import ValidationError
 from rest_framework.utils.encoders import JSONEncoder
 
+from agent_api import serializers as agent_serializers
 from agent_mcp.tools import MAX_ROWS, TOOLS, TOOLS_BY_NAME, list_board_tasks
-from agents.api import serializers as agent_serializers
 from agents.authentication import (
     AgentAuthenticationFailed,
     AgentRateLimited,
@@ -52,9 +52,9 @@ from agents.authentication import (
 )
 from agents.models import Agent, AgentToken
 from boards.models import Board, Task
-from missioncontrol.exceptions import DomainError, NotFound, RateLimited
-from missioncontrol.logs import current_request_id
-from missioncontrol.middleware import incoming_request_id
+from infra.exceptions import DomainError, NotFound, RateLimited
+from infra.logs import current_request_id
+from infra.middleware import incoming_request_id
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from typing import Any
 from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
+from agent_api import serializers as agent_serializers
 from agents import services as agent_services
-from agents.api import serializers as agent_serializers
 from agents.models import Agent
 from boards import services as board_services
 from boards.models import Board, Task, TaskStatus
@@ -26,7 +26,7 @@ from chat.api import serializers as chat_serializers
 from chat.models import ChatMessage
 from core.actors import Actor
 from core.ids import parse_id
-from missioncontrol.exceptions import DomainError, NotFound
+from infra.exceptions import DomainError, NotFound
 from usage.api import serializers as usage_serializers
 from usage.services import record_usage
 

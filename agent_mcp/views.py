@@ -22,7 +22,7 @@ from agents.models import Agent, AgentToken
 from core.access import membership_for
 from core.actors import Actor
 from core.models import Role
-from missioncontrol.exceptions import DomainError, NotFound, PermissionDenied
+from infra.exceptions import DomainError, NotFound, PermissionDenied
 
 DEFAULT_TOKEN_NAME = "mcp"  # noqa: S105 - a label for the token, not a secret
 

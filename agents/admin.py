@@ -18,7 +18,7 @@ from agents.models import Agent, AgentToken
 from core.access import require_role
 from core.actors import Actor
 from core.models import Role
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 
 # Raw tokens travel to the next page in the messages cookie; a handful keeps it small (and out of
 # the session fallback, which is stored server-side).

@@ -24,11 +24,12 @@ from rest_framework import authentication, exceptions
 from agents.models import AgentStatus, AgentToken
 from agents.services import record_agent_seen
 from agents.tokens import DUMMY_DIGEST, TOKEN_PATTERN, token_digest
-from missioncontrol import ratelimits
-from missioncontrol.client_ip import client_ip_from_meta
-from missioncontrol.logs import current_request_id
-from missioncontrol.metrics import RATE_LIMIT_BACKEND_ERRORS, RATE_LIMIT_REJECTIONS
-from missioncontrol.ratelimits import hit
+from core.api.views import HUMAN_AUTHENTICATION
+from infra import ratelimits
+from infra.client_ip import client_ip_from_meta
+from infra.logs import current_request_id
+from infra.metrics import RATE_LIMIT_BACKEND_ERRORS, RATE_LIMIT_REJECTIONS
+from infra.ratelimits import hit
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def _failures_exhausted(client_ip: str) -> int:
     """Seconds until this address may try again if it used up its failures, else 0.
 
     Read without counting, so a blocked address cannot learn whether a token is valid. Fails
-    open like missioncontrol.ratelimits.hit: an unreachable backend never locks agents out.
+    open like infra.ratelimits.hit: an unreachable backend never locks agents out.
     """
     try:
         usage = ratelimits.usage(AUTH_LIMITER, client_ip, settings.AGENT_AUTH_RATE, increment=False)
@@ -164,7 +165,7 @@ def verify_agent_credentials(raw: str, *, client_ip: str, path: str) -> AgentTok
 
 def _log_failure(reason: str, *, client_ip: str, path: str) -> None:
     # Never the token, its public id or any slice of it: only where and from whom. The request id
-    # is stamped on every record by missioncontrol.logs.RequestIdFilter (and repeated here for
+    # is stamped on every record by infra.logs.RequestIdFilter (and repeated here for
     # handlers without that filter).
     logger.warning(
         "agent authentication failed: reason=%s path=%s client_ip=%s",
@@ -263,3 +264,8 @@ AGENT_OR_SESSION_AUTHENTICATION = [
     AgentTokenAuthentication,
     authentication.SessionAuthentication,
 ]
+
+
+# The human API base's authentication with agent bearer tokens first: for the few read APIs
+# (search, overview metrics and exports) that agents share with people, each scoped per caller.
+HUMAN_OR_AGENT_AUTHENTICATION = [AgentTokenAuthentication, *HUMAN_AUTHENTICATION]

@@ -38,8 +38,8 @@ from agents.models import AgentStatus, AgentToken
 from agents.services import record_heartbeat
 from boards.models import Task
 from core.actors import Actor
-from missioncontrol import realtime
-from missioncontrol.exceptions import DomainError
+from infra import realtime
+from infra.exceptions import DomainError
 
 AUTH_TIMEOUT_SECONDS = 5.0
 # The position of the agent's last acknowledged event: where a reconnect without last_event_id resumes.

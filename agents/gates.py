@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from missioncontrol.exceptions import PaymentRequired
+from infra.exceptions import PaymentRequired
 
 if TYPE_CHECKING:
     from agents.models import Agent

@@ -5,17 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from core.querysets import OrganizationScopedQuerySet
+
 
 class AgentStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     SUSPENDED = "suspended", "Suspended"
-
-
-class AgentQuerySet(models.QuerySet):
-    def visible_to(self, user) -> AgentQuerySet:
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(organization__memberships__user=user)
 
 
 class Agent(models.Model):
@@ -40,7 +35,7 @@ class Agent(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = AgentQuerySet.as_manager()
+    objects = OrganizationScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

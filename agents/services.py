@@ -28,9 +28,9 @@ from core.access import require_role
 from core.actors import Actor
 from core.generations import bump_agents_generation
 from core.models import Organization, Role
-from missioncontrol import realtime
-from missioncontrol.exceptions import Conflict, DomainError, NotFound
-from missioncontrol.outbound_guard import UnsafeTarget, check_url_at_save
+from infra import realtime
+from infra.exceptions import Conflict, DomainError, NotFound
+from infra.outbound_guard import UnsafeTarget, check_url_at_save
 
 MAX_TOKENS_PER_AGENT = 20  # usable (not revoked, not expired) tokens at once
 MAX_GRACE_SECONDS = 7 * 24 * 3600
@@ -69,7 +69,7 @@ def _clean_capabilities(capabilities: Iterable[str]) -> list[str]:
 
 def clean_callback_url(url: str) -> str:
     """An http(s) URL the outbound guard accepts, the same guard every push runs before sending
-    (missioncontrol.outbound_guard): a loopback, private, link-local or metadata address, also
+    (infra.outbound_guard): a loopback, private, link-local or metadata address, also
     inside IPv6 (mapped, 6to4, NAT64), is refused when saved instead of failing every send."""
     url = (url or "").strip()
     if url:

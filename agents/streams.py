@@ -31,10 +31,10 @@ from agents.authentication import (
     verify_agent_credentials,
 )
 from agents.consumers import ack_cursor_key, agent_subscription
-from missioncontrol import realtime
-from missioncontrol.client_ip import client_ip_from_meta
-from missioncontrol.errors import json_error
-from missioncontrol.metrics import OPEN_EVENT_STREAMS
+from infra import realtime
+from infra.client_ip import client_ip_from_meta
+from infra.errors import json_error
+from infra.metrics import OPEN_EVENT_STREAMS
 
 SSE_MAX_LIFETIME_SECONDS = 300.0
 SSE_KEEPALIVE_SECONDS = 15.0

@@ -24,7 +24,7 @@ from boards.models import Board, TaskStatus
 from core.actors import Actor
 from core.models import Membership, Organization, Role
 from core.partials import is_partial
-from missioncontrol.exceptions import DomainError, NotFound, PermissionDenied
+from infra.exceptions import DomainError, NotFound, PermissionDenied
 
 OPEN_STATUSES = [s for s in TaskStatus.values if s != TaskStatus.DONE]
 GRACE_CHOICES = [

@@ -24,7 +24,7 @@ from django.urls import reverse
 from activity.models import ActivityEvent
 from core.models import Membership, Role
 from deliveries.outbound import deliver_event_to_subscription
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 
 if TYPE_CHECKING:
     from alerts.models import AlertRule, Incident

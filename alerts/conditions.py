@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -30,7 +30,7 @@ from activity.models import ActivityEvent
 from agents.models import Agent, AgentStatus
 from boards.models import Approval, ApprovalStatus, Board, Task, TaskStatus
 from deliveries.models import Subscription
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from usage import selectors as usage_selectors
 from usage.models import Budget, BudgetCrossing
 from webhooks import refusals
@@ -138,70 +138,115 @@ def _clean_int(param: Param, value: Any) -> int:
     return number
 
 
-def _clean_param(param: Param, value: Any, organization_id: int) -> Any:
-    if param.kind == "int":
-        return _clean_int(param, value)
-    if param.kind == "bool":
-        if isinstance(value, bool):
-            return value
-        if value in ("1", "true", "on", 1):
-            return True
-        if value in ("0", "false", "", 0, None):
-            return False
-        raise DomainError(f"{param.label} must be true or false.", code="invalid_params")
-    allowed = [choice for choice, _ in param.choices]
-    if param.kind == "choice":
-        if isinstance(value, str) and value.isdigit() and int(value) in allowed:
-            value = int(value)  # a form posts numbers as text
-        if value not in allowed:
-            raise DomainError(
-                f"{param.label} must be one of {', '.join(map(str, allowed))}.", code="invalid_params"
-            )
+def _clean_bool(param: Param, value: Any, organization_id: int) -> bool:
+    if isinstance(value, bool):
         return value
-    if param.kind == "choices":
-        values = value if isinstance(value, list) else [value]
-        cleaned = []
-        for item in values:
-            item = int(item) if isinstance(item, str) and item.isdigit() else item
-            if item not in allowed:
-                raise DomainError(
-                    f"{param.label}: {item!r} is not one of {', '.join(map(str, allowed))}.",
-                    code="invalid_params",
-                )
-            cleaned.append(item)
-        if not cleaned:
-            raise DomainError(f"{param.label}: choose at least one.", code="invalid_params")
-        return sorted(set(cleaned))
-    if param.kind == "event_types":
-        values = value if isinstance(value, list) else [v.strip() for v in str(value).split(",")]
-        values = [v for v in values if v]
-        if not values:
-            raise DomainError(f"{param.label}: choose at least one event type.", code="invalid_params")
-        if len(values) > 20:
-            raise DomainError(f"{param.label}: at most 20 event types.", code="invalid_params")
-        for verb in values:
-            if not isinstance(verb, str) or not EVENT_TYPE_RE.match(verb) or len(verb) > 64:
-                raise DomainError(
-                    f"{param.label}: {verb!r} is not an event type such as task.created.",
-                    code="invalid_params",
-                )
-            if verb.startswith(OWN_VERB_PREFIX):
-                raise DomainError(
-                    f"{param.label}: alert events cannot trigger alert rules.", code="invalid_params"
-                )
-        known = known_event_types()
-        unknown = [verb for verb in values if verb not in known]
-        if unknown:
-            raise DomainError(f"{param.label}: unknown event type {unknown[0]!r}.", code="invalid_params")
-        return sorted(set(values))
-    if param.kind == "object":
-        number = _clean_int(Param(param.name, param.label, "int", minimum=1), value)
-        if not _object_queryset(param.model, organization_id).filter(pk=number).exists():
+    if value in ("1", "true", "on", 1):
+        return True
+    if value in ("0", "false", "", 0, None):
+        return False
+    raise DomainError(f"{param.label} must be true or false.", code="invalid_params")
+
+
+def _allowed_choices(param: Param) -> list[Any]:
+    return [choice for choice, _ in param.choices]
+
+
+def _as_choice(item: Any) -> Any:
+    # A form posts numbers as text.
+    return int(item) if isinstance(item, str) and item.isdigit() else item
+
+
+def _clean_choice(param: Param, value: Any, organization_id: int) -> Any:
+    allowed = _allowed_choices(param)
+    if _as_choice(value) in allowed:
+        value = _as_choice(value)
+    if value not in allowed:
+        raise DomainError(
+            f"{param.label} must be one of {', '.join(map(str, allowed))}.", code="invalid_params"
+        )
+    return value
+
+
+def _clean_choices(param: Param, value: Any, organization_id: int) -> list[Any]:
+    allowed = _allowed_choices(param)
+    cleaned = []
+    for item in value if isinstance(value, list) else [value]:
+        item = _as_choice(item)
+        if item not in allowed:
             raise DomainError(
-                f"{param.label}: no such {param.model} in this organization.", code="invalid_params"
+                f"{param.label}: {item!r} is not one of {', '.join(map(str, allowed))}.",
+                code="invalid_params",
             )
-        return number
-    raise ValueError(param.kind)
+        cleaned.append(item)
+    if not cleaned:
+        raise DomainError(f"{param.label}: choose at least one.", code="invalid_params")
+    return sorted(set(cleaned))
+
+
+def _split_event_types(param: Param, value: Any) -> list[Any]:
+    """A list, or text separated by commas; 1 to 20 entries."""
+    values = value if isinstance(value, list) else [v.strip() for v in str(value).split(",")]
+    values = [v for v in values if v]
+    if not values:
+        raise DomainError(f"{param.label}: choose at least one event type.", code="invalid_params")
+    if len(values) > 20:
+        raise DomainError(f"{param.label}: at most 20 event types.", code="invalid_params")
+    return values
+
+
+def _check_event_type_shape(param: Param, verb: Any) -> None:
+    """A dotted event type, and not an alert's own (a rule must not trigger itself in a loop)."""
+    if not isinstance(verb, str) or not EVENT_TYPE_RE.match(verb) or len(verb) > 64:
+        raise DomainError(
+            f"{param.label}: {verb!r} is not an event type such as task.created.", code="invalid_params"
+        )
+    if verb.startswith(OWN_VERB_PREFIX):
+        raise DomainError(f"{param.label}: alert events cannot trigger alert rules.", code="invalid_params")
+
+
+def _clean_event_types(param: Param, value: Any, organization_id: int) -> list[str]:
+    values = _split_event_types(param, value)
+    for verb in values:
+        _check_event_type_shape(param, verb)
+    known = known_event_types()
+    unknown = [verb for verb in values if verb not in known]
+    if unknown:
+        raise DomainError(f"{param.label}: unknown event type {unknown[0]!r}.", code="invalid_params")
+    return sorted(set(values))
+
+
+def _clean_object(param: Param, value: Any, organization_id: int) -> int:
+    """The id of a row of the rule's organization (another organization's reads as no such row)."""
+    number = _clean_int(Param(param.name, param.label, "int", minimum=1), value)
+    if not _object_queryset(param.model, organization_id).filter(pk=number).exists():
+        raise DomainError(
+            f"{param.label}: no such {param.model} in this organization.", code="invalid_params"
+        )
+    return number
+
+
+def _clean_int_param(param: Param, value: Any, organization_id: int) -> int:
+    return _clean_int(param, value)
+
+
+# One cleaner per parameter kind; each raises DomainError (400) naming the parameter.
+PARAM_CLEANERS: dict[str, Callable[[Param, Any, int], Any]] = {
+    "int": _clean_int_param,
+    "bool": _clean_bool,
+    "choice": _clean_choice,
+    "choices": _clean_choices,
+    "event_types": _clean_event_types,
+    "object": _clean_object,
+}
+
+
+def _clean_param(param: Param, value: Any, organization_id: int) -> Any:
+    try:
+        clean = PARAM_CLEANERS[param.kind]
+    except KeyError:
+        raise ValueError(param.kind) from None
+    return clean(param, value, organization_id)
 
 
 def validate_params(

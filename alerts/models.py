@@ -6,12 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-
-class AlertRuleQuerySet(models.QuerySet):
-    def visible_to(self, user) -> AlertRuleQuerySet:
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(organization__memberships__user=user)
+from core.models import creation_stamps
+from core.querysets import OrganizationScopedQuerySet
 
 
 class AlertRule(models.Model):
@@ -43,13 +39,9 @@ class AlertRule(models.Model):
         blank=True,
         related_name="alert_rules",
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_by, created_at, updated_at = creation_stamps()
 
-    objects = AlertRuleQuerySet.as_manager()
+    objects = OrganizationScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
@@ -71,12 +63,7 @@ class IncidentState(models.TextChoices):
 OPEN_STATES = (IncidentState.FIRING, IncidentState.ACKNOWLEDGED, IncidentState.SNOOZED)
 
 
-class IncidentQuerySet(models.QuerySet):
-    def visible_to(self, user) -> IncidentQuerySet:
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(organization__memberships__user=user)
-
+class IncidentQuerySet(OrganizationScopedQuerySet):
     def open(self) -> IncidentQuerySet:
         return self.exclude(state=IncidentState.RESOLVED)
 

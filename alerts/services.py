@@ -19,7 +19,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from activity.services import record_activity
+from activity.services import record_activity, update_and_record
 from alerts import channels
 from alerts.conditions import Breach, get_condition, validate_params
 from alerts.models import OPEN_STATES, AlertRule, EntryKind, Incident, IncidentEntry, IncidentState
@@ -28,8 +28,8 @@ from core.access import require_role
 from core.actors import Actor
 from core.models import Organization, Role
 from deliveries.models import Subscription
-from missioncontrol.exceptions import DomainError, InvalidTransition, NotFound
-from missioncontrol.metrics import ALERT_INCIDENTS
+from infra.exceptions import DomainError, InvalidTransition, NotFound
+from infra.metrics import ALERT_INCIDENTS
 
 logger = logging.getLogger(__name__)
 
@@ -186,17 +186,16 @@ def update_rule(*, actor: Actor, rule: AlertRule, **changes: Any) -> AlertRule:
         )
     if "email_recipients" in changes:
         changes["email_recipients"] = _clean_recipients(changes["email_recipients"])
-    for name, value in changes.items():
-        setattr(rule, name, value)
-    rule.save()
-    record_activity(
-        organization=rule.organization_id,
-        board=rule.board_id,
+    update_and_record(
+        rule,
+        changes=changes,
         actor=actor,
         verb="alert.rule_updated",
-        target=rule,
+        organization=rule.organization_id,
+        board=changes.get("board", rule.board_id),
         target_type="alertrule",
-        detail={**_rule_detail(rule), "fields": sorted(changes)},
+        detail=lambda changed: {**_rule_detail(rule), "fields": sorted(changes)},
+        record_unchanged=True,
     )
     forget_triggers(rule.organization_id)
     return rule

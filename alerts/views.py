@@ -28,7 +28,7 @@ from core.access import current_organization, membership_for
 from core.actors import Actor
 from core.models import Role
 from deliveries.models import Subscription
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from usage.models import Budget
 from webhooks.models import BoardWebhook
 

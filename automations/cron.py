@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from cron_descriptor import Options, get_description
 from croniter import croniter
 
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 
 MAX_CRON_LENGTH = 100
 # Finer than a minute is not a schedule but a loop: croniter's optional seconds field is refused.

@@ -30,7 +30,7 @@ from chat import services as chat_services
 from core.actors import Actor, ActorKind
 from gateways import services as gateway_services
 from gateways.models import GatewayAgent
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 
 MAX_ACTIONS = 5
 MAX_TEXT = 5000

@@ -44,7 +44,7 @@ from boards.models import Approval, ApprovalStatus, Board, Task, TaskPriority, T
 from core.access import authorize
 from core.actors import Actor
 from core.models import Role
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
 

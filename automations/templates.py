@@ -11,7 +11,7 @@ from automations.engine import create_task, resolve_assignee
 from automations.models import Pipeline, PipelineTask, PipelineTemplate, TaskTemplate
 from boards.models import Board, Task
 from core.actors import Actor
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 
 
 def checklist_markdown(items: list[str]) -> str:

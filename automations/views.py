@@ -34,7 +34,7 @@ from boards.models import Board, TaskStatus
 from core.access import membership_for
 from core.actors import Actor
 from core.models import Role
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 
 OUTCOMES_SHOWN = 30
 COMMON_TIME_ZONES = (

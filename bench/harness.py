@@ -135,7 +135,7 @@ WSGI_APP = "missioncontrol.wsgi:application"
 class Server:
     """A web server as a subprocess (its own session); stopped with SIGTERM, then SIGKILL.
 
-    kind: "uvicorn" (the shipped ASGI settings, missioncontrol.serving), "uvicorn-httptools"
+    kind: "uvicorn" (the shipped ASGI settings, infra.serving), "uvicorn-httptools"
     (the same, with uvicorn's faster C parser and no head deadline), "gunicorn" (the shipped
     deploy/gunicorn.conf.py, gthread), "granian-asgi" or "granian-wsgi".
     """
@@ -158,7 +158,7 @@ class Server:
             return [
                 PYTHON,
                 "-m",
-                "missioncontrol.serving",
+                "infra.serving",
                 "--app",
                 self.app,
                 "--host",
@@ -296,7 +296,7 @@ def start_nginx(
         [
             PYTHON,
             "-m",
-            "missioncontrol.serving",
+            "infra.serving",
             "nginx",
             "--listen",
             f"127.0.0.1:{port}",

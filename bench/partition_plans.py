@@ -52,7 +52,7 @@ def main(events: int) -> None:
     call_command("migrate", verbosity=0)
     from django.utils import timezone
 
-    from missioncontrol import partitions
+    from infra import partitions
 
     this_month = partitions.month_start(timezone.now())
     with connection.cursor() as cursor:

@@ -46,6 +46,7 @@ def fold(raw: Path, top: int = 10) -> str:
             part in frame
             for part in (
                 "missioncontrol/",
+                "infra/",
                 "webhooks/",
                 "agents/",
                 "boards/",

@@ -35,7 +35,7 @@ def base() -> dict:
     webhook, secret = create_webhook(board=board, actor=actor, description="bench")
     session = SessionStore()
     session["_auth_user_id"] = str(user.pk)
-    # The configured backend (missioncontrol.login_protection's): a session naming another is anonymous.
+    # The configured backend (infra.login_protection's): a session naming another is anonymous.
     session["_auth_user_backend"] = settings.AUTHENTICATION_BACKENDS[0]
     session["_auth_user_hash"] = user.get_session_auth_hash()
     session.create()

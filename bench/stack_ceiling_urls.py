@@ -18,10 +18,10 @@ def bare_view(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"id": "0", "duplicate": False}, status=202)
 
 
-handler400 = "missioncontrol.errors.handler400"
-handler403 = "missioncontrol.errors.handler403"
-handler404 = "missioncontrol.errors.handler404"
-handler500 = "missioncontrol.errors.handler500"
+handler400 = "infra.errors.handler400"
+handler403 = "infra.errors.handler403"
+handler404 = "infra.errors.handler404"
+handler500 = "infra.errors.handler500"
 
 urlpatterns = [
     path("bench/insert/<int:board_id>/<int:webhook_id>", insert_one_row),

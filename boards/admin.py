@@ -24,8 +24,7 @@ from agents.models import Agent
 from boards import services
 from boards.models import Approval, Board, BoardGroup, Comment, Tag, Task, TaskDependency
 from core.actors import Actor, ActorKind
-from core.models import Membership, Organization
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 
 
 def staff_actor(request: HttpRequest) -> Actor:
@@ -129,78 +128,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
-
-
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 0
-    autocomplete_fields = ["user"]
-
-
-def _save_membership(request: HttpRequest, membership: Membership, *, created: bool) -> Membership:
-    """Member changes made in admin go through the services, so each is an audit event."""
-    try:
-        if created:
-            return services.add_member(
-                organization=membership.organization,
-                actor=staff_actor(request),
-                user=membership.user,
-                role=membership.role,
-            )
-        return services.change_member_role(
-            membership=membership, actor=staff_actor(request), role=membership.role
-        )
-    except DomainError as exc:  # e.g. demoting the last admin: nothing changes, the form says why
-        raise ServiceRefused(exc.message) from exc
-
-
-@admin.register(Organization)
-class OrganizationAdmin(RefusalsAsMessages):
-    list_display = ["name", "slug", "created_at"]
-    search_fields = ["name", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
-    inlines = [MembershipInline]
-
-    def save_formset(self, request, form, formset, change):
-        if formset.model is not Membership:
-            return super().save_formset(request, form, formset, change)
-        memberships = formset.save(commit=False)
-        for membership in formset.deleted_objects:
-            try:
-                services.remove_member(membership=membership, actor=staff_actor(request))
-            except DomainError as exc:
-                raise ServiceRefused(exc.message) from exc
-        for membership in memberships:
-            saved = _save_membership(request, membership, created=membership.pk is None)
-            membership.pk = saved.pk
-        return None
-
-
-@admin.register(Membership)
-class MembershipAdmin(ThroughServicesAdmin):
-    list_display = ["user", "organization", "role", "created_at"]
-    list_filter = ["role", "organization"]
-    search_fields = ["user__username", "user__email", "organization__name"]
-    autocomplete_fields = ["user", "organization"]
-    list_select_related = ["user", "organization"]
-
-    def get_readonly_fields(self, request, obj=None):
-        # A membership is one person in one organization; another pair is another membership.
-        return ["user", "organization"] if obj else []
-
-    def create_through_services(self, request, data):
-        return services.add_member(
-            organization=data["organization"],
-            actor=staff_actor(request),
-            user=data["user"],
-            role=data["role"],
-        )
-
-    def change_through_services(self, request, current, data, changed):
-        return services.change_member_role(membership=current, actor=staff_actor(request), role=data["role"])
-
-    def delete_through_services(self, request, obj):
-        services.remove_member(membership=obj, actor=staff_actor(request))
 
 
 @admin.register(BoardGroup)

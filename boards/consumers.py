@@ -21,7 +21,7 @@ from activity.streams import (
 from boards.models import Board
 from core.access import current_organization, membership_for
 from core.actors import Actor
-from missioncontrol import realtime
+from infra import realtime
 
 # Organization-level events about an agent that the boards showing the agent carry as well.
 AGENT_VERBS_ON_BOARDS = ("agent.presence_changed", "agent.status_changed")

@@ -7,7 +7,8 @@ from django.db import models
 from django.db.models import Q
 
 from core.ids import MAX_ID
-from core.models import Organization
+from core.models import Organization, creation_stamps
+from core.querysets import OrganizationScopedQuerySet
 
 
 class BoardGroup(models.Model):
@@ -26,12 +27,8 @@ class BoardGroup(models.Model):
         return self.name
 
 
-class BoardQuerySet(models.QuerySet):
-    def visible_to(self, user) -> BoardQuerySet:
-        """Boards of the organizations the user belongs to; the base of every board read."""
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(organization__memberships__user=user)
+class BoardQuerySet(OrganizationScopedQuerySet):
+    """Boards of the organizations the user belongs to; the base of every board read."""
 
     def for_agent(self, agent) -> BoardQuerySet:
         """The boards an agent is on, in its own organization: every agent-API board read."""
@@ -50,11 +47,7 @@ class Board(models.Model):
     require_approval_for_done = models.BooleanField(default=False)
     require_comment_for_review = models.BooleanField(default=False)
     agents_can_create_tasks = models.BooleanField(default=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_by, created_at, updated_at = creation_stamps()
 
     objects = BoardQuerySet.as_manager()
 
@@ -98,11 +91,8 @@ class TaskPriority(models.TextChoices):
     URGENT = "urgent", "Urgent"
 
 
-class TaskQuerySet(models.QuerySet):
-    def visible_to(self, user) -> TaskQuerySet:
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(board__organization__memberships__user=user)
+class TaskQuerySet(OrganizationScopedQuerySet):
+    organization_path = "board__organization"
 
     def for_agent(self, agent) -> TaskQuerySet:
         """Every task on the boards the agent is on, in its own organization."""

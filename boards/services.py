@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from activity.models import ActivityEvent
-from activity.services import record_activity
+from activity.services import record_activity, update_and_record
 from agents.models import Agent, AgentStatus
 from boards.mentions import resolve_mentions
 from boards.models import (
@@ -44,8 +44,8 @@ from boards.models import (
 )
 from core.access import authorize, membership_for
 from core.actors import Actor, ActorKind
-from core.models import Membership, Organization, Role
-from missioncontrol.exceptions import Conflict, DomainError, InvalidTransition, NotFound, PermissionDenied
+from core.models import Organization, Role
+from infra.exceptions import Conflict, DomainError, InvalidTransition, NotFound, PermissionDenied
 
 OPEN_STATUSES = (TaskStatus.INBOX, TaskStatus.IN_PROGRESS, TaskStatus.REVIEW)
 # Statuses that mean work has started: dependencies must all be done first.
@@ -203,19 +203,14 @@ def update_board(*, board: Board, actor: Actor, **fields: Any) -> Board:
             raise DomainError("A board needs a name.", code="name_required")
     if "group" in fields:
         _check_group(board.organization_id, fields["group"])
-    changed = [name for name, value in fields.items() if getattr(board, name) != value]
-    for name in changed:
-        setattr(board, name, fields[name])
-    if changed:
-        board.save(update_fields=[*changed, "updated_at"])
-        record_activity(
-            organization=board.organization_id,
-            board=board,
-            verb="board.updated",
-            actor=actor,
-            target=board,
-            detail={"fields": changed},
-        )
+    update_and_record(
+        board,
+        changes=fields,
+        actor=actor,
+        verb="board.updated",
+        organization=board.organization_id,
+        board=board,
+    )
     return board
 
 
@@ -430,6 +425,49 @@ def create_task(
     return task
 
 
+def _clean_task_fields(fields: dict[str, Any]) -> None:
+    """Check and normalise, in place, the task fields an update names."""
+    if "title" in fields:
+        fields["title"] = _clean_title(fields["title"])
+    if "priority" in fields:
+        _check_priority(fields["priority"])
+    if "description" in fields:
+        fields["description"] = fields["description"] or ""
+    if "progress_note" in fields:
+        fields["progress_note"] = (fields["progress_note"] or "")[:500]
+
+
+def _keep_single_assignee(board: Board, task: Task, fields: dict[str, Any]) -> None:
+    """Assigning one kind of assignee replaces the other: a task has a single assignee."""
+    agent = fields.get("assignee_agent", task.assignee_agent)
+    user = fields.get("assignee_user", task.assignee_user)
+    if fields.get("assignee_agent") is not None and "assignee_user" not in fields:
+        user = None
+        fields["assignee_user"] = None
+    if fields.get("assignee_user") is not None and "assignee_agent" not in fields:
+        agent = None
+        fields["assignee_agent"] = None
+    _check_assignees(board, agent, user)
+
+
+def _save_changed_fields(task: Task, fields: dict[str, Any]) -> list[str]:
+    changed = [name for name, value in fields.items() if getattr(task, name) != value]
+    for name in changed:
+        setattr(task, name, fields[name])
+    if changed:
+        task.save(update_fields=[*changed, "updated_at"])
+    return changed
+
+
+def _replace_tags(task: Task, board: Board, tag_names: Iterable[str]) -> bool:
+    """Set the task's tags to these names (created as needed); whether they changed."""
+    tags = _tags_for(board.organization_id, tag_names)
+    if {t.pk for t in tags} == set(task.tags.values_list("pk", flat=True)):
+        return False
+    task.tags.set(tags)
+    return True
+
+
 @transaction.atomic
 def update_task(*, task: Task, actor: Actor, **fields: Any) -> Task:
     """Change a task's fields (not its status: that is move_task). The event lists what changed."""
@@ -442,39 +480,14 @@ def update_task(*, task: Task, actor: Actor, **fields: Any) -> Task:
     unknown = set(fields) - TASK_UPDATABLE_FIELDS
     if unknown:
         raise DomainError(f"These task fields cannot be changed: {', '.join(sorted(unknown))}.")
-    if "title" in fields:
-        fields["title"] = _clean_title(fields["title"])
-    if "priority" in fields:
-        _check_priority(fields["priority"])
-    if "description" in fields:
-        fields["description"] = fields["description"] or ""
-    if "progress_note" in fields:
-        fields["progress_note"] = (fields["progress_note"] or "")[:500]
+    _clean_task_fields(fields)
     previous_agent_id = task.assignee_agent_id
     if "assignee_agent" in fields or "assignee_user" in fields:
-        agent = fields.get("assignee_agent", task.assignee_agent)
-        user = fields.get("assignee_user", task.assignee_user)
-        # Assigning one kind of assignee replaces the other: a task has a single assignee.
-        if fields.get("assignee_agent") is not None and "assignee_user" not in fields:
-            user = None
-            fields["assignee_user"] = None
-        if fields.get("assignee_user") is not None and "assignee_agent" not in fields:
-            agent = None
-            fields["assignee_agent"] = None
-        _check_assignees(board, agent, user)
-    changed: list[str] = []
+        _keep_single_assignee(board, task, fields)
     tag_names = fields.pop("tag_names", None)
-    for name, value in fields.items():
-        if getattr(task, name) != value:
-            setattr(task, name, value)
-            changed.append(name)
-    if changed:
-        task.save(update_fields=[*changed, "updated_at"])
-    if tag_names is not None:
-        tags = _tags_for(board.organization_id, tag_names)
-        if {t.pk for t in tags} != set(task.tags.values_list("pk", flat=True)):
-            task.tags.set(tags)
-            changed.append("tags")
+    changed = _save_changed_fields(task, fields)
+    if tag_names is not None and _replace_tags(task, board, tag_names):
+        changed.append("tags")
     if changed:
         record_activity(
             organization=board.organization_id,
@@ -526,6 +539,63 @@ def _open_dependencies(task: Task) -> list[Task]:
     return list(task.dependencies.exclude(status=TaskStatus.DONE).order_by("pk"))
 
 
+def _require_allowed_move(task: Task, board: Board, previous: str, status: str, note: str) -> None:
+    """The status rules of the module docstring: the flow, dependencies, the review comment."""
+    if status not in ALLOWED_TRANSITIONS[previous]:
+        raise InvalidTransition(
+            f"A task cannot move from {TaskStatus(previous).label.lower()} to "
+            f"{TaskStatus(status).label.lower()}."
+            + (" It must pass through review first." if status == TaskStatus.DONE else "")
+        )
+    if status in STARTED_STATUSES:
+        _require_dependencies_done(task)
+    if (
+        status == TaskStatus.REVIEW
+        and board.require_comment_for_review
+        and not note
+        and not _comment_since_last_move(task)
+    ):
+        raise InvalidTransition(
+            "This board requires a comment before review: add a note saying what was done.",
+            code="comment_required",
+        )
+
+
+def _require_dependencies_done(task: Task) -> None:
+    blockers = _open_dependencies(task)
+    if blockers:
+        names = ", ".join(f"#{b.pk} “{b.title}”" for b in blockers)
+        raise InvalidTransition(
+            f"This task depends on work that is not done yet: {names}.", code="dependency_open"
+        )
+
+
+def _place_in_column(task: Task, board: Board, status: str, position: int | None) -> None:
+    """Put the task in the status's column, at `position` (None: the end), and save it."""
+    task.position = (
+        _end_of_column(board.pk, status)
+        if position is None
+        else _position_at(board.pk, status, position, exclude_pk=task.pk)
+    )
+    task.status = status
+    task.save(update_fields=["status", "position", "updated_at"])
+
+
+def _record_move(task: Task, board: Board, actor: Actor, *, previous: str, position: int | None) -> None:
+    """A status change, or a reorder within the same column."""
+    moved = task.status != previous
+    change = {"from": previous, "to": task.status} if moved else {"position": position}
+    record_activity(
+        organization=board.organization_id,
+        board=board,
+        verb="task.status_changed" if moved else "task.reordered",
+        actor=actor,
+        target=task,
+        detail={**_task_summary(task), **change},
+        notify_agent_ids=_notify(task),
+    )
+
+
 @transaction.atomic
 def move_task(*, task: Task, actor: Actor, status: str, position: int | None = None, note: str = "") -> Task:
     """Move a task to `status` at index `position` (0-based, None = end) of that column.
@@ -545,29 +615,7 @@ def move_task(*, task: Task, actor: Actor, status: str, position: int | None = N
     previous = task.status
     note = (note or "").strip()
     if status != previous:
-        if status not in ALLOWED_TRANSITIONS[previous]:
-            raise InvalidTransition(
-                f"A task cannot move from {TaskStatus(previous).label.lower()} to "
-                f"{TaskStatus(status).label.lower()}."
-                + (" It must pass through review first." if status == TaskStatus.DONE else "")
-            )
-        if status in STARTED_STATUSES:
-            blockers = _open_dependencies(task)
-            if blockers:
-                names = ", ".join(f"#{b.pk} “{b.title}”" for b in blockers)
-                raise InvalidTransition(
-                    f"This task depends on work that is not done yet: {names}.", code="dependency_open"
-                )
-        if (
-            status == TaskStatus.REVIEW
-            and board.require_comment_for_review
-            and not note
-            and not _comment_since_last_move(task)
-        ):
-            raise InvalidTransition(
-                "This board requires a comment before review: add a note saying what was done.",
-                code="comment_required",
-            )
+        _require_allowed_move(task, board, previous, status, note)
     if note:
         _create_comment(task, actor, note)
     if status == TaskStatus.DONE and status != previous and board.require_approval_for_done:
@@ -575,33 +623,8 @@ def move_task(*, task: Task, actor: Actor, status: str, position: int | None = N
         return task
     if status == previous and position is None:
         return task
-    task.position = (
-        _end_of_column(board.pk, status)
-        if position is None
-        else _position_at(board.pk, status, position, exclude_pk=task.pk)
-    )
-    task.status = status
-    task.save(update_fields=["status", "position", "updated_at"])
-    if status != previous:
-        record_activity(
-            organization=board.organization_id,
-            board=board,
-            verb="task.status_changed",
-            actor=actor,
-            target=task,
-            detail={**_task_summary(task), "from": previous, "to": status},
-            notify_agent_ids=_notify(task),
-        )
-    else:
-        record_activity(
-            organization=board.organization_id,
-            board=board,
-            verb="task.reordered",
-            actor=actor,
-            target=task,
-            detail={**_task_summary(task), "position": position},
-            notify_agent_ids=_notify(task),
-        )
+    _place_in_column(task, board, status, position)
+    _record_move(task, board, actor, previous=previous, position=position)
     return task
 
 
@@ -888,92 +911,6 @@ def decide_approval(*, approval: Approval, actor: Actor, approve: bool, reason: 
         )
     approval.task = task
     return approval
-
-
-# --- members -------------------------------------------------------------------------------------
-
-
-def _member_detail(membership: Membership) -> dict[str, Any]:
-    return {
-        "user_id": membership.user_id,
-        "username": membership.user.get_username(),
-        "role": membership.role,
-    }
-
-
-def _require_another_admin(membership: Membership) -> None:
-    """An organization always keeps one admin: nobody could manage it otherwise.
-
-    The admin rows are locked, so two admins demoting each other at once cannot both pass.
-    """
-    admins = Membership.objects.select_for_update().filter(
-        organization_id=membership.organization_id, role=Role.ADMIN
-    )
-    if not [pk for pk in admins.values_list("pk", flat=True) if pk != membership.pk]:
-        raise Conflict("This is the organization's last admin; make someone else admin first.")
-
-
-@transaction.atomic
-def add_member(*, organization: Organization, actor: Actor, user, role: str = Role.VIEWER) -> Membership:
-    """Admins add people; the event is the audit trail of who let whom in."""
-    authorize(actor, organization=organization, role=Role.ADMIN, allow_agent=False)
-    if role not in Role.values:
-        raise DomainError(f"Unknown role {role!r}; use one of {', '.join(Role.values)}.")
-    membership, created = Membership.objects.get_or_create(
-        organization=organization, user=user, defaults={"role": role}
-    )
-    if not created:
-        raise Conflict(f"{user.get_username()} is already a member.")
-    record_activity(
-        organization=organization,
-        actor=actor,
-        verb="member.added",
-        target=membership,
-        detail=_member_detail(membership),
-    )
-    return membership
-
-
-@transaction.atomic
-def change_member_role(*, membership: Membership, actor: Actor, role: str) -> Membership:
-    authorize(actor, organization=membership.organization_id, role=Role.ADMIN, allow_agent=False)
-    if role not in Role.values:
-        raise DomainError(f"Unknown role {role!r}; use one of {', '.join(Role.values)}.")
-    membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
-    previous = membership.role
-    if previous == role:
-        return membership
-    if previous == Role.ADMIN:
-        _require_another_admin(membership)
-    membership.role = role
-    membership.save(update_fields=["role"])
-    record_activity(
-        organization=membership.organization_id,
-        actor=actor,
-        verb="member.role_changed",
-        target=membership,
-        detail={**_member_detail(membership), "from": previous},
-    )
-    return membership
-
-
-@transaction.atomic
-def remove_member(*, membership: Membership, actor: Actor) -> None:
-    authorize(actor, organization=membership.organization_id, role=Role.ADMIN, allow_agent=False)
-    membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
-    if membership.role == Role.ADMIN:
-        _require_another_admin(membership)
-    detail = _member_detail(membership)
-    organization_id, membership_id = membership.organization_id, membership.pk
-    membership.delete()
-    record_activity(
-        organization=organization_id,
-        actor=actor,
-        verb="member.removed",
-        target_type="membership",
-        target_id=membership_id,
-        detail=detail,
-    )
 
 
 # --- board groups --------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from core.actors import Actor, ActorKind
 from core.ids import parse_id
 from core.models import PersonalToken, Role
 from core.partials import is_partial
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 
 User = get_user_model()
 FEED_PAGE_SIZE = 50

@@ -7,12 +7,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.querysets import OrganizationScopedQuerySet
 
-class ChatMessageQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ChatMessageQuerySet:
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(board__organization__memberships__user=user)
+
+class ChatMessageQuerySet(OrganizationScopedQuerySet):
+    organization_path = "board__organization"
 
     def in_thread(self, *, board_id: int, task_id: int | None) -> ChatMessageQuerySet:
         """The board's chat (task_id None) or one task's thread."""

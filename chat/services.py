@@ -30,8 +30,8 @@ from chat.models import ChatMention, ChatMessage, MentionKind
 from core.access import authorize
 from core.actors import Actor, ActorKind
 from core.models import Role
-from missioncontrol.exceptions import Conflict, DomainError, NotFound, PermissionDenied, RateLimited
-from missioncontrol.ratelimits import hit
+from infra.exceptions import Conflict, DomainError, NotFound, PermissionDenied, RateLimited
+from infra.ratelimits import hit
 from notifications.models import NotificationKind
 from notifications.services import notify
 

@@ -25,7 +25,7 @@ from core.actors import Actor
 from core.ids import parse_id
 from core.models import Membership, Role
 from core.partials import is_partial
-from missioncontrol.exceptions import DomainError, RateLimited
+from infra.exceptions import DomainError, RateLimited
 
 PAGE_SIZE = 30
 

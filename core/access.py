@@ -6,7 +6,7 @@ from django.db import models
 
 from core.actors import Actor, ActorKind
 from core.models import Membership, Organization, Role
-from missioncontrol.exceptions import NotFound, PermissionDenied
+from infra.exceptions import NotFound, PermissionDenied
 
 
 def membership_for(user, organization: Organization | int) -> Membership | None:
@@ -14,6 +14,11 @@ def membership_for(user, organization: Organization | int) -> Membership | None:
         return None
     organization_id = organization if isinstance(organization, int) else organization.pk
     return Membership.objects.filter(organization_id=organization_id, user=user).first()
+
+
+def member_organization_ids(user) -> models.QuerySet:
+    """The ids of the user's organizations, as a subquery: `organization_id__in=` of list reads."""
+    return Membership.objects.filter(user=user).values("organization_id")
 
 
 def require_role(*, user, organization: Organization | int, role: str = Role.VIEWER) -> Membership:

@@ -9,6 +9,24 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from core.querysets import OrganizationScopedQuerySet
+
+
+def creation_stamps() -> tuple[models.ForeignKey, models.DateTimeField, models.DateTimeField]:
+    """`created_by, created_at, updated_at = creation_stamps()` in a model's body: who created the
+    row (kept empty when they are deleted), when, and when it was last saved.
+
+    A function, not an abstract model: inherited fields go to the front of a model's field order,
+    and admin forms and read-only admin pages would show them first.
+    """
+    return (
+        models.ForeignKey(
+            settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        ),
+        models.DateTimeField(auto_now_add=True),
+        models.DateTimeField(auto_now=True),
+    )
+
 
 class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
@@ -20,11 +38,8 @@ class Role(models.TextChoices):
 ROLE_RANK = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.ADMIN: 3}
 
 
-class OrganizationQuerySet(models.QuerySet):
-    def visible_to(self, user) -> OrganizationQuerySet:
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(memberships__user=user)
+class OrganizationQuerySet(OrganizationScopedQuerySet):
+    organization_path = ""
 
 
 class Organization(models.Model):

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from core.models import PersonalToken
 from core.tokens import new_personal_token, token_digest
-from missioncontrol.exceptions import DomainError, NotFound
+from infra.exceptions import DomainError, NotFound
 
 PERSONAL_TOKEN_MAX_DAYS = 365
 

@@ -12,7 +12,7 @@ from django.db import models
 from core.actors import Actor
 from deliveries import outbound
 from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 
 
 def _actor(request) -> Actor:

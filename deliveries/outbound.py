@@ -23,6 +23,9 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+# The project's Celery app (missioncontrol/celery.py) as Celery's current app (its Django fix-up
+# makes it the default of every thread): the project package is the top, nothing below imports it.
+from celery import current_app as celery_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
@@ -31,7 +34,7 @@ from django.utils import timezone
 from activity import registry
 from activity.models import ActivityEvent
 from activity.payloads import activity_payload
-from activity.services import record_activity
+from activity.services import record_activity, update_and_record
 from agents.models import Agent, AgentStatus
 from boards.models import Board
 from core.access import authorize
@@ -41,10 +44,9 @@ from core.models import Membership, Organization, Role
 from core.signing import STANDARD_WEBHOOK_SECRET_PREFIX, standard_webhook_signature
 from deliveries import sending as http
 from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription
-from missioncontrol import outbound_guard
-from missioncontrol.celery import app as celery_app
-from missioncontrol.exceptions import Conflict, DomainError, NotFound, PermissionDenied
-from missioncontrol.metrics import DELIVERIES, DELIVERY_LATENCY
+from infra import outbound_guard
+from infra.exceptions import Conflict, DomainError, NotFound, PermissionDenied
+from infra.metrics import DELIVERIES, DELIVERY_LATENCY
 
 logger = logging.getLogger(__name__)
 
@@ -643,16 +645,15 @@ def update_subscription(*, actor: Actor, subscription: Subscription, **changes: 
         validate_target_url(changes["target_url"])
     if changes.get("enabled") and not subscription.enabled:
         changes.update(consecutive_dead=0, disabled_reason="")
-    for field, value in changes.items():
-        setattr(subscription, field, value)
-    subscription.save()
-    record_activity(
-        organization=subscription.organization_id,
-        board=subscription.board_id,
+    update_and_record(
+        subscription,
+        changes=changes,
         actor=actor,
         verb="subscription.updated",
-        target=subscription,
-        detail={"fields": sorted(k for k in changes if k in allowed)},
+        organization=subscription.organization_id,
+        board=changes.get("board", subscription.board_id),
+        detail=lambda changed: {"fields": sorted(k for k in changes if k in allowed)},
+        record_unchanged=True,
     )
     return subscription
 

@@ -1,6 +1,6 @@
 """The outbound HTTP client: one POST, bounded in time and size, no redirects, SSRF guard.
 
-The guard is missioncontrol.outbound_guard. A target is checked twice: when a subscription or
+The guard is infra.outbound_guard. A target is checked twice: when a subscription or
 an agent's callback URL is saved (a clear validation error) and again right before every send,
 after DNS resolution. The send then connects to the very address that
 was checked (the URL is rewritten to the IP; Host header and TLS SNI keep the hostname), so a
@@ -23,7 +23,7 @@ import certifi
 import httpx
 from django.conf import settings
 
-from missioncontrol.outbound_guard import (
+from infra.outbound_guard import (
     IPAddress,
     UnresolvableTarget,
     UnsafeTarget,

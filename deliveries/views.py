@@ -27,7 +27,7 @@ from core.models import Membership, Organization, Role
 from core.partials import is_partial
 from deliveries import outbound
 from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 
 PAGE_SIZE = 50
 

@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 
 from activity.streams import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, ActivityStreamConsumer
 from gateways.models import Gateway
-from missioncontrol import realtime
+from infra import realtime
 
 MAX_SESSION_KEY = 200
 

@@ -1,6 +1,6 @@
 """The embedded default's gateway supervisor: a daemon thread of the web process.
 
-Like the embedded Celery worker (missioncontrol.embedded_worker), it exists so that a fresh
+Like the embedded Celery worker (infra.embedded_worker), it exists so that a fresh
 install with nothing else running still keeps its gateways connected; its events reach the
 in-memory channel layer of this process. Production runs `manage.py run_gateways` instead.
 """

@@ -1,7 +1,7 @@
 """What Mission Control does with the events a gateway sends (called by the supervisor).
 
 - `agent` and `chat` run events go live to the pages watching that session (a channel-layer
-  group per gateway session, from missioncontrol.realtime), without a database write per delta;
+  group per gateway session, from infra.realtime), without a database write per delta;
 - a run's end (`chat` final or error) becomes a Mission Control event with a sentence;
 - everything else (ticks, health, presence, cron) is ignored here.
 """
@@ -17,7 +17,7 @@ from activity.services import record_activity
 from gateways import services
 from gateways.models import Gateway
 from gateways.services import gateway_actor
-from missioncontrol import realtime
+from infra import realtime
 
 logger = logging.getLogger(__name__)
 

@@ -10,6 +10,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.models import creation_stamps
+from core.querysets import OrganizationScopedQuerySet
+
 
 class GatewayStatus(models.TextChoices):
     NEW = "new", "Not connected yet"
@@ -19,12 +22,7 @@ class GatewayStatus(models.TextChoices):
     DISABLED = "disabled", "Disabled"
 
 
-class GatewayQuerySet(models.QuerySet):
-    def visible_to(self, user) -> GatewayQuerySet:
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(organization__memberships__user=user)
-
+class GatewayQuerySet(OrganizationScopedQuerySet):
     def supervised(self) -> GatewayQuerySet:
         """The gateways the supervisor keeps a connection to."""
         return self.filter(enabled=True)
@@ -56,11 +54,7 @@ class Gateway(models.Model):
     last_seen_at = models.DateTimeField(null=True, blank=True)
     connected_at = models.DateTimeField(null=True, blank=True)
 
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_by, created_at, updated_at = creation_stamps()
 
     objects = GatewayQuerySet.as_manager()
 

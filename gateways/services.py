@@ -35,7 +35,7 @@ from gateways.models import (
     GatewayStatus,
 )
 from gateways.protocol import DeviceIdentity, GatewayError, Hello
-from missioncontrol.exceptions import Conflict, DomainError, NotFound
+from infra.exceptions import Conflict, DomainError, NotFound
 from usage.services import UsageItem, record_usage
 
 MAX_NAME_LENGTH = 100

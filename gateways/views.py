@@ -23,7 +23,7 @@ from core.actors import Actor
 from core.models import Role
 from gateways import services
 from gateways.models import Gateway, GatewayAgent, GatewayApproval, GatewayCommand
-from missioncontrol.exceptions import DomainError, PermissionDenied
+from infra.exceptions import DomainError, PermissionDenied
 
 RECENT_COMMANDS = 20
 MAX_SESSION_KEY = 200

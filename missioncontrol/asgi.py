@@ -1,7 +1,7 @@
 """ASGI entry point: HTTP through Django, websockets through Channels, `/mcp` through the MCP SDK.
 
 In the embedded default the Celery worker and beat run as threads of this process
-(missioncontrol.embedded_worker), because the in-memory broker and channel layer are
+(infra.embedded_worker), because the in-memory broker and channel layer are
 per-process.
 """
 
@@ -18,16 +18,17 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from missioncontrol import realtime  # noqa: E402
-from missioncontrol.body_limit import ASGIRequestBodyLimit  # noqa: E402
+from infra import realtime  # noqa: E402
+from infra.body_limit import ASGIRequestBodyLimit  # noqa: E402
+from infra.websocket_origin import OriginValidator  # noqa: E402
 from missioncontrol.routing import websocket_urlpatterns  # noqa: E402
-from missioncontrol.websocket_origin import OriginValidator  # noqa: E402
 
 if settings.CELERY_EMBEDDED_WORKER:
     # Only the embedded default loads the Celery worker machinery into the web process.
-    from missioncontrol.embedded_worker import start_embedded_worker
+    from infra.embedded_worker import start_embedded_worker
+    from missioncontrol.celery import app as celery_app
 
-    start_embedded_worker()
+    start_embedded_worker(celery_app)
 
 if settings.GATEWAY_SUPERVISOR_EMBEDDED:
     # The gateway supervisor as a thread (gateways.embedded); production runs run_gateways.
@@ -37,7 +38,7 @@ if settings.GATEWAY_SUPERVISOR_EMBEDDED:
 
 
 class BindServerLoop:
-    """Tells missioncontrol.realtime which event loop serves the sockets (see bind_event_loop)."""
+    """Tells infra.realtime which event loop serves the sockets (see bind_event_loop)."""
 
     def __init__(self, app) -> None:
         self.app = app

@@ -137,7 +137,7 @@ if not DEBUG:
 
 INSTALLED_APPS = [
     # django.contrib.admin, with its login and password change throttled like /login/.
-    "missioncontrol.apps.MissionControlAdminConfig",
+    "infra.apps.ThrottledAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -152,6 +152,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "missioncontrol",
+    "infra",
     # The layers, lowest first: core <- activity <- domain apps <- ops (docs/architecture.md).
     "core",
     "activity",
@@ -170,14 +171,15 @@ INSTALLED_APPS = [
     # Feature apps on core + activity + the domain apps.
     "search",
     "teams",
+    "agent_api",
     "agent_mcp",
     "gateways",
 ]
 
 MIDDLEWARE = [
-    "missioncontrol.middleware.RequestIdMiddleware",
-    "missioncontrol.metrics_middleware.MetricsMiddleware",
-    "missioncontrol.middleware.SecurityHeadersMiddleware",
+    "infra.middleware.RequestIdMiddleware",
+    "infra.metrics_middleware.MetricsMiddleware",
+    "infra.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -204,7 +206,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "missioncontrol.context_processors.navigation",
+                "infra.context_processors.navigation",
             ],
         },
     },
@@ -331,7 +333,7 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # Celery: on Redis in production; in the embedded default an in-memory transport consumed by a
-# worker thread inside the web process (missioncontrol.embedded_worker), so retries, ETAs and
+# worker thread inside the web process (infra.embedded_worker), so retries, ETAs and
 # live pushes from tasks behave as they do with a real broker.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_EMBEDDED_WORKER = env_bool("CELERY_EMBEDDED_WORKER", not REDIS_URL)
@@ -397,7 +399,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # Refuses to check a password while the address or username is locked (login_protection).
-AUTHENTICATION_BACKENDS = ["missioncontrol.login_protection.ThrottledModelBackend"]
+AUTHENTICATION_BACKENDS = ["infra.login_protection.ThrottledModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview:overview"
 LOGOUT_REDIRECT_URL = "login"
@@ -421,9 +423,9 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_C
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 CORS_URLS_REGEX = r"^/(api|healthz|readyz)/?.*$"
-CSRF_FAILURE_VIEW = "missioncontrol.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "infra.errors.csrf_failure"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
-# Every request body past this is refused with 413 while streaming in (missioncontrol.body_limit);
+# Every request body past this is refused with 413 while streaming in (infra.body_limit);
 # the webhook ingest URL has WEBHOOK_MAX_PAYLOAD_BYTES instead.
 REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", 262_144, minimum=1)
 
@@ -459,7 +461,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "missioncontrol.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "infra.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200, minimum=1)
@@ -578,7 +580,7 @@ HEALTH_CHECK_TIMEOUT_SECONDS = env_float("HEALTH_CHECK_TIMEOUT_SECONDS", 2.0)
 # How often beat evaluates every alert rule (time conditions, sliding windows, ending snoozes).
 ALERTS_SWEEP_SECONDS = env_int("ALERTS_SWEEP_SECONDS", 60, minimum=1)
 
-# --- serving (missioncontrol.serving, deploy/gunicorn.conf.py, deploy/nginx.conf.template) --------
+# --- serving (infra.serving, deploy/gunicorn.conf.py, deploy/nginx.conf.template) --------
 # gunicorn (plain HTTP): processes and threads per process.
 WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", os.cpu_count() or 1, minimum=1)
 WEB_THREADS = env_int("WEB_THREADS", 8, minimum=1)
@@ -625,9 +627,9 @@ LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "missioncontrol.logs.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "infra.logs.RequestIdFilter"}},
     "formatters": {
-        "json": {"()": "missioncontrol.logs.JsonFormatter"},
+        "json": {"()": "infra.logs.JsonFormatter"},
         "text": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
         },

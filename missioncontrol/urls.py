@@ -7,8 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from activity import api as activity_api
 from agents.streams import agent_event_stream
-from missioncontrol import favicon, health, redoc_bundle
-from missioncontrol.login_protection import ThrottledLoginView
+from infra import favicon, health, redoc_bundle
+from infra.login_protection import ThrottledLoginView
 from ops import metrics_view
 from ops import status as ops_status
 
@@ -16,7 +16,7 @@ api_v1 = [
     # The agent SSE stream: a plain async Django view, not DRF (see agents.streams).
     path("agent/events/stream", agent_event_stream, name="agent-event-stream"),
     path("", include("boards.api.urls")),
-    path("", include("agents.api.urls")),
+    path("", include("agent_api.urls")),
     path("", include("usage.api.urls")),
     path("", include("webhooks.api.urls")),
     path("", include("deliveries.api.urls")),
@@ -64,7 +64,7 @@ urlpatterns = [
     path("", include("boards.urls")),
 ]
 
-handler400 = "missioncontrol.errors.handler400"
-handler403 = "missioncontrol.errors.handler403"
-handler404 = "missioncontrol.errors.handler404"
-handler500 = "missioncontrol.errors.handler500"
+handler400 = "infra.errors.handler400"
+handler403 = "infra.errors.handler403"
+handler404 = "infra.errors.handler404"
+handler500 = "infra.errors.handler500"

@@ -11,6 +11,6 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "missioncontrol.settings")
 django_wsgi_app = get_wsgi_application()
 
-from missioncontrol.body_limit import WSGIRequestBodyLimit  # noqa: E402  (needs Django set up)
+from infra.body_limit import WSGIRequestBodyLimit  # noqa: E402  (needs Django set up)
 
 application = WSGIRequestBodyLimit(django_wsgi_app)

@@ -13,7 +13,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from activity.streams import CLOSE_UNAUTHENTICATED, ActivityStreamConsumer
-from missioncontrol import realtime
+from infra import realtime
 from notifications.services import unread_count
 
 

@@ -20,8 +20,8 @@ from boards.models import Board, Task
 from core.access import require_role
 from core.actors import Actor
 from core.models import Membership, Organization
-from missioncontrol import realtime
-from missioncontrol.exceptions import NotFound
+from infra import realtime
+from infra.exceptions import NotFound
 from notifications.models import BoardMute, Notification, NotificationKind, TaskWatch
 
 

@@ -1,4 +1,4 @@
-"""Backups in admin: read-only history (rows are written only by missioncontrol.ops.backups)."""
+"""Backups in admin: read-only history (rows are written only by ops.backups)."""
 
 from django.contrib import admin
 

@@ -19,7 +19,7 @@ from django.dispatch import receiver
 from activity.services import record_activity
 from core.actors import Actor
 from core.models import Organization
-from missioncontrol.client_ip import client_ip_from_meta
+from infra.client_ip import client_ip_from_meta
 
 logger = logging.getLogger("missioncontrol.audit")
 

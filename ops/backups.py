@@ -35,7 +35,7 @@ from django.utils import timezone
 from activity.services import record_activity
 from core.actors import Actor
 from core.models import Organization
-from missioncontrol.metrics import BACKUP_DURATION, BACKUPS
+from infra.metrics import BACKUP_DURATION, BACKUPS
 from ops.models import Backup, BackupStatus, BackupTrigger
 
 logger = logging.getLogger(__name__)

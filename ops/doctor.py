@@ -18,6 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import redis
+
+# The project's Celery app (missioncontrol/celery.py) as Celery's current app (its Django fix-up
+# makes it the default of every thread): the project package is the top, nothing below imports it.
+from celery import current_app as celery_app
 from django.conf import settings
 from django.core.cache import cache
 from django.core.checks import WARNING, run_checks
@@ -31,9 +35,7 @@ from django.utils.dateparse import parse_datetime
 
 from agents.models import Agent, AgentStatus
 from deliveries.outbound import dead_letter_count
-from missioncontrol import health
-from missioncontrol.celery import app as celery_app
-from missioncontrol.settings import EXAMPLE_SECRET_KEY
+from infra import health
 from ops.models import Backup, BackupStatus
 from ops.tasks import BEAT_TICK_CACHE_KEY
 
@@ -204,7 +206,7 @@ def check_worker(context: str) -> list[Finding]:
         if context == "web":
             # Imported here: it pulls in the Celery worker machinery, which the doctor command
             # run outside a web process should not load.
-            from missioncontrol import embedded_worker
+            from infra import embedded_worker
 
             if embedded_worker._started:
                 return [Finding("worker", OK, "embedded worker thread running in this web process")]
@@ -289,7 +291,7 @@ def check_security_settings() -> list[Finding]:
     else:
         findings.append(Finding("debug", OK, "DEBUG is off"))
     key = settings.SECRET_KEY or ""
-    if key == EXAMPLE_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < 5:
+    if key == settings.EXAMPLE_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < 5:
         findings.append(
             Finding(
                 "secret_key",

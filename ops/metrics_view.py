@@ -1,6 +1,6 @@
 """GET /metrics: Prometheus text format, for a bearer METRICS_TOKEN or an allowed client address.
 
-Counters and histograms live in each process (missioncontrol.metrics). With several uvicorn
+Counters and histograms live in each process (infra.metrics). With several uvicorn
 workers, set PROMETHEUS_MULTIPROC_DIR (an empty directory, emptied at start) and every scrape
 aggregates all processes; without it a scrape sees only the process that answered. Gauges
 about the whole system (backups, dead letters, agents online, queue length) are computed here,
@@ -24,8 +24,8 @@ from prometheus_client.core import GaugeMetricFamily
 
 from activity.gauges import LogConsumerCollector
 from alerts.metrics import AlertsCollector
-from missioncontrol.client_ip import client_ip_from_meta
-from missioncontrol.errors import json_error
+from infra.client_ip import client_ip_from_meta
+from infra.errors import json_error
 from ops import doctor
 from ops.doctor import CELERY_QUEUES, celery_queue_lengths
 from ops.models import Backup, BackupStatus

@@ -31,7 +31,7 @@ class BackupQuerySet(models.QuerySet):
 class Backup(models.Model):
     """A backup run: where the file went, its size and SHA-256, and how it ended.
 
-    Written only by missioncontrol.ops.backups; a failed run keeps its error (never secrets).
+    Written only by ops.backups; a failed run keeps its error (never secrets).
     """
 
     started_at = models.DateTimeField()

@@ -1,7 +1,7 @@
 """Retention of the append-only logs, and the monthly partitions that make it cheap.
 
 On PostgreSQL the activity log and delivery attempts are partitioned by month
-(missioncontrol/partitions.py): beat creates the coming months' partitions ahead of time, and
+(infra/partitions.py): beat creates the coming months' partitions ahead of time, and
 retention detaches and drops whole months that are entirely past the cutoff. On SQLite (the
 embedded default) the tables are plain and retention deletes in batches, with the same settings.
 A retention of 0 days keeps everything (the default for the activity log: it is the audit trail).
@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from activity.models import ActivityEvent
 from deliveries.models import DeliveryAttempt
-from missioncontrol import partitions
+from infra import partitions
 
 logger = logging.getLogger(__name__)
 

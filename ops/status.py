@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from activity.following import consumer_lags
-from missioncontrol.errors import json_error
+from infra.errors import json_error
 from ops import doctor
 from ops.doctor import celery_queue_length
 from ops.models import Backup

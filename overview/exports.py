@@ -32,8 +32,8 @@ from core.access import current_organization
 from core.actors import ActorKind
 from core.models import Organization
 from deliveries.models import Delivery, DeliveryStatus
-from missioncontrol.csv_export import csv_lines as write_csv_lines
-from missioncontrol.exceptions import DomainError
+from infra.csv_export import csv_lines as write_csv_lines
+from infra.exceptions import DomainError
 
 FORMATS = ("csv", "jsonl")
 CHUNK_ROWS = 2000

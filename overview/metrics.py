@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from boards.models import Board, Task, TaskStatus
 from deliveries.models import Delivery, DeliveryStatus
-from missioncontrol.charts import Chart, ChartSeries
+from infra.charts import Chart, ChartSeries
 from overview.models import TaskFlow
 from webhooks.models import WebhookPayload, WebhookRefusalCount
 

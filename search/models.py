@@ -12,6 +12,8 @@ from __future__ import annotations
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
+from core.querysets import OrganizationScopedQuerySet
+
 
 class SearchKind(models.TextChoices):
     TASK = "task", "Task"
@@ -21,12 +23,8 @@ class SearchKind(models.TextChoices):
     ACTIVITY = "activity", "Activity"
 
 
-class SearchDocumentQuerySet(models.QuerySet):
-    def visible_to(self, user) -> SearchDocumentQuerySet:
-        """Documents of the organizations the user belongs to (every member sees every board)."""
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(organization__memberships__user=user)
+class SearchDocumentQuerySet(OrganizationScopedQuerySet):
+    """Documents of the organizations the user belongs to (every member sees every board)."""
 
 
 class SearchDocument(models.Model):

@@ -12,7 +12,7 @@ from activity.models import ActivityEvent
 from agents.models import Agent
 from boards.models import Board, Task
 from core.models import Organization
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from search import backends
 from search.highlight import excerpt, mark, term_pattern
 from search.models import SearchDocument, SearchKind

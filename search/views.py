@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from search.models import SearchKind
 from search.queries import clean_query, documents_for_user, search_documents
 

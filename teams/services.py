@@ -1,9 +1,9 @@
-"""Organizations and invitations: every write, its role check and its activity event.
+"""Organizations, memberships and invitations: every write, its role check and its activity event.
 
 Who may call what: any signed-in person creates an organization (and becomes its admin); admins
-rename it, invite, revoke invitations (and change roles or remove members through
-boards.services.change_member_role / remove_member, which keep the last admin); any member leaves,
-except the last admin. Accepting an invitation is authorised by the token itself.
+rename it, add members, change their roles and remove them (never the last admin), invite and
+revoke invitations; any member leaves, except the last admin. Accepting an invitation is
+authorised by the token itself.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -26,11 +27,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from activity.services import record_activity
-from boards.services import _require_another_admin
 from core.access import authorize
 from core.actors import Actor
 from core.models import Membership, Organization, Role
-from missioncontrol.exceptions import Conflict, DomainError, NotFound, PermissionDenied
+from infra.exceptions import Conflict, DomainError, NotFound, PermissionDenied
 from teams.models import Invitation, InvitationState
 
 logger = logging.getLogger(__name__)
@@ -115,6 +115,92 @@ def leave_organization(*, organization: Organization, user) -> None:
         verb="member.left",
         target_type="membership",
         target_id=membership.pk,
+        detail=detail,
+    )
+
+
+# --- members -------------------------------------------------------------------------------------------
+
+
+def _member_detail(membership: Membership) -> dict[str, Any]:
+    return {
+        "user_id": membership.user_id,
+        "username": membership.user.get_username(),
+        "role": membership.role,
+    }
+
+
+def _require_another_admin(membership: Membership) -> None:
+    """An organization always keeps one admin: nobody could manage it otherwise.
+
+    The admin rows are locked, so two admins demoting each other at once cannot both pass.
+    """
+    admins = Membership.objects.select_for_update().filter(
+        organization_id=membership.organization_id, role=Role.ADMIN
+    )
+    if not [pk for pk in admins.values_list("pk", flat=True) if pk != membership.pk]:
+        raise Conflict("This is the organization's last admin; make someone else admin first.")
+
+
+@transaction.atomic
+def add_member(*, organization: Organization, actor: Actor, user, role: str = Role.VIEWER) -> Membership:
+    """Admins add people; the event is the audit trail of who let whom in."""
+    authorize(actor, organization=organization, role=Role.ADMIN, allow_agent=False)
+    if role not in Role.values:
+        raise DomainError(f"Unknown role {role!r}; use one of {', '.join(Role.values)}.")
+    membership, created = Membership.objects.get_or_create(
+        organization=organization, user=user, defaults={"role": role}
+    )
+    if not created:
+        raise Conflict(f"{user.get_username()} is already a member.")
+    record_activity(
+        organization=organization,
+        actor=actor,
+        verb="member.added",
+        target=membership,
+        detail=_member_detail(membership),
+    )
+    return membership
+
+
+@transaction.atomic
+def change_member_role(*, membership: Membership, actor: Actor, role: str) -> Membership:
+    authorize(actor, organization=membership.organization_id, role=Role.ADMIN, allow_agent=False)
+    if role not in Role.values:
+        raise DomainError(f"Unknown role {role!r}; use one of {', '.join(Role.values)}.")
+    membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    previous = membership.role
+    if previous == role:
+        return membership
+    if previous == Role.ADMIN:
+        _require_another_admin(membership)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    record_activity(
+        organization=membership.organization_id,
+        actor=actor,
+        verb="member.role_changed",
+        target=membership,
+        detail={**_member_detail(membership), "from": previous},
+    )
+    return membership
+
+
+@transaction.atomic
+def remove_member(*, membership: Membership, actor: Actor) -> None:
+    authorize(actor, organization=membership.organization_id, role=Role.ADMIN, allow_agent=False)
+    membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    if membership.role == Role.ADMIN:
+        _require_another_admin(membership)
+    detail = _member_detail(membership)
+    organization_id, membership_id = membership.organization_id, membership.pk
+    membership.delete()
+    record_activity(
+        organization=organization_id,
+        actor=actor,
+        verb="member.removed",
+        target_type="membership",
+        target_id=membership_id,
         detail=detail,
     )
 

@@ -1,8 +1,9 @@
 """Pages for organizations: create, settings (rename, board groups), members, invitations, leave.
 
 Reads are scoped by membership (another organization's id is a 404); writes go through
-teams.services and boards.services, whose role checks are the gate (templates only hide
-controls). Domain errors come back as a message on the page, never a 500.
+teams.services (organizations, members, invitations) and boards.services (board groups), whose
+role checks are the gate (templates only hide controls). Domain errors come back as a message on
+the page, never a 500.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from core.access import CURRENT_ORGANIZATION_SESSION_KEY, current_organization, 
 from core.actors import Actor
 from core.ids import parse_id
 from core.models import Membership, Organization, Role
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from teams import services
 from teams.models import Invitation
 
@@ -242,10 +243,10 @@ def _change_member(request: HttpRequest, organization: Organization) -> None:
         return
     try:
         if request.POST.get("action") == "remove":
-            board_services.remove_member(membership=target, actor=_actor(request))
+            services.remove_member(membership=target, actor=_actor(request))
             messages.success(request, f"{target.user.get_username()} removed.")
         else:
-            membership = board_services.change_member_role(
+            membership = services.change_member_role(
                 membership=target, actor=_actor(request), role=request.POST.get("role", "")
             )
             messages.success(request, f"{target.user.get_username()} is now {membership.get_role_display()}.")

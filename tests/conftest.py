@@ -44,7 +44,7 @@ def _fast_password_hashing():
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     """Rate-limit windows and cached state must not leak from one test into the next."""
-    from missioncontrol import ratelimits
+    from infra import ratelimits
 
     ratelimits.reset_backend_state()
     for alias in ("default", "ratelimit"):
@@ -60,7 +60,7 @@ def _no_realtime_state_from_an_earlier_test():
     handed to it instead of to their own loop, and their sockets would wait for nothing."""
     from channels.layers import channel_layers
 
-    from missioncontrol import realtime
+    from infra import realtime
 
     # A fresh channel layer per test, too: channels-redis remembers the event loop of a receive
     # still pending when a test's server loop went away, and refuses every later loop ("Two

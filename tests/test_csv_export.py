@@ -1,4 +1,4 @@
-"""One CSV writer for every export: missioncontrol.csv_export, which escapes formulas."""
+"""One CSV writer for every export: infra.csv_export, which escapes formulas."""
 
 from __future__ import annotations
 
@@ -15,4 +15,4 @@ def test_no_module_but_csv_export_writes_csv():
         if not NOT_APP_CODE & set(path.relative_to(ROOT).parts)
         and ("csv.writer(" in (text := path.read_text(encoding="utf-8")) or "csv.DictWriter(" in text)
     ]
-    assert writers == ["missioncontrol/csv_export.py"]
+    assert writers == ["infra/csv_export.py"]

@@ -8,8 +8,9 @@ from asgiref.sync import async_to_sync
 from celery import shared_task
 from channels.layers import get_channel_layer
 
-from missioncontrol import realtime
-from missioncontrol.embedded_worker import start_embedded_worker
+from infra import realtime
+from infra.embedded_worker import start_embedded_worker
+from missioncontrol.celery import app as celery_app
 
 ATTEMPTS: dict[str, int] = {}
 
@@ -23,7 +24,7 @@ def flaky_publisher(self, key: str, group: str) -> None:
 
 
 def test_a_task_retries_in_the_embedded_worker_and_pushes_live():
-    start_embedded_worker(with_beat=False)
+    start_embedded_worker(celery_app, with_beat=False)
     layer = get_channel_layer()
     group = "test.embedded-worker"
 
@@ -46,5 +47,5 @@ def test_a_task_retries_in_the_embedded_worker_and_pushes_live():
 
 @pytest.mark.parametrize("calls", [2])
 def test_starting_twice_starts_one_worker(calls):
-    start_embedded_worker(with_beat=False)
-    assert start_embedded_worker(with_beat=False) is False
+    start_embedded_worker(celery_app, with_beat=False)
+    assert start_embedded_worker(celery_app, with_beat=False) is False

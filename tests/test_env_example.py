@@ -18,7 +18,7 @@ EXAMPLE = ROOT / ".env.example"
 STRONG_KEY = "k" * 20 + "9f8e7d6c5b4a3210fedcba98"
 PRINT_SETTINGS = (
     "import django, json; django.setup(); from django.conf import settings as s; "
-    "import missioncontrol.metrics as m; m.HTTP_REQUESTS.labels('GET', '/', '200').inc(); "
+    "import infra.metrics as m; m.HTTP_REQUESTS.labels('GET', '/', '200').inc(); "
     "print(json.dumps({n: str(getattr(s, n)) for n in ("
     "'DEBUG', 'LOG_FORMAT', 'BACKUP_SCHEDULE', 'DEFAULT_FROM_EMAIL', 'EMAIL_BACKEND', 'EMAIL_PORT', "
     "'WEB_CONCURRENCY', 'DB_STATEMENT_TIMEOUT_MS')}))"

@@ -59,7 +59,7 @@ def test_readyz_is_503_naming_a_dead_broker(client, settings):
 def test_readyz_bounds_a_hanging_check(client, settings, monkeypatch):
     import threading
 
-    from missioncontrol import health
+    from infra import health
 
     release = threading.Event()
     monkeypatch.setattr(health, "check_cache", lambda: release.wait(10))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from missioncontrol.local_env import write_local_env
+from infra.local_env import write_local_env
 
 # Reads files and settings only: CI runs it once, in the SQLite run.
 pytestmark = pytest.mark.backend_independent

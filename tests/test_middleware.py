@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from missioncontrol.middleware import CONTENT_SECURITY_POLICY
+from infra.middleware import CONTENT_SECURITY_POLICY
 
 
 def test_every_response_carries_the_security_headers(client):
@@ -108,7 +108,7 @@ def test_cors_allows_only_configured_origins(client, settings):
 def test_json_logs_carry_request_id_and_extra_fields():
     import json
 
-    from missioncontrol.logs import JsonFormatter, RequestIdFilter, current_request_id
+    from infra.logs import JsonFormatter, RequestIdFilter, current_request_id
 
     token = current_request_id.set("req-json-000001")
     try:
@@ -133,7 +133,7 @@ def test_swagger_ui_and_redoc_come_from_the_sidecar_not_a_cdn(client):
 
 @pytest.mark.django_db
 def test_the_redoc_bundle_is_the_sidecars_with_the_redocly_logo_served_from_here(client):
-    from missioncontrol.redoc_bundle import BUNDLE
+    from infra.redoc_bundle import BUNDLE
 
     response = client.get("/api/v1/redoc/redoc.standalone.js")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/javascript")

@@ -7,7 +7,7 @@ import time
 import pytest
 from django.test import override_settings
 
-from missioncontrol import ratelimits
+from infra import ratelimits
 
 DEAD_RATELIMIT_CACHE = {
     "BACKEND": "django_redis.cache.RedisCache",
@@ -31,7 +31,7 @@ def test_keys_are_counted_separately():
 @pytest.mark.parametrize("outage_requests", [20])
 def test_a_dead_backend_fails_open_with_one_warning_and_skips_the_backend(settings, caplog, outage_requests):
     dead = override_settings(CACHES={**settings.CACHES, "ratelimit": DEAD_RATELIMIT_CACHE})
-    with dead, caplog.at_level(logging.WARNING, logger="missioncontrol.ratelimits"):
+    with dead, caplog.at_level(logging.WARNING, logger="infra.ratelimits"):
         started = time.monotonic()
         decisions = [ratelimits.hit("test", "k", "1/60s") for _ in range(outage_requests)]
         elapsed = time.monotonic() - started

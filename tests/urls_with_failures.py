@@ -24,5 +24,5 @@ urlpatterns = [
     *real_urlpatterns,
 ]
 
-handler404 = "missioncontrol.errors.handler404"
-handler500 = "missioncontrol.errors.handler500"
+handler404 = "infra.errors.handler404"
+handler500 = "infra.errors.handler500"

@@ -1,4 +1,4 @@
-"""The spend chart: cost per day stacked by model or agent, as a missioncontrol.charts.Chart
+"""The spend chart: cost per day stacked by model or agent, as a infra.charts.Chart
 (drawn by static/js/charts.js with uPlot, with the same numbers as a table for screen readers)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
-from missioncontrol.charts import Chart, ChartSeries
+from infra.charts import Chart, ChartSeries
 from usage.models import MICROS_PER_DOLLAR
 
 CHART_ID = "usage-spend-chart"

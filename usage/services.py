@@ -24,7 +24,7 @@ from boards.models import Task
 from core.access import authorize
 from core.actors import Actor
 from core.models import Organization, Role
-from missioncontrol.exceptions import DomainError, NotFound, PermissionDenied
+from infra.exceptions import DomainError, NotFound, PermissionDenied
 from usage.models import (
     MICROS_PER_DOLLAR,
     Budget,

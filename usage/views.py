@@ -22,8 +22,8 @@ from boards.models import Task
 from core.access import current_organization, membership_for
 from core.actors import Actor
 from core.models import Role
-from missioncontrol.csv_export import csv_lines
-from missioncontrol.exceptions import DomainError
+from infra.csv_export import csv_lines
+from infra.exceptions import DomainError
 from usage import selectors, services
 from usage.charts import spend_chart
 from usage.models import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 
 from core.actors import Actor
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from webhook_rules import services
 from webhook_rules.models import PayloadRuleOutcome, WebhookRule
 

@@ -18,7 +18,7 @@ from typing import Any
 import jmespath
 from jmespath.exceptions import JMESPathError, LexerError, ParseError
 
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 
 MAX_RENDERED_LENGTH = 20000
 # A placeholder: ${issue.title}, ${issue.labels.0.name}, ${repository.full-name}, or $action.

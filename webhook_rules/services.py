@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
-from activity.services import record_activity
+from activity.services import record_activity, update_and_record
 from automations import engine
 from automations.models import OutcomeStatus as ActionStatus
 from automations.models import SourceKind
@@ -25,7 +25,7 @@ from boards.models import Task, TaskPriority, TaskStatus
 from core.access import require_role
 from core.actors import Actor, ActorKind
 from core.models import Role
-from missioncontrol.exceptions import DomainError, PermissionDenied
+from infra.exceptions import DomainError, PermissionDenied
 from webhook_rules import presets
 from webhook_rules.expressions import check_expression, check_template
 from webhook_rules.models import (
@@ -162,12 +162,21 @@ def update_rule(*, rule: WebhookRule, actor: Actor, **changes: Any) -> WebhookRu
     require_rule_admin(actor, rule.webhook)
     values = {**_rule_values(rule), **changes}
     validate_rule_fields(values)
-    changed = sorted(name for name in changes if changes[name] != getattr(rule, name))
-    for name in changed:
-        setattr(rule, name, changes[name])
-    if changed:
-        rule.save(update_fields=[*changed, "updated_at"])
-        _record(actor, rule.webhook, "webhook_rule.updated", rule, {"name": rule.name, "fields": changed})
+    webhook = rule.webhook
+    update_and_record(
+        rule,
+        changes=changes,
+        actor=actor,
+        verb="webhook_rule.updated",
+        organization=webhook.board.organization_id,
+        board=webhook.board_id,
+        detail=lambda changed: {
+            "webhook_id": webhook.pk,
+            "webhook": str(webhook)[:200],
+            "name": rule.name,
+            "fields": sorted(changed),
+        },
+    )
     return rule
 
 
@@ -423,41 +432,12 @@ def _record_engine_outcome(plan: RulePlan, payload: WebhookPayload, outcome: Pay
 
 
 def _apply_plan(plan: RulePlan, payload: WebhookPayload, attempt: int) -> PayloadRuleOutcome:
+    """One rule's plan for one payload, in steps: notify, or find (or create) the task, skip a
+    stale or repeated payload, update the task's fields, move its status, comment, and record
+    the outcome. Each step is its own function so an action can reuse the ones it needs."""
     actor = Actor.for_webhook(payload.webhook)
     if plan.action == RuleAction.NOTIFY_AGENT:
-        agent_ids = agents_to_notify(payload.webhook)
-        if not agent_ids:
-            return _outcome(
-                plan,
-                payload,
-                attempt,
-                OutcomeStatus.SKIPPED,
-                "No agent to notify: the webhook has no target agent and the board no lead.",
-                None,
-            )
-        engine.notify_agents(
-            board=payload.board,
-            actor=actor,
-            agent_ids=agent_ids,
-            verb="webhook_rule.agent_notified",
-            target=payload,
-            target_type="webhookpayload",
-            detail={
-                "payload_id": payload.pk,
-                "webhook_id": payload.webhook_id,
-                "rule": plan.rule.name,
-                "message": plan.comment[:1000],
-            },
-        )
-        return _outcome(
-            plan,
-            payload,
-            attempt,
-            OutcomeStatus.APPLIED,
-            f"Notified {len(agent_ids)} agent(s).",
-            None,
-            agent_ids=agent_ids,
-        )
+        return _notify_agents(plan, payload, attempt, actor)
     if not plan.external_id:
         return _outcome(
             plan,
@@ -467,68 +447,150 @@ def _apply_plan(plan: RulePlan, payload: WebhookPayload, attempt: int) -> Payloa
             "The external id rendered empty: this payload lacks the fields it is built from.",
             None,
         )
-    # The per-external-id lock: every worker applying an event to this task waits here in turn.
-    task = _locked_task(payload.board_id, plan.external_id)
-    created = False
+    task, created = _find_or_create_task(plan, payload, actor)
     if task is None:
-        if plan.action != RuleAction.CREATE_TASK and not plan.rule.creates_missing_task:
-            return _outcome(
-                plan,
-                payload,
-                attempt,
-                OutcomeStatus.SKIPPED,
-                f"No task has the external id “{plan.external_id}”.",
-                None,
-            )
-        try:
-            with transaction.atomic():
-                task = _create_task(plan, payload, actor)
-                created = True
-        except IntegrityError:
-            # Another worker created it between our lookup and insert; its row is ours to update
-            # once it commits (the lock below waits for that).
-            task = _locked_task(payload.board_id, plan.external_id)
-            if task is None:
-                raise
+        return _outcome(
+            plan,
+            payload,
+            attempt,
+            OutcomeStatus.SKIPPED,
+            f"No task has the external id “{plan.external_id}”.",
+            None,
+        )
     if not created:
-        newest = PayloadRuleOutcome.objects.filter(task=task, status__in=SEQUENCED).aggregate(
-            newest=Max("payload_id")
-        )["newest"]
-        if newest is not None and newest > payload.pk:
-            return _outcome(
-                plan,
-                payload,
-                attempt,
-                OutcomeStatus.STALE,
-                f"Payload #{newest}, received later, was already applied to this task.",
-                task,
-                newer_payload_id=newest,
-            )
-        if (
-            plan.action == RuleAction.COMMENT
-            and PayloadRuleOutcome.objects.filter(
-                payload=payload, task=task, status=OutcomeStatus.APPLIED, action=RuleAction.COMMENT
-            ).exists()
-        ):
-            return _outcome(
-                plan,
-                payload,
-                attempt,
-                OutcomeStatus.UNCHANGED,
-                "This payload's comment is already on the task.",
-                task,
-            )
+        already = _stale_or_repeated(plan, payload, attempt, task)
+        if already is not None:
+            return already
     plan.task = task
     changed = [] if created else _update_task(plan, task, actor)
-    status = target_status(plan)
-    approval_id = None
-    if status and status != task.status:
-        # On a board that needs a person to approve done, the rule asks; it does not decide.
-        task, change, approval_id = engine.set_status(task=task, actor=actor, status=status)
-        changed.append(change)
+    task, approval_id = _move_to_target_status(plan, task, actor, changed)
     if plan.action == RuleAction.COMMENT:
         engine.comment(task=task, actor=actor, body=plan.comment)
         changed.append("comment")
+    return _task_outcome(
+        plan, payload, attempt, task, created=created, changed=changed, approval_id=approval_id
+    )
+
+
+def _notify_agents(plan: RulePlan, payload: WebhookPayload, attempt: int, actor: Actor) -> PayloadRuleOutcome:
+    """The notify-agent action: an event to the webhook's target agent (or the board's lead)."""
+    agent_ids = agents_to_notify(payload.webhook)
+    if not agent_ids:
+        return _outcome(
+            plan,
+            payload,
+            attempt,
+            OutcomeStatus.SKIPPED,
+            "No agent to notify: the webhook has no target agent and the board no lead.",
+            None,
+        )
+    engine.notify_agents(
+        board=payload.board,
+        actor=actor,
+        agent_ids=agent_ids,
+        verb="webhook_rule.agent_notified",
+        target=payload,
+        target_type="webhookpayload",
+        detail={
+            "payload_id": payload.pk,
+            "webhook_id": payload.webhook_id,
+            "rule": plan.rule.name,
+            "message": plan.comment[:1000],
+        },
+    )
+    return _outcome(
+        plan,
+        payload,
+        attempt,
+        OutcomeStatus.APPLIED,
+        f"Notified {len(agent_ids)} agent(s).",
+        None,
+        agent_ids=agent_ids,
+    )
+
+
+def _find_or_create_task(plan: RulePlan, payload: WebhookPayload, actor: Actor) -> tuple[Task | None, bool]:
+    """The task with the plan's external id, locked, and whether this call created it; (None,
+    False) when there is none and the rule does not create missing tasks."""
+    # The per-external-id lock: every worker applying an event to this task waits here in turn.
+    task = _locked_task(payload.board_id, plan.external_id)
+    if task is not None:
+        return task, False
+    if plan.action != RuleAction.CREATE_TASK and not plan.rule.creates_missing_task:
+        return None, False
+    try:
+        with transaction.atomic():
+            return _create_task(plan, payload, actor), True
+    except IntegrityError:
+        # Another worker created it between our lookup and insert; its row is ours to update
+        # once it commits (the lock below waits for that).
+        task = _locked_task(payload.board_id, plan.external_id)
+        if task is None:
+            raise
+        return task, False
+
+
+def _stale_or_repeated(
+    plan: RulePlan, payload: WebhookPayload, attempt: int, task: Task
+) -> PayloadRuleOutcome | None:
+    """The outcome that ends the plan early for an existing task: a later payload was applied
+    already (stale), or this payload's comment is on the task already; else None."""
+    newest = PayloadRuleOutcome.objects.filter(task=task, status__in=SEQUENCED).aggregate(
+        newest=Max("payload_id")
+    )["newest"]
+    if newest is not None and newest > payload.pk:
+        return _outcome(
+            plan,
+            payload,
+            attempt,
+            OutcomeStatus.STALE,
+            f"Payload #{newest}, received later, was already applied to this task.",
+            task,
+            newer_payload_id=newest,
+        )
+    if (
+        plan.action == RuleAction.COMMENT
+        and PayloadRuleOutcome.objects.filter(
+            payload=payload, task=task, status=OutcomeStatus.APPLIED, action=RuleAction.COMMENT
+        ).exists()
+    ):
+        return _outcome(
+            plan,
+            payload,
+            attempt,
+            OutcomeStatus.UNCHANGED,
+            "This payload's comment is already on the task.",
+            task,
+        )
+    return None
+
+
+def _move_to_target_status(
+    plan: RulePlan, task: Task, actor: Actor, changed: list[str]
+) -> tuple[Task, int | None]:
+    """Move the task to the status the plan maps to (through the board's approval gate) and add
+    what happened to `changed`; returns the task and the id of an approval it requested."""
+    status = target_status(plan)
+    if not status or status == task.status:
+        return task, None
+    # The action engine's step: on a board that needs a person to approve done, the rule asks
+    # (the approval is filed, the task waits in review); it does not decide.
+    task, change, approval_id = engine.set_status(task=task, actor=actor, status=status)
+    changed.append(change)
+    return task, approval_id
+
+
+def _task_outcome(
+    plan: RulePlan,
+    payload: WebhookPayload,
+    attempt: int,
+    task: Task,
+    *,
+    created: bool,
+    changed: list[str],
+    approval_id: int | None,
+) -> PayloadRuleOutcome:
+    """The outcome of a plan that reached its task: created, unchanged or updated."""
     if created:
         return _outcome(
             plan,

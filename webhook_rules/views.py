@@ -16,7 +16,7 @@ from boards.models import TaskPriority, TaskStatus
 from core.access import membership_for
 from core.actors import Actor
 from core.models import Role
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from webhook_rules import presets, services
 from webhook_rules.expressions import ExpressionError
 from webhook_rules.models import RULE_EDITABLE_FIELDS, RuleAction, RuleMappings, WebhookRule

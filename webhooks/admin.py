@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.db.models.functions import Length
 
 from core.actors import Actor
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from webhooks import services
 from webhooks.models import BoardWebhook, WebhookPayload
 

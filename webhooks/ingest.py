@@ -32,10 +32,10 @@ from rest_framework.views import APIView
 
 from core.encryption import SecretUnreadable
 from core.signing import verify_sha256_signature, verify_standard_webhook_signature
-from missioncontrol.client_ip import client_ip_from_meta
-from missioncontrol.exceptions import DomainError, NotFound
-from missioncontrol.metrics import WEBHOOK_INGESTS
-from missioncontrol.ratelimits import hit
+from infra.client_ip import client_ip_from_meta
+from infra.exceptions import DomainError, NotFound
+from infra.metrics import WEBHOOK_INGESTS
+from infra.ratelimits import hit
 from webhooks import refusals, services
 from webhooks.models import BoardWebhook
 

@@ -21,7 +21,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from activity.services import record_activity
+from activity.services import record_activity, update_and_record
 from agents.models import Agent, AgentStatus
 from boards import services as board_services
 from boards.models import Board
@@ -31,7 +31,7 @@ from core.encryption import decrypt_secret, encrypt_secret
 from core.generations import AGENTS_GENERATION_KEY, agents_generation
 from core.models import Role
 from core.signing import STANDARD_WEBHOOK_SECRET_PREFIX
-from missioncontrol.exceptions import DomainError, NotFound, PermissionDenied
+from infra.exceptions import DomainError, NotFound, PermissionDenied
 from webhooks.models import BoardWebhook, WebhookPayload, WebhookRefusalCount
 
 logger = logging.getLogger(__name__)
@@ -211,20 +211,17 @@ def update_webhook(*, webhook: BoardWebhook, actor: Actor, **changes: Any) -> Bo
         target_agent=merged["target_agent"],
         task_title_template=merged["task_title_template"],
     )
-    changed = [name for name in changes if changes[name] != getattr(webhook, name)]
-    for name in changed:
-        setattr(webhook, name, changes[name])
+    changed = update_and_record(
+        webhook,
+        changes=changes,
+        actor=actor,
+        verb="webhook.updated",
+        organization=webhook.board.organization_id,
+        board=webhook.board,
+        detail=lambda changed: {"fields": sorted(changed)},
+    )
     if changed:
-        webhook.save(update_fields=changed)
         forget_webhook_for_ingest(webhook.pk)
-        record_activity(
-            organization=webhook.board.organization_id,
-            board=webhook.board,
-            actor=actor,
-            verb="webhook.updated",
-            target=webhook,
-            detail={"fields": sorted(changed)},
-        )
     return webhook
 
 

@@ -27,7 +27,7 @@ from boards.models import Board
 from core.access import membership_for
 from core.actors import Actor
 from core.models import Role
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from webhooks import services
 from webhooks.api.serializers import payload_status
 from webhooks.models import BoardWebhook

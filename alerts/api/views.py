@@ -6,6 +6,8 @@ incident is a 404. Lists run a fixed number of queries whatever their length.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django_filters import rest_framework as filters
@@ -18,14 +20,10 @@ from rest_framework.response import Response
 from alerts import conditions, services
 from alerts.api import serializers
 from alerts.models import AlertRule, Incident, IncidentEntry, IncidentState
-from core.access import require_role
+from core.access import member_organization_ids, require_role
 from core.actors import Actor
-from core.api.views import HumanViewSet
-from core.models import Membership, Role
-
-
-def _member_organizations(user) -> QuerySet:
-    return Membership.objects.filter(user=user).values("organization_id")
+from core.api.views import HumanViewSet, OrganizationResourceViewSet
+from core.models import Role
 
 
 class AlertConditionViewSet(HumanViewSet):
@@ -47,45 +45,21 @@ class AlertRuleFilter(filters.FilterSet):
         fields = ["organization", "board", "condition", "enabled"]
 
 
-class AlertRuleViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    HumanViewSet,
-):
+class AlertRuleViewSet(OrganizationResourceViewSet):
     queryset = AlertRule.objects.none()
+    serializer_class = serializers.AlertRuleSerializer
+    update_serializer_class = serializers.AlertRuleUpdateSerializer
     filterset_class = AlertRuleFilter
     ordering_fields = ["name", "created_at", "id"]
 
-    def get_queryset(self) -> QuerySet[AlertRule]:
-        return AlertRule.objects.filter(
-            organization_id__in=_member_organizations(self.request.user)
-        ).order_by("name", "id")
+    def create_through_service(self, **fields: Any) -> AlertRule:
+        return services.create_rule(actor=self.actor, **fields)
 
-    def get_serializer_class(self):
-        if self.action in ("update", "partial_update"):
-            return serializers.AlertRuleUpdateSerializer
-        return serializers.AlertRuleSerializer
+    def update_through_service(self, instance: AlertRule, **fields: Any) -> AlertRule:
+        return services.update_rule(actor=self.actor, rule=instance, **fields)
 
-    def create(self, request: Request, *args, **kwargs) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        rule = services.create_rule(actor=self.actor, **serializer.validated_data)
-        return Response(serializers.AlertRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
-
-    def update(self, request: Request, *args, **kwargs) -> Response:
-        rule = self.get_object()
-        require_role(user=request.user, organization=rule.organization_id, role=Role.ADMIN)
-        serializer = self.get_serializer(rule, data=request.data, partial=kwargs.get("partial", False))
-        serializer.is_valid(raise_exception=True)
-        rule = services.update_rule(actor=self.actor, rule=rule, **serializer.validated_data)
-        return Response(serializers.AlertRuleSerializer(rule).data)
-
-    def destroy(self, request: Request, *args, **kwargs) -> Response:
-        services.delete_rule(actor=self.actor, rule=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def delete_through_service(self, instance: AlertRule) -> None:
+        services.delete_rule(actor=self.actor, rule=instance)
 
     @extend_schema(
         request=serializers.PreviewRequestSerializer, responses={200: serializers.PreviewSerializer}
@@ -127,7 +101,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, HumanVie
 
     def get_queryset(self) -> QuerySet[Incident]:
         incidents = (
-            Incident.objects.filter(organization_id__in=_member_organizations(self.request.user))
+            Incident.objects.filter(organization_id__in=member_organization_ids(self.request.user))
             .for_list()
             .order_by("-opened_at", "-id")
         )

@@ -1,6 +1,6 @@
-"""The human API for what an organization is made of: its members, their roles and its board
-groups (until now page-only). Thin viewsets: reads scoped to the caller's memberships, every
-write one call of boards.services, which authorises (admins only) and records the event."""
+"""The human API for an organization's board groups and the roles a member can carry. Thin
+viewsets: reads scoped to the caller's memberships, every write one call of boards.services,
+which authorises (admins only) and records the event. Members are teams' (teams.api.views)."""
 
 from __future__ import annotations
 
@@ -17,21 +17,7 @@ from boards.models import BoardGroup
 from core.access import require_role
 from core.api.views import HumanAPIMixin, HumanViewSet
 from core.ids import MAX_ID
-from core.models import ROLE_RANK, Membership, Organization, Role
-
-
-class MembershipSerializer(serializers.ModelSerializer):
-    username = serializers.CharField(source="user.username", read_only=True)
-    email = serializers.EmailField(source="user.email", read_only=True)
-
-    class Meta:
-        model = Membership
-        fields = ["id", "organization", "user", "username", "email", "role", "created_at"]
-        read_only_fields = ["id", "organization", "user", "username", "email", "created_at"]
-
-
-class MembershipRoleSerializer(serializers.Serializer):
-    role = serializers.ChoiceField(choices=Role.choices)
+from core.models import ROLE_RANK, Organization, Role
 
 
 class BoardGroupSerializer(serializers.ModelSerializer):
@@ -71,47 +57,6 @@ ROLE_DESCRIPTIONS = {
     Role.OPERATOR: "Also edits work: tasks, comments, approvals, chat.",
     Role.ADMIN: "Also manages boards, members, invitations, agents, webhooks and subscriptions.",
 }
-
-
-class MembershipViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    HumanViewSet,
-):
-    """Members of your organizations (`?organization=`). Admins change a role (PATCH `role`) or
-    remove a member; an organization always keeps one admin. New members come by invitation."""
-
-    queryset = Membership.objects.none()  # the schema generator's model; get_queryset scopes
-    serializer_class = MembershipSerializer
-    filterset_fields = ["organization", "role"]
-    ordering_fields = ["created_at", "role"]
-    http_method_names = ["get", "patch", "delete", "head", "options"]
-
-    def get_queryset(self) -> QuerySet[Membership]:
-        mine = Membership.objects.filter(user=self.request.user).values("organization_id")
-        return (
-            Membership.objects.filter(organization_id__in=mine)
-            .select_related("user")
-            .order_by("organization_id", "user__username", "id")
-        )
-
-    @extend_schema(request=MembershipRoleSerializer, responses=MembershipSerializer)
-    def partial_update(self, request: Request, *args, **kwargs) -> Response:
-        membership = self.get_object()
-        # The service authorises too; asking first means a viewer learns nothing from validation.
-        require_role(user=request.user, organization=membership.organization_id, role=Role.ADMIN)
-        data = MembershipRoleSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        membership = services.change_member_role(
-            membership=membership, actor=self.actor, role=data.validated_data["role"]
-        )
-        return Response(MembershipSerializer(self.get_queryset().get(pk=membership.pk)).data)
-
-    def destroy(self, request: Request, *args, **kwargs) -> Response:
-        services.remove_member(membership=self.get_object(), actor=self.actor)
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class BoardGroupViewSet(

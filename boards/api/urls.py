@@ -14,7 +14,6 @@ router.register("tasks", views.TaskViewSet, basename="task")
 router.register("approvals", views.ApprovalViewSet, basename="approval")
 router.register("activity", views.ActivityViewSet, basename="activity")
 router.register("personal-tokens", views.PersonalTokenViewSet, basename="personal-token")
-router.register("members", organization_views.MembershipViewSet, basename="member")
 router.register("board-groups", organization_views.BoardGroupViewSet, basename="board-group")
 
 urlpatterns = [

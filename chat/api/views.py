@@ -14,13 +14,13 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agents.api.views import AgentAPIView
+from agent_api.views import AgentAPIView
 from boards.models import Board, Task
 from chat import services
 from chat.api import serializers as s
 from chat.models import ChatMessage
 from core.ids import parse_id
-from missioncontrol.exceptions import NotFound
+from infra.exceptions import NotFound
 
 
 class ChatCursorPagination(CursorPagination):

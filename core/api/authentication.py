@@ -17,8 +17,8 @@ from rest_framework import authentication, exceptions
 
 from core.models import PersonalToken
 from core.tokens import find_personal_token
-from missioncontrol.client_ip import client_ip_from_meta
-from missioncontrol.ratelimits import hit
+from infra.client_ip import client_ip_from_meta
+from infra.ratelimits import hit
 
 logger = logging.getLogger(__name__)
 

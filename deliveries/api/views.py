@@ -20,7 +20,7 @@ from core.models import Membership
 from deliveries import outbound
 from deliveries.api import serializers
 from deliveries.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription
-from missioncontrol.exceptions import NotFound
+from infra.exceptions import NotFound
 
 
 class SubscriptionFilter(filters.FilterSet):

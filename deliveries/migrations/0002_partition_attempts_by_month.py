@@ -1,11 +1,11 @@
 """PostgreSQL: delivery attempts become a table partitioned by month of started_at (rows kept).
 
-Nothing changes on SQLite. See missioncontrol/partitions.py for why and how.
+Nothing changes on SQLite. See infra/partitions.py for why and how.
 """
 
 from django.db import migrations
 
-from missioncontrol.partitions import PartitionedTable, convert_to_partitioned, convert_to_plain
+from infra.partitions import PartitionedTable, convert_to_partitioned, convert_to_plain
 
 TABLE = PartitionedTable("webhooks_deliveryattempt", "started_at")
 

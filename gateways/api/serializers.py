@@ -9,6 +9,21 @@ from core.models import Organization
 from gateways.models import Gateway, GatewayAgent, GatewayApproval, GatewayCommand
 from gateways.services import MAX_IDEMPOTENCY_KEY_LENGTH, MAX_NAME_LENGTH, MAX_TOKEN_LENGTH, MAX_URL_LENGTH
 
+# What the supervisor records and the stamps: shown, never written through the API.
+RECORDED_FIELDS = [
+    "status",
+    "server_version",
+    "protocol",
+    "scopes",
+    "last_error_code",
+    "last_error",
+    "latency_ms",
+    "last_seen_at",
+    "connected_at",
+    "created_at",
+    "updated_at",
+]
+
 
 class GatewaySerializer(serializers.ModelSerializer):
     organization = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.all())
@@ -33,32 +48,9 @@ class GatewaySerializer(serializers.ModelSerializer):
             "device_id",
             "enabled",
             "read_only",
-            "status",
-            "server_version",
-            "protocol",
-            "scopes",
-            "last_error_code",
-            "last_error",
-            "latency_ms",
-            "last_seen_at",
-            "connected_at",
-            "created_at",
-            "updated_at",
+            *RECORDED_FIELDS,
         ]
-        read_only_fields = [
-            "device_id",
-            "status",
-            "server_version",
-            "protocol",
-            "scopes",
-            "last_error_code",
-            "last_error",
-            "latency_ms",
-            "last_seen_at",
-            "connected_at",
-            "created_at",
-            "updated_at",
-        ]
+        read_only_fields = ["device_id", *RECORDED_FIELDS]
         extra_kwargs = {"name": {"max_length": MAX_NAME_LENGTH}, "url": {"max_length": MAX_URL_LENGTH}}
 
     def get_has_device_identity(self, gateway: Gateway) -> bool:

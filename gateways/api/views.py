@@ -7,6 +7,8 @@ polls GET /api/v1/gateway-commands/<id>/ for its answer.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
@@ -14,62 +16,36 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.access import require_role
-from core.api.views import HumanViewSet
-from core.models import Membership, Role
+from core.access import member_organization_ids
+from core.api.views import HumanViewSet, OrganizationResourceViewSet
 from gateways import services
 from gateways.api import serializers
 from gateways.models import Gateway, GatewayAgent, GatewayApproval, GatewayCommand
-from missioncontrol.exceptions import NotFound
+from infra.exceptions import NotFound
 
 
-def _member_organizations(user) -> QuerySet:
-    return Membership.objects.filter(user=user).values("organization_id")
-
-
-class GatewayViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    HumanViewSet,
-):
+class GatewayViewSet(OrganizationResourceViewSet):
     queryset = Gateway.objects.none()
+    serializer_class = serializers.GatewaySerializer
+    update_serializer_class = serializers.GatewayUpdateSerializer
     filterset_fields = ["organization", "status", "enabled"]
     ordering_fields = ["name", "created_at", "id"]
 
-    def get_queryset(self) -> QuerySet[Gateway]:
-        return Gateway.objects.filter(organization_id__in=_member_organizations(self.request.user)).order_by(
-            "name", "id"
-        )
-
     def get_serializer_class(self):
-        if self.action in ("update", "partial_update"):
-            return serializers.GatewayUpdateSerializer
         if self.action == "commands":
             return serializers.GatewayCommandRequestSerializer
         if self.action == "link_agent":
             return serializers.GatewayAgentLinkSerializer
-        return serializers.GatewaySerializer
+        return super().get_serializer_class()
 
-    def create(self, request: Request, *args, **kwargs) -> Response:
-        body = self.get_serializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        gateway = services.create_gateway(actor=self.actor, **body.validated_data)
-        return Response(serializers.GatewaySerializer(gateway).data, status=status.HTTP_201_CREATED)
+    def create_through_service(self, **fields: Any) -> Gateway:
+        return services.create_gateway(actor=self.actor, **fields)
 
-    def update(self, request: Request, *args, **kwargs) -> Response:
-        gateway = self.get_object()
-        require_role(user=request.user, organization=gateway.organization_id, role=Role.ADMIN)
-        body = self.get_serializer(gateway, data=request.data, partial=kwargs.get("partial", False))
-        body.is_valid(raise_exception=True)
-        gateway = services.update_gateway(actor=self.actor, gateway=gateway, **body.validated_data)
-        return Response(serializers.GatewaySerializer(gateway).data)
+    def update_through_service(self, instance: Gateway, **fields: Any) -> Gateway:
+        return services.update_gateway(actor=self.actor, gateway=instance, **fields)
 
-    def destroy(self, request: Request, *args, **kwargs) -> Response:
-        services.delete_gateway(actor=self.actor, gateway=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def delete_through_service(self, instance: Gateway) -> None:
+        services.delete_gateway(actor=self.actor, gateway=instance)
 
     @extend_schema(
         request=serializers.GatewayCommandRequestSerializer,
@@ -125,7 +101,7 @@ class GatewayApprovalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, H
 
     def get_queryset(self) -> QuerySet[GatewayApproval]:
         return GatewayApproval.objects.filter(
-            gateway__organization_id__in=_member_organizations(self.request.user)
+            gateway__organization_id__in=member_organization_ids(self.request.user)
         ).select_related("decided_by")
 
     def get_serializer_class(self):
@@ -157,5 +133,5 @@ class GatewayCommandViewSet(mixins.RetrieveModelMixin, HumanViewSet):
 
     def get_queryset(self) -> QuerySet[GatewayCommand]:
         return GatewayCommand.objects.filter(
-            gateway__organization_id__in=_member_organizations(self.request.user)
+            gateway__organization_id__in=member_organization_ids(self.request.user)
         )

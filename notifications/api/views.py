@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from boards.models import Board, Task
 from core.api.views import HumanAPIMixin, HumanViewSet
-from missioncontrol.exceptions import NotFound
+from infra.exceptions import NotFound
 from notifications import services
 from notifications.models import Notification
 

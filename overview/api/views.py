@@ -13,17 +13,15 @@ from dataclasses import asdict
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from agents.authentication import AgentTokenAuthentication
+from agents.authentication import HUMAN_OR_AGENT_AUTHENTICATION
 from boards.models import Board
-from core.api.authentication import PersonalTokenAuthentication
+from core.api.views import HumanViewSet
 from core.models import Organization
-from missioncontrol.exceptions import DomainError, NotFound
+from infra.exceptions import DomainError, NotFound
 from overview import exports, metrics
 from overview import fleet as fleet_reads
 from overview.api import serializers
@@ -50,8 +48,10 @@ def _whole_number(name: str, raw: str | None) -> int | None:
     return int(raw)
 
 
-class ScopedAPIView(APIView):
-    authentication_classes = [AgentTokenAuthentication, PersonalTokenAuthentication, SessionAuthentication]
+class ScopedViewSet(HumanViewSet):
+    """The human base, widened to agents: a person reads an organization, an agent its boards."""
+
+    authentication_classes = HUMAN_OR_AGENT_AUTHENTICATION
     permission_classes = [IsAuthenticated]
 
     def organization_and_boards(self, request: Request) -> tuple[Organization, tuple[int, ...] | None]:
@@ -97,14 +97,14 @@ class ScopedAPIView(APIView):
         return Scope(organization.pk, board_ids), Period.ending_today(days)
 
 
-class MetricsKpiView(ScopedAPIView):
+class MetricsKpiViewSet(ScopedViewSet):
     """KPIs over the period with the same figures for the period before, and work in progress now."""
 
     @extend_schema(
         parameters=[ORGANIZATION_PARAM, BOARD_PARAM, DAYS_PARAM],
         responses={200: serializers.KpiReportSerializer, 400: OpenApiResponse(description="Bad parameter")},
     )
-    def get(self, request: Request) -> Response:
+    def kpis(self, request: Request) -> Response:
         scope, period = self.scope_and_period(request)
         report = {
             "organization": scope.organization_id,
@@ -117,7 +117,7 @@ class MetricsKpiView(ScopedAPIView):
         return Response(serializers.KpiReportSerializer(report).data)
 
 
-class MetricsChartView(ScopedAPIView):
+class MetricsChartViewSet(ScopedViewSet):
     """The overview's chart series: throughput per day by board, cycle-time histogram, webhook volume
     by outcome, and a cumulative-flow diagram per board."""
 
@@ -125,18 +125,18 @@ class MetricsChartView(ScopedAPIView):
         parameters=[ORGANIZATION_PARAM, BOARD_PARAM, DAYS_PARAM],
         responses={200: serializers.ChartReportSerializer, 400: OpenApiResponse(description="Bad parameter")},
     )
-    def get(self, request: Request) -> Response:
+    def charts(self, request: Request) -> Response:
         scope, period = self.scope_and_period(request)
         summary = metrics.overview(scope, period)
         charts = [{"id": chart.id, "title": chart.title, **chart.data} for chart in summary.charts]
         return Response({"period": serializers.period_data(period), "charts": charts})
 
 
-class MetricsFleetView(ScopedAPIView):
+class MetricsFleetViewSet(ScopedViewSet):
     """Every agent with presence, claimed tasks and failures, and what needs attention now."""
 
     @extend_schema(parameters=[ORGANIZATION_PARAM, BOARD_PARAM], responses=serializers.FleetReportSerializer)
-    def get(self, request: Request) -> Response:
+    def fleet(self, request: Request) -> Response:
         organization, board_ids = self.organization_and_boards(request)
         scope = Scope(organization.pk, board_ids)
         catch_up_before_read()
@@ -149,13 +149,18 @@ class MetricsFleetView(ScopedAPIView):
         )
 
 
-class ExportView(ScopedAPIView):
+class ExportViewSet(ScopedViewSet):
     """Streams every row of a dataset in the scope as CSV or JSON lines, oldest first, up to the row
     limit (EXPORT_MAX_ROWS; `after=<last id>` continues)."""
 
     # No model behind the path's `dataset`: tells the schema generator not to look for one.
     queryset = None
     serializer_class = None
+
+    def perform_content_negotiation(self, request: Request, force: bool = False):
+        # `format` names the export's format here, not one of DRF's renderers (which would 404 it);
+        # errors still render as JSON.
+        return super().perform_content_negotiation(request, force=True)
 
     @extend_schema(
         request=None,
@@ -189,12 +194,7 @@ class ExportView(ScopedAPIView):
             404: OpenApiResponse(description="Unknown dataset, organization or board"),
         },
     )
-    def perform_content_negotiation(self, request: Request, force: bool = False):
-        # `format` names the export's format here, not one of DRF's renderers (which would 404 it);
-        # errors still render as JSON.
-        return super().perform_content_negotiation(request, force=True)
-
-    def get(self, request: Request, dataset: str) -> HttpResponse:
+    def export(self, request: Request, dataset: str) -> HttpResponse:
         if dataset not in exports.DATASETS:
             raise NotFound("No such export.")
         chosen = exports.DATASETS[dataset]

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from search.api.views import SearchView
+from search.api.views import SearchViewSet
 
 urlpatterns = [
-    path("search/", SearchView.as_view(), name="search-api"),
+    path("search/", SearchViewSet.as_view({"get": "search"}), name="search-api"),
 ]

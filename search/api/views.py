@@ -5,14 +5,12 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from agents.authentication import AgentPrincipal, AgentTokenAuthentication
-from core.api.authentication import PersonalTokenAuthentication
+from agents.authentication import HUMAN_OR_AGENT_AUTHENTICATION, AgentPrincipal
+from core.api.views import HumanViewSet
 from search.api.serializers import SearchResultSerializer
 from search.models import SearchKind
 from search.queries import (
@@ -27,10 +25,11 @@ from search.queries import (
 from search.query_syntax import QUERY_MAX_LENGTH
 
 
-class SearchView(APIView):
+class SearchViewSet(HumanViewSet):
     """Tasks (title, description, comments), agents, boards, webhook payloads and activity."""
 
-    authentication_classes = [AgentTokenAuthentication, PersonalTokenAuthentication, SessionAuthentication]
+    # The human base, widened to agents: each caller searches only what it may read.
+    authentication_classes = HUMAN_OR_AGENT_AUTHENTICATION
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -56,7 +55,7 @@ class SearchView(APIView):
         ],
         responses=SearchResultSerializer,
     )
-    def get(self, request: Request) -> Response:
+    def search(self, request: Request) -> Response:
         text = clean_query(request.query_params.get("q"))
         limit = clean_limit(request.query_params.get("limit"))
         kinds = [k for k in request.query_params.getlist("kind") if k in SearchKind.values] or None

@@ -1,7 +1,8 @@
-"""/api/v1/organizations/ and /api/v1/invitations/: start, rename and leave an organization;
-invite people by email, list and revoke pending invitations (admins of the organization), and
-accept one with its token. Every write is one teams.services call, which authorises and records
-the event; the invitation link is in the creating response only."""
+"""/api/v1/organizations/, /api/v1/members/ and /api/v1/invitations/: start, rename and leave an
+organization; change a member's role or remove them (admins); invite people by email, list and
+revoke pending invitations (admins of the organization), and accept one with its token. Every
+write is one teams.services call, which authorises and records the event; the invitation link is
+in the creating response only."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from boards.api.organization_views import MembershipSerializer
 from boards.api.serializers import OrganizationSerializer, membership_roles
 from boards.api.views import OrganizationViewSet as OrganizationReadViewSet
 from core.access import require_role
@@ -21,6 +21,61 @@ from core.ids import MAX_ID
 from core.models import Membership, Organization, Role
 from teams import services
 from teams.models import Invitation
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "organization", "user", "username", "email", "role", "created_at"]
+        read_only_fields = ["id", "organization", "user", "username", "email", "created_at"]
+
+
+class MembershipRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MembershipViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    HumanViewSet,
+):
+    """Members of your organizations (`?organization=`). Admins change a role (PATCH `role`) or
+    remove a member; an organization always keeps one admin. New members come by invitation."""
+
+    queryset = Membership.objects.none()  # the schema generator's model; get_queryset scopes
+    serializer_class = MembershipSerializer
+    filterset_fields = ["organization", "role"]
+    ordering_fields = ["created_at", "role"]
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Membership]:
+        mine = Membership.objects.filter(user=self.request.user).values("organization_id")
+        return (
+            Membership.objects.filter(organization_id__in=mine)
+            .select_related("user")
+            .order_by("organization_id", "user__username", "id")
+        )
+
+    @extend_schema(request=MembershipRoleSerializer, responses=MembershipSerializer)
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:
+        membership = self.get_object()
+        # The service authorises too; asking first means a viewer learns nothing from validation.
+        require_role(user=request.user, organization=membership.organization_id, role=Role.ADMIN)
+        data = MembershipRoleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.change_member_role(
+            membership=membership, actor=self.actor, role=data.validated_data["role"]
+        )
+        return Response(MembershipSerializer(self.get_queryset().get(pk=membership.pk)).data)
+
+    def destroy(self, request: Request, *args, **kwargs) -> Response:
+        services.remove_member(membership=self.get_object(), actor=self.actor)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class OrganizationNameSerializer(serializers.Serializer):

@@ -19,7 +19,7 @@ from activity import following
 from activity.models import ActivityEvent, LogConsumerCursor
 from activity.services import record_activity
 from core.actors import Actor
-from missioncontrol import realtime
+from infra import realtime
 from tests.conftest import requires_postgres
 from tests.realtime.streams import browser_socket, receive, receive_events
 

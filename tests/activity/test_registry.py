@@ -21,6 +21,7 @@ APP_DIRS = (
     "agents",
     "webhooks",
     "missioncontrol",
+    "infra",
     "activity",
     "core",
     "deliveries",

@@ -187,8 +187,8 @@ def test_a_route_accepting_session_or_token_limits_the_agent_path_like_agent_rou
 @override_settings(AGENT_AUTH_RATE="2/60s", CACHES=DEAD_REDIS_CACHES)
 def test_rate_limits_fail_open_when_redis_is_down(agent_token, caplog):
     _agent, _token, raw = agent_token
-    from missioncontrol import ratelimits
-    from missioncontrol.metrics import RATE_LIMIT_BACKEND_ERRORS
+    from infra import ratelimits
+    from infra.metrics import RATE_LIMIT_BACKEND_ERRORS
 
     ratelimits._last_warning_at = 0.0
     before = RATE_LIMIT_BACKEND_ERRORS.labels(limiter="agent_auth")._value.get()
@@ -259,7 +259,7 @@ def test_last_used_at_is_recorded_and_throttled(agent_token):
 @override_settings(AGENT_AUTH_RATE="3/60s")
 def test_every_agent_auth_rejection_is_counted_in_the_metric(agent_token):
     """The lockout itself answers 429 without counting a failure; each one is still a rejection."""
-    from missioncontrol.metrics import RATE_LIMIT_REJECTIONS
+    from infra.metrics import RATE_LIMIT_REJECTIONS
 
     _agent, _token, raw = agent_token
     rejections = RATE_LIMIT_REJECTIONS.labels(limiter="agent_auth")

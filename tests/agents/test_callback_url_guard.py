@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from agents import services
 from agents.models import Agent
 from core.actors import Actor
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from tests.factories import AgentFactory
 from tests.outbound_targets import REFUSED_TARGET_URLS
 

@@ -10,7 +10,7 @@ from django.db import connection
 from activity.models import ActivityEvent
 from agents import services
 from boards.models import Task
-from missioncontrol.exceptions import Conflict
+from infra.exceptions import Conflict
 from tests.conftest import requires_postgres
 from tests.factories import AgentFactory, TaskFactory
 

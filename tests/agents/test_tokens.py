@@ -14,7 +14,7 @@ from activity.models import ActivityEvent
 from agents import services
 from agents.models import Agent, AgentToken
 from core.actors import Actor
-from missioncontrol.exceptions import Conflict, DomainError, NotFound, PermissionDenied
+from infra.exceptions import Conflict, DomainError, NotFound, PermissionDenied
 from tests.agent_tokens import authenticate_agent_token
 from tests.agents.factories import agent_with_token
 from tests.factories import AgentFactory, OrganizationFactory

@@ -14,7 +14,7 @@ from alerts.models import Incident, IncidentState
 from boards.models import Approval, TaskStatus
 from core.actors import Actor
 from deliveries.models import Subscription
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from tests.activity.log import drain_log
 from tests.alerts.conftest import evaluate, event_at
 from tests.factories import AgentFactory, TaskFactory

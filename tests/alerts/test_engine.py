@@ -15,7 +15,7 @@ from alerts import services
 from alerts.models import EntryKind, Incident, IncidentState
 from core.actors import Actor
 from deliveries.models import Delivery
-from missioncontrol.exceptions import InvalidTransition, NotFound, PermissionDenied
+from infra.exceptions import InvalidTransition, NotFound, PermissionDenied
 from tests.alerts.conftest import evaluate
 from tests.deliveries.factories import subscribe
 from tests.factories import AgentFactory
@@ -151,7 +151,7 @@ def test_a_snooze_quiets_the_incident_and_it_fires_again_when_the_snooze_ends(ma
 
 @pytest.mark.parametrize("minutes", [0, 7 * 24 * 60 + 1])
 def test_it_rejects_a_snooze_outside_the_limits(make_rule, agent, teammate, minutes):
-    from missioncontrol.exceptions import DomainError
+    from infra.exceptions import DomainError
 
     rule = make_rule("agent_offline", {"minutes": 10})
     [incident] = evaluate(rule, agent.last_seen_at + timedelta(minutes=11)).opened

@@ -15,7 +15,7 @@ from automations.models import ActionOutcome, AutomationRun, OutcomeStatus, RunS
 from boards import services as board_services
 from boards.models import Approval, Task, TaskStatus
 from core.actors import Actor
-from missioncontrol.exceptions import DomainError, PermissionDenied
+from infra.exceptions import DomainError, PermissionDenied
 from tests.activity.log import drain_log
 from usage.models import Budget
 from usage.services import UsageItem, record_usage

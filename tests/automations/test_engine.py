@@ -10,7 +10,7 @@ from automations.models import ActionOutcome, OutcomeStatus, SourceKind
 from boards import services as board_services
 from boards.models import Approval, ApprovalStatus, TaskStatus
 from chat.models import ChatMessage
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 
 pytestmark = pytest.mark.backend_independent
 

@@ -11,7 +11,7 @@ from automations import services
 from automations.models import ActionOutcome, MissedRunPolicy, RunStatus, Schedule, ScheduleRun
 from boards.models import Task
 from core.actors import Actor
-from missioncontrol.exceptions import DomainError, NotFound, PermissionDenied
+from infra.exceptions import DomainError, NotFound, PermissionDenied
 
 pytestmark = pytest.mark.backend_independent
 

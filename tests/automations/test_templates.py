@@ -12,7 +12,7 @@ from automations.models import ActionOutcome, Pipeline, Schedule
 from boards import services as board_services
 from boards.models import TaskDependency, TaskStatus
 from core.actors import Actor
-from missioncontrol.exceptions import DomainError, InvalidTransition, PermissionDenied
+from infra.exceptions import DomainError, InvalidTransition, PermissionDenied
 
 pytestmark = pytest.mark.backend_independent
 

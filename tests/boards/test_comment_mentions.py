@@ -11,7 +11,7 @@ from chat import services as chat_services
 from core.actors import Actor
 from core.models import Role
 from deliveries.models import Delivery
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 from notifications.models import BoardMute, Notification, NotificationKind
 from tests.activity.log import drain_log
 from tests.factories import AgentFactory, MembershipFactory, TaskFactory, UserFactory

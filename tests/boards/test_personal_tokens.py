@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from core import services as core_services
 from core.models import PersonalToken
-from missioncontrol.exceptions import DomainError
+from infra.exceptions import DomainError
 
 
 def token_client(raw: str) -> APIClient:

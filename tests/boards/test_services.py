@@ -9,7 +9,7 @@ from agents.models import AgentStatus
 from boards import services
 from boards.models import Approval, ApprovalStatus, Board, Comment
 from core.actors import Actor
-from missioncontrol.exceptions import Conflict, DomainError, InvalidTransition, NotFound, PermissionDenied
+from infra.exceptions import Conflict, DomainError, InvalidTransition, NotFound, PermissionDenied
 from tests.factories import AgentFactory, BoardFactory, TaskFactory
 
 
@@ -405,7 +405,7 @@ def test_an_agent_cannot_manage_boards(board, agent, organization):
 def test_events_publish_only_after_commit(
     board, operator_actor, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from missioncontrol import realtime
+    from infra import realtime
 
     published = []
     monkeypatch.setattr(

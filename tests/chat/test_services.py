@@ -11,7 +11,7 @@ from chat.models import ChatMention, ChatMessage
 from core.actors import Actor
 from core.models import Role
 from deliveries.models import Delivery
-from missioncontrol.exceptions import Conflict, DomainError, NotFound, PermissionDenied, RateLimited
+from infra.exceptions import Conflict, DomainError, NotFound, PermissionDenied, RateLimited
 from notifications.models import BoardMute, Notification
 from tests.activity.log import drain_log
 from tests.factories import AgentFactory, BoardFactory, MembershipFactory, TaskFactory, UserFactory

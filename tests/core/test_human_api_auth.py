@@ -91,7 +91,7 @@ def test_creating_a_board_through_the_api_records_one_event(token_client, organi
 def test_subscription_rules_live_in_the_service(organization, viewer):
     """A viewer is refused by the service itself, whichever page or API calls it."""
     from deliveries import outbound
-    from missioncontrol.exceptions import PermissionDenied
+    from infra.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
         outbound.create_subscription(

@@ -95,7 +95,7 @@ def test_an_upgrade_keeps_every_moved_row_and_relabels_content_types():
     } <= labels
     assert not labels & {("boards", "organization"), ("webhooks", "delivery"), ("missioncontrol", "backup")}
     if connection.vendor == "postgresql":  # the logs were rebuilt as monthly partitions, rows kept
-        from missioncontrol.partitions import is_partitioned
+        from infra.partitions import is_partitioned
 
         with connection.cursor() as cursor:
             assert is_partitioned(cursor, "boards_activityevent")

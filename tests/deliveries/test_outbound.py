@@ -25,7 +25,7 @@ from deliveries.outbound import (
     requeue_overdue_deliveries,
     retry_delay,
 )
-from missioncontrol import outbound_guard
+from infra import outbound_guard
 from tests.deliveries.factories import emit, subscribe
 from tests.deliveries.receiver import Answer
 from tests.factories import AgentFactory, BoardFactory

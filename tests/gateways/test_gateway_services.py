@@ -17,7 +17,7 @@ from core.encryption import decrypt_secret
 from gateways import services
 from gateways.models import CommandState, Gateway, GatewayCommand, GatewayStatus
 from gateways.protocol import Hello, backoff_delay
-from missioncontrol.exceptions import Conflict, DomainError, NotFound, PermissionDenied
+from infra.exceptions import Conflict, DomainError, NotFound, PermissionDenied
 
 URL = "ws://127.0.0.1:18789"
 

@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from core.actors import Actor
 from gateways import services
 from gateways.gateway_events import session_stream_payload
-from missioncontrol import realtime
+from infra import realtime
 from tests.realtime.streams import browser_socket, receive
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -187,7 +187,7 @@ def test_it_fails_when_the_database_is_unreachable_and_skips_what_needs_it(healt
     def refuse():
         raise ConnectionRefusedError
 
-    monkeypatch.setattr("missioncontrol.health.check_database", refuse)
+    monkeypatch.setattr("infra.health.check_database", refuse)
     problems = failing(run_doctor())
     assert {"database", "backups", "dead_letters", "agents"} <= problems
 

@@ -179,7 +179,7 @@ def test_ops_page_marks_https_and_debug_findings_as_expected_on_a_local_install(
 @pytest.mark.django_db
 def test_ops_page_on_a_fresh_install_shows_no_backup_as_a_note_not_a_problem(client, healthy, monkeypatch):
     """The first-run page is quiet: all checks pass, the missing backup is a neutral note."""
-    from missioncontrol import embedded_worker
+    from infra import embedded_worker
 
     monkeypatch.setattr(embedded_worker, "_started", True)  # as under `make run` (embedded mode)
     Backup.objects.all().delete()  # the test database was migrated moments ago: a fresh install

@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 COUNT_ONE_REQUEST = (
-    "from missioncontrol.metrics import HTTP_REQUESTS;"
+    "from infra.metrics import HTTP_REQUESTS;"
     "HTTP_REQUESTS.labels(method='GET', route='/x', status='200').inc()"
 )
 SCRAPE = (

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from activity.models import ActivityEvent
 from activity.replay import missed_events
-from missioncontrol import partitions
+from infra import partitions
 from ops import retention
 from tests.conftest import requires_postgres, requires_sqlite
 

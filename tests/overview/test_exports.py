@@ -14,7 +14,7 @@ from django.urls import reverse
 from activity.services import record_activity
 from core.actors import Actor
 from deliveries.models import Delivery, DeliveryStatus
-from missioncontrol.csv_export import safe_cell
+from infra.csv_export import safe_cell
 from tests.factories import BoardFactory, MembershipFactory, OrganizationFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db

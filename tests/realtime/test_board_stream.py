@@ -19,8 +19,8 @@ from activity.streams import (
     CLOSE_UNAUTHENTICATED,
 )
 from core.models import Membership
-from missioncontrol import realtime
-from missioncontrol.metrics import OPEN_WEBSOCKETS, WEBSOCKET_POLICY_CLOSES
+from infra import realtime
+from infra.metrics import OPEN_WEBSOCKETS, WEBSOCKET_POLICY_CLOSES
 from tests.factories import AgentFactory, BoardFactory, MembershipFactory
 from tests.realtime.streams import (
     assert_silent,

@@ -1,11 +1,11 @@
-"""missioncontrol.websocket_origin: foreign origins refused, cookies without an Origin dropped."""
+"""infra.websocket_origin: foreign origins refused, cookies without an Origin dropped."""
 
 from __future__ import annotations
 
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from missioncontrol.websocket_origin import OriginValidator
+from infra.websocket_origin import OriginValidator
 
 
 class ScopeRecorder:

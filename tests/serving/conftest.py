@@ -1,5 +1,5 @@
 """The production serving layout as real processes: gunicorn (deploy/gunicorn.conf.py), uvicorn
-(missioncontrol.serving) and nginx (deploy/nginx.conf.template) on free ports, against this
+(infra.serving) and nginx (deploy/nginx.conf.template) on free ports, against this
 test's PostgreSQL database and Redis. Started once per test run (every test module that uses it
 runs on one xdist worker: tests/ci_plugin.py); each test talks to them over sockets, exactly as
 a client in production would."""
@@ -111,7 +111,7 @@ def layout(django_db_setup, django_db_blocker) -> Iterator[Layout]:
             f"127.0.0.1:{ports.wsgi_port}",
             "missioncontrol.wsgi:application",
         ],
-        "asgi": [sys.executable, "-m", "missioncontrol.serving", "--port", str(ports.asgi_port)],
+        "asgi": [sys.executable, "-m", "infra.serving", "--port", str(ports.asgi_port)],
     }
     processes: list[subprocess.Popen] = []
     try:
@@ -127,7 +127,7 @@ def layout(django_db_setup, django_db_blocker) -> Iterator[Layout]:
             [
                 sys.executable,
                 "-m",
-                "missioncontrol.serving",
+                "infra.serving",
                 "nginx",
                 "--listen",
                 f"127.0.0.1:{ports.proxy_port}",

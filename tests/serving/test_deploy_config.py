@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from missioncontrol.serving import render_nginx, uvicorn_options
+from infra.serving import render_nginx, uvicorn_options
 
 # Reads files and settings only: CI runs it once, in the SQLite run.
 pytestmark = pytest.mark.backend_independent
@@ -26,10 +26,10 @@ def test_no_launcher_turns_proxy_header_rewriting_on():
 
 
 def test_make_run_compose_and_the_image_use_the_versioned_server_settings():
-    assert "-m missioncontrol.serving" in (ROOT / "Makefile").read_text()
+    assert "-m infra.serving" in (ROOT / "Makefile").read_text()
     assert '"deploy/gunicorn.conf.py"' in (ROOT / "Dockerfile").read_text()
     compose = (ROOT / "compose.yml").read_text()
-    assert '"missioncontrol.serving"' in compose and "deploy/nginx.conf.template" in compose
+    assert '"infra.serving"' in compose and "deploy/nginx.conf.template" in compose
 
 
 def test_the_servers_trust_no_proxy_header():

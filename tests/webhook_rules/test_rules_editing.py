@@ -6,7 +6,7 @@ import pytest
 
 from boards.models import Task
 from core.actors import Actor
-from missioncontrol.exceptions import DomainError, PermissionDenied
+from infra.exceptions import DomainError, PermissionDenied
 from tests.webhook_rules import github
 from tests.webhook_rules.conftest import store
 from webhook_rules import services

@@ -1,4 +1,4 @@
-"""The streaming body limit on every route (missioncontrol.body_limit), under ASGI and WSGI.
+"""The streaming body limit on every route (infra.body_limit), under ASGI and WSGI.
 
 The ingest URL keeps its own order of checks, so there the body is only cut one byte past the
 limit and the view answers 413; everywhere else the middleware answers 413 itself.
@@ -12,7 +12,7 @@ import io
 import pytest
 from django.test import override_settings
 
-from missioncontrol.body_limit import ASGIRequestBodyLimit, WSGIRequestBodyLimit
+from infra.body_limit import ASGIRequestBodyLimit, WSGIRequestBodyLimit
 
 INGEST = "/api/v1/boards/1/webhooks/2"
 HEARTBEAT = "/api/v1/agent/heartbeat"

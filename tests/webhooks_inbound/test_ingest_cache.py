@@ -7,7 +7,7 @@ import pytest
 
 from agents.services import suspend_agent
 from core.actors import Actor
-from missioncontrol.exceptions import NotFound
+from infra.exceptions import NotFound
 from tests.factories import AgentFactory, BoardFactory
 from webhooks import services
 from webhooks.services import get_webhook_for_ingest

@@ -15,7 +15,7 @@ from boards.models import Task
 from core.actors import Actor
 from core.encryption import decrypt_secret
 from core.signing import standard_webhook_key
-from missioncontrol.exceptions import DomainError, NotFound, PermissionDenied
+from infra.exceptions import DomainError, NotFound, PermissionDenied
 from tests.conftest import requires_postgres
 from tests.factories import AgentFactory
 from tests.webhooks_inbound.conftest import SECRET, post_signed

@@ -1,5 +1,5 @@
-"""`POST /api/v1/agent/usage` (agents report, in batches) and `GET /api/v1/usage/` (totals for
-people and their tools). Totals read only the daily rollup, never the raw reports."""
+"""`GET /api/v1/usage/` (totals for people and their tools). Totals read only the daily rollup,
+never the raw reports. Agents report usage through the agent API (agent_api: POST /agent/usage)."""
 
 from __future__ import annotations
 
@@ -11,31 +11,16 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agents.api.views import AgentAPIView
 from agents.models import Agent
 from boards.models import Board, Task
 from core.access import current_organization, require_role
 from core.api.views import HumanAPIMixin
-from missioncontrol.exceptions import NotFound
-from usage import services
+from infra.exceptions import NotFound
 from usage.api import serializers as s
-from usage.models import GROUP_BY_FIELDS, MICROS_PER_DOLLAR, UsageDaily, UsageReport, rollup_for
+from usage.models import GROUP_BY_FIELDS, MICROS_PER_DOLLAR, UsageDaily, rollup_for
 
 # Grouping by task can yield many rows: the biggest first, this many at most.
 MAX_TOTAL_ROWS = 1000
-
-
-class AgentUsageView(AgentAPIView):
-    queryset = UsageReport.objects.none()  # for the schema generator; the view writes only
-    serializer_class = s.UsageBatchResultSerializer
-
-    @extend_schema(request=s.UsageBatchSerializer, responses=s.UsageBatchResultSerializer)
-    def post(self, request: Request) -> Response:
-        batch = s.UsageBatchSerializer(data=request.data)
-        batch.is_valid(raise_exception=True)
-        items = s.usage_items(batch.validated_data["reports"], agent=self.agent, field="reports")
-        recorded = services.record_usage(agent=self.agent, items=items)
-        return Response(s.usage_result(recorded))
 
 
 def _labels(group_by: str, keys: list, organization_id: int) -> dict:

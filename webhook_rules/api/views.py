@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api.views import HumanAPIMixin
+from core.api.views import HumanViewSet
 from webhook_rules import presets, services
 from webhook_rules.api import serializers
 from webhook_rules.models import PayloadRuleOutcome, RuleMappings, WebhookRule
@@ -24,7 +24,7 @@ from webhooks import services as webhook_services
 from webhooks.models import BoardWebhook, WebhookPayload
 
 
-class _WebhookScoped(HumanAPIMixin):
+class _WebhookScoped:
     """Finds the URL's webhook among those the caller can see (404 otherwise)."""
 
     def get_webhook(self) -> BoardWebhook:
@@ -32,7 +32,15 @@ class _WebhookScoped(HumanAPIMixin):
         return get_object_or_404(visible, pk=self.kwargs["webhook_pk"])
 
 
-class WebhookRuleViewSet(_WebhookScoped, viewsets.ModelViewSet):
+class WebhookRuleViewSet(
+    _WebhookScoped,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    mixins.ListModelMixin,
+    HumanViewSet,
+):
     serializer_class = serializers.WebhookRuleSerializer
     pagination_class = None  # at most MAX_RULES_PER_WEBHOOK, always read as one ordered list
 
@@ -91,7 +99,7 @@ class WebhookRuleViewSet(_WebhookScoped, viewsets.ModelViewSet):
         return Response(services.dry_run_rules(payload=payload, actor=self.actor))
 
 
-class RuleMappingsViewSet(_WebhookScoped, viewsets.GenericViewSet):
+class RuleMappingsViewSet(_WebhookScoped, HumanViewSet):
     """The label table and the login table every rule of the webhook uses."""
 
     queryset = RuleMappings.objects.none()  # one row per webhook, in get_mappings()
@@ -122,14 +130,18 @@ class RuleMappingsViewSet(_WebhookScoped, viewsets.GenericViewSet):
         return Response(self.get_serializer(mappings).data)
 
 
-class PresetViewSet(HumanAPIMixin, viewsets.ViewSet):
+class PresetViewSet(HumanViewSet):
+    # Not a model: a handful of presets from code, always one list.
+    pagination_class = None
+    filter_backends: list = []
+
     @extend_schema(responses={200: serializers.PresetSerializer(many=True)})
     def list(self, request: Request) -> Response:
         """The presets there are (apply one with POST /webhooks/{webhook_pk}/rules/presets/)."""
         return Response(serializers.PresetSerializer(presets.PRESETS.values(), many=True).data)
 
 
-class PayloadRuleOutcomeViewSet(_WebhookScoped, viewsets.GenericViewSet):
+class PayloadRuleOutcomeViewSet(_WebhookScoped, HumanViewSet):
     queryset = PayloadRuleOutcome.objects.none()  # the payload's outcomes, in list()
     serializer_class = serializers.PayloadRuleOutcomeSerializer
 

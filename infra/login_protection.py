@@ -20,7 +20,7 @@ authentication backend refuses to check a password while locked for any other ca
 `user_login_failed` signal (sent by `authenticate()` whoever called it) or, for a wrong old
 password at password change (which does not go through `authenticate()`), by the admin site.
 
-Counting uses missioncontrol.ratelimits (fail-open: with the backend down, logins still work).
+Counting uses infra.ratelimits (fail-open: with the backend down, logins still work).
 """
 
 from __future__ import annotations
@@ -44,10 +44,10 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django_ratelimit.core import get_usage
 
-from missioncontrol import ratelimits
-from missioncontrol.client_ip import client_ip_from_meta
-from missioncontrol.errors import json_error
-from missioncontrol.metrics import RATE_LIMIT_BACKEND_ERRORS, RATE_LIMIT_REJECTIONS
+from infra import ratelimits
+from infra.client_ip import client_ip_from_meta
+from infra.errors import json_error
+from infra.metrics import RATE_LIMIT_BACKEND_ERRORS, RATE_LIMIT_REJECTIONS
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ def _is_http_request(request: HttpRequest | None) -> bool:
     return request is not None and bool(getattr(request, "META", {}).get("REQUEST_METHOD"))
 
 
-@receiver(user_login_failed, dispatch_uid="missioncontrol.login_protection.count_failure")
+@receiver(user_login_failed, dispatch_uid="infra.login_protection.count_failure")
 def count_failed_login(sender, credentials=None, request=None, **kwargs) -> None:
     """Every failed authenticate() with a request counts once, whichever view called it."""
     if not _is_http_request(request):
@@ -182,7 +182,7 @@ class ThrottledLoginView(auth_views.LoginView):
 
 
 class ThrottledAdminSite(AdminSite):
-    """The admin site (installed as the default one by MissionControlAdminConfig) with its login
+    """The admin site (installed as the default one by infra.apps.ThrottledAdminConfig) with its login
     and password change behind the same windows as `/login/`."""
 
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:

@@ -3,10 +3,10 @@
 import pytest
 
 from activity.models import ActivityEvent
-from boards import services
 from core.actors import Actor
 from core.models import Membership, Role
-from missioncontrol.exceptions import Conflict, NotFound, PermissionDenied
+from infra.exceptions import Conflict, NotFound, PermissionDenied
+from teams import services
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from missioncontrol.logs import current_request_id
+from infra.logs import current_request_id
 
 logger = logging.getLogger("missioncontrol.requests")
 

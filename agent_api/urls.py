@@ -1,7 +1,7 @@
 from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from agents.api import schema, views  # noqa: F401 - schema registers the OpenAPI auth scheme
+from agent_api import schema, views  # noqa: F401 - schema registers the OpenAPI auth scheme
 
 # Optional trailing slash: agents call /api/v1/agent/me and /api/v1/agent/me/ alike.
 router = SimpleRouter()
@@ -27,6 +27,7 @@ urlpatterns = [
         views.AgentTaskCommentView.as_view(),
         "agent-api-task-comments",
     ),
+    _route("agent/usage", views.AgentUsageView.as_view(), "agent-api-usage"),
     _route(
         r"agent/webhook-payloads/(?P<payload_id>\d+)",
         views.AgentWebhookPayloadView.as_view(),

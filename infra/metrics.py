@@ -43,7 +43,7 @@ ALERT_INCIDENTS = Counter(
     "(opened, refired, resolved, acknowledged, snoozed, suppressed)",
     ["event"],
 )
-# Computed at scrape time from the database and the broker (missioncontrol.metrics_view):
+# Computed at scrape time from the database and the broker (ops.metrics_view):
 # mc_backup_age_seconds, mc_backup_last_success_timestamp_seconds, mc_backup_last_status,
 # mc_webhook_dead_letters, mc_agents_online, mc_celery_queue_length, mc_ops_collector_up;
 # and by alerts.metrics: mc_alerts_firing{rule}, mc_alert_incidents_open{state}.

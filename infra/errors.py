@@ -20,7 +20,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from missioncontrol.exceptions import DomainError, RateLimited
+from infra.exceptions import DomainError, RateLimited
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""`python -m missioncontrol.local_env`: write a local `.env` on first run, never overwrite one.
+"""`python -m infra.local_env`: write a local `.env` on first run, never overwrite one.
 
 `make run` calls this so a laptop install has a random SECRET_KEY and the local settings (DEBUG
 off, plain-HTTP cookies) in a file that every `manage.py` command reads (settings load it

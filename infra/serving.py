@@ -5,14 +5,14 @@ plain HTTP (deploy/gunicorn.conf.py) and uvicorn for websockets and the SSE stre
 embedded default (`make run`) is this uvicorn alone, one process, because its in-memory channel
 layer and broker live in that process. Both read the same environment (.env.example).
 
-    python -m missioncontrol.serving [--host H] [--port P] [--workers N]
-    python -m missioncontrol.serving nginx --listen 127.0.0.1:8000 --wsgi A --asgi B --prefix DIR
+    python -m infra.serving [--host H] [--port P] [--workers N]
+    python -m infra.serving nginx --listen 127.0.0.1:8000 --wsgi A --asgi B --prefix DIR
 
 What is decided here and why:
 - No proxy-header rewriting, ever: uvicorn's --proxy-headers (its default) trusts 127.0.0.1 and
   replaces the client address from X-Forwarded-For before the app's own rule runs, which let a
   local caller rotate the header past every per-IP limit. The app reads X-Forwarded-For itself,
-  as far as TRUSTED_PROXY_COUNT says (missioncontrol.client_ip).
+  as far as TRUSTED_PROXY_COUNT says (infra.client_ip).
 - Request heads are bounded in size (MAX_HEADER_BYTES) and in time (HEADER_READ_TIMEOUT_SECONDS):
   h11 refuses an oversized head with 400, and HeadDeadlineH11Protocol closes a connection that
   has not finished its head in time (uvicorn itself never does). nginx does the same in front.
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import re
 import sys
@@ -39,11 +40,10 @@ NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
 
 def _settings():
     """The project's env readers and defaults, without setting Django up (the arbiter only
-    needs numbers)."""
+    needs numbers). The module is named by DJANGO_SETTINGS_MODULE, not imported by name: this
+    library sits below the project package."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "missioncontrol.settings")
-    from missioncontrol import settings
-
-    return settings
+    return importlib.import_module(os.environ["DJANGO_SETTINGS_MODULE"])
 
 
 class HeadDeadlineH11Protocol(H11Protocol):
@@ -148,7 +148,7 @@ def render_nginx(
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["nginx"]:
-        parser = argparse.ArgumentParser(prog="missioncontrol.serving nginx")
+        parser = argparse.ArgumentParser(prog="infra.serving nginx")
         parser.add_argument("--listen", required=True)
         parser.add_argument("--wsgi", required=True)
         parser.add_argument("--asgi", required=True)
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         )
         return
-    parser = argparse.ArgumentParser(prog="missioncontrol.serving")
+    parser = argparse.ArgumentParser(prog="infra.serving")
     parser.add_argument("--host")
     parser.add_argument("--port", type=int)
     parser.add_argument("--workers", type=int)

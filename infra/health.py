@@ -10,6 +10,10 @@ import uuid
 from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
+
+# The project's Celery app (missioncontrol/celery.py) as Celery's current app (its Django fix-up
+# makes it the default of every thread): the project package is the top, nothing below imports it.
+from celery import current_app as celery_app
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
@@ -17,8 +21,6 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-
-from missioncontrol.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
 

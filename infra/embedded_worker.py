@@ -12,10 +12,9 @@ from __future__ import annotations
 import logging
 import threading
 
+from celery import Celery
 from celery.beat import EmbeddedService
 from celery.worker import WorkController
-
-from missioncontrol.celery import app
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +22,8 @@ _started = False
 _lock = threading.Lock()
 
 
-def start_embedded_worker(*, concurrency: int = 4, with_beat: bool = True) -> bool:
-    """Start the in-process worker (and beat) once per process; later calls do nothing.
+def start_embedded_worker(app: Celery, *, concurrency: int = 4, with_beat: bool = True) -> bool:
+    """Start the in-process worker (and beat) of `app` once per process; later calls do nothing.
 
     The WorkController is built inside its own thread: its start-up signals (Django's fixup
     closes database connections) must not run in the caller's thread, which may hold an

@@ -18,7 +18,7 @@ from django_ratelimit import core as ratelimit_core
 from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key, _split_rate, get_usage
 from django_redis.cache import RedisCache
 
-from missioncontrol.metrics import RATE_LIMIT_BACKEND_ERRORS, RATE_LIMIT_REJECTIONS
+from infra.metrics import RATE_LIMIT_BACKEND_ERRORS, RATE_LIMIT_REJECTIONS
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,9 @@
 """The agent API (`/api/v1/agent/…`, token only) and the human API for agents and their tokens.
 
+It sits above the domain apps because it orchestrates them: an agent's tasks go through
+boards.services, the usage riding on its heartbeat (and POST /agent/usage) through usage.services,
+its addressed payloads come from webhooks.
+
 Everything an agent reads is scoped to its organization and the boards it is on; anything else is
 a 404, never a 403, so ids of other organizations cannot be probed.
 """
@@ -16,9 +20,9 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from agent_api import serializers as s
+from agent_api.permissions import IsAgent
 from agents import services
-from agents.api import serializers as s
-from agents.api.permissions import IsAgent
 from agents.authentication import AgentTokenAuthentication
 from agents.models import Agent, AgentToken
 from boards import services as board_services
@@ -28,8 +32,9 @@ from core.actors import Actor
 from core.api.views import HumanViewSet
 from core.ids import parse_id
 from core.models import Membership, Organization, Role
-from missioncontrol.exceptions import NotFound
-from usage.api.serializers import usage_items, usage_result
+from infra.exceptions import NotFound
+from usage.api.serializers import UsageBatchResultSerializer, UsageBatchSerializer, usage_items, usage_result
+from usage.models import UsageReport
 from usage.services import record_usage
 from webhooks.models import WebhookPayload
 
@@ -206,6 +211,19 @@ class AgentHeartbeatView(AgentAPIView):
         if recorded is not None:
             body["usage"] = usage_result(recorded)
         return Response(body)
+
+
+class AgentUsageView(AgentAPIView):
+    queryset = UsageReport.objects.none()  # for the schema generator; the view writes only
+    serializer_class = UsageBatchResultSerializer
+
+    @extend_schema(request=UsageBatchSerializer, responses=UsageBatchResultSerializer)
+    def post(self, request: Request) -> Response:
+        batch = UsageBatchSerializer(data=request.data)
+        batch.is_valid(raise_exception=True)
+        items = usage_items(batch.validated_data["reports"], agent=self.agent, field="reports")
+        recorded = record_usage(agent=self.agent, items=items)
+        return Response(usage_result(recorded))
 
 
 class AgentWebhookPayloadView(AgentAPIView):

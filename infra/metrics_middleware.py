@@ -12,8 +12,8 @@ import time
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from missioncontrol.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from missioncontrol.middleware import AroundMiddleware
+from infra.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from infra.middleware import AroundMiddleware
 
 _ANCHORS = re.compile(r"(?:(?<=^)|(?<=/))\^|\$$|\$(?=/)")
 UNMATCHED = "<unmatched>"
