@@ -249,3 +249,40 @@ def test_the_limits_accept_their_boundaries(board, admin):
         trigger_params={"minutes": 43200},
         conditions=[{"field": "task.title", "op": "contains", "value": "x" * 200}] * 10,
     )
+
+
+def test_the_automation_count_limit_refuses_one_more(board, admin, monkeypatch):
+    monkeypatch.setattr(services, "MAX_AUTOMATIONS_PER_BOARD", 1)
+    automate(board, admin, Trigger.TASK_DONE, [{"action": "post_chat", "body": "x"}], name="one")
+    with pytest.raises(DomainError) as error:
+        automate(board, admin, Trigger.TASK_DONE, [{"action": "post_chat", "body": "x"}], name="two")
+    assert error.value.code == "too_many"
+
+
+def test_an_offline_agent_acts_on_at_most_the_held_task_limit(board, admin, agent, monkeypatch):
+    monkeypatch.setattr(services, "MAX_HELD_TASKS", 2)
+    for n in range(3):
+        board_services.create_task(board=board, actor=admin, title=f"held {n}", assignee_agent=agent)
+    automate(
+        board, admin, Trigger.AGENT_OFFLINE, [{"action": "comment", "body": "{task.title}: agent offline"}]
+    )
+    agent.presence = "online"
+    agent.last_seen_at = timezone.now() - dt.timedelta(days=1)
+    agent.save()
+    agent_services.record_presence_transitions()
+    drain_log()
+    assert ActionOutcome.objects.filter(status=OutcomeStatus.APPLIED).count() == 2
+
+
+def test_the_dry_run_reads_at_most_its_event_limit(board, admin, viewer, monkeypatch):
+    monkeypatch.setattr(services, "PREVIEW_MAX_EVENTS", 2)
+    for number in range(3):
+        task = board_services.create_task(board=board, actor=admin, title=f"t{number}")
+        board_services.move_task(task=task, actor=admin, status=TaskStatus.IN_PROGRESS)
+    preview = services.preview_automation(
+        board=board,
+        actor=Actor.for_user(viewer),
+        trigger=Trigger.TASK_ENTERS_COLUMN,
+        trigger_params={"column": "in_progress"},
+    )
+    assert (preview["fired"], preview["scanned"]) == (2, 2)

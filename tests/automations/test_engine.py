@@ -165,3 +165,14 @@ def test_a_schedule_cannot_use_actions_that_need_a_task(board):
     with pytest.raises(DomainError) as error:
         engine.validate_actions(board, [{"action": "comment", "body": "hi"}], for_schedule=True)
     assert error.value.code == "needs_a_task"
+
+
+def test_twenty_tags_are_allowed_twenty_one_are_not(board):
+    engine.validate_actions(
+        board, [{"action": "create_task", "title": "t", "tags": [f"t{n}" for n in range(20)]}]
+    )
+    with pytest.raises(DomainError) as error:
+        engine.validate_actions(
+            board, [{"action": "create_task", "title": "t", "tags": [f"t{n}" for n in range(21)]}]
+        )
+    assert error.value.code == "invalid_tags"
