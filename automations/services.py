@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -59,6 +60,9 @@ CONDITION_VALUE_MAX = 200
 STEP_KEY_MAX = 40
 # Held tasks an "agent went offline" firing acts on, at most (the rest are named in the message).
 MAX_HELD_TASKS = 20
+# The log consumer's map of which boards have which triggers, per organization (a cache entry
+# dropped when an automation changes; the expiry is only a safety net).
+TRIGGER_CACHE_SECONDS = 300
 PREVIEW_DAYS = 7
 PREVIEW_MAX_EVENTS = 5000
 CONDITION_OPS = ("is", "is_not", "contains", "at_least")
@@ -351,6 +355,34 @@ TRIGGER_VERBS: dict[str, tuple[str, ...]] = {
 }
 
 
+def trigger_cache_key(organization_id: int) -> str:
+    return f"mc:automations:triggers:{organization_id}"
+
+
+def forget_triggers(organization_id: int) -> None:
+    """After an automation changes, the next event of the organization reads them again: now (a
+    drain later in this transaction) and after the commit (a reader that cached the old map
+    meanwhile)."""
+    cache.delete(trigger_cache_key(organization_id))
+    transaction.on_commit(lambda: cache.delete(trigger_cache_key(organization_id)))
+
+
+def boards_with_trigger(organization_id: int) -> dict[str, set[int]]:
+    """{trigger: ids of the boards with an enabled automation on it}: one cache read per event,
+    so a board without automations costs the log consumer no query."""
+    key = trigger_cache_key(organization_id)
+    mapping = cache.get(key)
+    if mapping is None:
+        mapping = {}
+        rows = Automation.objects.filter(
+            board__organization_id=organization_id, enabled=True, board__archived=False
+        ).values_list("trigger", "board_id")
+        for trigger, board_id in rows:
+            mapping.setdefault(trigger, set()).add(board_id)
+        cache.set(key, mapping, TRIGGER_CACHE_SECONDS)
+    return mapping
+
+
 def _clean_trigger_params(trigger: str, params: Any) -> dict[str, Any]:
     params = params if isinstance(params, dict) else {}
     if trigger == Trigger.TASK_ENTERS_COLUMN:
@@ -462,6 +494,7 @@ def create_automation(
         None,
     )
     automation = Automation.objects.create(board=board, created_by=actor.user, **fields)
+    forget_triggers(board.organization_id)
     _record(actor, board, "automation.created", automation, {"name": automation.name, "trigger": trigger})
     return automation
 
@@ -476,6 +509,7 @@ def update_automation(*, automation: Automation, actor: Actor, **changes: Any) -
         setattr(automation, name, fields[name])
     if changed:
         automation.save(update_fields=[*changed, "updated_at"])
+        forget_triggers(automation.board.organization_id)
         _record(
             actor,
             automation.board,
@@ -489,6 +523,7 @@ def update_automation(*, automation: Automation, actor: Actor, **changes: Any) -
 @transaction.atomic
 def delete_automation(*, automation: Automation, actor: Actor) -> None:
     require_admin(actor, automation.board)
+    forget_triggers(automation.board.organization_id)
     _record(
         actor,
         automation.board,
@@ -674,6 +709,10 @@ def automations_for_event(event: ActivityEvent) -> list[AutomationRun]:
     """The log consumer's work for one event (automations.triggers)."""
     triggers = TRIGGER_VERBS.get(event.verb)
     if not triggers:
+        return []
+    mapping = boards_with_trigger(event.organization_id)
+    boards = set().union(*(mapping.get(trigger, set()) for trigger in triggers))
+    if not boards or (event.board_id is not None and event.board_id not in boards):
         return []
     candidates = Automation.objects.filter(
         board__organization_id=event.organization_id,

@@ -286,3 +286,14 @@ def test_the_dry_run_reads_at_most_its_event_limit(board, admin, viewer, monkeyp
         trigger_params={"column": "in_progress"},
     )
     assert (preview["fired"], preview["scanned"]) == (2, 2)
+
+
+def test_events_of_a_board_without_automations_cost_no_query(board, admin, task, django_assert_num_queries):
+    other = board_services.create_board(organization=board.organization, actor=admin, name="Other")
+    automate(board, admin, Trigger.TASK_DONE, [{"action": "post_chat", "body": "x"}])
+    elsewhere = board_services.create_task(board=other, actor=admin, title="elsewhere")
+    board_services.move_task(task=elsewhere, actor=admin, status=TaskStatus.IN_PROGRESS)
+    event = ActivityEvent.objects.filter(verb="task.status_changed").last()
+    services.automations_for_event(event)  # builds the organization's map once
+    with django_assert_num_queries(0):
+        assert services.automations_for_event(event) == []
