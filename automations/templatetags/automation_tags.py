@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import template
 
+from automations.engine import Action
 from automations.models import Pipeline
 from automations.services import pipeline_progress
 from boards.models import TaskStatus
@@ -28,3 +29,9 @@ def board_pipelines(context, board) -> dict:
         "request": context.get("request"),
         "pipelines": [{"pipeline": p, "progress": pipeline_progress(p)} for p in unfinished],
     }
+
+
+@register.filter
+def action_label(name: str) -> str:
+    """“Post to the board's chat” for post_chat (unknown names as they are)."""
+    return Action.LABELS.get(name, name or "—")

@@ -29,6 +29,7 @@ def test_an_admin_creates_a_schedule_from_the_form(client, user, board):
     assert schedule.actions == [{"action": "create_task", "title": "Check the overnight runs ({date})"}]
     page = client.get(f"/boards/{board.pk}/automations/").content.decode()
     assert "At 09:00, Monday through Friday" in page and "Morning check" in page
+    assert ", 09:00</time>" in page  # the next run in the schedule's time zone, not the server's
 
 
 def test_a_refused_form_says_why_with_a_400(client, user, board):
@@ -55,6 +56,7 @@ def test_the_schedule_preview_shows_words_and_next_runs(client, viewer, board):
         {"cron": "30 8 * * *", "time_zone": "Asia/Tokyo"},
     ).content.decode()
     assert "At 08:30" in html and html.count("<li>") == 5 and "+09:00" in html
+    assert html.count(", 08:30</time>") == 5  # shown in Tokyo time
 
 
 def test_the_automation_dry_run_and_form(client, user, viewer, board):
