@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 
 from agents import presence
 from agents.models import Agent, AgentToken
@@ -15,6 +16,7 @@ from agents.services import MAX_CAPABILITIES, MAX_CAPABILITY_LENGTH, MAX_GRACE_S
 from boards.models import Board, Task, TaskPriority, TaskStatus
 from core.ids import MAX_ID
 from usage.api.serializers import MAX_REPORTS_PER_BATCH, UsageItemSerializer
+from usage.services import UsageItem
 
 
 class AgentSerializer(serializers.ModelSerializer):
@@ -253,3 +255,30 @@ class WebhookPayloadSerializer(serializers.Serializer):
     def get_body(self, payload) -> str:
         raw = bytes(payload.body or b"")
         return raw.decode("utf-8", errors="replace")
+
+
+def usage_items(items: list[dict], *, agent: Agent, field: str) -> list[UsageItem]:
+    """Validated reports as service input. A task the agent cannot see is a 400 naming the report
+    by its index under `field`, the shape DRF gives list errors (only the failing ones)."""
+    wanted = {item["task"] for item in items if item["task"]}
+    found = {task.pk: task for task in Task.objects.for_agent(agent).filter(pk__in=wanted)}
+    errors = {
+        str(index): {"task": ["No such task on this agent's boards."]}
+        for index, item in enumerate(items)
+        if item["task"] and item["task"] not in found
+    }
+    if errors:
+        raise ValidationError({field: errors})
+    return [
+        UsageItem(
+            model=item["model"],
+            idempotency_key=item["idempotency_key"],
+            occurred_at=item["occurred_at"],
+            input_tokens=item["input_tokens"],
+            output_tokens=item["output_tokens"],
+            cached_tokens=item["cached_tokens"],
+            cost=item["cost"],
+            task=found.get(item["task"]),
+        )
+        for item in items
+    ]

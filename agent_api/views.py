@@ -33,7 +33,7 @@ from core.api.views import HumanViewSet
 from core.ids import parse_id
 from core.models import Membership, Organization, Role
 from infra.exceptions import NotFound
-from usage.api.serializers import UsageBatchResultSerializer, UsageBatchSerializer, usage_items, usage_result
+from usage.api.serializers import UsageBatchResultSerializer, UsageBatchSerializer, usage_result
 from usage.models import UsageReport
 from usage.services import record_usage
 from webhooks.models import WebhookPayload
@@ -200,7 +200,7 @@ class AgentHeartbeatView(AgentAPIView):
         current_task = None
         if values["current_task"] is not None:
             current_task = self.get_task(values["current_task"])
-        usage = usage_items(values["usage"], agent=self.agent, field="usage")
+        usage = s.usage_items(values["usage"], agent=self.agent, field="usage")
         with transaction.atomic():
             agent = services.record_heartbeat(
                 agent=self.agent, status_text=values["status_text"], current_task=current_task
@@ -221,7 +221,7 @@ class AgentUsageView(AgentAPIView):
     def post(self, request: Request) -> Response:
         batch = UsageBatchSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
-        items = usage_items(batch.validated_data["reports"], agent=self.agent, field="reports")
+        items = s.usage_items(batch.validated_data["reports"], agent=self.agent, field="reports")
         recorded = record_usage(agent=self.agent, items=items)
         return Response(usage_result(recorded))
 

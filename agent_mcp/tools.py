@@ -235,7 +235,7 @@ def post_chat_message(agent: Agent, arguments: dict[str, Any]) -> dict[str, Any]
 def report_usage(agent: Agent, arguments: dict[str, Any]) -> dict[str, Any]:
     reports = arguments.get("reports")
     batch = _validated(usage_serializers.UsageBatchSerializer, {"reports": reports})
-    items = usage_serializers.usage_items(batch["reports"], agent=agent, field="reports")
+    items = agent_serializers.usage_items(batch["reports"], agent=agent, field="reports")
     return usage_serializers.usage_result(record_usage(agent=agent, items=items))
 
 

@@ -6,11 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from core.querysets import OrganizationScopedQuerySet
-
-
-class AgentStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    SUSPENDED = "suspended", "Suspended"
+from core.vocabulary import AgentStatus  # agents.models.AgentStatus stays importable for the apps above
 
 
 class Agent(models.Model):

@@ -18,8 +18,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
-from agents.models import Agent, AgentStatus
 from boards.models import Board
+from core.vocabulary import AgentStatus
 
 User = get_user_model()
 MENTION_PATTERN = re.compile(r"(?<![\w@./:-])@([A-Za-z0-9_][\w.\-]*)")
@@ -31,7 +31,7 @@ AUTOCOMPLETE_LIMIT = 8
 @dataclass
 class Mentions:
     users: list = field(default_factory=list)
-    agents: list[Agent] = field(default_factory=list)
+    agents: list = field(default_factory=list)
     here: bool = False
 
 
@@ -43,10 +43,8 @@ def board_members(board: Board) -> QuerySet:
     return User.objects.filter(memberships__organization_id=board.organization_id, is_active=True)
 
 
-def board_agents(board: Board) -> QuerySet[Agent]:
-    return Agent.objects.filter(
-        boards=board, organization_id=board.organization_id, status=AgentStatus.ACTIVE
-    )
+def board_agents(board: Board) -> QuerySet:
+    return board.agents.filter(organization_id=board.organization_id, status=AgentStatus.ACTIVE)
 
 
 def resolve_mentions(*, board: Board, text: str) -> Mentions:

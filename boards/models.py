@@ -9,6 +9,7 @@ from django.db.models import Q
 from core.ids import MAX_ID
 from core.models import Organization, creation_stamps
 from core.querysets import OrganizationScopedQuerySet
+from core.vocabulary import TaskStatus  # boards.models.TaskStatus stays importable for the apps above
 
 
 class BoardGroup(models.Model):
@@ -74,14 +75,6 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class TaskStatus(models.TextChoices):
-    INBOX = "inbox", "Inbox"
-    IN_PROGRESS = "in_progress", "In progress"
-    REVIEW = "review", "Review"
-    DONE = "done", "Done"
-    BLOCKED = "blocked", "Blocked"
 
 
 class TaskPriority(models.TextChoices):

@@ -22,13 +22,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Model
 from django.utils import timezone
 from django.utils.text import slugify
 
 from activity.models import ActivityEvent
 from activity.services import record_activity, update_and_record
-from agents.models import Agent, AgentStatus
 from boards.mentions import resolve_mentions
 from boards.models import (
     Approval,
@@ -314,12 +313,12 @@ def delete_tag(*, tag: Tag, actor: Actor) -> None:
 # --- tasks ----------------------------------------------------------------------------------------
 
 
-def _check_assignees(board: Board, agent: Agent | None, user) -> None:
+def _check_assignees(board: Board, agent: Model | None, user) -> None:
     if agent is not None and user is not None:
         raise DomainError("A task is assigned to an agent or to a user, not both.", code="single_assignee")
     if agent is not None and (agent.organization_id != board.organization_id):
         raise NotFound("Agent not found.")
-    if agent is not None and agent.status != AgentStatus.ACTIVE:
+    if agent is not None and not agent.is_active:
         raise DomainError("This agent is suspended and cannot be assigned work.", code="agent_suspended")
     if user is not None and membership_for(user, board.organization_id) is None:
         raise NotFound("User not found.")
@@ -371,7 +370,7 @@ def create_task(
     description: str = "",
     priority: str = TaskPriority.MEDIUM,
     status: str = TaskStatus.INBOX,
-    assignee_agent: Agent | None = None,
+    assignee_agent: Model | None = None,
     assignee_user=None,
     due_date: datetime.date | None = None,
     tag_names: Iterable[str] = (),
@@ -672,7 +671,7 @@ def sync_task_status(*, task: Task, actor: Actor, status: str) -> Task:
 
 
 @transaction.atomic
-def assign_task(*, task: Task, actor: Actor, agent: Agent | None = None, user=None) -> Task:
+def assign_task(*, task: Task, actor: Actor, agent: Model | None = None, user=None) -> Task:
     """Give the task to one agent or one user (or to nobody, with neither)."""
     board = task.board
     authorize(actor, organization=board, role=Role.OPERATOR, board=board)

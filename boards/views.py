@@ -25,7 +25,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from activity import registry
 from activity.models import ActivityEvent
-from agents.models import Agent, AgentStatus
 from boards import services
 from boards.models import Approval, Board, BoardGroup, Comment, Tag, Task, TaskPriority, TaskStatus
 from boards.selectors import boards_with_status_counts, tasks_for_cards
@@ -40,6 +39,7 @@ from core.actors import Actor, ActorKind
 from core.ids import parse_id
 from core.models import PersonalToken, Role
 from core.partials import is_partial
+from core.vocabulary import AgentStatus
 from infra.exceptions import DomainError
 
 User = get_user_model()
@@ -112,7 +112,7 @@ class TaskForm(forms.Form):
 
 
 def assignee_choices(board: Board) -> list[tuple[str, str]]:
-    agents = Agent.objects.filter(organization_id=board.organization_id, status=AgentStatus.ACTIVE)
+    agents = board.organization.agents.filter(status=AgentStatus.ACTIVE)
     users = User.objects.filter(memberships__organization_id=board.organization_id).order_by("username")
     return [
         ("", "Nobody"),
@@ -125,7 +125,7 @@ def resolve_assignee(board: Board, value: str) -> dict[str, Any]:
     kind, _, raw_id = value.partition(":")
     pk = parse_id(raw_id)
     if kind == "agent" and pk is not None:
-        agent = Agent.objects.filter(organization_id=board.organization_id, pk=pk).first()
+        agent = board.organization.agents.filter(pk=pk).first()
         return {"assignee_agent": agent, "assignee_user": None}
     if kind == "user" and pk is not None:
         user = User.objects.filter(memberships__organization_id=board.organization_id, pk=pk).first()
@@ -523,7 +523,7 @@ def _mentions(board: Board) -> dict[str, str]:
         .objects.filter(memberships__organization_id=board.organization_id)
         .values_list("username", flat=True)
     }
-    agents = Agent.objects.filter(organization_id=board.organization_id).values_list("id", "name")
+    agents = board.organization.agents.values_list("id", "name")
     for agent_id, name in agents:
         names[name.lower()] = reverse("agents:agent-detail", args=[agent_id])
     return names

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, Subquery, Sum
+from django.db.models import Count, Model, Q, Subquery, Sum
 from django.utils import timezone
 
-from agents.models import Agent
-from boards.models import Task, TaskStatus
+from core.models import Organization
+from core.vocabulary import TaskStatus
 from usage.models import (
     MICROS_PER_DOLLAR,
     TOTAL_TOKENS,
@@ -145,7 +145,7 @@ def budget_statuses(
     return sorted(statuses, key=lambda status: (-status.percent, status.budget.pk))
 
 
-def budgets_touching(agent: Agent):
+def budgets_touching(agent: Model):
     """The budgets an agent's usage counts against: its organization's, its own, its boards'."""
     return Budget.objects.filter(organization_id=agent.organization_id).filter(
         Q(scope=BudgetScope.ORGANIZATION)
@@ -154,7 +154,7 @@ def budgets_touching(agent: Agent):
     )
 
 
-def exhausted_hard_stop(agent: Agent) -> BudgetStatus | None:
+def exhausted_hard_stop(agent: Model) -> BudgetStatus | None:
     """The first spent budget with a hard stop that this agent's usage counts against."""
     budgets = budgets_touching(agent).filter(hard_stop=True).select_related("board", "agent")
     spent = [
@@ -198,7 +198,7 @@ def _summary(rows) -> SpendSummary:
     return SpendSummary(**{name: totals[name] or 0 for name in _SUMS})
 
 
-def agent_spend(agent: Agent, *, days: int = 30) -> tuple[SpendSummary, list[dict]]:
+def agent_spend(agent: Model, *, days: int = 30) -> tuple[SpendSummary, list[dict]]:
     """An agent's totals over the last `days` days and its spend per model (biggest first)."""
     today = timezone.now().date()
     rows = UsageDailyByAgent.objects.of_organization(agent.organization_id).between(
@@ -212,7 +212,7 @@ def agent_spend(agent: Agent, *, days: int = 30) -> tuple[SpendSummary, list[dic
     return _summary(rows), per_model
 
 
-def task_spend(task: Task) -> SpendSummary:
+def task_spend(task: Model) -> SpendSummary:
     """Everything reported against a task, all time."""
     return _summary(UsageDailyByTask.objects.filter(task_key=task.pk, board_key=task.board_id))
 
@@ -237,7 +237,9 @@ class UnitCost:
 def cost_per_task_done(organization_id: int, first: date, last: date) -> UnitCost:
     """Over the tasks now done that had usage reported in the range: their tokens and cost in
     the range, divided by how many they are. One query."""
-    done = Task.objects.filter(board__organization_id=organization_id, status=TaskStatus.DONE).values("pk")
+    done = Organization.objects.filter(pk=organization_id, boards__tasks__status=TaskStatus.DONE).values(
+        "boards__tasks__pk"
+    )
     totals = (
         UsageDailyByTask.objects.of_organization(organization_id)
         .between(first, last)
@@ -249,7 +251,7 @@ def cost_per_task_done(organization_id: int, first: date, last: date) -> UnitCos
     )
 
 
-def hard_stop_refusal(agent: Agent) -> str | None:
+def hard_stop_refusal(agent: Model) -> str | None:
     """The 402 sentence for an agent stopped by a spent budget (agents.gates), else None."""
     status = exhausted_hard_stop(agent)
     if status is None:

@@ -15,12 +15,10 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Model, Q, Sum
 from django.utils import timezone
 
 from activity.services import record_activity
-from agents.models import Agent
-from boards.models import Task
 from core.access import authorize
 from core.actors import Actor
 from core.models import Organization, Role
@@ -52,7 +50,7 @@ class UsageItem:
     output_tokens: int = 0
     cached_tokens: int = 0
     cost: Decimal | None = None  # USD, when the agent knows it
-    task: Task | None = None
+    task: Model | None = None  # a boards.Task the agent can see
 
 
 @dataclass(frozen=True)
@@ -101,7 +99,7 @@ def _cost_fields(item: UsageItem, price: ModelPrice | None) -> dict:
 
 
 @transaction.atomic
-def record_usage(*, agent: Agent, items: Sequence[UsageItem]) -> list[RecordedUsage]:
+def record_usage(*, agent: Model, items: Sequence[UsageItem]) -> list[RecordedUsage]:
     """Store a batch of an agent's reports (duplicates return the first report), add the new
     ones to the rollup and record one `usage.reported` event for them."""
     prices: dict[tuple[str, date], ModelPrice | None] = {}
@@ -266,7 +264,7 @@ def _add_to(model, key_columns: tuple[str, ...], key_of, reports: Sequence[Usage
         cursor.execute(sql, params)
 
 
-def _record_reported(agent: Agent, reports: Sequence[UsageReport]) -> None:
+def _record_reported(agent: Model, reports: Sequence[UsageReport]) -> None:
     total_tokens = sum(r.input_tokens + r.output_tokens + r.cached_tokens for r in reports)
     micros = sum(r.cost_micros or 0 for r in reports)
     task_ids = sorted({r.task_id for r in reports if r.task_id})
@@ -334,7 +332,7 @@ def budget_spend(budget: Budget, first: date, last: date) -> int:
     return rows.aggregate(total=Sum("cost_micros"))["total"] or 0
 
 
-def check_budgets(*, agent: Agent, days: set[date]) -> list[BudgetCrossing]:
+def check_budgets(*, agent: Model, days: set[date]) -> list[BudgetCrossing]:
     """Record each threshold a budget touching this agent's usage has newly passed, once per
     period (the constraint settles concurrent reports), with a `usage.budget_crossed` event."""
     crossings = []
@@ -405,7 +403,7 @@ def create_budget(
         if board is None:
             raise NotFound("No such board in this organization.")
     elif scope == BudgetScope.AGENT:
-        agent = Agent.objects.filter(organization=organization, pk=agent_id).first() if agent_id else None
+        agent = organization.agents.filter(pk=agent_id).first() if agent_id else None
         if agent is None:
             raise NotFound("No such agent in this organization.")
     budget = Budget.objects.create(

@@ -17,8 +17,6 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_POST
 
-from agents.models import Agent
-from boards.models import Task
 from core.access import current_organization, membership_for
 from core.actors import Actor
 from core.models import Role
@@ -64,7 +62,7 @@ def usage_page(request: HttpRequest) -> HttpResponse:
     by_task = UsageDailyByTask.objects.of_organization(organization.pk).between(first, last)
     field = "model" if stack == "model" else "agent_id"
     per_day = list(rollup.values("day", field).annotate(cost=Sum("cost_micros")).order_by())
-    agent_names = dict(Agent.objects.filter(organization=organization).values_list("pk", "name"))
+    agent_names = dict(organization.agents.values_list("pk", "name"))
 
     def label(row) -> str:
         return (
@@ -86,9 +84,9 @@ def usage_page(request: HttpRequest) -> HttpResponse:
         for row in by_task.exclude(task_key=0).totals_by("task")[:10]
     ]
     titles = dict(
-        Task.objects.filter(
-            board__organization=organization, pk__in=[row["task_key"] for row in top_tasks]
-        ).values_list("pk", "title")
+        organization.boards.filter(tasks__pk__in=[row["task_key"] for row in top_tasks]).values_list(
+            "tasks__pk", "tasks__title"
+        )
     )
     for row in top_tasks:
         row["title"] = titles.get(row["task_key"], f"task {row['task_key']} (deleted)")
@@ -189,7 +187,9 @@ def _settings_page(request: HttpRequest, organization, *, form=None, price_form=
             "statuses": selectors.budget_statuses(organization.pk),
             "can_manage": _is_admin(request, organization),
             "boards": organization.boards.filter(archived=False).order_by("name").only("id", "name"),
-            "agents": Agent.objects.filter(organization=organization).order_by("name").only("id", "name"),
+            # organization_id too: the relation sets each agent's organization from it (deferred, it
+            # would cost a query per agent).
+            "agents": organization.agents.order_by("name").only("id", "name", "organization_id"),
             "scopes": BudgetScope.choices,
             "periods": BudgetPeriod.choices,
             "form": form or {"scope": "organization", "period": "monthly"},

@@ -11,3 +11,9 @@ class WebhookRulesConfig(AppConfig):
         # each webhook.received event hands its payload to the worker; rules run there.
         # Registers the rule event types (and their sentences) in activity.registry.
         from webhook_rules import events  # noqa: F401
+        from webhook_rules.inbox import make_inbox_task
+        from webhooks.inbox import register_inbox_task_maker
+
+        # A webhook that creates tasks gets each payload's inbox task from here (webhooks.inbox):
+        # webhooks, a domain app, cannot import boards.services.
+        register_inbox_task_maker(make_inbox_task)

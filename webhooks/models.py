@@ -6,6 +6,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.querysets import OrganizationScopedQuerySet
+
+
+class BoardWebhookQuerySet(OrganizationScopedQuerySet):
+    organization_path = "board__organization"
+
 
 class BoardWebhook(models.Model):
     board = models.ForeignKey("boards.Board", on_delete=models.CASCADE, related_name="webhooks")
@@ -27,6 +33,8 @@ class BoardWebhook(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = BoardWebhookQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
 
@@ -34,7 +42,9 @@ class BoardWebhook(models.Model):
         return self.description or f"webhook {self.pk}"
 
 
-class WebhookPayloadQuerySet(models.QuerySet):
+class WebhookPayloadQuerySet(OrganizationScopedQuerySet):
+    organization_path = "board__organization"
+
     def addressed_to(self, agent) -> WebhookPayloadQuerySet:
         """Payloads an agent may read: sent to it, or on its boards when it is a board lead."""
         addressed = Q(webhook__target_agent=agent)

@@ -17,21 +17,20 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Model, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from activity.services import record_activity, update_and_record
-from agents.models import Agent, AgentStatus
-from boards import services as board_services
-from boards.models import Board
 from core.access import require_role
 from core.actors import Actor, ActorKind
 from core.encryption import decrypt_secret, encrypt_secret
 from core.generations import AGENTS_GENERATION_KEY, agents_generation
 from core.models import Role
 from core.signing import STANDARD_WEBHOOK_SECRET_PREFIX
+from core.vocabulary import AgentStatus
 from infra.exceptions import DomainError, NotFound, PermissionDenied
+from webhooks import inbox
 from webhooks.models import BoardWebhook, WebhookPayload, WebhookRefusalCount
 
 logger = logging.getLogger(__name__)
@@ -97,7 +96,7 @@ def webhook_secrets(webhook: BoardWebhook, *, now=None) -> list[str]:
 # --- permissions and validation -------------------------------------------------------------------
 
 
-def _require_admin(actor: Actor, board: Board) -> None:
+def _require_admin(actor: Actor, board: Model) -> None:
     """Board admins manage webhooks; the system (management commands) may too; agents never."""
     if actor.kind == ActorKind.SYSTEM:
         return
@@ -108,10 +107,10 @@ def _require_admin(actor: Actor, board: Board) -> None:
 
 def _validate_fields(
     *,
-    board: Board,
+    board: Model,
     description: str,
     signature_header: str,
-    target_agent: Agent | None,
+    target_agent: Model | None,
     task_title_template: str,
 ) -> None:
     if len(description) > 200:
@@ -136,12 +135,12 @@ def _validate_secret(secret: str) -> None:
 @transaction.atomic
 def create_webhook(
     *,
-    board: Board,
+    board: Model,
     actor: Actor,
     description: str = "",
     secret: str | None = None,
     signature_header: str = "",
-    target_agent: Agent | None = None,
+    target_agent: Model | None = None,
     creates_task: bool = False,
     task_title_template: str = "",
     enabled: bool = True,
@@ -407,14 +406,13 @@ def agents_to_notify(webhook: BoardWebhook) -> list[int]:
 
 
 def _agents_to_notify_from_database(webhook: BoardWebhook) -> list[int]:
+    webhooks = BoardWebhook.objects.filter(pk=webhook.pk)
     if webhook.target_agent_id is not None:
-        agents = Agent.objects.filter(pk=webhook.target_agent_id, status=AgentStatus.ACTIVE)
-        return list(agents.values_list("pk", flat=True))
-    return list(
-        Agent.objects.filter(boards=webhook.board_id, is_board_lead=True, status=AgentStatus.ACTIVE)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+        agents = webhooks.filter(target_agent__status=AgentStatus.ACTIVE)
+        return list(agents.values_list("target_agent_id", flat=True))
+    # One filter() call: the lead and the active status are of the same agent.
+    leads = webhooks.filter(board__agents__is_board_lead=True, board__agents__status=AgentStatus.ACTIVE)
+    return list(leads.order_by("board__agents__pk").values_list("board__agents__pk", flat=True))
 
 
 def _payload_detail(payload: WebhookPayload) -> dict[str, Any]:
@@ -490,13 +488,12 @@ def _create_inbox_task(payload: WebhookPayload) -> tuple[int, str]:
         payload.payload,
         fallback=f"Webhook payload #{payload.pk} ({webhook})",
     )
-    task = board_services.create_task(
+    return inbox.make_inbox_task(
         board=webhook.board,
         actor=Actor.for_webhook(webhook),
         title=title,
         description=f"Created from webhook payload #{payload.pk} ({webhook}).",
     )
-    return task.pk, task.title
 
 
 @transaction.atomic
@@ -600,11 +597,11 @@ PAYLOAD_STATUSES = ("json", "invalid_json", "raw")
 
 def webhooks_visible_to(user):
     """Webhooks on boards of the user's organizations (members read, admins manage)."""
-    return BoardWebhook.objects.filter(board__in=Board.objects.visible_to(user))
+    return BoardWebhook.objects.visible_to(user)
 
 
 def payloads_visible_to(user):
-    return WebhookPayload.objects.filter(board__in=Board.objects.visible_to(user))
+    return WebhookPayload.objects.visible_to(user)
 
 
 def filter_payloads(queryset, *, status: str = "", received_from=None, received_to=None):

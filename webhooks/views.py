@@ -22,7 +22,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from agents.models import Agent
 from boards.models import Board
 from core.access import membership_for
 from core.actors import Actor
@@ -47,9 +46,8 @@ class WebhookForm(forms.Form):
         required=False,
         help_text="Leave empty for X-Hub-Signature-256 / X-Webhook-Signature (and Standard Webhooks).",
     )
-    target_agent = forms.ModelChoiceField(
-        queryset=Agent.objects.none(), required=False, empty_label="Board lead (default)"
-    )
+    # Its queryset is the board's organization's agents (__init__).
+    target_agent = forms.ModelChoiceField(queryset=None, required=False, empty_label="Board lead (default)")
     creates_task = forms.BooleanField(required=False, label="Create an inbox task for each payload")
     task_title_template = forms.CharField(
         max_length=200, required=False, help_text="e.g. {action}: {title} — top-level JSON keys in braces."
@@ -60,7 +58,7 @@ class WebhookForm(forms.Form):
 
     def __init__(self, *args, board: Board, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["target_agent"].queryset = Agent.objects.filter(organization_id=board.organization_id)
+        self.fields["target_agent"].queryset = board.organization.agents.all()
 
 
 class RotateForm(forms.Form):
@@ -132,7 +130,9 @@ def webhook_index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def board_webhooks(request: HttpRequest, board_id: int) -> HttpResponse:
-    board = get_object_or_404(Board.objects.visible_to(request.user), pk=board_id)
+    board = get_object_or_404(
+        Board.objects.visible_to(request.user).select_related("organization"), pk=board_id
+    )
     can_manage = _is_admin(request.user, board.organization_id)
     form = WebhookForm(board=board)
     if request.method == "POST":

@@ -36,7 +36,7 @@ def test_the_incidents_page_lists_open_incidents_in_few_queries(
     assert response.status_code == 200
     body = response.content.decode()
     assert body.count('data-incident-id="') == 3 and "bot-0" in body
-    assert 'data-live-refresh="alert.fired' in body and 'id="incident-table" data-live-region' in body
+    assert 'id="incident-table" data-live-follows="alert.fired' in body
 
 
 def test_the_list_filters_by_state(client, user, firing):

@@ -9,12 +9,9 @@ from decimal import Decimal
 from django.utils import timezone
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
 
-from agents.models import Agent
-from boards.models import Task
 from usage.models import GROUP_BY_FIELDS, MICROS_PER_DOLLAR
-from usage.services import RecordedUsage, UsageItem
+from usage.services import RecordedUsage
 
 MAX_REPORTS_PER_BATCH = 100
 # One report above these is a bug in the agent, not usage: refused rather than billed.
@@ -73,33 +70,6 @@ class UsageItemSerializer(serializers.Serializer):
 
 class UsageBatchSerializer(serializers.Serializer):
     reports = UsageItemSerializer(many=True, max_length=MAX_REPORTS_PER_BATCH, min_length=1)
-
-
-def usage_items(items: list[dict], *, agent: Agent, field: str) -> list[UsageItem]:
-    """Validated reports as service input. A task the agent cannot see is a 400 naming the report
-    by its index under `field`, the shape DRF gives list errors (only the failing ones)."""
-    wanted = {item["task"] for item in items if item["task"]}
-    found = {task.pk: task for task in Task.objects.for_agent(agent).filter(pk__in=wanted)}
-    errors = {
-        str(index): {"task": ["No such task on this agent's boards."]}
-        for index, item in enumerate(items)
-        if item["task"] and item["task"] not in found
-    }
-    if errors:
-        raise ValidationError({field: errors})
-    return [
-        UsageItem(
-            model=item["model"],
-            idempotency_key=item["idempotency_key"],
-            occurred_at=item["occurred_at"],
-            input_tokens=item["input_tokens"],
-            output_tokens=item["output_tokens"],
-            cached_tokens=item["cached_tokens"],
-            cost=item["cost"],
-            task=found.get(item["task"]),
-        )
-        for item in items
-    ]
 
 
 class RecordedUsageSerializer(serializers.Serializer):

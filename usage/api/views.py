@@ -11,10 +11,9 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agents.models import Agent
-from boards.models import Board, Task
 from core.access import current_organization, require_role
 from core.api.views import HumanAPIMixin
+from core.models import Organization
 from infra.exceptions import NotFound
 from usage.api import serializers as s
 from usage.models import GROUP_BY_FIELDS, MICROS_PER_DOLLAR, UsageDaily, rollup_for
@@ -24,21 +23,20 @@ MAX_TOTAL_ROWS = 1000
 
 
 def _labels(group_by: str, keys: list, organization_id: int) -> dict:
+    """Names of the keys, read through the organization's own relations: another organization's
+    agent, board or task gets no label."""
+    organization = Organization.objects.filter(pk=organization_id)
     if group_by == "agent":
-        return dict(
-            Agent.objects.filter(organization_id=organization_id, pk__in=keys).values_list("pk", "name")
+        rows = organization.filter(agents__pk__in=keys).values_list("agents__pk", "agents__name")
+    elif group_by == "board":
+        rows = organization.filter(boards__pk__in=keys).values_list("boards__pk", "boards__name")
+    elif group_by == "task":
+        rows = organization.filter(boards__tasks__pk__in=keys).values_list(
+            "boards__tasks__pk", "boards__tasks__title"
         )
-    if group_by == "board":
-        return dict(
-            Board.objects.filter(organization_id=organization_id, pk__in=keys).values_list("pk", "name")
-        )
-    if group_by == "task":
-        return dict(
-            Task.objects.filter(board__organization_id=organization_id, pk__in=keys).values_list(
-                "pk", "title"
-            )
-        )
-    return {}
+    else:
+        return {}
+    return dict(rows)
 
 
 class UsageTotalsView(HumanAPIMixin, GenericAPIView):

@@ -4,9 +4,8 @@ than import usage (which imports them)."""
 from __future__ import annotations
 
 from django import template
+from django.db.models import Model
 
-from agents.models import Agent
-from boards.models import Task
 from usage import selectors
 
 register = template.Library()
@@ -15,8 +14,8 @@ PANEL_DAYS = 30
 
 
 @register.inclusion_tag("usage/partials/agent_panel.html")
-def agent_usage_panel(agent: Agent) -> dict:
-    """What the agent spent in the last 30 days, per model, and the budgets its usage counts
+def agent_usage_panel(agent: Model) -> dict:
+    """What the agent (an agents.Agent) spent in the last 30 days, per model, and the budgets its usage counts
     against that are filling up. Three queries."""
     summary, per_model = selectors.agent_spend(agent, days=PANEL_DAYS)
     budgets = selectors.budgets_touching(agent).select_related("board", "agent")
@@ -34,8 +33,8 @@ def agent_usage_panel(agent: Agent) -> dict:
 
 
 @register.inclusion_tag("usage/partials/task_cost.html")
-def task_cost(task: Task) -> dict:
-    """Tokens and cost reported against the task, all time. One query."""
+def task_cost(task: Model) -> dict:
+    """Tokens and cost reported against the task (a boards.Task), all time. One query."""
     return {"summary": selectors.task_spend(task)}
 
 

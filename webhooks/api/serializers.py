@@ -10,25 +10,21 @@ import base64
 
 from rest_framework import serializers
 
-from agents.models import Agent
-from boards.models import Board
 from webhooks import services
 from webhooks.models import BoardWebhook, WebhookPayload
 
 
-class _VisibleBoardField(serializers.PrimaryKeyRelatedField):
-    def get_queryset(self):
-        return Board.objects.visible_to(self.context["request"].user)
+class _VisibleRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related id in the caller's organizations. The queryset is the one the model's foreign
+    key gives (board, target agent), narrowed by its organization scoping (`visible_to`)."""
 
-
-class _VisibleAgentField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
-        return Agent.objects.visible_to(self.context["request"].user)
+        return super().get_queryset().visible_to(self.context["request"].user)
 
 
 class WebhookSerializer(serializers.ModelSerializer):
-    board = _VisibleBoardField()
-    target_agent = _VisibleAgentField(required=False, allow_null=True)
+    # board and target_agent are built from BoardWebhook's foreign keys with this field class.
+    serializer_related_field = _VisibleRelatedField
     url = serializers.SerializerMethodField()
     signed = serializers.SerializerMethodField()
     grace_until = serializers.SerializerMethodField()
