@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from agent_api import serializers as s
 from agent_api.permissions import IsAgent
+from agent_api.services import claim_and_start_task
 from agents import services
 from agents.authentication import AgentTokenAuthentication
 from agents.models import Agent, AgentToken
@@ -171,9 +172,15 @@ class AgentTaskDetailView(AgentAPIView):
 class AgentTaskClaimView(AgentAPIView):
     serializer_class = s.AgentTaskSerializer
 
-    @extend_schema(request=None, responses=s.AgentTaskSerializer)
+    @extend_schema(
+        request=None,
+        responses=s.AgentTaskSerializer,
+        description="Take an unassigned task (409 if another agent was faster). A task in the inbox "
+        "moves to in progress (a `task.status_changed` event); one whose dependencies are open stays "
+        "in the inbox, held by the agent.",
+    )
     def post(self, request: Request, task_id: int) -> Response:
-        task = services.claim_task(task=self.get_task(task_id), agent=self.agent)
+        task = claim_and_start_task(task=self.get_task(task_id), agent=self.agent)
         return Response(s.AgentTaskSerializer(task).data)
 
 

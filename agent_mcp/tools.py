@@ -17,6 +17,7 @@ from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from agent_api import serializers as agent_serializers
+from agent_api.services import claim_and_start_task
 from agents import services as agent_services
 from agents.models import Agent
 from boards import services as board_services
@@ -159,7 +160,7 @@ def read_board_memory(agent: Agent, arguments: dict[str, Any]) -> dict[str, Any]
 
 
 def claim_task(agent: Agent, arguments: dict[str, Any]) -> dict[str, Any]:
-    task = agent_services.claim_task(task=_task(agent, arguments.get("task_id")), agent=agent)
+    task = claim_and_start_task(task=_task(agent, arguments.get("task_id")), agent=agent)
     return _task_out(task)
 
 

@@ -405,6 +405,7 @@ def _require_task_on_agent_boards(*, task: Task, agent: Agent) -> None:
 @transaction.atomic
 def claim_task(*, task: Task, agent: Agent) -> Task:
     """Assign an unassigned task to the agent. Exactly one of concurrent claimers wins.
+    (Agents claim through agent_api.services.claim_and_start_task, which then starts the task.)
 
     The conditional UPDATE is the lock: the database applies it to the row once, so a second
     claimer's UPDATE matches no row (assignee already set) and gets a Conflict (409).

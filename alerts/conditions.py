@@ -30,6 +30,7 @@ from activity.models import ActivityEvent
 from agents.models import Agent, AgentStatus
 from boards.models import Approval, ApprovalStatus, Board, Task, TaskStatus
 from deliveries.models import Subscription
+from gateways.models import Gateway, GatewayStatus
 from infra.exceptions import DomainError
 from usage import selectors as usage_selectors
 from usage.models import Budget, BudgetCrossing
@@ -121,6 +122,8 @@ def _object_queryset(model: str, organization_id: int):
         return BoardWebhook.objects.filter(board__organization_id=organization_id)
     if model == "budget":
         return Budget.objects.filter(organization_id=organization_id)
+    if model == "gateway":
+        return Gateway.objects.filter(organization_id=organization_id)
     raise ValueError(model)
 
 
@@ -832,6 +835,91 @@ class WebhookSilence(Condition):
         return _within(found, since, until)
 
 
+class GatewayUnreachable(Condition):
+    """An enabled gateway the supervisor has not been connected to for N minutes: unreachable,
+    refused (bad token, protocol), or never connected since it was added. The incident is named
+    by the gateway and resolves when the supervisor records it connected again."""
+
+    key = "gateway_unreachable"
+    label = "Gateway unreachable"
+    description = "An OpenClaw gateway has been unreachable (or refused the connection) for N minutes."
+    params = (
+        Param("minutes", "Minutes unreachable", "int", default=5, minimum=MINUTES[0], maximum=MINUTES[1]),
+        _optional("gateway", "Gateway (empty: every gateway)"),
+    )
+    trigger_verbs = frozenset(
+        {
+            "gateway.connected",
+            "gateway.unreachable",
+            "gateway.refused",
+            "gateway.updated",
+            "gateway.deleted",
+        }
+    )
+    history_note = "Replays the gateways' recorded outages (unreachable or refused until connected)."
+    DOWN = (GatewayStatus.DISCONNECTED, GatewayStatus.REFUSED, GatewayStatus.NEW)
+
+    def evaluate(self, rule: AlertRule, now: datetime) -> list[Breach]:
+        minutes = rule.params["minutes"]
+        # Gateways belong to the organization, not to a board: a board's rule watches them all.
+        gateways = (
+            Gateway.objects.supervised()
+            # A "connected" gateway not seen for N minutes counts too: its ticks stopped reaching
+            # the supervisor, or the supervisor (run_gateways) is not running at all.
+            .filter(organization_id=rule.organization_id, status__in=(*self.DOWN, GatewayStatus.CONNECTED))
+            .annotate(down_since=Coalesce("last_seen_at", "created_at"))
+            .filter(down_since__lt=now - timedelta(minutes=minutes))
+        )
+        if rule.params.get("gateway"):
+            gateways = gateways.filter(pk=rule.params["gateway"])
+        breaches = []
+        for gateway in gateways:
+            down = int((now - gateway.down_since).total_seconds() // 60)
+            state = {
+                GatewayStatus.REFUSED: "refused the connection",
+                GatewayStatus.CONNECTED: "not been heard from (is run_gateways running?)",
+            }.get(gateway.status, "been unreachable")
+            reason = f" ({gateway.last_error_code})" if gateway.last_error_code else ""
+            breaches.append(
+                Breach(
+                    f"gateway:{gateway.pk}",
+                    f"Gateway {gateway.name}",
+                    f"The gateway {gateway.name} has {state} for {down} minutes{reason}.",
+                    detail={
+                        "gateway_id": gateway.pk,
+                        "status": gateway.status,
+                        "error_code": gateway.last_error_code,
+                        "last_seen_at": gateway.last_seen_at.isoformat() if gateway.last_seen_at else None,
+                    },
+                )
+            )
+        return breaches
+
+    def episodes(self, rule: AlertRule, since: datetime, until: datetime) -> list[tuple[str, datetime]]:
+        delay = timedelta(minutes=rule.params["minutes"])
+        events = ActivityEvent.objects.filter(
+            organization_id=rule.organization_id,
+            verb__in=["gateway.unreachable", "gateway.refused", "gateway.connected"],
+            created_at__gte=since - delay,
+            created_at__lte=until,
+        ).order_by("created_at", "id")
+        if rule.params.get("gateway"):
+            events = events.filter(target_id=str(rule.params["gateway"]))
+        down_since: dict[str, datetime] = {}
+        found = []
+        for target_id, verb, moment in events.values_list("target_id", "verb", "created_at")[
+            :PREVIEW_MAX_EVENTS
+        ]:
+            if verb != "gateway.connected":
+                down_since.setdefault(target_id, moment)
+            elif target_id in down_since:
+                start = down_since.pop(target_id)
+                if start + delay < moment:
+                    found.append((f"gateway:{target_id}", start + delay))
+        found += [(f"gateway:{target}", start + delay) for target, start in down_since.items()]
+        return _within(found, since, until)
+
+
 class UsageOverBudget(Condition):
     """A budget's current period past 80 % or 100 % of its limit (usage.selectors). Evaluated after
     every usage report and by the sweep, which notices a new period starting (the breach resolves)."""
@@ -955,6 +1043,7 @@ for _condition in (
     WebhookRefusals(),
     WebhookSilence(),
     UsageOverBudget(),
+    GatewayUnreachable(),
     EventsMatching(),
 ):
     register_condition(_condition)

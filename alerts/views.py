@@ -28,6 +28,7 @@ from core.access import current_organization, membership_for
 from core.actors import Actor
 from core.models import Role
 from deliveries.models import Subscription
+from gateways.models import Gateway
 from infra.exceptions import DomainError
 from usage.models import Budget
 from webhooks.models import BoardWebhook
@@ -204,6 +205,9 @@ def _object_choices(organization_id: int) -> dict[str, list[tuple[int, str]]]:
             for w in BoardWebhook.objects.filter(board__organization_id=organization_id).select_related(
                 "board"
             )
+        ],
+        "gateway": [
+            (g.pk, g.name) for g in Gateway.objects.filter(organization_id=organization_id).only("id", "name")
         ],
         "budget": [
             (budget.pk, str(budget))

@@ -6,12 +6,15 @@ websockets served by separate tiers as in production: the agent posts to the HTT
 clients hold the board's websocket (`/ws/boards/<id>/`, session cookie and Origin, as the
 page's live.js) on the websocket tier (one process), so every message crosses the Redis channel
 layer. A client has *seen* a message when its `chat.message_posted` event arrives, and it is
-*visible* once it has also fetched the message's HTML fragment from the HTTP tier
-(`GET /boards/<id>/chat/<message id>/`), as chat.js does before inserting it. Messages are
-posted one at a time; the clock starts just before the POST and stops at each client, so each
-message gives CLIENTS samples. Same machine, same clock.
+*visible* once it has what chat.js needs to insert it: the event carries the message itself
+(`detail.message`, chat.services.message_wire), so visible is seen. `--fetch` measures the
+client as it was before the event carried the message: on each event it fetched the message's
+HTML fragment from the HTTP tier (`GET /boards/<id>/chat/<message id>/`), one request and one
+render per open page and message. Messages are posted one at a time; the clock starts just
+before the POST and stops at each client, so each message gives CLIENTS samples. Same machine,
+same clock.
 
-    python -m bench.chat_fanout [--clients 100] [--messages 20]
+    python -m bench.chat_fanout [--clients 100] [--messages 20] [--fetch]
 """
 
 from __future__ import annotations
@@ -58,7 +61,10 @@ async def fetch_fragment(http: httpx.AsyncClient, url: str, cookie: str) -> http
 class Client:
     """One open board page: its socket, and the fragment fetch chat.js makes per new message."""
 
-    def __init__(self, socket_url: str, http_url: str, origin: str, seeded: dict) -> None:
+    def __init__(
+        self, socket_url: str, http_url: str, origin: str, seeded: dict, fetch: bool = False
+    ) -> None:
+        self.fetch = fetch
         self.socket_url = socket_url
         self.http_url = http_url
         self.origin = origin
@@ -86,6 +92,10 @@ class Client:
                     continue
                 message_id = event["detail"]["message_id"]
                 self.seen[message_id] = time.monotonic()
+                pushed = event["detail"].get("message") or {}
+                if not self.fetch and pushed.get("id") == message_id and "body_html" in pushed:
+                    self.visible[message_id] = self.seen[message_id]
+                    continue
                 response = await fetch_fragment(
                     http, f"{self.http_url}/boards/{board_id}/chat/{message_id}/", self.cookie
                 )
@@ -95,12 +105,12 @@ class Client:
 
 
 async def measure(
-    write_url: str, hold_url: str, seeded: dict, token: str, clients: int, messages: int
+    write_url: str, hold_url: str, seeded: dict, token: str, clients: int, messages: int, fetch: bool = False
 ) -> dict:
     socket_url = hold_url.replace("http://", "ws://")
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(timeout=30, limits=limits) as http:
-        pages = [Client(socket_url, write_url, hold_url, seeded) for _ in range(clients)]
+        pages = [Client(socket_url, write_url, hold_url, seeded, fetch) for _ in range(clients)]
         tasks = [asyncio.create_task(page.run(http)) for page in pages]
         await asyncio.wait_for(asyncio.gather(*(page.ready.wait() for page in pages)), 60)
         seen: list[float] = []
@@ -133,7 +143,7 @@ async def measure(
     return {"post": summary(posts), "event_received": summary(seen), "visible": summary(visible)}
 
 
-def run(clients: int, messages: int) -> dict:
+def run(clients: int, messages: int, fetch: bool = False) -> dict:
     env = production_env(CHAT_POST_RATE=UNLIMITED)
     reset_database()
     seeded = seed("base")
@@ -142,16 +152,19 @@ def run(clients: int, messages: int) -> dict:
         Server("missioncontrol.asgi:application", env=env) as writer,
         Server("missioncontrol.asgi:application", env=env, workers=1) as holder,
     ):
-        figures = asyncio.run(measure(writer.url, holder.url, seeded, token, clients, messages))
-    return {"machine": machine(), "clients": clients, "messages": messages, **figures}
+        figures = asyncio.run(measure(writer.url, holder.url, seeded, token, clients, messages, fetch))
+    client = "fetches the fragment" if fetch else "shows the pushed message"
+    return {"machine": machine(), "clients": clients, "messages": messages, "client": client, **figures}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--messages", type=int, default=20)
+    parser.add_argument("--fetch", action="store_true", help="the client before the push: fetch each message")
     args = parser.parse_args()
-    print(json.dumps(run(max(1, min(args.clients, 1000)), max(1, min(args.messages, 1000))), indent=2))
+    clients, messages = max(1, min(args.clients, 1000)), max(1, min(args.messages, 1000))
+    print(json.dumps(run(clients, messages, args.fetch), indent=2))
 
 
 if __name__ == "__main__":

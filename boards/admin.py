@@ -164,6 +164,7 @@ BOARD_CREATE_FIELDS = [
     "require_approval_for_done",
     "require_comment_for_review",
     "agents_can_create_tasks",
+    "send_work_to_gateway_agents",
 ]
 
 

@@ -48,6 +48,9 @@ class Board(models.Model):
     require_approval_for_done = models.BooleanField(default=False)
     require_comment_for_review = models.BooleanField(default=False)
     agents_can_create_tasks = models.BooleanField(default=True)
+    # A task assigned to an agent that runs on an OpenClaw gateway starts a run of it with the
+    # task (gateways.assignment, a log consumer: never inside the assigning request).
+    send_work_to_gateway_agents = models.BooleanField(default=False)
     created_by, created_at, updated_at = creation_stamps()
 
     objects = BoardQuerySet.as_manager()

@@ -67,6 +67,7 @@ BOARD_UPDATABLE_FIELDS = frozenset(
         "require_approval_for_done",
         "require_comment_for_review",
         "agents_can_create_tasks",
+        "send_work_to_gateway_agents",
     }
 )
 TASK_UPDATABLE_FIELDS = frozenset(
@@ -145,6 +146,7 @@ def create_board(
     require_approval_for_done: bool = False,
     require_comment_for_review: bool = False,
     agents_can_create_tasks: bool | None = None,
+    send_work_to_gateway_agents: bool = False,
 ) -> Board:
     authorize(actor, organization=organization, role=Role.ADMIN, allow_agent=False)
     name = (name or "").strip()
@@ -169,6 +171,7 @@ def create_board(
                 group=group,
                 require_approval_for_done=require_approval_for_done,
                 require_comment_for_review=require_comment_for_review,
+                send_work_to_gateway_agents=bool(send_work_to_gateway_agents),
                 created_by=actor.user,
                 # None keeps the model's default, so callers need not know it.
                 **(

@@ -64,6 +64,11 @@ class BoardForm(forms.Form):
     require_comment_for_review = forms.BooleanField(
         required=False, label="Require a comment when a task goes to review"
     )
+    send_work_to_gateway_agents = forms.BooleanField(
+        required=False,
+        label="Send work to gateway agents when assigned",
+        help_text="A task assigned to an agent that runs on an OpenClaw gateway wakes it with the task.",
+    )
     group = forms.ModelChoiceField(queryset=BoardGroup.objects.none(), required=False, empty_label="No group")
 
     def __init__(self, *args, organization_id: int, **kwargs) -> None:
@@ -361,6 +366,7 @@ def board_settings(request: HttpRequest, board_id: int) -> HttpResponse:
         "description": board.description,
         "require_approval_for_done": board.require_approval_for_done,
         "require_comment_for_review": board.require_comment_for_review,
+        "send_work_to_gateway_agents": board.send_work_to_gateway_agents,
         "group": board.group_id,
     }
     form = BoardForm(request.POST or None, initial=initial, organization_id=board.organization_id)
@@ -479,6 +485,31 @@ def task_move(request: HttpRequest, board_id: int, task_id: int) -> HttpResponse
     if next_url == "task":
         return redirect("boards:task-detail", board_id=board.pk, task_id=task.pk)
     return redirect(_board_url(board))
+
+
+@login_required
+@require_POST
+def task_assign(request: HttpRequest, board_id: int, task_id: int) -> HttpResponse:
+    """Give a task to an agent or a person (`assignee` = agent:<id>, user:<id> or empty for
+    nobody): the command palette's "Assign task". Then to the task, where the toast says so."""
+    board, _ = _board_context(request, board_id)
+    task = get_object_or_404(board.tasks.select_related("board"), pk=task_id)
+    value = request.POST.get("assignee", "")[:40]
+    people = resolve_assignee(board, value)
+    if value and not (people["assignee_agent"] or people["assignee_user"]):
+        messages.error(request, "That assignee is not in this organization.")
+        return redirect("boards:task-detail", board_id=board.pk, task_id=task.pk)
+    try:
+        task = services.assign_task(
+            task=task, actor=_actor(request), agent=people["assignee_agent"], user=people["assignee_user"]
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        who = people["assignee_agent"] or people["assignee_user"]
+        name = getattr(who, "name", None) or (who.get_username() if who else "nobody")
+        messages.success(request, f"“{task.title}” is assigned to {name}.")
+    return redirect("boards:task-detail", board_id=board.pk, task_id=task.pk)
 
 
 @login_required

@@ -21,11 +21,12 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from activity.services import record_activity
 from boards.mentions import Mentions, board_agents, board_members, resolve_mentions
 from boards.models import Board, Task
+from chat.mentions import render_message_body
 from chat.models import ChatMention, ChatMessage, MentionKind
 from core.access import authorize
 from core.actors import Actor, ActorKind
@@ -41,10 +42,9 @@ EXCERPT_CHARS = 200
 def _author_key(actor: Actor) -> str:
     if actor.kind == ActorKind.AGENT:
         return f"agent:{actor.agent.pk}"
-    if actor.user is None:
-        # An automation or schedule posting (automations.engine): limited by its name, like a person.
-        return f"{actor.kind}:{actor.label}"
-    return f"user:{actor.user.pk}"
+    if actor.kind == ActorKind.USER:
+        return f"user:{actor.user.pk}"
+    return f"{actor.kind}:{actor.label}"
 
 
 def _clean_body(body: str) -> str:
@@ -81,6 +81,29 @@ def _summary(message: ChatMessage) -> dict[str, Any]:
         "message_id": message.pk,
         "thread_task_id": message.task_id,
         "excerpt": message.body[:EXCERPT_CHARS],
+    }
+
+
+def message_wire(message: ChatMessage) -> dict[str, Any]:
+    """What a client needs to show the message, carried in its posted/edited event (`message`).
+
+    Rendered once here, at the write, instead of once per open page: before, every client that
+    saw the event fetched the message's fragment, and 100 open boards meant 100 renders and
+    requests per message. `body_html` is the fragment's own sanitised Markdown with mention
+    links (chat.mentions.render_message_body); the viewer's controls are the client's to add."""
+    created = timezone.localtime(message.created_at)
+    return {
+        "id": message.pk,
+        "task_id": message.task_id,
+        "author_label": message.author_label,
+        "author_user_id": message.author_user_id,
+        "author_agent_id": message.author_agent_id,
+        "created_at": created.isoformat(),
+        "created_label": dateformat.format(created, "M j, H:i"),
+        "body": message.body,
+        "body_html": str(render_message_body(message)),
+        "edited": message.edited_at is not None,
+        "pinned": message.pinned_at is not None,
     }
 
 
@@ -199,12 +222,15 @@ def post_message(*, board: Board, actor: Actor, body: str, task: Task | None = N
             settings.CHAT_HERE_RATE,
             "@here and @board are limited on this board; try again later or mention people by name.",
         )
-    _check_rate(
-        "chat_post",
-        _author_key(actor),
-        settings.CHAT_POST_RATE,
-        "Too many messages; wait a little before posting again.",
-    )
+    if actor.kind in (ActorKind.USER, ActorKind.AGENT):
+        # The system (standups) posts on a schedule that bounds it, one message per board and
+        # day: one shared "system" budget would refuse the 31st board's standup.
+        _check_rate(
+            "chat_post",
+            _author_key(actor),
+            settings.CHAT_POST_RATE,
+            "Too many messages; wait a little before posting again.",
+        )
     message.mentions_here = mentions.here
     message.save()
     _store_mentions(message, mentions)
@@ -217,6 +243,7 @@ def post_message(*, board: Board, actor: Actor, body: str, task: Task | None = N
             "mentioned_user_ids": sorted(u.pk for u in mentions.users),
             "mentioned_agent_ids": sorted(a.pk for a in mentions.agents),
             "here": mentions.here,
+            "message": message_wire(message),
         },
     )
     _announce_mentions(message, actor, user_ids, agent_ids, here=mentions.here)
@@ -279,7 +306,7 @@ def edit_message(*, message: ChatMessage, actor: Actor, body: str) -> ChatMessag
         message,
         actor,
         "chat.message_edited",
-        {**_summary(message), "previous_excerpt": previous[:EXCERPT_CHARS]},
+        {**_summary(message), "previous_excerpt": previous[:EXCERPT_CHARS], "message": message_wire(message)},
     )
     _announce_mentions(
         message,

@@ -79,6 +79,8 @@ def _context(request, board, membership, task) -> dict:
         "task": task,
         "max_chars": settings.CHAT_MESSAGE_MAX_CHARS,
         "can_post": membership.has_role(Role.OPERATOR) and not board.archived,
+        # Admins edit and delete anyone's message (chat.services); chat.js builds pushed messages.
+        "is_moderator": membership.has_role(Role.ADMIN) and not board.archived,
     }
 
 

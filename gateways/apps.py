@@ -8,5 +8,8 @@ class GatewaysConfig(AppConfig):
 
     def ready(self) -> None:
         from gateways import events
+        from gateways.readiness import gateway_states
+        from infra.health import register_readiness_report
 
         events.register()
+        register_readiness_report("gateways", gateway_states)

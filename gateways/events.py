@@ -122,6 +122,56 @@ def _approval_answered(event):
     )
 
 
+def _agent_woken(event):
+    d = detail(event)
+    agent = quoted(d.get("agent_key"), "an agent")
+    if d.get("task_id"):
+        task = quoted(d.get("title"), f"task #{d['task_id']}")
+        if d.get("reason") == "assigned":
+            return format_html(
+                "{} sent {} to {} on the gateway {}, as it was assigned",
+                actor(event),
+                task,
+                agent,
+                _gateway(event),
+            )
+        return format_html(
+            "{} asked {} on the gateway {} to work on {}", actor(event), agent, _gateway(event), task
+        )
+    return format_html("{} woke {} on the gateway {}", actor(event), agent, _gateway(event))
+
+
+def _session_action(phrase: str):
+    def sentence(event):
+        return format_html(
+            "{} {} the session {} on the gateway {}",
+            actor(event),
+            phrase,
+            format_html("<code>{}</code>", detail(event).get("session_key") or "?"),
+            _gateway(event),
+        )
+
+    return sentence
+
+
+def _file_saved(event):
+    d = detail(event)
+    return format_html(
+        "{} saved {} of {} on the gateway {}",
+        actor(event),
+        format_html("<code>{}</code>", d.get("file") or "a file"),
+        quoted(d.get("agent_key"), "an agent"),
+        _gateway(event),
+    )
+
+
+def _sessions_changed(event):
+    d = detail(event)
+    parts = [f"new {', '.join(d['added'])}"] if d.get("added") else []
+    parts += [f"gone {', '.join(d['removed'])}"] if d.get("removed") else []
+    return format_html("Sessions on the gateway {} changed: {}", _gateway(event), "; ".join(parts) or "?")
+
+
 def register() -> None:
     register_category("gateway", "Gateways")
     for name, label, sentence in (
@@ -140,5 +190,10 @@ def register() -> None:
         ("gateway.agent_linked", "Gateway agent linked", _agent_linked),
         ("gateway.approval_requested", "Gateway approval requested", _approval_requested),
         ("gateway.approval_answered", "Gateway approval answered", _approval_answered),
+        ("gateway.agent_woken", "Gateway agent woken", _agent_woken),
+        ("gateway.session_stopped", "Gateway session stopped", _session_action("stopped the run of")),
+        ("gateway.session_reset", "Gateway session reset", _session_action("reset")),
+        ("gateway.agent_file_saved", "Gateway agent file saved", _file_saved),
+        ("gateway.sessions_changed", "Gateway sessions changed", _sessions_changed),
     ):
         register_event_type(name, category="gateway", label=label, sentence=sentence, on_board_feed=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from core.models import creation_stamps
 from core.querysets import OrganizationScopedQuerySet
@@ -193,3 +194,30 @@ class GatewayApproval(models.Model):
 
     def __str__(self) -> str:
         return f"approval {self.approval_id} on {self.gateway_id} ({self.state})"
+
+
+class GatewaySession(models.Model):
+    """A session on a gateway as its sessions.list last said (the supervisor reads it on connect
+    and after the gateway's `sessions.changed`), so the agent page lists sessions without a
+    socket. A copy of the gateway's state: rows the gateway drops are deleted."""
+
+    gateway = models.ForeignKey(Gateway, on_delete=models.CASCADE, related_name="sessions")
+    key = models.CharField(max_length=200)  # "agent:<agent>:<session>"
+    agent_key = models.CharField(max_length=100, blank=True)
+    label = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)  # the gateway's, last activity
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # The most recently active first; sessions the gateway gave no time last (on every database).
+        ordering = [models.F("updated_at").desc(nulls_last=True), "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["gateway", "key"], name="gateway_session_key_unique"),
+        ]
+        indexes = [
+            # The agent page: one gateway agent's sessions.
+            models.Index(fields=["gateway", "agent_key"], name="gateway_session_agent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} on {self.gateway_id}"

@@ -32,6 +32,7 @@ from gateways.models import (
     GatewayAgent,
     GatewayApproval,
     GatewayCommand,
+    GatewaySession,
     GatewayStatus,
 )
 from gateways.protocol import DeviceIdentity, GatewayError, Hello
@@ -300,6 +301,23 @@ def request_command(
     retried click or HTTP request never starts a second run. For run methods the key is also the
     gateway's idempotencyKey, so the gateway deduplicates a retry the supervisor makes itself.
     """
+    return _queue_command(
+        actor=actor, gateway=gateway, method=method, params=params, idempotency_key=idempotency_key
+    )
+
+
+def _queue_command(
+    *,
+    actor: Actor,
+    gateway: Gateway,
+    method: str,
+    params: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+    verb: str = "gateway.command_requested",
+    detail: dict[str, Any] | None = None,
+    board: Any = None,
+) -> tuple[GatewayCommand, bool]:
+    """request_command, recorded as `verb` with `detail` (wake, stop, reset say what they did)."""
     authorize(actor, organization=gateway.organization_id, role=command_role(method), allow_agent=False)
     params = dict(_clean_params(params))
     key = _clean_idempotency_key(idempotency_key)
@@ -320,11 +338,12 @@ def request_command(
             if COMMAND_ROLES[method] != Role.VIEWER:
                 record_activity(
                     organization=gateway.organization_id,
-                    verb="gateway.command_requested",
+                    board=board,
+                    verb=verb,
                     actor=actor,
                     target_type="gateway",
                     target_id=gateway.pk,
-                    detail=_detail(gateway, method=method, command_id=command.pk),
+                    detail=_detail(gateway, method=method, command_id=command.pk, **(detail or {})),
                 )
     except IntegrityError:
         # Two requests with one key at once: the unique constraint let one in; return it.
@@ -363,10 +382,26 @@ def claim_commands(*, gateway_id: int, limit: int = 10) -> list[GatewayCommand]:
     return claimed
 
 
+def _file_conflict(command: GatewayCommand, error: GatewayError) -> GatewayError:
+    """The gateway refuses an agents.files.set whose expectedHash is no longer the file's
+    (INVALID_REQUEST, details.type agent_file_conflict): say it the way the editor needs."""
+    if command.method != "agents.files.set" or error.details.get("type") != "agent_file_conflict":
+        return error
+    name = str(command.params.get("name") or "The file")
+    return GatewayError(
+        "FILE_CHANGED",
+        f"{name} was changed on the gateway since you opened it. Nothing was saved: reload it to "
+        "see the current version, then make your change again.",
+        details=error.details,
+    )
+
+
 @transaction.atomic
 def finish_command(
     *, command: GatewayCommand, result: Any = None, error: GatewayError | None = None
 ) -> GatewayCommand:
+    if error is not None:
+        error = _file_conflict(command, error)
     command.state = CommandState.FAILED if error else CommandState.SUCCEEDED
     command.result = None if error else result
     command.error_code = error.code[:100] if error else ""
@@ -374,7 +409,22 @@ def finish_command(
     command.finished_at = timezone.now()
     command.save(update_fields=["state", "result", "error_code", "error_message", "finished_at"])
     gateway = command.gateway
-    if COMMAND_ROLES.get(command.method) != Role.VIEWER:
+    if command.method == "agents.files.set" and not error:
+        requester = command.requested_by
+        record_activity(
+            organization=gateway.organization_id,
+            verb="gateway.agent_file_saved",
+            actor=Actor.for_user(requester) if requester else gateway_actor(gateway),
+            target_type="gateway",
+            target_id=gateway.pk,
+            detail=_detail(
+                gateway,
+                command_id=command.pk,
+                agent_key=str(command.params.get("agentId") or "")[:100],
+                file=str(command.params.get("name") or "")[:100],
+            ),
+        )
+    elif COMMAND_ROLES.get(command.method) != Role.VIEWER:
         record_activity(
             organization=gateway.organization_id,
             verb="gateway.command_finished",
@@ -634,27 +684,206 @@ def record_run_usage(*, gateway_id: int, agent_key: str, run_id: str, history: A
 MAX_MESSAGE_LENGTH = 20_000
 
 
-def send_to_gateway_agent(
-    *, actor: Actor, gateway_agent: GatewayAgent, message: str, idempotency_key: str
-) -> tuple[GatewayCommand, bool]:
-    """Start a run of a gateway agent with `message` (the gateway's `agent` method): the "Send"
-    of the agent page and the "Work on this" of the task page. Operators and admins.
+# What Wake (with no message of its own) tells a gateway agent.
+WAKE_MESSAGE = (
+    "Mission Control is waking you: check your assigned tasks on your boards and carry on with "
+    "the most urgent one."
+)
 
-    The caller's idempotency key (the form carries one made when it was rendered) makes a double
-    click or a resubmitted form the same command and, at the gateway, the same run."""
+
+def wake_gateway_agent(
+    *,
+    actor: Actor,
+    gateway_agent: GatewayAgent,
+    idempotency_key: str,
+    message: str = "",
+    task: Any = None,
+    reason: str = "page",
+) -> tuple[GatewayCommand, bool]:
+    """Start a run of a gateway agent (the gateway's `agent` method); return (command, created).
+
+    The one way Mission Control wakes a gateway agent: Wake and Send on the agent page, Work on
+    this on the task page (`task`), a board's "send work when assigned" (reason "assigned") and
+    automations. Operators and admins; the system for a board setting an admin turned on.
+    `message` defaults to the task's (with `task`) or WAKE_MESSAGE. The idempotency key makes a
+    double click, a resubmitted form or a consumer's retry the same command and, at the gateway,
+    the same run. Recorded as `gateway.agent_woken`.
+    """
+    authorize(
+        actor, organization=gateway_agent.gateway.organization_id, role=Role.OPERATOR, allow_agent=False
+    )
     if gateway_agent.retired_at is not None:
         raise DomainError("This agent is no longer on the gateway.", code="agent_retired")
-    if not isinstance(message, str) or not message.strip():
+    if not isinstance(message, str):
         raise DomainError("Write a message for the agent.", code="invalid_message")
+    message = message.strip() or (task_work_message(task) if task is not None else WAKE_MESSAGE)
     if len(message) > MAX_MESSAGE_LENGTH:
         raise DomainError(f"A message is at most {MAX_MESSAGE_LENGTH} characters.", code="invalid_message")
-    return request_command(
+    detail: dict[str, Any] = {
+        "agent_key": gateway_agent.agent_key,
+        "agent_id": gateway_agent.agent_id,
+        "reason": reason[:20],
+        "text": message[:200],
+    }
+    if task is not None:
+        detail.update(task_id=task.pk, title=task.title[:200])
+    return _queue_command(
         actor=actor,
         gateway=gateway_agent.gateway,
         method="agent",
-        params={"agentId": gateway_agent.agent_key, "message": message.strip(), "deliver": False},
+        params={"agentId": gateway_agent.agent_key, "message": message, "deliver": False},
         idempotency_key=idempotency_key,
+        verb="gateway.agent_woken",
+        detail=detail,
+        board=task.board_id if task is not None else None,
     )
+
+
+def send_to_gateway_agent(
+    *, actor: Actor, gateway_agent: GatewayAgent, message: str, idempotency_key: str
+) -> tuple[GatewayCommand, bool]:
+    """Send (agent page, session composer aside): a wake with the person's own message."""
+    authorize(
+        actor, organization=gateway_agent.gateway.organization_id, role=Role.OPERATOR, allow_agent=False
+    )
+    if not isinstance(message, str) or not message.strip():
+        raise DomainError("Write a message for the agent.", code="invalid_message")
+    return wake_gateway_agent(
+        actor=actor, gateway_agent=gateway_agent, message=message, idempotency_key=idempotency_key
+    )
+
+
+def gateway_agent_for(agent: Agent | None) -> GatewayAgent | None:
+    """The gateway agent a Mission Control agent runs as (the first active link), if any."""
+    if agent is None:
+        return None
+    return (
+        GatewayAgent.objects.active()
+        .filter(agent=agent, gateway__enabled=True)
+        .select_related("gateway")
+        .order_by("gateway_id", "agent_key")
+        .first()
+    )
+
+
+# --- sessions -------------------------------------------------------------------------------------
+
+MAX_SESSION_KEY_LENGTH = 200
+# The workspace files the gateway lets clients edit (its WORKSPACE_BOOTSTRAP_FILENAMES); the page
+# opens SOUL.md unless another of these is asked for.
+EDITABLE_FILES = ("SOUL.md", "AGENTS.md", "IDENTITY.md", "USER.md", "TOOLS.md")
+# A file travels as a command's params, which are capped at MAX_COMMAND_PARAMS_BYTES of JSON.
+MAX_FILE_BYTES = MAX_COMMAND_PARAMS_BYTES - 1024
+
+
+def _clean_session_key(session_key: Any) -> str:
+    if not isinstance(session_key, str) or not session_key.strip():
+        raise DomainError("Name the session (such as agent:main:main).", code="invalid_session")
+    if len(session_key) > MAX_SESSION_KEY_LENGTH or not session_key.isprintable():
+        raise DomainError(
+            f"A session key is printable text of at most {MAX_SESSION_KEY_LENGTH} characters.",
+            code="invalid_session",
+        )
+    return session_key.strip()
+
+
+def stop_gateway_session(
+    *, actor: Actor, gateway: Gateway, session_key: str, idempotency_key: str | None = None
+) -> tuple[GatewayCommand, bool]:
+    """Stop the run a session is doing (chat.abort); the session and its history stay. Operators."""
+    authorize(actor, organization=gateway.organization_id, role=command_role("chat.abort"), allow_agent=False)
+    key = _clean_session_key(session_key)
+    return _queue_command(
+        actor=actor,
+        gateway=gateway,
+        method="chat.abort",
+        params={"sessionKey": key},
+        idempotency_key=idempotency_key,
+        verb="gateway.session_stopped",
+        detail={"session_key": key},
+    )
+
+
+def reset_gateway_session(
+    *, actor: Actor, gateway: Gateway, session_key: str, idempotency_key: str | None = None
+) -> tuple[GatewayCommand, bool]:
+    """Start a session afresh (sessions.reset): the agent forgets the conversation. Operators."""
+    authorize(
+        actor, organization=gateway.organization_id, role=command_role("sessions.reset"), allow_agent=False
+    )
+    key = _clean_session_key(session_key)
+    return _queue_command(
+        actor=actor,
+        gateway=gateway,
+        method="sessions.reset",
+        params={"key": key, "reason": "reset"},
+        idempotency_key=idempotency_key,
+        verb="gateway.session_reset",
+        detail={"session_key": key},
+    )
+
+
+MAX_SESSIONS_KEPT = 500
+
+
+def _session_time(value: Any) -> datetime | None:
+    if isinstance(value, int | float) and value > 0:
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    return None
+
+
+def sync_gateway_sessions(*, gateway_id: int, listed: Any) -> int:
+    """Keep the gateway's sessions (its sessions.list answer) for the agent pages to show.
+
+    A copy of the gateway's state, not history: rows the gateway no longer lists go. An event
+    (`gateway.sessions_changed`) is recorded only when sessions appear or go, not for every run
+    that touches one. Returns how many sessions are kept.
+    """
+    sessions = listed.get("sessions") if isinstance(listed, dict) else None
+    if not isinstance(sessions, list):
+        return 0
+    rows: dict[str, GatewaySession] = {}
+    now = timezone.now()
+    for entry in sessions[:MAX_SESSIONS_KEPT]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("key"), str) or not entry["key"]:
+            continue
+        key = entry["key"][:MAX_SESSION_KEY_LENGTH]
+        parts = key.split(":")
+        agent_key = str(entry.get("agentId") or (parts[1] if len(parts) > 2 and parts[0] == "agent" else ""))
+        label = entry.get("label") or entry.get("derivedTitle") or entry.get("displayName") or ""
+        rows[key] = GatewaySession(
+            gateway_id=gateway_id,
+            key=key,
+            agent_key=agent_key[:100],
+            label=str(label)[:200],
+            updated_at=_session_time(entry.get("updatedAt")),
+            seen_at=now,
+        )
+    with transaction.atomic():
+        gateway = Gateway.objects.filter(pk=gateway_id).first()
+        if gateway is None:
+            return 0
+        before = set(GatewaySession.objects.filter(gateway=gateway).values_list("key", flat=True))
+        GatewaySession.objects.filter(gateway_id=gateway_id).exclude(key__in=list(rows)).delete()
+        GatewaySession.objects.bulk_create(
+            rows.values(),
+            update_conflicts=True,
+            unique_fields=["gateway", "key"],
+            update_fields=["agent_key", "label", "updated_at", "seen_at"],
+        )
+        added, removed = sorted(set(rows) - before), sorted(before - set(rows))
+        if added or removed:
+            # Only when sessions come or go (not on every run's update): the agent pages
+            # refresh on it, and the feed says which sessions started or went.
+            record_activity(
+                organization=gateway.organization_id,
+                verb="gateway.sessions_changed",
+                actor=gateway_actor(gateway),
+                target_type="gateway",
+                target_id=gateway.pk,
+                detail=_detail(gateway, added=added[:10], removed=removed[:10], count=len(rows)),
+            )
+    return len(rows)
 
 
 def task_work_message(task: Any) -> str:

@@ -59,6 +59,8 @@ RELOAD_RACE_RETRY_SECONDS = 10.0
 SEEN_EVERY_SECONDS = 15.0
 # After these succeed, the supervisor reads agents.list again (import, retire).
 AGENT_CHANGING_METHODS = frozenset({"agents.create", "agents.update", "agents.delete"})
+# sessions.changed comes with every run's start and end: read sessions.list at most this often.
+SESSIONS_SYNC_SECONDS = 2.0
 LOCKED_RETRIES = 6
 
 
@@ -133,6 +135,7 @@ class GatewayRunner:
         self.connected = asyncio.Event()
         self._inflight: set[asyncio.Task] = set()
         self._last_seen = 0.0
+        self._sessions_sync_due = False
 
     async def run(self) -> None:
         attempt = 0
@@ -199,6 +202,8 @@ class GatewayRunner:
         self.connection = connection
         await self.db.run(services.record_connected, gateway_id=gateway_id, hello=connection.hello)
         await self.sync_agents(connection)
+        self._sessions_sync_due = False
+        self.spawn(self.sync_sessions(connection, subscribe=True))
         self.connected.set()
         try:
             await self._serve(connection)
@@ -265,6 +270,28 @@ class GatewayRunner:
         except (GatewayError, ConnectionLost) as exc:
             logger.warning("gateway %s: agents.list failed: %s", self.settings.id, exc)
 
+    async def sync_sessions(self, connection: GatewayConnection, *, subscribe: bool = False) -> None:
+        """Keep the gateway's sessions for the agent pages (a page never asks the gateway).
+
+        On connect, `sessions.subscribe` both lists them and asks for `sessions.changed`, which
+        the gateway sends only to connections that subscribed; later reads are `sessions.list`.
+        """
+        try:
+            if subscribe:
+                answer = await connection.request("sessions.subscribe", {"limit": services.MAX_SESSIONS_KEPT})
+                listed = answer.get("list") if isinstance(answer, dict) else None
+            else:
+                listed = await connection.request("sessions.list", {"limit": services.MAX_SESSIONS_KEPT})
+            await self.db.run(services.sync_gateway_sessions, gateway_id=self.settings.id, listed=listed)
+        except (GatewayError, ConnectionLost) as exc:
+            logger.warning("gateway %s: sessions.list failed: %s", self.settings.id, exc)
+
+    async def _sync_sessions_soon(self, connection: GatewayConnection) -> None:
+        # A burst of sessions.changed (a run starting, streaming, ending) is one read.
+        await asyncio.sleep(SESSIONS_SYNC_SECONDS)
+        self._sessions_sync_due = False
+        await self.sync_sessions(connection)
+
     def spawn(self, coroutine) -> None:
         """Run work an event asked for outside the reader (a request awaited inside the reader
         would wait for a response only the reader can read)."""
@@ -285,6 +312,9 @@ class GatewayRunner:
             # The gateway reloaded its config: agents created or removed (here or elsewhere) are
             # listed only now, not yet right after agents.create answered.
             self.spawn(self.sync_agents(self.connection))
+        elif event == "sessions.changed" and self.connection is not None and not self._sessions_sync_due:
+            self._sessions_sync_due = True
+            self.spawn(self._sync_sessions_soon(self.connection))
         if self.event_sink is not None:
             await self.event_sink(self, event, payload)
 

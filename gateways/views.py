@@ -7,6 +7,8 @@ gateway: status comes from what the supervisor recorded.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,6 +16,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from agents.models import Agent
@@ -201,42 +204,146 @@ def gateway_agent_link(request: HttpRequest, pk: int, agent_pk: int) -> HttpResp
     return redirect("gateways:gateway-detail", gateway.pk)
 
 
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
 @login_required
 @require_POST
 def gateway_agent_send(request: HttpRequest, pk: int, agent_pk: int) -> HttpResponse:
-    """Send (agent page) and Work on this (task page, with `task`): queue an `agent` run and go
-    to the session where it streams."""
+    """Wake and Send (agent page) and Work on this (task page, with `task`): queue an `agent` run
+    and go to the session where it streams."""
     gateway = _visible_gateway(request.user, pk)
-    row = GatewayAgent.objects.filter(gateway=gateway, pk=agent_pk).first()
+    row = GatewayAgent.objects.filter(gateway=gateway, pk=agent_pk).select_related("gateway").first()
     if row is None:
         raise Http404("No such agent on this gateway.")
-    message = request.POST.get("message", "")
+    task = None
     task_id = request.POST.get("task", "")
     if task_id:
-        task = Task.objects.filter(
-            pk=int(task_id) if task_id.isdigit() else 0, board__organization_id=gateway.organization_id
-        ).first()
+        task = (
+            Task.objects.filter(
+                pk=int(task_id) if task_id.isdigit() else 0, board__organization_id=gateway.organization_id
+            )
+            .select_related("board")
+            .first()
+        )
         if task is None:
             raise Http404("No such task.")
-        message = services.task_work_message(task)
+    wake = request.POST.get("action") == "wake" or task is not None
+    actor = Actor.for_user(request.user)
+    key = request.POST.get("idempotency_key", "")
     try:
-        _command, created = services.send_to_gateway_agent(
+        if wake:
+            _command, created = services.wake_gateway_agent(
+                actor=actor, gateway_agent=row, task=task, idempotency_key=key
+            )
+        else:
+            _command, created = services.send_to_gateway_agent(
+                actor=actor, gateway_agent=row, message=request.POST.get("message", ""), idempotency_key=key
+            )
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc)) from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(_safe_next(request, reverse("gateways:gateway-detail", args=[gateway.pk])))
+    if created:
+        messages.success(request, f"Sent to {row.agent_key}; the run streams below.")
+    else:
+        messages.info(request, "Already sent: this is the same run.")
+    session = quote(f"agent:{row.agent_key}:main", safe=":")
+    return redirect(f"{reverse('gateways:gateway-session', args=[gateway.pk])}?key={session}")
+
+
+@login_required
+@require_POST
+def gateway_session_stop(request: HttpRequest, pk: int) -> HttpResponse:
+    """Stop the run of a session (chat.abort): the agent page's Stop button."""
+    return _session_action(request, pk, "stop")
+
+
+@login_required
+@require_POST
+def gateway_session_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    """Reset a session (sessions.reset): the agent page's Reset button."""
+    return _session_action(request, pk, "reset")
+
+
+def _session_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    gateway = _visible_gateway(request.user, pk)
+    service = services.stop_gateway_session if action == "stop" else services.reset_gateway_session
+    key = request.POST.get("key", "")
+    try:
+        _command, created = service(
             actor=Actor.for_user(request.user),
-            gateway_agent=row,
-            message=message,
-            idempotency_key=request.POST.get("idempotency_key", ""),
+            gateway=gateway,
+            session_key=key,
+            idempotency_key=request.POST.get("idempotency_key", "") or None,
         )
     except PermissionDenied as exc:
         raise DjangoPermissionDenied(str(exc)) from None
     except DomainError as exc:
         messages.error(request, exc.message)
-        return redirect(request.POST.get("next") or reverse("gateways:gateway-detail", args=[gateway.pk]))
-    if created:
-        messages.success(request, f"Sent to {row.agent_key}; the run streams below.")
     else:
-        messages.info(request, "Already sent: this is the same run.")
-    session = f"agent:{row.agent_key}:main"
-    return redirect(f"{reverse('gateways:gateway-session', args=[gateway.pk])}?key={session}")
+        done = "Stopping the run of" if action == "stop" else "Resetting"
+        messages.success(request, f"{done} {key.strip()}." if created else "Already asked.")
+    return redirect(_safe_next(request, reverse("gateways:gateway-detail", args=[gateway.pk])))
+
+
+@login_required
+def gateway_agent_files(request: HttpRequest, pk: int, agent_pk: int) -> HttpResponse:
+    """The agent's workspace files (SOUL.md, AGENTS.md, …): read through the command queue
+    (agents.files.list / .get), saved by admins with agents.files.set and the hash the file had
+    when it was opened, so a change made on the gateway meanwhile is refused, not overwritten."""
+    gateway = _visible_gateway(request.user, pk)
+    row = GatewayAgent.objects.filter(gateway=gateway, pk=agent_pk).select_related("agent").first()
+    if row is None:
+        raise Http404("No such agent on this gateway.")
+    name = request.GET.get("name", "SOUL.md")
+    return render(
+        request,
+        "gateways/agent_files.html",
+        {
+            "gateway": gateway,
+            "gateway_agent": row,
+            "file_name": name if name in services.EDITABLE_FILES else "SOUL.md",
+            "can_edit": _is_admin(request.user, gateway.organization_id),
+            "max_bytes": services.MAX_FILE_BYTES,
+        },
+    )
+
+
+@login_required
+@require_POST
+def gateway_agent_wake(request: HttpRequest, pk: int, agent_pk: int) -> HttpResponse:
+    """Wake (the command palette): start a run of this agent (the same wake as the agent page's
+    button) and go back to the gateway, where the command's outcome shows."""
+    gateway = _visible_gateway(request.user, pk)
+    row = GatewayAgent.objects.filter(gateway=gateway, pk=agent_pk).first()
+    if row is None:
+        raise Http404("No such agent on this gateway.")
+    try:
+        _command, created = services.wake_gateway_agent(
+            actor=Actor.for_user(request.user),
+            gateway_agent=row,
+            idempotency_key=request.POST.get("idempotency_key", ""),
+            reason="palette",
+        )
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc)) from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if created:
+            name = row.name or row.agent_key
+            messages.success(request, f"Waking {name}: the gateway starts a run now.")
+        else:
+            messages.info(request, "Already asked: this is the same wake.")
+    return redirect("gateways:gateway-detail", gateway.pk)
 
 
 @login_required

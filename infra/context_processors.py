@@ -32,6 +32,7 @@ NAVIGATION = [
     NavItem("API tokens", "boards:personal-tokens", "key-round"),
     NavItem("Operations", "ops-status", "shield-check", staff_only=True),
     NavItem("Usage", "usage:usage", "database"),
+    NavItem("Standups", "standups:organization", "calendar"),
 ]
 
 

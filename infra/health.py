@@ -8,6 +8,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from asgiref.sync import async_to_sync
 
@@ -90,6 +91,31 @@ def readiness_checks() -> dict[str, Callable[[], None]]:
     return checks
 
 
+# What apps above this package add to /readyz (gateways: each gateway's state). A report is shown,
+# never failed on: a gateway that is down is news for people and alerts, but taking every web
+# process out of the load balancer for it would turn one outage into a total one.
+_readiness_reports: dict[str, Callable[[], Any]] = {}
+
+
+def register_readiness_report(name: str, report: Callable[[], Any]) -> None:
+    """Show `report()` under `reports.<name>` in /readyz (an app's AppConfig.ready calls this)."""
+    _readiness_reports[name] = report
+
+
+def run_reports(timeout: float) -> dict[str, Any]:
+    futures = {name: _probe_pool.submit(report) for name, report in _readiness_reports.items()}
+    results: dict[str, Any] = {}
+    for name, future in futures.items():
+        try:
+            results[name] = future.result(timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            results[name] = {"status": "error", "error": f"timed out after {timeout:g}s"}
+        except Exception as exc:
+            logger.warning("readiness report %s failed: %s", name, type(exc).__name__)
+            results[name] = {"status": "error", "error": type(exc).__name__}
+    return results
+
+
 def run_checks(checks: dict[str, Callable[[], None]], timeout: float) -> dict[str, dict]:
     futures = {name: _probe_pool.submit(check) for name, check in checks.items()}
     results: dict[str, dict] = {}
@@ -116,13 +142,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def readyz(request: HttpRequest) -> JsonResponse:
     results = run_checks(readiness_checks(), settings.HEALTH_CHECK_TIMEOUT_SECONDS)
     failed = sorted(name for name, result in results.items() if result["status"] != "ok")
+    body: dict[str, Any] = {"status": "ok", "checks": results}
+    if _readiness_reports:
+        body["reports"] = run_reports(settings.HEALTH_CHECK_TIMEOUT_SECONDS)
     if failed:
-        return JsonResponse(
-            {
-                "status": "unavailable",
-                "checks": results,
-                "error": {"code": "not_ready", "message": f"failed: {', '.join(failed)}"},
-            },
-            status=503,
-        )
-    return JsonResponse({"status": "ok", "checks": results})
+        body["status"] = "unavailable"
+        body["error"] = {"code": "not_ready", "message": f"failed: {', '.join(failed)}"}
+        return JsonResponse(body, status=503)
+    return JsonResponse(body)

@@ -63,6 +63,10 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
             "task": "automations.tasks.fire_due_schedules",
             "schedule": float(settings.AUTOMATIONS_TICK_SECONDS),
         },
+        "post-standups": {
+            "task": "standups.tasks.post_due_standups",
+            "schedule": float(settings.STANDUP_CHECK_SECONDS),
+        },
         "refresh-task-flow-rollup": {"task": "overview.tasks.refresh_task_flow_rollup", "schedule": 60.0},
         "prune-webhook-payloads": {
             "task": "webhooks.tasks.prune_webhook_payloads",

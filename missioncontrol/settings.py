@@ -18,6 +18,7 @@ ENV_FILE= (empty) reads none (the test suite does this).
 from __future__ import annotations
 
 import os
+import zoneinfo
 from pathlib import Path
 
 import dj_database_url
@@ -174,6 +175,8 @@ INSTALLED_APPS = [
     "agent_api",
     "agent_mcp",
     "gateways",
+    # Above deliveries and chat (posts standups through both).
+    "standups",
 ]
 
 MIDDLEWARE = [
@@ -387,6 +390,8 @@ CELERY_TASK_ROUTES = {
     "webhook_rules.tasks.requeue_unapplied_payloads": {"queue": "maintenance"},
     # Schedules fire on the minute: never behind a backup; beside the other sweeps.
     "automations.tasks.fire_due_schedules": {"queue": "maintenance"},
+    "standups.tasks.post_due_standups": {"queue": "maintenance"},
+    "standups.tasks.send_standup_emails": {"queue": "deliveries"},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULER = "missioncontrol.celery:DirectoryCreatingScheduler"
@@ -556,6 +561,8 @@ ACTIVITY_LOG_CONSUMERS: list[tuple[str, str, bool, bool]] = [
     ("webhook-rules", "webhook_rules.log_consumer.evaluate_rules_for_event", False, False),
     # Event automations ("when a task is done, …"): their actions run here, never in the request.
     ("automations", "automations.triggers.on_activity", False, False),
+    # Boards that send work to gateway agents when a task is assigned (queues the run).
+    ("gateway-work", "gateways.assignment.send_assigned_work", False, False),
 ]
 # Run every log consumer right after each commit, in the writing process (the embedded default:
 # no separate worker to wait for). Off: only the live publisher does; the rest run in the worker.
@@ -579,6 +586,22 @@ SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
 HEALTH_CHECK_TIMEOUT_SECONDS = env_float("HEALTH_CHECK_TIMEOUT_SECONDS", 2.0)
 # How often beat evaluates every alert rule (time conditions, sliding windows, ending snoozes).
 ALERTS_SWEEP_SECONDS = env_int("ALERTS_SWEEP_SECONDS", 60, minimum=1)
+
+# --- standups (docs/standups.md) ----------------------------------------------------------------
+# The defaults of an organization that has not saved its own standup settings.
+STANDUPS_ENABLED = env_bool("STANDUPS_ENABLED", True)
+STANDUP_HOUR = env_int("STANDUP_HOUR", 9, minimum=0)
+if STANDUP_HOUR > 23:
+    raise ImproperlyConfigured("STANDUP_HOUR is a local hour from 0 to 23.")
+STANDUP_TIME_ZONE = env_str("STANDUP_TIME_ZONE", "UTC")
+try:
+    zoneinfo.ZoneInfo(STANDUP_TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"STANDUP_TIME_ZONE {STANDUP_TIME_ZONE!r} is not an IANA time zone (Europe/Paris, UTC)."
+    ) from None
+# How often beat looks for standups whose hour has come (each is posted once whatever this is).
+STANDUP_CHECK_SECONDS = env_int("STANDUP_CHECK_SECONDS", 300, minimum=10)
 
 # --- serving (infra.serving, deploy/gunicorn.conf.py, deploy/nginx.conf.template) --------
 # gunicorn (plain HTTP): processes and threads per process.

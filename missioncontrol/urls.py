@@ -29,6 +29,7 @@ api_v1 = [
     path("", include("notifications.api.urls")),
     path("", include("teams.api.urls")),
     path("", include("gateways.api.urls")),
+    path("", include("standups.api.urls")),
     path("status", ops_status.status_api, name="ops-status-api"),
     path("event-types/", activity_api.event_types, name="event-types"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -61,6 +62,7 @@ urlpatterns = [
     path("usage/", include("usage.urls")),
     path("gateways/", include("gateways.urls")),
     path("", include("automations.urls")),
+    path("standups/", include("standups.urls")),
     path("", include("boards.urls")),
 ]
 

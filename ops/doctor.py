@@ -35,6 +35,7 @@ from django.utils.dateparse import parse_datetime
 
 from agents.models import Agent, AgentStatus
 from deliveries.outbound import dead_letter_count
+from gateways.models import Gateway, GatewayStatus
 from infra import health
 from ops.models import Backup, BackupStatus
 from ops.tasks import BEAT_TICK_CACHE_KEY
@@ -503,6 +504,29 @@ def check_agents(now: datetime) -> list[Finding]:
     return [Finding("agents", OK, f"{agents_online(now)} agent(s) online")]
 
 
+def check_gateways() -> list[Finding]:
+    """Enabled OpenClaw gateways the supervisor is not connected to (a warning: Mission Control
+    works without them, but their agents get no work and their runs go unseen)."""
+    down = list(
+        Gateway.objects.supervised()
+        .exclude(status=GatewayStatus.CONNECTED)
+        .order_by("name")
+        .values_list("name", "status", "last_error_code")
+    )
+    if down:
+        named = [f"{name} ({code or status})" for name, status, code in down[:5]]
+        return [
+            Finding(
+                "gateways",
+                WARN,
+                f"{len(down)} gateway(s) not connected: {', '.join(named)}",
+                "open /gateways/ for the error; is `manage.py run_gateways` running?",
+            )
+        ]
+    count = Gateway.objects.supervised().count()
+    return [Finding("gateways", OK, f"{count} gateway(s) connected" if count else "no gateways")]
+
+
 # check --deploy builds the whole API schema (about a second of CPU); settings do not change
 # while a process runs, so the web context (polled by monitoring) reuses it for a while.
 DEPLOY_CHECK_CACHE_SECONDS = 300.0
@@ -534,11 +558,12 @@ def run_doctor(*, context: str = "command", strict: bool = False) -> DoctorRepor
         ("backups", lambda: check_backups(now)),
         ("dead_letters", check_dead_letters),
         ("agents", lambda: check_agents(now)),
+        ("gateways", check_gateways),
     ]
     findings: list[Finding] = []
     database_down = broker_down = False
     for name, step in steps:
-        if database_down and name in {"backups", "dead_letters", "agents"}:
+        if database_down and name in {"backups", "dead_letters", "agents", "gateways"}:
             findings.append(Finding(name, ERROR, "not checked: the database is unreachable or not migrated"))
             continue
         if broker_down and name == "worker":

@@ -8,6 +8,7 @@ metric into an indexed range scan over this table.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -65,3 +66,18 @@ class RollupCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at event {self.last_event_id}"
+
+
+class OnboardingDismissal(models.Model):
+    """A person hid the first-run checklist of an organization (per person: a colleague who has
+    not dismissed it still sees it until every step is done)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey("core.Organization", on_delete=models.CASCADE, related_name="+")
+    dismissed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # One row per person and organization; the overview reads it by this pair.
+            models.UniqueConstraint(fields=["user", "organization"], name="onboarding_dismissal_unique"),
+        ]

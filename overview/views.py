@@ -11,18 +11,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
 from activity.models import ActivityEvent
 from boards.models import Board, TaskStatus
 from core.access import current_organization
+from core.actors import Actor
 from core.ids import parse_id
 from core.models import Organization
+from infra.exceptions import DomainError
 from overview import fleet as fleet_reads
-from overview import metrics
+from overview import metrics, onboarding, palette, services
 from overview.metrics import Period, Scope
 from overview.rollup import catch_up_before_read
 
@@ -100,6 +104,7 @@ def overview_page(request: HttpRequest) -> HttpResponse:
         "period_choices": metrics.PERIOD_DAYS,
         "feed_hidden_prefix": FEED_HIDDEN_PREFIX,
         "feed": list(events.select_related("board").order_by("-id")[:FEED_SIZE]),
+        "onboarding": onboarding.checklist_for(request.user, selected.organization),
         **_numbers_context(selected),
         **_fleet_context(selected),
     }
@@ -126,3 +131,36 @@ def numbers_fragment(request: HttpRequest) -> HttpResponse:
 def fleet_fragment(request: HttpRequest) -> HttpResponse:
     """Fleet tiles and the needs-attention list, re-rendered when agents or work change."""
     return _fragment(request, "overview/partials/fleet.html", _fleet_context)
+
+
+@login_required
+@require_GET
+def palette_actions(request: HttpRequest) -> JsonResponse:
+    """The command palette's actions and their choices, for the signed-in person (JSON)."""
+    response = JsonResponse(palette.palette_choices(request.user))
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def onboarding_fragment(request: HttpRequest) -> HttpResponse:
+    """The first-run checklist, re-read live; a complete one stays (green) on the page that
+    showed it, until the person hides it."""
+    checklist = onboarding.checklist_for(request.user, current_organization(request), keep_complete=True)
+    return render(request, "overview/partials/onboarding.html", {"onboarding": checklist})
+
+
+@login_required
+@require_POST
+def onboarding_dismiss(request: HttpRequest) -> HttpResponse:
+    """Hide the first-run checklist for this person (admins: the only ones who see it)."""
+    organization = current_organization(request)
+    if organization is None:
+        raise Http404
+    try:
+        services.dismiss_onboarding(actor=Actor.for_user(request.user), organization=organization)
+    except DomainError as exc:
+        raise PermissionDenied(exc.message) from None
+    messages.info(request, "Checklist hidden. Boards, agents, webhooks and the team are in the sidebar.")
+    return redirect("overview:overview")

@@ -222,6 +222,22 @@ def invitation_url(raw_token: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}{reverse('teams:invitation-accept')}?token={raw_token}"
 
 
+# Backends that deliver nothing to the invitee: the embedded default's console (the server log),
+# and Django's file and dummy backends. With these the page must not say "we emailed".
+UNDELIVERED_MAIL_BACKENDS = frozenset(
+    {
+        "django.core.mail.backends.console.EmailBackend",
+        "django.core.mail.backends.filebased.EmailBackend",
+        "django.core.mail.backends.dummy.EmailBackend",
+    }
+)
+
+
+def invitations_are_emailed() -> bool:
+    """Whether an invitation's email reaches the invitee (else the admin copies the link)."""
+    return settings.EMAIL_BACKEND not in UNDELIVERED_MAIL_BACKENDS
+
+
 def _send_invitation_email(invitation: Invitation, raw_token: str, inviter: str) -> None:
     """After the commit: a mail server that is down must not undo the invitation (the link can be
     copied from the page), so a failure is logged without the token and swallowed."""

@@ -279,6 +279,7 @@ def invitation_create(request: HttpRequest, organization_id: int) -> HttpRespons
             "organization": organization,
             "invitation": invitation,
             "link": services.invitation_url(raw),
+            "emailed": services.invitations_are_emailed(),
         },
         status=201,
     )
@@ -327,7 +328,12 @@ def invitation_reissue(request: HttpRequest, organization_id: int, invitation_id
         render(
             request,
             "teams/invitation_created.html",
-            {"organization": organization, "invitation": new, "link": services.invitation_url(raw)},
+            {
+                "organization": organization,
+                "invitation": new,
+                "link": services.invitation_url(raw),
+                "emailed": services.invitations_are_emailed(),
+            },
             status=201,
         )
     )

@@ -101,3 +101,23 @@ def test_the_human_output_links_follow_the_public_base_url(settings):
     call_command("demo", stdout=out)
     text = out.getvalue()
     assert "http://127.0.0.1:9123/boards/" in text and "--reset-admin-password" in text
+
+
+@pytest.mark.django_db
+def test_the_first_run_prints_the_secrets_last_in_a_frame(settings):
+    out = StringIO()
+    call_command("demo", stdout=out)
+    lines = out.getvalue().rstrip("\n").splitlines()
+    frame = [i for i, line in enumerate(lines) if line.startswith("+-")]
+    assert len(frame) == 3 and frame[-1] == len(lines) - 1  # the frame closes the output
+    inside = lines[frame[1] + 1 : frame[2]]
+    assert [line.split()[:2] for line in inside] == [
+        ["|", "admin"],
+        ["|", "agent"],
+        ["|", "webhook"],
+    ]
+    assert all(line.endswith("|") and len(line) == len(lines[frame[0]]) for line in inside)
+    assert "Shown once" in lines[frame[0] + 1]
+    again = StringIO()
+    call_command("demo", stdout=again)
+    assert "+-" not in again.getvalue() and "already set up" in again.getvalue()

@@ -86,6 +86,7 @@ class BoardSerializer(serializers.ModelSerializer):
             "require_approval_for_done",
             "require_comment_for_review",
             "agents_can_create_tasks",
+            "send_work_to_gateway_agents",
             "task_counts",
             "created_at",
             "updated_at",

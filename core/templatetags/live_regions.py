@@ -31,8 +31,11 @@ def live_region(context, region_id: str, *, follows: str, source: str = "", boar
         swap = format_html(
             'hx-get="{}" hx-select="#{}" hx-swap="outerHTML"', request.get_full_path(), region_id
         )
+    # hx-disinherit: htmx attributes inherit, and a button inside the region (a row's Replay,
+    # hx-post with its own target) would otherwise filter its answer through the region's
+    # hx-select and swap in nothing.
     return format_html(
-        'id="{}" data-live-follows="{}"{} {} hx-sync="this:drop" hx-trigger="live-refresh"',
+        'id="{}" data-live-follows="{}"{} {} hx-sync="this:drop" hx-trigger="live-refresh" hx-disinherit="*"',
         region_id,
         follows,
         board_attribute,

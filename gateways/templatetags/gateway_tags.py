@@ -9,9 +9,12 @@ from django import template
 
 from core.access import membership_for
 from core.models import Role
-from gateways.models import GatewayAgent
+from gateways.models import GatewayAgent, GatewaySession
 
 register = template.Library()
+
+# The agent page lists the most recently active sessions; the gateway page has the rest.
+MAX_SESSIONS_SHOWN = 50
 
 
 def _links(agent) -> list[GatewayAgent]:
@@ -27,11 +30,23 @@ def _can_act(request, organization_id: int) -> bool:
 
 @register.inclusion_tag("gateways/partials/agent_panel.html", takes_context=True)
 def gateway_agent_panel(context, agent) -> dict:
-    """On the agent page: the gateway agents it is linked to, their session, and a Send form.
-    One query; nothing when the agent is not on a gateway."""
+    """On the agent page: the gateway agents it is linked to, their sessions (as the supervisor
+    last read them: no socket per page) with Stop and Reset, Wake, a Send form and the files.
+    Two queries; nothing when the agent is not on a gateway."""
     request = context["request"]
     links = _links(agent)
+    sessions: dict[tuple[int, str], list[GatewaySession]] = {}
+    if links:
+        rows = GatewaySession.objects.filter(
+            gateway_id__in={link.gateway_id for link in links},
+            agent_key__in={link.agent_key for link in links},
+        )[:MAX_SESSIONS_SHOWN]
+        for row in rows:
+            sessions.setdefault((row.gateway_id, row.agent_key), []).append(row)
+    for link in links:
+        link.session_list = sessions.get((link.gateway_id, link.agent_key), [])
     return {
+        "request": request,  # the buttons come back to this page (`next`)
         "links": links,
         "can_act": bool(links) and _can_act(request, agent.organization_id),
         # Made once per render: a resubmitted form reuses it, so it is one run, never two.

@@ -2,7 +2,10 @@
 // deletes and pins with fetch, follows the board stream (live.js re-dispatches each event as
 // "mc:event" on <body>), and completes @mentions from the keyboard.
 // Markup always comes from the server's partials; text from the network is set with
-// textContent only. No inline scripts: the CSP forbids them.
+// textContent only. No inline scripts: the CSP forbids them. A posted or edited message arrives
+// whole in its event (detail.message: the service's wire shape, with the server-sanitised
+// body_html) and is built from the panel's <template>, so no client fetches anything per message;
+// only events without it (older replays, deletes, pins) fetch the message's fragment.
 (function () {
   "use strict";
 
@@ -44,6 +47,59 @@
     this.bindComposer();
     this.scrollToEnd();
   }
+
+  // The viewer's controls on a pushed message: the same rule as chat.views._decorate (the
+  // services check again on every write).
+  Chat.prototype.build = function (wire) {
+    var template = this.chat.querySelector("template.chat-message-template");
+    if (!template) {
+      return null;
+    }
+    var node = template.content.firstElementChild.cloneNode(true);
+    var id = String(wire.id);
+    node.id = "chat-message-" + id;
+    node.dataset.messageId = id;
+    node.classList.toggle("pinned", !!wire.pinned);
+    node.querySelector(".chat-author").textContent = wire.author_label;
+    node.querySelector(".chat-agent-badge").hidden = !wire.author_agent_id;
+    var time = node.querySelector("time");
+    time.setAttribute("datetime", wire.created_at);
+    time.textContent = wire.created_label;
+    node.querySelector(".chat-edited").hidden = !wire.edited;
+    node.querySelector(".chat-pinned-badge").hidden = !wire.pinned;
+    // Sanitised on the server (boards.markdown, the same renderer as the fragment's).
+    node.querySelector(".chat-body").innerHTML = wire.body_html;
+    var data = this.chat.dataset;
+    var own = data.viewerId && String(wire.author_user_id) === data.viewerId;
+    var canChange = data.canPost === "true" && (own || data.moderator === "true");
+    var canPin = data.canPost === "true" && !wire.task_id;
+    var base = this.messageUrl(id);
+    var edit = node.querySelector(".chat-edit");
+    var remove = node.querySelector(".chat-delete");
+    var pin = node.querySelector(".chat-pin");
+    if (canChange) {
+      var area = edit.querySelector("textarea");
+      area.id = "chat-edit-" + id;
+      area.value = wire.body;
+      edit.querySelector("label").setAttribute("for", area.id);
+      edit.querySelector("form").setAttribute("action", base + "edit/");
+      remove.setAttribute("action", base + "delete/");
+    } else {
+      edit.remove();
+      remove.remove();
+    }
+    if (canPin) {
+      pin.setAttribute("action", base + "pin/");
+      pin.querySelector("input[name=pinned]").value = wire.pinned ? "0" : "1";
+      pin.querySelector("button").textContent = wire.pinned ? "Unpin" : "Pin to memory";
+    } else {
+      pin.remove();
+    }
+    if (!canChange && !canPin) {
+      node.querySelector(".chat-actions").remove();
+    }
+    return node;
+  };
 
   Chat.prototype.messageUrl = function (id) {
     return "/boards/" + this.boardId + "/chat/" + encodeURIComponent(id) + "/";
@@ -231,7 +287,11 @@
     var self = this;
     var id = detail.message_id;
     var shown = this.list.querySelector('[data-message-id="' + CSS.escape(String(id)) + '"]');
-    if (event.verb === "chat.message_posted" || shown) {
+    var pushed = detail.message && (event.verb === "chat.message_posted" || event.verb === "chat.message_edited")
+      ? this.build(detail.message) : null;
+    if (pushed) {
+      this.place(pushed, false);
+    } else if (event.verb === "chat.message_posted" || shown) {
       get(this.messageUrl(id)).then(function (html) {
         var node = html ? fragmentNodes(html)[0] : null;
         if (node) {

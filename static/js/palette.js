@@ -2,6 +2,10 @@
 // A combobox over a listbox (aria-activedescendant): the sidebar's pages and boards filtered by
 // what is typed, then search results from /api/v1/search/ (tasks, agents, boards). Arrow keys move,
 // Enter opens, Escape closes (the <dialog>). Options are built with textContent, never as HTML.
+// Actions (new task, assign, move, wake agent, create webhook) are listed after the pages when the
+// person may run them (/overview/palette/, read on first open); choosing one walks its steps in
+// the same box (Backspace on an empty box goes back one) and ends in a POST to the page's own
+// endpoint, so the same service, role check and toast apply as on the page.
 (function () {
   "use strict";
 
@@ -15,10 +19,105 @@
   }
   var SEARCH_DELAY_MS = 150;
   var KIND_LABELS = { task: "Task", agent: "Agent", board: "Board" };
+  var ROOT_PLACEHOLDER = input.getAttribute("placeholder");
+  var stepLabel = document.getElementById("palette-step");
+  var form = document.getElementById("palette-form");
   var options = [];
   var active = -1;
   var searchTimer = null;
   var searchTicket = 0;
+  var choices = null; // /overview/palette/, read once on first open
+  var flow = null; // the action being run: {action, step, values}
+  var TASK_URL = /^\/boards\/(\d+)\/tasks\/(\d+)\/$/;
+
+  function loadChoices() {
+    if (choices || !palette.dataset.actionsUrl) {
+      return;
+    }
+    choices = { actions: [], boards: [], statuses: [], assignees: [], gateway_agents: [] };
+    fetch(palette.dataset.actionsUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.ok ? response.json() : null;
+      })
+      .then(function (data) {
+        if (data) {
+          choices = data;
+          if (palette.open && !flow) {
+            update();
+          }
+        }
+      })
+      .catch(function () {});
+  }
+
+  function boardById(id) {
+    return choices.boards.filter(function (board) {
+      return board.id === id;
+    })[0];
+  }
+
+  // Each action: its steps, then where the form goes and what it carries.
+  var FLOWS = {
+    "new-task": {
+      steps: [
+        { name: "board", prompt: "On which board?", items: function () { return choices.boards; } },
+        { name: "title", prompt: "Title of the new task", text: true },
+      ],
+      submit: function (v) {
+        return { url: v.board.new_task_url, fields: { title: v.title, priority: "medium" } };
+      },
+    },
+    assign: {
+      steps: [
+        { name: "task", prompt: "Which task? Type to search", tasks: true },
+        {
+          name: "assignee",
+          prompt: "Assign to whom?",
+          items: function (v) {
+            return choices.assignees.filter(function (item) {
+              return item.organization === null || item.organization === v.task.organization;
+            });
+          },
+        },
+      ],
+      submit: function (v) {
+        return { url: v.task.url + "assign/", fields: { assignee: v.assignee.value } };
+      },
+    },
+    move: {
+      steps: [
+        { name: "task", prompt: "Which task? Type to search", tasks: true },
+        { name: "status", prompt: "Move it to…", items: function () { return choices.statuses; } },
+      ],
+      submit: function (v) {
+        return { url: v.task.url + "move/", fields: { status: v.status.value, next: "task" } };
+      },
+    },
+    wake: {
+      steps: [{ name: "agent", prompt: "Wake which agent?", items: function () { return choices.gateway_agents; } }],
+      submit: function (v) {
+        var key = window.crypto && window.crypto.randomUUID ? window.crypto.randomUUID() : String(Date.now());
+        return { url: v.agent.wake_url, fields: { idempotency_key: key } };
+      },
+    },
+    "create-webhook": {
+      steps: [
+        {
+          name: "board",
+          prompt: "A webhook into which board?",
+          items: function () {
+            return choices.boards.filter(function (board) {
+              return board.webhook_url;
+            });
+          },
+        },
+        { name: "description", prompt: "What sends to it? (e.g. GitHub)", text: true },
+      ],
+      submit: function (v) {
+        return { url: v.board.webhook_url, fields: { description: v.description } };
+      },
+    },
+  };
 
   function local() {
     var seen = {};
@@ -47,11 +146,13 @@
       var label = document.createElement("span");
       label.className = "palette-label";
       label.textContent = item.label;
-      var kind = document.createElement("span");
-      kind.className = "badge";
-      kind.textContent = item.kind;
       li.appendChild(label);
-      li.appendChild(kind);
+      if (item.kind) {
+        var kind = document.createElement("span");
+        kind.className = "badge";
+        kind.textContent = item.kind;
+        li.appendChild(kind);
+      }
       li.addEventListener("mousedown", function (event) {
         event.preventDefault();
         go(index);
@@ -80,20 +181,161 @@
 
   function go(index) {
     var item = options[index];
-    if (item) {
+    if (flow) {
+      choose(item);
+    } else if (item && item.action) {
+      start(item.action);
+    } else if (item) {
       window.location.assign(item.url);
     }
   }
 
-  function matching(text) {
+  function filtered(items, text) {
     var wanted = text.toLowerCase();
-    return local().filter(function (item) {
+    return items.filter(function (item) {
       return !wanted || item.label.toLowerCase().indexOf(wanted) !== -1;
     });
   }
 
+  function matching(text) {
+    var actions = choices
+      ? choices.actions.map(function (action) {
+          return { label: action.label + "…", kind: "Action", action: action.id };
+        })
+      : [];
+    return filtered(local(), text).concat(filtered(actions, text));
+  }
+
+  function showStep() {
+    var step = FLOWS[flow.action].steps[flow.step];
+    input.value = "";
+    input.setAttribute("placeholder", step.prompt);
+    stepLabel.textContent = flow.title + " › " + step.prompt;
+    stepLabel.hidden = false;
+    update();
+  }
+
+  function start(action) {
+    var label = choices.actions.filter(function (a) {
+      return a.id === action;
+    })[0];
+    flow = { action: action, title: label ? label.label : action, step: 0, values: {} };
+    showStep();
+  }
+
+  function reset() {
+    flow = null;
+    input.setAttribute("placeholder", ROOT_PLACEHOLDER);
+    stepLabel.textContent = "";
+    stepLabel.hidden = true;
+  }
+
+  function back() {
+    if (flow.step === 0) {
+      reset();
+      input.value = "";
+      update();
+    } else {
+      flow.step -= 1;
+      showStep();
+    }
+  }
+
+  function choose(item) {
+    var definition = FLOWS[flow.action];
+    var step = definition.steps[flow.step];
+    if (step.text) {
+      var text = input.value.trim();
+      if (!text) {
+        status.textContent = "Type something first; Backspace goes back.";
+        return;
+      }
+      flow.values[step.name] = text;
+    } else if (item) {
+      flow.values[step.name] = item;
+    } else {
+      return;
+    }
+    if (flow.step + 1 < definition.steps.length) {
+      flow.step += 1;
+      showStep();
+    } else {
+      submit(definition.submit(flow.values));
+    }
+  }
+
+  // A real form POST to the page's endpoint: its CSRF check, its service, its toast.
+  function submit(request) {
+    Array.prototype.slice.call(form.querySelectorAll("input[data-field]")).forEach(function (field) {
+      field.remove();
+    });
+    Object.keys(request.fields).forEach(function (name) {
+      var field = document.createElement("input");
+      field.type = "hidden";
+      field.name = name;
+      field.value = request.fields[name];
+      field.dataset.field = "";
+      form.appendChild(field);
+    });
+    form.setAttribute("action", request.url);
+    status.textContent = "Working…";
+    form.submit();
+  }
+
+  function searchTasks(text) {
+    window.clearTimeout(searchTimer);
+    if (text.length < 2) {
+      render([]);
+      status.textContent = "Type two letters or more of the task's title.";
+      return;
+    }
+    var ticket = ++searchTicket;
+    searchTimer = window.setTimeout(function () {
+      fetch("/api/v1/search/?limit=8&kind=task&q=" + encodeURIComponent(text), {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      })
+        .then(function (response) {
+          return response.ok ? response.json() : null;
+        })
+        .then(function (data) {
+          if (!data || ticket !== searchTicket || !flow) {
+            return;
+          }
+          var tasks = [];
+          data.results.forEach(function (hit) {
+            var parts = TASK_URL.exec(hit.url || "");
+            var board = parts && boardById(Number(parts[1]));
+            if (board) { // a board the person may change
+              tasks.push({ label: hit.title, kind: board.label, url: hit.url, organization: board.organization });
+            }
+          });
+          render(tasks);
+        })
+        .catch(function () {
+          status.textContent = "Search is not reachable.";
+        });
+    }, SEARCH_DELAY_MS);
+  }
+
+  function updateStep(text) {
+    var step = FLOWS[flow.action].steps[flow.step];
+    if (step.text) {
+      render([]);
+      status.textContent = text ? "Enter to " + (flow.step + 1 === FLOWS[flow.action].steps.length ? "create" : "continue") + "; Backspace on an empty box goes back." : step.prompt;
+    } else if (step.tasks) {
+      searchTasks(text);
+    } else {
+      render(filtered(step.items(flow.values), text));
+    }
+  }
+
   function update() {
     var text = input.value.trim();
+    if (flow) {
+      updateStep(text);
+      return;
+    }
     var pages = matching(text);
     render(pages);
     window.clearTimeout(searchTimer);
@@ -137,9 +379,11 @@
       shortcuts.close();
     }
     if (!palette.open) {
+      reset();
       input.value = "";
       palette.showModal();
     }
+    loadChoices();
     input.focus();
     update();
   }
@@ -158,8 +402,12 @@
     } else if (event.key === "Enter") {
       event.preventDefault();
       go(active);
+    } else if (event.key === "Backspace" && flow && !input.value) {
+      event.preventDefault();
+      back();
     }
   });
+  palette.addEventListener("close", reset);
   palette.addEventListener("click", function (event) {
     if (event.target === palette) {
       palette.close(); // a click on the backdrop

@@ -112,6 +112,36 @@ def test_claim_assigns_the_task_and_a_second_claimer_gets_409(setup, organizatio
     assert event.actor_agent == setup["agent"] and event.board_id == board.pk
 
 
+def test_a_claimed_inbox_task_is_in_progress_and_counted_as_started(setup):
+    task = TaskFactory(board=setup["board"])
+    response = setup["client"].post(f"/api/v1/agent/tasks/{task.pk}/claim")
+    assert response.status_code == 200 and response.json()["status"] == "in_progress"
+    task.refresh_from_db()
+    assert task.status == TaskStatus.IN_PROGRESS
+    moved = ActivityEvent.objects.get(verb="task.status_changed")
+    assert moved.actor_agent == setup["agent"] and moved.detail["to"] == "in_progress"
+    assert list(
+        ActivityEvent.objects.filter(verb__startswith="task.").order_by("id").values_list("verb", flat=True)
+    ) == [
+        "task.claimed",
+        "task.status_changed",
+    ]
+
+
+def test_a_claimed_task_with_open_dependencies_stays_in_the_inbox_and_a_blocked_one_blocked(setup):
+    board = setup["board"]
+    first = TaskFactory(board=board, title="first")
+    waiting = TaskFactory(board=board, title="waiting")
+    waiting.dependencies.add(first)
+    blocked = TaskFactory(board=board, status=TaskStatus.BLOCKED)
+    for task in (waiting, blocked):
+        assert setup["client"].post(f"/api/v1/agent/tasks/{task.pk}/claim").status_code == 200
+    waiting.refresh_from_db()
+    blocked.refresh_from_db()
+    assert (waiting.status, waiting.assignee_agent) == (TaskStatus.INBOX, setup["agent"])
+    assert blocked.status == TaskStatus.BLOCKED
+
+
 def test_patch_moves_status_within_the_rules_and_sets_the_progress_note(setup):
     task = TaskFactory(board=setup["board"], assignee_agent=setup["agent"])
     client = setup["client"]

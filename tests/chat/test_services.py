@@ -249,3 +249,27 @@ def test_an_edit_notifies_only_people_it_newly_mentions(board, user, teammate, v
     services.edit_message(message=message, actor=Actor.for_user(teammate), body="@owner look, @viewer too")
     assert Notification.objects.filter(recipient=user).count() == 1
     assert Notification.objects.filter(recipient=viewer).count() == 1
+
+
+# --- the push: the event carries the message ------------------------------------------------------
+
+
+def test_the_posted_event_carries_what_a_client_needs_to_show_the_message(client, board, teammate, bot):
+    message = post(board, teammate, "Ship it, @release-bot <script>x</script>")
+    wire = ActivityEvent.objects.get(verb="chat.message_posted").detail["message"]
+    assert wire["id"] == message.pk and wire["author_label"] == "teammate"
+    assert wire["author_user_id"] == teammate.pk and wire["author_agent_id"] is None
+    assert wire["body"] == message.body and not wire["edited"] and not wire["pinned"]
+    # The same sanitised HTML, mention link included, as the fragment a client used to fetch.
+    client.force_login(teammate)
+    fragment = client.get(f"/boards/{board.pk}/chat/{message.pk}/").content.decode()
+    assert wire["body_html"] in fragment
+    assert 'class="mention"' in wire["body_html"] and "<script>" not in wire["body_html"]
+
+
+def test_the_edited_event_carries_the_new_text(board, teammate):
+    message = post(board, teammate, "first")
+    services.edit_message(message=message, actor=Actor.for_user(teammate), body="second **draft**")
+    wire = ActivityEvent.objects.get(verb="chat.message_edited").detail["message"]
+    assert wire["edited"] and wire["body"] == "second **draft**"
+    assert "<strong>draft</strong>" in wire["body_html"]

@@ -61,6 +61,10 @@ def test_an_agents_post_appears_on_two_peoples_open_board_pages(
     try:
         open_board(page, asgi_server.url, "owner", board)
         open_board(other, asgi_server.url, "teammate", board)
+        # The event carries the message: no page fetches it (chat.services.message_wire).
+        fetched: list[str] = []
+        for viewer in (page, other):
+            viewer.on("request", lambda r: fetched.append(r.url) if "/chat/" in r.url else None)
 
         message = agent_post(asgi_server.url, raw, board, "Load test **finished**: p99 120 ms")
 
@@ -69,6 +73,11 @@ def test_an_agents_post_appears_on_two_peoples_open_board_pages(
             assert "Load test finished" in item.inner_text()
             assert viewer.locator(f"#chat-message-{message['id']} strong", has_text="finished").count() == 1
             assert viewer.locator(f"#chat-message-{message['id']}").count() == 1
+            assert "agent" in viewer.locator(f"#chat-message-{message['id']} .chat-message-head").inner_text()
+        # An agent's message: the owner (an admin) may delete it, the teammate (operator) may not.
+        expect(page.locator(f"#chat-message-{message['id']} .chat-delete")).to_have_count(1)
+        expect(other.locator(f"#chat-message-{message['id']} .chat-delete")).to_have_count(0)
+        assert fetched == []
         assert not page.console_errors and not other.console_errors
     finally:
         context.close()

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from agents.services import issue_agent_token
+from boards.services import create_task
 from core.actors import Actor
 from core.signing import sha256_signature
 from tests.activity.log import consumers_inline  # noqa: F401 - the fixture
@@ -205,4 +206,21 @@ def test_the_task_pages_cost_card_follows_usage_reported_against_the_task(asgi_s
     )
     assert response.status_code in (200, 201, 202), response.text
     expect(cost.locator("[data-task-cost]")).to_be_visible(timeout=5000)
+    assert page.console_errors == []
+
+
+@pytest.mark.backend_independent  # the page and live.js; the PostgreSQL run has the service tests
+def test_todays_standup_counts_a_task_blocked_elsewhere_live(asgi_server, page, user, board):
+    log_in(page, asgi_server.url, "owner")
+    page.goto(f"{asgi_server.url}/standups/boards/{board.pk}/")
+    page.wait_for_selector(LIVE)
+    expect(page.locator('[data-standup-count="blocked"]')).to_have_text("0")
+
+    create_task(board=board, actor=Actor.for_user(user), title="Waiting on vendor", status="blocked")
+
+    expect(page.locator('[data-standup-count="blocked"]')).to_have_text("1", timeout=5000)
+    expect(page.locator("#standup-figures")).to_contain_text(
+        "1 task is blocked: \u2018Waiting on vendor\u2019"
+    )
+    expect(page.locator("#standup-people")).to_contain_text("owner has 1 blocked.")
     assert page.console_errors == []

@@ -67,9 +67,12 @@ class World:
             ("new schedule", f"/boards/{i['board']}/automations/schedules/new/"),
             ("automation", f"/boards/{i['board']}/automations/{i['automation']}/"),
             ("new pipeline template", f"/boards/{i['board']}/automations/templates/pipeline/new/"),
+            ("standup", "/standups/"),
+            ("board standup", f"/standups/boards/{i['board']}/"),
             ("gateways", "/gateways/"),
             ("gateway", f"/gateways/{i['gateway']}/"),
             ("gateway session", f"/gateways/{i['gateway']}/session/?key=agent:main:main"),
+            ("gateway agent files", f"/gateways/{i['gateway']}/agents/{i['gateway_agent']}/files/"),
             ("search", "/search/?q=load"),
             ("members", f"/organizations/{i['organization']}/members/"),
             ("organization settings", f"/organizations/{i['organization']}/settings/"),
@@ -185,10 +188,24 @@ def build_world(base_url: str) -> World:
         error="unauthorized: gateway token mismatch (provide gateway auth token)",
         refused=True,
     )
+    # release-bot runs on the gateway: its page shows the panel (sessions, Stop, Reset, Wake).
+    (gateway_agent,) = gateway_services.sync_gateway_agents(
+        gateway_id=gateway.pk, listed={"agents": [{"id": "release-bot"}]}
+    )
+    gateway_services.link_gateway_agent(actor=actor, gateway_agent=gateway_agent, agent=agent)
+    gateway_services.sync_gateway_sessions(
+        gateway_id=gateway.pk,
+        listed={
+            "sessions": [
+                {"key": "agent:release-bot:main", "label": "release work", "updatedAt": 1796654399622}
+            ]
+        },
+    )
     return World(
         ids={
             "gateway": gateway.pk,
             "automation": automation.pk,
+            "gateway_agent": gateway_agent.pk,
             "board": board.pk,
             "task": task.pk,
             "agent": agent.pk,

@@ -60,3 +60,101 @@ def test_a_message_streams_its_tool_call_and_answer_to_the_session_page(
     expect(page.locator(".transcript-tool-args").first).to_contain_text('{"path":"."}', timeout=30_000)
     expect(page.locator(".transcript-tool-result").first).to_contain_text("AGENTS.md")
     assert page.console_errors == []
+
+
+def test_wake_on_the_agent_page_and_work_on_this_on_the_task_page_stream_their_runs(
+    openclaw_gateway,
+    gateway_supervisor,
+    asgi_server,  # noqa: F811
+    page,  # noqa: F811
+):
+    from boards import services as board_services
+    from tests.factories import AgentFactory, BoardFactory
+
+    organization = OrganizationFactory()
+    operator = UserFactory(username="wake-operator")
+    MembershipFactory(user=operator, organization=organization, role="admin")
+    actor = Actor.for_user(operator)
+    gateway = services.create_gateway(
+        actor=actor,
+        organization=organization,
+        name="wake",
+        url=openclaw_gateway.url,
+        token=openclaw_gateway.token,
+    )
+    main = wait_until(lambda: gateway.agents.filter(agent_key="main").first(), what="the import of main")
+    agent = AgentFactory(organization=organization, name="studio-main")
+    services.link_gateway_agent(actor=actor, gateway_agent=main, agent=agent)
+    board = BoardFactory(organization=organization)
+    task = board_services.create_task(
+        board=board, actor=actor, title="Tidy the changelog", assignee_agent=agent
+    )
+    log_in(page, asgi_server.url, operator.username)
+
+    # Wake, on the agent page: the keyboard's Enter on the focused button, then the session page.
+    page.goto(f"{asgi_server.url}/agents/{agent.pk}/")
+    page.focus("#gateway-wake")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/session/?key=agent:main:main")
+    expect(page.locator("#session-live")).to_have_text("Live")
+    woken = page.locator(".transcript-assistant", has_text="ECHO: Mission Control is waking you")
+    expect(woken.last).to_be_visible(timeout=60_000)
+
+    # Work on this, on the task page: the task's own run streams to the same session.
+    page.goto(f"{asgi_server.url}/boards/{board.pk}/tasks/{task.pk}/")
+    page.get_by_role("button", name="Work on this").click()
+    page.wait_for_url("**/session/?key=agent:main:main")
+    answer = page.locator(
+        ".transcript-assistant", has_text=f"ECHO: Work on task #{task.pk}: Tidy the changelog"
+    )
+    expect(answer.last).to_be_visible(timeout=60_000)
+    assert page.console_errors == []
+
+
+def test_the_files_page_saves_soul_md_and_refuses_a_save_over_a_change_made_meanwhile(
+    openclaw_gateway,
+    gateway_supervisor,
+    asgi_server,  # noqa: F811
+    page,  # noqa: F811
+):
+    from gateways.models import CommandState, GatewayCommand
+
+    organization = OrganizationFactory()
+    admin = UserFactory(username="files-admin")
+    MembershipFactory(user=admin, organization=organization, role="admin")
+    actor = Actor.for_user(admin)
+    gateway = services.create_gateway(
+        actor=actor,
+        organization=organization,
+        name="files",
+        url=openclaw_gateway.url,
+        token=openclaw_gateway.token,
+    )
+    main = wait_until(lambda: gateway.agents.filter(agent_key="main").first(), what="the import of main")
+    log_in(page, asgi_server.url, admin.username)
+    page.goto(f"{asgi_server.url}/gateways/{gateway.pk}/agents/{main.pk}/files/")
+    content = page.locator("#gateway-file-content")
+    expect(content).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("link", name="AGENTS.md")).to_be_visible()
+
+    content.fill("You are the studio's careful release agent.\n")
+    page.click("#gateway-file-save")
+    expect(page.locator("#gateway-file-save-state")).to_have_text("Saved SOUL.md.", timeout=30_000)
+
+    # Someone changes SOUL.md on the gateway; this page still holds the version it saved.
+    elsewhere, _ = services.request_command(
+        actor=actor,
+        gateway=gateway,
+        method="agents.files.set",
+        params={"agentId": "main", "name": "SOUL.md", "content": "Changed elsewhere.\n"},
+    )
+    wait_until(
+        lambda: GatewayCommand.objects.filter(pk=elsewhere.pk, state=CommandState.SUCCEEDED).exists(),
+        what="the other save",
+    )
+    content.fill("My edit, made on a stale copy.\n")
+    page.click("#gateway-file-save")
+    expect(page.locator("#gateway-file-save-state")).to_contain_text(
+        "FILE_CHANGED: SOUL.md was changed on the gateway since you opened it", timeout=30_000
+    )
+    assert page.console_errors == []

@@ -236,6 +236,23 @@ def test_agents_without_a_recent_heartbeat_warn(healthy, organization):
     assert agents.status == "warning" and "ghost" in agents.message and "alive" not in agents.message
 
 
+def test_gateways_that_are_not_connected_warn(healthy, organization):
+    from gateways.models import Gateway, GatewayStatus
+
+    def gateway(name, **fields):
+        return Gateway.objects.create(organization=organization, name=name, url="ws://127.0.0.1:1", **fields)
+
+    gateway("up", status=GatewayStatus.CONNECTED)
+    gateway("off", enabled=False, status=GatewayStatus.DISABLED)
+    assert next(f for f in run_doctor(strict=True).findings if f.check == "gateways").status == "ok"
+    gateway("studio", status=GatewayStatus.REFUSED, last_error_code="AUTH_TOKEN_MISMATCH")
+    report = run_doctor(strict=True)
+    found = next(f for f in report.findings if f.check == "gateways")
+    assert found.status == "warning"
+    assert found.message == "1 gateway(s) not connected: studio (AUTH_TOKEN_MISMATCH)"
+    assert run_doctor().ok  # a warning: fails only with --strict
+
+
 def test_api_schema_warnings_are_one_non_failing_warning(healthy, monkeypatch):
     from django.core.checks import Warning as CheckWarning
 

@@ -34,6 +34,13 @@ LIVE_PAGES = [
     ("board pipelines", "/boards/{board}/", {"pipeline.", "task.status_changed"}, "board-pipelines"),
     ("overview numbers", "/overview/", {"task.", "approval.", "webhook.", "delivery."}, "overview-numbers"),
     ("overview fleet", "/overview/", {"task.", "agent."}, "overview-fleet"),
+    ("standup", "/standups/", {"task.", "approval.", "usage.", "standup."}, "standup-figures"),
+    (
+        "board standup",
+        "/standups/boards/{board}/",
+        {"task.", "approval.", "usage.", "standup."},
+        "standup-people",
+    ),
 ]
 
 

@@ -44,6 +44,8 @@ ID_OBJECTS = {
     "subscriptions": "subscription",
     "deliveries": "delivery",
     "personal-tokens": "personal_token",
+    "standups": "standup",
+    "standup-settings": "organization",
 }
 NAMED = {
     "task_id": "task",

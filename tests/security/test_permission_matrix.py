@@ -230,6 +230,10 @@ EXPECTED: dict[str, Rule] = {
     "gateways:gateway-delete": Rule(NOBODY, ADMINS),
     "gateways:gateway-agent-link": Rule(NOBODY, ADMINS),
     "gateways:gateway-agent-send": Rule(NOBODY, WRITERS, why="operators start runs (Send, Work on this)"),
+    "gateways:gateway-agent-wake": Rule(NOBODY, WRITERS, why="operators wake agents (the palette)"),
+    "gateways:gateway-session-stop": Rule(NOBODY, WRITERS, why="operators stop a session's run"),
+    "gateways:gateway-session-reset": Rule(NOBODY, WRITERS, why="operators reset a session"),
+    "gateways:gateway-agent-files": Rule(MEMBERS, why="reading goes through gateway-commands; admins save"),
     "gateways:gateway-session": Rule(
         MEMBERS, why="the transcript page; sending goes through gateway-commands"
     ),
@@ -244,6 +248,17 @@ EXPECTED: dict[str, Rule] = {
     "alerts:rule-edit": Rule(MEMBERS, ADMINS),
     "alerts:rule-delete": Rule(NOBODY, ADMINS),
     "alerts:rule-test": Rule(NOBODY, ADMINS),
+    # --- standups ----------------------------------------------------------------------------
+    "standup-list": Rule(HUMANS, why="posted standups of the caller's organizations"),
+    "standup-detail": Rule(MEMBERS),
+    "standup-preview": Rule(HUMANS, why="with one organization and no board named: the caller's own"),
+    "standup-settings-detail": Rule(MEMBERS, ADMINS, why="by organization id; admins change them"),
+    "standups:organization": Rule(HUMANS, why="the page of the caller's current organization"),
+    "standups:board": Rule(MEMBERS),
+    "standups:email": Rule(NOBODY, HUMANS, why="each member opts in for themselves (current organization)"),
+    "standups:settings": Rule(
+        NOBODY, ADMINS | OUTSIDER, why="the current organization's; POST {} is a 302 with an error"
+    ),
     # --- pages -------------------------------------------------------------------------------
     "boards:board-list": Rule(HUMANS),
     "boards:personal-tokens": Rule(HUMANS, HUMANS, why="each user's own tokens page"),
@@ -251,6 +266,9 @@ EXPECTED: dict[str, Rule] = {
     "overview:overview": Rule(HUMANS, why="each person's current organization"),
     "overview:numbers": Rule(HUMANS),
     "overview:fleet": Rule(HUMANS),
+    "overview:palette-actions": Rule(HUMANS, why="the palette's actions, each person's own"),
+    "overview:onboarding": Rule(HUMANS, why="empty for anyone but an admin of the current organization"),
+    "overview:onboarding-dismiss": Rule(NOBODY, ADMINS | OUTSIDER, why="an admin, in the current org"),
     "overview:exports": Rule(HUMANS),
     "overview:export": Rule(HUMANS, why="the current organization's rows only"),
     "boards:switch-organization": Rule(NOBODY, HUMANS),
@@ -265,6 +283,7 @@ EXPECTED: dict[str, Rule] = {
     "boards:task-detail": Rule(MEMBERS, WRITERS),
     "boards:task-card": Rule(MEMBERS),
     "boards:task-move": Rule(NOBODY, WRITERS),
+    "boards:task-assign": Rule(NOBODY, WRITERS, why="the palette's Assign task"),
     "boards:task-comment": Rule(NOBODY, WRITERS),
     "boards:task-dependency": Rule(NOBODY, WRITERS),
     "boards:approval-decide": Rule(NOBODY, WRITERS),
@@ -391,6 +410,8 @@ def rule_for(route: Route) -> Rule | None:
 
 # Which object a `pk` stands for, by the route name's prefix (longest first).
 PK_OBJECTS = (
+    ("standup-settings", "organization"),
+    ("standup", "standup"),
     ("personal-token", "personal_token"),
     ("task-template", "task_template"),
     ("pipeline-template", "pipeline_template"),

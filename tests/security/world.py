@@ -132,7 +132,20 @@ def build_world() -> World:
     _add_invitation(world)
     _add_organization_parts(world)
     _add_gateway(world)
+    _add_standup(world)
     return world
+
+
+def _add_standup(world: World) -> None:
+    """Yesterday's standup of the first organization's board (the API's detail route)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from standups.services import post_standup
+
+    day = timezone.now().date() - timedelta(days=1)
+    world.extra["standup"] = post_standup(organization=world.organization, board=world.board, day=day)
 
 
 def _add_organization_parts(world: World) -> None:

@@ -258,3 +258,25 @@ def test_only_an_admin_reissues(organization, user, teammate, outsider):
     assert login(teammate).post(url).status_code == 403
     assert login(outsider).post(url).status_code == 404
     assert Invitation.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("backend", "wording"),
+    [
+        (
+            "django.core.mail.backends.console.EmailBackend",
+            "Copy this link and send it to new@example.com yourself",
+        ),
+        ("django.core.mail.backends.smtp.EmailBackend", "We emailed this link to new@example.com"),
+    ],
+)
+def test_the_invitation_page_says_emailed_only_when_mail_goes_out(
+    organization, user, settings, backend, wording
+):
+    settings.EMAIL_BACKEND = backend
+    client = login(user)
+    # send_email runs after the commit, which this test's transaction never reaches: no SMTP call.
+    body = {"email": "new@example.com", "role": "viewer"}
+    page = client.post(f"/organizations/{organization.pk}/invitations/", body).content
+    assert wording in page.decode()
+    assert ("We emailed" in page.decode()) is (backend.endswith("smtp.EmailBackend"))

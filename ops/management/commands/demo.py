@@ -173,19 +173,43 @@ class Command(BaseCommand):
         return password
 
     def _print_human(self, result: dict[str, Any]) -> None:
+        """What exists, then the secrets issued by this run last, in a frame: `make run` prints
+        this after the migration output, and the server's log follows it, so the one thing that
+        cannot be shown again must be the easiest to find."""
         write = self.stdout.write
-        write("Mission Control demo")
-        write(f"  admin user     {result['admin_username']}")
-        if "admin_password" in result:
-            write(f"  admin password {result['admin_password']}   (shown once)")
         base = settings.PUBLIC_BASE_URL
+        write("")
+        write("Mission Control demo")
         write(f"  open           {base}/  (API docs: {base}/api/v1/docs/)")
         write(f"  board          {base}/boards/{result['board_id']}/")
         write(f"  webhook URL    {result['webhook_url']}")
-        if "webhook_secret" in result:
-            write(f"  webhook secret {result['webhook_secret']}   (shown once)")
-        if "agent_token" in result:
-            write(f"  agent token    {result['agent_token']}   (shown once)")
-        if not any(key in result for key in ("admin_password", "webhook_secret", "agent_token")):
-            write("  (already set up; secrets were shown on the first run; --rotate-secrets issues new ones)")
+        write(f"  admin user     {result['admin_username']}")
         write("  lost the admin password? python manage.py demo --reset-admin-password")
+        secrets_issued = [
+            (label, result[key])
+            for key, label in (
+                ("admin_password", "admin password"),
+                ("agent_token", "agent token"),
+                ("webhook_secret", "webhook secret"),
+            )
+            if key in result
+        ]
+        if not secrets_issued:
+            write("  (already set up; secrets were shown on the first run; --rotate-secrets issues new ones)")
+            return
+        self._print_framed(
+            "Shown once: copy these now (only digests or ciphertexts are kept)",
+            [f"{label:<15}{value}" for label, value in secrets_issued],
+        )
+
+    def _print_framed(self, title: str, lines: list[str]) -> None:
+        width = max(len(title), *(len(line) for line in lines))
+        rule = "+" + "-" * (width + 2) + "+"
+        self.stdout.write("")
+        self.stdout.write(rule)
+        self.stdout.write(f"| {title:<{width}} |")
+        self.stdout.write(rule)
+        for line in lines:
+            self.stdout.write(f"| {line:<{width}} |")
+        self.stdout.write(rule)
+        self.stdout.write("")
