@@ -504,14 +504,14 @@ def _wake(board: Board, spec: dict, text: dict, firing: Firing, task: Task | Non
         return Result(
             OutcomeStatus.SKIPPED, f"“{spec.get('agent', '')}” is not linked to a gateway agent.", task
         )
-    message = text.get("message") or (gateway_services.task_work_message(task) if task else "")
-    if not message.strip():
-        return Result(OutcomeStatus.SKIPPED, "Nothing to tell the agent: write a message.", task)
+    # The gateways app's one wake: the message, else the task's, else its default wake message.
     # The firing's key makes a replayed firing the same command and, at the gateway, the same run.
-    command, created = gateway_services.send_to_gateway_agent(
+    command, created = gateway_services.wake_gateway_agent(
         actor=firing.actor(),
         gateway_agent=link,
-        message=message,
+        message=text.get("message", ""),
+        task=task,
+        reason="automation",
         idempotency_key=f"mc-{firing.kind}-{firing.id}-{firing.key}"[:100],
     )
     if not created:
