@@ -8,6 +8,7 @@ from typing import Any
 from django.db import models
 
 from activity import following
+from activity.causation import current_cause
 from activity.models import ActivityEvent
 from core.actors import Actor
 from infra.logs import current_request_id
@@ -30,6 +31,9 @@ def record_activity(
     (activity.following) pick it up: the live publisher pushes it to the board and organization
     streams and to the streams of `notify_agent_ids` (unless `publish` is False)."""
     agent_ids = list(notify_agent_ids)
+    cause = current_cause.get()
+    if cause is not None:
+        detail = {**(detail or {}), "caused_by": cause}
     if target is not None:
         target_type = target_type or target._meta.model_name
         target_id = target.pk

@@ -59,6 +59,10 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
             "task": "webhook_rules.tasks.requeue_unapplied_payloads",
             "schedule": 300.0,
         },
+        "fire-due-schedules": {
+            "task": "automations.tasks.fire_due_schedules",
+            "schedule": float(settings.AUTOMATIONS_TICK_SECONDS),
+        },
         "post-standups": {
             "task": "standups.tasks.post_due_standups",
             "schedule": float(settings.STANDUP_CHECK_SECONDS),

@@ -161,6 +161,7 @@ INSTALLED_APPS = [
     "agents",
     "webhooks",
     "webhook_rules",
+    "automations",
     "usage",
     "deliveries",
     "overview",
@@ -387,6 +388,8 @@ CELERY_TASK_ROUTES = {
     # never behind a backup or a sweep.
     "webhook_rules.tasks.apply_webhook_rules": {"queue": "deliveries"},
     "webhook_rules.tasks.requeue_unapplied_payloads": {"queue": "maintenance"},
+    # Schedules fire on the minute: never behind a backup; beside the other sweeps.
+    "automations.tasks.fire_due_schedules": {"queue": "maintenance"},
     "standups.tasks.post_due_standups": {"queue": "maintenance"},
     "standups.tasks.send_standup_emails": {"queue": "deliveries"},
 }
@@ -499,6 +502,13 @@ WEBHOOK_TOLERANCE_SECONDS = env_int("WEBHOOK_TOLERANCE_SECONDS", 300)
 WEBHOOK_RETENTION_DAYS = env_int("WEBHOOK_RETENTION_DAYS", 90, minimum=1)
 # A payload whose rules failed is tried once more after this long (webhook_rules).
 WEBHOOK_RULES_RETRY_SECONDS = env_int("WEBHOOK_RULES_RETRY_SECONDS", 30, minimum=0)
+# Automations (docs/automations.md): how often beat looks for due schedule slots and waiting
+# approvals; how late a slot may fire before a "skip" schedule counts it as missed; the loop
+# guard (how many automation firings deep a chain may go, how often one automation may fire).
+AUTOMATIONS_TICK_SECONDS = env_float("AUTOMATIONS_TICK_SECONDS", 30.0)
+AUTOMATIONS_MISSED_GRACE_SECONDS = env_int("AUTOMATIONS_MISSED_GRACE_SECONDS", 300, minimum=0)
+AUTOMATIONS_MAX_DEPTH = env_int("AUTOMATIONS_MAX_DEPTH", 3, minimum=1)
+AUTOMATIONS_MAX_RUNS_PER_MINUTE = env_int("AUTOMATIONS_MAX_RUNS_PER_MINUTE", 20, minimum=1)
 # Retention of the append-only logs (ops/retention.py). 0 keeps everything: the activity log is
 # the audit trail. On PostgreSQL they are partitioned by month and whole months are dropped.
 ACTIVITY_RETENTION_DAYS = env_int("ACTIVITY_RETENTION_DAYS", 0, minimum=0)
@@ -549,6 +559,8 @@ ACTIVITY_LOG_CONSUMERS: list[tuple[str, str, bool, bool]] = [
     ("alerts", "alerts.triggers.on_activity", False, False),
     # Rules of the webhook that received a payload (applied by the worker).
     ("webhook-rules", "webhook_rules.log_consumer.evaluate_rules_for_event", False, False),
+    # Event automations ("when a task is done, …"): their actions run here, never in the request.
+    ("automations", "automations.triggers.on_activity", False, False),
     # Boards that send work to gateway agents when a task is assigned (queues the run).
     ("gateway-work", "gateways.assignment.send_assigned_work", False, False),
     # The overview's task-flow rollup (also caught up by every overview read).
@@ -571,6 +583,7 @@ ACTIVITY_EVENT_TYPES: list[str] = [
     "gateways.events.register",
     "overview.events.register",
     "standups.events.register",
+    "automations.events.register",
 ]
 # Checks an agent's work-taking calls pass before they run (agents.gates), in this order; the first
 # that refuses answers the 402.

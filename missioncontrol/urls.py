@@ -23,6 +23,7 @@ api_v1 = [
     path("", include("alerts.api.urls")),
     path("", include("chat.api.urls")),
     path("", include("webhook_rules.api.urls")),
+    path("", include("automations.api.urls")),
     path("", include("search.api.urls")),
     path("", include("overview.api.urls")),
     path("", include("notifications.api.urls")),
@@ -60,6 +61,7 @@ urlpatterns = [
     path("overview/", include("overview.urls")),
     path("usage/", include("usage.urls")),
     path("gateways/", include("gateways.urls")),
+    path("", include("automations.urls")),
     path("standups/", include("standups.urls")),
     path("", include("boards.urls")),
 ]

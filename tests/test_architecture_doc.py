@@ -24,6 +24,7 @@ NUMBERS = {
     18: "eighteen",
     19: "nineteen",
     20: "twenty",
+    21: "twenty-one",
 }
 
 

@@ -18,7 +18,9 @@ from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from activity.services import record_activity, update_and_record
-from boards import services as board_services
+from automations import engine
+from automations.models import OutcomeStatus as ActionStatus
+from automations.models import SourceKind
 from boards.models import Task, TaskPriority, TaskStatus
 from core.access import require_role
 from core.actors import Actor, ActorKind
@@ -360,6 +362,8 @@ def apply_rules(*, payload_id: int, attempt: int = 1) -> PayloadRuleOutcome | No
                 external_id=plan.external_id if plan else "",
                 detail={"will_retry": attempt < MAX_ATTEMPTS},
             )
+            if plan is not None:
+                _record_engine_outcome(plan, payload, outcome)
             _record_on_payload(
                 payload,
                 Actor.for_webhook(payload.webhook),
@@ -383,7 +387,7 @@ def _outcome(
     task: Task | None,
     **detail: Any,
 ) -> PayloadRuleOutcome:
-    return PayloadRuleOutcome.objects.create(
+    outcome = PayloadRuleOutcome.objects.create(
         payload=payload,
         rule=plan.rule,
         rule_name=plan.rule.name,
@@ -394,6 +398,36 @@ def _outcome(
         message=message[:500],
         attempt=attempt,
         detail={"plan": plan.as_dict(), **detail},
+    )
+    _record_engine_outcome(plan, payload, outcome)
+    return outcome
+
+
+# A rule's outcome in the action engine's words (automations.models.OutcomeStatus).
+ENGINE_STATUS = {
+    OutcomeStatus.APPLIED: ActionStatus.APPLIED,
+    OutcomeStatus.UNCHANGED: ActionStatus.UNCHANGED,
+    OutcomeStatus.STALE: ActionStatus.SKIPPED,
+    OutcomeStatus.SKIPPED: ActionStatus.SKIPPED,
+    OutcomeStatus.FAILED: ActionStatus.FAILED,
+}
+
+
+def _record_engine_outcome(plan: RulePlan, payload: WebhookPayload, outcome: PayloadRuleOutcome) -> None:
+    """The engine's outcome record, the same a schedule's or an automation's action leaves; the
+    payload's own row above stays the rules' sequence and the payload viewer's list."""
+    status = ENGINE_STATUS.get(outcome.status, ActionStatus.SKIPPED)
+    if outcome.detail.get("approval_requested"):
+        status = ActionStatus.APPROVAL_REQUESTED
+    engine.record_outcome(
+        board=payload.board_id,
+        firing=engine.Firing(
+            kind=SourceKind.RULE, id=plan.rule.pk, name=plan.rule.name, key=f"payload:{payload.pk}"
+        ),
+        action=plan.action,
+        result=engine.Result(
+            status, outcome.message, outcome.task, {"payload_id": payload.pk, "attempt": outcome.attempt}
+        ),
     )
 
 
@@ -431,7 +465,7 @@ def _apply_plan(plan: RulePlan, payload: WebhookPayload, attempt: int) -> Payloa
     changed = [] if created else _update_task(plan, task, actor)
     task, approval_id = _move_to_target_status(plan, task, actor, changed)
     if plan.action == RuleAction.COMMENT:
-        board_services.add_comment(task=task, actor=actor, body=plan.comment[:20000])
+        engine.comment(task=task, actor=actor, body=plan.comment)
         changed.append("comment")
     return _task_outcome(
         plan, payload, attempt, task, created=created, changed=changed, approval_id=approval_id
@@ -450,12 +484,19 @@ def _notify_agents(plan: RulePlan, payload: WebhookPayload, attempt: int, actor:
             "No agent to notify: the webhook has no target agent and the board no lead.",
             None,
         )
-    _record_on_payload(
-        payload,
-        actor,
-        "webhook_rule.agent_notified",
-        {"rule": plan.rule.name, "message": plan.comment[:1000]},
-        notify_agent_ids=agent_ids,
+    engine.notify_agents(
+        board=payload.board,
+        actor=actor,
+        agent_ids=agent_ids,
+        verb="webhook_rule.agent_notified",
+        target=payload,
+        target_type="webhookpayload",
+        detail={
+            "payload_id": payload.pk,
+            "webhook_id": payload.webhook_id,
+            "rule": plan.rule.name,
+            "message": plan.comment[:1000],
+        },
     )
     return _outcome(
         plan,
@@ -532,15 +573,11 @@ def _move_to_target_status(
     status = target_status(plan)
     if not status or status == task.status:
         return task, None
-    previous = task.status
-    task = board_services.sync_task_status(task=task, actor=actor, status=status)
-    if task.approval_requested is not None:
-        # The board needs a person to approve done: the rule asked, it did not decide.
-        approval_id = task.approval_requested.pk
-        changed.append(f"approval #{approval_id} requested for done (status {previous} → {task.status})")
-        return task, approval_id
-    changed.append(f"status {previous} → {status}")
-    return task, None
+    # The action engine's step: on a board that needs a person to approve done, the rule asks
+    # (the approval is filed, the task waits in review); it does not decide.
+    task, change, approval_id = engine.set_status(task=task, actor=actor, status=status)
+    changed.append(change)
+    return task, approval_id
 
 
 def _task_outcome(
@@ -599,17 +636,15 @@ def _locked_task(board_id: int, external_id: str) -> Task | None:
 
 def _create_task(plan: RulePlan, payload: WebhookPayload, actor: Actor) -> Task:
     assignee = plan.assignee
-    status = plan.status or TaskStatus.INBOX
-    return board_services.create_task(
+    return engine.create_task(
         board=payload.board,
         actor=actor,
         title=plan.title or f"{plan.rule.name} ({plan.external_id})"[:200],
         description=plan.description,
         priority=plan.priority or TaskPriority.MEDIUM,
-        status=status if status in (TaskStatus.INBOX, TaskStatus.BLOCKED) else TaskStatus.INBOX,
+        status=plan.status or TaskStatus.INBOX,
         tag_names=plan.tag_names or [],
-        assignee_agent=assignee.agent if assignee else None,
-        assignee_user=assignee.user if assignee else None,
+        assignee=engine.Assignee(agent=assignee.agent, user=assignee.user) if assignee else None,
         external_id=plan.external_id,
         external_url=plan.source_url,
     )
@@ -617,28 +652,17 @@ def _create_task(plan: RulePlan, payload: WebhookPayload, actor: Actor) -> Task:
 
 def _update_task(plan: RulePlan, task: Task, actor: Actor) -> list[str]:
     """Apply the fields the rule renders; only what differs is written (and so in the event)."""
-    changes: dict[str, Any] = {}
-    if plan.title and plan.title != task.title:
-        changes["title"] = plan.title
-    if plan.description and plan.action == RuleAction.UPDATE_TASK and plan.description != task.description:
-        changes["description"] = plan.description
-    if plan.priority and plan.priority != task.priority:
-        changes["priority"] = plan.priority
-    if plan.tag_names is not None:
-        current = sorted(name.lower() for name in task.tags.values_list("name", flat=True))
-        if sorted(name.lower() for name in plan.tag_names) != current:
-            changes["tag_names"] = plan.tag_names
-    if plan.assignee is not None and (
-        (plan.assignee.agent.pk if plan.assignee.agent else None) != task.assignee_agent_id
-        or (plan.assignee.user.pk if plan.assignee.user else None) != task.assignee_user_id
-    ):
-        changes["assignee_agent"] = plan.assignee.agent
-        changes["assignee_user"] = plan.assignee.user
-    if not changes:
-        return []
-    board_services.update_task(task=task, actor=actor, **changes)
-    names = [name for name in changes if name != "assignee_user"]
-    return ["assignee" if name == "assignee_agent" else name.removesuffix("_names") for name in names]
+    return engine.update_task(
+        task=task,
+        actor=actor,
+        title=plan.title,
+        description=plan.description if plan.action == RuleAction.UPDATE_TASK else "",
+        priority=plan.priority,
+        tag_names=plan.tag_names,
+        assignee=None
+        if plan.assignee is None
+        else engine.Assignee(agent=plan.assignee.agent, user=plan.assignee.user),
+    )
 
 
 @transaction.atomic

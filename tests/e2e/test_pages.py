@@ -63,6 +63,10 @@ class World:
             ("ops", "/ops/"),
             ("usage", "/usage/"),
             ("budgets and prices", "/usage/budgets/"),
+            ("automations", f"/boards/{i['board']}/automations/"),
+            ("new schedule", f"/boards/{i['board']}/automations/schedules/new/"),
+            ("automation", f"/boards/{i['board']}/automations/{i['automation']}/"),
+            ("new pipeline template", f"/boards/{i['board']}/automations/templates/pipeline/new/"),
             ("standup", "/standups/"),
             ("board standup", f"/standups/boards/{i['board']}/"),
             ("gateways", "/gateways/"),
@@ -146,6 +150,32 @@ def build_world(base_url: str) -> World:
         last_status_code=500,
         updated_at=timezone.now(),
     )
+    from automations import services as automation_services
+
+    automation_services.create_schedule(
+        board=board,
+        actor=actor,
+        name="Morning triage",
+        cron_expression="0 9 * * 1-5",
+        time_zone="Europe/Paris",
+        actions=[{"action": "create_task", "title": "Triage {date}"}],
+    )
+    automation = automation_services.create_automation(
+        board=board,
+        actor=actor,
+        name="Done → chat",
+        trigger="task_done",
+        conditions=[{"field": "task.priority", "op": "is", "value": "urgent"}],
+        actions=[{"action": "post_chat", "body": "{task.title} is done"}],
+    )
+    release = automation_services.create_pipeline_template(
+        board=board,
+        actor=actor,
+        name="Release train",
+        steps=[{"key": "build", "title": "Build"}, {"key": "ship", "title": "Ship", "depends_on": ["build"]}],
+    )
+    # A pipeline under way: its progress strip on the board page, its outcome on the list.
+    automation_services.instantiate_template(template=release, actor=actor)
     from gateways import services as gateway_services
 
     gateway = gateway_services.create_gateway(
@@ -174,6 +204,7 @@ def build_world(base_url: str) -> World:
     return World(
         ids={
             "gateway": gateway.pk,
+            "automation": automation.pk,
             "gateway_agent": gateway_agent.pk,
             "board": board.pk,
             "task": task.pk,

@@ -25,6 +25,13 @@ LIVE_PAGES = [
     ("delivery", "/deliveries/{delivery}/", {"delivery."}, "delivery-live"),
     ("task", "/boards/{board}/tasks/{task}/", {"task.", "comment.", "approval.", "usage."}, "task-cost"),
     ("usage", "/usage/", {"usage."}, "usage-summary"),
+    (
+        "automations",
+        "/boards/{board}/automations/",
+        {"schedule.", "automation.", "pipeline."},
+        "automations-live",
+    ),
+    ("board pipelines", "/boards/{board}/", {"pipeline.", "task.status_changed"}, "board-pipelines"),
     ("overview numbers", "/overview/", {"task.", "approval.", "webhook.", "delivery."}, "overview-numbers"),
     ("overview fleet", "/overview/", {"task.", "agent."}, "overview-fleet"),
     ("standup", "/standups/", {"task.", "approval.", "usage.", "standup."}, "standup-figures"),

@@ -242,6 +242,7 @@ def _add_webhooks(world: World) -> None:
     )
     world.webhook, world.webhook_secret, world.payload = webhook, secret, result.payload
     _add_webhook_rules(world)
+    _add_automations(world)
     _add_deliveries(world)
 
 
@@ -250,6 +251,36 @@ def _add_webhook_rules(world: World) -> None:
 
     rules = apply_preset(webhook=world.webhook, actor=Actor.for_user(world.users["admin"]), preset="ci")
     world.extra["rule"] = rules[0]
+
+
+def _add_automations(world: World) -> None:
+    from automations import services as automation_services
+    from automations.models import Pipeline
+
+    admin = Actor.for_user(world.users["admin"])
+    chat = [{"action": "post_chat", "body": f"Chat {MARKER}"}]
+    schedule = automation_services.create_schedule(
+        board=world.board, actor=admin, name=f"Schedule {MARKER}", cron_expression="0 9 * * *", actions=chat
+    )
+    automation = automation_services.create_automation(
+        board=world.board, actor=admin, name=f"Automation {MARKER}", trigger="task_done", actions=chat
+    )
+    task_template = automation_services.create_task_template(
+        board=world.board, actor=admin, name=f"Template {MARKER}", title="Review"
+    )
+    pipeline_template = automation_services.create_pipeline_template(
+        board=world.board, actor=admin, name=f"Pipeline {MARKER}", steps=[{"key": "a", "title": "A"}]
+    )
+    pipeline = Pipeline.objects.create(
+        board=world.board, template=pipeline_template, name=f"Pipeline {MARKER}"
+    )
+    world.extra.update(
+        schedule=schedule,
+        automation=automation,
+        task_template=task_template,
+        pipeline_template=pipeline_template,
+        pipeline=pipeline,
+    )
 
 
 def _add_deliveries(world: World) -> None:
