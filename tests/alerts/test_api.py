@@ -42,6 +42,7 @@ def test_the_catalogue_lists_every_condition_with_its_parameters(api_client):
         "webhook_silence",
         "usage_over_budget",
         "events_matching",
+        "gateway_unreachable",
     }
     assert conditions["usage_over_budget"]["active"] is True
     minutes = conditions["agent_offline"]["params"][0]

@@ -28,6 +28,9 @@ QUEUES = {
     "alerts.tasks.send_test_email": "deliveries",
     "webhook_rules.tasks.apply_webhook_rules": "deliveries",
     "webhook_rules.tasks.requeue_unapplied_payloads": "maintenance",
+    "automations.tasks.fire_due_schedules": "maintenance",
+    "standups.tasks.post_due_standups": "maintenance",
+    "standups.tasks.send_standup_emails": "deliveries",
 }
 
 

@@ -223,13 +223,21 @@ def problems_on(page, axe: Axe, name: str, url: str, expect_status: int) -> list
     console: list[str] = []
     failed: list[str] = []
     on_console = lambda msg: console.append(msg.text) if msg.type == "error" else None  # noqa: E731
-    on_failed = lambda request: failed.append(f"{request.method} {request.url} ({request.failure})")  # noqa: E731
+    # Only this page's requests: the previous page's in-flight ones (a poll) are aborted by this
+    # navigation, and were issued before the listeners below existed.
+    issued: set = set()
+    on_request = issued.add
+
+    def on_failed(request) -> None:
+        if request in issued:
+            failed.append(f"{request.method} {request.url} ({request.failure})")
 
     def on_response(response) -> None:
         if response.status >= 400 and not (response.url == url and response.status == expect_status):
             failed.append(f"{response.status} {response.url}")
 
     page.on("console", on_console)
+    page.on("request", on_request)
     page.on("requestfailed", on_failed)
     page.on("response", on_response)
     try:
@@ -253,6 +261,7 @@ def problems_on(page, axe: Axe, name: str, url: str, expect_status: int) -> list
     finally:
         page.remove_listener("console", on_console)
         page.remove_listener("requestfailed", on_failed)
+        page.remove_listener("request", on_request)
         page.remove_listener("response", on_response)
 
 
