@@ -226,7 +226,7 @@ def problems_on(page, axe: Axe, name: str, url: str, expect_status: int) -> list
     # Only this page's requests: the previous page's in-flight ones (a poll) are aborted by this
     # navigation, and were issued before the listeners below existed.
     issued: set = set()
-    on_request = issued.add
+    on_request = lambda request: issued.add(request)  # noqa: E731
 
     def on_failed(request) -> None:
         if request in issued:
