@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from django.core.cache import caches
@@ -51,6 +52,20 @@ def _fresh_caches():
         caches[alias].clear()
     yield
     ratelimits.reset_backend_state()
+
+
+@pytest.fixture(autouse=True)
+def _rate_windows_that_do_not_roll_over(monkeypatch):
+    """Rate-limit windows are fixed, not sliding, and each key's window ends at its own second of
+    the period: a burst that straddles that second gets a fresh count halfway (an MCP lockout test
+    failed so in CI). The limiter's clock stands still in every test (only django_ratelimit's view
+    of time; everything else keeps the real clock)."""
+    from types import SimpleNamespace
+
+    import django_ratelimit.core
+
+    now = time.time()
+    monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: now))
 
 
 @pytest.fixture(autouse=True)

@@ -14,17 +14,3 @@ from tests.e2e.conftest import _module_asgi_server, asgi_server, browser, page  
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def _rate_windows_that_do_not_roll_over(monkeypatch):
-    """Rate-limit windows are fixed, not sliding: a burst that straddles a window's end would get
-    a fresh count halfway and make a boundary test flaky. The limiter's clock stands still here
-    (only django_ratelimit's view of time; everything else keeps the real clock)."""
-    import time
-    from types import SimpleNamespace
-
-    import django_ratelimit.core
-
-    now = time.time()
-    monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: now))
