@@ -1,4 +1,4 @@
-"""Every write to board chat; each records one activity event (published on commit).
+"""Every write to board chat; each records its activity events (published on commit).
 
 Who may do what (boards.services.authorize does the membership and agent checks):
 - post: operators and admins of the organization; agents on the board. Viewers read only.
@@ -7,7 +7,8 @@ Who may do what (boards.services.authorize does the membership and agent checks)
 Limits, in the order they are checked after permissions: body required and at most
 CHAT_MESSAGE_MAX_CHARS; at most CHAT_MENTION_FANOUT_MAX people + agents notified by one message
 (more is refused, not silently truncated); @here/@board at most CHAT_HERE_RATE per author and
-board; posts at most CHAT_POST_RATE per author (429 with Retry-After).
+board; posts at most CHAT_POST_RATE per author (429 with Retry-After), except a task's
+comments (post_task_comment).
 
 A message in a task's thread is also the task's comment (`post_task_comment` is the store of
 boards.conversation; docs/chat.md, "One conversation per task"): it records `comment.added` too.
