@@ -6,6 +6,7 @@ token appears only in the response that created it.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -218,10 +219,21 @@ class AgentTaskUpdateSerializer(serializers.Serializer):
 
 
 class AgentCommentSerializer(serializers.Serializer):
-    body = serializers.CharField(max_length=20000)
+    """A comment: a message in the task's conversation, under its one limit
+    (CHAT_MESSAGE_MAX_CHARS, 20000 by default, the comments' limit before they joined it)."""
+
+    body = serializers.CharField()
+
+    def validate_body(self, value: str) -> str:
+        limit = settings.CHAT_MESSAGE_MAX_CHARS
+        if len(value) > limit:
+            raise serializers.ValidationError(f"Ensure this field has no more than {limit} characters.")
+        return value
 
 
 class CommentOutSerializer(serializers.Serializer):
+    """A comment (a message of the task's thread) in the shape this API always answered."""
+
     id = serializers.IntegerField()
     task = serializers.IntegerField(source="task_id")
     body = serializers.CharField()

@@ -51,6 +51,7 @@ from agents.authentication import (
     verify_agent_credentials,
 )
 from agents.models import Agent, AgentToken
+from boards import conversation
 from boards.models import Board, Task
 from infra.exceptions import DomainError, NotFound, RateLimited
 from infra.logs import current_request_id
@@ -155,7 +156,7 @@ def _read_resource(agent: Agent, uri: str) -> dict[str, Any]:
         if task is None:
             raise NotFound("Task not found.")
         body = dict(agent_serializers.AgentTaskSerializer(task).data)
-        comments = task.comments.order_by("-created_at", "-id")[:MAX_TASK_COMMENTS]
+        comments = conversation.task_messages(task=task).order_by("-created_at", "-id")[:MAX_TASK_COMMENTS]
         body["comments"] = agent_serializers.CommentOutSerializer(reversed(list(comments)), many=True).data
         return body
     raise NotFound("Unknown resource: use missioncontrol://boards/<id> or missioncontrol://tasks/<id>.")

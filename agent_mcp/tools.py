@@ -364,7 +364,8 @@ TOOLS: tuple[AgentTool, ...] = (
     AgentTool(
         "comment_on_task",
         "Comment on a task",
-        "Add a comment to a task on this agent's boards (at most 20000 characters).",
+        "Add a comment to a task on this agent's boards: a message in the task's one conversation, "
+        "its thread (at most 20000 characters unless the operator set another limit).",
         _object_schema(
             {"task_id": ID_SCHEMA, "body": {"type": "string", "minLength": 1}}, ("task_id", "body")
         ),

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
@@ -326,7 +327,8 @@ def set_status(
 
 
 def comment(*, task: Task, actor: Actor, body: str) -> None:
-    board_services.add_comment(task=task, actor=actor, body=body[:20000])
+    # Cut to the conversation's limit: a long rendered template must not fail the action.
+    board_services.add_comment(task=task, actor=actor, body=body[: settings.CHAT_MESSAGE_MAX_CHARS])
 
 
 def notify_agents(

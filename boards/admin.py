@@ -4,8 +4,9 @@ Every save, delete and bulk action goes through boards.services, so a change mad
 checked (transitions, names, assignees), recorded as an event and shown live like any other. The
 staff member acts as a trusted (system-kind) actor whose user is kept on the event: staff need not
 be a member of the organization they tidy up. A refusal rolls the whole form back and comes back
-as an error message on the same form. Comments, approvals and dependencies have their own
-workflow on the board pages, so here they are read-only.
+as an error message on the same form. Approvals and dependencies have their own workflow on the
+board pages, so here they are read-only; so are the legacy comments (boards.Comment, copied into
+the task threads and written by nothing: a task's comments are its chat thread's messages).
 """
 
 from __future__ import annotations

@@ -156,7 +156,11 @@ def register() -> None:
         label="Dependency removed",
         sentence=lambda e: format_html("{} removed a dependency of {}", actor(e), task_link(e)),
     )
-    register_event_type("comment.added", category="comment", label="Comment added", sentence=_comment)
+    # Recorded with the thread's `chat.message_posted` (a comment is a message in the task's
+    # thread), which is the board feed's entry; the task's history shows this one.
+    register_event_type(
+        "comment.added", category="comment", label="Comment added", sentence=_comment, on_board_feed=False
+    )
     register_event_type(
         "approval.requested",
         category="approval",

@@ -1,12 +1,13 @@
-"""@mentions in text people and agents write: one parser for board chat and task comments.
+"""@mentions in text people and agents write: one parser for board chat and task threads (a
+task's comments are its thread's messages, so they are parsed here too).
 
 `@name` names a member of the board's organization (by username) or an active agent on the
 board (by name), case-insensitively; `@here` and `@board` name everyone on the board. A name is
 letters, digits, `_`, `.` and `-` (trailing `.`/`-` are punctuation, not name): an agent whose
 name has spaces cannot be mentioned by text, so the composer only offers names that can.
 
-It lives with the boards (below chat) so that boards.services can resolve a comment's mentions
-with the same rules chat uses; chat.mentions adds the composer's candidates and the rendering.
+It lives with the boards (below chat), next to the boards and members it reads; chat.services
+resolves with it, and chat.mentions adds the composer's candidates and the rendering.
 """
 
 from __future__ import annotations

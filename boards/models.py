@@ -191,7 +191,12 @@ class TaskDependency(models.Model):
 
 
 class Comment(models.Model):
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="comments")
+    """Deprecated, read-only: a comment from before comments moved into the task's chat thread
+    (chat 0002 copied every row there, `ChatMessage.legacy_comment_id`). Nothing writes it; it
+    stays one release for a rollback and the audit, then a later migration drops it. A task's
+    comments are `boards.conversation.task_messages(task=...)`."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="legacy_comments")
     author_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -203,6 +208,7 @@ class Comment(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = "legacy comment"
 
 
 class ApprovalStatus(models.TextChoices):

@@ -20,7 +20,6 @@ import datetime
 from collections.abc import Iterable
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Model
 from django.utils import timezone
@@ -28,13 +27,12 @@ from django.utils.text import slugify
 
 from activity.models import ActivityEvent
 from activity.services import record_activity, update_and_record
-from boards.mentions import resolve_mentions
+from boards import conversation
 from boards.models import (
     Approval,
     ApprovalStatus,
     Board,
     BoardGroup,
-    Comment,
     Tag,
     Task,
     TaskDependency,
@@ -531,7 +529,7 @@ def _comment_since_last_move(task: Task) -> bool:
         .values_list("created_at", flat=True)
         .first()
     )
-    comments = Comment.objects.filter(task=task)
+    comments = conversation.task_messages(task=task)
     if last_move is not None:
         comments = comments.filter(created_at__gte=last_move)
     return comments.exists()
@@ -779,56 +777,21 @@ def remove_dependency(*, task: Task, depends_on: Task, actor: Actor) -> None:
 # --- comments -------------------------------------------------------------------------------------
 
 
-def _comment_mentions(task: Task, actor: Actor, body: str) -> tuple[list[int], list[int]]:
-    """The people and agents a comment @mentions (boards.mentions, the parser chat uses), never
-    its author; within the same per-message cap as chat. @here is chat's: a comment names people."""
-    mentions = resolve_mentions(board=task.board, text=body)
-    user_ids = sorted({user.pk for user in mentions.users} - {actor.user.pk if actor.user else None})
-    agent_ids = sorted({agent.pk for agent in mentions.agents} - {actor.agent.pk if actor.agent else None})
-    cap = settings.CHAT_MENTION_FANOUT_MAX
-    if len(user_ids) + len(agent_ids) > cap:
-        raise DomainError(
-            f"This comment would notify {len(user_ids) + len(agent_ids)} people and agents; one comment "
-            f"may notify at most {cap}.",
-            code="too_many_mentions",
-        )
-    return user_ids, agent_ids
-
-
-def _create_comment(task: Task, actor: Actor, body: str) -> Comment:
-    """The comment and its `comment.added` event. Mentioned agents are woken like the assignee
-    (their stream and push delivery); mentioned people are notified by the notifications
-    handler, which reads `mentioned_user_ids` from the event."""
-    mentioned_user_ids, mentioned_agent_ids = _comment_mentions(task, actor, body)
-    comment = Comment.objects.create(task=task, author_user=actor.user, author_agent=actor.agent, body=body)
-    record_activity(
-        organization=task.board.organization_id,
-        board=task.board_id,
-        verb="comment.added",
-        actor=actor,
-        target=comment,
-        detail={
-            **_task_summary(task),
-            "comment_id": comment.pk,
-            "excerpt": body[:200],
-            "mentioned_user_ids": mentioned_user_ids,
-            "mentioned_agent_ids": mentioned_agent_ids,
-        },
-        notify_agent_ids=_notify(task, *mentioned_agent_ids),
-    )
-    return comment
+def _create_comment(task: Task, actor: Actor, body: str) -> Any:
+    """A message in the task's one conversation (boards.conversation: chat's task thread, which
+    resolves its mentions, notifies and records `comment.added` with `chat.message_posted`)."""
+    return conversation.post_comment(task=task, actor=actor, body=body)
 
 
 @transaction.atomic
-def add_comment(*, task: Task, actor: Actor, body: str) -> Comment:
+def add_comment(*, task: Task, actor: Actor, body: str) -> Any:
+    """Comment on `task`: the comment APIs (agent and human), MCP, rules and automations. The
+    length limit is the conversation's (CHAT_MESSAGE_MAX_CHARS, 20000 by default)."""
     board = task.board
     authorize(actor, organization=board, role=Role.OPERATOR, board=board)
     _require_writable(board)
-    body = (body or "").strip()
-    if not body:
+    if not (body or "").strip():
         raise DomainError("A comment cannot be empty.", code="body_required")
-    if len(body) > 20000:
-        raise DomainError("A comment is at most 20000 characters.", code="body_too_long")
     return _create_comment(task, actor, body)
 
 

@@ -21,7 +21,6 @@ urlpatterns = [
     path("boards/<int:board_id>/tasks/<int:task_id>/card/", views.task_card, name="task-card"),
     path("boards/<int:board_id>/tasks/<int:task_id>/move/", views.task_move, name="task-move"),
     path("boards/<int:board_id>/tasks/<int:task_id>/assign/", views.task_assign, name="task-assign"),
-    path("boards/<int:board_id>/tasks/<int:task_id>/comments/", views.task_comment, name="task-comment"),
     path(
         "boards/<int:board_id>/tasks/<int:task_id>/dependencies/",
         views.task_dependency,

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from activity import registry
 from activity.models import ActivityEvent
 from boards import services
-from boards.models import Approval, Board, BoardGroup, Comment, Tag, Task, TaskPriority, TaskStatus
+from boards.models import Approval, Board, BoardGroup, Tag, Task, TaskPriority, TaskStatus
 from boards.selectors import boards_with_status_counts, tasks_for_cards
 from core import services as core_services
 from core.access import (
@@ -547,7 +547,7 @@ def task_detail(request: HttpRequest, board_id: int, task_id: int) -> HttpRespon
 
 
 def _mentions(board: Board) -> dict[str, str]:
-    """Names that @mentions in this board's comments link to: its organization's agents and members."""
+    """Names that @mentions in a task's description link to: its organization's agents and members."""
     names: dict[str, str] = {
         username.lower(): ""
         for username in get_user_model()
@@ -567,11 +567,9 @@ def _render_task(
     context: dict[str, Any],
     *,
     form: TaskForm | None = None,
-    comment_error: str = "",
     dependency_error: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    comments = Comment.objects.filter(task=task).select_related("author_user", "author_agent")
     dependencies = list(task.dependencies.all())
     candidates = (
         board.tasks.exclude(pk=task.pk).exclude(pk__in=[d.pk for d in dependencies]).only("id", "title")
@@ -588,7 +586,6 @@ def _render_task(
         {
             "task": task,
             "form": form,
-            "comments": comments,
             "dependencies": dependencies,
             "dependents": task.dependents.only("id", "title", "status"),
             "candidates": candidates,
@@ -596,24 +593,10 @@ def _render_task(
             "events": events,
             "mentions": _mentions(board),
             "status_choices": _status_choices(),
-            "comment_error": comment_error,
             "dependency_error": dependency_error,
         }
     )
     return render(request, "boards/task_detail.html", context, status=status)
-
-
-@login_required
-@require_POST
-def task_comment(request: HttpRequest, board_id: int, task_id: int) -> HttpResponse:
-    board, context = _board_context(request, board_id)
-    task = get_object_or_404(tasks_for_cards(board.tasks.all()), pk=task_id)
-    try:
-        services.add_comment(task=task, actor=_actor(request), body=request.POST.get("body", "")[:20001])
-    except DomainError as exc:
-        _decorate([task])
-        return _render_task(request, board, task, context, comment_error=exc.message, status=400)
-    return redirect(reverse("boards:task-detail", args=[board.pk, task.pk]) + "#comments")
 
 
 @login_required

@@ -6,7 +6,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from activity.models import ActivityEvent
-from activity.registry import register_category, register_event_type
+from activity.registry import register_category, register_event_type, task_link
 
 
 def _excerpt(event: ActivityEvent) -> str:
@@ -15,6 +15,10 @@ def _excerpt(event: ActivityEvent) -> str:
 
 
 def _posted(event: ActivityEvent) -> SafeString:
+    if (event.detail or {}).get("thread_task_id"):
+        # A task's thread is its conversation: the post is its comment.
+        link = task_link(event, key="thread_task_id", title_key="thread_task_title")
+        return format_html("{} commented on {}: “{}”", event.actor_label, link, _excerpt(event))
     return format_html("{} wrote in the chat: “{}”", event.actor_label, _excerpt(event))
 
 

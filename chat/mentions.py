@@ -1,6 +1,6 @@
 """@mentions in board chat: the composer's candidates and links in rendered messages.
 
-Finding and resolving mentions is boards.mentions, shared with task comments.
+Finding and resolving mentions is boards.mentions (a task's comments are its thread's messages).
 """
 
 from __future__ import annotations

@@ -42,6 +42,9 @@ class ChatMessage(models.Model):
     # Deleted messages keep their row (the thread's shape and the audit stay); the body goes.
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The boards.Comment this message was copied from (chat 0002): the copy runs once per comment
+    # and stays traceable to the old row.
+    legacy_comment_id = models.PositiveBigIntegerField(null=True, blank=True, unique=True, editable=False)
 
     objects = ChatMessageQuerySet.as_manager()
 

@@ -1,4 +1,4 @@
-"""Every write to board chat; each records one activity event (published on commit).
+"""Every write to board chat; each records its activity events (published on commit).
 
 Who may do what (boards.services.authorize does the membership and agent checks):
 - post: operators and admins of the organization; agents on the board. Viewers read only.
@@ -7,7 +7,11 @@ Who may do what (boards.services.authorize does the membership and agent checks)
 Limits, in the order they are checked after permissions: body required and at most
 CHAT_MESSAGE_MAX_CHARS; at most CHAT_MENTION_FANOUT_MAX people + agents notified by one message
 (more is refused, not silently truncated); @here/@board at most CHAT_HERE_RATE per author and
-board; posts at most CHAT_POST_RATE per author (429 with Retry-After).
+board; posts at most CHAT_POST_RATE per author (429 with Retry-After), except a task's
+comments (post_task_comment).
+
+A message in a task's thread is also the task's comment (`post_task_comment` is the store of
+boards.conversation; docs/chat.md, "One conversation per task"): it records `comment.added` too.
 
 A mention notifies each named person once (notifications.notify, which skips muted boards) and
 wakes each named agent with one `chat.mentioned` event on its stream, which the delivery outbox
@@ -77,11 +81,15 @@ def message_url(message: ChatMessage) -> str:
 
 
 def _summary(message: ChatMessage) -> dict[str, Any]:
-    return {
+    summary = {
         "message_id": message.pk,
         "thread_task_id": message.task_id,
         "excerpt": message.body[:EXCERPT_CHARS],
     }
+    if message.task_id:
+        # The feed sentence names the task: "ann commented on Fix the deploy".
+        summary["thread_task_title"] = message.task.title
+    return summary
 
 
 def message_wire(message: ChatMessage) -> dict[str, Any]:
@@ -201,6 +209,21 @@ def _resolve_and_limit(message: ChatMessage, actor: Actor, body: str) -> tuple[M
 @transaction.atomic
 def post_message(*, board: Board, actor: Actor, body: str, task: Task | None = None) -> ChatMessage:
     """A new message in the board's chat, or in `task`'s thread when given."""
+    return _post(board=board, actor=actor, body=body, task=task, rate_limited=True)
+
+
+@transaction.atomic
+def post_task_comment(*, task: Task, actor: Actor, body: str) -> ChatMessage:
+    """A comment on `task`: a message in its thread (boards.conversation's store, so every path
+    that comments writes here: the comment APIs, MCP, move notes, rules, automations).
+
+    Not under CHAT_POST_RATE: a move's note must not fail the move, and the comment endpoints
+    were never under a per-message rate (AGENT_RATE bounds an agent's calls); the rest is
+    post_message's (permissions, length, mentions and their cap, @here's rate, events)."""
+    return _post(board=task.board, actor=actor, body=body, task=task, rate_limited=False)
+
+
+def _post(*, board: Board, actor: Actor, body: str, task: Task | None, rate_limited: bool) -> ChatMessage:
     authorize(actor, organization=board, role=Role.OPERATOR, board=board)
     _require_writable(board)
     if task is not None and task.board_id != board.pk:
@@ -222,7 +245,7 @@ def post_message(*, board: Board, actor: Actor, body: str, task: Task | None = N
             settings.CHAT_HERE_RATE,
             "@here and @board are limited on this board; try again later or mention people by name.",
         )
-    if actor.kind in (ActorKind.USER, ActorKind.AGENT):
+    if rate_limited and actor.kind in (ActorKind.USER, ActorKind.AGENT):
         # The system (standups) posts on a schedule that bounds it, one message per board and
         # day: one shared "system" budget would refuse the 31st board's standup.
         _check_rate(
@@ -234,20 +257,60 @@ def post_message(*, board: Board, actor: Actor, body: str, task: Task | None = N
     message.mentions_here = mentions.here
     message.save()
     _store_mentions(message, mentions)
+    mentioned_user_ids = sorted(u.pk for u in mentions.users)
+    mentioned_agent_ids = sorted(a.pk for a in mentions.agents)
     _record(
         message,
         actor,
         "chat.message_posted",
         {
             **_summary(message),
-            "mentioned_user_ids": sorted(u.pk for u in mentions.users),
-            "mentioned_agent_ids": sorted(a.pk for a in mentions.agents),
+            "mentioned_user_ids": mentioned_user_ids,
+            "mentioned_agent_ids": mentioned_agent_ids,
             "here": mentions.here,
             "message": message_wire(message),
         },
     )
+    if task is not None:
+        _record_comment_added(
+            message,
+            task,
+            actor,
+            [pk for pk in mentioned_user_ids if pk in user_ids],
+            [pk for pk in mentioned_agent_ids if pk in agent_ids],
+        )
     _announce_mentions(message, actor, user_ids, agent_ids, here=mentions.here)
     return message
+
+
+def _record_comment_added(
+    message: ChatMessage, task: Task, actor: Actor, user_ids: list[int], agent_ids: list[int]
+) -> None:
+    """A message in a task's thread is a comment on the task: `comment.added`, as comments
+    recorded it before they moved into the thread, so everything that listens to comments
+    (agents, subscriptions, rules, automations, alerts, search, the task's history) still hears
+    every one. Addressed, as before, to the assignee and the agents it names. The people it
+    names were notified by _announce_mentions (the notifications consumer skips an event with
+    `message_id`); the post itself is on the board feed (`comment.added` is not)."""
+    record_activity(
+        organization=message.board.organization_id,
+        board=message.board_id,
+        verb="comment.added",
+        actor=actor,
+        target_type="comment",
+        target_id=message.pk,
+        detail={
+            "task_id": task.pk,
+            "title": task.title,
+            "status": task.status,
+            "comment_id": message.pk,
+            "message_id": message.pk,
+            "excerpt": message.body[:EXCERPT_CHARS],
+            "mentioned_user_ids": user_ids,
+            "mentioned_agent_ids": agent_ids,
+        },
+        notify_agent_ids=list(dict.fromkeys(i for i in (task.assignee_agent_id, *agent_ids) if i)),
+    )
 
 
 def _authorize_author_or_admin(message: ChatMessage, actor: Actor) -> None:

@@ -534,8 +534,10 @@ DELIVERY_AUTO_DISABLE_AFTER = env_int("DELIVERY_AUTO_DISABLE_AFTER", 5, minimum=
 DELIVERY_SWEEP_BATCH = env_int("DELIVERY_SWEEP_BATCH", 500, minimum=1)
 DELIVERY_SWEEP_BUDGET_SECONDS = env_float("DELIVERY_SWEEP_BUDGET_SECONDS", 30.0)
 # Board chat (chat/): message size, posts per author, @here per author and board, and the most
-# people and agents one message may notify (explicit mentions or @here alike).
-CHAT_MESSAGE_MAX_CHARS = env_int("CHAT_MESSAGE_MAX_CHARS", 4000, minimum=1)
+# people and agents one message may notify (explicit mentions or @here alike). One size for every
+# message, a task's comments included (they are its thread's messages): the comments' 20000, so
+# no agent's comment starts failing for its length (docs/chat.md, "One conversation per task").
+CHAT_MESSAGE_MAX_CHARS = env_int("CHAT_MESSAGE_MAX_CHARS", 20000, minimum=1)
 CHAT_POST_RATE = env_rate("CHAT_POST_RATE", "30/60s")
 CHAT_HERE_RATE = env_rate("CHAT_HERE_RATE", "3/600s")
 CHAT_MENTION_FANOUT_MAX = env_int("CHAT_MENTION_FANOUT_MAX", 50, minimum=1)
@@ -591,6 +593,10 @@ AGENT_WORK_GATES: list[str] = [
     # A spent budget with its hard stop on.
     "usage.selectors.hard_stop_refusal",
 ]
+# Where a task's conversation is kept (boards.conversation reads it): a module of the app above
+# boards that stores it, with `post_comment` and `task_messages`. One store, so one path: chat's
+# task threads (docs/chat.md, "One conversation per task").
+TASK_CONVERSATION = "chat.conversation"
 # Run every log consumer right after each commit, in the writing process (the embedded default:
 # no separate worker to wait for). Off: only the live publisher does; the rest run in the worker.
 ACTIVITY_CONSUMERS_INLINE = env_bool("ACTIVITY_CONSUMERS_INLINE", not REDIS_URL)

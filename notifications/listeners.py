@@ -112,9 +112,13 @@ def _on_approval_requested(event: ActivityEvent) -> None:
 
 
 def _on_comment_added(event: ActivityEvent) -> None:
-    """The people a task comment @mentions (boards.mentions, the parser chat uses), told the way
-    a chat mention tells them: a `mention` notification linking to the comment."""
+    """The people a task comment @mentions, for a `comment.added` recorded before comments moved
+    into the task's thread. A comment now is a thread message (its event has `message_id`), whose
+    mentions chat notified at the write, in the same transaction: told here too, they would hear
+    twice."""
     detail = event.detail or {}
+    if detail.get("message_id"):
+        return
     mentioned = {pk for pk in (parse_id(value) for value in detail.get("mentioned_user_ids") or []) if pk}
     mentioned.discard(event.actor_user_id if event.actor_kind == ActorKind.USER else None)
     task_id = parse_id(detail.get("task_id"))

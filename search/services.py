@@ -22,6 +22,7 @@ from django.utils.html import strip_tags
 
 from activity.models import ActivityEvent
 from agents.models import Agent
+from boards import conversation
 from boards.models import Board, Task
 from boards.templatetags.boards_tags import describe_event
 from search import backends
@@ -50,7 +51,7 @@ def _task_document(task_id: int) -> DocumentFields | None:
     task = Task.objects.filter(pk=task_id).first()
     if task is None:
         return None
-    comments = list(task.comments.order_by("id").values_list("body", flat=True))
+    comments = list(conversation.task_messages(task=task).values_list("body", flat=True))
     return DocumentFields(
         organization_id=Board.objects.filter(pk=task.board_id).values_list("organization_id", flat=True)[0],
         board_id=task.board_id,
@@ -187,8 +188,21 @@ def remove_objects(*, kind: str, object_ids: Iterable[int]) -> None:
         SearchDocument.objects.filter(pk__in=ids).delete()
 
 
+def _rebuilds_its_task(event: ActivityEvent) -> bool:
+    """A comment, or an edit or delete in a task's thread (its conversation), changes the task's
+    document. (A post records `comment.added` too; indexing it twice costs one rebuild.)"""
+    return event.target_type == "comment" or (
+        event.target_type == "chat_message" and bool(event.detail.get("thread_task_id"))
+    )
+
+
 def _target_id(event: ActivityEvent) -> int | None:
-    raw = event.detail.get("task_id") if event.target_type == "comment" else event.target_id
+    if event.target_type == "comment":
+        raw = event.detail.get("task_id")
+    elif event.target_type == "chat_message":
+        raw = event.detail.get("thread_task_id")
+    else:
+        raw = event.target_id
     try:
         return int(raw)
     except (TypeError, ValueError):
@@ -211,10 +225,11 @@ def follow_activity(event: ActivityEvent, agent_ids: Sequence[int] = ()) -> None
         gone = indexed.exclude(object_id__in=kept)
         remove_objects(kind=SearchKind.PAYLOAD, object_ids=list(gone.values_list("object_id", flat=True)))
         return
-    kind = SearchKind.TASK if event.target_type == "comment" else TARGET_KINDS.get(event.target_type)
+    rebuilds_task = _rebuilds_its_task(event)
+    kind = SearchKind.TASK if rebuilds_task else TARGET_KINDS.get(event.target_type)
     if kind is None:
         return
-    if event.verb.endswith(".deleted") and event.target_type != "comment":
+    if event.verb.endswith(".deleted") and not rebuilds_task:
         # Recorded just before the row is deleted: building from the row would index it again.
         remove_objects(kind=kind, object_ids=[target_id])
     else:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
@@ -12,7 +15,7 @@ from activity.models import ActivityEvent
 from activity.payloads import activity_payload
 from agents.models import Agent
 from boards.markdown import render_markdown
-from boards.models import Approval, Board, BoardGroup, Comment, Tag, Task, TaskPriority, TaskStatus
+from boards.models import Approval, Board, BoardGroup, Tag, Task, TaskPriority, TaskStatus
 from boards.services import TAG_MAX_LENGTH, TAGS_PER_TASK_MAX
 from core.models import Membership, Organization, PersonalToken
 
@@ -282,30 +285,34 @@ class DependencySerializer(serializers.Serializer):
     depends_on = ScopedPrimaryKeyRelatedField(scope=lambda user: Task.objects.visible_to(user))
 
 
-class CommentSerializer(serializers.ModelSerializer):
-    author = serializers.SerializerMethodField()
-    body_html = serializers.SerializerMethodField()
+class CommentSerializer(serializers.Serializer):
+    """A comment: a message of the task's conversation (boards.conversation), in the shape this
+    endpoint always had."""
 
-    class Meta:
-        model = Comment
-        fields = ["id", "task", "author", "body", "body_html", "created_at"]
-        read_only_fields = ["task", "created_at"]
-        extra_kwargs = {"body": {"max_length": 20000}}
+    id = serializers.IntegerField(read_only=True)
+    task = serializers.IntegerField(source="task_id", read_only=True)
+    author = serializers.SerializerMethodField()
+    body = serializers.CharField()
+    body_html = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField(read_only=True)
 
     @extend_schema_field(AssigneeSerializer(allow_null=True))
-    def get_author(self, comment: Comment) -> dict | None:
+    def get_author(self, comment: Any) -> dict | None:
         if comment.author_agent_id:
             return {"kind": "agent", "id": comment.author_agent_id, "name": comment.author_agent.name}
         if comment.author_user_id:
             return {"kind": "user", "id": comment.author_user_id, "name": comment.author_user.get_username()}
         return None
 
-    def get_body_html(self, comment: Comment) -> str:
+    def get_body_html(self, comment: Any) -> str:
         return str(render_markdown(comment.body))
 
     def validate_body(self, value: str) -> str:
         if not value.strip():
             raise serializers.ValidationError("A comment cannot be empty.")
+        limit = settings.CHAT_MESSAGE_MAX_CHARS  # the conversation's one limit
+        if len(value) > limit:
+            raise serializers.ValidationError(f"Ensure this field has no more than {limit} characters.")
         return value
 
 

@@ -12,9 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from activity.models import ActivityEvent
-from boards import services
+from boards import conversation, services
 from boards.api import filters, serializers
-from boards.models import Approval, Board, Comment, Tag, Task
+from boards.models import Approval, Board, Tag, Task
 from boards.selectors import boards_with_status_counts, tasks_for_cards
 from core import services as core_services
 from core.api.views import HumanViewSet
@@ -271,8 +271,7 @@ class TaskViewSet(
                 task=task, actor=self.actor, body=serializer.validated_data["body"]
             )
             return Response(self.get_serializer(comment).data, status=status.HTTP_201_CREATED)
-        comments = Comment.objects.filter(task=task).select_related("author_user", "author_agent")
-        page = self.paginate_queryset(comments)
+        page = self.paginate_queryset(conversation.task_messages(task=task))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def filter_queryset(self, queryset):

@@ -170,8 +170,11 @@ def test_the_dead_delivery_sentence_says_how_often_it_failed():
 
 def test_board_feed_verbs_are_work_not_presence_or_sign_ins():
     verbs = registry.board_feed_verbs()
-    assert {"task.created", "comment.added", "approval.decided", "webhook.received"} <= set(verbs)
+    assert {"task.created", "chat.message_posted", "approval.decided", "webhook.received"} <= set(verbs)
     assert not {"agent.presence_changed", "auth.login", "delivery.dead"} & set(verbs)
+    # A comment is a message of the task's thread: its post is the feed's line, not its
+    # `comment.added` as well (the task's history shows that one).
+    assert "comment.added" not in verbs
 
 
 def test_choices_group_types_by_human_category():

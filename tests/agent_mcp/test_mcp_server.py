@@ -14,7 +14,7 @@ from websockets.sync.client import connect
 
 from agents import services as agent_services
 from agents.models import AgentStatus
-from boards.models import Approval, Comment, TaskStatus
+from boards.models import Approval, TaskStatus
 from chat import services as chat_services
 from chat.models import ChatMessage
 from core.actors import Actor
@@ -100,9 +100,12 @@ def test_it_comments_moves_and_posts_to_chat_through_the_services(mcp_server, wo
 
     comment, moved, chat = with_mcp_session(mcp_server.url, raw, action)
     assert not comment.isError and not moved.isError and not chat.isError
-    assert Comment.objects.get(task=task).author_agent_id == agent.pk
+    # The comment is a message of the task's thread (its one conversation).
+    commented = ChatMessage.objects.get(task=task)
+    assert (commented.author_agent_id, commented.body) == (agent.pk, "Started.")
+    assert comment.structuredContent["id"] == commented.pk
     assert moved.structuredContent["status"] == "in_progress"
-    message = ChatMessage.objects.get(board=board)
+    message = ChatMessage.objects.get(board=board, task=None)
     assert (message.author_agent_id, message.body) == (agent.pk, "On it.")
     assert chat.structuredContent["id"] == message.pk
 
@@ -191,6 +194,7 @@ def test_it_reads_board_memory_heartbeats_and_resources(mcp_server, worker, user
     )
     chat_services.set_pinned(message=pinned, actor=Actor.for_user(user), pinned=True)
     chat_services.post_message(board=board, actor=Actor.for_user(user), body="not pinned")
+    chat_services.post_message(board=board, actor=Actor.for_user(user), body="Use the blue rack", task=task)
 
     async def action(session):
         memory = await session.call_tool("read_board_memory", {"board_id": board.pk})
@@ -205,7 +209,11 @@ def test_it_reads_board_memory_heartbeats_and_resources(mcp_server, worker, user
     assert beat.structuredContent["status_text"] == "reading"
     assert [str(r.uri) for r in listed.resources] == [f"missioncontrol://boards/{board.pk}"]
     assert json.loads(board_resource.contents[0].text)["tasks"][0]["id"] == task.pk
-    assert json.loads(task_resource.contents[0].text)["title"] == "Readable"
+    read_task = json.loads(task_resource.contents[0].text)
+    # The task's latest comments are its thread's messages.
+    assert read_task["title"] == "Readable" and [c["body"] for c in read_task["comments"]] == [
+        "Use the blue rack"
+    ]
     agent.refresh_from_db()
     assert agent.status_text == "reading"
 

@@ -7,7 +7,8 @@ from rest_framework.test import APIClient
 
 from activity.models import ActivityEvent
 from agents import services
-from boards.models import Comment, Task, TaskStatus
+from boards.models import Task, TaskStatus
+from chat.models import ChatMessage
 from core.actors import Actor
 from tests.agents.factories import agent_with_token, bearer
 from tests.factories import AgentFactory, BoardFactory, TaskFactory
@@ -170,9 +171,28 @@ def test_comments_are_written_as_the_agent(setup):
     url = f"/api/v1/agent/tasks/{task.pk}/comments"
     response = setup["client"].post(url, {"body": "on it"}, format="json")
     assert response.status_code == 201
-    comment = Comment.objects.get()
-    assert comment.author_agent == setup["agent"] and comment.body == "on it"
+    comment = ChatMessage.objects.get()  # a message in the task's thread, its one conversation
+    assert comment.author_agent == setup["agent"] and comment.body == "on it" and comment.task == task
+    assert response.json() == {
+        "id": comment.pk,
+        "task": task.pk,
+        "body": "on it",
+        "author_agent": setup["agent"].pk,
+        "created_at": response.json()["created_at"],
+    }
     assert setup["client"].post(f"/api/v1/agent/tasks/{task.pk}/comments", {"body": ""}).status_code == 400
+
+
+@pytest.mark.parametrize(("length", "status"), [(20000, 201), (20001, 400)])
+def test_an_agents_comment_keeps_the_20000_character_limit(setup, length, status):
+    """Comments allowed 20000 characters before they joined the chat thread: still so."""
+    task = TaskFactory(board=setup["board"])
+    url = f"/api/v1/agent/tasks/{task.pk}/comments"
+    response = setup["client"].post(url, {"body": "x" * length}, format="json")
+    assert response.status_code == status
+    if status == 400:
+        assert "body" in response.json()["error"]["fields"]
+    assert ChatMessage.objects.count() == (status == 201)
 
 
 def test_create_task_on_my_board_respects_the_board_setting(setup):

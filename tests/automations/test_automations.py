@@ -45,9 +45,9 @@ def test_a_task_entering_a_column_fires_after_the_write_not_inside_it(board, adm
         trigger_params={"column": "in_progress"},
     )
     board_services.move_task(task=task, actor=admin, status=TaskStatus.IN_PROGRESS)
-    assert not task.comments.exists()  # the request's write did not run it
+    assert not task.chat_messages.exists()  # the request's write did not run it
     drain_log()
-    assert task.comments.get().body == "Started: Ship the release"
+    assert task.chat_messages.get().body == "Started: Ship the release"
     comment_event = ActivityEvent.objects.get(verb="comment.added")
     assert comment_event.actor_label == "automation “task_enters_column”"
     assert comment_event.detail["caused_by"]["depth"] == 1

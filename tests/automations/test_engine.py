@@ -79,8 +79,8 @@ def test_assign_comment_chat_and_create_go_through_the_services_and_name_the_aut
     assert [o.status for o in outcomes] == [OutcomeStatus.APPLIED] * 4
     task.refresh_from_db()
     assert task.assignee_agent == agent
-    assert task.comments.get().body == "Picked up Ship the release"
-    message = ChatMessage.objects.get(board=board)
+    assert task.chat_messages.get().body == "Picked up Ship the release"
+    message = ChatMessage.objects.get(board=board, task=None)
     assert message.body == f"Task #{task.pk} went to release-bot"
     assert message.author_label == "automation “Triage”"
     follow_up = outcomes[3].task

@@ -7,6 +7,9 @@ from rest_framework.test import APIClient
 
 from activity.models import ActivityEvent
 from boards.models import Approval, Board, Task, TaskStatus
+from chat import services as chat_services
+from chat.models import ChatMessage
+from core.actors import Actor
 from tests.factories import AgentFactory, BoardFactory, TagFactory, TaskFactory
 
 
@@ -283,6 +286,35 @@ def test_comments_are_listed_and_added(operator_client, board):
     )
     listed = operator_client.get(f"/api/v1/tasks/{task.pk}/comments/").json()
     assert [c["body"] for c in listed["results"]] == ["Hi _there_"]
+    assert set(listed["results"][0]) == {"id", "task", "author", "body", "body_html", "created_at"}
+
+
+def test_the_comments_endpoint_reads_and_writes_the_tasks_thread(operator_client, board, teammate):
+    """One conversation: a message posted in the thread is listed as a comment, a comment posted
+    here is a message of the thread; deleted messages are not listed."""
+    task = TaskFactory(board=board)
+    in_thread = chat_services.post_message(
+        board=board, actor=Actor.for_user(teammate), body="first", task=task
+    )
+    chat_services.post_message(board=board, actor=Actor.for_user(teammate), body="board chat, not the task")
+    gone = chat_services.post_message(board=board, actor=Actor.for_user(teammate), body="oops", task=task)
+    chat_services.delete_message(message=gone, actor=Actor.for_user(teammate))
+    posted = operator_client.post(f"/api/v1/tasks/{task.pk}/comments/", {"body": "second"}, format="json")
+    assert ChatMessage.objects.get(pk=posted.json()["id"]).task_id == task.pk
+    listed = operator_client.get(f"/api/v1/tasks/{task.pk}/comments/").json()["results"]
+    assert [(c["id"], c["body"]) for c in listed] == [
+        (in_thread.pk, "first"),
+        (posted.json()["id"], "second"),
+    ]
+
+
+@pytest.mark.parametrize(("length", "status"), [(20000, 201), (20001, 400)])
+def test_a_comment_keeps_the_20000_character_limit(operator_client, board, length, status):
+    task = TaskFactory(board=board)
+    response = operator_client.post(
+        f"/api/v1/tasks/{task.pk}/comments/", {"body": "x" * length}, format="json"
+    )
+    assert response.status_code == status
 
 
 # --- approvals ------------------------------------------------------------------------------------
@@ -341,8 +373,13 @@ def test_activity_is_newest_first_filterable_and_shaped_like_the_live_payload(
     operator_client.post(f"/api/v1/tasks/{task.pk}/move", {"status": "in_progress"}, format="json")
     operator_client.post(f"/api/v1/tasks/{task.pk}/comments/", {"body": "hi"}, format="json")
     body = operator_client.get(f"/api/v1/activity/?board={board.pk}").json()
-    assert [e["verb"] for e in body["results"]] == ["comment.added", "task.status_changed"]
-    event = body["results"][1]
+    # A comment is a message of the task's thread: the thread's post and the comment's event.
+    assert [e["verb"] for e in body["results"]] == [
+        "comment.added",
+        "chat.message_posted",
+        "task.status_changed",
+    ]
+    event = body["results"][2]
     assert set(event) == {
         "id",
         "position",
@@ -357,8 +394,8 @@ def test_activity_is_newest_first_filterable_and_shaped_like_the_live_payload(
     }
     assert event["actor"]["user_id"] == teammate.pk and event["detail"]["to"] == "in_progress"
     assert len(operator_client.get("/api/v1/activity/?verb=task.").json()["results"]) == 1
-    assert len(operator_client.get(f"/api/v1/activity/?actor_user={teammate.pk}").json()["results"]) == 2
-    assert operator_client.get("/api/v1/activity/?since=2000-01-01T00:00:00Z").json()["count"] == 2
+    assert len(operator_client.get(f"/api/v1/activity/?actor_user={teammate.pk}").json()["results"]) == 3
+    assert operator_client.get("/api/v1/activity/?since=2000-01-01T00:00:00Z").json()["count"] == 3
     assert operator_client.get("/api/v1/activity/?until=2000-01-01T00:00:00Z").json()["count"] == 0
     assert operator_client.get("/api/v1/activity/?since=yesterday").status_code == 400
     assert operator_client.post("/api/v1/activity/", {}, format="json").status_code == 405

@@ -1,4 +1,5 @@
-"""@mentions in task comments notify people and wake agents the way board chat mentions do."""
+"""@mentions in task comments notify people and wake agents the way board chat mentions do: a
+comment is a message in the task's thread (boards.conversation), so they are chat's mentions."""
 
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ def test_a_comment_mention_notifies_each_named_person_once(task, user, teammate,
     assert not Notification.objects.filter(recipient=teammate).exists()
     assert to_owner.title == "teammate mentioned you in “Fix the deploy”"
     assert (
-        to_owner.url == reverse("boards:task-detail", args=[task.board_id, task.pk]) + f"#comment-{made.pk}"
+        to_owner.url
+        == reverse("boards:task-detail", args=[task.board_id, task.pk]) + f"#chat-message-{made.pk}"
     )
     assert "please look" in to_owner.excerpt
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from activity.models import ActivityEvent
 from boards import services
-from boards.models import Approval, Board, Comment, Task, TaskDependency
+from boards.models import Approval, Board, Task, TaskDependency
 from core.actors import Actor
 from core.models import Role
 from tests.factories import AgentFactory, BoardFactory, MembershipFactory, TagFactory, TaskFactory
@@ -193,7 +193,9 @@ def test_a_plain_form_move_redirects_back_to_the_board(owner_client, board):
     assert response.status_code == 302 and response["Location"] == f"/boards/{board.pk}/"
 
 
-def test_the_task_page_edits_comments_dependencies_and_approvals(owner_client, board, user):
+def test_the_task_page_edits_the_task_its_dependencies_and_approvals_and_shows_one_conversation(
+    owner_client, board, user
+):
     board.require_approval_for_done = True
     board.save()
     other = TaskFactory(board=board, title="Prereq", status="done")
@@ -207,9 +209,14 @@ def test_the_task_page_edits_comments_dependencies_and_approvals(owner_client, b
     assert response.status_code == 302
     response = owner_client.post(url, {"title": "", "priority": "urgent"})
     assert response.status_code == 400 and "This field is required" in response.content.decode()
-    assert owner_client.post(url + "comments/", {"body": "  "}).status_code == 400
-    owner_client.post(url + "comments/", {"body": "Looks _good_"})
-    assert Comment.objects.get(task=task).body == "Looks _good_"
+    # One conversation: the thread, no separate comments list or form; a comment shows in it.
+    html = owner_client.get(url).content.decode()
+    assert 'id="task-thread"' in html and ">Conversation</h2>" in html
+    assert "comment-body" not in html and 'id="comments"' not in html
+    assert owner_client.post(url + "comments/", {"body": "Looks _good_"}).status_code == 404
+    services.add_comment(task=task, actor=Actor.for_user(user), body="Looks _good_")
+    thread = owner_client.get(f"/boards/{board.pk}/chat/?task={task.pk}").content.decode()
+    assert "<em>good</em>" in thread
     owner_client.post(url + "dependencies/", {"depends_on": other.pk})
     assert TaskDependency.objects.filter(task=task, depends_on=other).exists()
     response = owner_client.post(
@@ -219,7 +226,7 @@ def test_the_task_page_edits_comments_dependencies_and_approvals(owner_client, b
     owner_client.post(f"/boards/{board.pk}/tasks/{task.pk}/move/", {"status": "done", "next": "task"})
     approval = Approval.objects.get(task=task, status="pending")
     html = owner_client.get(url).content.decode()
-    assert "Approve" in html and "Pending" in html and "<em>good</em>" in html
+    assert "Approve" in html and "Pending" in html
     owner_client.post(f"/boards/{board.pk}/approvals/{approval.pk}/decide/", {"approve": "1"})
     task.refresh_from_db()
     assert task.status == "done"

@@ -6,8 +6,8 @@ import pytest
 
 from activity.models import ActivityEvent
 from agents.models import AgentStatus
-from boards import services
-from boards.models import Approval, ApprovalStatus, Board, Comment
+from boards import conversation, services
+from boards.models import Approval, ApprovalStatus, Board
 from core.actors import Actor
 from infra.exceptions import Conflict, DomainError, InvalidTransition, NotFound, PermissionDenied
 from tests.factories import AgentFactory, BoardFactory, TaskFactory
@@ -252,7 +252,7 @@ def test_review_needs_a_comment_when_the_board_requires_one(board, operator_acto
         services.move_task(task=task, actor=operator_actor, status="review")
     task = services.move_task(task=task, actor=operator_actor, status="review", note="Done, see PR 12")
     assert task.status == "review"
-    assert Comment.objects.get(task=task).body == "Done, see PR 12"
+    assert conversation.task_messages(task=task).get().body == "Done, see PR 12"
 
 
 def test_a_comment_added_before_the_move_satisfies_the_review_rule(board, operator_actor):
@@ -359,7 +359,8 @@ def test_it_adds_a_comment_and_rejects_an_empty_one(board, operator_actor):
     assert comment.body == "**Hi**" and comment.author_user == operator_actor.user
     with pytest.raises(DomainError):
         services.add_comment(task=task, actor=operator_actor, body="   ")
-    assert verbs(board) == ["comment.added"]
+    # A comment is a message in the task's thread: the thread's post and the comment's event.
+    assert verbs(board) == ["chat.message_posted", "comment.added"]
 
 
 def test_a_viewer_cannot_comment(board, viewer):

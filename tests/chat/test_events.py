@@ -51,3 +51,22 @@ def test_every_emitted_type_is_registered_and_renders_escaped(organization, boar
 def test_the_mention_event_stays_off_the_board_feed():
     assert get_event_type("chat.mentioned").on_board_feed is False
     assert get_event_type("chat.message_posted").on_board_feed is True
+
+
+def test_a_post_in_a_tasks_thread_reads_as_a_comment_on_the_task(organization, board):
+    """The thread is the task's conversation: its post is the board feed's line for the comment."""
+    event = ActivityEvent(
+        organization=organization,
+        board=board,
+        actor_kind="user",
+        actor_label="ann",
+        verb="chat.message_posted",
+        detail={"excerpt": "Deployed", "thread_task_id": 7, "thread_task_title": "<i>Fix</i> it"},
+    )
+    sentence = str(get_event_type("chat.message_posted").sentence(event))
+    assert sentence.startswith("ann commented on <a href=") and f"/boards/{board.pk}/tasks/7/" in sentence
+    assert "&lt;i&gt;Fix&lt;/i&gt; it" in sentence and "“Deployed”" in sentence
+    board_chat = ActivityEvent(
+        organization=organization, board=board, actor_label="ann", verb="chat.message_posted", detail={}
+    )
+    assert "wrote in the chat" in str(get_event_type("chat.message_posted").sentence(board_chat))

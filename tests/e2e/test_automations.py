@@ -66,6 +66,6 @@ def test_a_schedule_and_an_automation_made_from_the_pages_preview_and_fire(asgi_
     fresh = board_services.create_task(board=board, actor=actor, title="Fresh work")
     board_services.move_task(task=fresh, actor=actor, status=TaskStatus.IN_PROGRESS)
     page.wait_for_selector(f"#outcome-table >> text=Commented on task #{fresh.pk}.", timeout=15000)
-    assert fresh.comments.get().body == "On it: Fresh work"
+    assert fresh.chat_messages.get().body == "On it: Fresh work"
     assert Automation.objects.get().runs.count() == 1
     assert not page.console_errors

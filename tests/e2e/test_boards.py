@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from boards.models import Board, Comment, Task
+from boards.models import Board, Task
+from chat.models import ChatMessage
 from tests.activity.log import consumers_inline  # noqa: F401 - the fixture
 from tests.e2e.conftest import log_in
 from tests.factories import TaskFactory
@@ -77,10 +78,12 @@ def test_an_admin_creates_a_board_adds_tasks_moves_cards_and_comments(asgi_serve
     expect(page.locator("#board-columns [role=alert]")).to_contain_text("cannot move from blocked to done")
 
     card(page, "Design the fins").get_by_role("link", name="Design the fins").click()
-    page.fill("#comment-body", "Fins are **swept**.")
-    page.get_by_role("button", name="Comment").click()
-    expect(page.locator(".comment strong", has_text="swept")).to_be_visible()
-    assert Comment.objects.get().body == "Fins are **swept**."
+    # The task's one conversation: its thread (a message there is the task's comment).
+    page.wait_for_selector('#task-thread[data-chat-ready="true"]')
+    page.locator("#task-thread textarea").fill("Fins are **swept**.")
+    page.locator("#task-thread").get_by_role("button", name="Send").click()
+    expect(page.locator("#task-thread .chat-message strong", has_text="swept")).to_be_visible()
+    assert ChatMessage.objects.get().body == "Fins are **swept**."
 
     page.get_by_role("link", name=re.compile("Rocket")).first.click()
     feed = page.locator("#activity-feed")
@@ -105,5 +108,6 @@ def test_a_viewer_sees_the_board_read_only_even_on_a_phone(asgi_server, page, vi
     assert width <= 400
     page.locator("article.task-card a").first.click()
     expect(page.get_by_role("heading", name="Read me")).to_be_visible()
-    assert page.locator("#comment-body").count() == 0
+    page.wait_for_selector('#task-thread[data-chat-ready="true"]')
+    assert page.locator("#task-thread textarea").count() == 0
     assert [e for e in page.console_errors if "Content Security Policy" in e] == []

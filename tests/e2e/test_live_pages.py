@@ -1,4 +1,5 @@
-"""Live beyond the board, each with two pages: a task page sees a teammate's comment, the agents
+"""Live beyond the board: a task page's one conversation shows an agent's comment and carries a
+reply's mention back to the agent; with two pages, the agents
 list sees open-task counts and status text change, a board shows a toast when a webhook lands.
 Plus the small first-use flows: a failed login keeps the username, the theme toggle sticks.
 """
@@ -16,6 +17,7 @@ from boards.services import create_task
 from core.actors import Actor
 from core.signing import sha256_signature
 from tests.activity.log import consumers_inline  # noqa: F401 - the fixture
+from tests.agents.factories import agent_with_token
 from tests.e2e.conftest import log_in, new_page
 from tests.factories import AgentFactory, TaskFactory
 from webhooks.services import create_webhook
@@ -33,25 +35,45 @@ def second_page(browser):
     context.close()
 
 
-def test_a_comment_made_in_one_page_appears_live_on_the_task_page_in_another(
-    asgi_server, page, second_page, user, teammate, board
+def test_an_agents_comment_appears_live_in_the_tasks_one_conversation_and_a_mention_reaches_it(
+    asgi_server, page, user, organization, board
 ):
+    """One conversation per task: a comment an agent posts through the API shows live in the
+    task page's thread, and a person's reply there that @mentions the agent reaches the agent."""
+    _agent, _token, raw = agent_with_token(organization=organization, name="probe-bot", boards=[board])
     task = TaskFactory(board=board, title="Calibrate sensors")
-    url = f"{asgi_server.url}/boards/{board.pk}/tasks/{task.pk}/"
+    auth = {"Authorization": f"Bearer {raw}"}
     log_in(page, asgi_server.url, "owner")
-    page.goto(url)
+    page.goto(f"{asgi_server.url}/boards/{board.pk}/tasks/{task.pk}/")
     page.wait_for_selector(LIVE)
-    page.fill("#comment-body", "half-typed draft")  # outside the live regions: must survive
+    page.wait_for_selector('#task-thread[data-chat-ready="true"]')
+    assert page.locator("#comment-body").count() == 0  # no second, separate comments form
+    composer = page.locator(f"#chat-body-{task.pk}")
+    composer.fill("half-typed draft")  # outside the live regions: must survive
 
-    log_in(second_page, asgi_server.url, "teammate")
-    second_page.goto(url)
-    second_page.fill("#comment-body", "Readings look **stable**.")
-    second_page.get_by_role("button", name="Comment").click()
+    response = httpx.post(
+        f"{asgi_server.url}/api/v1/agent/tasks/{task.pk}/comments",
+        json={"body": "Readings look **stable**."},
+        headers=auth,
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    comment = page.locator(f"#task-thread #chat-message-{response.json()['id']}")
+    expect(comment).to_contain_text("Readings look stable.", timeout=3000)
+    expect(page.locator("#task-history")).to_contain_text("probe-bot commented on")
+    assert composer.input_value() == "half-typed draft"
 
-    expect(page.locator("#comment-list")).to_contain_text("Readings look stable.", timeout=3000)
-    expect(page.locator("#task-history")).to_contain_text("teammate commented on")
-    assert page.input_value("#comment-body") == "half-typed draft"
-    assert page.console_errors == [] and second_page.console_errors == []
+    composer.fill("@probe-bot ship it")
+    page.locator("#task-thread").get_by_role("button", name="Send").click()
+    expect(page.locator("#task-thread .chat-messages")).to_contain_text("ship it")
+    mentions = httpx.get(
+        f"{asgi_server.url}/api/v1/agent/boards/{board.pk}/chat/?task={task.pk}&mentions=me",
+        headers=auth,
+        timeout=10,
+    ).json()["results"]
+    assert [m["body"] for m in mentions] == ["@probe-bot ship it"]
+    assert page.locator("#task-thread a.mention", has_text="@probe-bot").count() == 1
+    assert page.console_errors == []
 
 
 def test_the_agents_list_shows_open_tasks_and_status_text_live(asgi_server, page, second_page, user, board):

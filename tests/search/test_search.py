@@ -10,6 +10,7 @@ import pytest
 
 from agents.services import create_agent
 from boards import services
+from chat import services as chat_services
 from core.actors import Actor
 from search.models import SearchDocument, SearchKind
 from search.queries import documents_for_agent, documents_for_user
@@ -67,6 +68,21 @@ def test_it_finds_a_task_by_a_word_of_one_of_its_comments(board, actor, user):
     hits = search_documents(documents_for_user(user), "flamingo", kinds=[SearchKind.TASK])
     assert [(h.kind, h.object_id) for h in hits] == [("task", task.pk)]
     assert "<mark>flamingo</mark>" in hits[0].excerpt_html
+
+
+def test_the_tasks_document_follows_its_conversation_posted_edited_and_deleted_in_the_thread(
+    board, actor, user
+):
+    """A comment is a message of the task's thread: one posted, edited or deleted there changes
+    what finds the task."""
+    task = new_task(board, actor, "Rotate the keys")
+    message = chat_services.post_message(board=board, actor=actor, body="the pelican signed off", task=task)
+    assert titles(user, "pelican", kinds=[SearchKind.TASK]) == ["Rotate the keys"]
+    chat_services.edit_message(message=message, actor=actor, body="the heron signed off")
+    assert titles(user, "pelican", kinds=[SearchKind.TASK]) == []
+    assert titles(user, "heron", kinds=[SearchKind.TASK]) == ["Rotate the keys"]
+    chat_services.delete_message(message=message, actor=actor)
+    assert titles(user, "heron", kinds=[SearchKind.TASK]) == []
 
 
 def test_it_finds_a_webhook_payload_by_its_body_source_and_event_name(

@@ -284,7 +284,6 @@ EXPECTED: dict[str, Rule] = {
     "boards:task-card": Rule(MEMBERS),
     "boards:task-move": Rule(NOBODY, WRITERS),
     "boards:task-assign": Rule(NOBODY, WRITERS, why="the palette's Assign task"),
-    "boards:task-comment": Rule(NOBODY, WRITERS),
     "boards:task-dependency": Rule(NOBODY, WRITERS),
     "boards:approval-decide": Rule(NOBODY, WRITERS),
     "agents:agent-list": Rule(HUMANS, ADMINS | OUTSIDER),

@@ -13,7 +13,7 @@ import json
 import pytest
 
 from activity.models import ActivityEvent
-from boards.models import Comment
+from chat.models import ChatMessage
 from tests.activity.log import consumers_inline  # noqa: F401 - the fixture
 from tests.e2e.conftest import log_in
 from tests.factories import AgentFactory, TaskFactory
@@ -34,8 +34,13 @@ def test_script_shaped_text_everywhere_is_rendered_inert(asgi_server, page):
     world = build_world()
     board = world.board
     task = TaskFactory(board=board, title=f"{SCRIPT}{IMG}", description=EVERYTHING)
-    Comment.objects.create(task=task, author_user=world.users["admin"], body=EVERYTHING)
-    Comment.objects.create(task=task, author_agent=world.agent, body=f"{JS_LINK_MD} {SVG}")
+    # Comments: messages of the task's thread, which the task page loads as its conversation.
+    ChatMessage.objects.create(
+        board=board, task=task, author_user=world.users["admin"], author_label=SCRIPT, body=EVERYTHING
+    )
+    ChatMessage.objects.create(
+        board=board, task=task, author_agent=world.agent, author_label=IMG, body=f"{JS_LINK_MD} {SVG}"
+    )
     agent = AgentFactory(organization=world.organization, name=f"{IMG}{SCRIPT}", description=EVERYTHING)
     agent.boards.add(board)
     world.webhook.description = f"{SCRIPT}{IMG}"

@@ -15,7 +15,8 @@ from django.test import Client
 from activity.models import ActivityEvent
 from agents.models import Agent, AgentToken
 from agents.services import issue_agent_token
-from boards.models import Approval, Comment, Tag, Task, TaskDependency
+from boards.models import Approval, Tag, Task, TaskDependency
+from chat.models import ChatMessage
 from core.actors import Actor
 from core.models import Organization, Role
 from tests.factories import (
@@ -40,7 +41,7 @@ class World:
     board: Any
     task: Task
     other_task: Task
-    comment: Comment
+    comment: ChatMessage
     tag: Tag
     approval: Approval
     event: ActivityEvent
@@ -87,7 +88,10 @@ def build_world() -> World:
     task = TaskFactory(board=board, title=f"Task {MARKER}", description=f"Description {MARKER}")
     other_task = TaskFactory(board=board, title=f"Other {MARKER}")
     TaskDependency.objects.create(task=task, depends_on=other_task)
-    comment = Comment.objects.create(task=task, author_user=admin, body=f"Comment {MARKER}")
+    # A comment: a message of the task's thread (its one conversation).
+    comment = ChatMessage.objects.create(
+        board=board, task=task, author_user=admin, author_label=admin.username, body=f"Comment {MARKER}"
+    )
     approval = Approval.objects.create(task=task, requested_by_user=admin, reason=f"Reason {MARKER}")
     # Other organization's agents first, so the agent's id differs from its token's (a mix-up of
     # the two in a test must not pass by coincidence).

@@ -151,7 +151,7 @@ def test_a_comment_is_added_once_even_when_replayed(github_webhook, board):
     replay = services.apply_rules(payload_id=payload.pk)
 
     task = the_task(board)
-    assert [c.body for c in task.comments.all()] == ["@hubot on GitHub: Me too"]
+    assert [c.body for c in task.chat_messages.all()] == ["@hubot on GitHub: Me too"]
     assert replay.status == OutcomeStatus.UNCHANGED
 
 
