@@ -363,7 +363,8 @@ def schedule_edit(request: HttpRequest, board_id: int, schedule_id: int | None =
             "missed_policy": schedule.missed_policy,
             "enabled": schedule.enabled,
         },
-        new_initial={},
+        # A new schedule starts in the organization's time zone.
+        new_initial={"time_zone": board.organization.time_zone},
         first_action=engine.Action.CREATE_TASK,
         save=save,
         runs_order="-slot",
