@@ -19,9 +19,35 @@ from core.ids import MAX_ID
 from usage.api.serializers import MAX_REPORTS_PER_BATCH, UsageItemSerializer
 from usage.services import UsageItem
 
+# An agent as both APIs show it: the human API's AgentSerializer (which adds created_at) and the
+# agent's own AgentMeSerializer (all read-only). One list, so the two cannot drift apart.
+AGENT_FIELDS = (
+    "id",
+    "organization",
+    "name",
+    "description",
+    "status",
+    "boards",
+    "is_board_lead",
+    "callback_url",
+    "capabilities",
+    "last_seen_at",
+    "presence",
+    "status_text",
+    "current_task",
+)
 
-class AgentSerializer(serializers.ModelSerializer):
+
+# The presence both APIs compute from last_seen_at (agents.presence), never stored. (A comment, not
+# a docstring: a serializer's docstring becomes its schema description.)
+class AgentPresenceSerializer(serializers.ModelSerializer):
     presence = serializers.SerializerMethodField()
+
+    def get_presence(self, agent: Agent) -> str:
+        return presence.presence_for(agent.last_seen_at)
+
+
+class AgentSerializer(AgentPresenceSerializer):
     boards = serializers.PrimaryKeyRelatedField(many=True, queryset=Board.objects.none(), required=False)
     capabilities = serializers.ListField(
         child=serializers.CharField(max_length=MAX_CAPABILITY_LENGTH),
@@ -32,22 +58,7 @@ class AgentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Agent
-        fields = [
-            "id",
-            "organization",
-            "name",
-            "description",
-            "status",
-            "boards",
-            "is_board_lead",
-            "callback_url",
-            "capabilities",
-            "last_seen_at",
-            "presence",
-            "status_text",
-            "current_task",
-            "created_at",
-        ]
+        fields = [*AGENT_FIELDS, "created_at"]
         read_only_fields = ["status", "last_seen_at", "status_text", "current_task", "created_at"]
         # The (organization, name) uniqueness is the service's: a clash is a 409, not a 400.
         validators: list = []
@@ -60,9 +71,6 @@ class AgentSerializer(serializers.ModelSerializer):
             self.fields["boards"].child_relation.queryset = Board.objects.filter(
                 organization_id=organization_id
             )
-
-    def get_presence(self, agent: Agent) -> str:
-        return presence.presence_for(agent.last_seen_at)
 
 
 class AgentCreateSerializer(AgentSerializer):
@@ -121,33 +129,15 @@ class IssuedTokenSerializer(AgentTokenSerializer):
 # --- the agent's own API ---------------------------------------------------------------------------
 
 
-class AgentMeSerializer(serializers.ModelSerializer):
-    presence = serializers.SerializerMethodField()
+class AgentMeSerializer(AgentPresenceSerializer):
     boards = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     # A plain string in the schema: "" (the agent pulls) is not a URI.
     callback_url = serializers.CharField(read_only=True, help_text="Push URL; empty when the agent pulls.")
 
     class Meta:
         model = Agent
-        fields = [
-            "id",
-            "organization",
-            "name",
-            "description",
-            "status",
-            "boards",
-            "is_board_lead",
-            "callback_url",
-            "capabilities",
-            "last_seen_at",
-            "presence",
-            "status_text",
-            "current_task",
-        ]
+        fields = AGENT_FIELDS
         read_only_fields = fields
-
-    def get_presence(self, agent: Agent) -> str:
-        return presence.presence_for(agent.last_seen_at)
 
 
 class AgentBoardSerializer(serializers.ModelSerializer):

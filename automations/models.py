@@ -17,53 +17,53 @@ class BoardScopedQuerySet(models.QuerySet):
         return self.filter(board__organization__memberships__user=user, board__archived=False)
 
 
-class TaskTemplate(models.Model):
+class BoardTemplate(models.Model):
+    """What a board's templates share: a name unique on its board, timestamps, the board-scoped
+    manager. Each concrete template keeps its own `board` (its own related name) and its own
+    `description` (its own length limit); the unique constraint is named per model."""
+
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BoardScopedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["board", "name"], name="%(class)s_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TaskTemplate(BoardTemplate):
     """A task to stamp out: title, description, tags and a checklist (rendered as a Markdown
     task list at the end of the description: tasks have no checklist of their own)."""
 
     board = models.ForeignKey("boards.Board", on_delete=models.CASCADE, related_name="task_templates")
-    name = models.CharField(max_length=100)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, max_length=10000)
     priority = models.CharField(max_length=8, default="medium")
     tags = models.JSONField(default=list, blank=True)
     checklist = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    objects = BoardScopedQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["name", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["board", "name"], name="tasktemplate_unique_name"),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
+    class Meta(BoardTemplate.Meta):
+        pass
 
 
-class PipelineTemplate(models.Model):
+class PipelineTemplate(BoardTemplate):
     """Ordered steps, each a task; `steps` = [{"key", "title", "description", "depends_on":
     [keys of earlier steps], "assignee": "agent:<name>" | "user:<username>" | ""}]."""
 
     board = models.ForeignKey("boards.Board", on_delete=models.CASCADE, related_name="pipeline_templates")
-    name = models.CharField(max_length=100)
     description = models.TextField(blank=True, max_length=2000)
     steps = models.JSONField(default=list)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    objects = BoardScopedQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["name", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["board", "name"], name="pipelinetemplate_unique_name"),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
+    class Meta(BoardTemplate.Meta):
+        pass
 
 
 class Pipeline(models.Model):

@@ -152,11 +152,14 @@ def create_schedule(
     name: str,
     cron_expression: str,
     actions: list[dict[str, Any]],
-    time_zone: str = "UTC",
+    time_zone: str | None = None,
     missed_policy: str = MissedRunPolicy.RUN_ONCE,
     enabled: bool = True,
 ) -> Schedule:
+    """A board's schedule; without a time zone, in its organization's (Organization.time_zone)."""
     require_admin(actor, board)
+    if time_zone is None:
+        time_zone = board.organization.time_zone
     # Locked so two concurrent creates cannot both pass the count.
     Board.objects.select_for_update().filter(pk=board.pk).first()
     _count_limit(Schedule, board, MAX_SCHEDULES_PER_BOARD, "schedules")

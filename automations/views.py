@@ -8,6 +8,7 @@ Members read and preview, operators run and instantiate, admins configure.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -271,12 +272,28 @@ def _editor(
     request: HttpRequest,
     board: Board,
     *,
-    form: forms.Form,
-    action_form: ActionFields,
-    save,
+    noun: str,
+    item: Schedule | Automation | None,
+    form_class: type[forms.Form],
+    initial: Callable[[Any], dict[str, Any]],
+    new_initial: dict[str, Any],
+    first_action: str,
+    save: Callable[[Any, list[dict[str, Any]]], None],
+    runs_order: str,
     template: str,
     context: dict[str, Any],
 ) -> HttpResponse:
+    """The schedule and automation editors' shared shape: the form and its actions (posted, the
+    item's, or a new one's defaults), admins-only saving through `save`, errors as a 400 page."""
+    if request.method == "POST":
+        form = form_class(request.POST)
+        action_form = ActionFields(request.POST, board=board)
+    elif item is not None:
+        form = form_class(initial=initial(item))
+        action_form = ActionFields(initial=ActionFields.initial_for(item.actions), board=board)
+    else:
+        form = form_class(initial=new_initial)
+        action_form = ActionFields(initial={"action": first_action}, board=board)
     can_manage = _has_role(request, board, Role.ADMIN)
     error = ""
     if request.method == "POST":
@@ -302,6 +319,9 @@ def _editor(
             "error": error,
             "can_manage": can_manage,
             "time_zones": COMMON_TIME_ZONES,
+            "item": item,
+            "noun": noun,
+            "runs": item.runs.order_by(runs_order)[:10] if item else [],
             **context,
         },
         status=400 if error else 200,
@@ -313,23 +333,6 @@ def schedule_edit(request: HttpRequest, board_id: int, schedule_id: int | None =
     board = _board(request, board_id)
     schedule = get_object_or_404(Schedule, pk=schedule_id, board=board) if schedule_id else None
     actor = Actor.for_user(request.user)
-    if request.method == "POST":
-        form = ScheduleForm(request.POST)
-        action_form = ActionFields(request.POST, board=board)
-    elif schedule is not None:
-        form = ScheduleForm(
-            initial={
-                "name": schedule.name,
-                "cron": schedule.cron,
-                "time_zone": schedule.time_zone,
-                "missed_policy": schedule.missed_policy,
-                "enabled": schedule.enabled,
-            }
-        )
-        action_form = ActionFields(initial=ActionFields.initial_for(schedule.actions), board=board)
-    else:
-        form = ScheduleForm()
-        action_form = ActionFields(initial={"action": engine.Action.CREATE_TASK}, board=board)
 
     def save(form: ScheduleForm, actions: list[dict[str, Any]]) -> None:
         data = form.cleaned_data
@@ -347,15 +350,26 @@ def schedule_edit(request: HttpRequest, board_id: int, schedule_id: int | None =
         else:
             services.update_schedule(schedule=schedule, actor=actor, **data, actions=actions)
 
-    runs = schedule.runs.order_by("-slot")[:10] if schedule else []
     return _editor(
         request,
         board,
-        form=form,
-        action_form=action_form,
+        noun="schedule",
+        item=schedule,
+        form_class=ScheduleForm,
+        initial=lambda schedule: {
+            "name": schedule.name,
+            "cron": schedule.cron,
+            "time_zone": schedule.time_zone,
+            "missed_policy": schedule.missed_policy,
+            "enabled": schedule.enabled,
+        },
+        # A new schedule starts in the organization's time zone.
+        new_initial={"time_zone": board.organization.time_zone},
+        first_action=engine.Action.CREATE_TASK,
         save=save,
+        runs_order="-slot",
         template="automations/schedule_form.html",
-        context={"schedule": schedule, "runs": runs},
+        context={"schedule": schedule},
     )
 
 
@@ -380,15 +394,6 @@ def automation_edit(request: HttpRequest, board_id: int, automation_id: int | No
     board = _board(request, board_id)
     automation = get_object_or_404(Automation, pk=automation_id, board=board) if automation_id else None
     actor = Actor.for_user(request.user)
-    if request.method == "POST":
-        form = AutomationForm(request.POST)
-        action_form = ActionFields(request.POST, board=board)
-    elif automation is not None:
-        form = AutomationForm(initial=AutomationForm.initial_for(automation))
-        action_form = ActionFields(initial=ActionFields.initial_for(automation.actions), board=board)
-    else:
-        form = AutomationForm(initial={"trigger": Trigger.TASK_DONE, "enabled": True})
-        action_form = ActionFields(initial={"action": engine.Action.POST_CHAT}, board=board)
 
     def save(form: AutomationForm, actions: list[dict[str, Any]]) -> None:
         fields = {
@@ -404,15 +409,19 @@ def automation_edit(request: HttpRequest, board_id: int, automation_id: int | No
         else:
             services.update_automation(automation=automation, actor=actor, **fields)
 
-    runs = automation.runs.order_by("-id")[:10] if automation else []
     return _editor(
         request,
         board,
-        form=form,
-        action_form=action_form,
+        noun="automation",
+        item=automation,
+        form_class=AutomationForm,
+        initial=AutomationForm.initial_for,
+        new_initial={"trigger": Trigger.TASK_DONE, "enabled": True},
+        first_action=engine.Action.POST_CHAT,
         save=save,
+        runs_order="-id",
         template="automations/automation_form.html",
-        context={"automation": automation, "runs": runs},
+        context={"automation": automation},
     )
 
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 
 from core.querysets import OrganizationScopedQuerySet
+from core.time_zones import DEFAULT_TIME_ZONE, MAX_TIME_ZONE_LENGTH, validate_time_zone
 
 
 def creation_stamps() -> tuple[models.ForeignKey, models.DateTimeField, models.DateTimeField]:
@@ -46,6 +47,10 @@ class Organization(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # An IANA name: where new schedules and standup settings start (each keeps its own after).
+    time_zone = models.CharField(
+        max_length=MAX_TIME_ZONE_LENGTH, default=DEFAULT_TIME_ZONE, validators=[validate_time_zone]
+    )
 
     objects = OrganizationQuerySet.as_manager()
 

@@ -6,8 +6,5 @@ class GatewaysConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     verbose_name = "Gateways"
 
-    def ready(self) -> None:
-        from gateways.readiness import gateway_states
-        from infra.health import register_readiness_report
-
-        register_readiness_report("gateways", gateway_states)
+    # Each gateway's state on /readyz (gateways.readiness.gateway_states) is listed in
+    # settings.READINESS_REPORTS.

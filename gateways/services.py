@@ -301,6 +301,7 @@ def request_command(
     retried click or HTTP request never starts a second run. For run methods the key is also the
     gateway's idempotencyKey, so the gateway deduplicates a retry the supervisor makes itself.
     """
+    authorize(actor, organization=gateway.organization_id, role=command_role(method), allow_agent=False)
     return _queue_command(
         actor=actor, gateway=gateway, method=method, params=params, idempotency_key=idempotency_key
     )
@@ -317,8 +318,10 @@ def _queue_command(
     detail: dict[str, Any] | None = None,
     board: Any = None,
 ) -> tuple[GatewayCommand, bool]:
-    """request_command, recorded as `verb` with `detail` (wake, stop, reset say what they did)."""
-    authorize(actor, organization=gateway.organization_id, role=command_role(method), allow_agent=False)
+    """request_command, recorded as `verb` with `detail` (wake, stop, reset say what they did).
+
+    Checks no role: each public service that queues (request_command, wake, send, stop, reset,
+    answer_approval) authorizes once, first, so a refused person gets 403 before any validation."""
     params = dict(_clean_params(params))
     key = _clean_idempotency_key(idempotency_key)
     if method in RUN_METHODS:
@@ -710,8 +713,31 @@ def wake_gateway_agent(
     the same run. Recorded as `gateway.agent_woken`.
     """
     authorize(
-        actor, organization=gateway_agent.gateway.organization_id, role=Role.OPERATOR, allow_agent=False
+        actor,
+        organization=gateway_agent.gateway.organization_id,
+        role=command_role("agent"),
+        allow_agent=False,
     )
+    return _wake(
+        actor=actor,
+        gateway_agent=gateway_agent,
+        idempotency_key=idempotency_key,
+        message=message,
+        task=task,
+        reason=reason,
+    )
+
+
+def _wake(
+    *,
+    actor: Actor,
+    gateway_agent: GatewayAgent,
+    idempotency_key: str,
+    message: str,
+    task: Any,
+    reason: str,
+) -> tuple[GatewayCommand, bool]:
+    """wake_gateway_agent once the actor is authorized (send_to_gateway_agent's too)."""
     if gateway_agent.retired_at is not None:
         raise DomainError("This agent is no longer on the gateway.", code="agent_retired")
     if not isinstance(message, str):
@@ -744,12 +770,20 @@ def send_to_gateway_agent(
 ) -> tuple[GatewayCommand, bool]:
     """Send (agent page, session composer aside): a wake with the person's own message."""
     authorize(
-        actor, organization=gateway_agent.gateway.organization_id, role=Role.OPERATOR, allow_agent=False
+        actor,
+        organization=gateway_agent.gateway.organization_id,
+        role=command_role("agent"),
+        allow_agent=False,
     )
     if not isinstance(message, str) or not message.strip():
         raise DomainError("Write a message for the agent.", code="invalid_message")
-    return wake_gateway_agent(
-        actor=actor, gateway_agent=gateway_agent, message=message, idempotency_key=idempotency_key
+    return _wake(
+        actor=actor,
+        gateway_agent=gateway_agent,
+        idempotency_key=idempotency_key,
+        message=message,
+        task=None,
+        reason="page",
     )
 
 
@@ -996,7 +1030,7 @@ def answer_approval(*, actor: Actor, approval: GatewayApproval, decision: str) -
     if not won:
         raise Conflict("This approval was already answered or has expired.", code="approval_closed")
     approval.refresh_from_db()
-    command, _created = request_command(
+    command, _created = _queue_command(
         actor=actor,
         gateway=gateway,
         method="exec.approval.resolve",

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -91,19 +92,22 @@ def readiness_checks() -> dict[str, Callable[[], None]]:
     return checks
 
 
-# What apps above this package add to /readyz (gateways: each gateway's state). A report is shown,
-# never failed on: a gateway that is down is news for people and alerts, but taking every web
-# process out of the load balancer for it would turn one outage into a total one.
-_readiness_reports: dict[str, Callable[[], Any]] = {}
+# What apps above this package add to /readyz (settings.READINESS_REPORTS; gateways: each
+# gateway's state). A report is shown, never failed on: a gateway that is down is news for people
+# and alerts, but taking every web process out of the load balancer for it would turn one outage
+# into a total one.
+@functools.cache
+def _report(path: str) -> Callable[[], Any]:
+    return import_string(path)
 
 
-def register_readiness_report(name: str, report: Callable[[], Any]) -> None:
-    """Show `report()` under `reports.<name>` in /readyz (an app's AppConfig.ready calls this)."""
-    _readiness_reports[name] = report
+def readiness_reports() -> dict[str, Callable[[], Any]]:
+    """settings.READINESS_REPORTS as {name: report}, in the list's order."""
+    return {name: _report(path) for name, path in settings.READINESS_REPORTS}
 
 
 def run_reports(timeout: float) -> dict[str, Any]:
-    futures = {name: _probe_pool.submit(report) for name, report in _readiness_reports.items()}
+    futures = {name: _probe_pool.submit(report) for name, report in readiness_reports().items()}
     results: dict[str, Any] = {}
     for name, future in futures.items():
         try:
@@ -143,7 +147,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     results = run_checks(readiness_checks(), settings.HEALTH_CHECK_TIMEOUT_SECONDS)
     failed = sorted(name for name, result in results.items() if result["status"] != "ok")
     body: dict[str, Any] = {"status": "ok", "checks": results}
-    if _readiness_reports:
+    if settings.READINESS_REPORTS:
         body["reports"] = run_reports(settings.HEALTH_CHECK_TIMEOUT_SECONDS)
     if failed:
         body["status"] = "unavailable"

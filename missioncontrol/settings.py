@@ -597,6 +597,16 @@ AGENT_WORK_GATES: list[str] = [
 # boards that stores it, with `post_comment` and `task_messages`. One store, so one path: chat's
 # task threads (docs/chat.md, "One conversation per task").
 TASK_CONVERSATION = "chat.conversation"
+# What apps above infra add to /readyz (infra.health): (name under "reports", dotted path of a
+# function returning a JSON-able report), shown in this order and never failed on.
+READINESS_REPORTS: list[tuple[str, str]] = [
+    # Each gateway's state, by id only (the probe is public).
+    ("gateways", "gateways.readiness.gateway_states"),
+]
+# The one function that makes the inbox task of a webhook that creates tasks (webhooks.inbox
+# calls it inside the payload's transaction; webhooks cannot import boards). One maker, not a list:
+# a payload gets one task. Empty: the payload is stored, the failure logged, no task made.
+WEBHOOK_INBOX_TASK_MAKER = "webhook_rules.inbox.make_inbox_task"
 # Run every log consumer right after each commit, in the writing process (the embedded default:
 # no separate worker to wait for). Off: only the live publisher does; the rest run in the worker.
 ACTIVITY_CONSUMERS_INLINE = env_bool("ACTIVITY_CONSUMERS_INLINE", not REDIS_URL)

@@ -9,24 +9,38 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
-from core.models import Membership
+from core.models import Membership, Organization
+from core.time_zones import DEFAULT_TIME_ZONE
 from infra.exceptions import DomainError
 from standups.figures import Scope, local_today, zone
 from standups.models import Standup, StandupEmailOptIn, StandupSettings
 
 
-def settings_for(organization_id: int) -> StandupSettings:
-    """The organization's row, or an unsaved one with the STANDUP_* defaults (reads never write)."""
+def default_time_zone(organization_time_zone: str | None) -> str:
+    """Where an organization's standups start: its own time zone (Organization.time_zone); one
+    still on the default, UTC, gets the installation's STANDUP_TIME_ZONE (itself UTC unless set)."""
+    if organization_time_zone and organization_time_zone != DEFAULT_TIME_ZONE:
+        return organization_time_zone
+    return settings.STANDUP_TIME_ZONE
+
+
+def settings_for(organization_id: int, *, organization_time_zone: str | None = None) -> StandupSettings:
+    """The organization's row, or an unsaved one with the defaults (STANDUP_*, the organization's
+    time zone; reads never write). `organization_time_zone` saves a query when the caller has it."""
     row = (
         StandupSettings.objects.filter(organization_id=organization_id).select_related("subscription").first()
     )
     if row is not None:
         return row
+    if organization_time_zone is None:
+        organization_time_zone = (
+            Organization.objects.filter(pk=organization_id).values_list("time_zone", flat=True).first()
+        )
     return StandupSettings(
         organization_id=organization_id,
         enabled=settings.STANDUPS_ENABLED,
         hour=settings.STANDUP_HOUR,
-        time_zone=settings.STANDUP_TIME_ZONE,
+        time_zone=default_time_zone(organization_time_zone),
     )
 
 

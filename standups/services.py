@@ -106,7 +106,7 @@ def post_standup(
 ) -> Standup | None:
     """Post the standup of `board` (or of the organization) for the local `day`; None when it was
     posted already. A quiet day (nothing to report) is recorded and not sent."""
-    config = config or selectors.settings_for(organization.pk)
+    config = config or selectors.settings_for(organization.pk, organization_time_zone=organization.time_zone)
     if board is not None and board.organization_id != organization.pk:
         raise NotFound("Board not found.")
     scope = selectors.scope_of(config, board.pk if board else None)
@@ -195,7 +195,9 @@ def post_due_standups(*, now: datetime | None = None) -> int:
     posted = 0
     configured = {row.organization_id: row for row in StandupSettings.objects.select_related("subscription")}
     for organization in Organization.objects.order_by("id"):
-        config = configured.get(organization.pk) or selectors.settings_for(organization.pk)
+        config = configured.get(organization.pk) or selectors.settings_for(
+            organization.pk, organization_time_zone=organization.time_zone
+        )
         if not config.enabled:
             continue
         day = selectors.due_day(now, config)
@@ -251,7 +253,7 @@ def update_standup_settings(*, actor: Actor, organization: Organization, **chang
         raise NotFound("Subscription not found.")
     config = StandupSettings.objects.select_for_update().filter(organization=organization).first()
     if config is None:
-        defaults = selectors.settings_for(organization.pk)
+        defaults = selectors.settings_for(organization.pk, organization_time_zone=organization.time_zone)
         config = StandupSettings.objects.create(
             organization=organization,
             enabled=defaults.enabled,

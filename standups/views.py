@@ -35,7 +35,7 @@ def _page(request: HttpRequest, organization: Organization | None, board: Board 
     context: dict = {"organization": organization, "board": board}
     if organization is None:
         return render(request, "standups/standup.html", context)
-    config = selectors.settings_for(organization.pk)
+    config = selectors.settings_for(organization.pk, organization_time_zone=organization.time_zone)
     membership = membership_for(request.user, organization)
     today = standup_figures.local_today(timezone.now(), config.time_zone)
     context.update(

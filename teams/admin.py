@@ -42,7 +42,7 @@ def _save_membership(request: HttpRequest, membership: Membership, *, created: b
 
 @admin.register(Organization)
 class OrganizationAdmin(RefusalsAsMessages):
-    list_display = ["name", "slug", "created_at"]
+    list_display = ["name", "slug", "time_zone", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]

@@ -37,6 +37,16 @@ SENTENCES = {
             quoted(detail(e).get("name"), "a new name"),
         ),
     ),
+    "organization.time_zone_changed": (
+        "member",
+        "Organization time zone changed",
+        lambda e: format_html(
+            "{} set the organization's time zone to {} (was {})",
+            actor(e),
+            str(detail(e).get("time_zone") or "another one"),
+            str(detail(e).get("from") or "UTC"),
+        ),
+    ),
     "member.joined": (
         "member",
         "Member joined",

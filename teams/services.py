@@ -30,6 +30,7 @@ from activity.services import record_activity
 from core.access import authorize
 from core.actors import Actor
 from core.models import Membership, Organization, Role
+from core.time_zones import is_time_zone
 from infra.exceptions import Conflict, DomainError, NotFound, PermissionDenied
 from teams.models import Invitation, InvitationState
 
@@ -96,6 +97,41 @@ def rename_organization(*, organization: Organization, actor: Actor, name: str) 
             target=organization,
             detail={"name": name, "from": previous},
         )
+    return organization
+
+
+@transaction.atomic
+def set_organization_time_zone(*, organization: Organization, actor: Actor, time_zone: str) -> Organization:
+    """Admins: the organization's time zone, which new schedules and standup settings start from
+    (those already made keep theirs)."""
+    authorize(actor, organization=organization, role=Role.ADMIN, allow_agent=False)
+    if not is_time_zone(time_zone):
+        raise DomainError(
+            f"Unknown time zone {str(time_zone)[:64]!r}; use an IANA name such as Europe/Paris.",
+            code="invalid_time_zone",
+        )
+    if time_zone != organization.time_zone:
+        previous, organization.time_zone = organization.time_zone, time_zone
+        organization.save(update_fields=["time_zone"])
+        record_activity(
+            organization=organization,
+            actor=actor,
+            verb="organization.time_zone_changed",
+            target=organization,
+            detail={"time_zone": time_zone, "from": previous},
+        )
+    return organization
+
+
+@transaction.atomic
+def update_organization(
+    *, organization: Organization, actor: Actor, name: str | None = None, time_zone: str | None = None
+) -> Organization:
+    """The API's PATCH: the name, the time zone or both, all or nothing (each step authorizes)."""
+    if name is not None:
+        organization = rename_organization(organization=organization, actor=actor, name=name)
+    if time_zone is not None:
+        organization = set_organization_time_zone(organization=organization, actor=actor, time_zone=time_zone)
     return organization
 
 

@@ -25,6 +25,7 @@ from core.access import CURRENT_ORGANIZATION_SESSION_KEY, current_organization, 
 from core.actors import Actor
 from core.ids import parse_id
 from core.models import Membership, Organization, Role
+from core.time_zones import MAX_TIME_ZONE_LENGTH
 from infra.exceptions import DomainError
 from teams import services
 from teams.models import Invitation
@@ -32,6 +33,15 @@ from teams.models import Invitation
 
 class OrganizationForm(forms.Form):
     name = forms.CharField(max_length=services.ORGANIZATION_NAME_MAX)
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.CharField(
+        max_length=MAX_TIME_ZONE_LENGTH,
+        label="Time zone",
+        help_text="An IANA name such as Europe/Paris. New schedules and standup settings start in it; "
+        "those already made keep their own.",
+    )
 
 
 class BoardGroupForm(forms.Form):
@@ -95,12 +105,13 @@ def organization_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def organization_settings(request: HttpRequest, organization_id: int) -> HttpResponse:
-    """Admins: the name and the board groups (create, rename, order, delete)."""
+    """Admins: the name, the time zone and the board groups (create, rename, order, delete)."""
     membership = _membership_or_404(request, organization_id)
     organization = membership.organization
     if not membership.has_role(Role.ADMIN):
         return render(request, "teams/admins_only.html", {"organization": organization}, status=403)
     rename_form = OrganizationForm(initial={"name": organization.name})
+    time_zone_form = TimeZoneForm(initial={"time_zone": organization.time_zone})
     group_form = BoardGroupForm()
     if request.method == "POST":
         action = request.POST.get("action", "")
@@ -114,6 +125,16 @@ def organization_settings(request: HttpRequest, organization_id: int) -> HttpRes
                         name=rename_form.cleaned_data["name"],
                     )
                     messages.success(request, "Organization renamed.")
+                    return redirect("teams:settings", organization_id=organization.pk)
+            elif action == "time-zone":
+                time_zone_form = TimeZoneForm(request.POST)
+                if time_zone_form.is_valid():
+                    services.set_organization_time_zone(
+                        organization=organization,
+                        actor=_actor(request),
+                        time_zone=time_zone_form.cleaned_data["time_zone"].strip(),
+                    )
+                    messages.success(request, "Time zone saved.")
                     return redirect("teams:settings", organization_id=organization.pk)
             elif action == "create-group":
                 group_form = BoardGroupForm(request.POST)
@@ -136,6 +157,7 @@ def organization_settings(request: HttpRequest, organization_id: int) -> HttpRes
         {
             "organization": organization,
             "rename_form": rename_form,
+            "time_zone_form": time_zone_form,
             "group_form": group_form,
             "groups": groups,
         },

@@ -1,5 +1,5 @@
 """The inbox task webhooks make for each payload of a webhook that `creates_task`
-(webhooks.inbox, registered in WebhookRulesConfig.ready()): a task in the board's inbox, made by
+(webhooks.inbox, named in settings.WEBHOOK_INBOX_TASK_MAKER): a task in the board's inbox, made by
 boards.services.create_task like every other task."""
 
 from __future__ import annotations

@@ -3,33 +3,39 @@ transaction, so that the `webhook.received` event names it (task_id, title) and 
 leaves no task behind.
 
 Tasks are boards' to make, and boards is a domain app beside webhooks, which imports none of them.
-The app above both that turns payloads into task changes (webhook_rules) registers the maker with
-`register_inbox_task_maker()` in its AppConfig.ready(); webhooks.services calls it through
-`make_inbox_task()`. There is one maker: a second registration replaces the first (a reload
-registers again).
+The app above both that turns payloads into task changes (webhook_rules) provides the maker, named
+by its dotted path in settings.WEBHOOK_INBOX_TASK_MAKER (the settings style of every seam);
+webhooks.services calls it through `make_inbox_task()`. There is one maker.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model
+from django.utils.module_loading import import_string
 
 from core.actors import Actor
 
 # (board, actor, title, description) -> (task id, task title)
 InboxTaskMaker = Callable[..., tuple[int, str]]
 
-_maker: InboxTaskMaker | None = None
+
+@cache
+def _maker(path: str) -> InboxTaskMaker:
+    return import_string(path)
 
 
-def register_inbox_task_maker(maker: InboxTaskMaker) -> None:
-    global _maker
-    _maker = maker
+def inbox_task_maker() -> InboxTaskMaker:
+    """The maker settings.WEBHOOK_INBOX_TASK_MAKER names; ImproperlyConfigured when it names none."""
+    path = settings.WEBHOOK_INBOX_TASK_MAKER
+    if not path:
+        raise ImproperlyConfigured("No inbox task maker is configured (settings.WEBHOOK_INBOX_TASK_MAKER).")
+    return _maker(path)
 
 
 def make_inbox_task(*, board: Model, actor: Actor, title: str, description: str) -> tuple[int, str]:
-    if _maker is None:
-        raise ImproperlyConfigured("No inbox task maker is registered (webhook_rules is not installed).")
-    return _maker(board=board, actor=actor, title=title, description=description)
+    return inbox_task_maker()(board=board, actor=actor, title=title, description=description)

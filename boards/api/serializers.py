@@ -55,7 +55,8 @@ class OrganizationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Organization
-        fields = ["id", "name", "slug", "role", "created_at"]
+        fields = ["id", "name", "slug", "role", "time_zone", "created_at"]
+        read_only_fields = ["time_zone"]
 
     def get_role(self, organization: Organization) -> str:
         roles = self.context.get("roles") or {}

@@ -123,7 +123,7 @@ class StandupSettingsViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
         if organization is None:
             raise NotFound("Not found.")
         self._organization = organization
-        return selectors.settings_for(organization.pk)
+        return selectors.settings_for(organization.pk, organization_time_zone=organization.time_zone)
 
     def update(self, request: Request, *args, **kwargs) -> Response:
         config = self.get_object()

@@ -2,6 +2,7 @@
 // gateway supervisor runs: agents.files.list and .get to read, agents.files.set to save with the
 // hash the file had when it was read (expectedHash), so a change made on the gateway meanwhile is
 // refused with FILE_CHANGED instead of being overwritten. Text is set with textContent/value only.
+// The queue and its polling are gateway_commands.js's (loaded first).
 (function () {
   "use strict";
 
@@ -20,46 +21,7 @@
   var saveState = document.getElementById("gateway-file-save-state");
   var openedHash = null; // the file's hash when it was read; null for a file that did not exist
   var pendingKey = null; // kept until the save is answered: a retry is the same command
-
-  function csrfToken() {
-    var input = form.querySelector("input[name=csrfmiddlewaretoken]");
-    return input ? input.value : "";
-  }
-
-  function queue(method, params, key) {
-    return fetch("/api/v1/gateways/" + gatewayId + "/commands/", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify({ method: method, params: params, idempotency_key: key || "" })
-    }).then(function (response) {
-      return response.json().then(function (body) {
-        if (!response.ok) {
-          throw new Error((body.error && body.error.message) || "The command was refused.");
-        }
-        return body;
-      });
-    });
-  }
-
-  function waitFor(command, tries, delay) {
-    delay = delay || 300;
-    if (command.state === "succeeded" || command.state === "failed") {
-      return Promise.resolve(command);
-    }
-    if (tries <= 0) {
-      return Promise.reject(new Error("The gateway did not answer; is it connected?"));
-    }
-    return new Promise(function (resolve) { setTimeout(resolve, delay); }).then(function () {
-      return fetch("/api/v1/gateway-commands/" + command.id + "/", { credentials: "same-origin" })
-        .then(function (r) { return r.json(); })
-        .then(function (next) { return waitFor(next, tries - 1, Math.min(delay * 1.3, 3000)); });
-    });
-  }
-
-  function run(method, params, key) {
-    return queue(method, params, key).then(function (command) { return waitFor(command, 40); });
-  }
+  var run = window.MCGatewayCommands.client(gatewayId).run;
 
   function renderList(files) {
     list.textContent = "";
@@ -106,7 +68,7 @@
     if (openedHash) {
       params.expectedHash = openedHash;
     }
-    pendingKey = pendingKey || (window.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Date.now()));
+    pendingKey = pendingKey || window.MCGatewayCommands.newKey();
     saveState.textContent = "Saving…";
     run("agents.files.set", params, pendingKey).then(function (command) {
       pendingKey = null;

@@ -2,6 +2,7 @@
 // the gateway supervisor), then the run live through /ws/gateways/<id>/session/: assistant text
 // as it streams, tool calls with their arguments and results, usage, errors.
 // Text from the network is set with textContent only. No inline scripts: the CSP forbids them.
+// The queue and its polling are gateway_commands.js's (loaded first).
 (function () {
   "use strict";
 
@@ -16,15 +17,7 @@
   var live = document.getElementById("session-live");
   var runs = {}; // runId -> the assistant <li> being streamed
   var tools = {}; // toolCallId -> its <li>
-
-  function csrfToken() {
-    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
-    if (input) {
-      return input.value;
-    }
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
+  var commands = window.MCGatewayCommands.client(gatewayId);
 
   function textOf(content) {
     if (typeof content === "string") {
@@ -100,41 +93,8 @@
     });
   }
 
-  function queue(method, params, key) {
-    return fetch("/api/v1/gateways/" + gatewayId + "/commands/", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify({ method: method, params: params, idempotency_key: key || "" })
-    }).then(function (response) {
-      return response.json().then(function (body) {
-        if (!response.ok) {
-          throw new Error((body.error && body.error.message) || "The command was refused.");
-        }
-        return body;
-      });
-    });
-  }
-
-  // Polls the queued command: every 0.3 s at first, then slower (up to 3 s), for about a minute.
-  function waitFor(command, tries, delay) {
-    delay = delay || 300;
-    if (command.state === "succeeded" || command.state === "failed") {
-      return Promise.resolve(command);
-    }
-    if (tries <= 0) {
-      return Promise.reject(new Error("The gateway did not answer; is it connected?"));
-    }
-    return new Promise(function (resolve) { setTimeout(resolve, delay); }).then(function () {
-      return fetch("/api/v1/gateway-commands/" + command.id + "/", { credentials: "same-origin" })
-        .then(function (r) { return r.json(); })
-        .then(function (next) { return waitFor(next, tries - 1, Math.min(delay * 1.3, 3000)); });
-    });
-  }
-
   function reloadHistory() {
-    queue("chat.history", { sessionKey: sessionKey })
-      .then(function (command) { return waitFor(command, 40); })
+    commands.run("chat.history", { sessionKey: sessionKey })
       .then(function (command) {
         if (command.state !== "succeeded" || Object.keys(runs).length) {
           return; // a new run started meanwhile: keep what is streaming
@@ -148,8 +108,7 @@
   }
 
   function loadHistory() {
-    queue("chat.history", { sessionKey: sessionKey })
-      .then(function (command) { return waitFor(command, 40); })
+    commands.run("chat.history", { sessionKey: sessionKey })
       .then(function (command) {
         if (command.state === "failed") {
           state.textContent = "No history: " + command.error_message;
@@ -253,10 +212,9 @@
       if (!text) {
         return;
       }
-      pendingKey = pendingKey || (window.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Date.now()));
+      pendingKey = pendingKey || window.MCGatewayCommands.newKey();
       sendState.textContent = "Sending…";
-      queue("chat.send", { sessionKey: sessionKey, message: text }, pendingKey)
-        .then(function (command) { return waitFor(command, 40); })
+      commands.run("chat.send", { sessionKey: sessionKey, message: text }, pendingKey)
         .then(function (command) {
           if (command.state === "failed") {
             sendState.textContent = command.error_code + ": " + command.error_message;

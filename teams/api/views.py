@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,6 +20,7 @@ from core.access import require_role
 from core.api.views import HumanViewSet
 from core.ids import MAX_ID
 from core.models import Membership, Organization, Role
+from core.time_zones import MAX_TIME_ZONE_LENGTH
 from teams import services
 from teams.models import Invitation
 
@@ -82,10 +84,19 @@ class OrganizationNameSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
 
 
+class OrganizationUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    time_zone = serializers.CharField(
+        max_length=MAX_TIME_ZONE_LENGTH,
+        required=False,
+        help_text="An IANA name (Europe/Paris): where new schedules and standup settings start.",
+    )
+
+
 class OrganizationViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, OrganizationReadViewSet):
     """The organizations you belong to, with your role in each. Anyone signed in starts one (and
-    is its admin); admins rename it (PATCH `name`); any member leaves it (`leave`), except the
-    last admin."""
+    is its admin); admins rename it or set its time zone (PATCH `name`, `time_zone`); any member
+    leaves it (`leave`), except the last admin."""
 
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -100,15 +111,17 @@ class OrganizationViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, Orga
         organization = services.create_organization(user=request.user, name=data.validated_data["name"])
         return self._respond(organization, status.HTTP_201_CREATED)
 
-    @extend_schema(request=OrganizationNameSerializer, responses=OrganizationSerializer)
+    @extend_schema(request=OrganizationUpdateSerializer, responses=OrganizationSerializer)
     def partial_update(self, request: Request, *args, **kwargs) -> Response:
         organization = self.get_object()
         # The service authorises too; asking first means a viewer learns nothing from validation.
         require_role(user=request.user, organization=organization, role=Role.ADMIN)
-        data = OrganizationNameSerializer(data=request.data)
+        data = OrganizationUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        organization = services.rename_organization(
-            organization=organization, actor=self.actor, name=data.validated_data["name"]
+        if not data.validated_data:
+            raise ValidationError({"name": ["Send a name, a time_zone or both."]})
+        organization = services.update_organization(
+            organization=organization, actor=self.actor, **data.validated_data
         )
         return self._respond(organization)
 

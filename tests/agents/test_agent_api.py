@@ -41,6 +41,18 @@ def test_me_describes_the_agent(setup):
     assert "token" not in str(body) and setup["raw"] not in str(body)
 
 
+def test_an_agent_reads_itself_as_humans_read_it_less_created_at(setup, user):
+    """Both APIs show an agent with one field list (agent_api.serializers.AGENT_FIELDS)."""
+    mine = setup["client"].get("/api/v1/agent/me").json()
+    human = APIClient()
+    human.force_login(user)
+    theirs = human.get(f"/api/v1/agents/{setup['agent'].pk}/").json()
+    assert list(theirs) == [*mine, "created_at"]
+    assert {key: theirs[key] for key in mine if key != "last_seen_at"} == {
+        key: value for key, value in mine.items() if key != "last_seen_at"
+    }
+
+
 def test_boards_lists_only_the_agents_boards(setup):
     body = setup["client"].get("/api/v1/agent/boards").json()
     assert [b["id"] for b in body["results"]] == [setup["board"].pk]

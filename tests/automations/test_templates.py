@@ -8,7 +8,14 @@ import datetime as dt
 import pytest
 
 from automations import services
-from automations.models import ActionOutcome, Pipeline, Schedule
+from automations.models import (
+    ActionOutcome,
+    BoardTemplate,
+    Pipeline,
+    PipelineTemplate,
+    Schedule,
+    TaskTemplate,
+)
 from boards import services as board_services
 from boards.models import TaskDependency, TaskStatus
 from core.actors import Actor
@@ -114,3 +121,23 @@ def test_thirty_steps_and_fifty_checklist_items_are_allowed_one_more_is_not(boar
             board=board, actor=admin, name="Longer", title="t", checklist=["i"] * 51
         )
     assert error.value.code == "too_many_items"
+
+
+@pytest.mark.parametrize(
+    ("model", "constraint", "description_limit", "related_name"),
+    [
+        (TaskTemplate, "tasktemplate_unique_name", 10000, "task_templates"),
+        (PipelineTemplate, "pipelinetemplate_unique_name", 2000, "pipeline_templates"),
+    ],
+)
+def test_both_templates_keep_their_own_schema_on_the_shared_base(
+    model, constraint, description_limit, related_name
+):
+    """The abstract base shares name, timestamps, manager and the unique name; the names and
+    limits each table had stay (makemigrations --check guards the rest)."""
+    assert issubclass(model, BoardTemplate) and not model._meta.abstract
+    assert [(c.name, c.fields) for c in model._meta.constraints] == [(constraint, ("board", "name"))]
+    assert model._meta.get_field("description").max_length == description_limit
+    assert model._meta.get_field("board").remote_field.related_name == related_name
+    assert model._meta.ordering == ["name", "id"]
+    assert hasattr(model.objects, "visible_to")

@@ -450,6 +450,40 @@ def test_the_message_limit_is_20000_characters(linked, teammate):
         )
 
 
+@pytest.mark.parametrize(
+    "queue",
+    [
+        lambda actor, row: services.send_to_gateway_agent(
+            actor=actor, gateway_agent=row, message="hi", idempotency_key="k"
+        ),
+        lambda actor, row: services.wake_gateway_agent(actor=actor, gateway_agent=row, idempotency_key="k"),
+        lambda actor, row: services.stop_gateway_session(
+            actor=actor, gateway=row.gateway, session_key="agent:builder:main"
+        ),
+        lambda actor, row: services.reset_gateway_session(
+            actor=actor, gateway=row.gateway, session_key="agent:builder:main"
+        ),
+        lambda actor, row: services.request_command(actor=actor, gateway=row.gateway, method="status"),
+    ],
+    ids=["send", "wake", "stop", "reset", "request"],
+)
+def test_each_command_service_checks_the_role_once(linked, teammate, monkeypatch, queue):
+    row, _agent = linked
+    checks = []
+    real = services.authorize
+    monkeypatch.setattr(services, "authorize", lambda *a, **kw: checks.append(kw["role"]) or real(*a, **kw))
+    _command, created = queue(Actor.for_user(teammate), row)
+    assert created and len(checks) == 1
+
+
+def test_a_viewer_is_refused_before_the_message_is_checked(linked, viewer):
+    row, _agent = linked
+    with pytest.raises(PermissionDenied):
+        services.send_to_gateway_agent(
+            actor=Actor.for_user(viewer), gateway_agent=row, message="", idempotency_key="k"
+        )
+
+
 # --- exec approvals -----------------------------------------------------------------------------------
 
 REQUESTED = {
