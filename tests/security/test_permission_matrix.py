@@ -593,6 +593,9 @@ def test_the_table_has_no_rows_for_routes_that_are_gone(db):
 
 @pytest.mark.django_db
 @pytest.mark.runs_long
+# Who may do what is decided in Python (core.access, the views); the PostgreSQL run covers the
+# same views through each app's own tests, the fuzzers and the SQL-injection sweep.
+@pytest.mark.backend_independent
 def test_every_route_answers_every_principal_as_the_table_says(django_db_blocker):
     world = build_world()
     clients = {principal: world.client(principal) for principal in PRINCIPALS}

@@ -20,7 +20,8 @@ from tests.factories import AgentFactory, TaskFactory
 from tests.security.world import build_world
 from webhooks.services import ingest_webhook_payload
 
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("consumers_inline")]
+# Escaping is the templates' and the scripts' business, the same on either database.
+pytestmark = [pytest.mark.e2e, pytest.mark.backend_independent, pytest.mark.usefixtures("consumers_inline")]
 
 SCRIPT = "<script>alert('xss-script')</script>"
 IMG = "<img src=x onerror=\"alert('xss-img')\">"
