@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from django.core.cache import caches
@@ -32,6 +34,30 @@ requires_redis = pytest.mark.skipif(not USING_REDIS, reason="needs REDIS_URL=red
 requires_sqlite = pytest.mark.skipif(
     USING_POSTGRES, reason=f"{OTHER_BACKEND} the embedded SQLite database only"
 )
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """SQLite: each worker's test database is a file in memory (/dev/shm), in WAL mode, not
+    Django's in-memory shared-cache database. In shared-cache mode a second connection (the
+    in-process server's, the embedded worker's) that meets a writer gets "database table is
+    locked" at once, with no busy timeout: a browser page refreshing while an agent posted, or
+    the worker's alert evaluation beside a delivery, failed so in CI. A WAL file lets readers
+    run beside the writer and makes writers wait their turn (the settings' 20 s timeout), as the
+    embedded default does in production."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.sqlite3":
+        yield
+        return
+    directory = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    path = directory / f"missioncontrol-test-{os.getpid()}-{worker}.sqlite3"
+    database.setdefault("TEST", {})["NAME"] = str(path)
+    yield
+    for leftover in directory.glob(f"{path.name}*"):  # the database, its -wal and -shm files
+        leftover.unlink(missing_ok=True)
 
 
 @pytest.fixture(autouse=True, scope="session")

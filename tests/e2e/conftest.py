@@ -1,7 +1,7 @@
 """Browser tests: the real ASGI server (uvicorn) in a thread of the test process, and Debian's
 Chromium driven by Playwright.
 
-The server runs in-process so it shares the test database (SQLite in-memory shared cache, or
+The server runs in-process so it shares the test database (a SQLite file in WAL mode, or
 the Postgres test database) and, in the embedded default, the in-memory channel layer and the
 embedded Celery worker. Tests using it need `transactional_db` so their writes are visible.
 """
