@@ -1,10 +1,13 @@
-"""`python -m docs.screenshots`: screenshots of the main pages, from the real app, into docs/screenshots/.
+"""`python -m docs.screenshots`: screenshots of every page, from the real app, into docs/screenshots/.
 
 Builds a throwaway install (SQLite under a temp dir, DEBUG off, the same settings `make run`
-writes), fills it with a small team's week of work through the services and the real HTTP APIs
-(an agent claims and comments with its token, GitHub posts a signed webhook), serves it with
-uvicorn and photographs each page with Debian's Chromium: desktop light, desktop dark, and a
-phone. Rerun after a visual change and commit the PNGs; README links them.
+writes), fills it with a small team's work through the services and the real HTTP APIs (an
+agent claims and comments with its token, GitHub posts a signed webhook; a week of finished
+tasks, a month of usage, alerts, deliveries, automations, a recorded but unreachable gateway),
+serves it with uvicorn and photographs each page of `pages()` with Debian's Chromium: desktop
+light, desktop dark, and a phone. No OpenClaw gateway runs: the browser answers the gateway
+pages' commands with canned replies. A full run also writes the gallery, docs/screenshots.md.
+Rerun after a visual change and commit the PNGs.
 
     python -m docs.screenshots [--out docs/screenshots] [--only board,task]
 """
@@ -668,6 +671,7 @@ def shoot(base: str, world: dict, out: Path, only: set[str]) -> list[Path]:
             context = browser.new_context(viewport=viewport, color_scheme=scheme, device_scale_factor=1)
             page = context.new_page()
             page.set_default_timeout(20_000)
+            page.route("**/api/v1/gateways/*/commands/", answer_gateway_commands)
             for shot in shots:
                 if shot.name != "login":
                     continue
@@ -691,6 +695,67 @@ def shoot(base: str, world: dict, out: Path, only: set[str]) -> list[Path]:
     return written
 
 
+# What the gateway would answer the pages' commands (chat.history, agents.files.*): the pictures
+# need no live OpenClaw gateway, so the browser answers the command POST itself with these.
+SOUL = """# release-bot
+
+You ship Northwind's releases: tag, build, run the e2e suite, deploy, announce.
+Careful, terse, and you never deploy on a red build.
+"""
+AGENTS_MD = """# How release-bot works
+
+- Claim tasks tagged `ci` or `deploy` on Release 2.0.
+- Post progress as task comments; move to review when done.
+"""
+GATEWAY_ANSWERS = {
+    "chat.history": {
+        "messages": [
+            {"role": "user", "content": "Run the load test against staging: 500 rps for 10 minutes."},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "text", "text": "Starting k6 against staging."},
+                    {
+                        "type": "toolCall",
+                        "id": "call-1",
+                        "name": "exec",
+                        "arguments": {"command": "k6 run --vus 200 --duration 10m load/staging.js"},
+                    },
+                ],
+            },
+            {
+                "role": "toolResult",
+                "toolCallId": "call-1",
+                "toolName": "exec",
+                "content": "http_req_duration p(95)=182ms  http_reqs=300012  errors=0.00%",
+            },
+            {
+                "role": "assistant",
+                "content": [{"type": "text", "text": "Done: p95 is 182 ms at 500 rps, no errors."}],
+            },
+        ]
+    },
+    "agents.files.list": {
+        "files": [
+            {"name": "SOUL.md", "size": len(SOUL)},
+            {"name": "AGENTS.md", "size": len(AGENTS_MD)},
+            {"name": "TOOLS.md", "missing": True},
+        ]
+    },
+    "agents.files.get": {"file": {"name": "SOUL.md", "content": SOUL, "hash": "seed"}},
+}
+
+
+def answer_gateway_commands(route) -> None:
+    method = json.loads(route.request.post_data or "{}").get("method", "")
+    result = GATEWAY_ANSWERS.get(method)
+    if method == "agents.files.get" and "AGENTS" in (route.request.post_data or ""):
+        result = {"file": {"name": "AGENTS.md", "content": AGENTS_MD, "hash": "seed"}}
+    command = {"id": 1, "method": method, "state": "succeeded" if result else "failed", "result": result}
+    command.update({} if result else {"error_code": "UNAVAILABLE", "error_message": "not in the pictures"})
+    route.fulfill(status=201, content_type="application/json", body=json.dumps(command))
+
+
 VARIANTS = (("light", DESKTOP, ""), ("dark", DESKTOP, "-dark"), ("light", PHONE, "-phone"))
 
 
@@ -708,7 +773,8 @@ def write_gallery(world: dict, target: Path) -> None:
         "(390 px). `python -m docs.screenshots` builds a throwaway install, fills it with a small "
         "team's week of work (through the services and the real HTTP APIs), and photographs each "
         "page with Chromium; `--only board,task` retakes some. The gateway pages show a recorded, "
-        "disconnected gateway (no live OpenClaw gateway runs).",
+        "unreachable gateway; the session transcript and the agent files are canned replies (no live "
+        "OpenClaw gateway runs).",
         "",
     ]
     lines += ["| Page | What it is for | Light | Dark | Phone |", "| --- | --- | --- | --- | --- |"]
