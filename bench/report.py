@@ -112,10 +112,11 @@ def rows(results: dict) -> list[tuple[str, str, str]]:
         )
     if "outbound" in results:
         r = results["outbound"]
+        two = f"{r['two_workers']['rate']:.0f}" if "two_workers" in r else "-"
         out.append(
             (
                 "deliveries to a local receiver, 1 / 2 worker processes",
-                f"{r['one_worker']['rate']:.0f} / {r['two_workers']['rate']:.0f} per s",
+                f"{r['one_worker']['rate']:.0f} / {two} per s",
                 "",
             )
         )

@@ -358,6 +358,8 @@ def print_table(results: dict) -> None:
     if "outbound" in results:
         r = results["outbound"]
         for key in ("one_worker", "two_workers"):
+            if key not in r:  # the smoke run has one worker only
+                continue
             run = r[key]
             rows.append(
                 (

@@ -46,11 +46,13 @@ def requests_for(base: dict, token: str, signed: tuple[bytes, str]) -> dict[str,
 
 def measure(target, requests: dict, seconds: int) -> dict:
     runs = {}
-    for name, (path, script) in requests.items():
+    for index, (name, (path, script)) in enumerate(requests.items()):
         # One second of one connection first: a fresh worker's first requests (imports, the
         # database connection) are not the steady state, and in a 2 s --quick window they can
-        # outlast wrk's 2 s timeout and leave nothing measured.
-        harness.run_wrk(f"{target.url}{path}", script, connections=1, seconds=1, threads=1)
+        # outlast wrk's 2 s timeout and leave nothing measured. The smoke run, which only proves
+        # each request is served, warms the server once.
+        if index == 0 or not harness.smoke():
+            harness.run_wrk(f"{target.url}{path}", script, connections=1, seconds=1, threads=1)
         runs[name] = harness.measured(
             [target],
             lambda p=path, s=script: harness.run_wrk(
@@ -63,7 +65,7 @@ def measure(target, requests: dict, seconds: int) -> dict:
 def run(base: dict, quick: bool, *, candidates: list[tuple[str, str]] | None = None) -> dict:
     from bench.run_all import signed_body
 
-    seconds = 3 if quick else 10
+    seconds = harness.sized(quick, full=10, quick_size=3, smoke_size=1)
     token = harness.seed("agents", "1")["token"]
     requests = requests_for(base, token, signed_body(base["secret"]))
     env = harness.production_env(DJANGO_SETTINGS_MODULE="bench.stack_ceiling")

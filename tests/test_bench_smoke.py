@@ -44,7 +44,7 @@ def test_every_benchmark_runs_end_to_end_at_its_smallest(tmp_path):
     assert all(results["board"]["query_count_flat"].values())
     for run in results["live"].values():
         assert run["accepted"] > 0 and run["lost"] == 0
-    for key in ("one_worker", "two_workers", "recovery"):
+    for key in ("one_worker", "recovery"):  # two workers: the full run only
         assert results["outbound"][key]["complete"] is True
     assert "webhook ingest" in result.stdout
     for server in ("gunicorn", "uvicorn", "layout"):
