@@ -86,6 +86,20 @@
     }, 1);
   }
 
+  // Counts (bars, histograms, areas: data.y_zero) start at 0, with headroom above the tallest
+  // value; uPlot's own range would start a flat series of ones near 0.8.
+  function yScale(data) {
+    if (!data.y_zero) {
+      return {};
+    }
+    return {
+      range: function (u, dataMin, dataMax) {
+        var top = dataMax > 0 ? dataMax : 1;
+        return [0, uPlot.rangeNum(0, top, 0.1, true)[1]];
+      },
+    };
+  }
+
   function options(figure, data, width) {
     var colours = palette();
     var fg = cssVar("--chart-text", "#5b5e6b");
@@ -116,7 +130,7 @@
       series: series,
       legend: { show: data.series.length > 1 },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: false } },
+      scales: { x: { time: false }, y: yScale(data) },
       axes: [
         Object.assign({}, axis, {
           // Room per label from the longest one, so uPlot skips categories rather than overlap them;

@@ -184,3 +184,16 @@ def test_offline_holders_read_in_plain_english_and_fresh_times_say_just_now(clie
     assert "(s)" not in html
     assert "dead since" in html and "just now" in html
     assert "0\xa0minutes" not in html and "0 minutes" not in html
+
+
+def test_count_charts_start_their_y_axis_at_zero(client_in, board, user):
+    """The throughput bars carry "y_zero": charts.js then ranges the axis from 0, not from 0.8."""
+    from infra.charts import Chart, ChartSeries
+
+    grow(board, user, tasks=2, agents=0)
+    html = client_in.get(reverse("overview:overview")).content.decode()
+    block = html.split('<script id="chart-throughput" type="application/json">', 1)[1].split("</script>", 1)[0]
+    assert '"y_zero": true' in block
+    assert Chart(id="c", title="t", kind="lines", x=["a"], series=[ChartSeries("s", [1])]).data["y_zero"] is False
+    assert Chart(id="c", title="t", kind="histogram", x=["a"]).data["y_zero"] is True
+    assert Chart(id="c", title="t", kind="lines", x=["a"], y_zero=True).data["y_zero"] is True
