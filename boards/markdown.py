@@ -8,6 +8,7 @@ script or style the page.
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 
 import markdown as markdown_lib
@@ -104,3 +105,19 @@ def render_markdown(text: str, mentions: dict[str, str] | None = None) -> SafeSt
         clean_content_tags={"script", "style"},
     )
     return mark_safe(link_mentions(cleaned, mentions or {}))  # noqa: S308 - sanitised by nh3 above
+
+
+# Where a block ends, plain text gets a space ("<p>a</p><p>b</p>" reads "a b", not "ab").
+_BLOCK_ENDS = re.compile(r"</(?:p|li|h[1-6]|tr|td|th|pre|blockquote|ul|ol|table)>|<br\s*/?>|<hr\s*/?>", re.I)
+
+
+def plain_text(text: str) -> str:
+    """`text` with its Markdown taken out ("**182 ms**" reads "182 ms"), for one-line places that
+    show no markup: feed quotes, search titles and excerpts. The result is plain text, not HTML:
+    it is escaped where it is shown."""
+    if not text:
+        return ""
+    html = markdown_lib.markdown(text, extensions=["fenced_code", "tables", "sane_lists"], output_format="html")
+    html = _BLOCK_ENDS.sub(" ", html)
+    stripped = nh3.clean(html, tags=set(), attributes={}, clean_content_tags={"script", "style"})
+    return " ".join(html_lib.unescape(stripped).split())
