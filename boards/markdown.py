@@ -117,7 +117,9 @@ def plain_text(text: str) -> str:
     it is escaped where it is shown."""
     if not text:
         return ""
-    html = markdown_lib.markdown(text, extensions=["fenced_code", "tables", "sane_lists"], output_format="html")
+    html = markdown_lib.markdown(
+        text, extensions=["fenced_code", "tables", "sane_lists"], output_format="html"
+    )
     html = _BLOCK_ENDS.sub(" ", html)
     stripped = nh3.clean(html, tags=set(), attributes={}, clean_content_tags={"script", "style"})
     return " ".join(html_lib.unescape(stripped).split())

@@ -85,4 +85,6 @@ def test_feed_quotes_show_the_text_of_markdown_not_its_syntax(organization, boar
     )
     sentence = str(get_event_type(verb).sentence(event))
     assert "p95 is 182 ms on prod" in sentence
-    assert "**" not in sentence and "`" not in sentence and "<img" not in sentence and "onerror" not in sentence
+    assert (
+        "**" not in sentence and "`" not in sentence and "<img" not in sentence and "onerror" not in sentence
+    )

@@ -192,8 +192,13 @@ def test_count_charts_start_their_y_axis_at_zero(client_in, board, user):
 
     grow(board, user, tasks=2, agents=0)
     html = client_in.get(reverse("overview:overview")).content.decode()
-    block = html.split('<script id="chart-throughput" type="application/json">', 1)[1].split("</script>", 1)[0]
+    block = html.split('<script id="chart-throughput" type="application/json">', 1)[1].split("</script>", 1)[
+        0
+    ]
     assert '"y_zero": true' in block
-    assert Chart(id="c", title="t", kind="lines", x=["a"], series=[ChartSeries("s", [1])]).data["y_zero"] is False
+    assert (
+        Chart(id="c", title="t", kind="lines", x=["a"], series=[ChartSeries("s", [1])]).data["y_zero"]
+        is False
+    )
     assert Chart(id="c", title="t", kind="histogram", x=["a"]).data["y_zero"] is True
     assert Chart(id="c", title="t", kind="lines", x=["a"], y_zero=True).data["y_zero"] is True
