@@ -123,6 +123,18 @@ def agents_online(now: datetime | None = None) -> int:
     return Agent.objects.filter(status=AgentStatus.ACTIVE, last_seen_at__gte=since).count()
 
 
+def agents_idle(now: datetime | None = None) -> int:
+    """Active agents heard from within AGENT_OFFLINE_SECONDS but not AGENT_ONLINE_SECONDS: the
+    overview calls them idle; "0 online" alone read as if two agents that sent a heartbeat a few
+    minutes ago had vanished."""
+    now = now or timezone.now()
+    return Agent.objects.filter(
+        status=AgentStatus.ACTIVE,
+        last_seen_at__gte=now - timedelta(seconds=settings.AGENT_OFFLINE_SECONDS),
+        last_seen_at__lt=now - timedelta(seconds=settings.AGENT_ONLINE_SECONDS),
+    ).count()
+
+
 def stale_agents(now: datetime | None = None) -> list[str]:
     """Active agents that connected once but have not been heard from for AGENT_OFFLINE_SECONDS."""
     since = (now or timezone.now()) - timedelta(seconds=settings.AGENT_OFFLINE_SECONDS)
