@@ -34,6 +34,9 @@ class Chart:
     # Whether the y axis starts at 0; None means yes for counts (bars, histogram, area), while a
     # line may zoom in on its range. A count axis from 0.8 makes one bar look like nothing.
     y_zero: bool | None = None
+    # At most this many pixels per x label (None: the chart fills its box): a chart of a few
+    # categories (people, not days) stays compact instead of putting its bars at the far edges.
+    slot_px: int | None = None
 
     def __post_init__(self) -> None:
         for series in self.series:
@@ -56,6 +59,7 @@ class Chart:
             "x_label": self.x_label,
             "y_label": self.y_label,
             "y_zero": self.starts_at_zero,
+            "slot_px": self.slot_px,
             "series": [{"label": series.label, "values": list(series.values)} for series in self.series],
         }
 

@@ -100,6 +100,29 @@
     };
   }
 
+  // Bars sit in the middle of a slot each (x from -0.5 to n - 0.5), so the first and last are
+  // not cut in half at the edges of the plot.
+  function xScale(data, bars) {
+    if (!bars) {
+      return { time: false };
+    }
+    return {
+      time: false,
+      range: function () {
+        return [-0.5, data.x.length - 0.5];
+      },
+    };
+  }
+
+  // A chart with slot_px is no wider than its categories need (plus the y axis).
+  function plotWidth(data, available) {
+    var width = Math.max(available, 200);
+    if (data.slot_px) {
+      width = Math.min(width, Math.max(240, data.x.length * data.slot_px + 80));
+    }
+    return width;
+  }
+
   function options(figure, data, width) {
     var colours = palette();
     var fg = cssVar("--chart-text", "#5b5e6b");
@@ -130,7 +153,7 @@
       series: series,
       legend: { show: data.series.length > 1 },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: false }, y: yScale(data) },
+      scales: { x: xScale(data, bars), y: yScale(data) },
       axes: [
         Object.assign({}, axis, {
           // Room per label from the longest one, so uPlot skips categories rather than overlap them;
@@ -162,7 +185,7 @@
     if (!data || !plot || !data.x || !data.x.length) {
       return;
     }
-    var opts = options(figure, data, Math.max(plot.clientWidth, 200));
+    var opts = options(figure, data, plotWidth(data, plot.clientWidth));
     var prepared = opts._prepared;
     delete opts._prepared;
     var xs = data.x.map(function (_, i) { return i; });
