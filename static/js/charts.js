@@ -114,6 +114,16 @@
     };
   }
 
+  // A count (every value whole) is labelled in whole steps: no "0.25 tasks" on the axis.
+  var WHOLE_INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000,
+    20000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000];
+  function wholeSteps(data) {
+    var whole = data.series.every(function (series) {
+      return series.values.every(function (value) { return Number(value) === Math.round(Number(value)); });
+    });
+    return whole ? { incrs: WHOLE_INCRS } : {};
+  }
+
   // A chart with slot_px is no wider than its categories need (plus the y axis).
   function plotWidth(data, available) {
     var width = Math.max(available, 200);
@@ -121,6 +131,12 @@
       width = Math.min(width, Math.max(240, data.x.length * data.slot_px + 80));
     }
     return width;
+  }
+
+  // The plot's box no wider than slot_px allows, so the legend sits under the bars, not in the
+  // middle of an empty page-wide strip.
+  function capBox(plot, data) {
+    plot.style.maxWidth = data.slot_px ? Math.max(240, data.x.length * data.slot_px + 80) + "px" : "";
   }
 
   function options(figure, data, width) {
@@ -167,7 +183,7 @@
             });
           },
         }),
-        Object.assign({}, axis, { label: data.y_label || "" }),
+        Object.assign({}, axis, { label: data.y_label || "" }, wholeSteps(data)),
       ],
       _prepared: prepared,
     };
@@ -185,6 +201,7 @@
     if (!data || !plot || !data.x || !data.x.length) {
       return;
     }
+    capBox(plot, data);
     var opts = options(figure, data, plotWidth(data, plot.clientWidth));
     var prepared = opts._prepared;
     delete opts._prepared;
