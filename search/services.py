@@ -130,14 +130,9 @@ def _activity_document(event: ActivityEvent) -> DocumentFields:
         board_id=event.board_id,
         # The feed sentence names who did it already ("maria created …"); text, not HTML.
         title=html.unescape(strip_tags(describe_event(event))),
-        # The names in the detail ("release-bot", a task title) are what people type; the actor's
-        # name too, for the sentences that leave it out.
+        # The names in the detail ("release-bot", a task title) are what people type.
         body=" ".join(
-            [
-                event.verb,
-                event.actor_label or "",
-                *(plain_text(v) for v in (event.detail or {}).values() if isinstance(v, str)),
-            ]
+            [event.verb, *(plain_text(v) for v in (event.detail or {}).values() if isinstance(v, str))]
         ),
         url=url,
     )
