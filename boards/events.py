@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils.html import format_html
 
 from activity.registry import actor, detail, link, quoted, register_event_type, task_link, url_or_none
+from boards.markdown import plain_text
 
 STATUS_LABELS = {
     "inbox": "Inbox",
@@ -62,7 +63,7 @@ def _edited(event):
 
 
 def _comment(event):
-    excerpt = detail(event).get("excerpt") or ""
+    excerpt = plain_text(detail(event).get("excerpt") or "")
     if len(excerpt) > 140:
         excerpt = excerpt[:139] + "…"
     if excerpt:

@@ -8,6 +8,7 @@ script or style the page.
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 
 import markdown as markdown_lib
@@ -88,6 +89,24 @@ def link_mentions(html: str, mentions: dict[str, str]) -> str:
     return "".join(out)
 
 
+# "- [x] done" renders as <li>[x] done</li> (or <li><p>[x] … in a loose list): the box is only
+# recognised at the very start of an item, so "[x]" in code or mid-sentence stays text.
+_TASK_ITEM = re.compile(r"<li>(\s*<p>)?\[([ xX])\]\s+")
+
+
+def task_list_items(html: str) -> str:
+    """Checklist items ("- [ ] todo", "- [x] done") become disabled checkboxes, as GitHub shows them.
+
+    Runs on sanitised HTML and inserts constant markup only (nh3 would drop <input>, so it cannot
+    come from the input)."""
+
+    def box(match: re.Match) -> str:
+        checked = " checked" if match.group(2) in "xX" else ""
+        return f'<li class="task-list-item">{match.group(1) or ""}<input type="checkbox" disabled{checked}> '
+
+    return _TASK_ITEM.sub(box, html)
+
+
 def render_markdown(text: str, mentions: dict[str, str] | None = None) -> SafeString:
     """HTML for `text`; untrusted input in, markup without script or styles out."""
     if not text:
@@ -103,4 +122,22 @@ def render_markdown(text: str, mentions: dict[str, str] | None = None) -> SafeSt
         link_rel="noopener noreferrer nofollow",
         clean_content_tags={"script", "style"},
     )
-    return mark_safe(link_mentions(cleaned, mentions or {}))  # noqa: S308 - sanitised by nh3 above
+    return mark_safe(link_mentions(task_list_items(cleaned), mentions or {}))  # noqa: S308 - sanitised by nh3 above
+
+
+# Where a block ends, plain text gets a space ("<p>a</p><p>b</p>" reads "a b", not "ab").
+_BLOCK_ENDS = re.compile(r"</(?:p|li|h[1-6]|tr|td|th|pre|blockquote|ul|ol|table)>|<br\s*/?>|<hr\s*/?>", re.I)
+
+
+def plain_text(text: str) -> str:
+    """`text` with its Markdown taken out ("**182 ms**" reads "182 ms"), for one-line places that
+    show no markup: feed quotes, search titles and excerpts. The result is plain text, not HTML:
+    it is escaped where it is shown."""
+    if not text:
+        return ""
+    html = markdown_lib.markdown(
+        text, extensions=["fenced_code", "tables", "sane_lists"], output_format="html"
+    )
+    html = _BLOCK_ENDS.sub(" ", html)
+    stripped = nh3.clean(html, tags=set(), attributes={}, clean_content_tags={"script", "style"})
+    return " ".join(html_lib.unescape(stripped).split())

@@ -7,10 +7,11 @@ from django.utils.safestring import SafeString
 
 from activity.models import ActivityEvent
 from activity.registry import register_category, register_event_type, task_link
+from boards.markdown import plain_text
 
 
 def _excerpt(event: ActivityEvent) -> str:
-    text = (event.detail or {}).get("excerpt", "")
+    text = plain_text((event.detail or {}).get("excerpt", ""))
     return text if len(text) <= 80 else text[:79] + "…"
 
 

@@ -31,6 +31,12 @@ class Chart:
     stacked: bool = False
     x_label: str = ""
     y_label: str = ""
+    # Whether the y axis starts at 0; None means yes for counts (bars, histogram, area), while a
+    # line may zoom in on its range. A count axis from 0.8 makes one bar look like nothing.
+    y_zero: bool | None = None
+    # At most this many pixels per x label (None: the chart fills its box): a chart of a few
+    # categories (people, not days) stays compact instead of putting its bars at the far edges.
+    slot_px: int | None = None
 
     def __post_init__(self) -> None:
         for series in self.series:
@@ -38,6 +44,10 @@ class Chart:
                 raise ValueError(
                     f"series {series.label!r} has {len(series.values)} values for {len(self.x)} labels"
                 )
+
+    @property
+    def starts_at_zero(self) -> bool:
+        return self.y_zero if self.y_zero is not None else self.kind in ("bars", "histogram", "area")
 
     @property
     def data(self) -> dict:
@@ -48,6 +58,8 @@ class Chart:
             "x": list(self.x),
             "x_label": self.x_label,
             "y_label": self.y_label,
+            "y_zero": self.starts_at_zero,
+            "slot_px": self.slot_px,
             "series": [{"label": series.label, "values": list(series.values)} for series in self.series],
         }
 

@@ -52,6 +52,11 @@ MIN_SECRET_KEY_LENGTH = 32
 STUCK_BACKUP_HOURS = 6
 
 
+def counted(count: int, singular: str, plural: str = "") -> str:
+    """ "1 gateway", "3 gateways": findings are read on the ops page, not parsed."""
+    return f"{count} {singular if count == 1 else (plural or singular + 's')}"
+
+
 @dataclass(frozen=True)
 class Finding:
     check: str
@@ -123,6 +128,18 @@ def agents_online(now: datetime | None = None) -> int:
     return Agent.objects.filter(status=AgentStatus.ACTIVE, last_seen_at__gte=since).count()
 
 
+def agents_idle(now: datetime | None = None) -> int:
+    """Active agents heard from within AGENT_OFFLINE_SECONDS but not AGENT_ONLINE_SECONDS: the
+    overview calls them idle; "0 online" alone read as if two agents that sent a heartbeat a few
+    minutes ago had vanished."""
+    now = now or timezone.now()
+    return Agent.objects.filter(
+        status=AgentStatus.ACTIVE,
+        last_seen_at__gte=now - timedelta(seconds=settings.AGENT_OFFLINE_SECONDS),
+        last_seen_at__lt=now - timedelta(seconds=settings.AGENT_ONLINE_SECONDS),
+    ).count()
+
+
 def stale_agents(now: datetime | None = None) -> list[str]:
     """Active agents that connected once but have not been heard from for AGENT_OFFLINE_SECONDS."""
     since = (now or timezone.now()) - timedelta(seconds=settings.AGENT_OFFLINE_SECONDS)
@@ -171,7 +188,7 @@ def check_database() -> list[Finding]:
             Finding(
                 "migrations",
                 ERROR,
-                f"{len(pending)} unapplied migration(s): {names}",
+                f"{counted(len(pending), 'unapplied migration')}: {names}",
                 "run: python manage.py migrate",
             )
         ]
@@ -248,7 +265,7 @@ def check_worker(context: str) -> list[Finding]:
                 "start one: celery -A missioncontrol worker (compose service `worker`)",
             )
         ]
-    return [Finding("worker", OK, f"{len(names)} worker(s) answered: {', '.join(names[:5])}")]
+    return [Finding("worker", OK, f"{counted(len(names), 'worker')} answered: {', '.join(names[:5])}")]
 
 
 def check_beat(context: str, now: datetime) -> list[Finding]:
@@ -323,7 +340,7 @@ def check_security_settings() -> list[Finding]:
             )
         )
     else:
-        findings.append(Finding("cors", OK, f"{len(cors)} allowed origin(s)"))
+        findings.append(Finding("cors", OK, f"{counted(len(cors), 'allowed origin')}"))
     return findings
 
 
@@ -375,7 +392,7 @@ def check_deploy_checks() -> list[Finding]:
             Finding(
                 "check_deploy drf_spectacular",
                 WARN,
-                f"{len(schema_warnings)} API schema warning(s); the schema is still served",
+                f"{counted(len(schema_warnings), 'API schema warning')}; the schema is still served",
                 "list them with: python manage.py spectacular --validate --fail-on-warn > /dev/null",
             )
         )
@@ -482,7 +499,7 @@ def check_dead_letters() -> list[Finding]:
             Finding(
                 "dead_letters",
                 WARN,
-                f"{count} delivery(ies) in the dead-letter queue",
+                f"{counted(count, 'delivery', 'deliveries')} in the dead-letter queue",
                 "open /deliveries/?status=dead, fix the receiver, then replay them",
             )
         ]
@@ -496,12 +513,12 @@ def check_agents(now: datetime) -> list[Finding]:
             Finding(
                 "agents",
                 WARN,
-                f"{len(stale)} active agent(s) without a heartbeat for "
+                f"{counted(len(stale), 'active agent')} without a heartbeat for "
                 f"{settings.AGENT_OFFLINE_SECONDS}s: {', '.join(stale[:5])}",
                 "check the agents' hosts, or suspend agents that are gone",
             )
         ]
-    return [Finding("agents", OK, f"{agents_online(now)} agent(s) online")]
+    return [Finding("agents", OK, f"{counted(agents_online(now), 'agent')} online")]
 
 
 def check_gateways() -> list[Finding]:
@@ -519,12 +536,12 @@ def check_gateways() -> list[Finding]:
             Finding(
                 "gateways",
                 WARN,
-                f"{len(down)} gateway(s) not connected: {', '.join(named)}",
+                f"{counted(len(down), 'gateway')} not connected: {', '.join(named)}",
                 "open /gateways/ for the error; is `manage.py run_gateways` running?",
             )
         ]
     count = Gateway.objects.supervised().count()
-    return [Finding("gateways", OK, f"{count} gateway(s) connected" if count else "no gateways")]
+    return [Finding("gateways", OK, f"{counted(count, 'gateway')} connected" if count else "no gateways")]
 
 
 # check --deploy builds the whole API schema (about a second of CPU); settings do not change

@@ -60,6 +60,7 @@ def status_facts(*, context: str = "web") -> dict[str, Any]:
         ("backups", lambda: _backup_facts(now)),
         ("dead_letters", doctor.dead_letter_count),
         ("agents_online", lambda: doctor.agents_online(now)),
+        ("agents_idle", lambda: doctor.agents_idle(now)),
         ("agents_stale", lambda: len(doctor.stale_agents(now))),
     ):
         try:
@@ -125,6 +126,7 @@ def ops_page(request: HttpRequest) -> HttpResponse:
     checks = page_checks(facts["checks"], local_install=settings.LOCAL_INSTALL)
     problems = [c for c in checks if c["status"] == "error" and not c["expected_locally"]]
     notes = [c for c in checks if c["status"] == "note"]
+    warnings = [c for c in checks if c["status"] == "warning" and not c["expected_locally"]]
     backups = Backup.objects.all()[:30]
     try:
         consumers = consumer_lags()
@@ -138,6 +140,8 @@ def ops_page(request: HttpRequest) -> HttpResponse:
             "checks": checks,
             "problems": problems,
             "notes": notes,
+            "warnings": warnings,
+            "offline_minutes": max(1, settings.AGENT_OFFLINE_SECONDS // 60),
             "backups": backups,
             "consumers": consumers,
             "expected_count": sum(1 for c in checks if c["expected_locally"]),

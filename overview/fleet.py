@@ -235,12 +235,19 @@ def needs_attention(
     ]
 
 
+def _holder_detail(agent: Agent) -> str:
+    """ "holds 2 open tasks; last seen" (the template appends when) or "...; never seen"."""
+    tasks = "open task" if agent.claimed_count == 1 else "open tasks"
+    seen = "last seen" if agent.last_seen_at else "never seen"
+    return f"holds {agent.claimed_count} {tasks}; {seen}"
+
+
 def _offline_holders_from(agents: list[Agent]) -> AttentionGroup:
     holders = [agent for agent in agents if agent.live_presence == "offline" and agent.claimed_count > 0]
     items = [
         {
             "label": agent.name,
-            "detail": f"holds {agent.claimed_count} open task(s); last seen",
+            "detail": _holder_detail(agent),
             "since": agent.last_seen_at,
             "url": reverse("agents:agent-detail", args=[agent.pk]),
         }

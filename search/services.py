@@ -12,6 +12,7 @@ existed, or after a bulk operation that bypassed the services (payload pruning, 
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from django.utils.html import strip_tags
 from activity.models import ActivityEvent
 from agents.models import Agent
 from boards import conversation
+from boards.markdown import plain_text
 from boards.models import Board, Task
 from boards.templatetags.boards_tags import describe_event
 from search import backends
@@ -56,7 +58,8 @@ def _task_document(task_id: int) -> DocumentFields | None:
         organization_id=Board.objects.filter(pk=task.board_id).values_list("organization_id", flat=True)[0],
         board_id=task.board_id,
         title=task.title,
-        body="\n\n".join([task.description, *comments]),
+        # Indexed as plain text: an excerpt shows "182 ms", not "**182 ms**".
+        body="\n\n".join(plain_text(text) for text in [task.description, *comments]),
         url=reverse("boards:task-detail", args=[task.board_id, task.pk]),
     )
 
@@ -125,9 +128,12 @@ def _activity_document(event: ActivityEvent) -> DocumentFields:
     return DocumentFields(
         organization_id=event.organization_id,
         board_id=event.board_id,
-        title=f"{event.actor_label} {strip_tags(describe_event(event))}",
+        # The feed sentence names who did it already ("maria created …"); text, not HTML.
+        title=html.unescape(strip_tags(describe_event(event))),
         # The names in the detail ("release-bot", a task title) are what people type.
-        body=" ".join([event.verb, *(str(v) for v in (event.detail or {}).values() if isinstance(v, str))]),
+        body=" ".join(
+            [event.verb, *(plain_text(v) for v in (event.detail or {}).values() if isinstance(v, str))]
+        ),
         url=url,
     )
 

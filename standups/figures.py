@@ -42,6 +42,8 @@ SECTIONS = ("done", "in_progress", "blocked", "waiting")
 STATUS_VERBS = ("task.created", "task.status_changed", "task.deleted")
 APPROVAL_VERBS = ("approval.requested", "approval.decided")
 CHART_ID = "standup-chart"
+# Two or three people on a page-wide chart put their bars at its far edges: a slot each, no wider.
+CHART_SLOT_PX = 96
 # The statuses a task can be counted in at the end of a day without having moved on it.
 HELD_STATUSES = (TaskStatus.IN_PROGRESS, TaskStatus.REVIEW, TaskStatus.BLOCKED)
 
@@ -355,6 +357,7 @@ def chart(figures: dict[str, Any]) -> Chart:
         series=[ChartSeries(label, [row[name] for row in people]) for name, label in labels.items()],
         x_label="Who",
         y_label="Tasks",
+        slot_px=CHART_SLOT_PX,
     )
 
 

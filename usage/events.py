@@ -8,12 +8,17 @@ from django.utils.html import format_html
 from activity.registry import register_category, register_event_type
 
 
+def _count(value) -> str:
+    """34362000 reads "34,362,000" (an old event's odd value is shown as it is)."""
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
 def _reported(event):
     detail = event.detail or {}
     return format_html(
         "{} reported usage: {} tokens, ${}",
         event.actor_label,
-        detail.get("total_tokens", 0),
+        _count(detail.get("total_tokens", 0)),
         detail.get("cost", "0"),
     )
 

@@ -86,6 +86,59 @@
     }, 1);
   }
 
+  // Counts (bars, histograms, areas: data.y_zero) start at 0, with headroom above the tallest
+  // value; uPlot's own range would start a flat series of ones near 0.8.
+  function yScale(data) {
+    if (!data.y_zero) {
+      return {};
+    }
+    return {
+      range: function (u, dataMin, dataMax) {
+        var top = dataMax > 0 ? dataMax : 1;
+        return [0, uPlot.rangeNum(0, top, 0.1, true)[1]];
+      },
+    };
+  }
+
+  // Bars sit in the middle of a slot each (x from -0.5 to n - 0.5), so the first and last are
+  // not cut in half at the edges of the plot.
+  function xScale(data, bars) {
+    if (!bars) {
+      return { time: false };
+    }
+    return {
+      time: false,
+      range: function () {
+        return [-0.5, data.x.length - 0.5];
+      },
+    };
+  }
+
+  // A count (every value whole) is labelled in whole steps: no "0.25 tasks" on the axis.
+  var WHOLE_INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000,
+    20000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000];
+  function wholeSteps(data) {
+    var whole = data.series.every(function (series) {
+      return series.values.every(function (value) { return Number(value) === Math.round(Number(value)); });
+    });
+    return whole ? { incrs: WHOLE_INCRS } : {};
+  }
+
+  // A chart with slot_px is no wider than its categories need (plus the y axis).
+  function plotWidth(data, available) {
+    var width = Math.max(available, 200);
+    if (data.slot_px) {
+      width = Math.min(width, Math.max(240, data.x.length * data.slot_px + 80));
+    }
+    return width;
+  }
+
+  // The plot's box no wider than slot_px allows, so the legend sits under the bars, not in the
+  // middle of an empty page-wide strip.
+  function capBox(plot, data) {
+    plot.style.maxWidth = data.slot_px ? Math.max(240, data.x.length * data.slot_px + 80) + "px" : "";
+  }
+
   function options(figure, data, width) {
     var colours = palette();
     var fg = cssVar("--chart-text", "#5b5e6b");
@@ -116,7 +169,7 @@
       series: series,
       legend: { show: data.series.length > 1 },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: false } },
+      scales: { x: xScale(data, bars), y: yScale(data) },
       axes: [
         Object.assign({}, axis, {
           // Room per label from the longest one, so uPlot skips categories rather than overlap them;
@@ -130,7 +183,7 @@
             });
           },
         }),
-        Object.assign({}, axis, { label: data.y_label || "" }),
+        Object.assign({}, axis, { label: data.y_label || "" }, wholeSteps(data)),
       ],
       _prepared: prepared,
     };
@@ -148,7 +201,8 @@
     if (!data || !plot || !data.x || !data.x.length) {
       return;
     }
-    var opts = options(figure, data, Math.max(plot.clientWidth, 200));
+    capBox(plot, data);
+    var opts = options(figure, data, plotWidth(data, plot.clientWidth));
     var prepared = opts._prepared;
     delete opts._prepared;
     var xs = data.x.map(function (_, i) { return i; });

@@ -362,6 +362,31 @@ def test_mentions_cannot_inject_markup():
     assert "<script>" not in html
 
 
+def test_checklists_render_as_disabled_checkboxes_and_stay_sanitised():
+    from boards.markdown import render_markdown
+
+    html = str(render_markdown("- [x] done\n- [ ] todo\n- `[x]` in code"))
+    assert '<li class="task-list-item"><input type="checkbox" disabled checked> done</li>' in html
+    assert '<li class="task-list-item"><input type="checkbox" disabled> todo</li>' in html
+    assert "<li><code>[x]</code> in code</li>" in html
+    hostile = str(
+        render_markdown(
+            "- [x] <script>alert(1)</script>\n- [ ] <img src=x onerror=alert(1)>\n"
+            '- [ ] <input type="checkbox" onclick="alert(1)"> [evil](javascript:alert(1))'
+        )
+    )
+    assert "<script" not in hostile and "onerror" not in hostile and "onclick" not in hostile
+    assert "javascript:" not in hostile
+    assert hostile.count("<input") == 3  # only the boxes the renderer put there
+
+
+def test_the_task_page_shows_a_description_checklist(owner_client, board):
+    task = TaskFactory(board=board, title="Ship it", description="- [x] tests pass\n- [ ] changelog")
+    page = owner_client.get(f"/boards/{board.pk}/tasks/{task.pk}/").content.decode()
+    assert '<input type="checkbox" disabled checked> tests pass' in page
+    assert '<input type="checkbox" disabled> changelog' in page
+
+
 def test_the_task_page_links_a_synced_task_to_its_source_like_the_card(owner_client, board):
     synced = TaskFactory(
         board=board,

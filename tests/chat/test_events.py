@@ -70,3 +70,21 @@ def test_a_post_in_a_tasks_thread_reads_as_a_comment_on_the_task(organization, b
         organization=organization, board=board, actor_label="ann", verb="chat.message_posted", detail={}
     )
     assert "wrote in the chat" in str(get_event_type("chat.message_posted").sentence(board_chat))
+
+
+@pytest.mark.parametrize("verb", ["chat.message_posted", "comment.added"])
+def test_feed_quotes_show_the_text_of_markdown_not_its_syntax(organization, board, verb):
+    """A quote in the feed is one line of text: "**182 ms**" reads "182 ms"; markup stays inert."""
+    event = ActivityEvent(
+        organization=organization,
+        board=board,
+        actor_kind="user",
+        actor_label="ann",
+        verb=verb,
+        detail={"excerpt": "p95 is **182 ms** on `prod` <img src=x onerror=alert(1)>", "task_id": 7},
+    )
+    sentence = str(get_event_type(verb).sentence(event))
+    assert "p95 is 182 ms on prod" in sentence
+    assert (
+        "**" not in sentence and "`" not in sentence and "<img" not in sentence and "onerror" not in sentence
+    )

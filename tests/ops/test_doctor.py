@@ -249,7 +249,7 @@ def test_gateways_that_are_not_connected_warn(healthy, organization):
     report = run_doctor(strict=True)
     found = next(f for f in report.findings if f.check == "gateways")
     assert found.status == "warning"
-    assert found.message == "1 gateway(s) not connected: studio (AUTH_TOKEN_MISMATCH)"
+    assert found.message == "1 gateway not connected: studio (AUTH_TOKEN_MISMATCH)"
     assert run_doctor().ok  # a warning: fails only with --strict
 
 
@@ -267,7 +267,7 @@ def test_api_schema_warnings_are_one_non_failing_warning(healthy, monkeypatch):
     report = run_doctor()
     assert report.ok
     schema = next(f for f in report.findings if f.check == "check_deploy drf_spectacular")
-    assert schema.status == "warning" and "2 API schema warning(s)" in schema.message
+    assert schema.status == "warning" and "2 API schema warnings;" in schema.message
 
 
 def test_a_backup_run_stuck_in_running_warns(healthy):
@@ -297,3 +297,12 @@ def test_check_messages_are_cut_at_a_sentence_or_a_word_never_mid_word():
     assert first_sentence(message) == "Your SECURE_SSL_REDIRECT setting is not set to True."
     cut = first_sentence("word " * 60, limit=40)
     assert cut.endswith("word…") and len(cut) <= 41
+
+
+def test_findings_count_in_plain_english():
+    from ops.doctor import counted
+
+    assert counted(1, "gateway") == "1 gateway"
+    assert counted(3, "gateway") == "3 gateways"
+    assert counted(1, "delivery", "deliveries") == "1 delivery"
+    assert counted(0, "delivery", "deliveries") == "0 deliveries"

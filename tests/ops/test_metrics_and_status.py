@@ -223,3 +223,34 @@ def test_the_status_api_reuses_the_deploy_checks_for_a_while(client, admin_user,
     monkeypatch.setattr(doctor, "DEPLOY_CHECK_CACHE_SECONDS", -1.0)
     client.get("/api/v1/status")
     assert calls == [1, 1]
+
+
+@pytest.mark.django_db
+def test_ops_page_counts_warnings_and_shows_idle_agents(client, healthy, monkeypatch, organization, board):
+    """No problems but warnings: the summary says how many, not "All checks passed."; agents that
+    sent a heartbeat two minutes ago are idle, shown beside "Agents online 0"."""
+    from datetime import timedelta
+
+    from deliveries.models import Delivery, DeliveryStatus
+    from infra import embedded_worker
+    from tests.factories import AgentFactory
+
+    monkeypatch.setattr(embedded_worker, "_started", True)
+    two_minutes_ago = timezone.now() - timedelta(minutes=2)
+    for name in ("idle-a", "idle-b"):
+        AgentFactory(organization=organization, name=name, last_seen_at=two_minutes_ago)
+    Delivery.objects.create(
+        organization=organization,
+        board=board,
+        target_url="https://example.com/a",
+        event_type="task.created",
+        status=DeliveryStatus.DEAD,
+    )
+    client.force_login(UserFactory(username="operator", is_staff=True))
+    html = client.get("/ops/", secure=True).content.decode()
+    summary = html.split("ops-summary", 1)[1].split("</div>", 1)[0]
+    assert "All checks passed" not in summary
+    assert "No problems; 1 warning." in summary
+    assert "2 idle (heard from in the last 5 min)" in html
+    facts = client.get("/api/v1/status", secure=True).json()
+    assert facts["agents_online"] == 0 and facts["agents_idle"] == 2

@@ -160,3 +160,45 @@ def test_a_task_stuck_in_review_past_the_threshold_needs_attention(client_in, bo
     assert 'data-attention="stale_tasks"' in html
     assert "stuck" in html
     assert TaskFlow.objects.get(task__title="stuck").status == TaskStatus.REVIEW
+
+
+def test_offline_holders_read_in_plain_english_and_fresh_times_say_just_now(client_in, board):
+    """ "1 open task" / "2 open tasks", "never seen" for an agent with no heartbeat, and a dead
+    letter from a moment ago is "just now", not "0 minutes ago"."""
+    one = AgentFactory(organization=board.organization, name="one-holder")
+    two = AgentFactory(organization=board.organization, name="two-holder")
+    TaskFactory(board=board, assignee_agent=one, title="held a")
+    TaskFactory(board=board, assignee_agent=two, title="held b")
+    TaskFactory(board=board, assignee_agent=two, title="held c")
+    Delivery.objects.create(
+        organization=board.organization,
+        board=board,
+        agent=one,
+        target_url="https://example.com/a",
+        event_type="task.created",
+        status=DeliveryStatus.DEAD,
+    )
+    html = client_in.get(reverse("overview:fleet")).content.decode()
+    assert "holds 1 open task; never seen" in html
+    assert "holds 2 open tasks; never seen" in html
+    assert "(s)" not in html
+    assert "dead since" in html and "just now" in html
+    assert "0\xa0minutes" not in html and "0 minutes" not in html
+
+
+def test_count_charts_start_their_y_axis_at_zero(client_in, board, user):
+    """The throughput bars carry "y_zero": charts.js then ranges the axis from 0, not from 0.8."""
+    from infra.charts import Chart, ChartSeries
+
+    grow(board, user, tasks=2, agents=0)
+    html = client_in.get(reverse("overview:overview")).content.decode()
+    block = html.split('<script id="chart-throughput" type="application/json">', 1)[1].split("</script>", 1)[
+        0
+    ]
+    assert '"y_zero": true' in block
+    assert (
+        Chart(id="c", title="t", kind="lines", x=["a"], series=[ChartSeries("s", [1])]).data["y_zero"]
+        is False
+    )
+    assert Chart(id="c", title="t", kind="histogram", x=["a"]).data["y_zero"] is True
+    assert Chart(id="c", title="t", kind="lines", x=["a"], y_zero=True).data["y_zero"] is True

@@ -282,3 +282,17 @@ def test_an_object_ranks_above_the_activity_entry_that_names_it(board, actor, us
     hits = search_documents(documents_for_user(user), "quokka")
     assert (hits[0].kind, hits[0].object_id) == ("task", task.pk)
     assert {h.kind for h in hits[1:]} == {"activity"}
+
+
+def test_activity_titles_name_the_actor_once_and_excerpts_show_no_markdown(board, actor, user):
+    """The title is the feed sentence ("owner created …", not "owner owner created …"), and a
+    Markdown description is shown as its text ("182 ms", not "**182 ms**")."""
+    new_task(board, actor, "Tune the wombat cache", description="p95 is now **182 ms** on `prod`")
+    hits = search_documents(documents_for_user(user), "wombat")
+    activity = [hit for hit in hits if hit.kind == SearchKind.ACTIVITY]
+    assert activity, hits
+    label = actor.label
+    assert activity[0].title.startswith(f"{label} ")
+    assert not activity[0].title.startswith(f"{label} {label}")
+    task_hit = search_documents(documents_for_user(user), "182", kinds=[SearchKind.TASK])[0]
+    assert task_hit.excerpt_html == "p95 is now <mark>182</mark> ms on prod"

@@ -3,6 +3,7 @@ status) and pages (by day, live today, opt-in for oneself, settings for admins).
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -132,3 +133,17 @@ def test_a_member_opts_in_on_the_page_and_only_an_admin_saves_settings(
         True,
         False,
     )
+
+
+def test_the_per_person_chart_is_compact_bars(client, organization, board, user):
+    """A few people's bars sit together: the chart's data asks for at most CHART_SLOT_PX per person
+    (charts.js sizes the plot from it) and a count axis from zero."""
+    from standups.figures import CHART_ID, CHART_SLOT_PX
+
+    create_task(board=board, actor=Actor.for_user(user), title="Triage", status="blocked")
+    client.force_login(user)
+    html = client.get(f"/standups/boards/{board.pk}/").content.decode()
+    block = html.split(f'<script id="{CHART_ID}" type="application/json">', 1)[1].split("</script>", 1)[0]
+    data = json.loads(block)
+    assert data["kind"] == "bars" and data["slot_px"] == CHART_SLOT_PX and data["y_zero"] is True
+    assert data["x"] == ["owner"]

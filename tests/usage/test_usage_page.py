@@ -119,3 +119,16 @@ def test_many_series_are_folded_into_other():
     assert len(chart.series) == MAX_SERIES + 1 and chart.series[-1].label == OTHER
     # The smallest models fold into "other"; the day's total is unchanged.
     assert sum(series.values[0] for series in chart.series) == pytest.approx(sum(range(1, MAX_SERIES + 3)))
+
+
+def test_token_counts_have_thousands_separators(user, reported):
+    """1,001,500 tokens, not 1001500: on the usage page, the agent's page and the task's page."""
+    agent, task = reported
+    client = page_client(user)
+    usage_html = client.get("/usage/").content.decode()
+    assert "1,001,500" in usage_html and "1001500" not in usage_html
+    assert "1,001,000 / 500" in usage_html
+    agent_html = client.get(f"/agents/{agent.pk}/").content.decode()
+    assert "1,001,500" in agent_html and "1001500" not in agent_html
+    task_html = client.get(f"/boards/{task.board_id}/tasks/{task.pk}/").content.decode()
+    assert "1,500" in task_html and "(1,000 in, 500 out)" in task_html
