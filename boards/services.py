@@ -916,16 +916,15 @@ def create_board_group(*, organization: Organization, actor: Actor, name: str) -
 def rename_board_group(*, group: BoardGroup, actor: Actor, name: str) -> BoardGroup:
     authorize(actor, organization=group.organization_id, role=Role.ADMIN, allow_agent=False)
     name = _clean_group_name(group.organization_id, name, exclude_pk=group.pk)
-    if name != group.name:
-        previous, group.name = group.name, name
-        group.save(update_fields=["name"])
-        record_activity(
-            organization=group.organization_id,
-            actor=actor,
-            verb="board_group.renamed",
-            target=group,
-            detail={"name": name, "from": previous},
-        )
+    previous = group.name
+    update_and_record(
+        group,
+        changes={"name": name},
+        actor=actor,
+        verb="board_group.renamed",
+        organization=group.organization_id,
+        detail=lambda _changed: {"name": name, "from": previous},
+    )
     return group
 
 

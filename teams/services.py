@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from activity.services import record_activity
+from activity.services import record_activity, update_and_record
 from core.access import authorize
 from core.actors import Actor
 from core.models import Membership, Organization, Role
@@ -87,16 +87,15 @@ def create_organization(*, user, name: str) -> Organization:
 def rename_organization(*, organization: Organization, actor: Actor, name: str) -> Organization:
     authorize(actor, organization=organization, role=Role.ADMIN, allow_agent=False)
     name = _clean_organization_name(name)
-    if name != organization.name:
-        previous, organization.name = organization.name, name
-        organization.save(update_fields=["name"])
-        record_activity(
-            organization=organization,
-            actor=actor,
-            verb="organization.renamed",
-            target=organization,
-            detail={"name": name, "from": previous},
-        )
+    previous = organization.name
+    update_and_record(
+        organization,
+        changes={"name": name},
+        actor=actor,
+        verb="organization.renamed",
+        organization=organization,
+        detail=lambda _changed: {"name": name, "from": previous},
+    )
     return organization
 
 
@@ -110,16 +109,15 @@ def set_organization_time_zone(*, organization: Organization, actor: Actor, time
             f"Unknown time zone {str(time_zone)[:64]!r}; use an IANA name such as Europe/Paris.",
             code="invalid_time_zone",
         )
-    if time_zone != organization.time_zone:
-        previous, organization.time_zone = organization.time_zone, time_zone
-        organization.save(update_fields=["time_zone"])
-        record_activity(
-            organization=organization,
-            actor=actor,
-            verb="organization.time_zone_changed",
-            target=organization,
-            detail={"time_zone": time_zone, "from": previous},
-        )
+    previous = organization.time_zone
+    update_and_record(
+        organization,
+        changes={"time_zone": time_zone},
+        actor=actor,
+        verb="organization.time_zone_changed",
+        organization=organization,
+        detail=lambda _changed: {"time_zone": time_zone, "from": previous},
+    )
     return organization
 
 
