@@ -46,6 +46,10 @@ logger = logging.getLogger(__name__)
 OK, NOTE, ERROR, WARN, SKIPPED = "ok", "note", "error", "warning", "skipped"
 # Beat ticks every 30 s; four missed ticks is a dead beat, not a slow one.
 BEAT_STALE_SECONDS = 120
+# When this process first loaded the doctor (a web process: its first status request, right
+# after it started). Until BEAT_STALE_SECONDS have passed, a missing tick on the ops page is a
+# note: a fresh install's beat (embedded or not) has had no chance to tick yet.
+LOADED_AT = timezone.now()
 WORKER_PING_TIMEOUT_SECONDS = 1.0
 MIN_SECRET_KEY_LENGTH = 32
 # A dump that has not finished after this long was killed (OOM, restart), not slow.
@@ -278,6 +282,16 @@ def check_beat(context: str, now: datetime) -> list[Finding]:
                     SKIPPED,
                     "embedded mode: beat runs inside the web process and records its ticks in that "
                     "process's memory; GET /api/v1/status on the server reports it",
+                )
+            ]
+        waited = (now - LOADED_AT).total_seconds()
+        if context == "web" and waited < BEAT_STALE_SECONDS:
+            return [
+                Finding(
+                    "beat",
+                    NOTE,
+                    f"no beat tick yet: this server started {waited:.0f}s ago and beat ticks every 30 s",
+                    f"nothing to do now; if it stays after {BEAT_STALE_SECONDS}s, start beat",
                 )
             ]
         return [
