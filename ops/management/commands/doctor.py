@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ops.doctor import run_doctor
+from ops.doctor import counted, run_doctor
 
 
 class Command(BaseCommand):
@@ -30,6 +30,6 @@ class Command(BaseCommand):
                     style = self.style.ERROR if finding in report.problems else self.style.WARNING
                 self.stdout.write(style(finding.line()))
         if not report.ok:
-            raise CommandError(f"doctor found {len(report.problems)} problem(s)")
+            raise CommandError(f"doctor found {counted(len(report.problems), 'problem')}")
         if not options["json"]:
             self.stdout.write(self.style.SUCCESS("doctor: all checks passed"))

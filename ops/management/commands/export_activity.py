@@ -9,6 +9,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from activity.models import ActivityEvent
 from activity.payloads import activity_payload
+from ops.doctor import counted
 
 
 def parse_since(value: str) -> datetime:
@@ -60,6 +61,6 @@ class Command(BaseCommand):
             if output:
                 output.close()
         if output:
-            self.stdout.write(f"exported {count} event(s) to {options['output']}")
+            self.stdout.write(f"exported {counted(count, 'event')} to {options['output']}")
         else:
-            self.stderr.write(f"exported {count} event(s)")
+            self.stderr.write(f"exported {counted(count, 'event')}")

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from ops.doctor import counted
 from ops.keys import reencrypt_all_secrets
 
 
@@ -20,17 +21,19 @@ class Command(BaseCommand):
         if result.unreadable:
             for name in result.unreadable:
                 self.stderr.write(f"unreadable with the configured keys: {name}")
+            unreadable = counted(len(result.unreadable), "secret")
             raise CommandError(
-                f"{len(result.unreadable)} secret(s) cannot be decrypted with SECRET_ENCRYPTION_KEYS; "
+                f"{unreadable} cannot be decrypted with SECRET_ENCRYPTION_KEYS; "
                 "nothing was changed. Put the key they were written with back in the list."
             )
         if options["dry_run"]:
             self.stdout.write(self.style.SUCCESS("dry run: every stored secret decrypts; nothing changed"))
             return
         detail = ", ".join(f"{name}={count}" for name, count in result.reencrypted.items())
-        self.stdout.write(self.style.SUCCESS(f"re-encrypted {result.total} secret(s) ({detail})"))
+        self.stdout.write(self.style.SUCCESS(f"re-encrypted {counted(result.total, 'secret')} ({detail})"))
         if result.changed_meanwhile:
+            changed = counted(result.changed_meanwhile, "secret")
             self.stdout.write(
-                f"{result.changed_meanwhile} secret(s) changed during the run were left "
-                "as written (already under the newest key); run again to confirm."
+                f"left as written (already under the newest key): {changed} changed during the run; "
+                "run again to confirm."
             )
