@@ -122,7 +122,15 @@ def start_worker_process(tmp_path) -> Iterator[Callable[[], WorkerProcess]]:
 
 @pytest.fixture(scope="module")
 def _module_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[object]:
-    """One worker per test module: starting and stopping one takes seconds."""
+    """One worker per test module: starting and stopping one takes seconds.
+
+    It starts on empty queues: tasks that earlier tests on this process enqueued with no worker
+    running (a delivery's on-commit enqueue, a log consumer's catch-up) are not this module's,
+    and a backlog of them ran first, against the next test's database, and delayed its delivery
+    past its deadline (CI5)."""
+    from missioncontrol.celery import app
+
+    app.control.purge()
     if USING_REDIS:
         with django_db_blocker.unblock():
             worker = WorkerProcess(tmp_path_factory.mktemp("worker") / "worker.log").start()
@@ -130,8 +138,6 @@ def _module_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iter
         worker.stop()
         return
     from celery.contrib.testing.worker import start_worker
-
-    from missioncontrol.celery import app
 
     with start_worker(
         app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10
