@@ -18,6 +18,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.backend_independent, pytest.mark.usef
 
 
 def _palette(page):
+    # After a form's redirect the new page can be painted (its toast visible) before its deferred
+    # scripts ran; a Ctrl-K then reaches no handler (CI6). They have run by DOMContentLoaded.
+    page.wait_for_load_state("domcontentloaded")
     page.keyboard.press("Control+k")
     expect(page.locator("#palette-input")).to_be_focused()
 
