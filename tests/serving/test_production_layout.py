@@ -9,11 +9,11 @@ import json
 import socket
 import time
 import uuid
-import zlib
 
 import httpx
 import pytest
 from django.test import Client
+from django_ratelimit.core import _get_window
 from websockets.sync.client import connect
 
 from core.actors import Actor
@@ -155,13 +155,10 @@ def test_a_rotating_x_forwarded_for_from_loopback_does_not_escape_the_agent_auth
 ):
     # TRUSTED_PROXY_COUNT=0: the socket address (127.0.0.1) is the client, whatever the header says.
     # uvicorn's default --proxy-headers rewrote it from the header and every request got a 401.
-    # The limiter's windows are fixed and end at a key-dependent second of the minute (for
-    # 127.0.0.1, crc32 % 60); a burst that straddled it got a fresh count halfway (CI7). The
-    # servers are other processes, so their clock cannot be frozen: start clear of that second.
-    # (django_ratelimit's key changes when the whole second passes crc32 % 60: a window ending at :32
-    # counts up to :32.999.)
-    edge = zlib.crc32(b"127.0.0.1") % 60 + 1
-    while (edge - time.time() % 60) % 60 < 4:
+    # The limiter's windows are fixed and each key's ends at its own second; a burst that
+    # straddled 127.0.0.1's end got a fresh count halfway (CI7). The servers are other processes,
+    # so their clock cannot be frozen: start at least 4 s before the window ends.
+    while _get_window("127.0.0.1", 60) - time.time() < 4:
         time.sleep(0.25)
     statuses = []
     for n in range(AGENT_AUTH_LIMIT + 3):
